@@ -1,0 +1,30 @@
+#pragma once
+// Time is injected so decisions and queues can be tested without sleeping.
+
+#include <chrono>
+#include <string>
+
+namespace byok {
+
+using SystemTime = std::chrono::system_clock::time_point;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual SystemTime now() const = 0;          // wall time, for timestamps written to objects
+  virtual SteadyTime steady_now() const = 0;   // monotonic, for backoff and deadlines
+};
+
+class RealClock final : public Clock {
+ public:
+  SystemTime now() const override { return std::chrono::system_clock::now(); }
+  SteadyTime steady_now() const override { return std::chrono::steady_clock::now(); }
+};
+
+// RFC 3339 in UTC with second precision, as Kubernetes writes metav1.Time ("2026-11-23T15:38:00Z").
+std::string format_rfc3339(SystemTime t);
+// Parses what format_rfc3339 writes (and fractional seconds, which are ignored); false on garbage.
+bool parse_rfc3339(const std::string& text, SystemTime& out);
+
+}  // namespace byok

@@ -1,0 +1,80 @@
+#pragma once
+// Value-or-error for every I/O call. The error kind decides what the caller does next
+// (retry, requeue, give up), so it is part of every error rather than a string to parse.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace byok {
+
+enum class ErrorKind {
+  Unavailable,         // network down, 5xx, timeout: retry with backoff
+  Throttled,           // 429 or provider throttling: retry with backoff
+  Conflict,            // 409 / stale resourceVersion: requeue at once
+  NotFound,            // 404
+  Gone,                // 410: a watch's resourceVersion is too old; relist
+  InvalidArgument,     // bad input: terminal until the object changes
+  FailedPrecondition,  // the world is not in a state that allows this: terminal until it changes
+  Unauthenticated,     // 401
+  PermissionDenied,    // 403
+  Unsupported,         // the module/provider cannot do this at all
+  Internal,            // a bug or an unexpected answer
+};
+
+const char* to_string(ErrorKind kind);
+
+struct Error {
+  ErrorKind kind = ErrorKind::Internal;
+  std::string message;
+
+  // Prefixes the message with what was being done, so an error read in a log or a condition
+  // says which call failed ("GET /apis/...: connection refused").
+  Error context(const std::string& what) const { return Error{kind, what + ": " + message}; }
+  bool retryable() const {
+    return kind == ErrorKind::Unavailable || kind == ErrorKind::Throttled ||
+           kind == ErrorKind::Conflict;
+  }
+};
+
+inline Error make_error(ErrorKind kind, std::string message) { return Error{kind, std::move(message)}; }
+
+// A minimal std::expected stand-in (GCC 12 ships C++20 without <expected>).
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}
+  Result(Error error) : v_(std::move(error)) {}
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : error_(std::move(error)) {}
+  bool ok() const { return !error_.has_value(); }
+  explicit operator bool() const { return ok(); }
+  const Error& error() const { return *error_; }
+
+ private:
+  std::optional<Error> error_;
+};
+
+using Status = Result<void>;
+
+}  // namespace byok
