@@ -1,0 +1,225 @@
+#include "controller/kube/rest_client.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/ssl.hpp>
+#include <cpprest/containerstream.h>
+#include <cpprest/http_client.h>
+
+namespace byok::kube {
+namespace http = web::http;
+namespace client = web::http::client;
+
+namespace {
+
+std::string url_encode(const std::string& s) { return web::uri::encode_data_string(s); }
+
+std::string content_type_of(PatchType t) {
+  switch (t) {
+    case PatchType::Merge: return "application/merge-patch+json";
+    case PatchType::Json: return "application/json-patch+json";
+    case PatchType::Apply: return "application/apply-patch+yaml";
+  }
+  return "application/merge-patch+json";
+}
+
+// Builds a client whose TLS trusts the configured CA and presents the client certificate.
+client::http_client_config make_config(const ClusterConfig& cfg, std::chrono::seconds timeout) {
+  client::http_client_config conf;
+  conf.set_timeout(timeout);
+  conf.set_validate_certificates(true);
+  std::string ca = cfg.ca_pem, cert = cfg.client_cert_pem, key = cfg.client_key_pem;
+  conf.set_ssl_context_callback([ca, cert, key](boost::asio::ssl::context& ctx) {
+    if (!ca.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
+    if (!cert.empty() && !key.empty()) {
+      ctx.use_certificate_chain(boost::asio::buffer(cert.data(), cert.size()));
+      ctx.use_private_key(boost::asio::buffer(key.data(), key.size()),
+                          boost::asio::ssl::context::pem);
+    }
+  });
+  return conf;
+}
+
+struct RawResponse {
+  int status = 0;
+  std::string body;
+};
+
+}  // namespace
+
+Error error_from_http(int status, const std::string& body, const std::string& what) {
+  std::string message;
+  try {
+    auto j = Json::parse(body);
+    message = j.value("message", "");
+  } catch (...) {
+  }
+  if (message.empty()) message = body.substr(0, 300);
+  message = what + ": HTTP " + std::to_string(status) + ": " + message;
+  ErrorKind kind = ErrorKind::Internal;
+  switch (status) {
+    case 400: case 422: kind = ErrorKind::InvalidArgument; break;
+    case 401: kind = ErrorKind::Unauthenticated; break;
+    case 403: kind = ErrorKind::PermissionDenied; break;
+    case 404: kind = ErrorKind::NotFound; break;
+    case 409: kind = ErrorKind::Conflict; break;
+    case 410: kind = ErrorKind::Gone; break;
+    case 429: kind = ErrorKind::Throttled; break;
+    default: kind = status >= 500 ? ErrorKind::Unavailable : ErrorKind::Internal;
+  }
+  return Error{kind, message};
+}
+
+RestKubeClient::RestKubeClient(ClusterConfig config, std::chrono::seconds request_timeout)
+    : config_(std::move(config)), request_timeout_(request_timeout) {
+  client_ = std::make_unique<client::http_client>(config_.server,
+                                                  make_config(config_, request_timeout_));
+}
+
+RestKubeClient::~RestKubeClient() = default;
+
+std::string RestKubeClient::authorization() const {
+  if (!config_.token_file.empty()) {
+    std::ifstream in(config_.token_file);
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    if (!token.empty()) return "Bearer " + token;
+  }
+  if (!config_.bearer_token.empty()) return "Bearer " + config_.bearer_token;
+  return "";
+}
+
+Result<Json> RestKubeClient::request(const std::string& method, const std::string& path_and_query,
+                                     const Json& body, const std::string& content_type) {
+  std::string what = method + " " + path_and_query.substr(0, path_and_query.find('?'));
+  try {
+    http::http_request req(method);
+    req.set_request_uri(path_and_query);
+    req.headers().add("Accept", "application/json");
+    if (auto auth = authorization(); !auth.empty()) req.headers().add("Authorization", auth);
+    if (!body.is_null()) req.set_body(body.dump(), content_type);
+    auto resp = client_->request(req).get();
+    std::string text = resp.extract_utf8string(true).get();
+    int status = resp.status_code();
+    if (status < 200 || status >= 300) return error_from_http(status, text, what);
+    if (text.empty()) return Json::object();
+    return Json::parse(text);
+  } catch (const Json::exception& e) {
+    return make_error(ErrorKind::Internal, what + ": unparseable answer: " + e.what());
+  } catch (const std::exception& e) {
+    return make_error(ErrorKind::Unavailable, what + ": " + e.what());
+  }
+}
+
+Result<Json> RestKubeClient::get(const ResourceType& type, const std::string& ns,
+                                 const std::string& name) {
+  return request("GET", type.path(ns, name), nullptr);
+}
+
+Result<Json> RestKubeClient::list(const ResourceType& type, const std::string& ns,
+                                  const ListOptions& o) {
+  std::string q = "?limit=" + std::to_string(o.limit);
+  if (!o.continue_token.empty()) q += "&continue=" + url_encode(o.continue_token);
+  if (!o.label_selector.empty()) q += "&labelSelector=" + url_encode(o.label_selector);
+  if (!o.field_selector.empty()) q += "&fieldSelector=" + url_encode(o.field_selector);
+  if (!o.resource_version.empty()) q += "&resourceVersion=" + url_encode(o.resource_version);
+  return request("GET", type.path(ns) + q, nullptr);
+}
+
+Result<Json> RestKubeClient::create(const ResourceType& type, const std::string& ns,
+                                    const Json& object, const std::string& subresource,
+                                    const std::string& name) {
+  return request("POST", type.path(ns, name, subresource), object);
+}
+
+Result<Json> RestKubeClient::patch(const ResourceType& type, const std::string& ns,
+                                   const std::string& name, PatchType patch_type, const Json& body,
+                                   const PatchOptions& o) {
+  std::string q;
+  auto add = [&q](const std::string& kv) { q += (q.empty() ? "?" : "&") + kv; };
+  if (!o.field_manager.empty()) add("fieldManager=" + url_encode(o.field_manager));
+  if (patch_type == PatchType::Apply && o.force) add("force=true");
+  return request("PATCH", type.path(ns, name, o.subresource) + q, body, content_type_of(patch_type));
+}
+
+Status RestKubeClient::remove(const ResourceType& type, const std::string& ns,
+                              const std::string& name, const std::string& preconditions_uid) {
+  Json body = nullptr;
+  if (!preconditions_uid.empty())
+    body = Json{{"apiVersion", "v1"}, {"kind", "DeleteOptions"},
+                {"preconditions", {{"uid", preconditions_uid}}}};
+  auto r = request("DELETE", type.path(ns, name), body);
+  if (!r) return r.error();
+  return {};
+}
+
+Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
+                             const WatchOptions& o,
+                             const std::function<bool(const WatchEvent&)>& on_event,
+                             StopSignal& stop) {
+  std::string q = "?watch=true&timeoutSeconds=" + std::to_string(o.timeout.count());
+  if (o.allow_bookmarks) q += "&allowWatchBookmarks=true";
+  if (!o.resource_version.empty()) q += "&resourceVersion=" + url_encode(o.resource_version);
+  if (!o.label_selector.empty()) q += "&labelSelector=" + url_encode(o.label_selector);
+  std::string what = "WATCH " + type.path(ns);
+  try {
+    // A client of its own: the stream outlives the usual request timeout. cpprestsdk's timeout
+    // bounds the wait for each read, so a dead connection is noticed within a minute after the
+    // server's own timeout.
+    client::http_client watch_client(config_.server,
+                                     make_config(config_, o.timeout + std::chrono::seconds(60)));
+    http::http_request req(http::methods::GET);
+    req.set_request_uri(type.path(ns) + q);
+    req.headers().add("Accept", "application/json");
+    if (auto auth = authorization(); !auth.empty()) req.headers().add("Authorization", auth);
+    pplx::cancellation_token_source cancel;
+    auto on_stop = stop.on_stop([&cancel] { cancel.cancel(); });
+    auto resp = watch_client.request(req, cancel.get_token()).get();
+    if (resp.status_code() != 200) {
+      std::string text = resp.extract_utf8string(true).get();
+      return error_from_http(resp.status_code(), text, what);
+    }
+    auto stream = resp.body();
+    // Events are framed by newlines; read_line parses the stream incrementally.
+    while (!stop.stop_requested()) {
+      concurrency::streams::container_buffer<std::string> line;
+      size_t n = stream.read_line(line).get();
+      if (n == 0 && stream.is_eof()) return {};  // clean end: the caller watches again
+      const std::string& text = line.collection();
+      if (text.empty()) continue;
+      Json j = Json::parse(text);
+      WatchEvent ev{j.value("type", ""), j.value("object", Json::object())};
+      if (ev.type == "ERROR") {
+        int code = ev.object.value("code", 0);
+        return error_from_http(code == 0 ? 500 : code, ev.object.dump(), what);
+      }
+      if (!on_event(ev)) break;
+    }
+    return {};
+  } catch (const pplx::task_canceled&) {
+    return {};  // the stop signal closed the stream
+  } catch (const Json::exception& e) {
+    return make_error(ErrorKind::Internal, what + ": unparseable event: " + e.what());
+  } catch (const std::exception& e) {
+    if (stop.stop_requested()) return {};
+    return make_error(ErrorKind::Unavailable, what + ": " + e.what());
+  }
+}
+
+Result<ListAll> list_all(KubeClient& client, const ResourceType& type, const std::string& ns,
+                         ListOptions options) {
+  ListAll all;
+  do {
+    auto page = client.list(type, ns, options);
+    if (!page) return page.error();
+    for (auto& item : (*page)["items"]) all.items.push_back(std::move(item));
+    const auto& meta = (*page)["metadata"];
+    all.resource_version = meta.value("resourceVersion", "");
+    options.continue_token = meta.value("continue", "");
+    options.resource_version.clear();  // the continue token pins the snapshot
+  } while (!options.continue_token.empty());
+  return all;
+}
+
+}  // namespace byok::kube

@@ -1,0 +1,48 @@
+#pragma once
+// KubeClient over HTTPS with cpprestsdk. TLS verification is always on: the apiserver's CA
+// comes from the ClusterConfig, client certificates or a bearer token authenticate.
+
+#include <memory>
+#include <mutex>
+
+#include "controller/kube/client.h"
+#include "controller/kube/cluster_config.h"
+
+namespace web::http::client {
+class http_client;
+}
+
+namespace byok::kube {
+
+class RestKubeClient final : public KubeClient {
+ public:
+  explicit RestKubeClient(ClusterConfig config,
+                          std::chrono::seconds request_timeout = std::chrono::seconds(30));
+  ~RestKubeClient() override;
+
+  Result<Json> get(const ResourceType& type, const std::string& ns, const std::string& name) override;
+  Result<Json> list(const ResourceType& type, const std::string& ns,
+                    const ListOptions& options) override;
+  Result<Json> create(const ResourceType& type, const std::string& ns, const Json& object,
+                      const std::string& subresource, const std::string& name) override;
+  Result<Json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
+                     PatchType patch_type, const Json& body, const PatchOptions& options) override;
+  Status remove(const ResourceType& type, const std::string& ns, const std::string& name,
+                const std::string& preconditions_uid) override;
+  Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
+               const std::function<bool(const WatchEvent&)>& on_event,
+               StopSignal& stop) override;
+
+  // Any other call (TokenRequest, SelfSubjectReview, ...): path with query, JSON body or null.
+  Result<Json> request(const std::string& method, const std::string& path_and_query,
+                       const Json& body, const std::string& content_type = "application/json");
+
+ private:
+  std::string authorization() const;
+
+  ClusterConfig config_;
+  std::unique_ptr<web::http::client::http_client> client_;
+  std::chrono::seconds request_timeout_;
+};
+
+}  // namespace byok::kube

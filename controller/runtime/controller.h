@@ -1,0 +1,61 @@
+#pragma once
+// Runs N workers over a work queue. A reconcile gets only the object's key (never why it was
+// queued) and answers with what should happen next; the mapping from an outcome to that answer
+// is a pure function so it is tested on its own.
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "common/log.h"
+#include "common/result.h"
+#include "common/stop_signal.h"
+#include "controller/runtime/work_queue.h"
+
+namespace byok::runtime {
+
+struct ReconcileResult {
+  enum class Action {
+    Done,          // nothing more until something changes or the resync period passes
+    RequeueAfter,  // look again after `after` (polling an operation in progress)
+    RetryBackoff,  // transient failure: per-item exponential backoff
+    RequeueNow,    // conflict: the object changed under us; read it again at once
+    Terminal,      // invalid input: reported in a condition, retried only on a change/resync
+  };
+  Action action = Action::Done;
+  Millis after{0};
+  std::string error;  // for the log, when not Done
+};
+
+// success -> Done; Unavailable/Throttled/Internal -> RetryBackoff; Conflict -> RequeueNow;
+// InvalidArgument/FailedPrecondition/Unsupported/NotFound/auth -> Terminal.
+ReconcileResult result_for(const Status& outcome);
+
+struct ControllerCounters {
+  std::atomic<uint64_t> success{0}, error{0}, requeue{0}, requeue_after{0};
+};
+
+class Controller {
+ public:
+  using ReconcileFn = std::function<ReconcileResult(const std::string& key)>;
+
+  Controller(std::string name, WorkQueue& queue, ReconcileFn reconcile, int workers,
+             Millis resync, Logger& log);
+  // Blocks until `stop` fires; then shuts the queue down and joins the workers.
+  void run(StopSignal& stop);
+  const ControllerCounters& counters() const { return counters_; }
+
+ private:
+  void worker();
+  void handle(const std::string& key, const ReconcileResult& r);
+
+  std::string name_;
+  WorkQueue& queue_;
+  ReconcileFn reconcile_;
+  int workers_;
+  Millis resync_;
+  Logger& log_;
+  ControllerCounters counters_;
+};
+
+}  // namespace byok::runtime

@@ -1,0 +1,131 @@
+#include "controller/runtime/work_queue.h"
+
+namespace byok::runtime {
+
+WorkQueue::WorkQueue(const Clock& clock, WorkQueueOptions options)
+    : clock_(clock), options_(options), bucket_(options.qps, options.burst) {
+  delay_thread_ = std::thread([this] { delay_loop(); });
+}
+
+WorkQueue::~WorkQueue() {
+  shut_down();
+  if (delay_thread_.joinable()) delay_thread_.join();
+}
+
+void WorkQueue::add_locked(const std::string& key) {
+  if (shutting_down_) return;
+  stats_.adds++;
+  if (dirty_.count(key)) return;
+  dirty_.insert(key);
+  if (processing_.count(key)) return;  // queued again by done()
+  queue_.push_back(key);
+  ready_cv_.notify_one();
+}
+
+void WorkQueue::add(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  add_locked(key);
+}
+
+void WorkQueue::add_after(const std::string& key, Millis delay) {
+  if (delay <= Millis(0)) return add(key);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
+  SteadyTime deadline = clock_.steady_now() + delay;
+  auto it = waiting_deadline_.find(key);
+  if (it != waiting_deadline_.end()) {
+    if (it->second <= deadline) return;  // the earlier deadline wins
+    for (auto w = waiting_.lower_bound(it->second); w != waiting_.end() && w->first == it->second; ++w)
+      if (w->second == key) {
+        waiting_.erase(w);
+        break;
+      }
+  }
+  waiting_deadline_[key] = deadline;
+  waiting_.emplace(deadline, key);
+  delay_cv_.notify_one();
+}
+
+void WorkQueue::add_rate_limited(const std::string& key) {
+  Millis delay;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    int n = failures_[key]++;
+    stats_.retries++;
+    auto now_ms = std::chrono::duration_cast<Millis>(clock_.steady_now().time_since_epoch()).count();
+    delay = std::max(exponential_backoff(n, options_.base_delay, options_.max_delay),
+                     bucket_.reserve(now_ms));
+  }
+  add_after(key, delay);
+}
+
+void WorkQueue::forget(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  failures_.erase(key);
+}
+
+int WorkQueue::failures(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = failures_.find(key);
+  return it == failures_.end() ? 0 : it->second;
+}
+
+std::optional<std::string> WorkQueue::get() {
+  std::unique_lock<std::mutex> lock(mu_);
+  ready_cv_.wait(lock, [this] { return !queue_.empty() || shutting_down_; });
+  if (queue_.empty()) return std::nullopt;
+  std::string key = std::move(queue_.front());
+  queue_.pop_front();
+  processing_.insert(key);
+  dirty_.erase(key);
+  return key;
+}
+
+void WorkQueue::done(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  processing_.erase(key);
+  if (dirty_.count(key) && !shutting_down_) {
+    queue_.push_back(key);
+    ready_cv_.notify_one();
+  }
+}
+
+void WorkQueue::shut_down() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+  }
+  ready_cv_.notify_all();
+  delay_cv_.notify_all();
+}
+
+WorkQueueStats WorkQueue::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  WorkQueueStats s = stats_;
+  s.depth = queue_.size();
+  return s;
+}
+
+// Moves keys whose deadline passed into the queue. Waits on the real clock; tests of delays use
+// short real durations.
+void WorkQueue::delay_loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!shutting_down_) {
+    if (waiting_.empty()) {
+      delay_cv_.wait(lock);
+      continue;
+    }
+    auto now = clock_.steady_now();
+    auto first = waiting_.begin();
+    if (first->first <= now) {
+      std::string key = first->second;
+      waiting_.erase(first);
+      waiting_deadline_.erase(key);
+      add_locked(key);
+      continue;
+    }
+    delay_cv_.wait_for(lock, first->first - now);
+  }
+}
+
+}  // namespace byok::runtime

@@ -1,0 +1,80 @@
+#pragma once
+// A work queue of object keys, as client-go's: a key is queued at most once however often it is
+// added; a key being processed is never handed to a second worker (an add while it runs marks it
+// dirty and queues it again when done); delayed adds keep the earliest deadline; rate-limited
+// adds wait max(per-item exponential backoff, overall token bucket); forget() resets the item's
+// failures after a success.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/clock.h"
+#include "controller/runtime/backoff.h"
+
+namespace byok::runtime {
+
+struct WorkQueueOptions {
+  Millis base_delay{5};
+  Millis max_delay{1000 * 1000};
+  double qps = 10;     // the overall bucket applies to rate-limited adds only, as client-go's
+  double burst = 100;
+};
+
+struct WorkQueueStats {
+  size_t depth = 0;
+  uint64_t adds = 0;
+  uint64_t retries = 0;
+};
+
+class WorkQueue {
+ public:
+  explicit WorkQueue(const Clock& clock, WorkQueueOptions options = {});
+  ~WorkQueue();
+  WorkQueue(const WorkQueue&) = delete;
+  WorkQueue& operator=(const WorkQueue&) = delete;
+
+  void add(const std::string& key);
+  void add_after(const std::string& key, Millis delay);
+  void add_rate_limited(const std::string& key);
+  void forget(const std::string& key);
+  int failures(const std::string& key) const;
+
+  // Blocks until a key is ready or the queue shuts down (nullopt). Call done() after processing.
+  std::optional<std::string> get();
+  void done(const std::string& key);
+
+  void shut_down();
+  WorkQueueStats stats() const;
+
+ private:
+  void add_locked(const std::string& key);
+  void delay_loop();
+
+  const Clock& clock_;
+  WorkQueueOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable ready_cv_;
+  std::condition_variable delay_cv_;
+  std::deque<std::string> queue_;
+  std::unordered_set<std::string> dirty_;       // queued or to be queued when processing ends
+  std::unordered_set<std::string> processing_;
+  std::multimap<SteadyTime, std::string> waiting_;  // deadline -> key
+  std::unordered_map<std::string, SteadyTime> waiting_deadline_;
+  std::unordered_map<std::string, int> failures_;
+  TokenBucket bucket_;
+  WorkQueueStats stats_;
+  bool shutting_down_ = false;
+  std::thread delay_thread_;
+};
+
+}  // namespace byok::runtime

@@ -1,0 +1,46 @@
+#pragma once
+// Runs the plan for one CustomerManagedKey: finalizer patches (guarded by resourceVersion),
+// a server-side apply of the status (also guarded, so a stale cache can never overwrite a newer
+// status such as an id already assigned), and Events.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "controller/kube/client.h"
+#include "controller/runtime/controller.h"
+#include "controller/runtime/events.h"
+#include "controller/runtime/store.h"
+
+namespace byok::cmk {
+
+inline constexpr char kFieldManager[] = "byok-operator";
+
+class CmkReconciler {
+ public:
+  CmkReconciler(kube::KubeClient& client, const runtime::Store& store,
+                runtime::EventRecorder& events, const Clock& clock, Logger& log,
+                std::function<std::string()> new_id);
+
+  runtime::ReconcileResult reconcile(const std::string& key);
+
+ private:
+  Status execute(const std::string& key);
+
+  kube::KubeClient& client_;
+  const runtime::Store& store_;
+  runtime::EventRecorder& events_;
+  const Clock& clock_;
+  Logger& log_;
+  std::function<std::string()> new_id_;
+};
+
+// Which other CMKs must be reconciled again after a change from `old` to `now` (either may be
+// null): a CMK's default and status depend on its namespace's default claimers and replacers.
+// Status-only updates touch nobody else, which keeps a large namespace linear.
+std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtime::Json* now,
+                                          const runtime::Store& store);
+
+}  // namespace byok::cmk

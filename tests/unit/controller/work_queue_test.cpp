@@ -1,0 +1,91 @@
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "controller/runtime/backoff.h"
+#include "controller/runtime/work_queue.h"
+
+using namespace byok;
+using namespace byok::runtime;
+using namespace std::chrono_literals;
+
+TEST_CASE("exponential backoff doubles from the base and stops at the cap", "[backoff]") {
+  CHECK(exponential_backoff(0, 5ms, 1000s) == 5ms);
+  CHECK(exponential_backoff(1, 5ms, 1000s) == 10ms);
+  CHECK(exponential_backoff(10, 5ms, 1000s) == 5120ms);
+  CHECK(exponential_backoff(40, 5ms, 1000s) == Millis(1000s));
+  CHECK(exponential_backoff(1000, 5ms, 1000s) == Millis(1000s));
+}
+
+TEST_CASE("jittered backoff stays within half to all of the step", "[backoff]") {
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 100; ++i) {
+    auto d = jittered_backoff(3, 800ms, 30s, rng);
+    CHECK(d >= 3200ms);
+    CHECK(d <= 6400ms);
+  }
+}
+
+TEST_CASE("token bucket lets a burst through, then spaces takes at 1/qps", "[backoff]") {
+  TokenBucket bucket(10, 2);
+  CHECK(bucket.reserve(0) == 0ms);
+  CHECK(bucket.reserve(0) == 0ms);
+  CHECK(bucket.reserve(0) == 100ms);
+  CHECK(bucket.reserve(0) == 200ms);
+  CHECK(bucket.reserve(1000) == 0ms);  // refilled
+}
+
+TEST_CASE("a key added many times is queued once", "[workqueue]") {
+  RealClock clock;
+  WorkQueue q(clock);
+  q.add("ns/a");
+  q.add("ns/a");
+  q.add("ns/b");
+  CHECK(q.stats().depth == 2);
+  CHECK(*q.get() == "ns/a");
+  CHECK(*q.get() == "ns/b");
+}
+
+TEST_CASE("a key being processed is not handed out again until done", "[workqueue]") {
+  RealClock clock;
+  WorkQueue q(clock);
+  q.add("k");
+  auto k = q.get();
+  q.add("k");  // changed while processing: dirty
+  CHECK(q.stats().depth == 0);
+  q.done(*k);
+  CHECK(q.stats().depth == 1);
+  CHECK(*q.get() == "k");
+}
+
+TEST_CASE("delayed adds keep the earliest deadline", "[workqueue]") {
+  RealClock clock;
+  WorkQueue q(clock);
+  q.add_after("k", 10s);
+  q.add_after("k", 20ms);
+  auto start = std::chrono::steady_clock::now();
+  auto k = q.get();
+  CHECK(*k == "k");
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+}
+
+TEST_CASE("rate-limited adds back off per item and forget resets", "[workqueue]") {
+  RealClock clock;
+  WorkQueue q(clock, WorkQueueOptions{5ms, 1000s, 1000, 1000});
+  q.add_rate_limited("k");
+  q.add_rate_limited("k");
+  CHECK(q.failures("k") == 2);
+  q.forget("k");
+  CHECK(q.failures("k") == 0);
+}
+
+TEST_CASE("shut down wakes blocked workers", "[workqueue]") {
+  RealClock clock;
+  WorkQueue q(clock);
+  std::optional<std::string> got = "unset";
+  std::thread t([&] { got = q.get(); });
+  std::this_thread::sleep_for(20ms);
+  q.shut_down();
+  t.join();
+  CHECK_FALSE(got.has_value());
+}

@@ -1,0 +1,193 @@
+#include <catch2/catch.hpp>
+
+#include "reconcilers/customer_managed_key/cmk_plan.h"
+#include "reconcilers/customer_managed_key/cmk_reconciler.h"
+
+using namespace byok;
+using namespace byok::cmk;
+
+namespace {
+
+Cmk make(const std::string& name, const std::string& created, bool is_default = false,
+         const std::string& provider = "aws", const std::string& replaces = "") {
+  Cmk c;
+  c.meta.name = name;
+  c.meta.namespace_ = "team";
+  c.meta.generation = 1;
+  c.meta.creation_timestamp = created;
+  c.meta.finalizers = {kFinalizer};
+  c.meta.resource_version = "1";
+  c.spec.provider = provider;
+  c.spec.resource = "arn:aws:kms:eu-west-1:111122223333:key/" + name;
+  c.spec.is_default = is_default;
+  c.spec.replaces = replaces;
+  return c;
+}
+
+CmkPlan plan_for(const Cmk& self, std::vector<Cmk> others = {}, const std::string& now = "T9") {
+  CmkInputs in{self, {}, now, "11111111-2222-4333-8444-555555555555"};
+  in.peers.push_back(peer_of(self));
+  for (const auto& o : others) in.peers.push_back(peer_of(o));
+  return plan_cmk(in);
+}
+
+const runtime::Condition& cond(const CmkStatus& s, const std::string& type) {
+  auto* c = runtime::find_condition(s.conditions, type);
+  REQUIRE(c != nullptr);
+  return *c;
+}
+
+}  // namespace
+
+TEST_CASE("a new CMK gets the finalizer first and nothing else", "[cmk]") {
+  auto c = make("a", "T1");
+  c.meta.finalizers = {"someone.else/keep"};
+  auto p = plan_for(c);
+  CHECK(p.add_finalizer);
+  CHECK_FALSE(p.status.has_value());
+  CHECK(p.events.empty());
+}
+
+TEST_CASE("first reconcile assigns id, timestamps, current and the conditions", "[cmk]") {
+  auto p = plan_for(make("a", "T1"));
+  REQUIRE(p.status);
+  CHECK(p.status->id == "11111111-2222-4333-8444-555555555555");
+  CHECK(p.status->status == "current");
+  CHECK(p.status->created_at == "T1");
+  CHECK(p.status->updated_at == "T9");
+  CHECK(p.status->observed_generation == 1);
+  CHECK(cond(*p.status, "Ready").status == "True");
+  CHECK(cond(*p.status, "KeyVerified").status == "Unknown");
+  CHECK(cond(*p.status, "KeyVerified").reason == "NoKmsClient");
+  REQUIRE(p.events.size() == 1);
+  CHECK(p.events[0].reason == "Registered");
+}
+
+TEST_CASE("a reconciled CMK with nothing new plans no write and keeps its id", "[cmk]") {
+  auto c = make("a", "T1");
+  c.status = *plan_for(c).status;
+  auto again = plan_for(c, {}, "T50");
+  CHECK_FALSE(again.status.has_value());
+  CHECK(again.events.empty());
+  CmkInputs in{c, {peer_of(c)}, "T60", "another-id"};
+  c.meta.generation = 2;  // a spec change
+  in.cmk = c;
+  auto p = plan_cmk(in);
+  REQUIRE(p.status);
+  CHECK(p.status->id == "11111111-2222-4333-8444-555555555555");
+  CHECK(p.status->updated_at == "T60");
+  CHECK(p.status->observed_generation == 2);
+}
+
+TEST_CASE("of several default claimers the most recently created wins", "[cmk][default]") {
+  auto older = make("older", "2026-01-01T00:00:00Z", true);
+  auto newer = make("newer", "2026-02-01T00:00:00Z", true);
+  auto plain = make("plain", "2026-03-01T00:00:00Z", false);
+  auto po = plan_for(older, {newer, plain});
+  auto pn = plan_for(newer, {older, plain});
+  auto pp = plan_for(plain, {older, newer});
+  CHECK_FALSE(po.status->is_default);
+  CHECK(cond(*po.status, "Default").reason == "DefaultClaimedByNewer");
+  CHECK(cond(*po.status, "Default").message.find("newer") != std::string::npos);
+  CHECK(pn.status->is_default);
+  CHECK(cond(*pn.status, "Default").status == "True");
+  CHECK_FALSE(pp.status->is_default);
+  CHECK(runtime::find_condition(pp.status->conditions, "Default") == nullptr);
+}
+
+TEST_CASE("equal creation times break the default tie by name, the same for everyone", "[cmk][default]") {
+  auto a = make("a", "T1", true), b = make("b", "T1", true);
+  CHECK_FALSE(plan_for(a, {b}).status->is_default);
+  CHECK(plan_for(b, {a}).status->is_default);
+}
+
+TEST_CASE("a CMK being deleted gives up the default", "[cmk][default]") {
+  auto older = make("older", "T1", true);
+  auto newer = make("newer", "T2", true);
+  newer.meta.deleting = true;
+  CHECK(plan_for(older, {newer}).status->is_default);
+}
+
+TEST_CASE("a CMK named in a live peer's replaces of the same provider is old", "[cmk][replaces]") {
+  auto old_key = make("k1", "T1");
+  auto new_key = make("k2", "T2", false, "aws", "k1");
+  auto p = plan_for(old_key, {new_key});
+  CHECK(p.status->status == "old");
+  CHECK(cond(*p.status, "Ready").reason == "Superseded");
+  auto pn = plan_for(new_key, {old_key});
+  CHECK(pn.status->status == "current");
+  CHECK(cond(*pn.status, "Replacing").status == "True");
+
+  SECTION("a replacer of another provider does not count") {
+    auto gcp = make("g", "T3", false, "gcp", "k1");
+    CHECK(plan_for(old_key, {gcp}).status->status == "current");
+    CHECK(cond(*plan_for(gcp, {old_key}).status, "Replacing").reason == "ProviderMismatch");
+  }
+  SECTION("a replacer being deleted does not count") {
+    new_key.meta.deleting = true;
+    CHECK(plan_for(old_key, {new_key}).status->status == "current");
+  }
+}
+
+TEST_CASE("replaces naming a missing CMK is reported", "[cmk][replaces]") {
+  auto c = make("k2", "T2", false, "aws", "ghost");
+  auto p = plan_for(c);
+  auto& r = cond(*p.status, "Replacing");
+  CHECK(r.status == "False");
+  CHECK(r.reason == "ReplacedKeyNotFound");
+  CHECK(r.message.find("ghost") != std::string::npos);
+}
+
+TEST_CASE("a status change emits an event and moves updatedAt", "[cmk]") {
+  auto old_key = make("k1", "T1");
+  old_key.status = *plan_for(old_key, {}, "T5").status;
+  auto p = plan_for(old_key, {make("k2", "T2", false, "aws", "k1")}, "T7");
+  REQUIRE(p.status);
+  CHECK(p.status->status == "old");
+  CHECK(p.status->updated_at == "T7");
+  bool saw = false;
+  for (auto& e : p.events) saw |= e.reason == "StatusChanged";
+  CHECK(saw);
+}
+
+TEST_CASE("deletion marks deleted and releases only our finalizer", "[cmk][delete]") {
+  auto c = make("a", "T1", true);
+  c.status = *plan_for(c).status;
+  c.meta.deleting = true;
+  auto p = plan_for(c);
+  REQUIRE(p.status);
+  CHECK(p.status->status == "deleted");
+  CHECK_FALSE(p.status->is_default);
+  CHECK(cond(*p.status, "Ready").reason == "Deleting");
+  CHECK(p.remove_finalizer);
+
+  SECTION("without our finalizer there is nothing to do") {
+    c.meta.finalizers = {"other/x"};
+    auto q = plan_for(c);
+    CHECK_FALSE(q.remove_finalizer);
+    CHECK_FALSE(q.status.has_value());
+  }
+}
+
+TEST_CASE("only changes that matter to peers re-queue them", "[cmk][related]") {
+  auto obj = [](const char* name, bool def, const char* replaces, const char* rv) {
+    nlohmann::json j = {{"metadata", {{"namespace", "n"}, {"name", name}, {"resourceVersion", rv}}},
+                        {"spec", {{"provider", "aws"}, {"resource", "r"}, {"default", def}}}};
+    if (*replaces) j["spec"]["replaces"] = replaces;
+    return j;
+  };
+  runtime::Store store;
+  store.upsert(obj("d1", true, "", "1"));
+  store.upsert(obj("d2", true, "", "1"));
+  store.upsert(obj("x", false, "", "1"));
+  auto a1 = obj("a", false, "", "1");
+  auto a2 = obj("a", false, "", "2");  // status-only change
+  a2["status"] = {{"status", "current"}};
+  CHECK(related_cmk_keys(&a1, &a2, store).empty());
+  auto a3 = obj("a", true, "", "3");  // now claims default
+  CHECK(related_cmk_keys(&a2, &a3, store) == std::vector<std::string>{"n/d1", "n/d2"});
+  auto a4 = obj("a", false, "x", "4");
+  auto keys = related_cmk_keys(&a3, &a4, store);
+  CHECK(std::find(keys.begin(), keys.end(), "n/x") != keys.end());
+  CHECK(related_cmk_keys(nullptr, &a1, store).empty());
+}
