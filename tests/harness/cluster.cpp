@@ -1,0 +1,44 @@
+#include "tests/harness/cluster.h"
+
+#include <cstdlib>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include "controller/kube/cluster_config.h"
+
+namespace byok::testing {
+
+std::string kubeconfig_path() {
+  const char* p = std::getenv("KUBECONFIG");
+  if (!p || !*p)
+    throw std::runtime_error("KUBECONFIG is unset: run integration tests through ctest, whose "
+                             "control_plane fixture starts kube-apiserver");
+  return p;
+}
+
+std::unique_ptr<kube::RestKubeClient> connect_from_env() {
+  auto cfg = kube::load_kubeconfig(kubeconfig_path());
+  if (!cfg) throw std::runtime_error(cfg.error().message);
+  return std::make_unique<kube::RestKubeClient>(*cfg);
+}
+
+std::string create_namespace(kube::KubeClient& client, const std::string& prefix) {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  std::string name = prefix + "-" + std::to_string(rng() % 1000000);
+  auto r = client.create(kube::resources::namespaces(), "",
+                         {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}});
+  if (!r) throw std::runtime_error("creating namespace " + name + ": " + r.error().message);
+  return name;
+}
+
+bool wait_until(const std::function<bool()>& check, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (check()) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace byok::testing

@@ -1,0 +1,27 @@
+#pragma once
+// The test's view of the shared control plane that tests/harness/control-plane.sh started:
+// a client from $KUBECONFIG, a fresh namespace per test, and polling with a deadline.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "controller/kube/rest_client.h"
+
+namespace byok::testing {
+
+// Fails the calling test (throws) when KUBECONFIG is not set: integration tests run under ctest,
+// whose fixture starts the control plane.
+std::unique_ptr<kube::RestKubeClient> connect_from_env();
+std::string kubeconfig_path();
+
+// Creates a namespace with a unique name starting with `prefix`; namespaces are never deleted
+// (the harness has no namespace controller), which also keeps them for a post-mortem.
+std::string create_namespace(kube::KubeClient& client, const std::string& prefix);
+
+// Polls `check` every 100 ms until it returns true or `timeout` passes; returns the last answer.
+bool wait_until(const std::function<bool()>& check,
+                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+}  // namespace byok::testing

@@ -1,0 +1,31 @@
+#pragma once
+// Runs a program (the operator under test) as a child process with its output in a log file;
+// the destructor kills it, so a failing test never leaves it behind.
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace byok::testing {
+
+class ChildProcess {
+ public:
+  ChildProcess(const std::string& program, const std::vector<std::string>& args,
+               const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // SIGTERM and wait: a graceful shutdown. Returns the exit status (-1 if it had to be killed).
+  int terminate(int wait_seconds = 10);
+  // SIGKILL: a crash, nothing runs on the way out.
+  void kill_hard();
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+std::string read_file(const std::string& path);
+
+}  // namespace byok::testing
