@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Configures and builds the C++ tree into build/ (or $BYOK_BUILD_DIR), with ccache keeping
+# objects under ~/.cache/byok-operator/ccache so a fresh clone rebuilds quickly.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/byok-operator/ccache}
+launcher=()
+command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S "$ROOT" -B "$BUILD" -G Ninja "${launcher[@]}" "$@" >/dev/null
+cmake --build "$BUILD" -j"$(nproc)"
