@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/byok-operator/ccache}
+# Paths relative to the checkout, so a fresh clone elsewhere hits the same cache entries.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$ROOT" -B "$BUILD" -G Ninja "${launcher[@]}" "$@" >/dev/null
