@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   double created = seconds_since(t1);
   int current = 0;
   bool all = testing::wait_until([&] { return (current = count_current(*admin, ns)) == n; },
-                                 std::chrono::seconds(600));
+                                 std::chrono::seconds(600), std::chrono::seconds(1));
   double operator_time = seconds_since(t1);
   // The operator process is a child of this one, so its pid is readable; ChildProcess hides it,
   // hence pgrep by the unique namespace in its command line.

@@ -23,14 +23,18 @@ std::optional<Json> Store::get(const std::string& key) const {
 }
 
 std::vector<Json> Store::list_namespace(const std::string& ns) const {
-  std::lock_guard<std::mutex> lock(mu_);
   std::vector<Json> out;
+  visit_namespace(ns, [&out](const Json& o) { out.push_back(o); });
+  return out;
+}
+
+void Store::visit_namespace(const std::string& ns, const std::function<void(const Json&)>& fn) const {
+  std::lock_guard<std::mutex> lock(mu_);
   std::string prefix = ns + "/";
   for (auto it = objects_.lower_bound(prefix); it != objects_.end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-    out.push_back(it->second);
+    fn(it->second);
   }
-  return out;
 }
 
 std::vector<std::string> Store::keys() const {

@@ -2,6 +2,7 @@
 // The informer's cache of one kind: the latest object per "namespace/name" key, safe to read
 // from many workers while the watcher writes.
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,9 @@ class Store {
  public:
   std::optional<Json> get(const std::string& key) const;
   std::vector<Json> list_namespace(const std::string& ns) const;
+  // Calls `fn` on each object of a namespace without copying it; `fn` must not call back into
+  // the store (the lock is held).
+  void visit_namespace(const std::string& ns, const std::function<void(const Json&)>& fn) const;
   std::vector<std::string> keys() const;
   size_t size() const;
 

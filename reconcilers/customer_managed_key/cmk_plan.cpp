@@ -48,6 +48,19 @@ CmkPeer peer_of(const Cmk& c) {
           c.meta.creation_timestamp, c.meta.deleting};
 }
 
+CmkPeer peer_from_object(const nlohmann::json& o) {
+  const auto& md = o.at("metadata");
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  const auto& spec = o.contains("spec") ? o["spec"] : kEmpty;
+  return {md.value("name", ""), spec.value("provider", ""), spec.value("replaces", ""),
+          spec.value("default", false), md.value("creationTimestamp", ""),
+          md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null()};
+}
+
+bool peer_matters(const CmkPeer& p, const std::string& replaces) {
+  return p.claims_default || !p.replaces.empty() || (!replaces.empty() && p.name == replaces);
+}
+
 CmkPlan plan_cmk(const CmkInputs& in) {
   const Cmk& cmk = in.cmk;
   CmkPlan plan;

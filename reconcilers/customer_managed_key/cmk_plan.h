@@ -31,6 +31,11 @@ struct CmkPeer {
   bool deleting = false;
 };
 CmkPeer peer_of(const Cmk& cmk);
+// Reads only the fields a peer needs, for scanning a namespace without parsing whole objects.
+CmkPeer peer_from_object(const nlohmann::json& object);
+// Whether `peer` can change the plan of a CMK that replaces `replaces`: default claimers,
+// replacers, and the CMK it replaces. Others are left out so a large namespace stays cheap.
+bool peer_matters(const CmkPeer& peer, const std::string& replaces);
 
 struct CmkInputs {
   Cmk cmk;

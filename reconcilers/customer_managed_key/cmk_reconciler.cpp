@@ -34,8 +34,9 @@ std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtim
   for (const auto& r : {before, after})
     if (!r.replaces.empty()) keys.insert(ns + "/" + r.replaces);
   if (before.claims_default || after.claims_default) {
-    for (const auto& o : store.list_namespace(ns))
-      if (o["spec"].value("default", false)) keys.insert(runtime::object_key(o));
+    store.visit_namespace(ns, [&keys](const runtime::Json& o) {
+      if (o.contains("spec") && o["spec"].value("default", false)) keys.insert(runtime::object_key(o));
+    });
   }
   const runtime::Json* self = now ? now : old;
   keys.erase(runtime::object_key(*self));
@@ -60,8 +61,10 @@ Status CmkReconciler::execute(const std::string& key) {
 
   CmkInputs in;
   in.cmk = std::move(*parsed);
-  for (const auto& o : store_.list_namespace(in.cmk.meta.namespace_))
-    if (auto peer = parse_cmk(o)) in.peers.push_back(peer_of(*peer));
+  store_.visit_namespace(in.cmk.meta.namespace_, [&](const runtime::Json& o) {
+    CmkPeer peer = peer_from_object(o);
+    if (peer_matters(peer, in.cmk.spec.replaces)) in.peers.push_back(std::move(peer));
+  });
   in.now = format_rfc3339(clock_.now());
   if (in.cmk.status.id.empty()) in.fresh_id = new_id_();
   CmkPlan plan = plan_cmk(in);

@@ -32,12 +32,13 @@ std::string create_namespace(kube::KubeClient& client, const std::string& prefix
   return name;
 }
 
-bool wait_until(const std::function<bool()>& check, std::chrono::milliseconds timeout) {
+bool wait_until(const std::function<bool()>& check, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     if (check()) return true;
     if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(poll);
   }
 }
 

@@ -22,6 +22,7 @@ std::string create_namespace(kube::KubeClient& client, const std::string& prefix
 
 // Polls `check` every 100 ms until it returns true or `timeout` passes; returns the last answer.
 bool wait_until(const std::function<bool()>& check,
-                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+                std::chrono::milliseconds timeout = std::chrono::seconds(30),
+                std::chrono::milliseconds poll = std::chrono::milliseconds(100));
 
 }  // namespace byok::testing

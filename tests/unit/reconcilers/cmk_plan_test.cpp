@@ -191,3 +191,18 @@ TEST_CASE("only changes that matter to peers re-queue them", "[cmk][related]") {
   CHECK(std::find(keys.begin(), keys.end(), "n/x") != keys.end());
   CHECK(related_cmk_keys(nullptr, &a1, store).empty());
 }
+
+TEST_CASE("peers are read from raw objects and only those that can matter are kept", "[cmk][peers]") {
+  auto o = nlohmann::json::parse(R"({"metadata":{"name":"p","creationTimestamp":"T1",
+      "deletionTimestamp":"T2"},"spec":{"provider":"gcp","default":true,"replaces":"q"}})");
+  CmkPeer p = peer_from_object(o);
+  CHECK(p.name == "p");
+  CHECK(p.provider == "gcp");
+  CHECK(p.claims_default);
+  CHECK(p.replaces == "q");
+  CHECK(p.deleting);
+  CmkPeer plain{"x", "aws", "", false, "T1", false};
+  CHECK_FALSE(peer_matters(plain, ""));
+  CHECK(peer_matters(plain, "x"));  // the CMK being replaced
+  CHECK(peer_matters(p, ""));
+}
