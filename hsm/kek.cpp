@@ -1,0 +1,82 @@
+#include "hsm/kek.h"
+
+#include <memory>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/decoder.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "hsm/encoding.h"
+
+namespace byok::hsm {
+namespace {
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct BnFree {
+  void operator()(BIGNUM* b) const { BN_free(b); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+// OSSL_DECODER with no input type or structure accepts DER or PEM, SubjectPublicKeyInfo or
+// PKCS#1 RSAPublicKey, without the deprecated RSA-specific readers.
+PkeyPtr read_public(std::span<const std::uint8_t> in) {
+  EVP_PKEY* raw = nullptr;
+  OSSL_DECODER_CTX* ctx = OSSL_DECODER_CTX_new_for_pkey(&raw, nullptr, nullptr, nullptr,
+                                                        EVP_PKEY_PUBLIC_KEY, nullptr, nullptr);
+  if (ctx == nullptr) return nullptr;
+  const unsigned char* p = in.data();
+  std::size_t len = in.size();
+  OSSL_DECODER_from_data(ctx, &p, &len);
+  OSSL_DECODER_CTX_free(ctx);
+  return PkeyPtr(raw);
+}
+
+std::vector<std::uint8_t> bn_bytes(const EVP_PKEY* key, const char* name) {
+  BIGNUM* raw = nullptr;
+  if (!EVP_PKEY_get_bn_param(key, name, &raw)) return {};
+  std::unique_ptr<BIGNUM, BnFree> bn(raw);
+  std::vector<std::uint8_t> out(BN_num_bytes(bn.get()));
+  BN_bn2bin(bn.get(), out.data());
+  return out;
+}
+
+}  // namespace
+
+Result<Kek> parse_kek(std::span<const std::uint8_t> der_or_pem) {
+  if (der_or_pem.empty()) return make_error(ErrorKind::InvalidArgument, "the KEK is empty");
+  PkeyPtr key = read_public(der_or_pem);
+  if (!key) {
+    return make_error(ErrorKind::InvalidArgument,
+                      "the KEK is not a public key (expected a DER or PEM SubjectPublicKeyInfo)");
+  }
+  if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
+    std::string type = EVP_PKEY_get0_type_name(key.get()) ? EVP_PKEY_get0_type_name(key.get())
+                                                           : "unknown";
+    return make_error(ErrorKind::InvalidArgument,
+                      "the KEK is a " + type + " key; only RSA wrapping keys are supported");
+  }
+  Kek kek;
+  kek.bits = static_cast<unsigned>(EVP_PKEY_get_bits(key.get()));
+  if (kek.bits < kMinKekBits) {
+    return make_error(ErrorKind::InvalidArgument,
+                      "the KEK is RSA-" + std::to_string(kek.bits) + "; at least " +
+                          std::to_string(kMinKekBits) + " bits are required");
+  }
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(key.get(), &der);
+  if (len <= 0) return make_error(ErrorKind::Internal, "cannot encode the KEK as DER");
+  kek.spki_der.assign(der, der + len);
+  OPENSSL_free(der);
+  kek.modulus = bn_bytes(key.get(), OSSL_PKEY_PARAM_RSA_N);
+  kek.public_exponent = bn_bytes(key.get(), OSSL_PKEY_PARAM_RSA_E);
+  if (kek.modulus.empty() || kek.public_exponent.empty())
+    return make_error(ErrorKind::Internal, "cannot read the KEK's modulus/exponent");
+  kek.fingerprint_sha256 = spki_fingerprint_sha256(kek.spki_der);
+  return kek;
+}
+
+}  // namespace byok::hsm

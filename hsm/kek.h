@@ -1,0 +1,30 @@
+#pragma once
+// The KMS's wrapping public key (key-encryption key).
+//
+// Guarantees: parse_kek() accepts a SubjectPublicKeyInfo as DER or PEM ("PUBLIC KEY"; a PKCS#1
+// "RSA PUBLIC KEY" PEM is accepted too), and returns it only if it is RSA with a modulus of at
+// least 2048 bits; anything else is InvalidArgument with a message that says why. The result
+// holds only public data.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace byok::hsm {
+
+struct Kek {
+  std::vector<std::uint8_t> spki_der;  // normalised SubjectPublicKeyInfo DER
+  std::vector<std::uint8_t> modulus;   // big-endian, no leading zero
+  std::vector<std::uint8_t> public_exponent;
+  unsigned bits = 0;
+  std::string fingerprint_sha256;  // hex SHA-256 of spki_der
+};
+
+inline constexpr unsigned kMinKekBits = 2048;
+
+Result<Kek> parse_kek(std::span<const std::uint8_t> der_or_pem);
+
+}  // namespace byok::hsm

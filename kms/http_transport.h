@@ -1,0 +1,72 @@
+#pragma once
+// The one door KMS clients use to the network, so a client can be unit-tested with a fake that
+// records requests and plays answers back.
+//
+// Contract: send() returns every HTTP answer it receives, whatever its status, as an HttpResponse;
+// an Error (kind Unavailable) means no answer came: connection refused, TLS failure, timeout.
+// Interpreting statuses is the client's business, because each provider words its errors
+// differently.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace byok::kms {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// Case-insensitive header lookup; the first match, or empty.
+std::string find_header(const HttpHeaders& headers, std::string_view name);
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string url;     // absolute: scheme://host[:port]/path[?query]
+  HttpHeaders headers;
+  std::string body;    // bytes, sent verbatim
+};
+
+struct HttpResponse {
+  int status = 0;
+  HttpHeaders headers;
+  std::string body;  // bytes, as received
+  std::string header(std::string_view name) const { return find_header(headers, name); }
+};
+
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
+};
+
+struct HttpTransportOptions {
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  // PEM certificates trusted in addition to the system store (a private endpoint's CA, a test
+  // server's self-signed certificate). Certificate and host-name verification is always on.
+  std::string extra_ca_pem;
+};
+
+// cpprestsdk-backed transport. Safe to use from several threads; keeps one client per
+// scheme://authority so connections are reused. Headers given in the request are sent as given,
+// except Host: the transport sends UrlParts::authority() of the URL (host, and the port unless it
+// is the scheme's default), which is what signers sign; a request whose Host header says
+// otherwise is refused (InvalidArgument).
+std::unique_ptr<HttpTransport> make_cpprest_transport(HttpTransportOptions options = {});
+
+// Pieces of an absolute URL, as the signers need them. The path is kept as written (encoded).
+struct UrlParts {
+  std::string scheme;     // lower case
+  std::string host;       // as written, without port
+  std::string port;       // empty when absent
+  std::string path;       // "/" when absent
+  std::string query;      // without '?', empty when absent
+  // host, plus ":port" when the port is not the scheme's default: the Host header's value.
+  std::string authority() const;
+};
+Result<UrlParts> parse_url(std::string_view url);
+
+}  // namespace byok::kms

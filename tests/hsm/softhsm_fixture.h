@@ -1,0 +1,59 @@
+#pragma once
+// A fresh SoftHSM2 token for one test: its own temp directory and softhsm2.conf (SOFTHSM2_CONF
+// points at it while the fixture lives), initialised with softhsm2-util, removed afterwards.
+// The module path is BYOK_PKCS11_MODULE if set, else the CMake-configured SoftHSM2 path.
+
+#include <memory>
+#include <string>
+
+#include "hsm/pkcs11_hsm.h"
+#include "hsm/pkcs11_module.h"
+
+namespace byok::hsm::test {
+
+// RAII raw session (opened and logged in) for test-side operations: signing and encrypting with
+// the token's keys, importing known keys with C_CreateObject.
+class RawSession {
+ public:
+  RawSession(std::shared_ptr<Module> module, CK_SLOT_ID slot, const std::string& pin);
+  ~RawSession();
+  RawSession(const RawSession&) = delete;
+  RawSession& operator=(const RawSession&) = delete;
+  CK_FUNCTION_LIST* fn() const { return module_->fn(); }
+  CK_SESSION_HANDLE handle() const { return handle_; }
+
+ private:
+  std::shared_ptr<Module> module_;
+  CK_SESSION_HANDLE handle_ = CK_INVALID_HANDLE;
+};
+
+class SoftHsmToken {
+ public:
+  explicit SoftHsmToken(std::string label = "byok-test");
+  ~SoftHsmToken();
+  SoftHsmToken(const SoftHsmToken&) = delete;
+  SoftHsmToken& operator=(const SoftHsmToken&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  const std::string& label() const { return label_; }
+  const std::string& pin() const { return pin_; }
+  const std::string& pin_file() const { return pin_file_; }  // holds pin() plus a newline
+  const std::string& conf_path() const { return conf_; }
+  static std::string module_path();
+
+  // Loaded on first use and shared by everything the test opens.
+  std::shared_ptr<Module> module();
+  CK_SLOT_ID slot();
+  std::unique_ptr<Pkcs11Hsm> open_hsm(std::size_t max_sessions = 4);
+  std::unique_ptr<RawSession> raw_session();
+  // Writes a file in dir() and returns its path.
+  std::string write_file(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string dir_, conf_, label_, pin_ = "8642-user", so_pin_ = "1357-so", pin_file_;
+  std::string old_conf_;
+  bool had_old_conf_ = false;
+  std::shared_ptr<Module> module_;
+};
+
+}  // namespace byok::hsm::test

@@ -1,0 +1,93 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <map>
+
+#include "hsm/config.h"
+#include "hsm/wrap_spec.h"
+#include "tests/hsm/softhsm_fixture.h"
+
+using namespace byok::hsm;
+
+namespace {
+EnvLookup fake_env(std::map<std::string, std::string> vars) {
+  auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
+  return [shared](const char* name) -> const char* {
+    auto it = shared->find(name);
+    return it == shared->end() ? nullptr : it->second.c_str();
+  };
+}
+std::string write_temp(const std::string& name, const std::string& content) {
+  std::string path = "/tmp/byok-hsm-config-test-" + name;
+  std::ofstream(path) << content;
+  return path;
+}
+}  // namespace
+
+TEST_CASE("config: flags beat the environment, which beats the YAML file") {
+  HsmConfig flags;
+  flags.token = "from-flag";
+  auto env = hsm_config_from_env(fake_env({{"BYOK_PKCS11_MODULE", "/env/module.so"},
+                                           {"BYOK_HSM_TOKEN", "from-env"},
+                                           {"BYOK_HSM_PIN_FILE", "/env/pin"}}));
+  auto yaml_path =
+      write_temp("a.yaml", "module: /yaml/module.so\ntoken: from-yaml\npinFile: /yaml/pin\n");
+  auto yaml = load_hsm_config_yaml(yaml_path);
+  REQUIRE(yaml.ok());
+  CHECK(yaml->module == "/yaml/module.so");
+  auto merged = merge_hsm_configs({flags, env, yaml.value()});
+  CHECK(merged.module == "/env/module.so");
+  CHECK(merged.token == "from-flag");
+  CHECK(merged.pin_file == "/env/pin");
+  CHECK(validate(merged).ok());
+}
+
+TEST_CASE("config: the PIN comes from BYOK_HSM_PIN or a file, never from the YAML itself") {
+  auto env = fake_env({{"BYOK_HSM_PIN", "1234"}});
+  auto c = hsm_config_from_env(env);
+  CHECK(c.pin_env == "BYOK_HSM_PIN");
+  auto pin = read_pin(c, env);
+  REQUIRE(pin.ok());
+  CHECK(pin->view() == "1234");
+
+  HsmConfig f;
+  f.pin_file = write_temp("pin", "5678\n");
+  auto from_file = read_pin(f, env);
+  REQUIRE(from_file.ok());
+  CHECK(from_file->view() == "5678");  // trailing newline dropped
+
+  auto bad = load_hsm_config_yaml(write_temp("b.yaml", "module: x\npin: 1234\n"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("pinFile") != std::string::npos);
+  auto typo = load_hsm_config_yaml(write_temp("c.yaml", "pinfile: /x\n"));
+  REQUIRE_FALSE(typo.ok());
+  CHECK(typo.error().kind == byok::ErrorKind::InvalidArgument);
+}
+
+TEST_CASE("config: validate names every missing setting") {
+  auto st = validate(HsmConfig{});
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().message.find("BYOK_PKCS11_MODULE") != std::string::npos);
+  CHECK(st.error().message.find("BYOK_HSM_TOKEN") != std::string::npos);
+  CHECK(st.error().message.find("BYOK_HSM_PIN") != std::string::npos);
+}
+
+TEST_CASE("wrap specs: each KMS's import option maps to the right method and hash") {
+  CHECK(azure_byok_spec() == WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha1, 0});
+  CHECK(aws_wrapping_algorithm("RSAES_OAEP_SHA_1").value() ==
+        WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0});
+  CHECK(aws_wrapping_algorithm("RSA_AES_KEY_WRAP_SHA_256").value() ==
+        WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha256, 0});
+  CHECK(aws_wrapping_algorithm("RSAES_PKCS1_V1_5").error().kind == byok::ErrorKind::Unsupported);
+  CHECK(gcp_import_method("RSA_OAEP_3072_SHA1_AES_256").value() ==
+        WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha1, 3072});
+  CHECK(gcp_import_method("RSA_OAEP_4096_SHA256").value() ==
+        WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha256, 4096});
+  CHECK(oci_wrapping_algorithm("RSA_OAEP_AES_SHA256").value() ==
+        WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha256, 0});
+  CHECK(transit_hash_function("").value().hash == OaepHash::Sha256);
+  CHECK(transit_hash_function("SHA1").value().hash == OaepHash::Sha1);
+  CHECK_FALSE(gcp_import_method("RSA_OAEP_2048_SHA1_AES_256").ok());
+  CHECK_FALSE(check_wrap_target(WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0},
+                                KeyType::Rsa2048).ok());
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# Starts and stops a real AWS KMS + STS emulator for integration tests: moto's server mode
+# (PyPI "moto", pinned below), on 127.0.0.1 only, over TLS with a throwaway CA, with moto's IAM
+# authentication switched on so that every request's SigV4 signature is recomputed and checked
+# by the server (botocore's signer) and unknown access keys are refused.
+#
+#   tests/integration/kms/moto-kms.sh start DIR   # creates DIR, starts moto, provisions a user
+#   source DIR/env                                # BYOK_AWS_* variables, see below
+#   tests/integration/kms/moto-kms.sh stop DIR    # stops it; DIR stays, the caller removes it
+#
+# DIR/env sets:
+#   BYOK_AWS_ENDPOINT=https://127.0.0.1:PORT   KMS and STS both answer there
+#   BYOK_AWS_CA_FILE=DIR/pki/ca.crt            the CA that signed the server's certificate
+#   BYOK_AWS_REGION, BYOK_AWS_ACCESS_KEY_ID, BYOK_AWS_SECRET_ACCESS_KEY (an IAM user allowed
+#   kms:* and sts:GetCallerIdentity), BYOK_AWS_ACCOUNT_ID, BYOK_AWS_USER_ARN
+#
+# Why moto and not local-kms: local-kms (github.com/nsmithuk/local-kms) is refused by the Go
+# module proxy this project may use (HTTP 403 for every version and commit), so it cannot be
+# installed here. moto implements the KMS calls the operator reads and manages (CreateKey,
+# DescribeKey, Enable/DisableKey, Schedule/CancelKeyDeletion, ...) and STS GetCallerIdentity,
+# and checks signatures; it does NOT implement GetParametersForImport, ImportKeyMaterial or
+# DeleteImportedKeyMaterial, and a key created with Origin EXTERNAL starts Enabled, not
+# PendingImport. Those paths are tested elsewhere (unit tests with a fake that really unwraps).
+#
+# BYOK_MOTO_OWNER_PID=PID (optional, at start): stop moto by itself once process PID has ended.
+#
+# Needs python3 (with venv), openssl, curl. moto comes from the machine's Python when it has
+# exactly the pinned version, else it is installed once into ~/.cache/byok-operator/venv/.
+set -euo pipefail
+
+MOTO_VERSION=${BYOK_MOTO_VERSION:-5.2.1}
+READY_TIMEOUT=${BYOK_READY_TIMEOUT:-60}
+CACHE=${BYOK_CACHE_DIR:-$HOME/.cache/byok-operator}
+REGION=eu-west-1
+
+die() { printf 'moto-kms: %s\n' "$*" >&2; exit 1; }
+usage() { die "usage: $0 start|stop DIR"; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# True when PID is alive and is a moto server on the port recorded in DIR.
+is_ours() {
+  local pid=$1 dir=$2
+  [[ -n "$pid" && -r /proc/$pid/cmdline && -f "$dir/port" ]] || return 1
+  tr '\0' ' ' </proc/"$pid"/cmdline | grep -q -- "moto.server .*-p $(cat "$dir/port")"
+}
+
+# Prints a python interpreter that imports the pinned moto with its server extras.
+moto_python() {
+  local venv=$CACHE/venv/moto-$MOTO_VERSION check
+  check="import importlib.metadata as m, flask, flask_cors, boto3; assert m.version('moto') == '$MOTO_VERSION'"
+  if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "$check" 2>/dev/null; then
+    echo "$venv/bin/python"; return
+  fi
+  if python3 -c "$check" 2>/dev/null; then command -v python3; return; fi
+  printf 'moto-kms: installing moto[server]==%s into %s\n' "$MOTO_VERSION" "$venv" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv" >&2 || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2 || die "pip install moto failed"
+  "$venv/bin/python" -c "$check" || die "moto $MOTO_VERSION does not import after install"
+  echo "$venv/bin/python"
+}
+
+gen_certs() {
+  local d=$1/pki
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 \
+      -subj "/CN=byok-moto-test-ca" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+      -subj "/CN=127.0.0.1" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out server.crt -days 30 -extfile server.ext 2>/dev/null
+    chmod 600 ./*.key
+  ) || die "certificate generation with openssl failed in $d"
+}
+
+stop_moto() {
+  local dir=$1 pid
+  [[ -f "$dir/pid" ]] || return 0
+  pid=$(cat "$dir/pid")
+  if is_ours "$pid" "$dir"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do is_ours "$pid" "$dir" || break; sleep 0.1; done
+    if is_ours "$pid" "$dir"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$dir/pid"
+}
+
+fail_start() {
+  local dir=$1; shift
+  printf 'moto-kms: %s\n' "$*" >&2
+  if [[ -s "$dir/moto.log" ]]; then
+    printf -- '--- last lines of %s ---\n' "$dir/moto.log" >&2
+    tail -n 30 "$dir/moto.log" >&2
+  fi
+  stop_moto "$dir" || true
+  exit 1
+}
+
+# Creates the IAM user the tests sign as. moto checks no signature for its first
+# INITIAL_NO_AUTH_ACTION_COUNT actions: exactly the three calls below.
+provision() {
+  local dir=$1 python=$2 url=$3
+  "$python" - "$dir" "$url" "$REGION" <<'PY'
+import json, sys
+import boto3
+d, url, region = sys.argv[1:4]
+iam = boto3.client("iam", endpoint_url=url, region_name=region, verify=f"{d}/pki/ca.crt",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+user = iam.create_user(UserName="byok-operator-test")["User"]
+iam.put_user_policy(UserName="byok-operator-test", PolicyName="kms", PolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["kms:*", "sts:GetCallerIdentity"],
+                   "Resource": "*"}]}))
+key = iam.create_access_key(UserName="byok-operator-test")["AccessKey"]
+with open(f"{d}/env.tmp", "w") as f:
+    f.write(f"export BYOK_AWS_ACCESS_KEY_ID={key['AccessKeyId']}\n")
+    f.write(f"export BYOK_AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}\n")
+    f.write(f"export BYOK_AWS_ACCOUNT_ID={user['Arn'].split(':')[4]}\n")
+    f.write(f"export BYOK_AWS_USER_ARN={user['Arn']}\n")
+PY
+}
+
+start_moto() {
+  local dir=$1 python port url
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
+    return 0
+  fi
+  stop_moto "$dir"
+  rm -f "$dir/env" "$dir/env.tmp"
+  python=$(moto_python)
+  [[ -f "$dir/pki/server.crt" ]] || gen_certs "$dir"
+  port=$(free_port)
+  echo "$port" >"$dir/port"
+  url="https://127.0.0.1:$port"
+  INITIAL_NO_AUTH_ACTION_COUNT=3 \
+    setsid "$python" -m moto.server -H 127.0.0.1 -p "$port" \
+      -c "$dir/pki/server.crt" -k "$dir/pki/server.key" >"$dir/moto.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "$url/moto-api/data.json" 2>/dev/null; do
+    # kill -0, not is_ours: the child may not have exec'd python yet.
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "moto exited during start"
+    ((SECONDS < deadline)) || fail_start "$dir" "moto did not answer on $url within ${READY_TIMEOUT}s"
+    sleep 0.2
+  done
+  provision "$dir" "$python" "$url" >>"$dir/moto.log" 2>&1 || fail_start "$dir" "IAM provisioning failed"
+  {
+    echo "export BYOK_AWS_ENDPOINT=$url"
+    echo "export BYOK_AWS_CA_FILE=$dir/pki/ca.crt"
+    echo "export BYOK_AWS_REGION=$REGION"
+    cat "$dir/env.tmp"
+  } >"$dir/env"
+  rm -f "$dir/env.tmp"
+  # With BYOK_MOTO_OWNER_PID set, moto is stopped when that process ends, even if it never got
+  # to call stop (a crashed test binary).
+  if [[ -n "${BYOK_MOTO_OWNER_PID:-}" ]]; then
+    # In a session of its own, like moto, so it outlives the caller's process group.
+    setsid bash "${BASH_SOURCE[0]}" watch "$dir" "$BYOK_MOTO_OWNER_PID" >/dev/null 2>&1 </dev/null &
+  fi
+}
+
+# Internal: `watch DIR OWNER_PID` stops the moto of DIR once OWNER_PID has ended.
+watch_owner() {
+  local dir=$1 owner=$2 pid
+  pid=$(cat "$dir/pid" 2>/dev/null) || return 0
+  while kill -0 "$owner" 2>/dev/null && is_ours "$pid" "$dir"; do sleep 1; done
+  stop_moto "$dir"
+}
+
+if [[ "${1:-}" == watch && $# -eq 3 ]]; then watch_owner "$2" "$3"; exit 0; fi
+[[ $# -eq 2 ]] || usage
+case "$1" in
+  start) start_moto "$2" ;;
+  stop) [[ -d "$2" ]] && stop_moto "$(cd "$2" && pwd)"; exit 0 ;;
+  *) usage ;;
+esac
