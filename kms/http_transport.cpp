@@ -112,7 +112,8 @@ Result<UrlParts> parse_url(std::string_view url) {
   auto sep = url.find("://");
   if (sep == std::string_view::npos || sep == 0)
     return make_error(ErrorKind::InvalidArgument, "not an absolute URL: " + std::string(url));
-  for (char c : url.substr(0, sep)) p.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : url.substr(0, sep))
+    p.scheme += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (p.scheme != "http" && p.scheme != "https")
     return make_error(ErrorKind::InvalidArgument, "unsupported URL scheme: " + p.scheme);
   std::string_view rest = url.substr(sep + 3);

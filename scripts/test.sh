@@ -10,4 +10,4 @@ BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
 "$ROOT/scripts/build-control-plane.sh" >/dev/null
 "$ROOT/scripts/build.sh"
 cd "$BUILD"
-ctest --output-on-failure --timeout 600 "$@"
+ctest --output-on-failure --timeout 600 -j"$(nproc)" "$@"

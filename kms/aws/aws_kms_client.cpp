@@ -243,7 +243,8 @@ Result<std::string> AwsKmsClient::send_with_retry(const std::string& what, HttpR
         cap.count() / 2.0 + env_.random01() * (cap.count() / 2.0)));
     env_.sleep(delay);
   }
-  if (max_attempts > 1 && (last.kind == ErrorKind::Unavailable || last.kind == ErrorKind::Throttled))
+  bool transient = last.kind == ErrorKind::Unavailable || last.kind == ErrorKind::Throttled;
+  if (max_attempts > 1 && transient)
     last.message += " (gave up after " + std::to_string(max_attempts) + " attempts)";
   return last;
 }
@@ -299,7 +300,8 @@ Result<KeyDescription> AwsKmsClient::create_key(const CreateKeyRequest& request)
 
 Result<WrappingKey> AwsKmsClient::get_wrapping_key(const WrappingKeyRequest& request) {
   Json req = {{"KeyId", request.key_id},
-              {"WrappingAlgorithm", request.algorithm.empty() ? "RSAES_OAEP_SHA_256" : request.algorithm},
+              {"WrappingAlgorithm",
+               request.algorithm.empty() ? "RSAES_OAEP_SHA_256" : request.algorithm},
               {"WrappingKeySpec", request.key_spec.empty() ? "RSA_2048" : request.key_spec}};
   const std::string what = "KMS GetParametersForImport";
   auto body = call_kms("GetParametersForImport", req.dump(), false);
@@ -309,7 +311,8 @@ Result<WrappingKey> AwsKmsClient::get_wrapping_key(const WrappingKeyRequest& req
   auto der = base64_decode(str(*j, "PublicKey"));
   auto token = base64_decode(str(*j, "ImportToken"));
   if (!der || der->empty() || !token || token->empty())
-    return make_error(ErrorKind::Internal, what + ": answer lacks a base64 PublicKey or ImportToken");
+    return make_error(ErrorKind::Internal,
+                      what + ": answer lacks a base64 PublicKey or ImportToken");
   WrappingKey w;
   w.key_id = str(*j, "KeyId");
   w.public_key_der = std::move(*der);

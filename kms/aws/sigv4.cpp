@@ -124,7 +124,8 @@ std::string uri_encode(std::string_view s, bool keep_slash) {
   static const char* digits = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/')) {
+    bool unreserved = std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved || (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -186,7 +187,8 @@ Status sign_request(HttpRequest& request, const Credentials& credentials,
   auto url = parse_url(request.url);
   if (!url) return url.error();
   if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
-    return make_error(ErrorKind::Unauthenticated, "AWS credentials have no access key id or secret");
+    return make_error(ErrorKind::Unauthenticated,
+                      "AWS credentials have no access key id or secret");
   auto drop = [&request](std::string_view name) {
     auto& h = request.headers;
     h.erase(std::remove_if(h.begin(), h.end(),

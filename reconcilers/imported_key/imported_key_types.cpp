@@ -1,0 +1,50 @@
+#include "reconcilers/imported_key/imported_key_types.h"
+
+namespace byok::importedkey {
+
+Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
+  try {
+    ImportedKey k;
+    k.meta = runtime::ObjectMeta::from_json(object);
+    const auto& spec = object.at("spec");
+    if (spec.contains("providerRef")) k.spec.provider_ref = spec["providerRef"].value("name", "");
+    k.spec.key_type = spec.value("keyType", "");
+    k.spec.description = spec.value("description", "");
+    k.spec.kms_key_name = spec.value("kmsKeyName", "");
+    k.spec.allow_rotation = spec.value("allowRotation", false);
+    k.spec.rotate = spec.value("rotate", int64_t{0});
+    k.spec.valid_to = spec.value("validTo", "");
+    k.spec.deletion_policy = spec.value("deletionPolicy", "Retain");
+    k.spec.deletion_window_days = spec.value("deletionWindowDays", 30);
+    if (spec.contains("source")) {
+      const auto& src = spec["source"];
+      if (src.contains("hsm"))
+        k.spec.hsm = HsmSource{src["hsm"].value("label", ""), src["hsm"].value("id", "")};
+      if (src.contains("wrappedSecretRef")) {
+        const auto& w = src["wrappedSecretRef"];
+        k.spec.wrapped_secret = WrappedSecretSource{w.value("name", ""), w.value("key", "wrapped"),
+                                                    w.value("wrappingKeyFingerprint", ""),
+                                                    w.value("wrappingAlgorithm", "")};
+      }
+    }
+    if (object.contains("status")) {
+      const auto& st = object["status"];
+      k.status.imported = st.value("imported", false);
+      k.status.key_id = st.value("keyId", "");
+      k.status.key_version = st.value("keyVersion", "");
+      k.status.imported_at = st.value("importedAt", "");
+      k.status.wrapping_key_fingerprint = st.value("wrappingKeyFingerprint", "");
+      k.status.wrapping_algorithm = st.value("wrappingAlgorithm", "");
+      k.status.phase = st.value("phase", "");
+      k.status.rotation = st.value("rotation", int64_t{0});
+      k.status.observed_generation = st.value("observedGeneration", int64_t{0});
+      if (st.contains("conditions")) k.status.conditions = runtime::conditions_from_json(st["conditions"]);
+    }
+    return k;
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorKind::InvalidArgument,
+                      std::string("ImportedKey does not match its schema: ") + e.what());
+  }
+}
+
+}  // namespace byok::importedkey

@@ -1,0 +1,64 @@
+#pragma once
+// A typed view of an ImportedKey (byok.dev/v1alpha1). Field names follow
+// crds/byok.dev_importedkeys.yaml. The reconciler that imports keys comes with the provider work.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "controller/runtime/conditions.h"
+#include "controller/runtime/object_meta.h"
+
+namespace byok::importedkey {
+
+struct HsmSource {
+  std::string label;
+  std::string id;  // hex CKA_ID
+};
+
+struct WrappedSecretSource {
+  std::string name;
+  std::string key = "wrapped";
+  std::string wrapping_key_fingerprint;  // hex SHA-256 of the SubjectPublicKeyInfo
+  std::string wrapping_algorithm;
+};
+
+struct ImportedKeySpec {
+  std::string provider_ref;
+  std::string key_type;
+  std::string description;
+  std::string kms_key_name;  // empty: metadata.name
+  bool allow_rotation = false;
+  int64_t rotate = 0;
+  std::string valid_to;
+  std::string deletion_policy = "Retain";
+  int deletion_window_days = 30;  // the schema has no default (it would clash with Retain)
+  std::optional<HsmSource> hsm;
+  std::optional<WrappedSecretSource> wrapped_secret;
+};
+
+struct ImportedKeyStatus {
+  bool imported = false;
+  std::string key_id;
+  std::string key_version;
+  std::string imported_at;
+  std::string wrapping_key_fingerprint;
+  std::string wrapping_algorithm;
+  std::string phase;
+  int64_t rotation = 0;
+  int64_t observed_generation = 0;
+  std::vector<runtime::Condition> conditions;
+};
+
+struct ImportedKey {
+  runtime::ObjectMeta meta;
+  ImportedKeySpec spec;
+  ImportedKeyStatus status;
+};
+
+Result<ImportedKey> parse_imported_key(const nlohmann::json& object);
+
+}  // namespace byok::importedkey
