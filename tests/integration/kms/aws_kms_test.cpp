@@ -60,7 +60,7 @@ class MotoServer {
     if (const char* given = std::getenv("BYOK_MOTO_KMS_ENV"); given && *given) {
       env_file = given;
     } else {
-      script_ = (fs::path(__FILE__).parent_path() / "moto-kms.sh").string();
+      script_ = std::string(BYOK_SOURCE_DIR) + "/tests/integration/kms/moto-kms.sh";
       std::string tmpl = (fs::temp_directory_path() / "byok-moto-XXXXXX").string();
       if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
       dir_ = tmpl;
