@@ -5,14 +5,16 @@
 
 namespace byok {
 
-std::string format_rfc3339(SystemTime t) {
+std::string format_utc(SystemTime t, const char* format) {
   std::time_t secs = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
+
+std::string format_rfc3339(SystemTime t) { return format_utc(t, "%Y-%m-%dT%H:%M:%SZ"); }
 
 bool parse_rfc3339(const std::string& text, SystemTime& out) {
   std::tm tm{};

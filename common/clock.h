@@ -22,6 +22,8 @@ class RealClock final : public Clock {
   SteadyTime steady_now() const override { return std::chrono::steady_clock::now(); }
 };
 
+// `t` in UTC through strftime's `format` (second precision), e.g. "%Y%m%dT%H%M%SZ".
+std::string format_utc(SystemTime t, const char* format);
 // RFC 3339 in UTC with second precision, as Kubernetes writes metav1.Time ("2026-11-23T15:38:00Z").
 std::string format_rfc3339(SystemTime t);
 // Parses what format_rfc3339 writes (and fractional seconds, which are ignored); false on garbage.

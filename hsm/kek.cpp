@@ -9,31 +9,16 @@
 #include <openssl/x509.h>
 
 #include "hsm/encoding.h"
+#include "hsm/openssl_key.h"
 
 namespace byok::hsm {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-// OSSL_DECODER with no input type or structure accepts DER or PEM, SubjectPublicKeyInfo or
-// PKCS#1 RSAPublicKey, without the deprecated RSA-specific readers.
-PkeyPtr read_public(std::span<const std::uint8_t> in) {
-  EVP_PKEY* raw = nullptr;
-  OSSL_DECODER_CTX* ctx = OSSL_DECODER_CTX_new_for_pkey(&raw, nullptr, nullptr, nullptr,
-                                                        EVP_PKEY_PUBLIC_KEY, nullptr, nullptr);
-  if (ctx == nullptr) return nullptr;
-  const unsigned char* p = in.data();
-  std::size_t len = in.size();
-  OSSL_DECODER_from_data(ctx, &p, &len);
-  OSSL_DECODER_CTX_free(ctx);
-  return PkeyPtr(raw);
-}
+PkeyPtr read_public(std::span<const std::uint8_t> in) { return decode_pkey(in, EVP_PKEY_PUBLIC_KEY); }
 
 std::vector<std::uint8_t> bn_bytes(const EVP_PKEY* key, const char* name) {
   BIGNUM* raw = nullptr;

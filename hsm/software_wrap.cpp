@@ -12,31 +12,20 @@
 #include <openssl/x509.h>
 
 #include "hsm/config.h"
+#include "hsm/openssl_key.h"
 
 namespace byok::hsm {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
 struct PkeyCtxFree {
   void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
 };
 struct CipherCtxFree {
   void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
 };
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 PkeyPtr decode_private(std::span<const std::uint8_t> data) {
-  EVP_PKEY* raw = nullptr;
-  OSSL_DECODER_CTX* ctx = OSSL_DECODER_CTX_new_for_pkey(&raw, nullptr, nullptr, nullptr,
-                                                        EVP_PKEY_KEYPAIR, nullptr, nullptr);
-  if (ctx == nullptr) return nullptr;
-  const unsigned char* p = data.data();
-  std::size_t len = data.size();
-  OSSL_DECODER_from_data(ctx, &p, &len);
-  OSSL_DECODER_CTX_free(ctx);
-  return PkeyPtr(raw);
+  return decode_pkey(data, EVP_PKEY_KEYPAIR);
 }
 
 Result<KeyType> private_key_type(EVP_PKEY* key) {

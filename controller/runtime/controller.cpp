@@ -50,7 +50,7 @@ void Controller::handle(const std::string& key, const ReconcileResult& r) {
       break;
     case A::RequeueNow:
       counters_.requeue++;
-      queue_.add(key);
+      queue_.add_backoff(key);  // 5 ms, 10 ms, ...: gives the watch time to deliver the change
       break;
     case A::RetryBackoff:
       counters_.error++;

@@ -19,7 +19,7 @@ struct ReconcileResult {
     Done,          // nothing more until something changes or the resync period passes
     RequeueAfter,  // look again after `after` (polling an operation in progress)
     RetryBackoff,  // transient failure: per-item exponential backoff
-    RequeueNow,    // conflict: the object changed under us; read it again at once
+    RequeueNow,    // conflict: the object changed under us; read it again after a short backoff
     Terminal,      // invalid input: reported in a condition, retried only on a change/resync
   };
   Action action = Action::Done;

@@ -59,6 +59,15 @@ void WorkQueue::add_rate_limited(const std::string& key) {
   add_after(key, delay);
 }
 
+void WorkQueue::add_backoff(const std::string& key) {
+  Millis delay;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    delay = exponential_backoff(failures_[key]++, options_.base_delay, options_.max_delay);
+  }
+  add_after(key, delay);
+}
+
 void WorkQueue::forget(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   failures_.erase(key);

@@ -46,6 +46,9 @@ class WorkQueue {
   void add(const std::string& key);
   void add_after(const std::string& key, Millis delay);
   void add_rate_limited(const std::string& key);
+  // Per-item backoff only, without the overall bucket: for conflicts, where the informer's cache
+  // is briefly behind the apiserver and re-reading it at once would only conflict again.
+  void add_backoff(const std::string& key);
   void forget(const std::string& key);
   int failures(const std::string& key) const;
 

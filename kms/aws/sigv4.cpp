@@ -136,14 +136,7 @@ std::string uri_encode(std::string_view s, bool keep_slash) {
   return out;
 }
 
-std::string amz_date(SystemTime t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
+std::string amz_date(SystemTime t) { return format_utc(t, "%Y%m%dT%H%M%SZ"); }
 
 Signature sign_parts(std::string_view method, std::string_view path, std::string_view query,
                      const HttpHeaders& headers, std::string_view payload,

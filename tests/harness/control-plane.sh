@@ -33,10 +33,8 @@ READY_TIMEOUT=${BYOK_READY_TIMEOUT:-90}
 die() { printf 'control-plane: %s\n' "$*" >&2; exit 1; }
 usage() { die "usage: $0 start|stop DIR"; }
 
-# Prints a free TCP port on 127.0.0.1 (the kernel picks it; the tiny race is acceptable in tests).
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=tests/harness/lib.sh
+source "$ROOT/tests/harness/lib.sh"
 
 # True when PID is alive and its command line mentions DIR (guards against a reused PID).
 is_ours() {

@@ -13,16 +13,14 @@
 #include <openssl/evp.h>
 
 #include "hsm/key_types.h"
+#include "hsm/openssl_key.h"
 #include "hsm/wrap_spec.h"
 #include "tests/hsm/softhsm_fixture.h"
 
 namespace byok::hsm::test {
 
 using Bytes = std::vector<std::uint8_t>;
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using Pkey = PkeyPtr;  // hsm/openssl_key.h
 
 Pkey generate_rsa(unsigned bits);
 Pkey generate_ec(const char* group);  // "P-256", "P-384", "P-521"

@@ -1,5 +1,5 @@
-// AwsKmsClient against a real AWS KMS emulator over TLS: moto's server (see moto-kms.sh beside
-// this file for why moto and not local-kms, and what moto lacks). moto runs with IAM
+// AwsKmsClient against a real AWS KMS emulator over TLS: moto's server (see tests/harness/moto-kms.sh
+// for why moto and not local-kms, and what moto lacks). moto runs with IAM
 // authentication on, so every request below is accepted only if moto's own SigV4 computation
 // (botocore's) agrees with ours.
 //
@@ -60,7 +60,7 @@ class MotoServer {
     if (const char* given = std::getenv("BYOK_MOTO_KMS_ENV"); given && *given) {
       env_file = given;
     } else {
-      script_ = std::string(BYOK_SOURCE_DIR) + "/tests/integration/kms/moto-kms.sh";
+      script_ = std::string(BYOK_SOURCE_DIR) + "/tests/harness/moto-kms.sh";
       std::string tmpl = (fs::temp_directory_path() / "byok-moto-XXXXXX").string();
       if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
       dir_ = tmpl;

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <set>
 #include <thread>
 
 #include "controller/runtime/backoff.h"
@@ -77,6 +78,19 @@ TEST_CASE("rate-limited adds back off per item and forget resets", "[workqueue]"
   CHECK(q.failures("k") == 2);
   q.forget("k");
   CHECK(q.failures("k") == 0);
+}
+
+TEST_CASE("conflict backoff grows per item and ignores the overall bucket", "[workqueue]") {
+  RealClock clock;
+  WorkQueue q(clock, WorkQueueOptions{5ms, 1000s, 0.001, 1});  // a bucket that would block for ages
+  auto start = std::chrono::steady_clock::now();
+  q.add_rate_limited("a");  // takes the bucket's only token: 5 ms
+  q.add_rate_limited("b");  // waits for the bucket: about 1000 s
+  q.add_backoff("k");       // 5 ms, bucket or not
+  std::set<std::string> got{*q.get(), *q.get()};
+  CHECK(got == std::set<std::string>{"a", "k"});
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  CHECK(q.failures("k") == 1);
 }
 
 TEST_CASE("shut down wakes blocked workers", "[workqueue]") {

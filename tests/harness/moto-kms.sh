@@ -36,9 +36,8 @@ REGION=eu-west-1
 die() { printf 'moto-kms: %s\n' "$*" >&2; exit 1; }
 usage() { die "usage: $0 start|stop DIR"; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=tests/harness/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # True when PID is alive and is a moto server on the port recorded in DIR.
 is_ours() {
