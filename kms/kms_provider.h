@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -28,43 +29,63 @@ const char* to_string(CmkStatus status);
 struct KeyDescription {
   std::string key_id;     // the provider's short id (AWS: the key's UUID)
   std::string resource;   // the full resource name (AWS: the key ARN)
+  std::string name;       // the human name where there is one (alias, key name, displayName)
+  std::string version;    // the current/primary version (Google primary, Azure kid version,
+                          // OCI currentKeyVersion, transit latest_version); empty if none
   std::string state;      // the provider's own state word, verbatim (AWS: KeyState)
   std::optional<CmkStatus> status;  // state mapped by key_state.h; empty for an unknown word
   std::string key_spec;   // provider's word (AWS: KeySpec, e.g. SYMMETRIC_DEFAULT)
   std::string key_usage;  // provider's word (AWS: KeyUsage, e.g. ENCRYPT_DECRYPT)
   std::string origin;     // where the material comes from (AWS: AWS_KMS | EXTERNAL | ...)
   bool enabled = false;
+  bool imported = false;  // the material came from outside the provider
   std::optional<SystemTime> created;
   std::optional<SystemTime> deletion_date;     // set while deletion is pending
   std::optional<SystemTime> material_expires;  // imported material that expires
 };
 
-// Which wrapping key to fetch. The words are the provider's (AWS: WrappingAlgorithm
-// RSAES_OAEP_SHA_256 ..., WrappingKeySpec RSA_2048 ...).
-struct WrappingKeyRequest {
-  std::string key_id;
-  std::string algorithm;
-  std::string key_spec;
+// What an ImportedKey asks of the KMS. Provider-neutral; each client maps it onto its own calls.
+struct ImportTarget {
+  // The key's name in the KMS: AWS alias (alias/<name>), Google CryptoKey id, Azure key name,
+  // OCI displayName, transit/thalassa key name. Stable across restarts: find_key() looks it up.
+  std::string name;
+  // The CRD's key type word: aes128-gcm96, aes256-gcm96, chacha20-poly1305, rsa-2048/3072/4096,
+  // ecdsa-p256/p384/p521, ed25519.
+  std::string key_type;
+  std::string description;
+  bool allow_rotation = false;
+  // A stable mark of the owning object (the ImportedKey's UID). Written as a tag or label where
+  // the provider has them (AWS tag, Google label, OCI freeform tag, Azure tag) so a controller
+  // that crashed between "create" and "record in status" finds the key again instead of making
+  // a second one. Tag key: "byok.dev/owner" (Google labels: "byok-dev-owner").
+  std::string owner;
+  std::optional<SystemTime> valid_to;  // imported material that expires (AWS); else ignored
+  // The provider's word for the wrapping algorithm, one of wrapping_algorithms(key_type).
+  std::string wrapping_algorithm;
 };
 
+// The public half the material must be wrapped under, and what ties an import to it.
 struct WrappingKey {
+  // The key the material goes into when the provider creates it before the import (AWS
+  // EXTERNAL key, Google CryptoKey); empty where the import call itself creates the key.
   std::string key_id;
   std::string public_key_der;  // SubjectPublicKeyInfo, DER bytes
-  std::string algorithm;       // the wrapping algorithm it must be used with
-  std::string import_token;    // opaque bytes tying an import to this key (AWS: ImportToken)
+  std::string algorithm;       // the provider's word for the wrap it expects
+  // Opaque, verbatim: AWS ImportToken, Google ImportJob name, Azure KEK kid (with version).
+  std::string import_token;
   std::optional<SystemTime> expires;
 };
 
-struct ImportRequest {
-  std::string key_id;
-  std::string import_token;       // from WrappingKey, verbatim
-  std::string wrapped_material;   // bytes, wrapped under WrappingKey's public key
-  std::optional<SystemTime> valid_to;  // empty: the material does not expire
+enum class ImportKind {
+  First,       // the key's first material
+  NewVersion,  // rotation: new material as a new version (allowRotation keys only)
 };
 
 struct ImportResult {
-  std::string key_id;
-  std::string material_id;  // empty where the provider does not name material versions
+  std::string key_id;    // the provider's id for the key (AWS key id, Google CryptoKey name, ...)
+  std::string resource;  // the full resource name (AWS ARN, Azure kid without version, ...)
+  std::string version;   // the new material's version (AWS KeyMaterialId, Google version name,
+                         // Azure kid version, OCI keyVersionId, transit version number)
 };
 
 struct DeletionSchedule {
@@ -75,26 +96,45 @@ struct DeletionSchedule {
 
 // The principal the user must grant access to the key.
 struct Accessor {
-  std::string principal;  // AWS: the caller ARN
-  std::string account;    // AWS: the account id
-  std::string id;         // AWS: UserId
+  std::string principal;  // AWS caller ARN, Google service-account email, Azure client (app) id,
+                          // OCI user OCID, transit token accessor / display name
+  std::string account;    // AWS account id, Google project, Azure tenant id, OCI tenancy OCID
+  std::string id;         // AWS UserId, Azure object id; empty where the provider has none
 };
 
 class KmsProvider {
  public:
   virtual ~KmsProvider() = default;
 
-  // Short provider name as the CRDs spell it: "aws", "azure", "gcp", "oci", "transit".
+  // Short provider name as the CRDs spell it: "aws", "azure", "gcp", "oci", "transit", "thalassa".
   virtual const char* provider() const = 0;
 
+  // --- what a CustomerManagedKey needs -------------------------------------------------------
+  // `key_id` is what the user wrote in spec.resource (ARN, Google resource name, Azure key id,
+  // OCI OCID, transit key name). NotFound when the KMS says there is no such key.
   virtual Result<KeyDescription> describe_key(const std::string& key_id) = 0;
-  virtual Result<WrappingKey> get_wrapping_key(const WrappingKeyRequest& request) = 0;
-  virtual Result<ImportResult> import_key_material(const ImportRequest& request) = 0;
   // pending_window_days: 7..30 where the provider has a window; ignored where it has none.
   virtual Result<DeletionSchedule> schedule_key_deletion(const std::string& key_id,
                                                          int pending_window_days) = 0;
   virtual Status cancel_key_deletion(const std::string& key_id) = 0;
   virtual Result<Accessor> who_am_i() = 0;
+
+  // --- what an ImportedKey needs --------------------------------------------------------------
+  // The provider's wrapping algorithms that can carry this key type, best first. No I/O.
+  // Unsupported (message says why, e.g. "Azure Key Vault does not import chacha20-poly1305
+  // keys") when the provider cannot import the type at all.
+  virtual Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) = 0;
+  // The key an earlier import (or a crashed attempt) made for this target, by name and owner
+  // mark; nullopt when there is none. Never creates anything.
+  virtual Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) = 0;
+  // Everything up to the wrap: creates the key container where the provider needs one
+  // (`existing_key_id` empty) and fetches the wrapping key for target.wrapping_algorithm.
+  virtual Result<WrappingKey> prepare_import(const ImportTarget& target,
+                                             const std::string& existing_key_id) = 0;
+  // Imports `wrapped` (the raw wrap bytes: RSA-OAEP, or RSA-OAEP || AES-KWP) made under
+  // `wrapping`. Sent once, never retried inside the client.
+  virtual Result<ImportResult> import_key(const ImportTarget& target, const WrappingKey& wrapping,
+                                          const std::string& wrapped, ImportKind kind) = 0;
 };
 
 }  // namespace byok::kms

@@ -298,11 +298,11 @@ Result<KeyDescription> AwsKmsClient::create_key(const CreateKeyRequest& request)
   return key_from_metadata((*j)["KeyMetadata"]);
 }
 
-Result<WrappingKey> AwsKmsClient::get_wrapping_key(const WrappingKeyRequest& request) {
+Result<WrappingKey> AwsKmsClient::get_parameters_for_import(
+    const ImportParametersRequest& request) {
   Json req = {{"KeyId", request.key_id},
-              {"WrappingAlgorithm",
-               request.algorithm.empty() ? "RSAES_OAEP_SHA_256" : request.algorithm},
-              {"WrappingKeySpec", request.key_spec.empty() ? "RSA_2048" : request.key_spec}};
+              {"WrappingAlgorithm", request.algorithm},
+              {"WrappingKeySpec", request.key_spec}};
   const std::string what = "KMS GetParametersForImport";
   auto body = call_kms("GetParametersForImport", req.dump(), false);
   if (!body) return body.error();
@@ -315,14 +315,15 @@ Result<WrappingKey> AwsKmsClient::get_wrapping_key(const WrappingKeyRequest& req
                       what + ": answer lacks a base64 PublicKey or ImportToken");
   WrappingKey w;
   w.key_id = str(*j, "KeyId");
+  if (w.key_id.empty()) w.key_id = request.key_id;
   w.public_key_der = std::move(*der);
-  w.algorithm = req["WrappingAlgorithm"].get<std::string>();
+  w.algorithm = request.algorithm;
   w.import_token = std::move(*token);
   w.expires = epoch_time(*j, "ParametersValidTo");
   return w;
 }
 
-Result<ImportResult> AwsKmsClient::import_key_material(const ImportRequest& request) {
+Result<ImportResult> AwsKmsClient::import_key_material(const ImportMaterialRequest& request) {
   Json req = {{"KeyId", request.key_id},
               {"ImportToken", base64_encode(request.import_token)},
               {"EncryptedKeyMaterial", base64_encode(request.wrapped_material)}};
@@ -332,6 +333,7 @@ Result<ImportResult> AwsKmsClient::import_key_material(const ImportRequest& requ
   } else {
     req["ExpirationModel"] = "KEY_MATERIAL_DOES_NOT_EXPIRE";
   }
+  if (request.new_key_material) req["ImportType"] = "NEW_KEY_MATERIAL";
   auto body = call_kms("ImportKeyMaterial", req.dump(), false);
   if (!body) return body.error();
   auto j = parse_json("KMS ImportKeyMaterial", *body);
@@ -339,8 +341,52 @@ Result<ImportResult> AwsKmsClient::import_key_material(const ImportRequest& requ
   ImportResult r;
   r.key_id = str(*j, "KeyId");
   if (r.key_id.empty()) r.key_id = request.key_id;
-  r.material_id = str(*j, "KeyMaterialId");
+  if (r.key_id.rfind("arn:", 0) == 0) r.resource = r.key_id;
+  r.version = str(*j, "KeyMaterialId");
   return r;
+}
+
+Status AwsKmsClient::create_alias(const std::string& alias_name, const std::string& key_id) {
+  auto body = call_kms("CreateAlias",
+                       Json{{"AliasName", alias_name}, {"TargetKeyId", key_id}}.dump(), false);
+  if (!body) return body.error();
+  return {};
+}
+
+Result<std::map<std::string, std::string>> AwsKmsClient::list_resource_tags(
+    const std::string& key_id) {
+  std::map<std::string, std::string> tags;
+  std::string marker;
+  do {
+    Json req = {{"KeyId", key_id}};
+    if (!marker.empty()) req["Marker"] = marker;
+    auto body = call_kms("ListResourceTags", req.dump(), true);
+    if (!body) return body.error();
+    auto j = parse_json("KMS ListResourceTags", *body);
+    if (!j) return j.error();
+    for (const auto& t : j->value("Tags", Json::array())) tags[str(t, "TagKey")] = str(t, "TagValue");
+    marker = j->value("Truncated", false) ? str(*j, "NextMarker") : "";
+  } while (!marker.empty());
+  return tags;
+}
+
+Result<std::vector<std::string>> AwsKmsClient::list_keys(size_t limit) {
+  std::vector<std::string> ids;
+  std::string marker;
+  do {
+    Json req = {{"Limit", 1000}};
+    if (!marker.empty()) req["Marker"] = marker;
+    auto body = call_kms("ListKeys", req.dump(), true);
+    if (!body) return body.error();
+    auto j = parse_json("KMS ListKeys", *body);
+    if (!j) return j.error();
+    for (const auto& k : j->value("Keys", Json::array())) {
+      if (ids.size() >= limit) return ids;
+      ids.push_back(str(k, "KeyId"));
+    }
+    marker = j->value("Truncated", false) ? str(*j, "NextMarker") : "";
+  } while (!marker.empty());
+  return ids;
 }
 
 Status AwsKmsClient::delete_imported_key_material(const std::string& key_id,
@@ -402,6 +448,165 @@ Result<Accessor> AwsKmsClient::who_am_i() {
   auto id = get_caller_identity();
   if (!id) return id.error();
   return Accessor{id->arn, id->account, id->user_id};
+}
+
+namespace {
+
+constexpr const char* kOwnerTag = "byok.dev/owner";
+
+std::string alias_of(const ImportTarget& target) { return "alias/" + target.name; }
+
+}  // namespace
+
+Result<AwsKeyShape> aws_key_shape(const std::string& key_type) {
+  // Asymmetric material only travels with the RSA-AES wrap (RSA private keys do not fit in one
+  // OAEP block; AWS refuses RSAES_OAEP_* for them); symmetric keys may use either.
+  const std::vector<std::string> rsa_aes = {"RSA_AES_KEY_WRAP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1"};
+  if (key_type == "aes256-gcm96")
+    return AwsKeyShape{"SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT",
+                       {"RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_256", "RSAES_OAEP_SHA_1",
+                        "RSA_AES_KEY_WRAP_SHA_1"}};
+  if (key_type == "rsa-2048") return AwsKeyShape{"RSA_2048", "ENCRYPT_DECRYPT", rsa_aes};
+  if (key_type == "rsa-3072") return AwsKeyShape{"RSA_3072", "ENCRYPT_DECRYPT", rsa_aes};
+  if (key_type == "rsa-4096") return AwsKeyShape{"RSA_4096", "ENCRYPT_DECRYPT", rsa_aes};
+  if (key_type == "ecdsa-p256") return AwsKeyShape{"ECC_NIST_P256", "SIGN_VERIFY", rsa_aes};
+  if (key_type == "ecdsa-p384") return AwsKeyShape{"ECC_NIST_P384", "SIGN_VERIFY", rsa_aes};
+  if (key_type == "ecdsa-p521") return AwsKeyShape{"ECC_NIST_P521", "SIGN_VERIFY", rsa_aes};
+  if (key_type == "aes128-gcm96")
+    return make_error(ErrorKind::Unsupported,
+                      "AWS KMS imports 256-bit symmetric keys only (SYMMETRIC_DEFAULT): use "
+                      "keyType aes256-gcm96");
+  if (key_type == "chacha20-poly1305" || key_type == "ed25519")
+    return make_error(ErrorKind::Unsupported,
+                      "AWS KMS has no " + key_type + " key spec to import into: choose "
+                      "aes256-gcm96, rsa-2048/3072/4096 or ecdsa-p256/p384/p521");
+  return make_error(ErrorKind::InvalidArgument, "unknown key type " + key_type);
+}
+
+Result<std::vector<std::string>> AwsKmsClient::wrapping_algorithms(const std::string& key_type) {
+  auto shape = aws_key_shape(key_type);
+  if (!shape) return shape.error();
+  return shape->algorithms;
+}
+
+Result<std::optional<KeyDescription>> AwsKmsClient::find_key(const ImportTarget& target) {
+  auto by_alias = describe_key(alias_of(target));
+  if (by_alias) {
+    auto tags = list_resource_tags(by_alias->key_id);
+    if (!tags) return tags.error();
+    auto owner = tags->find(kOwnerTag);
+    if (owner == tags->end() || owner->second != target.owner)
+      return make_error(ErrorKind::FailedPrecondition,
+                        alias_of(target) + " already names key " + by_alias->key_id +
+                            ", which is not this object's (its " + kOwnerTag + " tag is " +
+                            (owner == tags->end() ? "missing" : "\"" + owner->second + "\"") +
+                            "): choose another spec.kmsKeyName or remove the alias");
+    by_alias->name = alias_of(target);
+    return std::optional<KeyDescription>(std::move(*by_alias));
+  }
+  if (by_alias.error().kind != ErrorKind::NotFound) return by_alias.error();
+  // No alias: an earlier attempt may have died between CreateKey and CreateAlias.
+  auto ids = list_keys();
+  if (!ids) return ids.error();
+  for (const auto& id : *ids) {
+    auto tags = list_resource_tags(id);
+    if (!tags) {
+      if (tags.error().kind == ErrorKind::PermissionDenied) continue;  // not ours to read
+      return tags.error();
+    }
+    auto owner = tags->find(kOwnerTag);
+    if (owner == tags->end() || owner->second != target.owner) continue;
+    auto key = describe_key(id);
+    if (!key) return key.error();
+    if (key->status == CmkStatus::Deleted) continue;
+    return std::optional<KeyDescription>(std::move(*key));
+  }
+  return std::optional<KeyDescription>();
+}
+
+Result<WrappingKey> AwsKmsClient::prepare_import(const ImportTarget& target,
+                                                 const std::string& existing_key_id) {
+  auto shape = aws_key_shape(target.key_type);
+  if (!shape) return shape.error();
+  if (std::find(shape->algorithms.begin(), shape->algorithms.end(), target.wrapping_algorithm) ==
+      shape->algorithms.end())
+    return make_error(ErrorKind::InvalidArgument,
+                      "AWS KMS cannot carry " + target.key_type + " with WrappingAlgorithm " +
+                          target.wrapping_algorithm);
+  std::string key_id = existing_key_id;
+  if (key_id.empty()) {
+    CreateKeyRequest create;
+    create.description = target.description;
+    create.key_spec = shape->key_spec;
+    create.key_usage = shape->key_usage;
+    create.origin = "EXTERNAL";
+    create.tags = {{kOwnerTag, target.owner}};
+    auto key = create_key(create);
+    if (!key) return key.error();
+    key_id = key->key_id;
+  }
+  // The alias is how the next reconcile finds the key cheaply; add it if an earlier attempt
+  // died before it did.
+  auto aliased = describe_key(alias_of(target));
+  if (!aliased) {
+    if (aliased.error().kind != ErrorKind::NotFound) return aliased.error();
+    if (auto st = create_alias(alias_of(target), key_id); !st) return st.error();
+  } else if (aliased->key_id != key_id) {
+    return make_error(ErrorKind::FailedPrecondition,
+                      alias_of(target) + " names key " + aliased->key_id + ", not " + key_id);
+  }
+  return get_parameters_for_import({key_id, target.wrapping_algorithm, "RSA_4096"});
+}
+
+Result<ImportResult> AwsKmsClient::import_key(const ImportTarget& target,
+                                              const WrappingKey& wrapping,
+                                              const std::string& wrapped, ImportKind kind) {
+  ImportMaterialRequest req;
+  req.key_id = wrapping.key_id;
+  req.import_token = wrapping.import_token;
+  req.wrapped_material = wrapped;
+  req.valid_to = target.valid_to;
+  req.new_key_material = kind == ImportKind::NewVersion;
+  auto r = import_key_material(req);
+  if (!r) return r.error();
+  if (r->resource.empty()) {
+    auto key = describe_key(r->key_id);
+    if (key) {
+      r->resource = key->resource;
+      r->key_id = key->key_id;
+    }
+  }
+  return r;
+}
+
+Result<std::unique_ptr<AwsKmsClient>> AwsKmsClient::from_config(const ProviderConfig& config,
+                                                                HttpTransport& transport,
+                                                                const Clock& clock) {
+  auto need = [&](const char* key) -> Result<std::string> {
+    auto it = config.credentials.find(key);
+    if (it == config.credentials.end() || it->second.empty())
+      return make_error(ErrorKind::InvalidArgument,
+                        std::string("credentials Secret key ") + key +
+                            " is missing: add it to the Secret named by "
+                            "spec.credentialsSecretRef");
+    return it->second;
+  };
+  if (config.region.empty())
+    return make_error(ErrorKind::InvalidArgument,
+                      "spec.region is empty: AWS needs the region for the endpoint and SigV4");
+  auto access = need("accessKeyId");
+  if (!access) return access.error();
+  auto secret = need("secretAccessKey");
+  if (!secret) return secret.error();
+  AwsKmsConfig c;
+  c.region = config.region;
+  c.kms_endpoint = config.endpoint;
+  c.sts_endpoint = config.endpoint;
+  c.credentials.access_key_id = *access;
+  c.credentials.secret_access_key = *secret;
+  if (auto it = config.credentials.find("sessionToken"); it != config.credentials.end())
+    c.credentials.session_token = it->second;
+  return std::make_unique<AwsKmsClient>(std::move(c), transport, clock);
 }
 
 }  // namespace byok::kms::aws

@@ -14,12 +14,16 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "kms/aws/sigv4.h"
 #include "kms/http_transport.h"
 #include "kms/kms_provider.h"
+#include "kms/provider_config.h"
 
 namespace byok::kms::aws {
 
@@ -53,6 +57,32 @@ struct CreateKeyRequest {
   std::map<std::string, std::string> tags;
 };
 
+// GetParametersForImport's words: WrappingAlgorithm (RSAES_OAEP_SHA_1 | RSAES_OAEP_SHA_256 |
+// RSA_AES_KEY_WRAP_SHA_1 | RSA_AES_KEY_WRAP_SHA_256) and WrappingKeySpec (RSA_2048 | RSA_3072 |
+// RSA_4096).
+struct ImportParametersRequest {
+  std::string key_id;
+  std::string algorithm = "RSAES_OAEP_SHA_256";
+  std::string key_spec = "RSA_2048";
+};
+
+struct ImportMaterialRequest {
+  std::string key_id;
+  std::string import_token;            // ImportToken bytes, verbatim
+  std::string wrapped_material;        // EncryptedKeyMaterial bytes
+  std::optional<SystemTime> valid_to;  // KEY_MATERIAL_EXPIRES at this time; empty: never expires
+  bool new_key_material = false;       // ImportType NEW_KEY_MATERIAL (rotation of imported keys)
+};
+
+// What an ImportedKey's key type becomes in AWS KMS (KeySpec, KeyUsage) and which wrapping
+// algorithms can carry it. Unsupported, with the reason, for types AWS does not import.
+struct AwsKeyShape {
+  std::string key_spec;
+  std::string key_usage;
+  std::vector<std::string> algorithms;  // best first
+};
+Result<AwsKeyShape> aws_key_shape(const std::string& key_type);
+
 struct CallerIdentity {
   std::string arn;
   std::string account;
@@ -67,14 +97,38 @@ class AwsKmsClient final : public KmsProvider {
 
   const char* provider() const override { return "aws"; }
   Result<KeyDescription> describe_key(const std::string& key_id) override;
-  Result<WrappingKey> get_wrapping_key(const WrappingKeyRequest& request) override;
-  Result<ImportResult> import_key_material(const ImportRequest& request) override;
   Result<DeletionSchedule> schedule_key_deletion(const std::string& key_id,
                                                  int pending_window_days) override;
   Status cancel_key_deletion(const std::string& key_id) override;
   Result<Accessor> who_am_i() override;
 
+  Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override;
+  // By alias (alias/<name>) first; without one, by the owner tag among the account's keys: a
+  // crash between CreateKey and CreateAlias leaves a tagged key without its alias, which
+  // prepare_import then adds. An alias on a key with another owner is FailedPrecondition.
+  Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
+  // Creates the EXTERNAL key (tagged byok.dev/owner) when existing_key_id is empty, makes sure
+  // alias/<name> points at it, then GetParametersForImport with target.wrapping_algorithm and
+  // RSA_4096.
+  Result<WrappingKey> prepare_import(const ImportTarget& target,
+                                     const std::string& existing_key_id) override;
+  Result<ImportResult> import_key(const ImportTarget& target, const WrappingKey& wrapping,
+                                  const std::string& wrapped, ImportKind kind) override;
+
+  // Builds a client from a KmsProvider's settings: region (required), endpoint (KMS and STS
+  // both), credentials accessKeyId, secretAccessKey, sessionToken.
+  static Result<std::unique_ptr<AwsKmsClient>> from_config(const ProviderConfig& config,
+                                                           HttpTransport& transport,
+                                                           const Clock& clock);
+
   // AWS-only calls.
+  Result<WrappingKey> get_parameters_for_import(const ImportParametersRequest& request);
+  Result<ImportResult> import_key_material(const ImportMaterialRequest& request);
+  Status create_alias(const std::string& alias_name, const std::string& key_id);
+  // Tag key -> value of a key (ListResourceTags).
+  Result<std::map<std::string, std::string>> list_resource_tags(const std::string& key_id);
+  // Every key id of the account and region (ListKeys, all pages, at most `limit`).
+  Result<std::vector<std::string>> list_keys(size_t limit = 1000);
   Result<KeyDescription> create_key(const CreateKeyRequest& request);
   Status disable_key(const std::string& key_id);
   Status enable_key(const std::string& key_id);

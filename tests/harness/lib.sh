@@ -4,3 +4,42 @@
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# Writes a throwaway CA and a server certificate for 127.0.0.1/localhost into DIR/pki
+# (ca.crt, server.crt, server.key). Tests trust ca.crt explicitly; nothing turns verification off.
+# NAME goes into the CA's common name, to tell the servers apart when debugging.
+make_test_pki() {
+  local d=$1/pki name=${2:-byok-test}
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 \
+      -subj "/CN=$name-test-ca" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+      -subj "/CN=127.0.0.1" 2>/dev/null
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out server.crt -days 30 -extfile server.ext 2>/dev/null
+    chmod 600 ./*.key
+  ) || { printf 'certificate generation with openssl failed in %s\n' "$d" >&2; return 1; }
+}
+
+# Prints a Python interpreter for the strict fakes under tests/fakes/: a venv cached under
+# ~/.cache/byok-operator/venv/ with the pinned packages below (stdlib + cryptography), created
+# once. The fakes use their own crypto library on purpose: they check the product's signatures
+# and wraps with an implementation the product does not share.
+FAKES_PY_PACKAGES="cryptography==44.0.3"
+fakes_python() {
+  local cache=${BYOK_CACHE_DIR:-$HOME/.cache/byok-operator}
+  local venv=$cache/venv/fakes-cryptography-44.0.3
+  if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c 'import cryptography' 2>/dev/null; then
+    echo "$venv/bin/python"; return
+  fi
+  printf 'installing %s into %s\n' "$FAKES_PY_PACKAGES" "$venv" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv" >&2 || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
+  # shellcheck disable=SC2086
+  "$venv/bin/pip" install --quiet $FAKES_PY_PACKAGES >&2 || { echo "pip install $FAKES_PY_PACKAGES failed" >&2; return 1; }
+  echo "$venv/bin/python"
+}

@@ -4,9 +4,9 @@
 # authentication switched on so that every request's SigV4 signature is recomputed and checked
 # by the server (botocore's signer) and unknown access keys are refused.
 #
-#   tests/integration/kms/moto-kms.sh start DIR   # creates DIR, starts moto, provisions a user
+#   tests/harness/moto-kms.sh start DIR   # creates DIR, starts moto, provisions a user
 #   source DIR/env                                # BYOK_AWS_* variables, see below
-#   tests/integration/kms/moto-kms.sh stop DIR    # stops it; DIR stays, the caller removes it
+#   tests/harness/moto-kms.sh stop DIR    # stops it; DIR stays, the caller removes it
 #
 # DIR/env sets:
 #   BYOK_AWS_ENDPOINT=https://127.0.0.1:PORT   KMS and STS both answer there
@@ -60,23 +60,6 @@ moto_python() {
   "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2 || die "pip install moto failed"
   "$venv/bin/python" -c "$check" || die "moto $MOTO_VERSION does not import after install"
   echo "$venv/bin/python"
-}
-
-gen_certs() {
-  local d=$1/pki
-  mkdir -p "$d"
-  (
-    cd "$d"
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 \
-      -subj "/CN=byok-moto-test-ca" -addext "basicConstraints=critical,CA:TRUE" \
-      -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
-      -subj "/CN=127.0.0.1" 2>/dev/null
-    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
-    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
-      -out server.crt -days 30 -extfile server.ext 2>/dev/null
-    chmod 600 ./*.key
-  ) || die "certificate generation with openssl failed in $d"
 }
 
 stop_moto() {
@@ -136,7 +119,7 @@ start_moto() {
   stop_moto "$dir"
   rm -f "$dir/env" "$dir/env.tmp"
   python=$(moto_python)
-  [[ -f "$dir/pki/server.crt" ]] || gen_certs "$dir"
+  [[ -f "$dir/pki/server.crt" ]] || make_test_pki "$dir" byok-moto || die "certificates"
   port=$(free_port)
   echo "$port" >"$dir/port"
   url="https://127.0.0.1:$port"

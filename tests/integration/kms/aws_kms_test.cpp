@@ -3,9 +3,8 @@
 // authentication on, so every request below is accepted only if moto's own SigV4 computation
 // (botocore's) agrees with ours.
 //
-// The server is started by this file itself, once per test process, through moto-kms.sh, and
-// stopped when the process exits. With BYOK_MOTO_KMS_ENV pointing at an env file written by
-// `moto-kms.sh start DIR`, the tests use that running server instead.
+// The server is started once per ctest run by the kms_aws fixture (tests/integration/
+// CMakeLists.txt); BYOK_AWS_KMS_ENV names its env file.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -24,6 +23,7 @@
 #include "common/clock.h"
 #include "kms/aws/aws_kms_client.h"
 #include "kms/http_transport.h"
+#include "tests/harness/server_env.h"
 
 using namespace byok;
 using namespace byok::kms;
@@ -33,61 +33,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+
+// The moto server the kms_aws ctest fixture started (tests/harness/moto-kms.sh).
+const byok::testing::ServerEnv& moto() {
+  static const auto env = byok::testing::ServerEnv::for_provider("aws");
+  return env;
 }
-
-// One moto server per test process.
-class MotoServer {
- public:
-  static MotoServer& get() {
-    static MotoServer server;
-    return server;
-  }
-  const std::string& operator[](const std::string& k) const {
-    static const std::string empty;
-    auto it = env_.find(k);
-    return it == env_.end() ? empty : it->second;
-  }
-  std::string ca_pem() const { return read_file((*this)["BYOK_AWS_CA_FILE"]); }
-
- private:
-  MotoServer() {
-    fs::path env_file;
-    if (const char* given = std::getenv("BYOK_MOTO_KMS_ENV"); given && *given) {
-      env_file = given;
-    } else {
-      script_ = std::string(BYOK_SOURCE_DIR) + "/tests/harness/moto-kms.sh";
-      std::string tmpl = (fs::temp_directory_path() / "byok-moto-XXXXXX").string();
-      if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-      dir_ = tmpl;
-      // The script stops moto by itself should this process die without running ~MotoServer.
-      std::string cmd = "BYOK_MOTO_OWNER_PID=" + std::to_string(::getpid()) + " '" + script_ +
-                        "' start '" + dir_ + "'";
-      if (std::system(cmd.c_str()) != 0) throw std::runtime_error("moto-kms.sh start failed");
-      env_file = fs::path(dir_) / "env";
-    }
-    std::istringstream lines(read_file(env_file));
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("export ", 0) == 0) line = line.substr(7);
-      auto eq = line.find('=');
-      if (eq != std::string::npos) env_[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    if ((*this)["BYOK_AWS_ENDPOINT"].empty())
-      throw std::runtime_error("no BYOK_AWS_ENDPOINT in " + env_file.string());
-  }
-  ~MotoServer() {
-    if (dir_.empty()) return;
-    std::string cmd = "'" + script_ + "' stop '" + dir_ + "'";
-    if (std::system(cmd.c_str()) == 0) fs::remove_all(dir_);
-  }
-
-  std::string script_, dir_;
-  std::map<std::string, std::string> env_;
-};
 
 // Counts what goes through, so tests can tell a retried call from a single one.
 class CountingTransport final : public HttpTransport {
@@ -109,7 +60,7 @@ struct Client {
   AwsKmsClient kms;
 
   static AwsKmsConfig config(const Credentials& creds, const std::string& endpoint) {
-    auto& m = MotoServer::get();
+    auto& m = moto();
     AwsKmsConfig c;
     c.region = m["BYOK_AWS_REGION"];
     c.kms_endpoint = endpoint.empty() ? m["BYOK_AWS_ENDPOINT"] : endpoint;
@@ -119,12 +70,12 @@ struct Client {
     return c;
   }
   static Credentials good() {
-    auto& m = MotoServer::get();
+    auto& m = moto();
     return {m["BYOK_AWS_ACCESS_KEY_ID"], m["BYOK_AWS_SECRET_ACCESS_KEY"], ""};
   }
   explicit Client(Credentials creds = good(), std::string endpoint = "", bool trust_ca = true)
       : transport(make_cpprest_transport(
-            {std::chrono::seconds(10), trust_ca ? MotoServer::get().ca_pem() : std::string()})),
+            {std::chrono::seconds(10), trust_ca ? moto().file("BYOK_AWS_CA_FILE") : std::string()})),
         kms(config(creds, endpoint), transport, clock) {}
 };
 
@@ -161,8 +112,8 @@ TEST_CASE("aws: a new symmetric key describes as Enabled and current", "[kms][aw
   auto key = c.kms.describe_key(id);
   REQUIRE(key.ok());
   CHECK(key->key_id == id);
-  CHECK(key->resource == "arn:aws:kms:" + MotoServer::get()["BYOK_AWS_REGION"] + ":" +
-                             MotoServer::get()["BYOK_AWS_ACCOUNT_ID"] + ":key/" + id);
+  CHECK(key->resource == "arn:aws:kms:" + moto()["BYOK_AWS_REGION"] + ":" +
+                             moto()["BYOK_AWS_ACCOUNT_ID"] + ":key/" + id);
   CHECK(key->state == "Enabled");
   REQUIRE(key->status.has_value());
   CHECK(*key->status == CmkStatus::Current);
@@ -259,8 +210,8 @@ TEST_CASE("aws: GetCallerIdentity names the accessor to grant", "[kms][aws][moto
   Client c;
   auto who = c.kms.who_am_i();
   REQUIRE(who.ok());
-  CHECK(who->principal == MotoServer::get()["BYOK_AWS_USER_ARN"]);
-  CHECK(who->account == MotoServer::get()["BYOK_AWS_ACCOUNT_ID"]);
+  CHECK(who->principal == moto()["BYOK_AWS_USER_ARN"]);
+  CHECK(who->account == moto()["BYOK_AWS_ACCOUNT_ID"]);
   CHECK_FALSE(who->id.empty());
 }
 
@@ -275,7 +226,7 @@ TEST_CASE("aws: a key created with Origin EXTERNAL keeps its origin", "[kms][aws
   CHECK(key->origin == "EXTERNAL");
   CHECK(key->status.has_value());
 
-  auto wrapping = c.kms.get_wrapping_key({id, "RSAES_OAEP_SHA_256", "RSA_2048"});
+  auto wrapping = c.kms.get_parameters_for_import({id, "RSAES_OAEP_SHA_256", "RSA_2048"});
   if (!wrapping.ok()) {
     CHECK(wrapping.error().message.find("KMS GetParametersForImport: ") == 0);
     CHECK(c.transport.sent == 3);  // create, describe, one GetParametersForImport: never retried
@@ -300,4 +251,90 @@ TEST_CASE("aws: an unreachable endpoint is Unavailable after a few quick attempt
   CHECK(key.error().message.find("KMS DescribeKey: POST https://127.0.0.1:") == 0);
   CHECK(key.error().message.find("gave up after 3 attempts") != std::string::npos);
   CHECK(c.transport.sent == 3);
+}
+
+// --- finding the key an ImportedKey made, after a crash at any point of prepare_import ---
+
+namespace {
+
+std::string unique_name(const std::string& prefix) {
+  static int counter = 0;
+  return prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+}
+
+ImportTarget target_named(const std::string& name, const std::string& owner) {
+  ImportTarget t;
+  t.name = name;
+  t.key_type = "aes256-gcm96";
+  t.owner = owner;
+  t.wrapping_algorithm = "RSAES_OAEP_SHA_256";
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("aws: find_key finds nothing for a fresh target, and a key created but never aliased "
+          "by its owner tag", "[kms][aws][moto]") {
+  Client c;
+  auto target = target_named(unique_name("ik"), "uid-" + unique_name("owner"));
+  auto none = c.kms.find_key(target);
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+
+  // What a controller that died right after CreateKey leaves behind: a tagged key, no alias.
+  CreateKeyRequest create;
+  create.origin = "EXTERNAL";
+  create.tags = {{"byok.dev/owner", target.owner}};
+  auto orphan = c.kms.create_key(create);
+  REQUIRE(orphan.ok());
+  auto found = c.kms.find_key(target);
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK((*found)->key_id == orphan->key_id);
+
+  // Another owner's target does not claim it.
+  auto other = c.kms.find_key(target_named(target.name, "uid-someone-else"));
+  REQUIRE(other.ok());
+  CHECK_FALSE(other->has_value());
+}
+
+TEST_CASE("aws: prepare_import aliases the key, so find_key then finds it by alias; an alias "
+          "that belongs to another owner is refused", "[kms][aws][moto]") {
+  Client c;
+  auto target = target_named(unique_name("ik"), "uid-" + unique_name("owner"));
+  // moto has no GetParametersForImport, so prepare_import stops at its last call; CreateKey
+  // and CreateAlias before it are real and stay done.
+  auto prepared = c.kms.prepare_import(target, "");
+  auto found = c.kms.find_key(target);
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  CHECK((*found)->origin == "EXTERNAL");
+  CHECK((*found)->name == "alias/" + target.name);
+  if (prepared.ok()) CHECK(prepared->key_id == (*found)->key_id);
+
+  // A second attempt reuses the key: no second key, same alias.
+  auto again = c.kms.prepare_import(target, (*found)->key_id);
+  auto still = c.kms.find_key(target);
+  REQUIRE(still.ok());
+  REQUIRE(still->has_value());
+  CHECK((*still)->key_id == (*found)->key_id);
+  (void)again;
+
+  auto stranger = c.kms.find_key(target_named(target.name, "uid-someone-else"));
+  REQUIRE_FALSE(stranger.ok());
+  CHECK(stranger.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(stranger.error().message.find("alias/" + target.name + " already names key") == 0);
+}
+
+TEST_CASE("aws: key types AWS cannot import are refused before any call", "[kms][aws][moto]") {
+  Client c;
+  for (const char* type : {"aes128-gcm96", "chacha20-poly1305", "ed25519"}) {
+    auto algorithms = c.kms.wrapping_algorithms(type);
+    REQUIRE_FALSE(algorithms.ok());
+    CHECK(algorithms.error().kind == ErrorKind::Unsupported);
+  }
+  auto rsa = c.kms.wrapping_algorithms("rsa-3072");
+  REQUIRE(rsa.ok());
+  CHECK(rsa->front() == "RSA_AES_KEY_WRAP_SHA_256");
+  CHECK(c.transport.sent == 0);
 }

@@ -233,7 +233,7 @@ TEST_CASE("CreateKey and ImportKeyMaterial are sent once even on throttling or 5
   f.transport.handler = [](const HttpRequest&) {
     return answer(400, R"({"__type":"ThrottlingException","message":"slow down"})");
   };
-  auto imported = f.client->import_key_material(ImportRequest{"k", "token", "wrapped", {}});
+  auto imported = f.client->import_key_material(ImportMaterialRequest{"k", "token", "wrapped", {}});
   REQUIRE_FALSE(imported.ok());
   CHECK(imported.error().kind == ErrorKind::Throttled);
   CHECK(f.transport.requests.size() == 2);
@@ -409,7 +409,7 @@ TEST_CASE("wrapping key and import: the material wrapped under the fetched key i
     return answer(400, R"({"__type":"UnknownOperationException"})");
   };
 
-  auto wrapping = f.client->get_wrapping_key({"k1", "RSAES_OAEP_SHA_256", "RSA_2048"});
+  auto wrapping = f.client->get_parameters_for_import({"k1", "RSAES_OAEP_SHA_256", "RSA_2048"});
   REQUIRE(wrapping.ok());
   CHECK(wrapping->public_key_der == public_der);
   CHECK(wrapping->import_token == token);
@@ -427,7 +427,7 @@ TEST_CASE("wrapping key and import: the material wrapped under the fetched key i
 
   auto imported = f.client->import_key_material({"k1", wrapping->import_token, wrapped, {}});
   REQUIRE(imported.ok());
-  CHECK(imported->material_id == "m-1");
+  CHECK(imported->version == "m-1");
   CHECK(received == material);
 
   // One flipped byte of the wrap fails the unwrap, and the error says so.
@@ -450,4 +450,54 @@ TEST_CASE("imported material with an expiry sends ValidTo in epoch seconds", "[k
   CHECK(body["ValidTo"].get<double>() == 1798761600.0);
   CHECK(*base64_decode(body["ImportToken"].get<std::string>()) == "t");
   CHECK(*base64_decode(body["EncryptedKeyMaterial"].get<std::string>()) == "w");
+}
+
+TEST_CASE("a rotation imports NEW_KEY_MATERIAL into the key the wrapping key names, and the "
+          "first import names no ImportType", "[kms][aws][import]") {
+  Fixture f;
+  f.transport.handler = [](const HttpRequest& r) {
+    if (find_header(r.headers, "X-Amz-Target") == "TrentService.ImportKeyMaterial")
+      return answer(200, R"({"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/k1","KeyMaterialId":"m-2"})");
+    return answer(400, R"({"__type":"UnsupportedOperationException","message":"unexpected"})");
+  };
+  ImportTarget target;
+  target.name = "ik";
+  target.key_type = "aes256-gcm96";
+  WrappingKey wrapping;
+  wrapping.key_id = "k1";
+  wrapping.import_token = "t";
+  auto rotated = f.client->import_key(target, wrapping, "w", ImportKind::NewVersion);
+  REQUIRE(rotated.ok());
+  CHECK(rotated->version == "m-2");
+  CHECK(rotated->resource == "arn:aws:kms:eu-west-1:111122223333:key/k1");
+  auto body = Json::parse(f.transport.requests[0].body);
+  CHECK(body["KeyId"] == "k1");
+  CHECK(body["ImportType"] == "NEW_KEY_MATERIAL");
+  CHECK(body["ExpirationModel"] == "KEY_MATERIAL_DOES_NOT_EXPIRE");
+
+  auto first = f.client->import_key(target, wrapping, "w", ImportKind::First);
+  REQUIRE(first.ok());
+  CHECK_FALSE(Json::parse(f.transport.requests[1].body).contains("ImportType"));
+}
+
+TEST_CASE("from_config names the missing field", "[kms][aws]") {
+  RealClock clock;
+  ProviderConfig config;
+  config.type = "aws";
+  auto transport = make_cpprest_transport();
+  auto no_region = AwsKmsClient::from_config(config, *transport, clock);
+  REQUIRE_FALSE(no_region.ok());
+  CHECK(no_region.error().message.find("spec.region") == 0);
+  config.region = "eu-west-1";
+  config.credentials = {{"accessKeyId", "AKID"}};
+  auto no_secret = AwsKmsClient::from_config(config, *transport, clock);
+  REQUIRE_FALSE(no_secret.ok());
+  CHECK(no_secret.error().kind == ErrorKind::InvalidArgument);
+  CHECK(no_secret.error().message.find("secretAccessKey") != std::string::npos);
+  config.credentials["secretAccessKey"] = "secret";
+  config.endpoint = "https://127.0.0.1:1";
+  auto ok = AwsKmsClient::from_config(config, *transport, clock);
+  REQUIRE(ok.ok());
+  CHECK((*ok)->kms_endpoint() == "https://127.0.0.1:1");
+  CHECK((*ok)->sts_endpoint() == "https://127.0.0.1:1");
 }
