@@ -18,7 +18,10 @@
 #include "controller/runtime/events.h"
 #include "controller/runtime/informer.h"
 #include "controller/runtime/work_queue.h"
+#include "kms/provider_factory.h"
 #include "reconcilers/customer_managed_key/cmk_reconciler.h"
+#include "reconcilers/kms_provider/kms_provider_reconciler.h"
+#include "reconcilers/kms_provider/provider_registry.h"
 
 namespace {
 
@@ -144,8 +147,31 @@ int main(int argc, char** argv) {
     for (const auto& key : byok::cmk::related_cmk_keys(old, now, cmk_informer.store()))
       cmk_queue.add(key);
   });
-  byok::cmk::CmkReconciler cmk_reconciler(client, cmk_informer.store(), events, clock, log,
-                                          [] { return byok::random_uuid(); });
+  // KMS clients per KmsProvider, rebuilt when it or its Secrets change. A KmsProvider's change
+  // re-verifies the CMKs that use it.
+  byok::kmsprovider::ProviderRegistry providers(
+      client, [&clock](const byok::kms::ProviderConfig& c) { return byok::kms::make_provider(c, clock); });
+  byok::runtime::Informer provider_informer(client, byok::kube::resources::kms_providers(),
+                                            opts.watch_namespace, log);
+  byok::runtime::WorkQueue provider_queue(clock);
+  provider_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
+    if (now) provider_queue.add(byok::runtime::object_key(*now));
+    const byok::runtime::Json* o = now ? now : old;
+    if (old && now && old->at("metadata").value("generation", 0) == now->at("metadata").value("generation", 0))
+      return;  // a status-only change: nothing the CMKs depend on
+    const auto& md = o->at("metadata");
+    for (const auto& key : byok::cmk::cmk_keys_using_provider(
+             cmk_informer.store(), md.value("namespace", ""), md.value("name", "")))
+      cmk_queue.add(key);
+  });
+  byok::kmsprovider::KmsProviderReconciler provider_reconciler(client, provider_informer.store(),
+                                                              providers, events, clock);
+  byok::runtime::Controller provider_controller(
+      "kmsprovider", provider_queue,
+      [&](const std::string& key) { return provider_reconciler.reconcile(key); }, 1,
+      std::chrono::seconds(opts.resync_seconds), log);
+  byok::cmk::CmkReconciler cmk_reconciler(client, cmk_informer.store(), providers, events, clock,
+                                          log, [] { return byok::random_uuid(); });
   byok::runtime::Controller cmk_controller(
       "customermanagedkey", cmk_queue,
       [&](const std::string& key) { return cmk_reconciler.reconcile(key); }, opts.workers,
@@ -155,8 +181,12 @@ int main(int argc, char** argv) {
                         {"workers", std::to_string(opts.workers)},
                         {"server", config->server}});
   std::thread informer_thread([&] { cmk_informer.run(stop); });
+  std::thread provider_informer_thread([&] { provider_informer.run(stop); });
+  std::thread provider_controller_thread([&] { provider_controller.run(stop); });
   cmk_controller.run(stop);
+  provider_controller_thread.join();
   informer_thread.join();
+  provider_informer_thread.join();
   log.info("stopped", {{"reconciled", std::to_string(cmk_controller.counters().success.load())}});
   return 0;
 }

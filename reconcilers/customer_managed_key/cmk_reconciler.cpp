@@ -1,5 +1,6 @@
 #include "reconcilers/customer_managed_key/cmk_reconciler.h"
 
+#include <algorithm>
 #include <set>
 
 #include "reconcilers/customer_managed_key/cmk_plan.h"
@@ -43,29 +44,118 @@ std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtim
   return {keys.begin(), keys.end()};
 }
 
-CmkReconciler::CmkReconciler(kube::KubeClient& client, const runtime::Store& store,
-                             runtime::EventRecorder& events, const Clock& clock, Logger& log,
-                             std::function<std::string()> new_id)
-    : client_(client), store_(store), events_(events), clock_(clock), log_(log),
-      new_id_(std::move(new_id)) {}
-
-runtime::ReconcileResult CmkReconciler::reconcile(const std::string& key) {
-  return runtime::result_for(execute(key));
+std::vector<std::string> cmk_keys_using_provider(const runtime::Store& store, const std::string& ns,
+                                                 const std::string& provider) {
+  std::vector<std::string> keys;
+  store.visit_namespace(ns, [&](const runtime::Json& o) {
+    if (o.contains("spec") && o["spec"].contains("providerRef") &&
+        o["spec"]["providerRef"].value("name", "") == provider)
+      keys.push_back(runtime::object_key(o));
+  });
+  return keys;
 }
 
-Status CmkReconciler::execute(const std::string& key) {
+CmkReconciler::CmkReconciler(kube::KubeClient& client, const runtime::Store& store,
+                             kmsprovider::ProviderRegistry& providers,
+                             runtime::EventRecorder& events, const Clock& clock, Logger& log,
+                             std::function<std::string()> new_id)
+    : client_(client), providers_(providers), store_(store), events_(events), clock_(clock),
+      log_(log), new_id_(std::move(new_id)) {}
+
+runtime::ReconcileResult CmkReconciler::reconcile(const std::string& key) {
+  auto result = execute(key);
+  if (!result) return runtime::result_for(result.error());
+  return *result;
+}
+
+namespace {
+
+KeyCheck check_key(kmsprovider::ProviderRegistry& providers, const Cmk& cmk) {
+  KeyCheck check;
+  auto lookup = providers.get(cmk.meta.namespace_, cmk.spec.provider_ref);
+  if (!lookup.client) {
+    check.provider_problem = lookup.problem;
+    check.error = lookup.error;
+    return check;
+  }
+  if (lookup.type != cmk.spec.provider) {
+    check.provider_problem = kmsprovider::ProviderProblem::Misconfigured;
+    check.error = Error{ErrorKind::InvalidArgument,
+                        "spec.providerRef names KmsProvider " + cmk.spec.provider_ref +
+                            " of type " + lookup.type + ", but spec.provider is " +
+                            cmk.spec.provider + ": point providerRef at a " + cmk.spec.provider +
+                            " KmsProvider"};
+    return check;
+  }
+  auto key = lookup.client->describe_key(cmk.spec.resource);
+  if (key) check.key = std::move(*key);
+  else check.error = key.error();
+  // The accessor helps most when access fails, so ask for it either way; its own failure only
+  // leaves the field as it was.
+  if (auto who = lookup.client->who_am_i()) check.accessor = who->principal;
+  return check;
+}
+
+DeletionOutcome delete_key(kmsprovider::ProviderRegistry& providers, const Cmk& cmk) {
+  DeletionOutcome out;
+  auto lookup = providers.get(cmk.meta.namespace_, cmk.spec.provider_ref);
+  if (!lookup.client) {
+    out.error = lookup.error;
+    return out;
+  }
+  // Look first: a second attempt after a crash (or someone else) may have scheduled it already,
+  // and the provider's own key id is what every provider's deletion call takes.
+  auto key = lookup.client->describe_key(cmk.spec.resource);
+  if (!key && key.error().kind == ErrorKind::NotFound) {
+    out.done = true;  // nothing left to delete
+    out.state = "gone";
+    return out;
+  }
+  if (!key) {
+    out.error = key.error();
+    return out;
+  }
+  if (key->status == kms::CmkStatus::Deleted) {
+    out.done = true;
+    out.state = key->state;
+    return out;
+  }
+  auto scheduled = lookup.client->schedule_key_deletion(
+      key->key_id.empty() ? cmk.spec.resource : key->key_id, cmk.spec.deletion_window_days);
+  if (!scheduled) {
+    out.error = scheduled.error();
+    return out;
+  }
+  out.done = true;
+  out.state = scheduled->state;
+  return out;
+}
+
+}  // namespace
+
+Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) {
+  using Action = runtime::ReconcileResult::Action;
   auto object = store_.get(key);
-  if (!object) return {};  // deleted; nothing holds it any more
+  if (!object) return runtime::ReconcileResult{};  // deleted; nothing holds it any more
   auto parsed = parse_cmk(*object);
   if (!parsed) return parsed.error();
 
   CmkInputs in;
   in.cmk = std::move(*parsed);
+  const SystemTime now = clock_.now();
+  const VerifyInterval interval = verify_interval(in.cmk.meta);
+  in.interval_problem = interval.problem;
+  if (deletion_due(in.cmk)) {
+    in.deletion = delete_key(providers_, in.cmk);
+  } else if (!in.cmk.meta.deleting && in.cmk.meta.has_finalizer(kFinalizer) &&
+             verification_due(in.cmk, now, interval.every)) {
+    in.check = check_key(providers_, in.cmk);
+  }
   store_.visit_namespace(in.cmk.meta.namespace_, [&](const runtime::Json& o) {
     CmkPeer peer = peer_from_object(o);
     if (peer_matters(peer, in.cmk.spec.replaces)) in.peers.push_back(std::move(peer));
   });
-  in.now = format_rfc3339(clock_.now());
+  in.now = format_rfc3339(now);
   if (in.cmk.status.id.empty()) in.fresh_id = new_id_();
   CmkPlan plan = plan_cmk(in);
 
@@ -77,7 +167,7 @@ Status CmkReconciler::execute(const std::string& key) {
     auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Merge,
                            runtime::finalizers_patch(meta, runtime::with_finalizer(meta.finalizers, kFinalizer)));
     if (!r) return r.error().context("adding finalizer");
-    return {};  // the update comes back through the watch and runs the next step
+    return runtime::ReconcileResult{};  // the update comes back through the watch: next step
   }
 
   if (plan.status) {
@@ -99,8 +189,26 @@ Status CmkReconciler::execute(const std::string& key) {
     auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Merge,
                            runtime::finalizers_patch(fresh, runtime::without_finalizer(meta.finalizers, kFinalizer)));
     if (!r && r.error().kind != ErrorKind::NotFound) return r.error().context("removing finalizer");
+    return runtime::ReconcileResult{};
   }
-  return {};
+  if (plan.transient_failure)
+    return runtime::ReconcileResult{
+        Action::RetryBackoff, runtime::Millis(0),
+        in.deletion ? in.deletion->error.message
+                    : (in.check ? in.check->error.message : std::string("KMS unavailable"))};
+  if (in.cmk.meta.deleting) return runtime::ReconcileResult{};
+  // Come back when the next verification is due. After a lasting failure (a missing key, bad
+  // credentials) within a minute at most: the fix may be in a Secret, which is not watched.
+  auto next = std::min<std::chrono::seconds>(interval.every, std::chrono::seconds(60));
+  const auto& st = plan.status ? *plan.status : in.cmk.status;
+  const auto* verified = runtime::find_condition(st.conditions, conditions::kKeyVerified);
+  SystemTime last;
+  if (verified && verified->status == "True" && !st.last_verified_at.empty() &&
+      parse_rfc3339(st.last_verified_at, last)) {
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(last + interval.every - now);
+    next = std::max(std::chrono::seconds(1), std::min(left, interval.every));
+  }
+  return runtime::ReconcileResult{Action::RequeueAfter, next, ""};
 }
 
 }  // namespace byok::cmk

@@ -1,7 +1,9 @@
 #pragma once
-// Runs the plan for one CustomerManagedKey: finalizer patches (guarded by resourceVersion),
-// a server-side apply of the status (also guarded, so a stale cache can never overwrite a newer
-// status such as an id already assigned), and Events.
+// Runs the plan for one CustomerManagedKey: asks the KMS about the key when a verification is
+// due (and to schedule its deletion under deletionPolicy Delete), then finalizer patches
+// (guarded by resourceVersion), a server-side apply of the status (also guarded, so a stale cache
+// can never overwrite a newer status such as an id already assigned), and Events. Comes back
+// when the next verification is due; transient failures back off per item.
 
 #include <functional>
 #include <string>
@@ -13,6 +15,7 @@
 #include "controller/runtime/controller.h"
 #include "controller/runtime/events.h"
 #include "controller/runtime/store.h"
+#include "reconcilers/kms_provider/provider_registry.h"
 
 namespace byok::cmk {
 
@@ -21,15 +24,16 @@ inline constexpr char kFieldManager[] = "byok-operator";
 class CmkReconciler {
  public:
   CmkReconciler(kube::KubeClient& client, const runtime::Store& store,
-                runtime::EventRecorder& events, const Clock& clock, Logger& log,
-                std::function<std::string()> new_id);
+                kmsprovider::ProviderRegistry& providers, runtime::EventRecorder& events,
+                const Clock& clock, Logger& log, std::function<std::string()> new_id);
 
   runtime::ReconcileResult reconcile(const std::string& key);
 
  private:
-  Status execute(const std::string& key);
+  Result<runtime::ReconcileResult> execute(const std::string& key);
 
   kube::KubeClient& client_;
+  kmsprovider::ProviderRegistry& providers_;
   const runtime::Store& store_;
   runtime::EventRecorder& events_;
   const Clock& clock_;
@@ -42,5 +46,10 @@ class CmkReconciler {
 // Status-only updates touch nobody else, which keeps a large namespace linear.
 std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtime::Json* now,
                                           const runtime::Store& store);
+
+// The CMKs of namespace `ns` whose spec.providerRef names KmsProvider `provider`: reconciled
+// again when that KmsProvider changes (fixed credentials take effect without waiting).
+std::vector<std::string> cmk_keys_using_provider(const runtime::Store& store, const std::string& ns,
+                                                 const std::string& provider);
 
 }  // namespace byok::cmk

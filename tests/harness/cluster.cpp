@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "controller/kube/cluster_config.h"
+#include "controller/kube/resource.h"
 
 namespace byok::testing {
 
@@ -38,6 +39,29 @@ bool wait_until(const std::function<bool()>& check, std::chrono::milliseconds ti
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(poll);
   }
+}
+
+std::string condition_field(const nlohmann::json& status, const std::string& type,
+                            const std::string& field) {
+  for (const auto& c : status.value("conditions", nlohmann::json::array()))
+    if (c.value("type", "") == type) return c.value(field, "");
+  return "";
+}
+
+int count_events(kube::KubeClient& client, const std::string& ns, const std::string& name,
+                 const std::string& reason) {
+  auto list = kube::list_all(client, kube::resources::events(), ns);
+  int n = 0;
+  if (list)
+    for (const auto& e : list->items)
+      if (e["regarding"].value("name", "") == name && e.value("reason", "") == reason) n++;
+  return n;
+}
+
+nlohmann::json status_of(kube::KubeClient& client, const kube::ResourceType& type,
+                         const std::string& ns, const std::string& name) {
+  auto r = client.get(type, ns, name);
+  return r && r->contains("status") ? (*r)["status"] : nlohmann::json::object();
 }
 
 }  // namespace byok::testing

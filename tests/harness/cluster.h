@@ -25,4 +25,17 @@ bool wait_until(const std::function<bool()>& check,
                 std::chrono::milliseconds timeout = std::chrono::seconds(30),
                 std::chrono::milliseconds poll = std::chrono::milliseconds(100));
 
+// The `field` ("reason", "status", "message") of condition `type` in a status object; empty
+// when there is no such condition.
+std::string condition_field(const nlohmann::json& status, const std::string& type,
+                            const std::string& field = "reason");
+
+// How many events.k8s.io Events about object `name` with `reason` the apiserver holds.
+int count_events(kube::KubeClient& client, const std::string& ns, const std::string& name,
+                 const std::string& reason);
+
+// The status of an object, or an empty object when it has none (or cannot be read).
+nlohmann::json status_of(kube::KubeClient& client, const kube::ResourceType& type,
+                         const std::string& ns, const std::string& name);
+
 }  // namespace byok::testing

@@ -1,5 +1,7 @@
 #include "tests/harness/operator_process.h"
 
+#include "tests/harness/cluster.h"
+
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
@@ -74,6 +76,14 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::unique_ptr<ChildProcess> start_operator(const std::string& ns, const std::string& log_path,
+                                             const std::vector<std::string>& extra_flags) {
+  std::vector<std::string> args{"--kubeconfig", kubeconfig_path(), "--namespace", ns,
+                                "--log-format", "json", "--workers", "2"};
+  args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+  return std::make_unique<ChildProcess>(BYOK_OPERATOR_BINARY, args, log_path);
 }
 
 }  // namespace byok::testing

@@ -2,6 +2,7 @@
 // Runs a program (the operator under test) as a child process with its output in a log file;
 // the destructor kills it, so a failing test never leaves it behind.
 
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -27,5 +28,10 @@ class ChildProcess {
 };
 
 std::string read_file(const std::string& path);
+
+// The operator binary under test, watching namespace `ns` only, JSON logs into `log_path`.
+// Extra flags are appended.
+std::unique_ptr<ChildProcess> start_operator(const std::string& ns, const std::string& log_path,
+                                             const std::vector<std::string>& extra_flags = {});
 
 }  // namespace byok::testing

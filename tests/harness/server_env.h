@@ -25,4 +25,8 @@ class ServerEnv {
   std::map<std::string, std::string> values_;
 };
 
+// A loopback TCP port nothing listens on now: the kernel picks a free one, then it is closed
+// again (a server may take it later; the tiny race is acceptable in tests).
+int free_loopback_port();
+
 }  // namespace byok::testing

@@ -15,9 +15,6 @@
 #include <memory>
 #include <sstream>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -79,19 +76,6 @@ struct Client {
         kms(config(creds, endpoint), transport, clock) {}
 };
 
-// A loopback port nothing listens on: the kernel picks a free one, then it is closed again.
-int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string new_key(AwsKmsClient& kms, const std::string& origin = "AWS_KMS") {
   CreateKeyRequest req;
@@ -244,7 +228,7 @@ TEST_CASE("aws: TLS verification stays on: a server whose CA is not trusted is r
 
 TEST_CASE("aws: an unreachable endpoint is Unavailable after a few quick attempts",
           "[kms][aws][moto]") {
-  Client c(Client::good(), "https://127.0.0.1:" + std::to_string(closed_port()));
+  Client c(Client::good(), "https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port()));
   auto key = c.kms.describe_key("alias/anything");
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().kind == ErrorKind::Unavailable);
@@ -298,7 +282,7 @@ TEST_CASE("aws: find_key finds nothing for a fresh target, and a key created but
   CHECK_FALSE(other->has_value());
 }
 
-TEST_CASE("aws: prepare_import aliases the key, so find_key then finds it by alias; an alias "
+TEST_CASE("aws: prepare_import aliases the key, so find_key then finds it by alias, an alias "
           "that belongs to another owner is refused", "[kms][aws][moto]") {
   Client c;
   auto target = target_named(unique_name("ik"), "uid-" + unique_name("owner"));

@@ -24,8 +24,30 @@ Cmk make(const std::string& name, const std::string& created, bool is_default = 
   return c;
 }
 
-CmkPlan plan_for(const Cmk& self, std::vector<Cmk> others = {}, const std::string& now = "T9") {
+// What describe_key returns for a usable AWS key.
+KeyCheck found(const std::string& state = "Enabled", const std::string& usage = "ENCRYPT_DECRYPT") {
+  KeyCheck check;
+  kms::KeyDescription key;
+  key.state = state;
+  key.key_usage = usage;
+  key.key_spec = "SYMMETRIC_DEFAULT";
+  check.key = key;
+  check.accessor = "arn:aws:iam::111122223333:user/byok";
+  return check;
+}
+
+KeyCheck failed(ErrorKind kind, const std::string& message,
+                kmsprovider::ProviderProblem problem = kmsprovider::ProviderProblem::None) {
+  KeyCheck check;
+  check.error = Error{kind, message};
+  check.provider_problem = problem;
+  return check;
+}
+
+CmkPlan plan_for(const Cmk& self, std::vector<Cmk> others = {}, const std::string& now = "T9",
+                 std::optional<KeyCheck> check = found()) {
   CmkInputs in{self, {}, now, "11111111-2222-4333-8444-555555555555"};
+  in.check = std::move(check);
   in.peers.push_back(peer_of(self));
   for (const auto& o : others) in.peers.push_back(peer_of(o));
   return plan_cmk(in);
@@ -56,17 +78,22 @@ TEST_CASE("first reconcile assigns id, timestamps, current and the conditions", 
   CHECK(p.status->created_at == "T1");
   CHECK(p.status->updated_at == "T9");
   CHECK(p.status->observed_generation == 1);
+  CHECK(p.status->key_state == "Enabled");
+  CHECK(p.status->last_verified_at == "T9");
+  CHECK(p.status->accessor == "arn:aws:iam::111122223333:user/byok");
   CHECK(cond(*p.status, "Ready").status == "True");
-  CHECK(cond(*p.status, "KeyVerified").status == "Unknown");
-  CHECK(cond(*p.status, "KeyVerified").reason == "NoKmsClient");
-  REQUIRE(p.events.size() == 1);
+  CHECK(cond(*p.status, "Ready").reason == "KeyUsable");
+  CHECK(cond(*p.status, "KeyVerified").status == "True");
+  CHECK(cond(*p.status, "KeyVerified").reason == "KeyFound");
+  REQUIRE(p.events.size() == 2);
   CHECK(p.events[0].reason == "Registered");
+  CHECK(p.events[1].reason == "KeyVerified");
 }
 
 TEST_CASE("a reconciled CMK with nothing new plans no write and keeps its id", "[cmk]") {
   auto c = make("a", "T1");
   c.status = *plan_for(c).status;
-  auto again = plan_for(c, {}, "T50");
+  auto again = plan_for(c, {}, "T50", std::nullopt);  // no verification due
   CHECK_FALSE(again.status.has_value());
   CHECK(again.events.empty());
   CmkInputs in{c, {peer_of(c)}, "T60", "another-id"};
@@ -205,4 +232,166 @@ TEST_CASE("peers are read from raw objects and only those that can matter are ke
   CHECK_FALSE(peer_matters(plain, ""));
   CHECK(peer_matters(plain, "x"));  // the CMK being replaced
   CHECK(peer_matters(p, ""));
+}
+
+// --- what the KMS says ---
+
+TEST_CASE("the KMS's state word decides current, old and deleted, and a change is an Event",
+          "[cmk][kms]") {
+  auto c = make("a", "T1");
+  c.status = *plan_for(c).status;  // verified Enabled
+
+  auto disabled = plan_for(c, {}, "T10", found("Disabled"));
+  REQUIRE(disabled.status);
+  CHECK(disabled.status->status == "old");
+  CHECK(disabled.status->key_state == "Disabled");
+  CHECK(cond(*disabled.status, "Ready").status == "False");
+  CHECK(cond(*disabled.status, "Ready").reason == "KeyNotUsable");
+  CHECK(cond(*disabled.status, "Ready").message.find("Disabled") != std::string::npos);
+  bool changed = false;
+  for (auto& e : disabled.events)
+    if (e.reason == "KeyStateChanged") {
+      changed = true;
+      CHECK(e.type == "Warning");
+      CHECK(e.note.find("Enabled -> Disabled") != std::string::npos);
+    }
+  CHECK(changed);
+
+  auto pending = plan_for(c, {}, "T10", found("PendingDeletion"));
+  CHECK(pending.status->status == "deleted");
+  CHECK(cond(*pending.status, "Ready").reason == "KeyDeleted");
+
+  SECTION("without a check in this pass the last word stands") {
+    c.status = *disabled.status;
+    auto quiet = plan_for(c, {}, "T20", std::nullopt);
+    CHECK_FALSE(quiet.status.has_value());  // still old, nothing to write
+  }
+  SECTION("a word the operator does not know is not taken as usable") {
+    auto odd = plan_for(c, {}, "T10", found("Frobnicating"));
+    CHECK(cond(*odd.status, "Ready").reason == "UnknownKeyState");
+    CHECK(cond(*odd.status, "Ready").status == "False");
+  }
+}
+
+TEST_CASE("each cause of a failed check has its own reason, and only outages retry soon",
+          "[cmk][kms]") {
+  auto c = make("a", "T1");
+  c.status = *plan_for(c).status;
+  using P = kmsprovider::ProviderProblem;
+  struct Case {
+    KeyCheck check;
+    const char* reason;
+    const char* status;
+    bool transient;
+  };
+  std::vector<Case> cases = {
+      {failed(ErrorKind::NotFound, "KMS DescribeKey: NotFoundException: no key"), "KeyNotFound", "False", false},
+      {failed(ErrorKind::Unauthenticated, "KMS DescribeKey: bad signature"), "InvalidCredentials", "False", false},
+      {failed(ErrorKind::PermissionDenied, "KMS DescribeKey: AccessDeniedException"), "AccessDenied", "False", false},
+      {failed(ErrorKind::Unavailable, "KMS DescribeKey: connection refused"), "KmsUnavailable", "Unknown", true},
+      {failed(ErrorKind::Throttled, "KMS DescribeKey: ThrottlingException"), "KmsUnavailable", "Unknown", true},
+      {failed(ErrorKind::NotFound, "KmsProvider team/aws does not exist", P::ProviderNotFound), "ProviderNotFound", "False", false},
+      {failed(ErrorKind::NotFound, "Secret team/creds does not exist", P::SecretNotFound), "CredentialsSecretNotFound", "False", false},
+      {failed(ErrorKind::InvalidArgument, "spec.region is empty", P::Misconfigured), "ProviderMisconfigured", "False", false},
+      {failed(ErrorKind::Unavailable, "reading KmsProvider: timeout", P::Unreachable), "KmsUnavailable", "Unknown", true},
+  };
+  for (const auto& k : cases) {
+    INFO(k.reason);
+    auto p = plan_for(c, {}, "T10", k.check);
+    REQUIRE(p.status);
+    const auto& v = cond(*p.status, "KeyVerified");
+    CHECK(v.reason == k.reason);
+    CHECK(v.status == k.status);
+    CHECK(v.message.find(k.check.error.message) == 0);
+    CHECK(p.transient_failure == k.transient);
+    CHECK(cond(*p.status, "Ready").reason == k.reason);
+    bool warned = false;
+    for (auto& e : p.events) warned |= e.reason == "KeyVerificationFailed" && e.type == "Warning";
+    CHECK(warned);
+    if (std::string(k.reason) == "KeyNotFound") {
+      CHECK(p.status->status == "deleted");
+      CHECK(v.message.find("check spec.resource") != std::string::npos);
+    } else {
+      CHECK(p.status->status == "current");  // the last known state stands
+      CHECK(p.status->key_state == "Enabled");
+    }
+  }
+}
+
+TEST_CASE("a key that cannot encrypt is reported as the wrong type", "[cmk][kms]") {
+  auto p = plan_for(make("a", "T1"), {}, "T9", found("Enabled", "SIGN_VERIFY"));
+  const auto& v = cond(*p.status, "KeyVerified");
+  CHECK(v.status == "False");
+  CHECK(v.reason == "WrongKeyType");
+  CHECK(v.message.find("SIGN_VERIFY") != std::string::npos);
+  CHECK(cond(*p.status, "Ready").reason == "WrongKeyType");
+}
+
+TEST_CASE("a verification is due after the interval, after a failure, and after a spec change",
+          "[cmk][kms]") {
+  auto c = make("a", "2026-01-01T00:00:00Z");
+  SystemTime t0;
+  REQUIRE(parse_rfc3339("2026-01-01T00:00:00Z", t0));
+  CHECK(verification_due(c, t0, std::chrono::seconds(600)));  // never verified
+  c.status = *plan_for(c, {}, "2026-01-01T00:00:00Z").status;
+  CHECK_FALSE(verification_due(c, t0 + std::chrono::seconds(599), std::chrono::seconds(600)));
+  CHECK(verification_due(c, t0 + std::chrono::seconds(600), std::chrono::seconds(600)));
+  c.meta.generation = 2;
+  CHECK(verification_due(c, t0 + std::chrono::seconds(1), std::chrono::seconds(600)));
+  c.meta.generation = 1;
+  c.status = *plan_for(c, {}, "2026-01-01T00:00:00Z",
+                       failed(ErrorKind::NotFound, "no key")).status;
+  CHECK(verification_due(c, t0 + std::chrono::seconds(1), std::chrono::seconds(600)));
+}
+
+TEST_CASE("the verify interval comes from the annotation, within bounds", "[cmk][kms]") {
+  CHECK(parse_duration("90s") == std::chrono::seconds(90));
+  CHECK(parse_duration("1h30m") == std::chrono::seconds(5400));
+  CHECK_FALSE(parse_duration("10").has_value());
+  CHECK_FALSE(parse_duration("5d").has_value());
+  CHECK_FALSE(parse_duration("").has_value());
+  runtime::ObjectMeta meta;
+  CHECK(verify_interval(meta).every == std::chrono::seconds(600));
+  meta.annotations["byok.dev/verify-interval"] = "2s";
+  CHECK(verify_interval(meta).every == std::chrono::seconds(2));
+  CHECK(verify_interval(meta).problem.empty());
+  meta.annotations["byok.dev/verify-interval"] = "48h";
+  CHECK(verify_interval(meta).every == std::chrono::seconds(600));
+  CHECK(verify_interval(meta).problem.find("byok.dev/verify-interval") != std::string::npos);
+}
+
+TEST_CASE("deletionPolicy Delete keeps the finalizer until the KMS scheduled the deletion",
+          "[cmk][delete]") {
+  auto c = make("a", "T1");
+  c.spec.deletion_policy = "Delete";
+  c.spec.deletion_window_days = 7;
+  c.status = *plan_for(c).status;
+  c.meta.deleting = true;
+  CHECK(deletion_due(c));
+
+  CmkInputs in{c, {peer_of(c)}, "T20", ""};
+  in.deletion = DeletionOutcome{false, Error{ErrorKind::Unavailable, "KMS ScheduleKeyDeletion: timeout"}, ""};
+  auto failing = plan_cmk(in);
+  CHECK_FALSE(failing.remove_finalizer);
+  CHECK(failing.transient_failure);
+  CHECK(cond(*failing.status, "Ready").reason == "DeletionFailed");
+  CHECK(cond(*failing.status, "Ready").message.find("deletionPolicy: Retain") != std::string::npos);
+
+  in.deletion = DeletionOutcome{true, {}, "PendingDeletion"};
+  auto done = plan_cmk(in);
+  CHECK(done.remove_finalizer);
+  bool scheduled = false;
+  for (auto& e : done.events)
+    if (e.reason == "KeyDeletionScheduled") {
+      scheduled = true;
+      CHECK(e.note.find("window 7 days") != std::string::npos);
+    }
+  CHECK(scheduled);
+
+  SECTION("Retain never asks the KMS") {
+    c.spec.deletion_policy = "Retain";
+    CHECK_FALSE(deletion_due(c));
+    auto p = plan_for(c, {}, "T20", std::nullopt);
+    CHECK(p.remove_finalizer);
+  }
 }

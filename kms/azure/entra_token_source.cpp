@@ -1,0 +1,174 @@
+#include "kms/azure/entra_token_source.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/base64.h"
+#include "kms/aws/sigv4.h"  // uri_encode: RFC 3986 percent-encoding for the form body
+
+namespace byok::kms::azure {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kJwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+std::string str(const Json& j, const char* field) {
+  auto it = j.find(field);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// Entra's error_description carries "\r\nTrace ID: ...\r\nCorrelation ID: ...\r\nTimestamp: ..."
+// after the sentence that matters; the first line is what a user can act on.
+std::string first_line(const std::string& s) {
+  auto end = s.find_first_of("\r\n");
+  return end == std::string::npos ? s : s.substr(0, end);
+}
+
+Result<std::string> read_token_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return make_error(ErrorKind::FailedPrecondition,
+                      "cannot read the federated token file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token = ss.str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
+  if (token.empty())
+    return make_error(ErrorKind::FailedPrecondition, "the federated token file " + path +
+                                                         " is empty");
+  return token;
+}
+
+}  // namespace
+
+Result<TokenClaims> access_token_claims(const std::string& jwt) {
+  auto first = jwt.find('.');
+  auto second = first == std::string::npos ? first : jwt.find('.', first + 1);
+  if (second == std::string::npos)
+    return make_error(ErrorKind::InvalidArgument, "access token is not a JWT (no two dots)");
+  auto payload = base64_decode(std::string_view(jwt).substr(first + 1, second - first - 1));
+  if (!payload) return make_error(ErrorKind::InvalidArgument, "access token payload is not base64url");
+  Json claims;
+  try {
+    claims = Json::parse(*payload);
+  } catch (const Json::exception&) {
+    return make_error(ErrorKind::InvalidArgument, "access token payload is not JSON");
+  }
+  if (!claims.is_object())
+    return make_error(ErrorKind::InvalidArgument, "access token payload is not a JSON object");
+  TokenClaims c{str(claims, "oid"), str(claims, "appid"), str(claims, "tid")};
+  if (c.app_id.empty()) c.app_id = str(claims, "azp");
+  return c;
+}
+
+ErrorKind entra_error_kind(const std::string& error, int status) {
+  if (error == "invalid_client" || error == "unauthorized_client" || error == "invalid_grant")
+    return ErrorKind::Unauthenticated;
+  if (error == "invalid_request" || error == "invalid_scope" ||
+      error == "unsupported_grant_type")
+    return ErrorKind::InvalidArgument;
+  if (error == "temporarily_unavailable" || error == "server_error") return ErrorKind::Unavailable;
+  if (status == 429) return ErrorKind::Throttled;
+  if (status >= 500) return ErrorKind::Unavailable;
+  if (status == 401) return ErrorKind::Unauthenticated;
+  if (status == 403) return ErrorKind::PermissionDenied;
+  if (status == 400 || status == 404) return ErrorKind::InvalidArgument;
+  return ErrorKind::Internal;
+}
+
+EntraTokenSource::EntraTokenSource(EntraCredentials credentials, std::string scope,
+                                   HttpTransport& transport, const Clock& clock)
+    : credentials_(std::move(credentials)),
+      scope_(std::move(scope)),
+      transport_(transport),
+      clock_(clock) {
+  auto& host = credentials_.authority_host;
+  if (host.empty()) host = kDefaultAuthorityHost;
+  while (host.size() > 8 && host.back() == '/') host.pop_back();
+}
+
+std::string EntraTokenSource::token_url() const {
+  return credentials_.authority_host + "/" + credentials_.tenant_id + "/oauth2/v2.0/token";
+}
+
+void EntraTokenSource::invalidate() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cached_.reset();
+}
+
+Result<AccessToken> EntraTokenSource::token() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cached_ && clock_.now() < refresh_at_) return *cached_;
+  auto fresh = fetch();
+  if (!fresh) return fresh.error();
+  cached_ = *fresh;
+  return fresh;
+}
+
+Result<AccessToken> EntraTokenSource::fetch() {
+  const std::string what =
+      "Entra token (tenant " + credentials_.tenant_id + ", client " + credentials_.client_id + ")";
+  std::string body = "grant_type=client_credentials&client_id=" +
+                     aws::uri_encode(credentials_.client_id, false) +
+                     "&scope=" + aws::uri_encode(scope_, false);
+  if (!credentials_.token_file.empty()) {
+    auto assertion = read_token_file(credentials_.token_file);
+    if (!assertion) return assertion.error().context(what);
+    body += std::string("&client_assertion_type=") + aws::uri_encode(kJwtBearer, false) +
+            "&client_assertion=" + aws::uri_encode(*assertion, false);
+  } else {
+    body += "&client_secret=" + aws::uri_encode(credentials_.client_secret, false);
+  }
+  HttpRequest req{"POST", token_url(),
+                  {{"Content-Type", "application/x-www-form-urlencoded"},
+                   {"Accept", "application/json"}},
+                  std::move(body)};
+  SystemTime sent = clock_.now();
+  auto resp = transport_.send(req);
+  if (!resp) return resp.error().context(what);
+  Json j;
+  try {
+    j = Json::parse(resp->body);
+  } catch (const Json::exception&) {
+    j = Json();
+  }
+  if (resp->status < 200 || resp->status >= 300) {
+    std::string error = j.is_object() ? str(j, "error") : "";
+    std::string description = j.is_object() ? first_line(str(j, "error_description")) : "";
+    if (error.empty() && description.empty()) description = "no error in the answer";
+    return Error{entra_error_kind(error, resp->status),
+                 what + ": " + (error.empty() ? "" : error + ": ") + description + " (HTTP " +
+                     std::to_string(resp->status) + ")"};
+  }
+  if (!j.is_object() || str(j, "access_token").empty())
+    return make_error(ErrorKind::Internal, what + ": answer has no access_token");
+  // expires_in is a number on the v2.0 endpoint; older endpoints send it as a string.
+  long long lifetime = 0;
+  if (auto it = j.find("expires_in"); it != j.end()) {
+    if (it->is_number()) {
+      lifetime = static_cast<long long>(std::llround(it->get<double>()));
+    } else if (it->is_string()) {
+      try {
+        lifetime = std::stoll(it->get<std::string>());
+      } catch (const std::exception&) {
+        lifetime = 0;
+      }
+    }
+  }
+  if (lifetime <= 0) return make_error(ErrorKind::Internal, what + ": answer has no expires_in");
+  std::string type = str(j, "token_type");
+  if (!type.empty() && type != "Bearer" && type != "bearer")
+    return make_error(ErrorKind::Internal, what + ": token_type " + type + " is not Bearer");
+  AccessToken t{str(j, "access_token"), sent + std::chrono::seconds(lifetime)};
+  // Refresh early so a token never expires in flight; short-lived tokens at half their life.
+  long long margin = lifetime < 600 ? lifetime / 2 : 300;
+  refresh_at_ = sent + std::chrono::seconds(lifetime - margin);
+  return t;
+}
+
+}  // namespace byok::kms::azure

@@ -1,0 +1,24 @@
+#pragma once
+// Builds the client for a ProviderConfig: the one place that knows which class serves which
+// provider type. The handle owns the HTTP transport the client borrows.
+
+#include <memory>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "kms/http_transport.h"
+#include "kms/kms_provider.h"
+#include "kms/provider_config.h"
+
+namespace byok::kms {
+
+struct ProviderHandle {
+  std::unique_ptr<HttpTransport> transport;  // declared first: destroyed after the client
+  std::unique_ptr<KmsProvider> client;
+};
+
+// InvalidArgument naming the field to fix when the config is incomplete; Unsupported for a type
+// this build has no client for. `clock` must outlive the handle.
+Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock);
+
+}  // namespace byok::kms

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Starts and stops the Azure Key Vault test servers for integration tests: the strict fakes of
+# Microsoft Entra ID's token endpoint and of Key Vault's key API (tests/fakes/azure/
+# fake_azure_key_vault.py), one process with two TLS listeners on 127.0.0.1, behind a throwaway
+# CA.
+#
+#   tests/harness/azure-kms.sh start DIR   # creates DIR, starts the fakes, writes DIR/env
+#   source DIR/env                         # BYOK_AZURE_* variables, see below
+#   tests/harness/azure-kms.sh stop DIR    # stops them; DIR stays, the caller removes it
+#
+# DIR/env sets:
+#   BYOK_AZURE_VAULT_URL=https://byok-test.vault.azure.net  the vault's name (kids, token scope)
+#   BYOK_AZURE_ENDPOINT=https://127.0.0.1:PORT     where the vault answers (spec.endpoint)
+#   BYOK_AZURE_AUTHORITY_HOST=https://127.0.0.1:PORT  where Entra answers (authorityHost)
+#   BYOK_AZURE_CA_FILE=DIR/pki/ca.crt              the CA of both listeners' certificate
+#   BYOK_AZURE_TENANT_ID, BYOK_AZURE_CLIENT_ID, BYOK_AZURE_CLIENT_SECRET, BYOK_AZURE_OBJECT_ID
+#                                                  an app registration with a client secret
+#   BYOK_AZURE_FEDERATED_CLIENT_ID, BYOK_AZURE_FEDERATED_OBJECT_ID
+#                                                  an app with a federated identity credential
+#   BYOK_AZURE_FEDERATED_TOKEN_DIR=DIR/federated   the issuer: an assertion is accepted when it
+#                                                  equals the current contents of a file here
+#   BYOK_AZURE_FAKE_URL=https://127.0.0.1:PORT     the vault listener's /__fake/ test endpoints
+#
+# Why fakes and no real server: lowkey-vault (the Key Vault test double this project meant to
+# run) is not published on Maven Central as an application (only lowkey-vault-client and
+# lowkey-vault-testcontainers are, which need its Docker image), and no other Key Vault emulator
+# can be installed from the registries this project uses. Even lowkey-vault has no Entra
+# endpoint, checks no bearer token and does not implement key_hsm (BYOK) imports; the fake does
+# all three (see its header for what it checks and what it leaves out).
+#
+# Needs python3 (with venv), openssl, curl. The fake's Python (with `cryptography`) comes from
+# fakes_python in lib.sh.
+set -euo pipefail
+
+READY_TIMEOUT=${BYOK_READY_TIMEOUT:-60}
+VAULT_URL=https://byok-test.vault.azure.net
+FAKE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fakes/azure" && pwd)/fake_azure_key_vault.py
+
+die() { printf 'azure-kms: %s\n' "$*" >&2; exit 1; }
+usage() { die "usage: $0 start|stop DIR"; }
+
+# shellcheck source=tests/harness/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# True when PID is alive and is the fake on the vault port recorded in DIR.
+is_ours() {
+  local pid=$1 dir=$2
+  [[ -n "$pid" && -r /proc/$pid/cmdline && -f "$dir/vault-port" ]] || return 1
+  tr '\0' ' ' </proc/"$pid"/cmdline |
+    grep -q -- "fake_azure_key_vault.py .*--vault-port $(cat "$dir/vault-port") "
+}
+
+stop_fake() {
+  local dir=$1 pid
+  [[ -f "$dir/pid" ]] || return 0
+  pid=$(cat "$dir/pid")
+  if is_ours "$pid" "$dir"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do is_ours "$pid" "$dir" || break; sleep 0.1; done
+    if is_ours "$pid" "$dir"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$dir/pid"
+}
+
+fail_start() {
+  local dir=$1; shift
+  printf 'azure-kms: %s\n' "$*" >&2
+  if [[ -s "$dir/fake.log" ]]; then
+    printf -- '--- last lines of %s ---\n' "$dir/fake.log" >&2
+    tail -n 30 "$dir/fake.log" >&2
+  fi
+  stop_fake "$dir" || true
+  exit 1
+}
+
+uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }
+
+start_fake() {
+  local dir=$1 python entra_port vault_port secret
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
+    return 0
+  fi
+  stop_fake "$dir"
+  rm -f "$dir/env" "$dir/env.tmp"
+  python=$(fakes_python) || die "no Python for the fakes"
+  [[ -f "$dir/pki/server.crt" ]] || make_test_pki "$dir" byok-azure || die "certificates"
+  mkdir -p "$dir/federated"
+  entra_port=$(free_port)
+  vault_port=$(free_port)
+  [[ "$entra_port" != "$vault_port" ]] || vault_port=$(free_port)
+  echo "$vault_port" >"$dir/vault-port"
+  secret=$(openssl rand -hex 24)
+  {
+    echo "export BYOK_AZURE_VAULT_URL=$VAULT_URL"
+    echo "export BYOK_AZURE_ENDPOINT=https://127.0.0.1:$vault_port"
+    echo "export BYOK_AZURE_AUTHORITY_HOST=https://127.0.0.1:$entra_port"
+    echo "export BYOK_AZURE_FAKE_URL=https://127.0.0.1:$vault_port"
+    echo "export BYOK_AZURE_CA_FILE=$dir/pki/ca.crt"
+    echo "export BYOK_AZURE_TENANT_ID=$(uuid)"
+    echo "export BYOK_AZURE_CLIENT_ID=$(uuid)"
+    echo "export BYOK_AZURE_CLIENT_SECRET=$secret"
+    echo "export BYOK_AZURE_OBJECT_ID=$(uuid)"
+    echo "export BYOK_AZURE_FEDERATED_CLIENT_ID=$(uuid)"
+    echo "export BYOK_AZURE_FEDERATED_OBJECT_ID=$(uuid)"
+    echo "export BYOK_AZURE_FEDERATED_TOKEN_DIR=$dir/federated"
+  } >"$dir/env.tmp"
+  # shellcheck disable=SC1091
+  source "$dir/env.tmp"
+  setsid "$python" "$FAKE" --entra-port "$entra_port" --vault-port "$vault_port" \
+    --cert "$dir/pki/server.crt" --key "$dir/pki/server.key" --vault-url "$VAULT_URL" \
+    --tenant-id "$BYOK_AZURE_TENANT_ID" --client-id "$BYOK_AZURE_CLIENT_ID" \
+    --client-secret "$BYOK_AZURE_CLIENT_SECRET" --object-id "$BYOK_AZURE_OBJECT_ID" \
+    --federated-client-id "$BYOK_AZURE_FEDERATED_CLIENT_ID" \
+    --federated-object-id "$BYOK_AZURE_FEDERATED_OBJECT_ID" \
+    --federated-token-dir "$dir/federated" >"$dir/fake.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null \
+      "https://127.0.0.1:$vault_port/__fake/health" 2>/dev/null &&
+    curl -sS --cacert "$dir/pki/ca.crt" -o /dev/null \
+      "https://127.0.0.1:$entra_port/" 2>/dev/null; do
+    # kill -0, not is_ours: the child may not have exec'd python yet.
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "the fake exited during start"
+    ((SECONDS < deadline)) ||
+      fail_start "$dir" "the fake did not answer on ports $entra_port/$vault_port within ${READY_TIMEOUT}s"
+    sleep 0.2
+  done
+  mv "$dir/env.tmp" "$dir/env"
+}
+
+[[ $# -eq 2 ]] || usage
+case "$1" in
+  start) start_fake "$2" ;;
+  stop) [[ -d "$2" ]] && stop_fake "$(cd "$2" && pwd)"; exit 0 ;;
+  *) usage ;;
+esac
