@@ -139,6 +139,7 @@ start_moto() {
     echo "export BYOK_AWS_ENDPOINT=$url"
     echo "export BYOK_AWS_CA_FILE=$dir/pki/ca.crt"
     echo "export BYOK_AWS_REGION=$REGION"
+    echo "export BYOK_MOTO_PYTHON=$python"  # has boto3, for scripts that need a key or two
     cat "$dir/env.tmp"
   } >"$dir/env"
   rm -f "$dir/env.tmp"
