@@ -2,6 +2,8 @@
 
 #include "kms/aws/aws_kms_client.h"
 #include "kms/azure/key_vault_client.h"
+#include "kms/gcp/gcp_kms_client.h"
+#include "kms/oci/oci_kms_client.h"
 
 namespace byok::kms {
 namespace {
@@ -23,6 +25,8 @@ Result<ProviderHandle> build(const ProviderConfig& config, const Clock& clock) {
 Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock) {
   if (config.type == "aws") return build<aws::AwsKmsClient>(config, clock);
   if (config.type == "azure") return build<azure::KeyVaultClient>(config, clock);
+  if (config.type == "gcp") return build<gcp::GcpKmsClient>(config, clock);
+  if (config.type == "oci") return build<oci::OciKmsClient>(config, clock);
   return make_error(ErrorKind::Unsupported,
                     "spec.type " + config.type + " has no client in this build");
 }

@@ -13,11 +13,6 @@
 #include <stdexcept>
 #include <string>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -25,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "kms/http_transport.h"
+#include "tests/harness/server_env.h"
 
 namespace byok::testing {
 
@@ -42,20 +38,8 @@ class CountingTransport final : public kms::HttpTransport {
   std::unique_ptr<kms::HttpTransport> inner_;
 };
 
-// A loopback port nothing listens on: the kernel picks a free one, then it is closed again.
-inline int closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-            ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("bind/getsockname on 127.0.0.1 failed");
-  return ntohs(addr.sin_port);
-}
+// A loopback port nothing listens on (tests/harness/server_env.h's free_loopback_port).
+inline int closed_port() { return free_loopback_port(); }
 
 using Pkey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
@@ -68,6 +52,17 @@ inline std::string random_bytes(size_t n) {
   ossl_check(RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) == 1,
              "RAND_bytes");
   return out;
+}
+
+// A name no earlier run used: `stem`, a dash and 10 random hex digits (the servers outlive a run).
+inline std::string unique_name(const std::string& stem) {
+  static const char* hex = "0123456789abcdef";
+  std::string s = stem + "-";
+  for (unsigned char c : random_bytes(5)) {
+    s += hex[c >> 4];
+    s += hex[c & 15];
+  }
+  return s;
 }
 
 // Material in the wrap's target encoding: raw bytes for symmetric types, PKCS#8 DER for private

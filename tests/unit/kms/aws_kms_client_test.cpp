@@ -212,7 +212,7 @@ TEST_CASE("DescribeKey gives up after the configured attempts and says so", "[km
   CHECK(r.error().message.find("gave up after 3 attempts") != std::string::npos);
 }
 
-TEST_CASE("a transport failure is Unavailable and names the call", "[kms][aws]") {
+TEST_CASE("aws: a transport failure is Unavailable and names the call", "[kms][aws]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest&) -> Result<HttpResponse> {
     return make_error(ErrorKind::Unavailable, "POST http://127.0.0.1:4599/: Connection refused");

@@ -1,0 +1,806 @@
+#!/usr/bin/env python3
+"""A strict fake of Google Cloud KMS (REST API v1) and of Google's OAuth2 token endpoint, for
+byok-operator's tests. No Cloud KMS emulator exists, so this stands in for one; it is NOT a
+product and must never listen anywhere but 127.0.0.1.
+
+Follows:
+- Cloud KMS REST reference v1 (cloudkms.googleapis.com/v1): the resources CryptoKey,
+  CryptoKeyVersion, ImportJob with their JSON field names, and the methods
+  cryptoKeys.create/get/updatePrimaryVersion, cryptoKeyVersions.get/list/import/destroy/restore,
+  importJobs.create/get; path templates, query parameters and request bodies as published.
+  Google's JSON conventions: camelCase names, RFC 3339 "Zulu" timestamps with nanoseconds,
+  durations as "<seconds>s", enum names as strings, empty and default fields left out.
+- Google's error body {"error": {"code": <HTTP>, "message": ..., "status": <google.rpc.Code>}}
+  with the standard HTTP mapping (INVALID_ARGUMENT and FAILED_PRECONDITION 400,
+  UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS 409).
+- "Using OAuth 2.0 for server to server applications": POST token_uri with
+  grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer and assertion=<JWT>; RFC 6749 errors
+  {"error": "invalid_grant", "error_description": ...}.
+- ImportJob.ImportMethod: RSA_OAEP_{3072,4096}_{SHA1,SHA256}_AES_256 (CKM_RSA_AES_KEY_WRAP:
+  RSA-OAEP of an ephemeral AES-256 key, MGF1 with the same hash, empty label, then AES-KWP,
+  RFC 5649) and RSA_OAEP_{3072,4096}_SHA256 (RSA-OAEP of the material itself; cannot carry RSA
+  keys). Symmetric material is raw bytes, asymmetric material PKCS#8 DER.
+
+What it checks (and refuses with Google's own error shapes):
+- the JWT grant: RS256 signature verified with the service account's public key (the fake
+  generated the key and wrote its JSON key file into DIR), kid, iss, sub, aud (the token_uri),
+  scope, iat/exp (at most one hour, not in the future, not expired);
+- every /v1/ call: a bearer token the fake issued and that has not expired; unknown query
+  parameters and unknown body fields; ids against [a-zA-Z0-9_-]{1,63}; labels against Google's
+  rules; purpose/algorithm compatibility; ImportJob protection level against the key's;
+  state rules (destroy only ENABLED/DISABLED, restore only DESTROY_SCHEDULED, primary only an
+  ENABLED version of an ENCRYPT_DECRYPT key, imports only with an ACTIVE job);
+- imports really unwrap with the ImportJob's private key and the method's hash, and the material
+  must fit the algorithm (16/32 raw bytes; a PKCS#8 RSA key of the right size; an EC key on the
+  right curve; an Ed25519 key). A wrap that does not open or material that does not fit leaves
+  the version IMPORT_FAILED with importFailureReason, as Cloud KMS reports it asynchronously.
+  The unwrapped material is kept in memory only, as a SHA-256.
+
+Background work is modelled: an ImportJob is PENDING_GENERATION and an imported version
+PENDING_IMPORT for --pending-seconds before they become ACTIVE / ENABLED (or IMPORT_FAILED).
+
+Test-only endpoints, under /__fake/ (no authentication; the real service has nothing there):
+  GET  /__fake/health                       readiness
+  POST /__fake/version-state {name, state}  what the console's enable/disable does (ENABLED or
+                                            DISABLED, from ENABLED or DISABLED)
+  GET  /__fake/material-sha256?name=<version name>  {"sha256": hex} of the imported material
+  POST /__fake/expire-tokens                every issued access token stops working
+
+Deliberately not implemented: key rings (one exists: --project/--location/--key-ring), listing
+CryptoKeys or ImportJobs, cryptoKeys.patch and cryptoKeyVersions.patch (use /__fake/), encrypt /
+decrypt / sign / getPublicKey, reimport into an existing version (cryptoKeyVersion in the import
+request), HMAC and post-quantum algorithms, EXTERNAL / EXTERNAL_VPC / HSM_SINGLE_TENANT
+protection, attestations, rotation schedules, IAM (the one service account may do everything),
+list filter / orderBy, the 3-day ImportJob expiry beyond reporting expireTime, and automatic
+destruction after destroyScheduledDuration (versions stay DESTROY_SCHEDULED).
+"""
+
+import argparse
+import base64
+import binascii
+import datetime
+import hashlib
+import json
+import os
+import re
+import secrets
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap_with_padding
+
+SCOPES = {"https://www.googleapis.com/auth/cloudkms", "https://www.googleapis.com/auth/cloud-platform"}
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,63}$")
+LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
+DEFAULT_DESTROY_SCHEDULED = "2592000s"  # 30 days
+IMPORT_JOB_LIFETIME = 3 * 24 * 3600
+
+HTTP_CODE = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE": 400,
+             "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403, "NOT_FOUND": 404,
+             "ALREADY_EXISTS": 409, "ABORTED": 409, "RESOURCE_EXHAUSTED": 429,
+             "INTERNAL": 500, "UNIMPLEMENTED": 501, "UNAVAILABLE": 503}
+
+PURPOSES = {"ENCRYPT_DECRYPT", "ASYMMETRIC_SIGN", "ASYMMETRIC_DECRYPT", "RAW_ENCRYPT_DECRYPT", "MAC"}
+PROTECTION_LEVELS = {"SOFTWARE", "HSM"}
+
+# algorithm -> (purpose, material kind, parameter)
+ALGORITHMS = {"GOOGLE_SYMMETRIC_ENCRYPTION": ("ENCRYPT_DECRYPT", "raw", 32)}
+for bits in (128, 256):
+    for mode in ("GCM", "CBC", "CTR"):
+        ALGORITHMS[f"AES_{bits}_{mode}"] = ("RAW_ENCRYPT_DECRYPT", "raw", bits // 8)
+for bits in (2048, 3072, 4096):
+    ALGORITHMS[f"RSA_SIGN_PSS_{bits}_SHA256"] = ("ASYMMETRIC_SIGN", "rsa", bits)
+    ALGORITHMS[f"RSA_SIGN_PKCS1_{bits}_SHA256"] = ("ASYMMETRIC_SIGN", "rsa", bits)
+    ALGORITHMS[f"RSA_DECRYPT_OAEP_{bits}_SHA256"] = ("ASYMMETRIC_DECRYPT", "rsa", bits)
+    ALGORITHMS[f"RSA_DECRYPT_OAEP_{bits}_SHA1"] = ("ASYMMETRIC_DECRYPT", "rsa", bits)
+ALGORITHMS["RSA_SIGN_PSS_4096_SHA512"] = ("ASYMMETRIC_SIGN", "rsa", 4096)
+ALGORITHMS["RSA_SIGN_PKCS1_4096_SHA512"] = ("ASYMMETRIC_SIGN", "rsa", 4096)
+ALGORITHMS["RSA_DECRYPT_OAEP_4096_SHA512"] = ("ASYMMETRIC_DECRYPT", "rsa", 4096)
+ALGORITHMS["EC_SIGN_P256_SHA256"] = ("ASYMMETRIC_SIGN", "ec", "secp256r1")
+ALGORITHMS["EC_SIGN_P384_SHA384"] = ("ASYMMETRIC_SIGN", "ec", "secp384r1")
+ALGORITHMS["EC_SIGN_SECP256K1_SHA256"] = ("ASYMMETRIC_SIGN", "ec", "secp256k1")
+ALGORITHMS["EC_SIGN_ED25519"] = ("ASYMMETRIC_SIGN", "ed25519", None)
+
+# importMethod -> (RSA bits, OAEP hash, with AES-KWP)
+IMPORT_METHODS = {
+    "RSA_OAEP_3072_SHA1_AES_256": (3072, hashes.SHA1, True),
+    "RSA_OAEP_4096_SHA1_AES_256": (4096, hashes.SHA1, True),
+    "RSA_OAEP_3072_SHA256_AES_256": (3072, hashes.SHA256, True),
+    "RSA_OAEP_4096_SHA256_AES_256": (4096, hashes.SHA256, True),
+    "RSA_OAEP_3072_SHA256": (3072, hashes.SHA256, False),
+    "RSA_OAEP_4096_SHA256": (4096, hashes.SHA256, False),
+}
+
+# Request message fields per body (camelCase JSON names, as the reference lists them).
+CRYPTO_KEY_FIELDS = {"name", "primary", "purpose", "createTime", "nextRotationTime",
+                     "versionTemplate", "labels", "importOnly", "destroyScheduledDuration",
+                     "cryptoKeyBackend", "rotationPeriod", "keyAccessJustificationsPolicy"}
+VERSION_TEMPLATE_FIELDS = {"protectionLevel", "algorithm"}
+IMPORT_JOB_FIELDS = {"name", "importMethod", "protectionLevel", "createTime", "generateTime",
+                     "expireTime", "expireEventTime", "state", "publicKey", "attestation",
+                     "cryptoKeyBackend"}
+IMPORT_REQUEST_FIELDS = {"cryptoKeyVersion", "algorithm", "importJob", "wrappedKey", "rsaAesWrappedKey"}
+
+
+class ApiError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class OAuthError(Exception):
+    def __init__(self, code, description, http=400):
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.http = http
+
+
+def rfc3339(t):
+    dt = datetime.datetime.fromtimestamp(t, tz=datetime.timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond:06d}000Z"
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def bytes_field(value, field):
+    """A proto bytes field in JSON: base64, standard or URL-safe alphabet."""
+    if not isinstance(value, str):
+        raise ApiError("INVALID_ARGUMENT", f"Invalid value at '{field}' (TYPE_BYTES), expected a base64 string")
+    try:
+        alt = value.replace("-", "+").replace("_", "/")
+        return base64.b64decode(alt + "=" * (-len(alt) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError("INVALID_ARGUMENT", f"Invalid value at '{field}' (TYPE_BYTES), Base64 decoding failed")
+
+
+def check_fields(body, allowed, where):
+    if not isinstance(body, dict):
+        raise ApiError("INVALID_ARGUMENT", f"Invalid JSON payload received. Expected an object at '{where}'.")
+    for name in body:
+        if name not in allowed:
+            raise ApiError("INVALID_ARGUMENT",
+                           f"Invalid JSON payload received. Unknown name \"{name}\" at '{where}': Cannot find field.")
+
+
+def check_query(query, allowed):
+    for name in query:
+        if name not in allowed:
+            raise ApiError("INVALID_ARGUMENT",
+                           f"Invalid JSON payload received. Unknown name \"{name}\": Cannot bind query parameter. "
+                           f"Field '{name}' could not be found in request message.")
+
+
+def prune(d):
+    """Google's JSON leaves out empty and default fields, and the fake's private '_' fields."""
+    return {k: v for k, v in d.items() if not k.startswith("_") and v not in (None, "", [], {}, False)}
+
+
+class Fake:
+    def __init__(self, args, port):
+        self.lock = threading.Lock()
+        self.pending = args.pending_seconds
+        self.project, self.location, self.key_ring = args.project, args.location, args.key_ring
+        self.key_ring_name = f"projects/{self.project}/locations/{self.location}/keyRings/{self.key_ring}"
+        self.token_uri = f"https://127.0.0.1:{port}/token"
+        self.sa_email = f"byok-operator@{self.project}.iam.gserviceaccount.com"
+        self.sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.sa_key_id = secrets.token_hex(20)
+        self.tokens = {}      # access token -> expiry (epoch seconds)
+        self.keys = {}        # CryptoKey name -> dict
+        self.versions = {}    # CryptoKey name -> [version dict], in id order
+        self.materials = {}   # version name -> sha256 hex of the imported material
+        self.jobs = {}        # ImportJob name -> dict (with "_private" key)
+        self.write_key_files(args.dir)
+
+    # ---- service account ---------------------------------------------------------------------
+    def sa_json(self, key, key_id):
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+        return {"type": "service_account", "project_id": self.project, "private_key_id": key_id,
+                "private_key": pem, "client_email": self.sa_email, "client_id": "104242424242424242424",
+                "auth_uri": "https://127.0.0.1/unused-auth-uri", "token_uri": self.token_uri,
+                "universe_domain": "googleapis.com"}
+
+    def write_key_files(self, d):
+        def write(path, obj):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(obj, f, indent=2)
+        write(os.path.join(d, "sa-key.json"), self.sa_json(self.sa_key, self.sa_key_id))
+        # Same account, a key the fake never issued: its grants must be refused.
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        write(os.path.join(d, "sa-key-wrong.json"), self.sa_json(other, secrets.token_hex(20)))
+
+    def grant(self, form):
+        grant_type = form.get("grant_type", [""])[0]
+        if grant_type != JWT_BEARER:
+            raise OAuthError("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
+        assertion = form.get("assertion", [""])[0]
+        parts = assertion.split(".")
+        if len(parts) != 3:
+            raise OAuthError("invalid_request", "Invalid JWT: not a JWS compact serialization")
+        try:
+            header = json.loads(b64url_decode(parts[0]))
+            claims = json.loads(b64url_decode(parts[1]))
+            signature = b64url_decode(parts[2])
+        except (ValueError, binascii.Error):
+            raise OAuthError("invalid_grant", "Invalid JWT: undecodable header, claims or signature")
+        if header.get("alg") != "RS256":
+            raise OAuthError("invalid_grant", f"Invalid JWT: algorithm {header.get('alg')} is not RS256")
+        if "kid" in header and header["kid"] != self.sa_key_id:
+            raise OAuthError("invalid_grant", "Invalid JWT Signature.")
+        try:
+            self.sa_key.public_key().verify(signature, (parts[0] + "." + parts[1]).encode(),
+                                            padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            raise OAuthError("invalid_grant", "Invalid JWT Signature.")
+        if claims.get("iss") != self.sa_email:
+            raise OAuthError("invalid_grant", "Invalid grant: account not found")
+        if "sub" in claims and claims["sub"] != self.sa_email:
+            raise OAuthError("unauthorized_client",
+                             "Client is unauthorized to retrieve access tokens using this method, or client not "
+                             "authorized for any of the scopes requested.")
+        if claims.get("aud") != self.token_uri:
+            raise OAuthError("invalid_grant", f"Invalid JWT: Failed audience check. The right audience is {self.token_uri}")
+        now = time.time()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not isinstance(iat, int) or not isinstance(exp, int) or exp - iat > 3600 or exp <= iat \
+                or iat > now + 300 or exp < now:
+            raise OAuthError("invalid_grant",
+                             "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable "
+                             "timeframe. Check your iat and exp values in the JWT claim.")
+        scopes = set(str(claims.get("scope", "")).split())
+        if not scopes & SCOPES:
+            raise OAuthError("invalid_scope", "Invalid OAuth scope or ID token audience provided.")
+        token = "ya29.fake-" + secrets.token_urlsafe(32)
+        with self.lock:
+            self.tokens[token] = now + 3600
+        return {"access_token": token, "expires_in": 3599, "token_type": "Bearer"}
+
+    def authenticate(self, authorization):
+        if not authorization:
+            raise ApiError("UNAUTHENTICATED",
+                           "Request is missing required authentication credential. Expected OAuth 2 access token, "
+                           "login cookie or other valid authentication credential.")
+        scheme, _, token = authorization.partition(" ")
+        with self.lock:
+            expiry = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if expiry is None or expiry < time.time():
+            raise ApiError("UNAUTHENTICATED",
+                           "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+                           "login cookie or other valid authentication credential.")
+
+    # ---- resources ---------------------------------------------------------------------------
+    def check_key_ring(self, project, location, key_ring, permission, resource):
+        if project != self.project:
+            raise ApiError("PERMISSION_DENIED",
+                           f"Permission '{permission}' denied on resource '{resource}' (or it may not exist).")
+        if (location, key_ring) != (self.location, self.key_ring):
+            raise ApiError("NOT_FOUND", f"KeyRing projects/{project}/locations/{location}/keyRings/{key_ring} not found.")
+
+    def settle_version(self, v):
+        now = time.time()
+        if v["state"] == "PENDING_IMPORT" and now >= v["_ready_at"]:
+            state, detail = v.pop("_outcome")
+            v["state"] = state
+            if state == "ENABLED":
+                v["importTime"] = rfc3339(now)
+                self.materials[v["name"]] = detail
+            else:
+                v["importFailureReason"] = detail
+        return v
+
+    def settle_job(self, job):
+        now = time.time()
+        if job["state"] == "PENDING_GENERATION" and now >= job["_ready_at"]:
+            job["state"] = "ACTIVE"
+            job["generateTime"] = rfc3339(now)
+            pem = job["_private"].public_key().public_bytes(serialization.Encoding.PEM,
+                                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+            job["publicKey"] = {"pem": pem.decode()}
+        if job["state"] == "ACTIVE" and now >= job["_expires_at"]:
+            job["state"] = "EXPIRED"
+            job["expireEventTime"] = rfc3339(now)
+        return job
+
+    def key_json(self, key):
+        out = dict(key)
+        versions = self.versions.get(key["name"], [])
+        primary = next((v for v in versions if v["name"] == key.get("_primary")), None)
+        if primary is not None:
+            out["primary"] = prune(self.settle_version(primary))
+        return prune(out)
+
+    def get_key(self, name):
+        key = self.keys.get(name)
+        if key is None:
+            raise ApiError("NOT_FOUND", f"CryptoKey {name} not found.")
+        return key
+
+    def get_version(self, key_name, version_id):
+        self.get_key(key_name)
+        name = f"{key_name}/cryptoKeyVersions/{version_id}"
+        for v in self.versions[key_name]:
+            if v["name"] == name:
+                return self.settle_version(v)
+        raise ApiError("NOT_FOUND", f"CryptoKeyVersion {name} not found.")
+
+    def new_version(self, key, algorithm, state, **fields):
+        versions = self.versions[key["name"]]
+        v = {"name": f"{key['name']}/cryptoKeyVersions/{len(versions) + 1}", "state": state,
+             "protectionLevel": key["versionTemplate"]["protectionLevel"], "algorithm": algorithm,
+             "createTime": rfc3339(time.time())}
+        v.update(fields)
+        versions.append(v)
+        return v
+
+    # ---- methods -----------------------------------------------------------------------------
+    def create_crypto_key(self, kr, query, body):
+        check_query(query, {"cryptoKeyId", "skipInitialVersionCreation"})
+        check_fields(body, CRYPTO_KEY_FIELDS, "crypto_key")
+        key_id = query.get("cryptoKeyId", [""])[0]
+        if not ID_RE.match(key_id):
+            raise ApiError("INVALID_ARGUMENT", f"Invalid cryptoKeyId \"{key_id}\": it must match [a-zA-Z0-9_-]{{1,63}}.")
+        skip = query.get("skipInitialVersionCreation", ["false"])[0]
+        if skip not in ("true", "false"):
+            raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'skip_initial_version_creation' (TYPE_BOOL), \"{skip}\"")
+        skip = skip == "true"
+        purpose = body.get("purpose", "")
+        if purpose not in PURPOSES:
+            raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'crypto_key.purpose': \"{purpose}\"")
+        template = body.get("versionTemplate", {})
+        check_fields(template, VERSION_TEMPLATE_FIELDS, "crypto_key.version_template")
+        algorithm = template.get("algorithm") or ("GOOGLE_SYMMETRIC_ENCRYPTION" if purpose == "ENCRYPT_DECRYPT" else "")
+        if algorithm not in ALGORITHMS:
+            raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'crypto_key.version_template.algorithm': \"{algorithm}\"")
+        if ALGORITHMS[algorithm][0] != purpose:
+            raise ApiError("INVALID_ARGUMENT", f"Algorithm {algorithm} is not compatible with CryptoKey purpose {purpose}.")
+        level = template.get("protectionLevel") or "SOFTWARE"
+        if level not in PROTECTION_LEVELS:
+            raise ApiError("INVALID_ARGUMENT", f"Protection level {level} is not supported by this fake.")
+        import_only = body.get("importOnly", False)
+        if not isinstance(import_only, bool):
+            raise ApiError("INVALID_ARGUMENT", "Invalid value at 'crypto_key.import_only' (TYPE_BOOL)")
+        if import_only and not skip:
+            raise ApiError("INVALID_ARGUMENT", "An import-only CryptoKey must be created with skip_initial_version_creation.")
+        labels = body.get("labels", {})
+        if not isinstance(labels, dict) or len(labels) > 64:
+            raise ApiError("INVALID_ARGUMENT", "Invalid labels.")
+        for k, v in labels.items():
+            if not LABEL_KEY_RE.match(k) or not isinstance(v, str) or not LABEL_VALUE_RE.match(v):
+                raise ApiError("INVALID_ARGUMENT", f"Invalid label {k}={v}: keys must match [a-z][a-z0-9_-]{{0,62}}, "
+                                                   "values [a-z0-9_-]{0,63}.")
+        duration = body.get("destroyScheduledDuration", DEFAULT_DESTROY_SCHEDULED)
+        if not re.match(r"^[0-9]+(\.[0-9]+)?s$", str(duration)):
+            raise ApiError("INVALID_ARGUMENT", f"Invalid duration \"{duration}\" at 'crypto_key.destroy_scheduled_duration'")
+        name = f"{kr}/cryptoKeys/{key_id}"
+        with self.lock:
+            if name in self.keys:
+                raise ApiError("ALREADY_EXISTS", f"CryptoKey {name} already exists.")
+            key = {"name": name, "purpose": purpose, "createTime": rfc3339(time.time()),
+                   "versionTemplate": {"protectionLevel": level, "algorithm": algorithm},
+                   "labels": dict(labels), "importOnly": import_only, "destroyScheduledDuration": duration}
+            self.keys[name] = key
+            self.versions[name] = []
+            if not skip:
+                v = self.new_version(key, algorithm, "ENABLED", generateTime=rfc3339(time.time()))
+                self.materials[v["name"]] = hashlib.sha256(generate_material(algorithm)).hexdigest()
+                if purpose == "ENCRYPT_DECRYPT":
+                    key["_primary"] = v["name"]
+            return self.key_json(key)
+
+    def get_crypto_key(self, name, query):
+        check_query(query, set())
+        with self.lock:
+            return self.key_json(self.get_key(name))
+
+    def list_versions(self, key_name, query):
+        check_query(query, {"pageSize", "pageToken", "view", "filter", "orderBy"})
+        if query.get("filter", [""])[0] or query.get("orderBy", [""])[0]:
+            raise ApiError("INVALID_ARGUMENT", "filter and orderBy are not implemented by this fake.")
+        try:
+            size = int(query.get("pageSize", ["0"])[0])
+            start = int(base64.urlsafe_b64decode(query["pageToken"][0]).decode()) if "pageToken" in query else 0
+        except (ValueError, binascii.Error):
+            raise ApiError("INVALID_ARGUMENT", "Invalid page token or page size.")
+        if size < 0 or size > 1000:
+            raise ApiError("INVALID_ARGUMENT", "page_size must be between 0 and 1000.")
+        size = size or 1000
+        with self.lock:
+            self.get_key(key_name)
+            versions = [prune(self.settle_version(v)) for v in self.versions[key_name]]
+        page = versions[start:start + size]
+        out = {"cryptoKeyVersions": page, "totalSize": len(versions)}
+        if start + size < len(versions):
+            out["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+        return prune(out)
+
+    def get_crypto_key_version(self, key_name, version_id, query):
+        check_query(query, set())
+        with self.lock:
+            return prune(self.get_version(key_name, version_id))
+
+    def destroy(self, key_name, version_id, query, body):
+        check_query(query, set())
+        check_fields(body, {"name"}, "destroy_crypto_key_version_request")
+        with self.lock:
+            key = self.get_key(key_name)
+            v = self.get_version(key_name, version_id)
+            if v["state"] not in ("ENABLED", "DISABLED"):
+                raise ApiError("FAILED_PRECONDITION",
+                               f"The request cannot be fulfilled. Resource {v['name']} has value {v['state']} in "
+                               "field crypto_key_version.state.")
+            seconds = float(key["destroyScheduledDuration"][:-1])
+            v["state"] = "DESTROY_SCHEDULED"
+            v["destroyTime"] = rfc3339(time.time() + seconds)
+            return prune(v)
+
+    def restore(self, key_name, version_id, query, body):
+        check_query(query, set())
+        check_fields(body, {"name"}, "restore_crypto_key_version_request")
+        with self.lock:
+            v = self.get_version(key_name, version_id)
+            if v["state"] != "DESTROY_SCHEDULED":
+                raise ApiError("FAILED_PRECONDITION",
+                               f"The request cannot be fulfilled. Resource {v['name']} has value {v['state']} in "
+                               "field crypto_key_version.state.")
+            v["state"] = "DISABLED"
+            v.pop("destroyTime", None)
+            return prune(v)
+
+    def update_primary(self, key_name, query, body):
+        check_query(query, set())
+        check_fields(body, {"name", "cryptoKeyVersionId"}, "update_crypto_key_primary_version_request")
+        version_id = body.get("cryptoKeyVersionId", "")
+        if not isinstance(version_id, str) or not version_id:
+            raise ApiError("INVALID_ARGUMENT", "crypto_key_version_id is required.")
+        with self.lock:
+            key = self.get_key(key_name)
+            if key["purpose"] != "ENCRYPT_DECRYPT":
+                raise ApiError("FAILED_PRECONDITION",
+                               f"The request cannot be fulfilled. Resource {key_name} has value {key['purpose']} in "
+                               "field crypto_key.purpose.")
+            v = self.get_version(key_name, version_id)
+            if v["state"] != "ENABLED":
+                raise ApiError("FAILED_PRECONDITION",
+                               f"The request cannot be fulfilled. Resource {v['name']} has value {v['state']} in "
+                               "field crypto_key_version.state.")
+            key["_primary"] = v["name"]
+            return self.key_json(key)
+
+    def create_import_job(self, kr, query, body):
+        check_query(query, {"importJobId"})
+        check_fields(body, IMPORT_JOB_FIELDS, "import_job")
+        job_id = query.get("importJobId", [""])[0]
+        if not ID_RE.match(job_id):
+            raise ApiError("INVALID_ARGUMENT", f"Invalid importJobId \"{job_id}\": it must match [a-zA-Z0-9_-]{{1,63}}.")
+        method = body.get("importMethod", "")
+        if method not in IMPORT_METHODS:
+            raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'import_job.import_method': \"{method}\"")
+        level = body.get("protectionLevel", "")
+        if level not in PROTECTION_LEVELS:
+            raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'import_job.protection_level': \"{level}\"")
+        name = f"{kr}/importJobs/{job_id}"
+        with self.lock:
+            if name in self.jobs:
+                raise ApiError("ALREADY_EXISTS", f"ImportJob {name} already exists.")
+            self.jobs[name] = None  # reserved while the wrapping key is generated
+        private = rsa.generate_private_key(public_exponent=65537, key_size=IMPORT_METHODS[method][0])
+        now = time.time()
+        job = {"name": name, "importMethod": method, "protectionLevel": level, "createTime": rfc3339(now),
+               "expireTime": rfc3339(now + IMPORT_JOB_LIFETIME), "state": "PENDING_GENERATION",
+               "_private": private, "_ready_at": now + self.pending, "_expires_at": now + IMPORT_JOB_LIFETIME}
+        with self.lock:
+            self.jobs[name] = job
+            return prune(self.settle_job(job))
+
+    def get_import_job(self, name, query):
+        check_query(query, set())
+        with self.lock:
+            job = self.jobs.get(name)
+            if job is None:
+                raise ApiError("NOT_FOUND", f"ImportJob {name} not found.")
+            return prune(self.settle_job(job))
+
+    def import_version(self, key_name, query, body):
+        check_query(query, set())
+        check_fields(body, IMPORT_REQUEST_FIELDS, "import_crypto_key_version_request")
+        if body.get("cryptoKeyVersion"):
+            raise ApiError("INVALID_ARGUMENT", "Reimport into an existing version is not implemented by this fake.")
+        algorithm = body.get("algorithm", "")
+        if algorithm not in ALGORITHMS:
+            raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'algorithm': \"{algorithm}\"")
+        job_name = body.get("importJob", "")
+        if not job_name:
+            raise ApiError("INVALID_ARGUMENT", "import_job is required.")
+        if ("wrappedKey" in body) == ("rsaAesWrappedKey" in body):
+            raise ApiError("INVALID_ARGUMENT", "Exactly one of wrapped_key and rsa_aes_wrapped_key must be set.")
+        field = "wrappedKey" if "wrappedKey" in body else "rsaAesWrappedKey"
+        wrapped = bytes_field(body[field], "wrapped_key" if field == "wrappedKey" else "rsa_aes_wrapped_key")
+        with self.lock:
+            key = self.get_key(key_name)
+            if ALGORITHMS[algorithm][0] != key["purpose"]:
+                raise ApiError("INVALID_ARGUMENT",
+                               f"Algorithm {algorithm} is not compatible with CryptoKey purpose {key['purpose']}.")
+            job = self.jobs.get(job_name)
+            if job is None:
+                raise ApiError("NOT_FOUND", f"ImportJob {job_name} not found.")
+            self.settle_job(job)
+            if job["state"] != "ACTIVE":
+                raise ApiError("FAILED_PRECONDITION",
+                               f"The request cannot be fulfilled. Resource {job_name} has value {job['state']} in "
+                               "field import_job.state.")
+            if job["protectionLevel"] != key["versionTemplate"]["protectionLevel"]:
+                raise ApiError("FAILED_PRECONDITION",
+                               f"ImportJob {job_name} has protection level {job['protectionLevel']}, CryptoKey "
+                               f"{key_name} has {key['versionTemplate']['protectionLevel']}.")
+            bits, oaep_hash, with_kwp = IMPORT_METHODS[job["importMethod"]]
+            if field == "rsaAesWrappedKey" and not with_kwp:
+                raise ApiError("INVALID_ARGUMENT", f"rsa_aes_wrapped_key cannot be used with {job['importMethod']}.")
+            if not with_kwp and ALGORITHMS[algorithm][1] == "rsa":
+                raise ApiError("INVALID_ARGUMENT", f"{job['importMethod']} cannot be used to import RSA keys.")
+            n = bits // 8
+            if (with_kwp and (len(wrapped) < n + 16 or (len(wrapped) - n) % 8)) or (not with_kwp and len(wrapped) != n):
+                raise ApiError("INVALID_ARGUMENT",
+                               f"The wrapped key has {len(wrapped)} bytes, which does not fit {job['importMethod']}.")
+            outcome = unwrap_and_check(job["_private"], oaep_hash, with_kwp, n, wrapped, algorithm)
+            v = self.new_version(key, algorithm, "PENDING_IMPORT", importJob=job_name,
+                                 reimportEligible=True, _outcome=outcome, _ready_at=time.time() + self.pending)
+            return prune(v)
+
+    # ---- test-only -----------------------------------------------------------------------------
+    def admin_version_state(self, body):
+        name, state = body.get("name", ""), body.get("state", "")
+        m = re.match(r"^(.*/cryptoKeys/[^/]+)/cryptoKeyVersions/([^/]+)$", name)
+        if not m or state not in ("ENABLED", "DISABLED"):
+            raise ApiError("INVALID_ARGUMENT", "want {name: <version name>, state: ENABLED|DISABLED}")
+        with self.lock:
+            v = self.get_version(m.group(1), m.group(2))
+            if v["state"] not in ("ENABLED", "DISABLED"):
+                raise ApiError("FAILED_PRECONDITION", f"{name} is {v['state']}")
+            v["state"] = state
+            return prune(v)
+
+    def admin_material(self, query):
+        name = query.get("name", [""])[0]
+        with self.lock:
+            m = re.match(r"^(.*/cryptoKeys/[^/]+)/cryptoKeyVersions/([^/]+)$", name)
+            if m:
+                self.get_version(m.group(1), m.group(2))
+            if name not in self.materials:
+                raise ApiError("NOT_FOUND", f"no material for {name}")
+            return {"sha256": self.materials[name]}
+
+    def admin_expire_tokens(self):
+        with self.lock:
+            for t in self.tokens:
+                self.tokens[t] = 0
+        return {}
+
+
+def generate_material(algorithm):
+    kind, param = ALGORITHMS[algorithm][1:]
+    if kind == "raw":
+        return os.urandom(param)
+    if kind == "rsa":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=param)
+    elif kind == "ec":
+        key = ec.generate_private_key(getattr(ec, param.upper())())
+    else:
+        key = ed25519.Ed25519PrivateKey.generate()
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def unwrap_and_check(private, oaep_hash, with_kwp, n, wrapped, algorithm):
+    """('ENABLED', sha256 hex) or ('IMPORT_FAILED', reason)."""
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=oaep_hash()), algorithm=oaep_hash(), label=None)
+    try:
+        first = private.decrypt(wrapped[:n], oaep)
+    except ValueError:
+        return ("IMPORT_FAILED", "The wrapped key could not be decrypted with the ImportJob's wrapping key "
+                                 "(RSA-OAEP failed).")
+    if with_kwp:
+        if len(first) != 32:
+            return ("IMPORT_FAILED", f"The ephemeral key has {len(first)} bytes, not 32 (AES-256).")
+        try:
+            material = aes_key_unwrap_with_padding(first, wrapped[n:])
+        except InvalidUnwrap:
+            return ("IMPORT_FAILED", "The key material could not be unwrapped with the ephemeral key (AES-KWP failed).")
+    else:
+        material = first
+    kind, param = ALGORITHMS[algorithm][1:]
+    if kind == "raw":
+        if len(material) != param:
+            return ("IMPORT_FAILED", f"{algorithm} takes {param} bytes of key material, got {len(material)}.")
+    else:
+        try:
+            key = serialization.load_der_private_key(material, password=None)
+        except (ValueError, TypeError):
+            return ("IMPORT_FAILED", "The key material is not a PKCS#8 DER private key.")
+        ok = (kind == "rsa" and isinstance(key, rsa.RSAPrivateKey) and key.key_size == param) or \
+             (kind == "ec" and isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == param) or \
+             (kind == "ed25519" and isinstance(key, ed25519.Ed25519PrivateKey))
+        if not ok:
+            return ("IMPORT_FAILED", f"The key material does not match algorithm {algorithm}.")
+        # Strict DER: re-encoding must give the same bytes (no trailing padding or garbage).
+        again = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
+        if kind != "ec" and again != material:
+            return ("IMPORT_FAILED", "The key material has bytes after its PKCS#8 structure.")
+    return ("ENABLED", hashlib.sha256(material).hexdigest())
+
+
+KR = r"projects/([^/]+)/locations/([^/]+)/keyRings/([^/]+)"
+ROUTES = [
+    ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys$"), "create_crypto_key", "cloudkms.cryptoKeys.create"),
+    ("GET", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)$"), "get_crypto_key", "cloudkms.cryptoKeys.get"),
+    ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+):updatePrimaryVersion$"), "update_primary",
+     "cloudkms.cryptoKeys.update"),
+    ("GET", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions$"), "list_versions",
+     "cloudkms.cryptoKeyVersions.list"),
+    ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions:import$"), "import_version",
+     "cloudkms.cryptoKeyVersions.create"),
+    ("GET", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions/([^/:]+)$"), "get_crypto_key_version",
+     "cloudkms.cryptoKeyVersions.get"),
+    ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions/([^/:]+):destroy$"), "destroy",
+     "cloudkms.cryptoKeyVersions.destroy"),
+    ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions/([^/:]+):restore$"), "restore",
+     "cloudkms.cryptoKeyVersions.restore"),
+    ("POST", re.compile(rf"^/v1/{KR}/importJobs$"), "create_import_job", "cloudkms.importJobs.create"),
+    ("GET", re.compile(rf"^/v1/{KR}/importJobs/([^/:]+)$"), "get_import_job", "cloudkms.importJobs.get"),
+]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-gcp-kms"
+    fake = None  # set in main
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
+
+    def send_json(self, code, obj):
+        data = json.dumps(obj, indent=2).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def json_body(self, raw):
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ApiError("INVALID_ARGUMENT", "Invalid JSON payload received. Unexpected token.")
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_PATCH(self):
+        self.dispatch("PATCH")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def dispatch(self, method):
+        raw = self.read_body()
+        url = urlsplit(self.path)
+        path = unquote(url.path)
+        query = parse_qs(url.query, keep_blank_values=True)
+        fake = self.fake
+        try:
+            if path == "/token" and method == "POST":
+                ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                if ctype != "application/x-www-form-urlencoded":
+                    raise OAuthError("invalid_request", f"Content-Type {ctype} is not a form")
+                return self.send_json(200, fake.grant(parse_qs(raw.decode(), keep_blank_values=True)))
+            if path.startswith("/__fake/"):
+                return self.send_json(200, self.admin(method, path, query, raw))
+            if not path.startswith("/v1/"):
+                raise ApiError("NOT_FOUND", f"The requested URL {path} was not found on this server.")
+            fake.authenticate(self.headers.get("Authorization", ""))
+            for route_method, pattern, handler, permission in ROUTES:
+                m = pattern.match(path)
+                if not m or route_method != method:
+                    continue
+                project, location, key_ring = m.group(1), m.group(2), m.group(3)
+                kr = f"projects/{project}/locations/{location}/keyRings/{key_ring}"
+                fake.check_key_ring(project, location, key_ring, permission, path[len("/v1/"):])
+                rest = m.groups()[3:]
+                fn = getattr(fake, handler)
+                if method == "POST":
+                    ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+                    if raw and ctype != "application/json":
+                        raise ApiError("INVALID_ARGUMENT", f"Content-Type {ctype} is not application/json.")
+                    body = self.json_body(raw)
+                if handler in ("create_crypto_key", "create_import_job"):
+                    return self.send_json(200, fn(kr, query, body))
+                key_name = f"{kr}/cryptoKeys/{rest[0]}" if "importJob" not in handler else None
+                if handler == "get_crypto_key":
+                    return self.send_json(200, fn(key_name, query))
+                if handler in ("update_primary", "import_version"):
+                    return self.send_json(200, fn(key_name, query, body))
+                if handler == "list_versions":
+                    return self.send_json(200, fn(key_name, query))
+                if handler == "get_crypto_key_version":
+                    return self.send_json(200, fn(key_name, rest[1], query))
+                if handler in ("destroy", "restore"):
+                    return self.send_json(200, fn(key_name, rest[1], query, body))
+                if handler == "get_import_job":
+                    return self.send_json(200, fn(f"{kr}/importJobs/{rest[0]}", query))
+            raise ApiError("NOT_FOUND", f"Method {method} {path} is not found (or not implemented by this fake).")
+        except ApiError as e:
+            self.send_json(HTTP_CODE[e.status], {"error": {"code": HTTP_CODE[e.status], "message": e.message,
+                                                           "status": e.status}})
+        except OAuthError as e:
+            self.send_json(e.http, {"error": e.code, "error_description": e.description})
+
+    def admin(self, method, path, query, raw):
+        fake = self.fake
+        if path == "/__fake/health" and method == "GET":
+            return {"ok": True}
+        if path == "/__fake/version-state" and method == "POST":
+            return fake.admin_version_state(self.json_body(raw))
+        if path == "/__fake/material-sha256" and method == "GET":
+            return fake.admin_material(query)
+        if path == "/__fake/expire-tokens" and method == "POST":
+            return fake.admin_expire_tokens()
+        raise ApiError("NOT_FOUND", f"no test endpoint {method} {path}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dir", required=True, help="where to write sa-key.json and sa-key-wrong.json")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--project", default="byok-test-project")
+    p.add_argument("--location", default="europe-west1")
+    p.add_argument("--key-ring", default="byok-test-ring")
+    p.add_argument("--pending-seconds", type=float, default=0.3,
+                   help="how long ImportJobs stay PENDING_GENERATION and imports PENDING_IMPORT")
+    args = p.parse_args()
+    Handler.fake = Fake(args, args.port)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    sys.stderr.write(f"fake-gcp-kms: listening on https://127.0.0.1:{args.port}\n")
+    sys.stderr.flush()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
