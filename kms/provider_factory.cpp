@@ -4,6 +4,8 @@
 #include "kms/azure/key_vault_client.h"
 #include "kms/gcp/gcp_kms_client.h"
 #include "kms/oci/oci_kms_client.h"
+#include "kms/thalassa/thalassa_client.h"
+#include "kms/transit/transit_client.h"
 
 namespace byok::kms {
 namespace {
@@ -27,8 +29,10 @@ Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& 
   if (config.type == "azure") return build<azure::KeyVaultClient>(config, clock);
   if (config.type == "gcp") return build<gcp::GcpKmsClient>(config, clock);
   if (config.type == "oci") return build<oci::OciKmsClient>(config, clock);
-  return make_error(ErrorKind::Unsupported,
-                    "spec.type " + config.type + " has no client in this build");
+  if (config.type == "transit") return build<transit::TransitClient>(config, clock);
+  if (config.type == "thalassa") return build<thalassa::ThalassaClient>(config, clock);
+  return make_error(ErrorKind::InvalidArgument,
+                    "spec.type " + config.type + " is not a provider type this operator knows");
 }
 
 }  // namespace byok::kms

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Starts and stops a real transit secrets engine for integration tests: the HashiCorp Vault
+# server (built from source by scripts/build-vault.sh, cached) in dev mode, on 127.0.0.1 only,
+# over TLS, with the transit engine enabled at transit/ and two tokens made for the tests.
+#
+#   tests/harness/transit-kms.sh start DIR   # creates DIR, starts vault, provisions it
+#   source DIR/env                           # BYOK_TRANSIT_* variables, see below
+#   tests/harness/transit-kms.sh stop DIR    # stops it; DIR stays, the caller removes it
+#
+# DIR/env sets:
+#   BYOK_TRANSIT_ENDPOINT=https://127.0.0.1:PORT  the Vault address
+#   BYOK_TRANSIT_CA_FILE=DIR/pki/vault-ca.pem     the CA that signed the server's certificate
+#   BYOK_TRANSIT_MOUNT=transit                    where the transit engine is mounted
+#   BYOK_TRANSIT_ROOT_TOKEN                       the dev server's root token (setup, checks)
+#   BYOK_TRANSIT_TOKEN, BYOK_TRANSIT_TOKEN_ACCESSOR   a token with the policy byok-operator
+#                                  (policy file DIR/byok-operator.hcl): what the operator needs
+#   BYOK_TRANSIT_NARROW_TOKEN, BYOK_TRANSIT_NARROW_ACCESSOR   a token that may only read keys
+#                                  (policy byok-read-only): for the permission tests
+#   BYOK_TRANSIT_SERVER                           e.g. "vault v1.21.4"
+#
+# Why Vault and not OpenBao: see scripts/build-vault.sh (the module proxy refuses OpenBao's root
+# module). The transit HTTP API is the same in both.
+#
+# Dev mode keeps everything in memory, starts unsealed, and does not write ~/.vault-token here
+# (-dev-no-store-token). -dev-tls makes a CA and a certificate for 127.0.0.1/localhost in
+# DIR/pki; the tests trust that CA explicitly.
+#
+# Needs bash, curl, python3 (JSON and free ports), and go the first time (the build takes
+# 10-20 minutes on 2 cores; later starts take about 2 s).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+READY_TIMEOUT=${BYOK_READY_TIMEOUT:-60}
+MOUNT=transit
+
+die() { printf 'transit-kms: %s\n' "$*" >&2; exit 1; }
+usage() { die "usage: $0 start|stop DIR"; }
+
+# shellcheck source=tests/harness/lib.sh
+source "$ROOT/tests/harness/lib.sh"
+
+# True when PID is alive and is a vault dev server whose certificates live in DIR.
+is_ours() {
+  local pid=$1 dir=$2
+  [[ -n "$pid" && -r /proc/$pid/cmdline ]] || return 1
+  tr '\0' ' ' </proc/"$pid"/cmdline | grep -qF -- "-dev-tls-cert-dir=$dir/pki"
+}
+
+stop_vault() {
+  local dir=$1 pid
+  [[ -f "$dir/pid" ]] || return 0
+  pid=$(cat "$dir/pid")
+  if is_ours "$pid" "$dir"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do is_ours "$pid" "$dir" || break; sleep 0.1; done
+    if is_ours "$pid" "$dir"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$dir/pid"
+}
+
+fail_start() {
+  local dir=$1; shift
+  printf 'transit-kms: %s\n' "$*" >&2
+  if [[ -s "$dir/vault.log" ]]; then
+    printf -- '--- last lines of %s ---\n' "$dir/vault.log" >&2
+    tail -n 30 "$dir/vault.log" >&2
+  fi
+  stop_vault "$dir" || true
+  exit 1
+}
+
+# vault_api DIR METHOD PATH [JSON]: one call with the root token; prints the answer body and
+# fails with the server's words on an error status.
+vault_api() {
+  local dir=$1 method=$2 path=$3 body=${4:-} out status
+  out=$(mktemp)
+  status=$(curl -sS --cacert "$dir/pki/vault-ca.pem" -o "$out" -w '%{http_code}' \
+    -X "$method" -H "X-Vault-Token: $(cat "$dir/root-token")" \
+    ${body:+-H 'Content-Type: application/json' --data "$body"} \
+    "$(cat "$dir/url")/v1/$path") || { rm -f "$out"; return 1; }
+  if [[ "$status" != 2* ]]; then
+    printf '%s %s: HTTP %s %s\n' "$method" "$path" "$status" "$(cat "$out")" >&2
+    rm -f "$out"
+    return 1
+  fi
+  cat "$out"
+  rm -f "$out"
+}
+
+json_field() { python3 -c 'import json,sys; d=json.load(sys.stdin)
+for k in sys.argv[1].split("."): d=d[k]
+print(d)' "$1"; }
+
+# The operator's least privilege on the mount: read and import keys, read the wrapping key,
+# allow deletion and delete. lookup-self comes with the default policy every token has.
+write_policies() {
+  local dir=$1
+  cat >"$dir/byok-operator.hcl" <<HCL
+path "$MOUNT/wrapping_key" { capabilities = ["read"] }
+path "$MOUNT/keys/*" { capabilities = ["read", "delete"] }
+path "$MOUNT/keys/+/import" { capabilities = ["update"] }
+path "$MOUNT/keys/+/import_version" { capabilities = ["update"] }
+path "$MOUNT/keys/+/config" { capabilities = ["update"] }
+HCL
+  cat >"$dir/byok-read-only.hcl" <<HCL
+path "$MOUNT/keys/*" { capabilities = ["read"] }
+HCL
+}
+
+provision() {
+  local dir=$1 policy token
+  vault_api "$dir" POST "sys/mounts/$MOUNT" '{"type":"transit"}' >/dev/null
+  write_policies "$dir"
+  for policy in byok-operator byok-read-only; do
+    vault_api "$dir" PUT "sys/policies/acl/$policy" \
+      "$(python3 -c 'import json,sys; print(json.dumps({"policy": open(sys.argv[1]).read()}))' "$dir/$policy.hcl")" >/dev/null
+  done
+  token=$(vault_api "$dir" POST auth/token/create \
+    '{"policies":["byok-operator"],"display_name":"byok-operator","ttl":"24h"}')
+  {
+    echo "export BYOK_TRANSIT_TOKEN=$(json_field auth.client_token <<<"$token")"
+    echo "export BYOK_TRANSIT_TOKEN_ACCESSOR=$(json_field auth.accessor <<<"$token")"
+  } >"$dir/env.tmp"
+  token=$(vault_api "$dir" POST auth/token/create \
+    '{"policies":["byok-read-only"],"display_name":"byok-read-only","ttl":"24h"}')
+  {
+    echo "export BYOK_TRANSIT_NARROW_TOKEN=$(json_field auth.client_token <<<"$token")"
+    echo "export BYOK_TRANSIT_NARROW_ACCESSOR=$(json_field auth.accessor <<<"$token")"
+  } >>"$dir/env.tmp"
+}
+
+start_vault() {
+  local dir=$1 vault port url version
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd)
+  if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
+    return 0
+  fi
+  stop_vault "$dir"
+  rm -f "$dir/env" "$dir/env.tmp"
+  vault=$("$ROOT/scripts/build-vault.sh") || die "could not build vault (scripts/build-vault.sh)"
+  version=$("$vault" version | awk '{print $2}' | tr -d ,)
+  rm -rf "$dir/pki"
+  mkdir -p "$dir/pki"
+  python3 -c 'import secrets; print("root-" + secrets.token_hex(16))' >"$dir/root-token"
+  chmod 600 "$dir/root-token"
+  port=$(free_port)
+  url="https://127.0.0.1:$port"
+  echo "$url" >"$dir/url"
+  # A private HOME: dev mode reads and writes files there (token helper, ~/.vault).
+  HOME="$dir" VAULT_DEV_ROOT_TOKEN_ID="$(cat "$dir/root-token")" \
+    setsid "$vault" server -dev -dev-no-store-token -dev-listen-address="127.0.0.1:$port" \
+      -dev-tls -dev-tls-cert-dir="$dir/pki" >"$dir/vault.log" 2>&1 </dev/null &
+  echo $! >"$dir/pid"
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until [[ -s "$dir/pki/vault-ca.pem" ]] &&
+      curl -fsS --cacert "$dir/pki/vault-ca.pem" -o /dev/null "$url/v1/sys/health" 2>/dev/null; do
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "vault exited during start"
+    ((SECONDS < deadline)) || fail_start "$dir" "vault did not answer on $url within ${READY_TIMEOUT}s"
+    sleep 0.2
+  done
+  provision "$dir" 2>>"$dir/vault.log" || fail_start "$dir" "provisioning (mount, policies, tokens) failed"
+  {
+    echo "export BYOK_TRANSIT_ENDPOINT=$url"
+    echo "export BYOK_TRANSIT_CA_FILE=$dir/pki/vault-ca.pem"
+    echo "export BYOK_TRANSIT_MOUNT=$MOUNT"
+    echo "export BYOK_TRANSIT_ROOT_TOKEN=$(cat "$dir/root-token")"
+    echo "export BYOK_TRANSIT_SERVER='vault $version'"
+    cat "$dir/env.tmp"
+  } >"$dir/env"
+  rm -f "$dir/env.tmp"
+}
+
+[[ $# -eq 2 ]] || usage
+case "$1" in
+  start) start_vault "$2" ;;
+  stop) [[ -d "$2" ]] && stop_vault "$(cd "$2" && pwd)"; exit 0 ;;
+  *) usage ;;
+esac
