@@ -24,6 +24,16 @@ Cmk make(const std::string& name, const std::string& created, bool is_default = 
   return c;
 }
 
+CmkInputs inputs(const Cmk& cmk, std::vector<CmkPeer> peers, const std::string& now,
+                 const std::string& fresh_id) {
+  CmkInputs in;
+  in.cmk = cmk;
+  in.peers = std::move(peers);
+  in.now = now;
+  in.fresh_id = fresh_id;
+  return in;
+}
+
 // What describe_key returns for a usable AWS key.
 KeyCheck found(const std::string& state = "Enabled", const std::string& usage = "ENCRYPT_DECRYPT") {
   KeyCheck check;
@@ -46,7 +56,7 @@ KeyCheck failed(ErrorKind kind, const std::string& message,
 
 CmkPlan plan_for(const Cmk& self, std::vector<Cmk> others = {}, const std::string& now = "T9",
                  std::optional<KeyCheck> check = found()) {
-  CmkInputs in{self, {}, now, "11111111-2222-4333-8444-555555555555"};
+  CmkInputs in = inputs(self, {}, now, "11111111-2222-4333-8444-555555555555");
   in.check = std::move(check);
   in.peers.push_back(peer_of(self));
   for (const auto& o : others) in.peers.push_back(peer_of(o));
@@ -96,7 +106,7 @@ TEST_CASE("a reconciled CMK with nothing new plans no write and keeps its id", "
   auto again = plan_for(c, {}, "T50", std::nullopt);  // no verification due
   CHECK_FALSE(again.status.has_value());
   CHECK(again.events.empty());
-  CmkInputs in{c, {peer_of(c)}, "T60", "another-id"};
+  CmkInputs in = inputs(c, {peer_of(c)}, "T60", "another-id");
   c.meta.generation = 2;  // a spec change
   in.cmk = c;
   auto p = plan_cmk(in);
@@ -369,7 +379,7 @@ TEST_CASE("deletionPolicy Delete keeps the finalizer until the KMS scheduled the
   c.meta.deleting = true;
   CHECK(deletion_due(c));
 
-  CmkInputs in{c, {peer_of(c)}, "T20", ""};
+  CmkInputs in = inputs(c, {peer_of(c)}, "T20", "");
   in.deletion = DeletionOutcome{false, Error{ErrorKind::Unavailable, "KMS ScheduleKeyDeletion: timeout"}, ""};
   auto failing = plan_cmk(in);
   CHECK_FALSE(failing.remove_finalizer);
