@@ -145,4 +145,17 @@ Result<UrlParts> parse_url(std::string_view url) {
   return p;
 }
 
+ErrorKind error_kind_for_http_status(int status) {
+  if (status >= 500) return ErrorKind::Unavailable;
+  switch (status) {
+    case 400: return ErrorKind::InvalidArgument;
+    case 401: return ErrorKind::Unauthenticated;
+    case 403: return ErrorKind::PermissionDenied;
+    case 404: return ErrorKind::NotFound;
+    case 409: return ErrorKind::Conflict;
+    case 429: return ErrorKind::Throttled;
+    default: return ErrorKind::Internal;
+  }
+}
+
 }  // namespace byok::kms

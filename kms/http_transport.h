@@ -57,6 +57,12 @@ struct HttpTransportOptions {
 // otherwise is refused (InvalidArgument).
 std::unique_ptr<HttpTransport> make_cpprest_transport(HttpTransportOptions options = {});
 
+// The error kind an HTTP status means when the provider's answer says nothing more specific:
+// 400 InvalidArgument, 401 Unauthenticated, 403 PermissionDenied, 404 NotFound, 409 Conflict,
+// 429 Throttled, 5xx Unavailable, anything else Internal. Clients read their provider's error
+// codes first and fall back to this.
+ErrorKind error_kind_for_http_status(int status);
+
 // Pieces of an absolute URL, as the signers need them. The path is kept as written (encoded).
 struct UrlParts {
   std::string scheme;     // lower case

@@ -25,8 +25,8 @@ std::string body_snippet(const std::string& body) {
 
 Result<std::string> send_with_retry(HttpTransport& transport, const HttpRequest& request,
                                     const std::string& what, bool idempotent,
-                                    const aws::RetryPolicy& policy,
-                                    const aws::RetryEnvironment& env, const ErrorReader& read) {
+                                    const RetryPolicy& policy,
+                                    const RetryEnvironment& env, const ErrorReader& read) {
   const int max_attempts = idempotent ? std::max(1, policy.max_attempts) : 1;
   auto transient = [](const Error& e) {
     return e.kind == ErrorKind::Unavailable || e.kind == ErrorKind::Throttled;

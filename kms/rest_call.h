@@ -2,15 +2,12 @@
 // What the token-authenticated JSON REST clients (transit, thalassa) share: one request sent
 // through HttpTransport with retries for idempotent calls, error answers turned into
 // byok::Error by the provider's own reader, and the wrapping key's PEM turned into DER.
-//
-// Retry knobs are kms/aws's RetryPolicy and RetryEnvironment (the first client had them); a
-// provider-neutral home for them would let every client share one set.
 
 #include <functional>
 #include <string>
 
 #include "common/result.h"
-#include "kms/aws/aws_kms_client.h"
+#include "kms/retry.h"
 #include "kms/http_transport.h"
 
 namespace byok::kms {
@@ -28,8 +25,8 @@ using ErrorReader = std::function<ErrorReading(const HttpResponse&)>;
 // error then says how many attempts were made); otherwise the request is sent once.
 Result<std::string> send_with_retry(HttpTransport& transport, const HttpRequest& request,
                                     const std::string& what, bool idempotent,
-                                    const aws::RetryPolicy& policy,
-                                    const aws::RetryEnvironment& env, const ErrorReader& read);
+                                    const RetryPolicy& policy,
+                                    const RetryEnvironment& env, const ErrorReader& read);
 
 // A non-JSON body shortened to one printable line, for error messages.
 std::string body_snippet(const std::string& body);

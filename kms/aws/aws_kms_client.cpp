@@ -110,17 +110,6 @@ Result<Json> parse_json(const std::string& what, const std::string& body) {
 
 }  // namespace
 
-RetryEnvironment default_retry_environment() {
-  auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
-  auto mu = std::make_shared<std::mutex>();
-  return RetryEnvironment{
-      [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); },
-      [gen, mu] {
-        std::lock_guard<std::mutex> lock(*mu);
-        return std::uniform_real_distribution<double>(0.0, 1.0)(*gen);
-      }};
-}
-
 ErrorKind aws_error_kind(const std::string& code, int status) {
   static const std::map<std::string, ErrorKind> table = {
       {"NotFoundException", ErrorKind::NotFound},
@@ -165,16 +154,7 @@ ErrorKind aws_error_kind(const std::string& code, int status) {
       {"ServiceUnavailableException", ErrorKind::Unavailable},
   };
   if (auto it = table.find(code); it != table.end()) return it->second;
-  if (status >= 500) return ErrorKind::Unavailable;
-  switch (status) {
-    case 400: return ErrorKind::InvalidArgument;
-    case 401: return ErrorKind::Unauthenticated;
-    case 403: return ErrorKind::PermissionDenied;
-    case 404: return ErrorKind::NotFound;
-    case 409: return ErrorKind::Conflict;
-    case 429: return ErrorKind::Throttled;
-    default: return ErrorKind::Internal;
-  }
+  return error_kind_for_http_status(status);
 }
 
 std::pair<std::string, std::string> parse_aws_error(const std::string& body,

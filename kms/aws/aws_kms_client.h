@@ -24,14 +24,9 @@
 #include "kms/http_transport.h"
 #include "kms/kms_provider.h"
 #include "kms/provider_config.h"
+#include "kms/retry.h"
 
 namespace byok::kms::aws {
-
-struct RetryPolicy {
-  int max_attempts = 3;  // for idempotent reads; 1 means no retry
-  std::chrono::milliseconds base_delay{100};
-  std::chrono::milliseconds max_delay{2000};
-};
 
 struct AwsKmsConfig {
   std::string region;        // required
@@ -41,13 +36,6 @@ struct AwsKmsConfig {
   RetryPolicy retry;
 };
 
-// Injected waiting and randomness, so retry tests neither sleep nor depend on chance.
-struct RetryEnvironment {
-  std::function<void(std::chrono::milliseconds)> sleep;  // required
-  std::function<double()> random01;                      // uniform in [0, 1); required
-};
-// Real sleeping and a random_device-seeded generator.
-RetryEnvironment default_retry_environment();
 
 struct CreateKeyRequest {
   std::string description;

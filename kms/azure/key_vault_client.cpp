@@ -187,18 +187,11 @@ Result<AzureKeyShape> azure_key_shape(const std::string& key_type, bool managed_
 }
 
 ErrorKind key_vault_error_kind(const std::string& code, int status) {
-  if (code == "Throttled" || status == 429) return ErrorKind::Throttled;
-  if (status >= 500) return ErrorKind::Unavailable;
-  switch (status) {
-    case 400: return ErrorKind::InvalidArgument;
-    case 401: return ErrorKind::Unauthenticated;
-    case 403: return ErrorKind::PermissionDenied;
-    case 404: return ErrorKind::NotFound;
-    // 409: a deleted-but-recoverable name, an object being deleted or recovered: the state of
-    // the vault, not a race a quick retry wins.
-    case 409: return ErrorKind::FailedPrecondition;
-    default: return ErrorKind::Internal;
-  }
+  if (code == "Throttled") return ErrorKind::Throttled;
+  // 409: a deleted-but-recoverable name, an object being deleted or recovered: the state of the
+  // vault, not a race a quick retry wins.
+  if (status == 409) return ErrorKind::FailedPrecondition;
+  return error_kind_for_http_status(status);
 }
 
 KeyVaultClient::KeyVaultClient(KeyVaultConfig config, VaultUrl vault, HttpTransport& transport,

@@ -41,7 +41,7 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "kms/aws/aws_kms_client.h"  // RetryPolicy, RetryEnvironment (shared retry knobs)
+#include "kms/retry.h"
 #include "kms/azure/entra_token_source.h"
 #include "kms/azure/key_vault_ids.h"
 #include "kms/http_transport.h"
@@ -49,9 +49,6 @@
 #include "kms/provider_config.h"
 
 namespace byok::kms::azure {
-
-using RetryPolicy = aws::RetryPolicy;
-using RetryEnvironment = aws::RetryEnvironment;
 
 inline constexpr const char* kApiVersion = "7.4";
 inline constexpr const char* kOwnerTag = "byok.dev/owner";
@@ -128,7 +125,7 @@ class KeyVaultClient final : public KmsProvider {
   // The transport and clock are borrowed and must outlive the client. InvalidArgument from
   // from_config() covers what the constructor would otherwise have to refuse.
   KeyVaultClient(KeyVaultConfig config, VaultUrl vault, HttpTransport& transport,
-                 const Clock& clock, RetryEnvironment env = aws::default_retry_environment());
+                 const Clock& clock, RetryEnvironment env = default_retry_environment());
 
   // From a KmsProvider: settings vaultUrl (required), endpoint (optional), credentials tenantId,
   // clientId, clientSecret | tokenFile, authorityHost (optional).

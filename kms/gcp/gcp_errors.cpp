@@ -4,16 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kms/aws/aws_kms_client.h"
+#include "kms/http_transport.h"
 
 namespace byok::kms::gcp {
 namespace {
 
 using Json = nlohmann::json;
-
-// The HTTP-status fallback every provider shares (400 InvalidArgument, 401, 403, 404, 409,
-// 429, 5xx Unavailable, else Internal): aws_error_kind's, asked with no code.
-ErrorKind by_http_status(int status) { return aws::aws_error_kind("", status); }
 
 }  // namespace
 
@@ -37,7 +33,7 @@ ErrorKind google_error_kind(const std::string& status, int http_status) {
       {"DATA_LOSS", ErrorKind::Internal},
   };
   if (auto it = table.find(status); it != table.end()) return it->second;
-  return by_http_status(http_status);
+  return error_kind_for_http_status(http_status);
 }
 
 ErrorKind oauth_error_kind(const std::string& code, int http_status) {
@@ -53,7 +49,7 @@ ErrorKind oauth_error_kind(const std::string& code, int http_status) {
       {"server_error", ErrorKind::Unavailable},
   };
   if (auto it = table.find(code); it != table.end()) return it->second;
-  return by_http_status(http_status);
+  return error_kind_for_http_status(http_status);
 }
 
 GoogleError parse_google_error(const std::string& body) {

@@ -120,7 +120,7 @@ bool is_crypto_key_name(const std::string& name) {
 }
 
 GcpKmsClient::GcpKmsClient(GcpKmsConfig config, HttpTransport& transport, const Clock& clock,
-                           aws::RetryEnvironment env)
+                           RetryEnvironment env)
     : config_(std::move(config)), transport_(transport), clock_(clock), env_(std::move(env)) {
   endpoint_ = config_.endpoint.empty() ? kDefaultEndpoint : config_.endpoint;
   while (endpoint_.size() > 8 && endpoint_.back() == '/') endpoint_.pop_back();
@@ -131,7 +131,7 @@ GcpKmsClient::GcpKmsClient(GcpKmsConfig config, HttpTransport& transport, const 
 Result<std::unique_ptr<GcpKmsClient>> GcpKmsClient::from_config(const ProviderConfig& config,
                                                                 HttpTransport& transport,
                                                                 const Clock& clock,
-                                                                aws::RetryEnvironment env) {
+                                                                RetryEnvironment env) {
   auto invalid = [](const std::string& m) { return make_error(ErrorKind::InvalidArgument, m); };
   if (!config.type.empty() && config.type != "gcp")
     return invalid("provider type is \"" + config.type + "\", not gcp");

@@ -52,7 +52,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
-#include "kms/aws/aws_kms_client.h"  // RetryPolicy, RetryEnvironment (shared via kms/rest_call.h)
+#include "kms/retry.h"
 #include "kms/gcp/gcp_import.h"
 #include "kms/gcp/service_account.h"
 #include "kms/gcp/token_source.h"
@@ -78,7 +78,7 @@ struct GcpKmsConfig {
   std::string endpoint;  // empty: kDefaultEndpoint
   ServiceAccountKey key;
   std::string protection_level = "HSM";  // for the keys and ImportJobs this client creates
-  aws::RetryPolicy retry;
+  RetryPolicy retry;
   PollPolicy poll;
 };
 
@@ -134,14 +134,14 @@ class GcpKmsClient final : public KmsProvider {
  public:
   // The transport and clock are borrowed and must outlive the client.
   GcpKmsClient(GcpKmsConfig config, HttpTransport& transport, const Clock& clock,
-               aws::RetryEnvironment env = aws::default_retry_environment());
+               RetryEnvironment env = default_retry_environment());
 
   // Checks the KmsProvider's settings and credentials: spec.gcp.project, location and keyRing
   // must be set, the Secret must hold a service-account JSON key under serviceAccountKey.
   // InvalidArgument names the field to fix.
   static Result<std::unique_ptr<GcpKmsClient>> from_config(
       const ProviderConfig& config, HttpTransport& transport, const Clock& clock,
-      aws::RetryEnvironment env = aws::default_retry_environment());
+      RetryEnvironment env = default_retry_environment());
 
   const char* provider() const override { return "gcp"; }
   Result<KeyDescription> describe_key(const std::string& key_id) override;
@@ -198,7 +198,7 @@ class GcpKmsClient final : public KmsProvider {
   GcpKmsConfig config_;
   HttpTransport& transport_;
   const Clock& clock_;
-  aws::RetryEnvironment env_;
+  RetryEnvironment env_;
   std::string endpoint_;
   std::unique_ptr<ServiceAccountTokenSource> tokens_;
 };

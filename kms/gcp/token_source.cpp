@@ -17,8 +17,8 @@ constexpr const char* kWhat = "GCP OAuth2 token";
 
 ServiceAccountTokenSource::ServiceAccountTokenSource(ServiceAccountKey key, std::string scope,
                                                      HttpTransport& transport, const Clock& clock,
-                                                     aws::RetryPolicy retry,
-                                                     aws::RetryEnvironment env,
+                                                     RetryPolicy retry,
+                                                     RetryEnvironment env,
                                                      std::chrono::seconds refresh_margin)
     : key_(std::move(key)),
       scope_(std::move(scope)),

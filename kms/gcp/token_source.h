@@ -15,7 +15,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
-#include "kms/aws/aws_kms_client.h"  // RetryPolicy, RetryEnvironment (see kms/rest_call.h)
+#include "kms/retry.h"
 #include "kms/gcp/service_account.h"
 #include "kms/http_transport.h"
 
@@ -25,8 +25,8 @@ class ServiceAccountTokenSource {
  public:
   // The transport and clock are borrowed and must outlive the source.
   ServiceAccountTokenSource(ServiceAccountKey key, std::string scope, HttpTransport& transport,
-                            const Clock& clock, aws::RetryPolicy retry,
-                            aws::RetryEnvironment env,
+                            const Clock& clock, RetryPolicy retry,
+                            RetryEnvironment env,
                             std::chrono::seconds refresh_margin = std::chrono::minutes(5));
 
   // A valid bearer token, from the cache or freshly granted.
@@ -43,8 +43,8 @@ class ServiceAccountTokenSource {
   std::string scope_;
   HttpTransport& transport_;
   const Clock& clock_;
-  aws::RetryPolicy retry_;
-  aws::RetryEnvironment env_;
+  RetryPolicy retry_;
+  RetryEnvironment env_;
   std::chrono::seconds refresh_margin_;
 
   std::mutex mu_;

@@ -125,17 +125,8 @@ ErrorKind oci_error_kind(const std::string& code, int status) {
       {"ServiceUnavailable", ErrorKind::Unavailable},
   };
   if (auto it = table.find(code); it != table.end()) return it->second;
-  if (status >= 500) return ErrorKind::Unavailable;
-  switch (status) {
-    case 400: return ErrorKind::InvalidArgument;
-    case 401: return ErrorKind::Unauthenticated;
-    case 403: return ErrorKind::PermissionDenied;
-    case 404: return ErrorKind::NotFound;
-    case 409: return ErrorKind::Conflict;
-    case 412: return ErrorKind::Conflict;
-    case 429: return ErrorKind::Throttled;
-    default: return ErrorKind::Internal;
-  }
+  if (status == 412) return ErrorKind::Conflict;  // an if-match etag that no longer matches
+  return error_kind_for_http_status(status);
 }
 
 Result<OciKeyShape> oci_key_shape(const std::string& key_type) {

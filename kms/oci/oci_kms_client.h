@@ -31,18 +31,13 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "kms/aws/aws_kms_client.h"  // RetryPolicy, RetryEnvironment (see kms/rest_call.h)
+#include "kms/retry.h"
 #include "kms/http_transport.h"
 #include "kms/kms_provider.h"
 #include "kms/oci/oci_signer.h"
 #include "kms/provider_config.h"
 
 namespace byok::kms::oci {
-
-// The retry knobs every client shares (kms/rest_call.h): kms/aws's, until they get a
-// provider-neutral home.
-using aws::RetryEnvironment;
-using aws::RetryPolicy;
 
 struct OciKmsConfig {
   // The vault's management endpoint, e.g. https://xxx-management.kms.us-ashburn-1.oraclecloud.com
@@ -93,7 +88,7 @@ class OciKmsClient final : public KmsProvider {
  public:
   // The transport and clock are borrowed and must outlive the client.
   OciKmsClient(OciKmsConfig config, RequestSigner signer, HttpTransport& transport,
-               const Clock& clock, RetryEnvironment env = aws::default_retry_environment());
+               const Clock& clock, RetryEnvironment env = default_retry_environment());
 
   // From a KmsProvider: spec.oci.managementEndpoint (or spec.endpoint), spec.oci.compartmentId;
   // credentials tenancy, user, fingerprint, privateKey (PEM) and passphrase (optional).

@@ -91,15 +91,9 @@ Status check_key_type(const std::string& key_type) {
 
 ErrorKind thalassa_error_kind(int status) {
   switch (status) {
-    case 400: return ErrorKind::InvalidArgument;
-    case 401: return ErrorKind::Unauthenticated;
-    case 403: return ErrorKind::PermissionDenied;
-    case 404: return ErrorKind::NotFound;
-    case 409: return ErrorKind::Conflict;
     case 412: return ErrorKind::FailedPrecondition;
     case 422: return ErrorKind::InvalidArgument;
-    case 429: return ErrorKind::Throttled;
-    default: return status >= 500 ? ErrorKind::Unavailable : ErrorKind::Internal;
+    default: return error_kind_for_http_status(status);
   }
 }
 

@@ -47,15 +47,12 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "kms/aws/aws_kms_client.h"  // RetryPolicy, RetryEnvironment (shared retry knobs)
+#include "kms/retry.h"
 #include "kms/http_transport.h"
 #include "kms/kms_provider.h"
 #include "kms/provider_config.h"
 
 namespace byok::kms::thalassa {
-
-using RetryPolicy = aws::RetryPolicy;
-using RetryEnvironment = aws::RetryEnvironment;
 
 struct ThalassaConfig {
   std::string endpoint;      // e.g. https://api.thalassa.example
@@ -85,7 +82,7 @@ class ThalassaClient final : public KmsProvider {
  public:
   // The transport and clock are borrowed and must outlive the client.
   ThalassaClient(ThalassaConfig config, HttpTransport& transport, const Clock& clock,
-                 RetryEnvironment env = aws::default_retry_environment());
+                 RetryEnvironment env = default_retry_environment());
 
   const char* provider() const override { return "thalassa"; }
   // `key_id`: the key's identity, or the resource form kms/<region>/keys/<identity>.

@@ -45,15 +45,12 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "kms/aws/aws_kms_client.h"  // RetryPolicy, RetryEnvironment (shared retry knobs)
+#include "kms/retry.h"
 #include "kms/http_transport.h"
 #include "kms/kms_provider.h"
 #include "kms/provider_config.h"
 
 namespace byok::kms::transit {
-
-using RetryPolicy = aws::RetryPolicy;
-using RetryEnvironment = aws::RetryEnvironment;
 
 struct TransitConfig {
   std::string endpoint;              // the Vault/OpenBao address, e.g. https://vault:8200
@@ -93,7 +90,7 @@ class TransitClient final : public KmsProvider {
  public:
   // The transport and clock are borrowed and must outlive the client.
   TransitClient(TransitConfig config, HttpTransport& transport, const Clock& clock,
-                RetryEnvironment env = aws::default_retry_environment());
+                RetryEnvironment env = default_retry_environment());
 
   const char* provider() const override { return "transit"; }
   // `key_id` is the key's name in the mount.

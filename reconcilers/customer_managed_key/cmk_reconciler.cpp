@@ -90,9 +90,11 @@ KeyCheck check_key(kmsprovider::ProviderRegistry& providers, const Cmk& cmk) {
   auto key = lookup.client->describe_key(cmk.spec.resource);
   if (key) check.key = std::move(*key);
   else check.error = key.error();
-  // The accessor helps most when access fails, so ask for it either way; its own failure only
-  // leaves the field as it was.
-  if (auto who = lookup.client->who_am_i()) check.accessor = who->principal;
+  // The KmsProvider's own check already asked the KMS who its credentials are; ask here only
+  // before it has (its failure only leaves the field as it was).
+  check.accessor = lookup.accessor;
+  if (check.accessor.empty())
+    if (auto who = lookup.client->who_am_i()) check.accessor = who->principal;
   return check;
 }
 

@@ -55,7 +55,7 @@ std::optional<std::string> wrong_key_type(const std::string& provider,
   if (provider == "azure" && key.key_spec.rfind("EC", 0) == 0)
     return "the key's kty is " + key.key_spec +
            "; a customer-managed key must be RSA, RSA-HSM or oct-HSM (EC keys cannot wrap keys)";
-  if (provider == "oci" && (key.key_spec == "ECDSA"))
+  if (provider == "oci" && key.key_spec == "ECDSA")
     return "the key's algorithm is ECDSA; a customer-managed key must be AES or RSA";
   return std::nullopt;
 }

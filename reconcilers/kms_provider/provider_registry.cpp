@@ -97,6 +97,7 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const std::string& n
   auto provider = parse_kms_provider(*object);
   if (!provider) return fail(ProviderProblem::Misconfigured, provider.error());
   out.type = provider->spec.type;
+  out.accessor = provider->status.accessor;
 
   auto both = config_and_fingerprint(client_, *provider);
   if (!both) {

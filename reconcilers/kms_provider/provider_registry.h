@@ -34,6 +34,7 @@ enum class ProviderProblem {
 struct ProviderLookup {
   std::shared_ptr<kms::KmsProvider> client;  // set on success
   std::string type;                          // spec.type, when the object was read
+  std::string accessor;                      // status.accessor, as the KmsProvider's check left it
   ProviderProblem problem = ProviderProblem::None;
   Error error;                               // set when client is null
 };

@@ -39,6 +39,8 @@ FAKE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fakes/azure" && pwd)/fake_azure_key
 die() { printf 'azure-kms: %s\n' "$*" >&2; exit 1; }
 usage() { die "usage: $0 start|stop DIR"; }
 
+SERVER_NAME=azure-kms
+SERVER_LOG=fake.log
 # shellcheck source=tests/harness/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -50,29 +52,6 @@ is_ours() {
     grep -q -- "fake_azure_key_vault.py .*--vault-port $(cat "$dir/vault-port") "
 }
 
-stop_fake() {
-  local dir=$1 pid
-  [[ -f "$dir/pid" ]] || return 0
-  pid=$(cat "$dir/pid")
-  if is_ours "$pid" "$dir"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do is_ours "$pid" "$dir" || break; sleep 0.1; done
-    if is_ours "$pid" "$dir"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$dir/pid"
-}
-
-fail_start() {
-  local dir=$1; shift
-  printf 'azure-kms: %s\n' "$*" >&2
-  if [[ -s "$dir/fake.log" ]]; then
-    printf -- '--- last lines of %s ---\n' "$dir/fake.log" >&2
-    tail -n 30 "$dir/fake.log" >&2
-  fi
-  stop_fake "$dir" || true
-  exit 1
-}
-
 uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }
 
 start_fake() {
@@ -82,7 +61,7 @@ start_fake() {
   if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
     return 0
   fi
-  stop_fake "$dir"
+  stop_server "$dir"
   rm -f "$dir/env" "$dir/env.tmp"
   python=$(fakes_python) || die "no Python for the fakes"
   [[ -f "$dir/pki/server.crt" ]] || make_test_pki "$dir" byok-azure || die "certificates"
@@ -133,6 +112,6 @@ start_fake() {
 [[ $# -eq 2 ]] || usage
 case "$1" in
   start) start_fake "$2" ;;
-  stop) [[ -d "$2" ]] && stop_fake "$(cd "$2" && pwd)"; exit 0 ;;
+  stop) [[ -d "$2" ]] && stop_server "$(cd "$2" && pwd)"; exit 0 ;;
   *) usage ;;
 esac

@@ -32,6 +32,8 @@ FAKE=$(cd "$HERE/../fakes/gcp" && pwd)/fake_gcp_kms.py
 die() { printf 'gcp-kms: %s\n' "$*" >&2; exit 1; }
 usage() { die "usage: $0 start|stop DIR"; }
 
+SERVER_NAME=gcp-kms
+SERVER_LOG=fake.log
 # shellcheck source=tests/harness/lib.sh
 source "$HERE/lib.sh"
 
@@ -42,29 +44,6 @@ is_ours() {
   tr '\0' ' ' </proc/"$pid"/cmdline | grep -q -- "fake_gcp_kms.py .*--port $(cat "$dir/port") "
 }
 
-stop_fake() {
-  local dir=$1 pid
-  [[ -f "$dir/pid" ]] || return 0
-  pid=$(cat "$dir/pid")
-  if is_ours "$pid" "$dir"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do is_ours "$pid" "$dir" || break; sleep 0.1; done
-    if is_ours "$pid" "$dir"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$dir/pid"
-}
-
-fail_start() {
-  local dir=$1; shift
-  printf 'gcp-kms: %s\n' "$*" >&2
-  if [[ -s "$dir/fake.log" ]]; then
-    printf -- '--- last lines of %s ---\n' "$dir/fake.log" >&2
-    tail -n 30 "$dir/fake.log" >&2
-  fi
-  stop_fake "$dir" || true
-  exit 1
-}
-
 start_fake() {
   local dir=$1 python port url
   mkdir -p "$dir"
@@ -72,7 +51,7 @@ start_fake() {
   if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
     return 0
   fi
-  stop_fake "$dir"
+  stop_server "$dir"
   rm -f "$dir/env" "$dir/sa-key.json" "$dir/sa-key-wrong.json"
   python=$(fakes_python) || die "no Python for the fakes (see fakes_python in lib.sh)"
   [[ -f "$dir/pki/server.crt" ]] || make_test_pki "$dir" byok-gcp || die "certificates"
@@ -109,6 +88,6 @@ start_fake() {
 [[ $# -eq 2 ]] || usage
 case "$1" in
   start) start_fake "$2" ;;
-  stop) [[ -d "$2" ]] && stop_fake "$(cd "$2" && pwd)"; exit 0 ;;
+  stop) [[ -d "$2" ]] && stop_server "$(cd "$2" && pwd)"; exit 0 ;;
   *) usage ;;
 esac

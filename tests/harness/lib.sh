@@ -43,3 +43,34 @@ fakes_python() {
   "$venv/bin/pip" install --quiet $FAKES_PY_PACKAGES >&2 || { echo "pip install $FAKES_PY_PACKAGES failed" >&2; return 1; }
   echo "$venv/bin/python"
 }
+
+# Process handling shared by the server scripts. A script sets SERVER_NAME (message prefix) and
+# SERVER_LOG (its log's file name in DIR) and defines `is_ours PID DIR`, which tells its own
+# server from an unrelated process that reused the PID; these use them.
+
+# Stops the server whose pid DIR/pid records: TERM, up to 5 s, then KILL. Never signals a
+# process that is not ours.
+stop_server() {
+  local dir=$1 pid
+  [[ -f "$dir/pid" ]] || return 0
+  pid=$(cat "$dir/pid")
+  if is_ours "$pid" "$dir"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do is_ours "$pid" "$dir" || break; sleep 0.1; done
+    if is_ours "$pid" "$dir"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$dir/pid"
+}
+
+# fail_start DIR MESSAGE...: says why the start failed with the last lines of the server's log,
+# stops what was started, exits 1.
+fail_start() {
+  local dir=$1; shift
+  printf '%s: %s\n' "$SERVER_NAME" "$*" >&2
+  if [[ -s "$dir/$SERVER_LOG" ]]; then
+    printf -- '--- last lines of %s ---\n' "$dir/$SERVER_LOG" >&2
+    tail -n 30 "$dir/$SERVER_LOG" >&2
+  fi
+  stop_server "$dir" || true
+  exit 1
+}

@@ -36,6 +36,8 @@ REGION=eu-west-1
 die() { printf 'moto-kms: %s\n' "$*" >&2; exit 1; }
 usage() { die "usage: $0 start|stop DIR"; }
 
+SERVER_NAME=moto-kms
+SERVER_LOG=moto.log
 # shellcheck source=tests/harness/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -60,29 +62,6 @@ moto_python() {
   "$venv/bin/pip" install --quiet "moto[server]==$MOTO_VERSION" >&2 || die "pip install moto failed"
   "$venv/bin/python" -c "$check" || die "moto $MOTO_VERSION does not import after install"
   echo "$venv/bin/python"
-}
-
-stop_moto() {
-  local dir=$1 pid
-  [[ -f "$dir/pid" ]] || return 0
-  pid=$(cat "$dir/pid")
-  if is_ours "$pid" "$dir"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do is_ours "$pid" "$dir" || break; sleep 0.1; done
-    if is_ours "$pid" "$dir"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$dir/pid"
-}
-
-fail_start() {
-  local dir=$1; shift
-  printf 'moto-kms: %s\n' "$*" >&2
-  if [[ -s "$dir/moto.log" ]]; then
-    printf -- '--- last lines of %s ---\n' "$dir/moto.log" >&2
-    tail -n 30 "$dir/moto.log" >&2
-  fi
-  stop_moto "$dir" || true
-  exit 1
 }
 
 # Creates the IAM user the tests sign as. moto checks no signature for its first
@@ -116,7 +95,7 @@ start_moto() {
   if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
     return 0
   fi
-  stop_moto "$dir"
+  stop_server "$dir"
   rm -f "$dir/env" "$dir/env.tmp"
   python=$(moto_python)
   [[ -f "$dir/pki/server.crt" ]] || make_test_pki "$dir" byok-moto || die "certificates"
@@ -156,13 +135,13 @@ watch_owner() {
   local dir=$1 owner=$2 pid
   pid=$(cat "$dir/pid" 2>/dev/null) || return 0
   while kill -0 "$owner" 2>/dev/null && is_ours "$pid" "$dir"; do sleep 1; done
-  stop_moto "$dir"
+  stop_server "$dir"
 }
 
 if [[ "${1:-}" == watch && $# -eq 3 ]]; then watch_owner "$2" "$3"; exit 0; fi
 [[ $# -eq 2 ]] || usage
 case "$1" in
   start) start_moto "$2" ;;
-  stop) [[ -d "$2" ]] && stop_moto "$(cd "$2" && pwd)"; exit 0 ;;
+  stop) [[ -d "$2" ]] && stop_server "$(cd "$2" && pwd)"; exit 0 ;;
   *) usage ;;
 esac

@@ -28,6 +28,8 @@ REGION=nl-01
 die() { printf 'thalassa-kms: %s\n' "$*" >&2; exit 1; }
 usage() { die "usage: $0 start|stop DIR"; }
 
+SERVER_NAME=thalassa-kms
+SERVER_LOG=fake.log
 # shellcheck source=tests/harness/lib.sh
 source "$ROOT/tests/harness/lib.sh"
 
@@ -38,29 +40,6 @@ is_ours() {
   tr '\0' ' ' </proc/"$pid"/cmdline | grep -qF -- "fake_thalassa_kms.py --config $dir/config.json"
 }
 
-stop_fake() {
-  local dir=$1 pid
-  [[ -f "$dir/pid" ]] || return 0
-  pid=$(cat "$dir/pid")
-  if is_ours "$pid" "$dir"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do is_ours "$pid" "$dir" || break; sleep 0.1; done
-    if is_ours "$pid" "$dir"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$dir/pid"
-}
-
-fail_start() {
-  local dir=$1; shift
-  printf 'thalassa-kms: %s\n' "$*" >&2
-  if [[ -s "$dir/fake.log" ]]; then
-    printf -- '--- last lines of %s ---\n' "$dir/fake.log" >&2
-    tail -n 30 "$dir/fake.log" >&2
-  fi
-  stop_fake "$dir" || true
-  exit 1
-}
-
 start_fake() {
   local dir=$1 python port url
   mkdir -p "$dir"
@@ -68,7 +47,7 @@ start_fake() {
   if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
     return 0
   fi
-  stop_fake "$dir"
+  stop_server "$dir"
   rm -f "$dir/env"
   python=$(fakes_python) || die "no Python for the fakes (see fakes_python in tests/harness/lib.sh)"
   [[ -f "$dir/pki/server.crt" ]] || make_test_pki "$dir" byok-thalassa || die "certificates"
@@ -124,6 +103,6 @@ PY
 [[ $# -eq 2 ]] || usage
 case "$1" in
   start) start_fake "$2" ;;
-  stop) [[ -d "$2" ]] && stop_fake "$(cd "$2" && pwd)"; exit 0 ;;
+  stop) [[ -d "$2" ]] && stop_server "$(cd "$2" && pwd)"; exit 0 ;;
   *) usage ;;
 esac

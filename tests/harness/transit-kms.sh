@@ -36,6 +36,8 @@ MOUNT=transit
 die() { printf 'transit-kms: %s\n' "$*" >&2; exit 1; }
 usage() { die "usage: $0 start|stop DIR"; }
 
+SERVER_NAME=transit-kms
+SERVER_LOG=vault.log
 # shellcheck source=tests/harness/lib.sh
 source "$ROOT/tests/harness/lib.sh"
 
@@ -44,29 +46,6 @@ is_ours() {
   local pid=$1 dir=$2
   [[ -n "$pid" && -r /proc/$pid/cmdline ]] || return 1
   tr '\0' ' ' </proc/"$pid"/cmdline | grep -qF -- "-dev-tls-cert-dir=$dir/pki"
-}
-
-stop_vault() {
-  local dir=$1 pid
-  [[ -f "$dir/pid" ]] || return 0
-  pid=$(cat "$dir/pid")
-  if is_ours "$pid" "$dir"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do is_ours "$pid" "$dir" || break; sleep 0.1; done
-    if is_ours "$pid" "$dir"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  fi
-  rm -f "$dir/pid"
-}
-
-fail_start() {
-  local dir=$1; shift
-  printf 'transit-kms: %s\n' "$*" >&2
-  if [[ -s "$dir/vault.log" ]]; then
-    printf -- '--- last lines of %s ---\n' "$dir/vault.log" >&2
-    tail -n 30 "$dir/vault.log" >&2
-  fi
-  stop_vault "$dir" || true
-  exit 1
 }
 
 # vault_api DIR METHOD PATH [JSON]: one call with the root token; prints the answer body and
@@ -136,7 +115,7 @@ start_vault() {
   if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
     return 0
   fi
-  stop_vault "$dir"
+  stop_server "$dir"
   rm -f "$dir/env" "$dir/env.tmp"
   vault=$("$ROOT/scripts/build-vault.sh") || die "could not build vault (scripts/build-vault.sh)"
   version=$("$vault" version | awk '{print $2}' | tr -d ,)
@@ -174,6 +153,6 @@ start_vault() {
 [[ $# -eq 2 ]] || usage
 case "$1" in
   start) start_vault "$2" ;;
-  stop) [[ -d "$2" ]] && stop_vault "$(cd "$2" && pwd)"; exit 0 ;;
+  stop) [[ -d "$2" ]] && stop_server "$(cd "$2" && pwd)"; exit 0 ;;
   *) usage ;;
 esac

@@ -21,6 +21,7 @@
 #include "kms/aws/aws_kms_client.h"
 #include "kms/http_transport.h"
 #include "tests/harness/server_env.h"
+#include "tests/integration/kms/kms_test_support.h"
 
 using namespace byok;
 using namespace byok::kms;
@@ -37,19 +38,7 @@ const byok::testing::ServerEnv& moto() {
   return env;
 }
 
-// Counts what goes through, so tests can tell a retried call from a single one.
-class CountingTransport final : public HttpTransport {
- public:
-  explicit CountingTransport(std::unique_ptr<HttpTransport> inner) : inner_(std::move(inner)) {}
-  Result<HttpResponse> send(const HttpRequest& r) override {
-    ++sent;
-    return inner_->send(r);
-  }
-  std::atomic<int> sent{0};
-
- private:
-  std::unique_ptr<HttpTransport> inner_;
-};
+using byok::testing::CountingTransport;
 
 struct Client {
   RealClock clock;

@@ -310,7 +310,7 @@ TEST_CASE("azure: workload identity: the federated token file is read again for 
 }
 
 TEST_CASE("azure: an unreachable vault is Unavailable after a few quick attempts", "[kms][azure]") {
-  Client c(config({}, "https://127.0.0.1:" + std::to_string(byok::testing::closed_port())));
+  Client c(config({}, "https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port())));
   auto key = c.kv->describe_key(unique_name("any"));
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().kind == ErrorKind::Unavailable);

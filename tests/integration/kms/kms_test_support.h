@@ -38,8 +38,6 @@ class CountingTransport final : public kms::HttpTransport {
   std::unique_ptr<kms::HttpTransport> inner_;
 };
 
-// A loopback port nothing listens on (tests/harness/server_env.h's free_loopback_port).
-inline int closed_port() { return free_loopback_port(); }
 
 using Pkey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 

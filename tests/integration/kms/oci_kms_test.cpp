@@ -313,7 +313,7 @@ TEST_CASE("oci: who_am_i names the API key's user and tenancy", "[kms][oci]") {
 
 TEST_CASE("oci: an unreachable endpoint is Unavailable after a few quick attempts",
           "[kms][oci]") {
-  Client c(provider_config("https://127.0.0.1:" + std::to_string(byok::testing::closed_port())));
+  Client c(provider_config("https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port())));
   auto key = c.kms->describe_key("ocid1.key.oc1.iad.bbp.unreachable");
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().kind == ErrorKind::Unavailable);

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "common/base64.h"
+#include "tests/unit/kms/scripted_transport.h"
 #include "kms/aws/aws_kms_client.h"
 
 using namespace byok;
@@ -22,27 +23,9 @@ using Json = nlohmann::json;
 
 namespace {
 
-class FixedClock final : public Clock {
- public:
-  SystemTime wall;
-  SystemTime now() const override { return wall; }
-  SteadyTime steady_now() const override { return SteadyTime{}; }
-};
-
-// Records every request; answers with the handler.
-class FakeTransport final : public HttpTransport {
- public:
-  std::function<Result<HttpResponse>(const HttpRequest&)> handler;
-  std::vector<HttpRequest> requests;
-  Result<HttpResponse> send(const HttpRequest& r) override {
-    requests.push_back(r);
-    return handler(r);
-  }
-};
-
-HttpResponse answer(int status, std::string body, HttpHeaders headers = {}) {
-  return HttpResponse{status, std::move(headers), std::move(body)};
-}
+using FixedClock = kms::testing::SettableClock;
+using FakeTransport = kms::testing::ScriptedTransport;
+using kms::testing::answer;
 
 struct Fixture {
   FixedClock clock;

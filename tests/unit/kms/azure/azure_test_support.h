@@ -1,5 +1,6 @@
 #pragma once
-// A scripted transport, a settable clock, and Entra/Key Vault answers for the Azure unit tests.
+// Entra/Key Vault answers for the Azure unit tests (the scripted transport and clock are
+// tests/unit/kms/scripted_transport.h).
 
 #include <functional>
 #include <map>
@@ -11,30 +12,14 @@
 #include "common/base64.h"
 #include "common/clock.h"
 #include "kms/http_transport.h"
+#include "tests/unit/kms/scripted_transport.h"
 
 namespace byok::kms::azure::testing {
 
-class SettableClock final : public Clock {
- public:
-  SystemTime wall;
-  SystemTime now() const override { return wall; }
-  SteadyTime steady_now() const override { return SteadyTime{}; }
-};
-
-// Records every request; answers with the handler.
-class ScriptedTransport final : public HttpTransport {
- public:
-  std::function<Result<HttpResponse>(const HttpRequest&)> handler;
-  std::vector<HttpRequest> requests;
-  Result<HttpResponse> send(const HttpRequest& r) override {
-    requests.push_back(r);
-    return handler(r);
-  }
-};
-
-inline HttpResponse answer(int status, std::string body, HttpHeaders headers = {}) {
-  return HttpResponse{status, std::move(headers), std::move(body)};
-}
+using kms::testing::answer;
+using kms::testing::parse_form;
+using kms::testing::ScriptedTransport;
+using kms::testing::SettableClock;
 
 // A JWT-shaped token carrying `claims` (the signature is not checked by the client).
 inline std::string make_jwt(const nlohmann::json& claims) {
@@ -48,33 +33,6 @@ inline HttpResponse token_answer(const std::string& token, int expires_in = 3599
                                     {"ext_expires_in", expires_in},
                                     {"access_token", token}}
                          .dump());
-}
-
-// application/x-www-form-urlencoded body -> map (values percent-decoded).
-inline std::map<std::string, std::string> parse_form(const std::string& body) {
-  auto decode = [](const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '%' && i + 2 < s.size()) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-        i += 2;
-      } else {
-        out += s[i] == '+' ? ' ' : s[i];
-      }
-    }
-    return out;
-  };
-  std::map<std::string, std::string> form;
-  size_t start = 0;
-  while (start <= body.size()) {
-    auto end = body.find('&', start);
-    if (end == std::string::npos) end = body.size();
-    auto pair = body.substr(start, end - start);
-    auto eq = pair.find('=');
-    if (eq != std::string::npos) form[decode(pair.substr(0, eq))] = decode(pair.substr(eq + 1));
-    start = end + 1;
-  }
-  return form;
 }
 
 }  // namespace byok::kms::azure::testing

@@ -1,6 +1,6 @@
 #pragma once
 // What the GCP unit tests share: the scripted transport and settable clock of the Azure tests
-// (tests/unit/kms/azure/azure_test_support.h, provider-neutral despite its home), a service
+// (tests/unit/kms/scripted_transport.h), a service
 // account key, a router for scripted Cloud KMS answers, and Google's answer shapes.
 
 #include <chrono>
@@ -16,14 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "kms/gcp/gcp_kms_client.h"
-#include "tests/unit/kms/azure/azure_test_support.h"
+#include "tests/unit/kms/scripted_transport.h"
 
 namespace byok::kms::gcp::testing {
 
-using azure::testing::answer;
-using azure::testing::parse_form;
-using azure::testing::ScriptedTransport;
-using azure::testing::SettableClock;
+using kms::testing::answer;
+using kms::testing::parse_form;
+using kms::testing::ScriptedTransport;
+using kms::testing::SettableClock;
 using Json = nlohmann::json;
 
 // RFC 7515 appendix A.2's RSA key (a published example key, not a secret) as PKCS#8 PEM. Its
@@ -132,7 +132,7 @@ struct Fixture {
     c.key = *key;
     c.poll = {5, std::chrono::milliseconds(250)};
     transport.handler = [this](const HttpRequest& r) { return router(r); };
-    aws::RetryEnvironment env{[this](std::chrono::milliseconds d) { sleeps.push_back(d); },
+    RetryEnvironment env{[this](std::chrono::milliseconds d) { sleeps.push_back(d); },
                               [] { return 0.5; }};
     client = std::make_unique<GcpKmsClient>(c, transport, clock, env);
   }

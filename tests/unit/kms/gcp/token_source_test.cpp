@@ -19,11 +19,11 @@ struct Source {
   std::unique_ptr<ServiceAccountTokenSource> tokens;
   Source() {
     REQUIRE(parse_rfc3339("2026-11-23T15:38:00Z", clock.wall));
-    aws::RetryEnvironment env{[this](std::chrono::milliseconds d) { sleeps.push_back(d); },
+    RetryEnvironment env{[this](std::chrono::milliseconds d) { sleeps.push_back(d); },
                               [] { return 0.0; }};
     tokens = std::make_unique<ServiceAccountTokenSource>(
         *parse_service_account_key(sa_key_json().dump()), kCloudKmsScope, transport, clock,
-        aws::RetryPolicy{}, env);
+        RetryPolicy{}, env);
   }
 };
 

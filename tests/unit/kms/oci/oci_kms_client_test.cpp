@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "tests/unit/kms/scripted_transport.h"
 #include "kms/key_state.h"
 #include "kms/oci/oci_kms_client.h"
 #include "tests/unit/kms/oci/oci_test_keys.h"
@@ -22,27 +23,9 @@ using Json = nlohmann::json;
 
 namespace {
 
-class FixedClock final : public Clock {
- public:
-  SystemTime wall;
-  SystemTime now() const override { return wall; }
-  SteadyTime steady_now() const override { return SteadyTime{}; }
-};
-
-// Records every request; answers with the handler.
-class FakeTransport final : public HttpTransport {
- public:
-  std::function<Result<HttpResponse>(const HttpRequest&)> handler;
-  std::vector<HttpRequest> requests;
-  Result<HttpResponse> send(const HttpRequest& r) override {
-    requests.push_back(r);
-    return handler(r);
-  }
-};
-
-HttpResponse answer(int status, std::string body, HttpHeaders headers = {}) {
-  return HttpResponse{status, std::move(headers), std::move(body)};
-}
+using FixedClock = kms::testing::SettableClock;
+using FakeTransport = kms::testing::ScriptedTransport;
+using kms::testing::answer;
 
 const char* kEndpoint = "https://bbp123-management.kms.us-ashburn-1.oraclecloud.com";
 const char* kCompartment = "ocid1.compartment.oc1..aaaaaaaacompartment";

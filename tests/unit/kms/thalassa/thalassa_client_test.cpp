@@ -14,7 +14,7 @@
 #include "common/base64.h"
 #include "kms/key_state.h"
 #include "kms/thalassa/thalassa_client.h"
-#include "tests/unit/kms/azure/azure_test_support.h"  // the scripted transport and clock
+#include "tests/unit/kms/scripted_transport.h"
 
 using namespace byok;
 using namespace byok::kms;
@@ -23,9 +23,9 @@ using Json = nlohmann::json;
 
 namespace {
 
-using azure::testing::answer;
-using FixedClock = azure::testing::SettableClock;
-using FakeTransport = azure::testing::ScriptedTransport;
+using kms::testing::answer;
+using FixedClock = kms::testing::SettableClock;
+using FakeTransport = kms::testing::ScriptedTransport;
 
 struct Fixture {
   FixedClock clock;

@@ -16,7 +16,7 @@
 #include "kms/key_state.h"
 #include "kms/transit/transit_client.h"
 #include "kms/transit/vault_errors.h"
-#include "tests/unit/kms/azure/azure_test_support.h"  // the scripted transport and clock
+#include "tests/unit/kms/scripted_transport.h"
 
 using namespace byok;
 using namespace byok::kms;
@@ -25,9 +25,9 @@ using Json = nlohmann::json;
 
 namespace {
 
-using azure::testing::answer;
-using FixedClock = azure::testing::SettableClock;
-using FakeTransport = azure::testing::ScriptedTransport;
+using kms::testing::answer;
+using FixedClock = kms::testing::SettableClock;
+using FakeTransport = kms::testing::ScriptedTransport;
 
 struct Fixture {
   FixedClock clock;
