@@ -1,22 +1,34 @@
-# byok-operator image: a Debian build stage with the declared stack, and a slim runtime stage with
-# only the runtime libraries (SoftHSM2 included as an optional PKCS#11 module). Runs as non-root.
-# Pin the base by digest in your registry mirror; the tag is pinned here to the Debian release.
+# byok-operator image: the operator (the entrypoint) and the byokctl ceremony tool.
+#   build    Debian with the declared build stack (scripts/deps/apt-packages.txt), builds both.
+#   runtime  Debian slim with only the libraries the two binaries link against, CA certificates,
+#            and SoftHSM2 as an optional PKCS#11 module (INSTALL_SOFTHSM2=false leaves it out);
+#            runs as the non-root user 65532 (the chart's runAsUser).
+# tests/chart/dockerfile_test.py keeps this file honest: stages, pinned bases, the user, no
+# secrets, the CMake targets and the runtime packages against `ldd` of the built binaries.
+# The bases are pinned to a dated Debian release tag; pin them by digest as well in your mirror.
 FROM debian:bookworm-20241111-slim AS build
 COPY scripts/deps/apt-packages.txt /tmp/apt-packages.txt
 RUN apt-get update \
  && grep -vE '^\s*(#|$)' /tmp/apt-packages.txt | xargs apt-get install -y --no-install-recommends \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# .dockerignore keeps build folders, .git and key material out of the context.
 COPY . .
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
- && cmake --build /build --target byok-operator -j"$(nproc)"
+ && cmake --build /build --target byok-operator byokctl -j"$(nproc)"
 
 FROM debian:bookworm-20241111-slim AS runtime
+ARG INSTALL_SOFTHSM2=true
+# Runtime libraries of byok-operator and byokctl (libc6, libgcc-s1 and zlib1g come with the base).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ca-certificates libcpprest2.10 libyaml-cpp0.7 libssl3 libboost-system1.74.0 softhsm2 \
+      ca-certificates libbrotli1 libcpprest2.10 libssl3 libstdc++6 libyaml-cpp0.7 \
+ && if [ "$INSTALL_SOFTHSM2" = "true" ]; then apt-get install -y --no-install-recommends softhsm2; fi \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --uid 65532 --no-create-home --shell /usr/sbin/nologin byok
+ && groupadd --gid 65532 byok \
+ && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin byok
 COPY --from=build /build/controller/byok-operator /usr/local/bin/byok-operator
+COPY --from=build /build/cli/byokctl /usr/local/bin/byokctl
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/byok-operator"]

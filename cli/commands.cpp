@@ -16,6 +16,7 @@
 #include "hsm/kek.h"
 #include "hsm/pkcs11_hsm.h"
 #include "hsm/software_wrap.h"
+#include "kms/azure/byok_file.h"
 
 #ifndef BYOKCTL_VERSION
 #define BYOKCTL_VERSION "0.0.0"
@@ -244,13 +245,10 @@ int cmd_azure(const Args& args, Io& io) {
                                    std::string(hsm::key_type_name(src.value().type)) + " keys"));
   auto blob = src.value().wrap(hsm::azure_byok_spec(), kek.value());
   if (!blob.ok()) return fail(io, blob.error());
-  nlohmann::ordered_json byok;
-  byok["schema_version"] = "1.0.0";
-  byok["header"] = {{"kid", args.get("kek-identifier")}, {"alg", "dir"},
-                    {"enc", "CKM_RSA_AES_KEY_WRAP"}};
-  byok["ciphertext"] = hsm::base64url_encode(blob.value());
-  byok["generator"] = std::string("byokctl ") + BYOKCTL_VERSION + "; " + src.value().origin;
-  std::string text = byok.dump(2) + "\n";
+  const auto& wrap = blob.value();
+  std::string text = kms::azure::make_byok_file(
+      args.get("kek-identifier"), {reinterpret_cast<const char*>(wrap.data()), wrap.size()},
+      std::string("byokctl ") + BYOKCTL_VERSION + "; " + src.value().origin);
   if (!args.has("out") || args.get("out") == "-") {
     io.out << text;
     return 0;

@@ -25,7 +25,16 @@ std::string text_value(const std::string& v) {
   return nlohmann::json(v).dump();
 }
 
+thread_local std::vector<std::pair<std::string, std::string>> t_scope_fields;
+
 }  // namespace
+
+LogScope::LogScope(std::initializer_list<std::pair<std::string, std::string>> fields)
+    : previous_size_(t_scope_fields.size()) {
+  t_scope_fields.insert(t_scope_fields.end(), fields.begin(), fields.end());
+}
+
+LogScope::~LogScope() { t_scope_fields.resize(previous_size_); }
 
 void Logger::log(Level level, std::string_view msg, Fields fields) {
   if (!enabled(level)) return;
@@ -36,10 +45,12 @@ void Logger::log(Level level, std::string_view msg, Fields fields) {
     j["ts"] = ts;
     j["level"] = level_name(level);
     j["msg"] = std::string(msg);
+    for (const auto& [k, v] : t_scope_fields) j[k] = v;
     for (const auto& [k, v] : fields) j[std::string(k)] = v;
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     line = ts + " " + level_name(level) + " " + std::string(msg);
+    for (const auto& [k, v] : t_scope_fields) line += " " + k + "=" + text_value(v);
     for (const auto& [k, v] : fields) line += " " + std::string(k) + "=" + text_value(v);
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -37,4 +37,19 @@ class Logger {
   Level min_level_;
 };
 
+// Fields added to every record logged on this thread while the scope lives, before the record's
+// own fields: what a worker is reconciling (controller, namespace, name, reconcileID), the way
+// controller-runtime hands a reconcile a logger from its context. Scopes nest; a scope must end
+// on the thread that opened it.
+class LogScope {
+ public:
+  explicit LogScope(std::initializer_list<std::pair<std::string, std::string>> fields);
+  ~LogScope();
+  LogScope(const LogScope&) = delete;
+  LogScope& operator=(const LogScope&) = delete;
+
+ private:
+  size_t previous_size_;
+};
+
 }  // namespace byok

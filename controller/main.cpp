@@ -1,25 +1,38 @@
 // byok-operator: wires the runtime to the reconcilers. The only file in controller/ that knows
 // the reconcilers exist.
 
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/stop_signal.h"
 #include "common/uuid.h"
 #include "controller/kube/cluster_config.h"
 #include "controller/kube/rest_client.h"
+#include "controller/observability/endpoints.h"
+#include "controller/observability/health.h"
 #include "controller/runtime/controller.h"
 #include "controller/runtime/events.h"
 #include "controller/runtime/informer.h"
+#include "controller/runtime/leader_election.h"
 #include "controller/runtime/work_queue.h"
+#include "kms/metered_provider.h"
 #include "kms/provider_factory.h"
 #include "reconcilers/customer_managed_key/cmk_reconciler.h"
+#include "reconcilers/imported_key/ik_reconciler.h"
+#include "reconcilers/imported_key/operator_hsm.h"
+#include "reconcilers/kms_provider/provider_users.h"
 #include "reconcilers/kms_provider/kms_provider_reconciler.h"
 #include "reconcilers/kms_provider/provider_registry.h"
 
@@ -32,18 +45,55 @@ struct Options {
   int resync_seconds = 600;
   std::string log_format = "text";
   std::string log_level = "info";
+  std::string metrics_bind = ":8080";  // "0" disables
+  std::string probe_bind = ":8081";
+  bool leader_elect = false;
+  std::string leader_election_namespace;  // "": $POD_NAMESPACE, else --namespace, else default
+  std::string leader_election_id = "byok-operator-leader";
+  std::string hsm_config;  // YAML: module, token, pinFile (overrides the BYOK_* environment)
 };
 
 const char kUsage[] =
     "usage: byok-operator [--kubeconfig PATH] [--namespace NS] [--workers N]\n"
     "                     [--resync-seconds N] [--log-format text|json]\n"
     "                     [--log-level debug|info|warn|error]\n"
-    "Without --kubeconfig: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.\n";
+    "                     [--metrics-bind-address ADDR] [--health-probe-bind-address ADDR]\n"
+    "                     [--leader-elect[=true|false]] [--leader-election-namespace NS]\n"
+    "                     [--leader-election-id NAME] [--hsm-config FILE]\n"
+    "Without --kubeconfig: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.\n"
+    "ADDR is [host]:port (\":8080\" = all interfaces) or 0 to disable: /metrics on\n"
+    "--metrics-bind-address (default :8080), /healthz and /readyz on\n"
+    "--health-probe-bind-address (default :8081).\n"
+    "--leader-elect: only the replica holding the Lease NAME (default byok-operator-leader) in\n"
+    "NS (default $POD_NAMESPACE, else --namespace, else default) reconciles.\n"
+    "Flags also take --flag=value.\n";
+
+// The flags that take a text value, and where it goes.
+const std::pair<const char*, std::string Options::*> kTextFlags[] = {
+    {"--kubeconfig", &Options::kubeconfig},
+    {"--namespace", &Options::watch_namespace},
+    {"--log-format", &Options::log_format},
+    {"--log-level", &Options::log_level},
+    {"--metrics-bind-address", &Options::metrics_bind},
+    {"--health-probe-bind-address", &Options::probe_bind},
+    {"--leader-election-namespace", &Options::leader_election_namespace},
+    {"--leader-election-id", &Options::leader_election_id},
+    {"--hsm-config", &Options::hsm_config},
+};
 
 bool parse_args(int argc, char** argv, Options& o, std::string& err) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    std::optional<std::string> inline_value;  // --flag=value
+    if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+    }
     auto value = [&](std::string& out) {
+      if (inline_value) {
+        out = *inline_value;
+        return true;
+      }
       if (i + 1 >= argc) {
         err = a + " needs a value";
         return false;
@@ -51,24 +101,27 @@ bool parse_args(int argc, char** argv, Options& o, std::string& err) {
       out = argv[++i];
       return true;
     };
+    auto text = std::find_if(std::begin(kTextFlags), std::end(kTextFlags),
+                             [&](const auto& f) { return a == f.first; });
     std::string v;
     if (a == "--help" || a == "-h") {
       std::cout << kUsage;
       std::exit(0);
-    } else if (a == "--kubeconfig") {
-      if (!value(o.kubeconfig)) return false;
-    } else if (a == "--namespace") {
-      if (!value(o.watch_namespace)) return false;
+    } else if (text != std::end(kTextFlags)) {
+      if (!value(o.*(text->second))) return false;
     } else if (a == "--workers") {
       if (!value(v)) return false;
       o.workers = std::stoi(v);
     } else if (a == "--resync-seconds") {
       if (!value(v)) return false;
       o.resync_seconds = std::stoi(v);
-    } else if (a == "--log-format") {
-      if (!value(o.log_format)) return false;
-    } else if (a == "--log-level") {
-      if (!value(o.log_level)) return false;
+    } else if (a == "--leader-elect") {
+      std::string b = inline_value.value_or("true");
+      if (b != "true" && b != "false") {
+        err = "--leader-elect is true or false";
+        return false;
+      }
+      o.leader_elect = b == "true";
     } else {
       err = "unknown argument " + a;
       return false;
@@ -86,6 +139,12 @@ std::string instance_name() {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   return host;
+}
+
+std::string leader_election_namespace(const Options& o) {
+  if (!o.leader_election_namespace.empty()) return o.leader_election_namespace;
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) return ns;
+  return o.watch_namespace.empty() ? "default" : o.watch_namespace;
 }
 
 }  // namespace
@@ -137,22 +196,45 @@ int main(int argc, char** argv) {
   signal_thread.detach();
 
   byok::runtime::KubeEventRecorder events(client, clock, log, "byok.dev/operator", instance_name());
+  // The registry /metrics serves (every informer, controller, queue and the KMS/HSM decorators
+  // below record into it), and the named checks /readyz runs: register more with
+  // health.add_readiness_check(name, [] { return byok::Status{}; }).
+  byok::metrics::Registry metrics;
+  byok::runtime::ControllerOptions controller_options;
+  controller_options.metrics = &metrics;
+  byok::kms::kms_metrics(metrics);  // the KMS families show before the first call
+  byok::observability::HealthChecks health;
 
   // CustomerManagedKey
   byok::runtime::Informer cmk_informer(client, byok::kube::resources::customer_managed_keys(),
-                                       opts.watch_namespace, log);
+                                       opts.watch_namespace, log, &metrics);
   byok::runtime::WorkQueue cmk_queue(clock);
   cmk_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
     if (now) cmk_queue.add(byok::runtime::object_key(*now));
     for (const auto& key : byok::cmk::related_cmk_keys(old, now, cmk_informer.store()))
       cmk_queue.add(key);
   });
+  // ImportedKey: the HSM (when configured) wraps key material for the KMS's wrapping key.
+  auto operator_hsm =
+      byok::importedkey::OperatorHsm::from_environment(opts.hsm_config, log, &metrics);
+  if (!operator_hsm) {
+    log.error("cannot configure the HSM", {{"error", operator_hsm.error().message}});
+    return 2;
+  }
+  byok::runtime::Informer ik_informer(client, byok::kube::resources::imported_keys(),
+                                      opts.watch_namespace, log, &metrics);
+  byok::runtime::WorkQueue ik_queue(clock);
+  ik_informer.add_handler([&](const byok::runtime::Json*, const byok::runtime::Json* now) {
+    if (now) ik_queue.add(byok::runtime::object_key(*now));
+  });
   // KMS clients per KmsProvider, rebuilt when it or its Secrets change. A KmsProvider's change
   // re-verifies the CMKs that use it.
   byok::kmsprovider::ProviderRegistry providers(
-      client, [&clock](const byok::kms::ProviderConfig& c) { return byok::kms::make_provider(c, clock); });
+      client, [&](const byok::kms::ProviderConfig& c) {
+        return byok::kms::make_provider(c, clock, &metrics);
+      });
   byok::runtime::Informer provider_informer(client, byok::kube::resources::kms_providers(),
-                                            opts.watch_namespace, log);
+                                            opts.watch_namespace, log, &metrics);
   byok::runtime::WorkQueue provider_queue(clock);
   provider_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
     if (now) provider_queue.add(byok::runtime::object_key(*now));
@@ -160,33 +242,94 @@ int main(int argc, char** argv) {
     if (old && now && old->at("metadata").value("generation", 0) == now->at("metadata").value("generation", 0))
       return;  // a status-only change: nothing the CMKs depend on
     const auto& md = o->at("metadata");
-    for (const auto& key : byok::cmk::cmk_keys_using_provider(
+    for (const auto& key : byok::kmsprovider::objects_using_provider(
              cmk_informer.store(), md.value("namespace", ""), md.value("name", "")))
       cmk_queue.add(key);
+    for (const auto& key : byok::kmsprovider::objects_using_provider(
+             ik_informer.store(), md.value("namespace", ""), md.value("name", "")))
+      ik_queue.add(key);
   });
   byok::kmsprovider::KmsProviderReconciler provider_reconciler(client, provider_informer.store(),
                                                               providers, events, clock);
   byok::runtime::Controller provider_controller(
       "kmsprovider", provider_queue,
       [&](const std::string& key) { return provider_reconciler.reconcile(key); }, 1,
-      std::chrono::seconds(opts.resync_seconds), log);
+      std::chrono::seconds(opts.resync_seconds), log, controller_options);
   byok::cmk::CmkReconciler cmk_reconciler(client, cmk_informer.store(), providers, events, clock,
                                           log, [] { return byok::random_uuid(); });
   byok::runtime::Controller cmk_controller(
       "customermanagedkey", cmk_queue,
       [&](const std::string& key) { return cmk_reconciler.reconcile(key); }, opts.workers,
-      std::chrono::seconds(opts.resync_seconds), log);
+      std::chrono::seconds(opts.resync_seconds), log, controller_options);
 
   log.info("starting", {{"namespace", opts.watch_namespace.empty() ? "*" : opts.watch_namespace},
                         {"workers", std::to_string(opts.workers)},
                         {"server", config->server}});
-  std::thread informer_thread([&] { cmk_informer.run(stop); });
-  std::thread provider_informer_thread([&] { provider_informer.run(stop); });
-  std::thread provider_controller_thread([&] { provider_controller.run(stop); });
-  cmk_controller.run(stop);
-  provider_controller_thread.join();
-  informer_thread.join();
-  provider_informer_thread.join();
+  byok::importedkey::ImportedKeyReconciler ik_reconciler(
+      client, ik_informer.store(), providers, (*operator_hsm)->access(), events, clock, log);
+  byok::runtime::Controller ik_controller(
+      "importedkey", ik_queue, [&](const std::string& key) { return ik_reconciler.reconcile(key); },
+      opts.workers, std::chrono::seconds(opts.resync_seconds), log, controller_options);
+  if ((*operator_hsm)->configured())
+    health.add_readiness_check("hsm", [&] { return (*operator_hsm)->check(); });
+
+  // Every informer and controller of the wiring above: a new kind adds its own here.
+  std::vector<byok::runtime::Informer*> informers{&cmk_informer, &provider_informer, &ik_informer};
+  std::vector<byok::runtime::Controller*> controllers{&cmk_controller, &provider_controller,
+                                                      &ik_controller};
+
+  // Probes and /metrics first; /readyz turns 200 once every cache has its first list.
+  for (auto* informer : informers)
+    health.add_readiness_check("informer-" + informer->type().plural, [informer]() -> byok::Status {
+      if (informer->synced()) return {};
+      return byok::make_error(byok::ErrorKind::Unavailable, "first list not done yet");
+    });
+  byok::observability::Endpoints endpoints(metrics, health, log);
+  if (auto st = endpoints.start(opts.metrics_bind, opts.probe_bind); !st) {
+    log.error("cannot serve metrics and probes", {{"error", st.error().message}});
+    return 1;
+  }
+
+  // Informers run on every replica (a follower's caches are warm when it takes over); the
+  // workers only on the leader.
+  std::vector<std::thread> informer_threads;
+  for (auto* informer : informers) informer_threads.emplace_back([informer, &stop] { informer->run(stop); });
+
+  // Lease requests time out well within the renew deadline.
+  byok::kube::RestKubeClient lease_client(*config, std::chrono::seconds(4));
+  std::unique_ptr<byok::runtime::LeaderElector> elector;
+  byok::StopSignal renewing_done;
+  std::thread renew_thread;
+  bool leading = true;
+  if (opts.leader_elect) {
+    elector = std::make_unique<byok::runtime::LeaderElector>(
+        lease_client, clock, log,
+        byok::runtime::LeaderElectionConfig{leader_election_namespace(opts), opts.leader_election_id,
+                                            instance_name() + "_" + byok::random_uuid()},
+        &metrics);
+    leading = elector->acquire(stop);
+    if (leading)
+      renew_thread = std::thread([&] {
+        if (elector->keep_renewing(renewing_done)) return;
+        // As controller-runtime: a replica that may no longer lead stops reconciling at once,
+        // without finishing anything, and the Deployment restarts it as a follower.
+        log.error("leader election lost, exiting");
+        std::_Exit(1);
+      });
+  }
+
+  if (leading) {
+    std::vector<std::thread> controller_threads;
+    for (auto* controller : controllers)
+      controller_threads.emplace_back([controller, &stop] { controller->run(stop); });
+    for (auto& t : controller_threads) t.join();
+  }
+  // The workers have stopped: only now may another replica take over.
+  renewing_done.request_stop();
+  if (renew_thread.joinable()) renew_thread.join();
+  if (elector) elector->release();
+  for (auto& t : informer_threads) t.join();
+  endpoints.stop();
   log.info("stopped", {{"reconciled", std::to_string(cmk_controller.counters().success.load())}});
   return 0;
 }

@@ -84,4 +84,26 @@ Result<WrapSpec> transit_hash_function(std::string_view name) {
                     "unknown transit hash_function \"" + std::string(name) + "\" (SHA1, SHA256)");
 }
 
+Result<WrapSpec> thalassa_hash_function(std::string_view name) {
+  if (name == "sha1") return WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha1, 0};
+  if (name == "sha256") return WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha256, 0};
+  return make_error(ErrorKind::InvalidArgument,
+                    "unknown thalassa hashFunction \"" + std::string(name) + "\" (sha256, sha1)");
+}
+
+Result<WrapSpec> wrap_spec_for(std::string_view provider, std::string_view algorithm) {
+  if (provider == "aws") return aws_wrapping_algorithm(algorithm);
+  if (provider == "gcp") return gcp_import_method(algorithm);
+  if (provider == "oci") return oci_wrapping_algorithm(algorithm);
+  if (provider == "transit") return transit_hash_function(algorithm);
+  if (provider == "thalassa") return thalassa_hash_function(algorithm);
+  if (provider == "azure") {
+    if (algorithm == "CKM_RSA_AES_KEY_WRAP" || algorithm.empty()) return azure_byok_spec();
+    return make_error(ErrorKind::InvalidArgument, "Azure Key Vault imports only CKM_RSA_AES_KEY_WRAP "
+                                                  "wraps, not \"" + std::string(algorithm) + "\"");
+  }
+  return make_error(ErrorKind::InvalidArgument,
+                    "no wrap is known for provider \"" + std::string(provider) + "\"");
+}
+
 }  // namespace byok::hsm

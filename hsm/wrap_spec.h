@@ -43,5 +43,10 @@ Result<WrapSpec> gcp_import_method(std::string_view name);
 Result<WrapSpec> oci_wrapping_algorithm(std::string_view name);
 // Transit hash_function for the common wrap: SHA1 or SHA256 (the engine's default).
 Result<WrapSpec> transit_hash_function(std::string_view name);
+// Thalassa hashFunction for the common wrap: sha1 or sha256.
+Result<WrapSpec> thalassa_hash_function(std::string_view name);
+// The wrap a KMS provider ("aws", "azure", "gcp", "oci", "transit", "thalassa") means by its own
+// algorithm word (as kms::KmsProvider::wrapping_algorithms() lists them).
+Result<WrapSpec> wrap_spec_for(std::string_view provider, std::string_view algorithm);
 
 }  // namespace byok::hsm

@@ -3,6 +3,7 @@
 #include "kms/aws/aws_kms_client.h"
 #include "kms/azure/key_vault_client.h"
 #include "kms/gcp/gcp_kms_client.h"
+#include "kms/metered_provider.h"
 #include "kms/oci/oci_kms_client.h"
 #include "kms/thalassa/thalassa_client.h"
 #include "kms/transit/transit_client.h"
@@ -22,9 +23,7 @@ Result<ProviderHandle> build(const ProviderConfig& config, const Clock& clock) {
   return handle;
 }
 
-}  // namespace
-
-Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock) {
+Result<ProviderHandle> make_client(const ProviderConfig& config, const Clock& clock) {
   if (config.type == "aws") return build<aws::AwsKmsClient>(config, clock);
   if (config.type == "azure") return build<azure::KeyVaultClient>(config, clock);
   if (config.type == "gcp") return build<gcp::GcpKmsClient>(config, clock);
@@ -33,6 +32,16 @@ Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& 
   if (config.type == "thalassa") return build<thalassa::ThalassaClient>(config, clock);
   return make_error(ErrorKind::InvalidArgument,
                     "spec.type " + config.type + " is not a provider type this operator knows");
+}
+
+}  // namespace
+
+Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock,
+                                     metrics::Registry* metrics) {
+  auto handle = make_client(config, clock);
+  if (!handle) return handle.error();
+  if (metrics) handle->client = std::make_unique<MeteredProvider>(std::move(handle->client), *metrics);
+  return handle;
 }
 
 }  // namespace byok::kms

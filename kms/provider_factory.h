@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/result.h"
 #include "kms/http_transport.h"
 #include "kms/kms_provider.h"
@@ -18,7 +19,9 @@ struct ProviderHandle {
 };
 
 // InvalidArgument naming the field to fix when the config is incomplete; Unsupported for a type
-// this build has no client for. `clock` must outlive the handle.
-Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock);
+// this build has no client for. `clock` must outlive the handle. With `metrics`, the client is
+// wrapped in a MeteredProvider recording into it.
+Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock,
+                                     metrics::Registry* metrics = nullptr);
 
 }  // namespace byok::kms

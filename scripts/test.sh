@@ -7,10 +7,28 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
 "$ROOT/scripts/install-deps.sh"
 [[ -x /usr/local/go/bin/go ]] && export PATH="/usr/local/go/bin:$PATH"
-"$ROOT/scripts/build-control-plane.sh" >/dev/null
-# The transit tests' real server (Vault, built from source once: 10-20 min on 2 cores, then
-# cached), built here so that no ctest fixture runs into its timeout building it.
-"$ROOT/scripts/build-vault.sh" >/dev/null
+# The Go-built servers and tools (each built once from the Go module proxy, then cached under
+# ~/.cache/byok-operator/bin) build beside the C++ tree: downloads overlap compiling.
+#   control plane: kube-apiserver, kubectl, etcd
+#   Vault: the transit tests' real server (10-20 min on 2 cores the first time), built here so
+#          that no ctest fixture runs into its timeout building it
+#   helm: for the chart tests (tests/chart)
+LOGS=$(mktemp -d)
+pids=()
+for tool in build-control-plane build-vault build-helm; do
+  "$ROOT/scripts/$tool.sh" >"$LOGS/$tool.log" 2>&1 &
+  pids+=("$!:$tool")
+done
 "$ROOT/scripts/build.sh"
+failed=0
+for entry in "${pids[@]}"; do
+  if ! wait "${entry%%:*}"; then
+    echo "scripts/${entry#*:}.sh failed:" >&2
+    tail -n 30 "$LOGS/${entry#*:}.log" >&2
+    failed=1
+  fi
+done
+rm -rf "$LOGS"
+((failed == 0)) || exit 1
 cd "$BUILD"
 ctest --output-on-failure --timeout 600 -j"$(nproc)" "$@"

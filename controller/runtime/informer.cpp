@@ -11,8 +11,14 @@ const auto kQuietPeriod = std::chrono::minutes(2);
 std::string rv_of(const Json& o) { return o["metadata"].value("resourceVersion", ""); }
 }  // namespace
 
-Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns, Logger& log)
-    : client_(client), type_(std::move(type)), ns_(std::move(ns)), log_(log) {}
+Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns, Logger& log,
+                   metrics::Registry* metrics)
+    : client_(client), type_(std::move(type)), ns_(std::move(ns)), log_(log),
+      watch_restarts_metric_(metrics::given_or_own(metrics, own_metrics_)
+                                 .counter("byok_informer_watch_restarts_total",
+                                          "Watches of a resource that ended and were started again",
+                                          {"resource"})
+                                 .with({type_.plural})) {}
 
 void Informer::notify(const Json* old, const Json* now) {
   for (auto& h : handlers_) h(old, now);
@@ -78,6 +84,7 @@ void Informer::run(StopSignal& stop) {
         if (std::chrono::steady_clock::now() - started > kQuietPeriod) failures = 0;
         if (stop.stop_requested()) return;
         watch_restarts_++;
+        watch_restarts_metric_.inc();
         if (st.ok()) break;  // clean end: watch again from resource_version_
         if (st.error().kind == ErrorKind::Gone) {
           log_.info("watch expired, relisting", {{"resource", type_.plural}});

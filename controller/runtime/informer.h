@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/stop_signal.h"
 #include "controller/kube/client.h"
 #include "controller/runtime/store.h"
@@ -24,12 +25,17 @@ class Informer {
  public:
   enum class State { Listing, Watching, Backoff };
 
-  Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns, Logger& log);
+  // Counts byok_informer_watch_restarts_total{resource=<plural>} in `metrics` (nullptr: a
+  // registry of its own, unscraped).
+  Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns, Logger& log,
+           metrics::Registry* metrics = nullptr);
 
   void add_handler(ChangeHandler handler) { handlers_.push_back(std::move(handler)); }
   // Runs until `stop` fires. Handlers run on this thread.
   void run(StopSignal& stop);
 
+  // True once the first list is in the store (and from then on: a relist keeps serving the
+  // last known objects).
   bool synced() const { return synced_.load(); }
   const Store& store() const { return store_; }
   uint64_t watch_restarts() const { return watch_restarts_.load(); }
@@ -48,6 +54,8 @@ class Informer {
   std::string resource_version_;
   std::atomic<bool> synced_{false};
   std::atomic<uint64_t> watch_restarts_{0};
+  std::unique_ptr<metrics::Registry> own_metrics_;  // before the counter that may point into it
+  metrics::Counter& watch_restarts_metric_;
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

@@ -1,6 +1,11 @@
 #include "controller/runtime/work_queue.h"
 
 namespace byok::runtime {
+namespace {
+double seconds_between(SteadyTime from, SteadyTime to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+}  // namespace
 
 WorkQueue::WorkQueue(const Clock& clock, WorkQueueOptions options)
     : clock_(clock), options_(options), bucket_(options.qps, options.burst) {
@@ -17,9 +22,39 @@ void WorkQueue::add_locked(const std::string& key) {
   stats_.adds++;
   if (dirty_.count(key)) return;
   dirty_.insert(key);
+  if (metrics_) {
+    metrics_->adds->inc();
+    queued_at_.emplace(key, clock_.steady_now());
+  }
   if (processing_.count(key)) return;  // queued again by done()
   queue_.push_back(key);
+  if (metrics_) metrics_->depth->set(static_cast<double>(queue_.size()));
   ready_cv_.notify_one();
+}
+
+void WorkQueue::count_retry_locked() {
+  stats_.retries++;
+  if (metrics_) metrics_->retries->inc();
+}
+
+void WorkQueue::instrument(const std::string& name, metrics::Registry& registry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // client-go's buckets: 10 ns .. 10 s in decades.
+  auto buckets = metrics::exponential_buckets(10e-9, 10, 10);
+  metrics_ = Metrics{
+      &registry.gauge("workqueue_depth", "Current depth of workqueue", {"name"}).with({name}),
+      &registry.counter("workqueue_adds_total", "Total number of adds handled by workqueue", {"name"})
+           .with({name}),
+      &registry.counter("workqueue_retries_total", "Total number of retries handled by workqueue", {"name"})
+           .with({name}),
+      &registry.histogram("workqueue_queue_duration_seconds",
+                          "How long in seconds an item stays in workqueue before being requested",
+                          {"name"}, buckets).with({name}),
+      &registry.histogram("workqueue_work_duration_seconds",
+                          "How long in seconds processing an item from workqueue takes", {"name"},
+                          buckets).with({name}),
+  };
+  metrics_->depth->set(static_cast<double>(queue_.size()));
 }
 
 void WorkQueue::add(const std::string& key) {
@@ -51,7 +86,7 @@ void WorkQueue::add_rate_limited(const std::string& key) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     int n = failures_[key]++;
-    stats_.retries++;
+    count_retry_locked();
     auto now_ms = std::chrono::duration_cast<Millis>(clock_.steady_now().time_since_epoch()).count();
     delay = std::max(exponential_backoff(n, options_.base_delay, options_.max_delay),
                      bucket_.reserve(now_ms));
@@ -63,6 +98,7 @@ void WorkQueue::add_backoff(const std::string& key) {
   Millis delay;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    count_retry_locked();
     delay = exponential_backoff(failures_[key]++, options_.base_delay, options_.max_delay);
   }
   add_after(key, delay);
@@ -87,14 +123,30 @@ std::optional<std::string> WorkQueue::get() {
   queue_.pop_front();
   processing_.insert(key);
   dirty_.erase(key);
+  if (metrics_) {
+    auto now = clock_.steady_now();
+    metrics_->depth->set(static_cast<double>(queue_.size()));
+    if (auto it = queued_at_.find(key); it != queued_at_.end()) {
+      metrics_->queue_duration->observe(seconds_between(it->second, now));
+      queued_at_.erase(it);
+    }
+    processing_at_[key] = now;
+  }
   return key;
 }
 
 void WorkQueue::done(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   processing_.erase(key);
+  if (metrics_) {
+    if (auto it = processing_at_.find(key); it != processing_at_.end()) {
+      metrics_->work_duration->observe(seconds_between(it->second, clock_.steady_now()));
+      processing_at_.erase(it);
+    }
+  }
   if (dirty_.count(key) && !shutting_down_) {
     queue_.push_back(key);
+    if (metrics_) metrics_->depth->set(static_cast<double>(queue_.size()));
     ready_cv_.notify_one();
   }
 }

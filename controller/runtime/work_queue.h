@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "controller/runtime/backoff.h"
 
 namespace byok::runtime {
@@ -59,8 +60,21 @@ class WorkQueue {
   void shut_down();
   WorkQueueStats stats() const;
 
+  // Records client-go's workqueue_depth, workqueue_adds_total, workqueue_retries_total,
+  // workqueue_queue_duration_seconds and workqueue_work_duration_seconds under {name=`name`}.
+  // Call before the queue is used; a Controller does it with its own name.
+  void instrument(const std::string& name, metrics::Registry& registry);
+
  private:
+  struct Metrics {
+    metrics::Gauge* depth;
+    metrics::Counter* adds;
+    metrics::Counter* retries;
+    metrics::Histogram* queue_duration;
+    metrics::Histogram* work_duration;
+  };
   void add_locked(const std::string& key);
+  void count_retry_locked();
   void delay_loop();
 
   const Clock& clock_;
@@ -76,6 +90,9 @@ class WorkQueue {
   std::unordered_map<std::string, int> failures_;
   TokenBucket bucket_;
   WorkQueueStats stats_;
+  std::optional<Metrics> metrics_;
+  std::unordered_map<std::string, SteadyTime> queued_at_;      // since the key became dirty
+  std::unordered_map<std::string, SteadyTime> processing_at_;  // since a worker took it
   bool shutting_down_ = false;
   std::thread delay_thread_;
 };

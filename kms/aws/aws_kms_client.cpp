@@ -58,6 +58,8 @@ KeyDescription key_from_metadata(const Json& m) {
   d.created = epoch_time(m, "CreationDate");
   d.deletion_date = epoch_time(m, "DeletionDate");
   d.material_expires = epoch_time(m, "ValidTo");
+  d.version = str(m, "CurrentKeyMaterialId");  // imported keys: the material in use
+  d.imported = d.origin == "EXTERNAL";
   return d;
 }
 
@@ -549,6 +551,13 @@ Result<ImportResult> AwsKmsClient::import_key(const ImportTarget& target,
   req.new_key_material = kind == ImportKind::NewVersion;
   auto r = import_key_material(req);
   if (!r) return r.error();
+  if (kind == ImportKind::NewVersion) {
+    // New material waits in PENDING_ROTATION until an on-demand rotation makes it current.
+    auto rotated = call_kms("RotateKeyOnDemand", Json{{"KeyId", req.key_id}}.dump(), false);
+    if (!rotated)
+      return rotated.error().context("new key material " + r->version +
+                                     " imported but not rotated to");
+  }
   if (r->resource.empty()) {
     auto key = describe_key(r->key_id);
     if (key) {

@@ -16,6 +16,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.h"
+
 namespace byok::kms::azure {
 
 inline constexpr const char* kByokSchemaVersion = "1.0.0";
@@ -25,5 +27,19 @@ inline constexpr const char* kByokEncryption = "CKM_RSA_AES_KEY_WRAP";
 // `wrapped` is the raw wrap bytes.
 std::string make_byok_file(std::string_view kek_kid, std::string_view wrapped,
                            std::string_view generator);
+
+// A .byok file read back: the KEK it names and the raw wrap bytes.
+struct ByokFile {
+  std::string kek_kid;
+  std::string wrapped;
+};
+
+// True when `bytes` is JSON text (a .byok file) rather than raw wrap bytes: raw RSA-AES wraps
+// start with an RSA-OAEP block, never with '{' followed by JSON.
+bool looks_like_byok_file(std::string_view bytes);
+
+// InvalidArgument naming what is wrong when `text` is not a .byok file of this specification
+// (schema_version 1.0.0, enc CKM_RSA_AES_KEY_WRAP, a kid and a ciphertext).
+Result<ByokFile> parse_byok_file(std::string_view text);
 
 }  // namespace byok::kms::azure

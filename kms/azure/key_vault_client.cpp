@@ -543,8 +543,21 @@ Result<ImportResult> KeyVaultClient::import_key(const ImportTarget& target,
     return make_error(ErrorKind::InvalidArgument, what + ": not a Key Vault key name");
   auto shape = azure_key_shape(target.key_type, vault_.managed_hsm);
   if (!shape) return shape.error();
+  // Raw wrap bytes, or a whole .byok file from an offline ceremony (byokctl azure-byok-export),
+  // which must name this KEK: Key Vault would refuse another KEK's blob less clearly.
+  std::string raw = wrapped;
+  if (looks_like_byok_file(wrapped)) {
+    auto file = parse_byok_file(wrapped);
+    if (!file) return file.error().context(what);
+    if (file->kek_kid != wrapping.import_token)
+      return make_error(ErrorKind::InvalidArgument,
+                        what + ": the .byok file was made for KEK " + file->kek_kid +
+                            ", not for this key's KEK " + wrapping.import_token +
+                            ": export it again with --kek-identifier " + wrapping.import_token);
+    raw = std::move(file->wrapped);
+  }
   Json key = {{"kty", shape->kty}, {"key_ops", shape->key_ops},
-              {"key_hsm", base64url_encode(make_byok_file(wrapping.import_token, wrapped,
+              {"key_hsm", base64url_encode(make_byok_file(wrapping.import_token, raw,
                                                           config_.generator))}};
   if (!shape->crv.empty()) key["crv"] = shape->crv;
   Json body = {{"key", key}, {"Hsm", true}, {"attributes", {{"enabled", true}}}};

@@ -44,17 +44,6 @@ std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtim
   return {keys.begin(), keys.end()};
 }
 
-std::vector<std::string> cmk_keys_using_provider(const runtime::Store& store, const std::string& ns,
-                                                 const std::string& provider) {
-  std::vector<std::string> keys;
-  store.visit_namespace(ns, [&](const runtime::Json& o) {
-    if (o.contains("spec") && o["spec"].contains("providerRef") &&
-        o["spec"]["providerRef"].value("name", "") == provider)
-      keys.push_back(runtime::object_key(o));
-  });
-  return keys;
-}
-
 CmkReconciler::CmkReconciler(kube::KubeClient& client, const runtime::Store& store,
                              kmsprovider::ProviderRegistry& providers,
                              runtime::EventRecorder& events, const Clock& clock, Logger& log,

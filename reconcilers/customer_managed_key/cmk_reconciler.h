@@ -47,9 +47,4 @@ class CmkReconciler {
 std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtime::Json* now,
                                           const runtime::Store& store);
 
-// The CMKs of namespace `ns` whose spec.providerRef names KmsProvider `provider`: reconciled
-// again when that KmsProvider changes (fixed credentials take effect without waiting).
-std::vector<std::string> cmk_keys_using_provider(const runtime::Store& store, const std::string& ns,
-                                                 const std::string& provider);
-
 }  // namespace byok::cmk

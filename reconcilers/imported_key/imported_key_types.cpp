@@ -35,6 +35,7 @@ Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
       k.status.imported_at = st.value("importedAt", "");
       k.status.wrapping_key_fingerprint = st.value("wrappingKeyFingerprint", "");
       k.status.wrapping_algorithm = st.value("wrappingAlgorithm", "");
+      k.status.key_state = st.value("keyState", "");
       k.status.phase = st.value("phase", "");
       k.status.rotation = st.value("rotation", int64_t{0});
       k.status.observed_generation = st.value("observedGeneration", int64_t{0});
@@ -45,6 +46,28 @@ Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
     return make_error(ErrorKind::InvalidArgument,
                       std::string("ImportedKey does not match its schema: ") + e.what());
   }
+}
+
+nlohmann::json imported_key_status_to_json(const ImportedKeyStatus& st) {
+  nlohmann::json j = {{"imported", st.imported},
+                      {"rotation", st.rotation},
+                      {"observedGeneration", st.observed_generation},
+                      {"conditions", runtime::conditions_to_json(st.conditions)}};
+  auto put = [&j](const char* k, const std::string& v) {
+    if (!v.empty()) j[k] = v;
+  };
+  put("keyId", st.key_id);
+  put("keyVersion", st.key_version);
+  put("importedAt", st.imported_at);
+  put("wrappingKeyFingerprint", st.wrapping_key_fingerprint);
+  put("wrappingAlgorithm", st.wrapping_algorithm);
+  put("keyState", st.key_state);
+  put("phase", st.phase);
+  return j;
+}
+
+std::string kms_key_name(const ImportedKey& key) {
+  return key.spec.kms_key_name.empty() ? key.meta.name : key.spec.kms_key_name;
 }
 
 }  // namespace byok::importedkey

@@ -1,6 +1,6 @@
 #pragma once
 // A typed view of an ImportedKey (byok.dev/v1alpha1). Field names follow
-// crds/byok.dev_importedkeys.yaml. The reconciler that imports keys comes with the provider work.
+// crds/byok.dev_importedkeys.yaml.
 
 #include <optional>
 #include <string>
@@ -47,6 +47,7 @@ struct ImportedKeyStatus {
   std::string imported_at;
   std::string wrapping_key_fingerprint;
   std::string wrapping_algorithm;
+  std::string key_state;  // the KMS's own state word at the last look
   std::string phase;
   int64_t rotation = 0;
   int64_t observed_generation = 0;
@@ -60,5 +61,9 @@ struct ImportedKey {
 };
 
 Result<ImportedKey> parse_imported_key(const nlohmann::json& object);
+nlohmann::json imported_key_status_to_json(const ImportedKeyStatus& status);
+
+// The key's name in the KMS: spec.kmsKeyName, else metadata.name.
+std::string kms_key_name(const ImportedKey& key);
 
 }  // namespace byok::importedkey

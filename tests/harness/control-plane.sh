@@ -7,7 +7,8 @@
 #   tests/harness/control-plane.sh stop DIR    # stops them; DIR stays, the caller removes it
 #
 # What you get: an apiserver with RBAC, a CA, an admin client certificate (CN=admin,
-# O=system:masters), service-account signing keys, and every CRD from crds/ Established.
+# O=system:masters), service-account signing keys, every CRD from crds/ Established, and an audit
+# log of service accounts' requests in DIR/audit.log (Metadata level).
 #
 # What you do not get: there is no kube-controller-manager and no scheduler or kubelet. So:
 #   - create namespaces explicitly (only default, kube-system, kube-public, kube-node-lease exist);
@@ -116,6 +117,22 @@ EXT
   ) || die "certificate generation with openssl failed in $d"
 }
 
+# An audit log of what service accounts do (Metadata level: who, verb, resource, response code;
+# never a body), so a test can compare the RBAC a chart grants with what the operator running as
+# that ServiceAccount really used. Requests of other users (the admin the tests use) are not
+# logged.
+write_audit_policy() {
+  cat >"$1/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+EOF
+}
+
 write_kubeconfig() {
   local dir=$1 url=$2 b64='base64 -w0'
   cat >"$dir/kubeconfig" <<EOF
@@ -206,7 +223,7 @@ start_cp() {
   # Leftovers of an earlier (stopped or half-dead) run: start afresh, with new certificates,
   # ports and an empty etcd.
   stop_cp "$dir"
-  rm -rf "$dir/etcd-data" "$dir/pki" "$dir/etcd.log" "$dir/apiserver.log"
+  rm -rf "$dir/etcd-data" "$dir/pki" "$dir/etcd.log" "$dir/apiserver.log" "$dir/audit.log"
 
   local etcd_port peer_port api_port
   etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
@@ -215,6 +232,7 @@ start_cp() {
   local etcd_url="http://127.0.0.1:$etcd_port" url="https://127.0.0.1:$api_port"
 
   gen_certs "$dir"
+  write_audit_policy "$dir"
 
   # setsid: the servers outlive this script and do not get the caller's terminal signals.
   setsid "$etcd" --name byok-test --data-dir "$dir/etcd-data" \
@@ -237,6 +255,7 @@ start_cp() {
     --service-account-key-file="$dir/pki/sa.pub" \
     --service-account-signing-key-file="$dir/pki/sa.key" \
     --authorization-mode=RBAC \
+    --audit-policy-file="$dir/audit-policy.yaml" --audit-log-path="$dir/audit.log" \
     --service-cluster-ip-range=10.0.0.0/24 \
     --enable-priority-and-fairness=false \
     --profiling=false \
@@ -248,7 +267,7 @@ start_cp() {
 export KUBECONFIG='$dir/kubeconfig' BYOK_KUBECTL='$kubectl' BYOK_APISERVER_URL='$url'
 export BYOK_CONTROL_PLANE_DIR='$dir' BYOK_ETCD_URL='$etcd_url'
 export BYOK_CA_FILE='$dir/pki/ca.crt' BYOK_ADMIN_CERT_FILE='$dir/pki/admin.crt' BYOK_ADMIN_KEY_FILE='$dir/pki/admin.key'
-export KUBECACHEDIR='$dir/kube-cache'
+export KUBECACHEDIR='$dir/kube-cache' BYOK_AUDIT_LOG='$dir/audit.log'
 EOF
 
   wait_ready "$dir" "$url"

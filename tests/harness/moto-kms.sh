@@ -32,6 +32,7 @@ MOTO_VERSION=${BYOK_MOTO_VERSION:-5.2.1}
 READY_TIMEOUT=${BYOK_READY_TIMEOUT:-60}
 CACHE=${BYOK_CACHE_DIR:-$HOME/.cache/byok-operator}
 REGION=eu-west-1
+FAKES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fakes" && pwd)
 
 die() { printf 'moto-kms: %s\n' "$*" >&2; exit 1; }
 usage() { die "usage: $0 start|stop DIR"; }
@@ -45,7 +46,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 is_ours() {
   local pid=$1 dir=$2
   [[ -n "$pid" && -r /proc/$pid/cmdline && -f "$dir/port" ]] || return 1
-  tr '\0' ' ' </proc/"$pid"/cmdline | grep -q -- "moto.server .*-p $(cat "$dir/port")"
+  tr '\0' ' ' </proc/"$pid"/cmdline | grep -q -- "moto_with_import.py .*-p $(cat "$dir/port")"
 }
 
 # Prints a python interpreter that imports the pinned moto with its server extras.
@@ -102,8 +103,10 @@ start_moto() {
   port=$(free_port)
   echo "$port" >"$dir/port"
   url="https://127.0.0.1:$port"
-  INITIAL_NO_AUTH_ACTION_COUNT=3 \
-    setsid "$python" -m moto.server -H 127.0.0.1 -p "$port" \
+  # moto plus the import calls it lacks (tests/fakes/aws/moto_with_import.py).
+  : >"$dir/imports.log"
+  INITIAL_NO_AUTH_ACTION_COUNT=3 BYOK_AWS_IMPORT_LOG="$dir/imports.log" \
+    setsid "$python" "$FAKES_DIR/aws/moto_with_import.py" -H 127.0.0.1 -p "$port" \
       -c "$dir/pki/server.crt" -k "$dir/pki/server.key" >"$dir/moto.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
   local deadline=$((SECONDS + READY_TIMEOUT))
@@ -119,6 +122,7 @@ start_moto() {
     echo "export BYOK_AWS_CA_FILE=$dir/pki/ca.crt"
     echo "export BYOK_AWS_REGION=$REGION"
     echo "export BYOK_MOTO_PYTHON=$python"  # has boto3, for scripts that need a key or two
+    echo "export BYOK_AWS_IMPORT_LOG=$dir/imports.log"  # "<key id> <material id> <sha256>" per import
     cat "$dir/env.tmp"
   } >"$dir/env"
   rm -f "$dir/env.tmp"

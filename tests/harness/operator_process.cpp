@@ -43,6 +43,7 @@ bool ChildProcess::running() {
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
     pid_ = -1;
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return false;
   }
   return true;
@@ -80,8 +81,11 @@ std::string read_file(const std::string& path) {
 
 std::unique_ptr<ChildProcess> start_operator(const std::string& ns, const std::string& log_path,
                                              const std::vector<std::string>& extra_flags) {
+  // No /metrics or probe listeners unless a test asks for them (on 127.0.0.1): the defaults
+  // (:8080, :8081 on every interface) would collide between operators run in parallel.
   std::vector<std::string> args{"--kubeconfig", kubeconfig_path(), "--namespace", ns,
-                                "--log-format", "json", "--workers", "2"};
+                                "--log-format", "json", "--workers", "2",
+                                "--metrics-bind-address", "0", "--health-probe-bind-address", "0"};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   return std::make_unique<ChildProcess>(BYOK_OPERATOR_BINARY, args, log_path);
 }

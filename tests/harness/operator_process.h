@@ -22,15 +22,20 @@ class ChildProcess {
   // SIGKILL: a crash, nothing runs on the way out.
   void kill_hard();
   bool running();
+  // The exit status once running() saw the process end by itself (-1 if killed by a signal or
+  // still running).
+  int exit_status() const { return exit_status_; }
 
  private:
   pid_t pid_ = -1;
+  int exit_status_ = -1;
 };
 
 std::string read_file(const std::string& path);
 
-// The operator binary under test, watching namespace `ns` only, JSON logs into `log_path`.
-// Extra flags are appended.
+// The operator binary under test, watching namespace `ns` only, JSON logs into `log_path`,
+// without /metrics or probe listeners. Extra flags are appended (a later flag wins, so
+// --metrics-bind-address 127.0.0.1:PORT turns the listener on).
 std::unique_ptr<ChildProcess> start_operator(const std::string& ns, const std::string& log_path,
                                              const std::vector<std::string>& extra_flags = {});
 

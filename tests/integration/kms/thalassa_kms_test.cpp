@@ -68,19 +68,6 @@ Json fake_call(const std::string& method, const std::string& path, const Json& b
   return Json::parse(resp->body);
 }
 
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  REQUIRE(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) == 1);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-
 std::string imported_sha256(const std::string& identity, const std::string& version) {
   return fake_call("GET", "/__fake/keys/" + identity + "/sha256")["versions"].value(version, "");
 }
@@ -118,7 +105,7 @@ Imported import_fresh(ThalassaClient& kms, const ImportTarget& target) {
   if (!r) FAIL("import_key: " << r.error().message);
   CHECK(r->version == "1");
   CHECK(r->resource == "kms/" + fake()["BYOK_THALASSA_REGION"] + "/keys/" + r->key_id);
-  CHECK(imported_sha256(r->key_id, "1") == sha256_hex(material.bytes));
+  CHECK(imported_sha256(r->key_id, "1") == testing::sha256_hex(material.bytes));
   return {r->key_id, material.bytes};
 }
 
@@ -224,8 +211,8 @@ TEST_CASE("thalassa: new material as a new version only for keys imported with a
   if (!r) FAIL(r.error().message);
   CHECK(r->key_id == first.identity);
   CHECK(r->version == "2");
-  CHECK(imported_sha256(first.identity, "2") == sha256_hex(second.bytes));
-  CHECK(imported_sha256(first.identity, "1") == sha256_hex(first.material));
+  CHECK(imported_sha256(first.identity, "2") == testing::sha256_hex(second.bytes));
+  CHECK(imported_sha256(first.identity, "1") == testing::sha256_hex(first.material));
   CHECK(c.kms.describe_key(first.identity)->version == "2");
 
   auto fixed = target_for("aes256-gcm96", false);

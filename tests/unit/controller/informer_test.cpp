@@ -73,7 +73,8 @@ TEST_CASE("informer: list, watch, bookmark, clean end, 410 Gone relist", "[infor
   };
   std::ostringstream sink;
   Logger log(sink);
-  Informer inf(client, kube::resources::customer_managed_keys(), "n", log);
+  metrics::Registry registry;
+  Informer inf(client, kube::resources::customer_managed_keys(), "n", log, &registry);
   std::vector<std::string> seen;
   inf.add_handler([&](const Json* old, const Json* now) {
     std::string what = !old ? "add " : !now ? "delete " : "update ";
@@ -92,6 +93,8 @@ TEST_CASE("informer: list, watch, bookmark, clean end, 410 Gone relist", "[infor
                                          "delete n/a", "delete n/b"});
   CHECK(inf.store().size() == 0);
   CHECK(inf.watch_restarts() == 3);
+  CHECK(registry.render().find("byok_informer_watch_restarts_total{resource=\"customermanagedkeys\"} 3\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("informer: a relist that finds nothing new notifies nothing", "[informer]") {

@@ -51,7 +51,7 @@ const char* kDescribeAnswer = R"({"KeyMetadata":{
   "Arn":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
   "CreationDate":1.7639123E9,"Enabled":false,"KeyState":"PendingDeletion",
   "DeletionDate":1764517100.5,"KeySpec":"SYMMETRIC_DEFAULT","KeyUsage":"ENCRYPT_DECRYPT",
-  "Origin":"EXTERNAL","KeyManager":"CUSTOMER"}})";
+  "Origin":"EXTERNAL","KeyManager":"CUSTOMER","CurrentKeyMaterialId":"m-1"}})";
 
 }  // namespace
 
@@ -88,6 +88,8 @@ TEST_CASE("DescribeKey sends a signed JSON 1.1 request and reads KeyMetadata", "
   CHECK(key->key_spec == "SYMMETRIC_DEFAULT");
   CHECK(key->key_usage == "ENCRYPT_DECRYPT");
   CHECK(key->origin == "EXTERNAL");
+  CHECK(key->imported);
+  CHECK(key->version == "m-1");  // the material in use
   CHECK_FALSE(key->enabled);
   REQUIRE(key->created.has_value());
   CHECK(format_rfc3339(*key->created) == "2025-11-23T15:38:20Z");
@@ -441,6 +443,8 @@ TEST_CASE("a rotation imports NEW_KEY_MATERIAL into the key the wrapping key nam
   f.transport.handler = [](const HttpRequest& r) {
     if (find_header(r.headers, "X-Amz-Target") == "TrentService.ImportKeyMaterial")
       return answer(200, R"({"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/k1","KeyMaterialId":"m-2"})");
+    if (find_header(r.headers, "X-Amz-Target") == "TrentService.RotateKeyOnDemand")
+      return answer(200, R"({"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/k1"})");
     return answer(400, R"({"__type":"UnsupportedOperationException","message":"unexpected"})");
   };
   ImportTarget target;
@@ -457,10 +461,16 @@ TEST_CASE("a rotation imports NEW_KEY_MATERIAL into the key the wrapping key nam
   CHECK(body["KeyId"] == "k1");
   CHECK(body["ImportType"] == "NEW_KEY_MATERIAL");
   CHECK(body["ExpirationModel"] == "KEY_MATERIAL_DOES_NOT_EXPIRE");
+  // New material stays PENDING_ROTATION until an on-demand rotation makes it current.
+  REQUIRE(f.transport.requests.size() == 2);
+  CHECK(find_header(f.transport.requests[1].headers, "X-Amz-Target") ==
+        "TrentService.RotateKeyOnDemand");
+  CHECK(Json::parse(f.transport.requests[1].body)["KeyId"] == "k1");
 
   auto first = f.client->import_key(target, wrapping, "w", ImportKind::First);
   REQUIRE(first.ok());
-  CHECK_FALSE(Json::parse(f.transport.requests[1].body).contains("ImportType"));
+  REQUIRE(f.transport.requests.size() == 3);
+  CHECK_FALSE(Json::parse(f.transport.requests[2].body).contains("ImportType"));
 }
 
 TEST_CASE("from_config names the missing field", "[kms][aws]") {

@@ -630,6 +630,49 @@ TEST_CASE("the .byok file has Microsoft's members, in order", "[kms][azure]") {
         "}\n");
 }
 
+TEST_CASE("a .byok file read back gives its KEK and wrap, anything else is named", "[kms][azure]") {
+  const std::string wrapped("\x01\x02\xfe\xff wrapped", 13);
+  const std::string file = make_byok_file("https://v.vault.azure.net/keys/kek/1a2b", wrapped, "g");
+  CHECK(looks_like_byok_file(file));
+  CHECK_FALSE(looks_like_byok_file(wrapped));
+  CHECK_FALSE(looks_like_byok_file("{ not json"));
+  auto parsed = parse_byok_file(file);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->kek_kid == "https://v.vault.azure.net/keys/kek/1a2b");
+  CHECK(parsed->wrapped == wrapped);
+  auto other_enc = Json::parse(file);
+  other_enc["header"]["enc"] = "A256KW";
+  CHECK(parse_byok_file(other_enc.dump()).error().message.find("header.enc") != std::string::npos);
+  auto no_kid = Json::parse(file);
+  no_kid["header"].erase("kid");
+  CHECK(parse_byok_file(no_kid.dump()).error().message.find("header.kid") != std::string::npos);
+}
+
+TEST_CASE("import_key takes a whole .byok file for its own KEK, and refuses one for another KEK",
+          "[kms][azure]") {
+  Fixture f;
+  f.vault = [](const HttpRequest&) { return answer(200, bundle("payments", enabled_attributes()).dump()); };
+  WrappingKey w;
+  w.algorithm = "CKM_RSA_AES_KEY_WRAP";
+  w.import_token = std::string("https://contoso.vault.azure.net/keys/payments-kek/") + kVersion;
+  const std::string wrapped("\x01\x02 ceremony wrap", 17);
+  auto ok = f.client->import_key(target("rsa-2048"), w, make_byok_file(w.import_token, wrapped, "byokctl"),
+                                 ImportKind::First);
+  REQUIRE(ok.ok());
+  REQUIRE(f.vault_requests.size() == 1);
+  auto byok = base64_decode(Json::parse(f.vault_requests[0].body)["key"]["key_hsm"].get<std::string>());
+  REQUIRE(byok.ok());
+  CHECK(*byok == make_byok_file(w.import_token, wrapped, "byok-operator"));  // the wrap, re-sent
+
+  auto foreign = f.client->import_key(
+      target("rsa-2048"), w, make_byok_file("https://contoso.vault.azure.net/keys/other-kek/1", wrapped, "x"),
+      ImportKind::First);
+  REQUIRE_FALSE(foreign.ok());
+  CHECK(foreign.error().kind == ErrorKind::InvalidArgument);
+  CHECK(foreign.error().message.find("other-kek") != std::string::npos);
+  CHECK(f.vault_requests.size() == 1);  // refused before anything was sent
+}
+
 TEST_CASE("from_config names the missing or wrong field", "[kms][azure]") {
   SettableClock clock;
   ScriptedTransport transport;

@@ -1,0 +1,204 @@
+#include "controller/runtime/leader_election.h"
+
+#include <algorithm>
+
+#include "controller/kube/resource.h"
+#include "controller/runtime/events.h"
+
+namespace byok::runtime {
+namespace {
+
+using Json = nlohmann::json;
+
+// Fields as client-go reads a LeaseSpec: absent or null is the zero value.
+std::string string_field(const Json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+int64_t int_field(const Json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+}  // namespace
+
+const char* to_string(LeaseAction action) {
+  switch (action) {
+    case LeaseAction::Create: return "create";
+    case LeaseAction::Acquire: return "acquire";
+    case LeaseAction::Renew: return "renew";
+    case LeaseAction::Wait: return "wait";
+  }
+  return "wait";
+}
+
+LeaseDecision decide_lease(const std::optional<Json>& current, const LeaseObservation& seen,
+                           SteadyTime steady_now, SystemTime now,
+                           const LeaderElectionConfig& config) {
+  LeaseDecision d;
+  const std::string t = format_micro_time(now);
+  const int64_t duration =
+      std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(config.lease_duration).count());
+  if (!current) {
+    d.action = LeaseAction::Create;
+    d.observation = {Json(), steady_now};
+    d.spec = {{"holderIdentity", config.identity}, {"leaseDurationSeconds", duration},
+              {"acquireTime", t}, {"renewTime", t}, {"leaseTransitions", 0}};
+    d.write = {{"apiVersion", "coordination.k8s.io/v1"},
+               {"kind", "Lease"},
+               {"metadata", {{"name", config.name}, {"namespace", config.ns}}},
+               {"spec", d.spec}};
+    return d;
+  }
+
+  Json spec = current->contains("spec") && (*current)["spec"].is_object() ? (*current)["spec"]
+                                                                           : Json::object();
+  d.holder = string_field(spec, "holderIdentity");
+  // A Lease that changed since the last round was renewed (or taken) just now, as far as this
+  // replica can tell; one that did not change has been idle since we first saw it so.
+  d.observation = seen.spec == spec ? seen : LeaseObservation{spec, steady_now};
+  const bool mine = d.holder == config.identity;
+  const SteadyTime expiry = d.observation.since + std::chrono::seconds(int_field(spec, "leaseDurationSeconds"));
+  if (!d.holder.empty() && !mine && expiry > steady_now) {
+    d.action = LeaseAction::Wait;
+    auto until_expiry = std::chrono::ceil<Millis>(expiry - steady_now);
+    d.wait = std::max(Millis(1), std::min<Millis>(config.retry_period, until_expiry));
+    return d;
+  }
+
+  const int64_t transitions = int_field(spec, "leaseTransitions");
+  const std::string acquired = string_field(spec, "acquireTime");
+  d.action = mine ? LeaseAction::Renew : LeaseAction::Acquire;
+  d.spec = {{"holderIdentity", config.identity},
+            {"leaseDurationSeconds", duration},
+            {"acquireTime", mine && !acquired.empty() ? acquired : t},
+            {"renewTime", t},
+            {"leaseTransitions", mine ? transitions : transitions + 1}};
+  d.write = {{"metadata", {{"resourceVersion", (*current)["metadata"].value("resourceVersion", "")}}},
+             {"spec", d.spec}};
+  return d;
+}
+
+Json release_patch(const Json& current, SystemTime now) {
+  const std::string t = format_micro_time(now);
+  Json spec = current.contains("spec") && current["spec"].is_object() ? current["spec"] : Json::object();
+  return {{"metadata", {{"resourceVersion", current["metadata"].value("resourceVersion", "")}}},
+          {"spec",
+           {{"holderIdentity", ""},
+            {"leaseDurationSeconds", 1},
+            {"acquireTime", t},
+            {"renewTime", t},
+            {"leaseTransitions", int_field(spec, "leaseTransitions")}}}};
+}
+
+LeaderElector::LeaderElector(kube::KubeClient& client, const Clock& clock, Logger& log,
+                             LeaderElectionConfig config, metrics::Registry* metrics)
+    : client_(client), clock_(clock), log_(log), config_(std::move(config)),
+      status_(metrics::given_or_own(metrics, own_metrics_)
+                  .gauge("leader_election_master_status",
+                         "Gauge of whether the reporting system is master of the relevant lease, 0 "
+                         "indicates backup, 1 indicates master. 'name' is the string used to identify "
+                         "the lease.",
+                         {"name"})
+                  .with({config_.name})) {
+  status_.set(0);
+}
+
+void LeaderElector::set_leading(bool leading) {
+  leading_ = leading;
+  status_.set(leading ? 1 : 0);
+}
+
+LeaderElector::Round LeaderElector::try_acquire_or_renew(LeaseDecision& d) {
+  const auto leases = kube::resources::leases();
+  auto got = client_.get(leases, config_.ns, config_.name);
+  if (!got && got.error().kind != ErrorKind::NotFound) {
+    log_.warn("cannot read the leader election lease", {{"lease", config_.ns + "/" + config_.name},
+                                                        {"error", got.error().message}});
+    return Round::Failed;
+  }
+  std::optional<Json> current;
+  if (got) current = std::move(*got);
+  d = decide_lease(current, seen_, clock_.steady_now(), clock_.now(), config_);
+  seen_ = d.observation;
+  if (d.holder != last_holder_ && !d.holder.empty() && d.holder != config_.identity)
+    log_.info("leader election lease held by another replica", {{"lease", config_.ns + "/" + config_.name},
+                                                                {"holder", d.holder}});
+  last_holder_ = d.holder;
+  if (d.action == LeaseAction::Wait) return Round::HeldByOther;
+
+  Result<Json> written = d.action == LeaseAction::Create
+                             ? client_.create(leases, config_.ns, d.write)
+                             : client_.patch(leases, config_.ns, config_.name, kube::PatchType::Merge, d.write);
+  if (!written) {
+    // A conflict means another replica wrote first: its write is seen at the next round.
+    log_.info("leader election lease write failed", {{"lease", config_.ns + "/" + config_.name},
+                                                     {"action", to_string(d.action)},
+                                                     {"error", written.error().message}});
+    return Round::Failed;
+  }
+  seen_ = {written->value("spec", Json::object()), clock_.steady_now()};
+  last_holder_ = config_.identity;
+  return Round::Holding;
+}
+
+bool LeaderElector::acquire(StopSignal& stop) {
+  log_.info("attempting to acquire the leader election lease",
+            {{"lease", config_.ns + "/" + config_.name}, {"identity", config_.identity}});
+  while (!stop.stop_requested()) {
+    LeaseDecision d;
+    auto round = try_acquire_or_renew(d);
+    if (round == Round::Holding) {
+      set_leading(true);
+      log_.info("acquired the leader election lease", {{"lease", config_.ns + "/" + config_.name},
+                                                        {"identity", config_.identity},
+                                                        {"action", to_string(d.action)}});
+      return true;
+    }
+    Millis wait = round == Round::HeldByOther ? d.wait : config_.retry_period;
+    if (stop.wait_for(wait)) break;
+  }
+  return false;
+}
+
+bool LeaderElector::keep_renewing(StopSignal& stop) {
+  SteadyTime last_renewed = clock_.steady_now();
+  while (!stop.wait_for(config_.retry_period)) {
+    LeaseDecision d;
+    auto round = try_acquire_or_renew(d);
+    if (round == Round::Holding) {
+      last_renewed = clock_.steady_now();
+      continue;
+    }
+    std::string why;
+    if (round == Round::HeldByOther) why = "the lease is held by " + d.holder;
+    else if (clock_.steady_now() - last_renewed >= config_.renew_deadline)
+      why = "no renewal succeeded within the renew deadline";
+    else continue;
+    set_leading(false);
+    log_.error("leader election lost", {{"lease", config_.ns + "/" + config_.name}, {"reason", why}});
+    return false;
+  }
+  return true;
+}
+
+void LeaderElector::release() {
+  if (!leading_) return;
+  const auto leases = kube::resources::leases();
+  auto got = client_.get(leases, config_.ns, config_.name);
+  Status st = got ? Status{} : Status{got.error()};
+  if (got && string_field((*got)["spec"], "holderIdentity") == config_.identity) {
+    auto r = client_.patch(leases, config_.ns, config_.name, kube::PatchType::Merge,
+                           release_patch(*got, clock_.now()));
+    if (!r) st = r.error();
+  }
+  set_leading(false);
+  if (!st) {
+    log_.warn("cannot release the leader election lease", {{"error", st.error().message}});
+    return;
+  }
+  log_.info("released the leader election lease", {{"lease", config_.ns + "/" + config_.name}});
+}
+
+}  // namespace byok::runtime

@@ -1,0 +1,111 @@
+#pragma once
+// What to do with one ImportedKey, decided from the object and what the KMS holds for it (the
+// answer of KmsProvider::find_key), with no I/O: every rule is table-tested without a cluster.
+//
+// Rules:
+// - A key the KMS holds with material is never imported again: if the status does not know it
+//   yet (a controller died between the import and the status write), it is adopted.
+// - A key the KMS holds without material (AWS PendingImport, a Google CryptoKey without a
+//   version) receives the import: the container a crashed attempt created is reused, never a
+//   second one made.
+// - No key in the KMS: imported from scratch, unless the status says it was imported before
+//   (someone deleted it outside the cluster): then it is reported, never silently re-created.
+// - spec.rotate above status.rotation (allowRotation keys only; admission refuses the rest)
+//   imports new material as a new version. If the status shows a rotation in progress and the
+//   KMS's current version moved past the one recorded, that rotation happened: adopted.
+
+#include <optional>
+#include <string>
+
+#include "controller/runtime/conditions.h"
+#include "controller/runtime/events.h"
+#include "kms/kms_provider.h"
+#include "reconcilers/imported_key/imported_key_types.h"
+
+namespace byok::importedkey {
+
+inline constexpr char kFinalizer[] = "byok.dev/importedkey";
+inline constexpr char kFieldManager[] = "byok-operator";
+
+// status.phase: a progress marker written before each step with an external side effect.
+namespace phases {
+inline constexpr char kCreatingKey[] = "CreatingKey";  // prepare_import may create a container
+inline constexpr char kImporting[] = "Importing";      // wrapping key fetched, import under way
+inline constexpr char kRotating[] = "Rotating";        // new material as a new version
+inline constexpr char kImported[] = "Imported";
+inline constexpr char kDeleting[] = "Deleting";
+}  // namespace phases
+
+namespace conditions {
+inline constexpr char kReady[] = "Ready";
+inline constexpr char kImported[] = "Imported";
+}  // namespace conditions
+
+// Condition reasons (CamelCase, stable: alerting may match on them). KMS failures use
+// kmsprovider::reasons (kms_failure.h).
+namespace reasons {
+inline constexpr char kImported[] = "Imported";
+inline constexpr char kKeyUsable[] = "KeyUsable";
+inline constexpr char kKeyNotUsable[] = "KeyNotUsable";
+inline constexpr char kImportInProgress[] = "ImportInProgress";
+inline constexpr char kKeyMissing[] = "KeyMissing";
+inline constexpr char kKeyNameTaken[] = "KeyNameTaken";
+inline constexpr char kUnsupportedKeyType[] = "UnsupportedKeyType";
+inline constexpr char kHsmNotConfigured[] = "HsmNotConfigured";
+inline constexpr char kHsmUnavailable[] = "HsmUnavailable";
+inline constexpr char kHsmKeyNotFound[] = "HsmKeyNotFound";
+inline constexpr char kHsmKeyTypeMismatch[] = "HsmKeyTypeMismatch";
+inline constexpr char kHsmCannotWrap[] = "HsmCannotWrap";
+inline constexpr char kWrappedSecretNotFound[] = "WrappedSecretNotFound";
+inline constexpr char kWrappedSecretInvalid[] = "WrappedSecretInvalid";
+inline constexpr char kWrappingKeyMismatch[] = "WrappingKeyMismatch";
+inline constexpr char kWrappedSourceUnsupported[] = "WrappedSourceUnsupported";
+inline constexpr char kRotationNotAllowed[] = "RotationNotAllowed";
+inline constexpr char kRotationUnsupported[] = "RotationUnsupported";
+inline constexpr char kImportRefused[] = "ImportRefused";
+inline constexpr char kDeletionFailed[] = "DeletionFailed";
+}  // namespace reasons
+
+// Whether the KMS's key holds material (vs a container awaiting its import).
+bool holds_material(const kms::KeyDescription& key);
+
+enum class Step {
+  Import,         // first material (into found->key_id when a container exists)
+  Adopt,          // the KMS holds the imported key; record it
+  Rotate,         // new material as a new version
+  AdoptRotation,  // the rotation in progress happened; record it
+  Observe,        // imported and up to date: only refresh keyState and conditions
+  KeyMissing,     // imported before, gone from the KMS now
+  RotationNotAllowed,
+};
+
+Step decide(const ImportedKey& key, const std::optional<kms::KeyDescription>& found);
+
+// Why the reconcile could not go on: becomes Ready (False, or Unknown when transient) and, if
+// the key is not imported yet, Imported=False with the same reason, plus a Warning Event.
+struct Failure {
+  std::string reason;
+  std::string message;
+  bool transient = false;  // retry with backoff; else wait for a change (or the periodic look)
+};
+
+// The status after a step; `now` is RFC 3339. Conditions keep their lastTransitionTime unless
+// their status flips.
+ImportedKeyStatus status_in_progress(const ImportedKey& key, const std::string& phase,
+                                     const std::string& message, const std::string& now);
+ImportedKeyStatus status_imported(const ImportedKey& key, const kms::ImportResult& result,
+                                  const std::string& key_state, bool rotated,
+                                  const std::string& now);
+ImportedKeyStatus status_adopted(const ImportedKey& key, const kms::KeyDescription& found,
+                                 const std::string& now);
+ImportedKeyStatus status_observed(const ImportedKey& key, const kms::KeyDescription& found,
+                                  const std::string& now);
+ImportedKeyStatus status_failed(const ImportedKey& key, const Failure& failure,
+                                const std::string& now);
+
+// The Events that go with a status change: one per changed Ready reason (Normal when Ready is
+// True, Warning otherwise), so a failing reconcile repeats nothing.
+std::optional<runtime::EventSpec> event_for(const ImportedKeyStatus& before,
+                                            const ImportedKeyStatus& after);
+
+}  // namespace byok::importedkey

@@ -1,0 +1,430 @@
+#include "reconcilers/imported_key/ik_reconciler.h"
+
+#include "common/base64.h"
+#include "common/failpoint.h"
+#include "hsm/encoding.h"
+#include "reconcilers/customer_managed_key/cmk_verification.h"
+#include "reconcilers/imported_key/wrap_choice.h"
+#include "reconcilers/kms_provider/kms_failure.h"
+
+namespace byok::importedkey {
+namespace {
+
+using Action = runtime::ReconcileResult::Action;
+using kmsprovider::ProviderProblem;
+
+// A lasting failure is looked at again within a minute: its fix may be in something the
+// operator does not watch (a Secret, a key in the HSM, the KMS itself).
+constexpr std::chrono::seconds kLastingFailureRecheck{60};
+
+Failure kms_failure(ProviderProblem problem, const Error& e, const std::string& step) {
+  if (problem == ProviderProblem::None && e.kind == ErrorKind::FailedPrecondition)
+    return {reasons::kKeyNameTaken, step + ": " + e.message, false};
+  if (problem == ProviderProblem::None &&
+      (e.kind == ErrorKind::InvalidArgument || e.kind == ErrorKind::Unsupported))
+    return {reasons::kImportRefused, step + ": " + e.message, false};
+  auto f = kmsprovider::classify_kms_failure(problem, e.kind);
+  std::string message = step + ": " + e.message;
+  if (*f.fix && f.reason != std::string(kmsprovider::reasons::kKeyNotFound))
+    message += " (" + std::string(f.fix) + ")";
+  return {f.reason, message, f.transient};
+}
+
+Failure hsm_failure(const Error& e, const std::string& step) {
+  std::string message = step + ": " + e.message;
+  switch (e.kind) {
+    case ErrorKind::NotFound:
+      return {reasons::kHsmKeyNotFound, message, false};
+    case ErrorKind::Unavailable:
+    case ErrorKind::Internal:
+      return {reasons::kHsmUnavailable, message, true};
+    case ErrorKind::Unauthenticated:
+      return {reasons::kHsmUnavailable, message + " (check the HSM PIN the operator is given)", false};
+    default:
+      return {reasons::kHsmCannotWrap, message, false};
+  }
+}
+
+std::string bytes_as_string(const std::vector<std::uint8_t>& b) { return std::string(b.begin(), b.end()); }
+
+}  // namespace
+
+// One reconcile of one ImportedKey: the object as read, the resourceVersion its status writes
+// are guarded by, and the steps.
+class ImportedKeyReconciler::Pass {
+ public:
+  Pass(ImportedKeyReconciler& r, runtime::Json object, ImportedKey key)
+      : r_(r), object_(std::move(object)), key_(std::move(key)), rv_(key_.meta.resource_version),
+        interval_(cmk::verify_interval(key_.meta).every) {}
+
+  Result<runtime::ReconcileResult> run();
+
+ private:
+  // The source's wrapped material, made for `wrapping`.
+  struct Wrapped {
+    std::string bytes;
+    std::optional<Failure> failure;
+    bool retry_with_sha1 = false;  // the HSM just learned it has no OAEP SHA-256
+  };
+
+  Result<runtime::ReconcileResult> finalize();
+  Result<runtime::ReconcileResult> import(kms::KmsProvider& kms, const std::string& provider,
+                                          kms::ImportTarget target,
+                                          const std::optional<kms::KeyDescription>& found,
+                                          bool rotate);
+  Status write(const ImportedKeyStatus& st);
+  Result<runtime::ReconcileResult> fail(const Failure& f);
+  Result<runtime::ReconcileResult> settle(const ImportedKeyStatus& st);
+  void event(const char* type, const std::string& reason, const std::string& note) {
+    r_.events_.record(object_, runtime::EventSpec{type, reason, "Import", note});
+  }
+  std::string now() const { return format_rfc3339(r_.clock_.now()); }
+  runtime::ReconcileResult recheck() const {
+    return runtime::ReconcileResult{Action::RequeueAfter, interval_, ""};
+  }
+
+  ImportedKeyReconciler& r_;
+  runtime::Json object_;
+  ImportedKey key_;
+  std::string rv_;
+  std::chrono::seconds interval_;
+  std::shared_ptr<hsm::Hsm> hsm_;
+};
+
+Status ImportedKeyReconciler::Pass::write(const ImportedKeyStatus& st) {
+  const auto type = kube::resources::imported_keys();
+  runtime::Json apply = {
+      {"apiVersion", type.api_version()},
+      {"kind", type.kind},
+      {"metadata", {{"name", key_.meta.name}, {"namespace", key_.meta.namespace_}, {"resourceVersion", rv_}}},
+      {"status", imported_key_status_to_json(st)}};
+  auto r = r_.client_.patch(type, key_.meta.namespace_, key_.meta.name, kube::PatchType::Apply, apply,
+                            {"status", kFieldManager, true});
+  if (!r) return r.error().context("writing status");
+  rv_ = (*r)["metadata"].value("resourceVersion", rv_);
+  key_.status = st;
+  return {};
+}
+
+// Writes the status if it changed, with the Event a changed Ready reason deserves.
+Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::settle(const ImportedKeyStatus& st) {
+  if (imported_key_status_to_json(st) != imported_key_status_to_json(key_.status)) {
+    auto e = event_for(key_.status, st);
+    if (auto w = write(st); !w) return w.error();
+    if (e) r_.events_.record(object_, *e);
+  }
+  return recheck();
+}
+
+Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::fail(const Failure& f) {
+  r_.log_.warn("import not done", {{"object", key_.meta.namespace_ + "/" + key_.meta.name},
+                                   {"reason", f.reason}, {"message", f.message}});
+  auto settled = settle(status_failed(key_, f, now()));
+  if (!settled) return settled.error();
+  if (f.transient) return runtime::ReconcileResult{Action::RetryBackoff, runtime::Millis(0), f.message};
+  return runtime::ReconcileResult{Action::RequeueAfter, std::min(interval_, kLastingFailureRecheck),
+                                  f.message};
+}
+
+Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
+  const auto& meta = key_.meta;
+  if (meta.deleting) return finalize();
+  if (!meta.has_finalizer(kFinalizer)) {
+    auto r = r_.client_.patch(kube::resources::imported_keys(), meta.namespace_, meta.name,
+                              kube::PatchType::Merge,
+                              runtime::finalizers_patch(meta, runtime::with_finalizer(meta.finalizers, kFinalizer)));
+    if (!r) return r.error().context("adding finalizer");
+    return runtime::ReconcileResult{};  // the update comes back through the watch
+  }
+
+  auto lookup = r_.providers_.get(meta.namespace_, key_.spec.provider_ref);
+  if (!lookup.client)
+    return fail(kms_failure(lookup.problem, lookup.error, "KmsProvider " + key_.spec.provider_ref));
+
+  kms::ImportTarget target;
+  target.name = kms_key_name(key_);
+  target.key_type = key_.spec.key_type;
+  target.description = key_.spec.description;
+  target.allow_rotation = key_.spec.allow_rotation;
+  target.owner = meta.uid;
+  if (!key_.spec.valid_to.empty()) {
+    SystemTime t;
+    if (!parse_rfc3339(key_.spec.valid_to, t))
+      return fail({reasons::kImportRefused,
+                   "spec.validTo \"" + key_.spec.valid_to + "\" is not an RFC 3339 time, e.g. 2027-01-31T00:00:00Z",
+                   false});
+    target.valid_to = t;
+  }
+
+  auto found = lookup.client->find_key(target);
+  if (!found) return fail(kms_failure(ProviderProblem::None, found.error(), "looking up key " + target.name));
+
+  switch (decide(key_, *found)) {
+    case Step::Observe:
+      return settle(status_observed(key_, **found, now()));
+    case Step::KeyMissing:
+      return fail({reasons::kKeyMissing,
+                   "key " + key_.status.key_id + " was imported, but the KMS no longer has it "
+                   "(deleted outside the cluster?); the operator does not re-create it: delete "
+                   "and recreate the ImportedKey to import the material again",
+                   false});
+    case Step::RotationNotAllowed:
+      return fail({reasons::kRotationNotAllowed,
+                   "spec.rotate asks for new key material, but allowRotation is false and fixed at "
+                   "create: the KMS key takes no new versions; delete and recreate the "
+                   "ImportedKey with allowRotation: true to rotate",
+                   false});
+    case Step::Adopt:
+    case Step::AdoptRotation: {
+      auto st = status_adopted(key_, **found, now());
+      if (auto w = write(st); !w) return w.error();
+      const auto* imported = runtime::find_condition(st.conditions, conditions::kImported);
+      event("Normal", "Adopted", imported ? imported->message : "import found completed in the KMS");
+      return recheck();
+    }
+    case Step::Import:
+      return import(*lookup.client, lookup.type, std::move(target), *found, false);
+    case Step::Rotate:
+      return import(*lookup.client, lookup.type, std::move(target), *found, true);
+  }
+  return recheck();
+}
+
+Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
+    kms::KmsProvider& kms, const std::string& provider, kms::ImportTarget target,
+    const std::optional<kms::KeyDescription>& found, bool rotate) {
+  const auto& spec = key_.spec;
+  auto algorithms = kms.wrapping_algorithms(spec.key_type);
+  if (!algorithms) {
+    if (algorithms.error().kind == ErrorKind::Unsupported)
+      return fail({reasons::kUnsupportedKeyType, algorithms.error().message +
+                                                     ": spec.keyType cannot be imported into this "
+                                                     "provider; choose another provider or key type",
+                   false});
+    return fail(kms_failure(ProviderProblem::None, algorithms.error(), "wrapping algorithms"));
+  }
+  auto type = hsm::parse_key_type(spec.key_type);
+  if (!type)
+    return fail({reasons::kUnsupportedKeyType, "spec.keyType " + spec.key_type + " is not one of " +
+                                                   hsm::key_type_names(), false});
+
+  // Everything about the source is checked before anything changes in the KMS.
+  std::optional<hsm::KeyRef> ref;
+  WrapChoice choice;
+  std::string offline;  // already-wrapped material from the Secret
+  if (spec.hsm) {
+    ref = spec.hsm->label.empty() ? hsm::KeyRef::id_hex(spec.hsm->id) : hsm::KeyRef::label(spec.hsm->label);
+    auto h = r_.hsm_();
+    if (!h) {
+      if (h.error().kind == ErrorKind::FailedPrecondition)
+        return fail({reasons::kHsmNotConfigured, h.error().message, false});
+      return fail(hsm_failure(h.error(), "opening the HSM"));
+    }
+    hsm_ = *h;
+    auto info = hsm_->find_key(*ref);
+    if (!info) return fail(hsm_failure(info.error(), "spec.source.hsm: key with " + ref->describe()));
+    if (info->type != type)
+      return fail({reasons::kHsmKeyTypeMismatch,
+                   "spec.source.hsm names a key with " + ref->describe() + " of type " +
+                       (info->type ? std::string(hsm::key_type_name(*info->type)) : info->pkcs11_key_type) +
+                       ", but spec.keyType is " + spec.key_type +
+                       ": point source.hsm at a " + spec.key_type + " key",
+                   false});
+    auto caps = hsm_->capabilities();
+    if (!caps) return fail(hsm_failure(caps.error(), "reading the HSM's mechanisms"));
+    auto chosen = choose_hsm_wrapping(provider, *type, *algorithms, *caps);
+    if (!chosen) return fail({reasons::kHsmCannotWrap, chosen.error().message, false});
+    choice = *chosen;
+  } else if (spec.wrapped_secret) {
+    const auto& src = *spec.wrapped_secret;
+    auto alg = choose_offline_algorithm(provider, src.wrapping_algorithm, *algorithms);
+    if (!alg)
+      return fail({alg.error().kind == ErrorKind::Unsupported ? reasons::kWrappedSourceUnsupported
+                                                              : reasons::kWrappedSecretInvalid,
+                   alg.error().message, false});
+    choice.algorithm = *alg;
+    auto secret = r_.client_.get(kube::resources::secrets(), key_.meta.namespace_, src.name);
+    if (!secret && secret.error().kind == ErrorKind::NotFound)
+      return fail({reasons::kWrappedSecretNotFound,
+                   "spec.source.wrappedSecretRef: Secret " + src.name + " does not exist in namespace " +
+                       key_.meta.namespace_ + ": create it with the wrapped material under key " + src.key,
+                   false});
+    if (!secret) return fail({reasons::kWrappedSecretNotFound, "reading Secret " + src.name + ": " + secret.error().message, true});
+    const auto& data = (*secret).value("data", runtime::Json::object());
+    if (!data.contains(src.key) || !data[src.key].is_string())
+      return fail({reasons::kWrappedSecretInvalid,
+                   "spec.source.wrappedSecretRef: Secret " + src.name + " has no key " + src.key +
+                       ": put the wrapped material there, or set wrappedSecretRef.key",
+                   false});
+    auto bytes = base64_decode(data[src.key].get<std::string>());
+    if (!bytes || bytes->empty())
+      return fail({reasons::kWrappedSecretInvalid,
+                   "spec.source.wrappedSecretRef: Secret " + src.name + " key " + src.key + " is empty", false});
+    offline = std::move(*bytes);
+  } else {
+    return fail({reasons::kImportRefused, "spec.source sets neither hsm nor wrappedSecretRef: set one", false});
+  }
+  target.wrapping_algorithm = choice.algorithm;
+
+  std::string existing = found ? found->key_id : "";
+  const std::string name = target.name;
+  {
+    const char* phase = rotate ? phases::kRotating : existing.empty() ? phases::kCreatingKey : phases::kImporting;
+    std::string msg = rotate ? "importing new material for " + name + " as a new version"
+                             : existing.empty() ? "preparing the import of " + name + " (the KMS may create the key first)"
+                                                : "importing into " + existing + ", which awaits its material";
+    if (auto w = write(status_in_progress(key_, phase, msg, now())); !w) return w.error();
+    event("Normal", rotate ? "RotationStarted" : "ImportStarted", msg);
+  }
+  failpoint("importedkey.before-prepare");
+
+  kms::WrappingKey wrapping;
+  std::string wrapped;
+  for (int attempt = 0;; ++attempt) {
+    auto prepared = kms.prepare_import(target, existing);
+    if (!prepared) return fail(kms_failure(ProviderProblem::None, prepared.error(), "preparing the import"));
+    wrapping = std::move(*prepared);
+    if (!wrapping.key_id.empty()) existing = wrapping.key_id;
+    failpoint("importedkey.after-prepare");
+
+    const auto* der = reinterpret_cast<const std::uint8_t*>(wrapping.public_key_der.data());
+    std::string fingerprint = hsm::spki_fingerprint_sha256({der, wrapping.public_key_der.size()});
+    auto st = status_in_progress(key_, rotate ? phases::kRotating : phases::kImporting,
+                                 "wrapping key " + fingerprint + " fetched (" + wrapping.algorithm +
+                                     "); wrapping and importing the material",
+                                 now());
+    if (!wrapping.key_id.empty() && !st.imported) st.key_id = wrapping.key_id;
+    st.wrapping_key_fingerprint = fingerprint;
+    st.wrapping_algorithm = wrapping.algorithm;
+    if (auto w = write(st); !w) return w.error();
+    event("Normal", "WrappingKeyFetched",
+          "wrapping key " + fingerprint + " for " + wrapping.algorithm + " fetched from the KMS");
+
+    if (!ref) {
+      const auto& src = *spec.wrapped_secret;
+      if (fingerprint != src.wrapping_key_fingerprint)
+        return fail({reasons::kWrappingKeyMismatch,
+                     "the material in Secret " + src.name + " was wrapped for wrapping key " +
+                         src.wrapping_key_fingerprint + ", but the KMS's wrapping key is now " +
+                         fingerprint + " (" + wrapping.algorithm +
+                         "): re-wrap it for that key with byokctl and recreate the ImportedKey "
+                         "with the new fingerprint",
+                     false});
+      wrapped = offline;
+      break;
+    }
+    auto blob = hsm_->wrap_key(*ref, choice.spec, {der, wrapping.public_key_der.size()});
+    if (blob) {
+      wrapped = bytes_as_string(*blob);
+      event("Normal", "MaterialWrapped",
+            "key with " + ref->describe() + " wrapped inside the HSM (" + hsm::describe(choice.spec) + ")");
+      break;
+    }
+    // The HSM learns on its first SHA-256 wrap whether it can do one; choose again once.
+    if (attempt == 0 && blob.error().kind == ErrorKind::Unsupported &&
+        choice.spec.hash == hsm::OaepHash::Sha256) {
+      auto caps = hsm_->capabilities();
+      if (caps && caps->oaep_sha256 == false) {
+        auto chosen = choose_hsm_wrapping(provider, *type, *algorithms, *caps);
+        if (!chosen) return fail({reasons::kHsmCannotWrap, chosen.error().message, false});
+        choice = *chosen;
+        target.wrapping_algorithm = choice.algorithm;
+        continue;
+      }
+    }
+    return fail(hsm_failure(blob.error(), "wrapping the key with " + ref->describe() + " in the HSM"));
+  }
+
+  failpoint("importedkey.before-import");
+  auto result = kms.import_key(target, wrapping, wrapped, rotate ? kms::ImportKind::NewVersion
+                                                                 : kms::ImportKind::First);
+  if (!result) {
+    if (rotate && result.error().kind == ErrorKind::Unsupported)
+      return fail({reasons::kRotationUnsupported, result.error().message, false});
+    return fail(kms_failure(ProviderProblem::None, result.error(), "importing the key material"));
+  }
+  failpoint("importedkey.after-import");
+
+  // The state word after the import, for status.keyState; a failed look leaves it to the next.
+  std::string state;
+  if (auto after = kms.find_key(target); after && *after) state = (*after)->state;
+  auto st = status_imported(key_, *result, state, rotate, now());
+  if (auto w = write(st); !w) return w.error();
+  event("Normal", rotate ? "Rotated" : "Imported",
+        (rotate ? "new key material imported into " : "key material imported into ") + st.key_id +
+            (st.key_version.empty() ? "" : " (version " + st.key_version + ")"));
+  r_.log_.info(rotate ? "rotated" : "imported",
+               {{"object", key_.meta.namespace_ + "/" + key_.meta.name}, {"key", st.key_id},
+                {"version", st.key_version}, {"wrappingAlgorithm", st.wrapping_algorithm}});
+  return recheck();
+}
+
+Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
+  const auto& meta = key_.meta;
+  if (!meta.has_finalizer(kFinalizer)) return runtime::ReconcileResult{};
+  // Something may exist in the KMS once an import got as far as its first step.
+  bool touched_kms = key_.status.imported || !key_.status.phase.empty() || !key_.status.key_id.empty();
+  std::string name = kms_key_name(key_);
+  if (key_.spec.deletion_policy == "Delete" && touched_kms) {
+    auto lookup = r_.providers_.get(meta.namespace_, key_.spec.provider_ref);
+    if (!lookup.client) {
+      auto f = kms_failure(lookup.problem, lookup.error, "KmsProvider " + key_.spec.provider_ref);
+      return fail({reasons::kDeletionFailed, "deletionPolicy Delete cannot reach the KMS: " + f.message, f.transient});
+    }
+    kms::ImportTarget target;
+    target.name = name;
+    target.key_type = key_.spec.key_type;
+    target.allow_rotation = key_.spec.allow_rotation;
+    target.owner = meta.uid;
+    auto found = lookup.client->find_key(target);
+    if (!found) {
+      auto f = kms_failure(ProviderProblem::None, found.error(), "looking up key " + name);
+      return fail({reasons::kDeletionFailed, f.message, f.transient});
+    }
+    if (*found && (*found)->status != kms::CmkStatus::Deleted) {
+      failpoint("importedkey.before-delete");
+      auto scheduled = lookup.client->schedule_key_deletion((*found)->key_id, key_.spec.deletion_window_days);
+      if (!scheduled) {
+        auto f = kms_failure(ProviderProblem::None, scheduled.error(), "scheduling the deletion of " + name);
+        return fail({reasons::kDeletionFailed, f.message, f.transient});
+      }
+      event("Normal", "KeyDeletionScheduled",
+            "deletionPolicy Delete: the KMS " +
+                std::string(scheduled->deletion_date ? "destroys key " + (*found)->key_id + " at " +
+                                                           format_rfc3339(*scheduled->deletion_date)
+                                                     : "deleted key " + (*found)->key_id) +
+                (scheduled->state.empty() ? "" : " (state " + scheduled->state + ")"));
+    }
+  } else if (touched_kms) {
+    event("Normal", "KeyRetained",
+          "deletionPolicy Retain: key " + (key_.status.key_id.empty() ? name : key_.status.key_id) +
+              " stays in the KMS");
+  }
+  runtime::ObjectMeta fresh = meta;
+  fresh.resource_version = rv_;
+  auto r = r_.client_.patch(kube::resources::imported_keys(), meta.namespace_, meta.name,
+                            kube::PatchType::Merge,
+                            runtime::finalizers_patch(fresh, runtime::without_finalizer(meta.finalizers, kFinalizer)));
+  if (!r && r.error().kind != ErrorKind::NotFound) return r.error().context("removing finalizer");
+  return runtime::ReconcileResult{};
+}
+
+ImportedKeyReconciler::ImportedKeyReconciler(kube::KubeClient& client, const runtime::Store& store,
+                                             kmsprovider::ProviderRegistry& providers, HsmAccess hsm,
+                                             runtime::EventRecorder& events, const Clock& clock,
+                                             Logger& log)
+    : client_(client), store_(store), providers_(providers), hsm_(std::move(hsm)), events_(events),
+      clock_(clock), log_(log) {}
+
+runtime::ReconcileResult ImportedKeyReconciler::reconcile(const std::string& key) {
+  auto object = store_.get(key);
+  if (!object) return runtime::ReconcileResult{};  // deleted; nothing holds it any more
+  auto parsed = parse_imported_key(*object);
+  if (!parsed) return runtime::result_for(parsed.error());
+  Pass pass(*this, std::move(*object), std::move(*parsed));
+  auto result = pass.run();
+  if (!result) return runtime::result_for(result.error());
+  return *result;
+}
+
+}  // namespace byok::importedkey

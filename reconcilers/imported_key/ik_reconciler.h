@@ -1,0 +1,53 @@
+#pragma once
+// Runs the import for one ImportedKey, one external step at a time, recording progress in the
+// status (guarded by resourceVersion) before each step with a side effect in the KMS:
+//
+//   find_key -> [phase CreatingKey] prepare_import -> [phase Importing, wrapping key fingerprint]
+//   wrap in the HSM (or read the already-wrapped Secret) -> import_key -> [imported: true]
+//
+// A controller killed anywhere in between finds the key again through find_key (name and owner
+// mark) on restart: it imports into the container it created, or adopts the key it imported,
+// so the KMS ends up with exactly one key per ImportedKey. Plaintext key material never enters
+// this process: the HSM returns only the wrapped blob, and a Secret only ever holds wrapped bytes.
+// Deletion goes through the finalizer: Retain leaves the key, Delete schedules its deletion.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "controller/kube/client.h"
+#include "controller/runtime/controller.h"
+#include "controller/runtime/events.h"
+#include "controller/runtime/store.h"
+#include "hsm/hsm.h"
+#include "reconcilers/imported_key/ik_plan.h"
+#include "reconcilers/kms_provider/provider_registry.h"
+
+namespace byok::importedkey {
+
+// The operator's HSM, opened on first use: FailedPrecondition when none is configured,
+// Unavailable while it cannot be opened (tried again on the next call).
+using HsmAccess = std::function<Result<std::shared_ptr<hsm::Hsm>>()>;
+
+class ImportedKeyReconciler {
+ public:
+  ImportedKeyReconciler(kube::KubeClient& client, const runtime::Store& store,
+                        kmsprovider::ProviderRegistry& providers, HsmAccess hsm,
+                        runtime::EventRecorder& events, const Clock& clock, Logger& log);
+
+  runtime::ReconcileResult reconcile(const std::string& key);
+
+ private:
+  class Pass;
+  kube::KubeClient& client_;
+  const runtime::Store& store_;
+  kmsprovider::ProviderRegistry& providers_;
+  HsmAccess hsm_;
+  runtime::EventRecorder& events_;
+  const Clock& clock_;
+  Logger& log_;
+};
+
+}  // namespace byok::importedkey

@@ -1,0 +1,59 @@
+#include "reconcilers/imported_key/operator_hsm.h"
+
+#include "hsm/metered_hsm.h"
+#include "hsm/pkcs11_hsm.h"
+
+namespace byok::importedkey {
+
+Result<std::unique_ptr<OperatorHsm>> OperatorHsm::from_environment(const std::string& config_file,
+                                                                   Logger& log,
+                                                                   metrics::Registry* metrics) {
+  std::vector<hsm::HsmConfig> sources;
+  if (!config_file.empty()) {
+    auto file = hsm::load_hsm_config_yaml(config_file);
+    if (!file) return file.error().context("--hsm-config " + config_file);
+    sources.push_back(std::move(*file));
+  }
+  sources.push_back(hsm::hsm_config_from_env(hsm::process_env()));
+  hsm::HsmConfig config = hsm::merge_hsm_configs(sources);
+  bool configured = !config.module.empty() || !config.token.empty();
+  if (configured)
+    if (auto st = hsm::validate(config); !st) return st.error().context("HSM configuration");
+  if (metrics) hsm::hsm_metrics(*metrics);  // the families show before the first call
+  return std::unique_ptr<OperatorHsm>(
+      new OperatorHsm(std::move(config), configured, log, metrics));
+}
+
+Result<std::shared_ptr<hsm::Hsm>> OperatorHsm::get() {
+  if (!configured_)
+    return make_error(ErrorKind::FailedPrecondition,
+                      "the operator has no HSM configured (BYOK_PKCS11_MODULE, BYOK_HSM_TOKEN and "
+                      "a PIN source, or --hsm-config): configure one, or use "
+                      "source.wrappedSecretRef");
+  std::lock_guard lock(mu_);
+  if (hsm_) return hsm_;
+  auto opened = hsm::Pkcs11Hsm::open(config_, hsm::process_env(), &log_);
+  if (!opened) {
+    Error e = opened.error();
+    // A module or token that is not there yet (a sidecar still starting) is worth retrying.
+    if (e.kind == ErrorKind::NotFound) e.kind = ErrorKind::Unavailable;
+    return e.context("opening HSM token " + config_.token);
+  }
+  if (metrics_)
+    hsm_ = std::make_shared<hsm::MeteredHsm>(std::move(*opened), *metrics_);
+  else
+    hsm_ = std::shared_ptr<hsm::Hsm>(std::move(*opened));
+  log_.info("HSM opened", {{"module", config_.module}, {"token", config_.token}});
+  return hsm_;
+}
+
+Status OperatorHsm::check() {
+  if (!configured_) return {};
+  auto h = get();
+  if (!h) return h.error();
+  auto info = (*h)->info();
+  if (!info) return info.error();
+  return {};
+}
+
+}  // namespace byok::importedkey

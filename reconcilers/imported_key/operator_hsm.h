@@ -1,0 +1,47 @@
+#pragma once
+// The operator's one HSM session pool, opened on first use and kept: where the HSM is comes
+// from the environment (BYOK_PKCS11_MODULE, BYOK_HSM_TOKEN, BYOK_HSM_PIN_FILE or BYOK_HSM_PIN,
+// see hsm/config.h), overridden field by field by an optional YAML file (--hsm-config). Without
+// a module and token the operator runs without an HSM: ImportedKeys with source.hsm then report
+// HsmNotConfigured, and wrappedSecretRef imports work as usual.
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/log.h"
+#include "common/metrics.h"
+#include "hsm/config.h"
+#include "reconcilers/imported_key/ik_reconciler.h"
+
+namespace byok::importedkey {
+
+class OperatorHsm {
+ public:
+  // InvalidArgument when the file cannot be read or names an incomplete configuration. The
+  // opened HSM records its calls into `metrics` (byok_hsm_operations_total, ...) when given.
+  static Result<std::unique_ptr<OperatorHsm>> from_environment(
+      const std::string& config_file, Logger& log, metrics::Registry* metrics = nullptr);
+
+  bool configured() const { return configured_; }
+  // FailedPrecondition when not configured; the open error otherwise (tried again next call).
+  Result<std::shared_ptr<hsm::Hsm>> get();
+  // For /readyz: the token answers (C_GetTokenInfo) when an HSM is configured.
+  Status check();
+  HsmAccess access() {
+    return [this] { return get(); };
+  }
+
+ private:
+  OperatorHsm(hsm::HsmConfig config, bool configured, Logger& log, metrics::Registry* metrics)
+      : config_(std::move(config)), configured_(configured), log_(log), metrics_(metrics) {}
+
+  hsm::HsmConfig config_;
+  bool configured_;
+  Logger& log_;
+  metrics::Registry* metrics_;
+  std::mutex mu_;
+  std::shared_ptr<hsm::Hsm> hsm_;
+};
+
+}  // namespace byok::importedkey

@@ -1,0 +1,475 @@
+// The chart's RBAC against the real apiserver, whose RBAC authorizer is on: `helm install` puts
+// the chart into a fresh namespace, the operator runs with the chart's arguments as the chart's
+// ServiceAccount (a token from the TokenRequest API, in a kubeconfig of its own) and every kind
+// it reconciles is driven to Ready against the AWS KMS emulator (an ImportedKey wrapped by a fresh
+// SoftHSM2 token, which the chart's HSM values hand the operator). Then the apiserver's audit log
+// (Metadata level, service accounts only: tests/harness/control-plane.sh) is held against the
+// rules bound to that ServiceAccount:
+//   - a request the chart forgot to allow is a 403 in the log (and an object that never gets
+//     Ready): the test fails and names it;
+//   - a rule the chart grants that the operator never exercised fails the test too, unless it is
+//     on the short list below with a reason, and an entry on that list that the operator did
+//     exercise (or the chart no longer grants) fails it as stale.
+// So the chart's roles are exactly what the operator uses.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/base64.h"
+#include "common/clock.h"
+#include "controller/kube/cluster_config.h"
+#include "controller/kube/resource.h"
+#include "kms/aws/aws_kms_client.h"
+#include "kms/http_transport.h"
+#include "tests/chart/chart_support.h"
+#include "tests/harness/cluster.h"
+#include "tests/harness/kms_provider_env.h"
+#include "tests/harness/operator_process.h"
+#include "tests/harness/server_env.h"
+#include "tests/hsm/crypto_check.h"
+#include "tests/hsm/softhsm_fixture.h"
+#include "tests/integration/kms/kms_test_support.h"
+
+using namespace byok;
+using byok::kube::Json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const kube::ResourceType kServiceAccounts{"", "v1", "serviceaccounts", "ServiceAccount", true};
+const kube::ResourceType kDeployments{"apps", "v1", "deployments", "Deployment", true};
+const kube::ResourceType kClusterRoleBindings{"rbac.authorization.k8s.io", "v1",
+                                              "clusterrolebindings", "ClusterRoleBinding", false};
+const kube::ResourceType kRoleBindings{"rbac.authorization.k8s.io", "v1", "rolebindings",
+                                       "RoleBinding", true};
+const kube::ResourceType kClusterRoles{"rbac.authorization.k8s.io", "v1", "clusterroles",
+                                       "ClusterRole", false};
+const kube::ResourceType kRoles{"rbac.authorization.k8s.io", "v1", "roles", "Role", true};
+
+// One permission: API group ("" for core), resource ("leases", "kmsproviders/status"), verb, and
+// the namespace a Role confines it to ("" for a ClusterRole bound cluster-wide).
+struct Grant {
+  std::string group, resource, verb, ns;
+  bool operator<(const Grant& o) const {
+    return std::tie(group, resource, verb, ns) < std::tie(o.group, o.resource, o.verb, o.ns);
+  }
+  std::string str() const {
+    return (group.empty() ? "core" : group) + " " + resource + " " + verb +
+           (ns.empty() ? "" : " (namespace " + ns + ")");
+  }
+};
+
+bool covers(const Grant& grant, const Grant& used) {
+  return grant.group == used.group && grant.resource == used.resource && grant.verb == used.verb &&
+         (grant.ns.empty() || grant.ns == used.ns);
+}
+
+// A grant the operator is allowed not to exercise in this test, and why. Kept short: each entry
+// is a permission the chart hands out that this test cannot show to be needed.
+struct Unexercised {
+  Grant grant;
+  std::string reason;
+};
+
+std::vector<Unexercised> allowed_unexercised(const std::set<std::string>& driven_kinds) {
+  std::vector<Unexercised> out;
+  // Every kind is driven (kDrivers), so nothing is excused today; a kind added to the operator
+  // before its driver would list its patch verbs here, for that kind only.
+  (void)driven_kinds;
+  return out;
+}
+
+// --- the run: the chart installed, the operator as its ServiceAccount --------------------------
+
+struct Run {
+  std::unique_ptr<kube::RestKubeClient> client = testing::connect_from_env();
+  kube::KubeClient& admin = *client;  // system:masters: sets up and checks, never the operator
+  std::string ns;
+  std::string service_account;
+  std::string username;  // system:serviceaccount:<ns>:<name>
+  std::vector<std::string> chart_args;  // the operator container's args in the chart
+  std::vector<std::pair<std::string, std::string>> chart_env;  // its literal env values
+  hsm::test::SoftHsmToken token{"chart-rbac"};  // the HSM the chart's values name
+  std::string kubeconfig;
+  std::string log_path;
+  std::unique_ptr<testing::ChildProcess> op;
+
+  explicit Run(const std::string& prefix) {
+    ns = testing::create_namespace(admin, prefix);
+    log_path = "/tmp/byok-" + ns + ".log";
+  }
+  ~Run() {
+    op.reset();  // the operator first: it reads the kubeconfig
+    if (!kubeconfig.empty()) std::filesystem::remove(kubeconfig);  // it holds a token
+  }
+};
+
+// helm install of the chart as it ships (default values) into the run's namespace; the release
+// is named after the namespace so its cluster-scoped objects never clash with another run's.
+void install_chart(Run& run) {
+  auto r = testing::helm("install " + run.ns + " " + testing::shell_quote(testing::chart_dir()) +
+                         " --namespace " + run.ns + " --kubeconfig " +
+                         testing::shell_quote(testing::kubeconfig_path()) +
+                         " --set hsm.enabled=true --set hsm.tokenLabel=" + run.token.label() +
+                         " --set hsm.pinSecret.name=hsm-pin --set hsm.modulePath=" +
+                         testing::shell_quote(hsm::test::SoftHsmToken::module_path()));
+  INFO(r.all());
+  REQUIRE(r.exit_code == 0);
+  // The ServiceAccount and the arguments are the ones the chart's Deployment runs with.
+  auto deployments = run.admin.list(kDeployments, run.ns);
+  REQUIRE(deployments.ok());
+  REQUIRE((*deployments)["items"].size() == 1);
+  const auto& pod = (*deployments)["items"][0]["spec"]["template"]["spec"];
+  run.service_account = pod.value("serviceAccountName", "");
+  REQUIRE_FALSE(run.service_account.empty());
+  run.username = "system:serviceaccount:" + run.ns + ":" + run.service_account;
+  REQUIRE(pod["containers"].size() == 1);
+  for (const auto& a : pod["containers"][0].value("args", Json::array()))
+    run.chart_args.push_back(a.get<std::string>());
+  for (const auto& e : pod["containers"][0].value("env", Json::array()))
+    if (e.contains("value")) run.chart_env.emplace_back(e.value("name", ""), e.value("value", ""));
+}
+
+// A token for the ServiceAccount from the TokenRequest API (no Secret-based token exists: the
+// test cluster has no token controller, and neither should a real one need it), written into a
+// kubeconfig that has nothing else of the admin's.
+void write_service_account_kubeconfig(Run& run) {
+  Json request = {{"apiVersion", "authentication.k8s.io/v1"},
+                  {"kind", "TokenRequest"},
+                  {"spec", {{"expirationSeconds", 3600}}}};
+  auto token = run.admin.create(kServiceAccounts, run.ns, request, "token", run.service_account);
+  REQUIRE(token.ok());
+  const std::string jwt = (*token)["status"].value("token", "");
+  REQUIRE_FALSE(jwt.empty());
+  auto admin_config = kube::load_kubeconfig(testing::kubeconfig_path());
+  REQUIRE(admin_config.ok());
+  run.kubeconfig = "/tmp/byok-" + run.ns + ".kubeconfig";
+  std::ofstream out(run.kubeconfig);
+  std::filesystem::permissions(run.kubeconfig, std::filesystem::perms::owner_read |
+                                                   std::filesystem::perms::owner_write);
+  out << "apiVersion: v1\nkind: Config\n"
+      << "clusters:\n- name: test\n  cluster:\n    server: " << admin_config->server
+      << "\n    certificate-authority-data: " << base64_encode(admin_config->ca_pem) << "\n"
+      << "users:\n- name: operator\n  user:\n    token: " << jwt << "\n"
+      << "contexts:\n- name: operator\n  context:\n    cluster: test\n    user: operator\n"
+      << "    namespace: " << run.ns << "\n"
+      << "current-context: operator\n";
+}
+
+// The operator binary as the chart's pod runs it: the Deployment's args (so a flag the binary
+// does not know fails the test) and literal env values (so an HSM variable the binary does not
+// read fails it too), its servers moved to free loopback ports, POD_NAME and POD_NAMESPACE as
+// the downward API sets them, the PIN file where the kubelet would mount the Secret; plus the
+// ServiceAccount's kubeconfig in place of the in-cluster config, and only the run's namespace
+// watched.
+void start_operator(Run& run) {
+  std::vector<std::string> args = {"POD_NAME=" + run.ns + "-operator", "POD_NAMESPACE=" + run.ns};
+  bool pin_file = false;
+  for (const auto& [name, value] : run.chart_env) {
+    if (name == "BYOK_HSM_PIN_FILE") {
+      pin_file = true;
+      args.push_back(name + "=" + run.token.pin_file());  // the mounted Secret's stand-in
+    } else {
+      args.push_back(name + "=" + value);
+    }
+  }
+  REQUIRE(pin_file);
+  args.push_back(BYOK_CHART_OPERATOR_BINARY);
+  for (size_t i = 0; i < run.chart_args.size(); ++i) {
+    args.push_back(run.chart_args[i]);
+    if ((run.chart_args[i] == "--metrics-bind-address" ||
+         run.chart_args[i] == "--health-probe-bind-address") && i + 1 < run.chart_args.size()) {
+      args.push_back("127.0.0.1:" + std::to_string(testing::free_loopback_port()));
+      ++i;
+    }
+  }
+  for (const std::string flag : {"--kubeconfig", "--namespace"})
+    REQUIRE(std::find(run.chart_args.begin(), run.chart_args.end(), flag) == run.chart_args.end());
+  args.insert(args.end(), {"--kubeconfig", run.kubeconfig, "--namespace", run.ns});
+  run.op = std::make_unique<testing::ChildProcess>("/usr/bin/env", args, run.log_path);
+}
+
+// --- what the operator did: the apiserver's audit log ---------------------------------------
+
+// The requests of `username` in the apiserver's audit log: what it used (allowed requests) and
+// what it was refused (403s).
+struct Used {
+  std::set<Grant> allowed;
+  std::set<Grant> forbidden;
+};
+
+Used used_by(const std::string& username) {
+  const auto log = std::filesystem::path(testing::kubeconfig_path()).parent_path() / "audit.log";
+  INFO("the control plane writes no audit log at " << log
+       << ": restart it with tests/harness/control-plane.sh, which turns it on");
+  REQUIRE(std::filesystem::exists(log));
+  Used out;
+  std::ifstream in(log);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto event = Json::parse(line, nullptr, false);
+    if (event.is_discarded()) continue;  // the line the apiserver is writing right now
+    if (event["user"].value("username", "") != username || !event.contains("objectRef")) continue;
+    const auto& ref = event["objectRef"];
+    std::string resource = ref.value("resource", "");
+    if (ref.contains("subresource")) resource += "/" + ref.value("subresource", "");
+    Grant g{ref.value("apiGroup", ""), resource, event.value("verb", ""), ref.value("namespace", "")};
+    int code = event.contains("responseStatus") ? event["responseStatus"].value("code", 0) : 0;
+    (code == 403 ? out.forbidden : out.allowed).insert(g);
+  }
+  return out;
+}
+
+std::string lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += "\n  " + i;
+  return out;
+}
+
+// --- one driver per kind the operator reconciles ------------------------------------------------
+// Each creates its objects in the run's namespace with the admin client, waits until the
+// operator made them Ready, and takes them through deletion where the kind has a finalizer, so
+// every path the operator takes for the kind runs under the chart's RBAC.
+
+bool ready(Run& run, const kube::ResourceType& type, const std::string& name) {
+  return testing::condition_field(testing::status_of(run.admin, type, run.ns, name), "Ready",
+                                  "status") == "True";
+}
+
+void expect_ready(Run& run, const kube::ResourceType& type, const std::string& name) {
+  if (testing::wait_until([&] { return ready(run, type, name) || !run.op->running(); }, 60s) &&
+      run.op->running())
+    return;
+  if (!run.op->running()) FAIL("the operator exited:\n" << testing::read_file(run.log_path));
+  std::vector<std::string> forbidden;
+  for (const auto& f : used_by(run.username).forbidden) forbidden.push_back(f.str());
+  FAIL(type.kind << " " << name << " not Ready; status: "
+                 << testing::status_of(run.admin, type, run.ns, name).dump()
+                 << "\nrefused by the apiserver (the chart forgot these):" << lines(forbidden)
+                 << "\noperator log: " << run.log_path);
+}
+
+// A KmsProvider for the emulator, with its credentials and CA Secrets, as a user applies them.
+void drive_kms_provider(Run& run) {
+  testing::apply_kms_provider(run.admin, run.ns, "aws", testing::provider_config_from_env("aws"));
+  expect_ready(run, kube::resources::kms_providers(), "aws");
+}
+
+// A CustomerManagedKey on a fresh key in the emulator, through the KmsProvider above: Ready,
+// its Events recorded, then deleted (the operator lifts its finalizer).
+void drive_customer_managed_key(Run& run) {
+  const auto aws = testing::provider_config_from_env("aws");
+  RealClock clock;
+  kms::aws::AwsKmsConfig config;
+  config.region = aws.region;
+  config.kms_endpoint = config.sts_endpoint = aws.endpoint;
+  config.credentials = {aws.credentials.at("accessKeyId"), aws.credentials.at("secretAccessKey"), ""};
+  auto transport = kms::make_cpprest_transport({10s, aws.extra_ca_pem});
+  kms::aws::AwsKmsClient console(config, *transport, clock);
+  auto key = console.create_key({});
+  REQUIRE(key.ok());
+
+  const auto type = kube::resources::customer_managed_keys();
+  Json cmk = {{"apiVersion", "byok.dev/v1alpha1"},
+              {"kind", "CustomerManagedKey"},
+              {"metadata", {{"name", "key"}}},
+              {"spec", {{"provider", "aws"}, {"resource", key->resource}, {"providerRef", {{"name", "aws"}}}}}};
+  REQUIRE(run.admin.create(type, run.ns, cmk).ok());
+  expect_ready(run, type, "key");
+  CHECK(testing::wait_until([&] { return testing::count_events(run.admin, run.ns, "key", "Registered") >= 1; }));
+
+  REQUIRE(run.admin.remove(type, run.ns, "key").ok());
+  INFO("CustomerManagedKey not released by the operator; operator log: " << run.log_path);
+  REQUIRE(testing::wait_until([&] { return !run.admin.get(type, run.ns, "key").ok(); }, 60s));
+}
+
+// The key the ImportedKey driver imports, put on the token before the operator opens it (as a
+// ceremony leaves a key on a production HSM).
+void add_hsm_key(Run& run) {
+  auto material = testing::make_material("aes256-gcm96");
+  auto session = run.token.raw_session();
+  std::vector<std::uint8_t> value(material.bytes.begin(), material.bytes.end());
+  hsm::test::import_secret(*session, "rbac-aes", value);
+}
+
+// An ImportedKey wrapped by the chart's HSM and imported into the emulator through the
+// KmsProvider above: Ready and imported, its Events recorded, then deleted (Retain: the operator
+// lifts its finalizer and leaves the key).
+void drive_imported_key(Run& run) {
+  const auto type = kube::resources::imported_keys();
+  Json ik = {{"apiVersion", "byok.dev/v1alpha1"},
+             {"kind", "ImportedKey"},
+             {"metadata", {{"name", "imported"}}},
+             {"spec",
+              {{"providerRef", {{"name", "aws"}}},
+               {"keyType", "aes256-gcm96"},
+               {"source", {{"hsm", {{"label", "rbac-aes"}}}}}}}};
+  REQUIRE(run.admin.create(type, run.ns, ik).ok());
+  expect_ready(run, type, "imported");
+  CHECK(testing::status_of(run.admin, type, run.ns, "imported").value("imported", false));
+  CHECK(testing::wait_until([&] { return testing::count_events(run.admin, run.ns, "imported", "Imported") >= 1; }));
+
+  REQUIRE(run.admin.remove(type, run.ns, "imported").ok());
+  INFO("ImportedKey not released by the operator; operator log: " << run.log_path);
+  REQUIRE(testing::wait_until([&] { return !run.admin.get(type, run.ns, "imported").ok(); }, 60s));
+}
+
+// The kinds, in the order they depend on each other. A kind's driver added here also takes what
+// allowed_unexercised() excuses for it off that list.
+const std::vector<std::pair<std::string, void (*)(Run&)>> kDrivers = {
+    {"KmsProvider", drive_kms_provider},
+    {"CustomerManagedKey", drive_customer_managed_key},
+    {"ImportedKey", drive_imported_key},
+};
+
+// --- what the chart grants -------------------------------------------------------------------
+
+// Every rule of every Role and ClusterRole bound to `username`'s ServiceAccount, one Grant per
+// (group, resource, verb). Wildcards, resourceNames and nonResourceURLs are not expanded: the
+// caller refuses them.
+struct Granted {
+  std::set<Grant> grants;
+  std::vector<std::string> problems;
+};
+
+Granted granted_to(Run& run) {
+  Granted out;
+  auto is_ours = [&](const Json& binding) {
+    for (const auto& s : binding.value("subjects", Json::array()))
+      if (s.value("kind", "") == "ServiceAccount" && s.value("name", "") == run.service_account &&
+          s.value("namespace", "") == run.ns)
+        return true;
+    return false;
+  };
+  auto add_rules = [&](const Json& role, const std::string& ns, const std::string& where) {
+    for (const auto& rule : role.value("rules", Json::array())) {
+      if (rule.contains("nonResourceURLs")) out.problems.push_back(where + " grants nonResourceURLs");
+      if (rule.contains("resourceNames")) out.problems.push_back(where + " narrows a rule by resourceNames: extend this test to check them");
+      for (const auto& g : rule.value("apiGroups", Json::array()))
+        for (const auto& r : rule.value("resources", Json::array()))
+          for (const auto& v : rule.value("verbs", Json::array())) {
+            if (g == "*" || r == "*" || v == "*")
+              out.problems.push_back(where + " grants a wildcard");
+            out.grants.insert({g.get<std::string>(), r.get<std::string>(), v.get<std::string>(), ns});
+          }
+    }
+  };
+  auto role_of = [&](const Json& binding, const std::string& ns) {
+    const auto& ref = binding["roleRef"];
+    const std::string name = ref.value("name", "");
+    auto role = ref.value("kind", "") == "ClusterRole" ? run.admin.get(kClusterRoles, "", name)
+                                                       : run.admin.get(kRoles, ns, name);
+    REQUIRE(role.ok());
+    return *role;
+  };
+  auto cluster_bindings = kube::list_all(run.admin, kClusterRoleBindings, "");
+  REQUIRE(cluster_bindings.ok());
+  for (const auto& b : cluster_bindings->items)
+    if (is_ours(b)) add_rules(role_of(b, ""), "", "ClusterRole " + b["roleRef"].value("name", ""));
+  auto bindings = kube::list_all(run.admin, kRoleBindings, "");
+  REQUIRE(bindings.ok());
+  for (const auto& b : bindings->items)
+    if (is_ours(b)) {
+      const std::string ns = b["metadata"].value("namespace", "");
+      add_rules(role_of(b, ns), ns, b["roleRef"].value("kind", "") + " " + b["roleRef"].value("name", ""));
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("chart/rbac: the operator runs as the chart's ServiceAccount with exactly the "
+          "permissions the chart grants", "[aws][chart]") {
+  Run run("chart-rbac");
+  install_chart(run);
+  write_service_account_kubeconfig(run);
+  add_hsm_key(run);
+  start_operator(run);
+
+  for (const auto& [kind, drive] : kDrivers) {
+    INFO("driving " << kind << " as " << run.username);
+    drive(run);
+  }
+
+  const auto granted = granted_to(run);
+  {
+    INFO("rules no least-privilege role has:" << lines(granted.problems));
+    CHECK(granted.problems.empty());
+    REQUIRE_FALSE(granted.grants.empty());
+  }
+
+  // Granted and unused: fails unless on the short list.
+  std::set<std::string> driven;
+  for (const auto& [kind, _] : kDrivers) driven.insert(kind);
+  const auto allowed = allowed_unexercised(driven);
+  auto unused_and_unexplained = [&](const Used& used) {
+    std::vector<std::string> out;
+    for (const auto& g : granted.grants) {
+      bool exercised = false;
+      for (const auto& u : used.allowed) exercised = exercised || covers(g, u);
+      bool listed = false;
+      for (const auto& a : allowed) listed = listed || !(a.grant < g || g < a.grant);
+      if (!exercised && !listed) out.push_back(g.str());
+    }
+    return out;
+  };
+  // The leader renews its Lease every couple of seconds and the informers' watches start at
+  // once, but give the operator a little time to have made each kind of request.
+  Used used;
+  testing::wait_until([&] {
+    used = used_by(run.username);
+    return unused_and_unexplained(used).empty();
+  }, 20s, 500ms);
+  run.op->terminate();
+  used = used_by(run.username);  // with what a graceful stop does (releasing the Lease)
+
+  {
+    std::vector<std::string> forbidden;
+    for (const auto& f : used.forbidden) forbidden.push_back(f.str());
+    INFO("refused by the apiserver (the chart forgot these):" << lines(forbidden));
+    CHECK(forbidden.empty());
+  }
+  {
+    auto unused = unused_and_unexplained(used);
+    INFO("granted by the chart but never used by the operator (drop them from the chart, or "
+         "list them in allowed_unexercised() with a reason):" << lines(unused));
+    CHECK(unused.empty());
+  }
+  {
+    std::vector<std::string> stale;
+    for (const auto& a : allowed) {
+      bool exercised = false;
+      for (const auto& u : used.allowed) exercised = exercised || covers(a.grant, u);
+      if (exercised) stale.push_back(a.grant.str() + ": exercised after all (" + a.reason + ")");
+      if (!granted.grants.count(a.grant)) stale.push_back(a.grant.str() + ": no longer granted");
+    }
+    INFO("stale entries of allowed_unexercised():" << lines(stale));
+    CHECK(stale.empty());
+  }
+}
+
+TEST_CASE("chart/rbac: helm install refuses a bad value before creating anything", "[chart]") {
+  Run run("chart-bad-value");
+  auto r = testing::helm("install " + run.ns + " " + testing::shell_quote(testing::chart_dir()) +
+                         " --namespace " + run.ns + " --set replicaCount=two --kubeconfig " +
+                         testing::shell_quote(testing::kubeconfig_path()));
+  INFO(r.all());
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("at '/replicaCount': got string, want integer") != std::string::npos);
+  auto deployments = run.admin.list(kDeployments, run.ns);
+  REQUIRE(deployments.ok());
+  CHECK((*deployments)["items"].empty());
+  auto service_accounts = run.admin.list(kServiceAccounts, run.ns);
+  REQUIRE(service_accounts.ok());
+  CHECK((*service_accounts)["items"].empty());
+}

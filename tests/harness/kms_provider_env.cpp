@@ -1,0 +1,93 @@
+#include "tests/harness/kms_provider_env.h"
+
+#include <stdexcept>
+
+#include "tests/harness/server_env.h"
+
+namespace byok::testing {
+
+kms::ProviderConfig provider_config_from_env(const std::string& provider) {
+  const auto env = ServerEnv::for_provider(provider);
+  kms::ProviderConfig c;
+  c.type = provider;
+  if (provider == "aws") {
+    c.region = env["BYOK_AWS_REGION"];
+    c.endpoint = env["BYOK_AWS_ENDPOINT"];
+    c.credentials = {{"accessKeyId", env["BYOK_AWS_ACCESS_KEY_ID"]},
+                     {"secretAccessKey", env["BYOK_AWS_SECRET_ACCESS_KEY"]}};
+    c.extra_ca_pem = env.file("BYOK_AWS_CA_FILE");
+  } else if (provider == "azure") {
+    c.endpoint = env["BYOK_AZURE_ENDPOINT"];
+    c.settings = {{"vaultUrl", env["BYOK_AZURE_VAULT_URL"]}};
+    c.credentials = {{"tenantId", env["BYOK_AZURE_TENANT_ID"]},
+                     {"clientId", env["BYOK_AZURE_CLIENT_ID"]},
+                     {"clientSecret", env["BYOK_AZURE_CLIENT_SECRET"]},
+                     {"authorityHost", env["BYOK_AZURE_AUTHORITY_HOST"]}};
+    c.extra_ca_pem = env.file("BYOK_AZURE_CA_FILE");
+  } else if (provider == "gcp") {
+    c.endpoint = env["BYOK_GCP_ENDPOINT"];
+    c.settings = {{"project", env["BYOK_GCP_PROJECT"]},
+                  {"location", env["BYOK_GCP_LOCATION"]},
+                  {"keyRing", env["BYOK_GCP_KEY_RING"]}};
+    c.credentials = {{"serviceAccountKey", env.file("BYOK_GCP_SA_KEY_FILE")}};
+    c.extra_ca_pem = env.file("BYOK_GCP_CA_FILE");
+  } else if (provider == "oci") {
+    c.region = "us-ashburn-1";
+    c.settings = {{"managementEndpoint", env["BYOK_OCI_ENDPOINT"]},
+                  {"compartmentId", env["BYOK_OCI_COMPARTMENT_ID"]},
+                  {"vaultId", env["BYOK_OCI_VAULT_ID"]}};
+    c.credentials = {{"tenancy", env["BYOK_OCI_TENANCY"]},
+                     {"user", env["BYOK_OCI_USER"]},
+                     {"fingerprint", env["BYOK_OCI_FINGERPRINT"]},
+                     {"privateKey", env.file("BYOK_OCI_PRIVATE_KEY_FILE")}};
+    c.extra_ca_pem = env.file("BYOK_OCI_CA_FILE");
+  } else if (provider == "transit") {
+    c.endpoint = env["BYOK_TRANSIT_ENDPOINT"];
+    c.settings = {{"mountPath", env["BYOK_TRANSIT_MOUNT"]}};
+    c.credentials = {{"token", env["BYOK_TRANSIT_TOKEN"]}};
+    c.extra_ca_pem = env.file("BYOK_TRANSIT_CA_FILE");
+  } else if (provider == "thalassa") {
+    c.endpoint = env["BYOK_THALASSA_ENDPOINT"];
+    c.region = env["BYOK_THALASSA_REGION"];
+    c.settings = {{"organisation", env["BYOK_THALASSA_ORGANISATION"]}};
+    c.credentials = {{"token", env["BYOK_THALASSA_TOKEN"]}};
+    c.extra_ca_pem = env.file("BYOK_THALASSA_CA_FILE");
+  } else {
+    throw std::runtime_error("no KMS server for provider " + provider);
+  }
+  return c;
+}
+
+void apply_kms_provider(kube::KubeClient& client, const std::string& ns, const std::string& name,
+                        const kms::ProviderConfig& config) {
+  auto create = [&](const kube::ResourceType& type, const nlohmann::json& object) {
+    auto r = client.create(type, ns, object);
+    if (!r) throw std::runtime_error("creating " + type.kind + ": " + r.error().message);
+  };
+  nlohmann::json credentials = nlohmann::json::object();
+  for (const auto& [k, v] : config.credentials) credentials[k] = v;
+  create(kube::resources::secrets(),
+         {{"apiVersion", "v1"}, {"kind", "Secret"},
+          {"metadata", {{"name", name + "-credentials"}, {"namespace", ns}}},
+          {"stringData", credentials}});
+  nlohmann::json spec = {{"type", config.type}, {"credentialsSecretRef", {{"name", name + "-credentials"}}}};
+  if (!config.region.empty()) spec["region"] = config.region;
+  if (!config.endpoint.empty()) spec["endpoint"] = config.endpoint;
+  if (!config.settings.empty()) {
+    nlohmann::json settings = nlohmann::json::object();
+    for (const auto& [k, v] : config.settings) settings[k] = v;
+    spec[config.type] = settings;
+  }
+  if (!config.extra_ca_pem.empty()) {
+    create(kube::resources::secrets(),
+           {{"apiVersion", "v1"}, {"kind", "Secret"},
+            {"metadata", {{"name", name + "-ca"}, {"namespace", ns}}},
+            {"stringData", {{"ca.crt", config.extra_ca_pem}}}});
+    spec["caSecretRef"] = {{"name", name + "-ca"}};
+  }
+  create(kube::resources::kms_providers(),
+         {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "KmsProvider"},
+          {"metadata", {{"name", name}, {"namespace", ns}}}, {"spec", spec}});
+}
+
+}  // namespace byok::testing

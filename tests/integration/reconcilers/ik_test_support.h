@@ -1,0 +1,296 @@
+#pragma once
+// What the ImportedKey integration tests share: a fresh SoftHSM2 token holding known key
+// material (so a test can prove the KMS holds exactly that key), the operator started with that
+// token, a KmsProvider for a fixture's KMS server, ImportedKey objects, and the per-provider
+// check of what the KMS holds (each fake's test-only digest endpoint, moto's import log, or for
+// Vault using the key).
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/base64.h"
+#include "controller/kube/resource.h"
+#include "kms/http_transport.h"
+#include "kms/provider_factory.h"
+#include "tests/harness/cluster.h"
+#include "tests/harness/kms_provider_env.h"
+#include "tests/harness/operator_process.h"
+#include "tests/harness/server_env.h"
+#include "tests/hsm/crypto_check.h"
+#include "tests/hsm/softhsm_fixture.h"
+#include "tests/integration/kms/kms_test_support.h"
+
+namespace byok::iktest {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+inline const kube::ResourceType kIk = kube::resources::imported_keys();
+
+
+// The SubjectPublicKeyInfo of a private key, as a string of DER bytes.
+inline std::string spki_of(EVP_PKEY* key) {
+  auto der = hsm::test::public_der(key);
+  return std::string(der.begin(), der.end());
+}
+
+// Known material on a fresh token: what the KMS must end up holding.
+struct KnownKey {
+  std::string type;
+  testing::TestMaterial material;  // raw bytes or PKCS#8 (OpenSSL's encoding), and the key
+};
+
+// One namespace, one token, one operator (started by start()).
+struct IkFixture {
+  std::unique_ptr<kube::RestKubeClient> client = testing::connect_from_env();
+  kube::KubeClient& c = *client;
+  std::string ns;
+  hsm::test::SoftHsmToken token;
+  std::string log_path;
+  std::unique_ptr<testing::ChildProcess> op;
+  std::map<std::string, KnownKey> keys;  // by HSM label
+
+  explicit IkFixture(const std::string& prefix) : ns(testing::create_namespace(c, prefix)) {
+    log_path = "/tmp/byok-" + ns + ".log";
+  }
+
+  // Puts known material of `type` on the token under `label` (sensitive, extractable only by
+  // wrapping, as a ceremony leaves it).
+  const KnownKey& add_key(const std::string& label, const std::string& type) {
+    KnownKey k{type, testing::make_material(type)};
+    if (type == "ed25519" || type == "chacha20-poly1305") {
+      // Material SoftHSM cannot take by C_CreateObject here: a key of the type made in the token.
+      auto h = token.open_hsm();
+      hsm::GenerateRequest req;
+      req.type = *hsm::parse_key_type(type);
+      req.label = label;
+      auto made = h->generate_key(req);
+      if (!made) {
+        // No such mechanism (ChaCha20 on SoftHSM2 2.6.1): an AES key stands in; the import
+        // is refused before the HSM is asked.
+        std::vector<std::uint8_t> value(32, 7);
+        auto s = token.raw_session();
+        hsm::test::import_secret(*s, label, value);
+      }
+      return keys.emplace(label, std::move(k)).first->second;
+    }
+    auto s = token.raw_session();
+    if (k.material.pkey) {
+      hsm::test::import_private(*s, label, k.material.pkey.get());
+    } else {
+      std::vector<std::uint8_t> value(k.material.bytes.begin(), k.material.bytes.end());
+      hsm::test::import_secret(*s, label, value);
+    }
+    return keys.emplace(label, std::move(k)).first->second;
+  }
+
+  // The operator with this token; `failpoints` arms BYOK_FAILPOINTS for this process only.
+  void start(const std::string& failpoints = "") {
+    setenv("BYOK_PKCS11_MODULE", hsm::test::SoftHsmToken::module_path().c_str(), 1);
+    setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
+    setenv("BYOK_HSM_PIN_FILE", token.pin_file().c_str(), 1);
+    if (failpoints.empty()) unsetenv("BYOK_FAILPOINTS");
+    else setenv("BYOK_FAILPOINTS", failpoints.c_str(), 1);
+    op = testing::start_operator(ns, log_path, {"--resync-seconds", "30"});
+    unsetenv("BYOK_FAILPOINTS");
+  }
+
+  void provider(const std::string& type, const std::string& name = "") {
+    testing::apply_kms_provider(c, ns, name.empty() ? type : name, testing::provider_config_from_env(type));
+  }
+
+  void create(const Json& object) {
+    auto r = c.create(kIk, ns, object);
+    if (!r) FAIL("creating ImportedKey: " << r.error().message);
+  }
+
+  Json status(const std::string& name) { return testing::status_of(c, kIk, ns, name); }
+
+  // The status once condition Ready has `reason` (or the key is imported and Ready when
+  // reason is empty); nullopt (after logging the last status) when that does not happen.
+  std::optional<Json> try_wait(const std::string& name, const std::string& reason = "",
+                               std::chrono::milliseconds timeout = 90s) {
+    Json st;
+    bool ok = testing::wait_until(
+        [&] {
+          st = status(name);
+          if (reason.empty())
+            return st.value("imported", false) && testing::condition_field(st, "Ready", "status") == "True";
+          return testing::condition_field(st, "Ready") == reason;
+        },
+        timeout);
+    if (ok) return st;
+    UNSCOPED_INFO("ImportedKey " << ns << "/" << name << " never reached " << (reason.empty() ? "imported" : reason)
+                                 << "; status: " << st.dump() << "; operator log: " << log_path);
+    return std::nullopt;
+  }
+  Json wait_for(const std::string& name, const std::string& reason = "",
+                std::chrono::milliseconds timeout = 90s) {
+    auto st = try_wait(name, reason, timeout);
+    REQUIRE(st);
+    return *st;
+  }
+};
+
+// An ImportedKey from the HSM key `label` (or, with `secret` set, from that wrapped Secret).
+inline Json imported_key(const std::string& name, const std::string& provider,
+                         const std::string& type, const std::string& label, Json extra = Json::object()) {
+  Json spec = {{"providerRef", {{"name", provider}}}, {"keyType", type},
+               {"source", {{"hsm", {{"label", label}}}}}};
+  for (auto& [k, v] : extra.items()) spec[k] = v;
+  return {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ImportedKey"},
+          {"metadata", {{"name", name}}}, {"spec", spec}};
+}
+
+// A KMS client for provider `type`, as the operator builds one.
+inline kms::ProviderHandle kms_client(const std::string& type) {
+  static RealClock clock;
+  auto handle = kms::make_provider(testing::provider_config_from_env(type), clock);
+  if (!handle) FAIL("building the " << type << " client: " << handle.error().message);
+  return std::move(*handle);
+}
+
+// GET on a fake's test-only endpoint (TLS with the fixture's CA).
+inline Json fake_get(const std::string& provider, const std::string& base_var, const std::string& ca_var,
+                     const std::string& path) {
+  auto env = testing::ServerEnv::for_provider(provider);
+  auto transport = kms::make_cpprest_transport({std::chrono::seconds(10), env.file(ca_var)});
+  kms::HttpRequest req{"GET", env[base_var] + path, {}, ""};
+  auto resp = transport->send(req);
+  if (!resp) FAIL("GET " << path << ": " << resp.error().message);
+  INFO("GET " << path << " -> " << resp->status << " " << resp->body);
+  REQUIRE(resp->status == 200);
+  return Json::parse(resp->body);
+}
+
+// Vault: what a root-token call answers (the operator never encrypts or signs).
+inline Json vault_call(const std::string& method, const std::string& path, const Json& body = nullptr) {
+  auto env = testing::ServerEnv::for_provider("transit");
+  auto transport = kms::make_cpprest_transport({std::chrono::seconds(10), env.file("BYOK_TRANSIT_CA_FILE")});
+  kms::HttpRequest req{method, env["BYOK_TRANSIT_ENDPOINT"] + "/v1/" + path,
+                       {{"X-Vault-Token", env["BYOK_TRANSIT_ROOT_TOKEN"]}, {"Content-Type", "application/json"}},
+                       body.is_null() ? "" : body.dump()};
+  auto resp = transport->send(req);
+  if (!resp) FAIL(method << " " << path << ": " << resp.error().message);
+  INFO(method << " " << path << " -> " << resp->status << " " << resp->body);
+  REQUIRE(resp->status / 100 == 2);
+  return resp->body.empty() ? Json::object() : Json::parse(resp->body);
+}
+
+inline std::string last_segment(const std::string& s) { return s.substr(s.rfind('/') + 1); }
+
+// Proves the KMS holds `known` under the key the status names: each server's own evidence.
+inline void check_kms_holds(const std::string& provider, const Json& st, const KnownKey& known) {
+  const std::string key_id = st.value("keyId", ""), version = st.value("keyVersion", "");
+  INFO(provider << " key " << key_id << " version " << version << " type " << known.type);
+  const bool symmetric = !known.material.pkey;
+  if (provider == "aws") {
+    auto env = testing::ServerEnv::for_provider("aws");
+    std::ifstream log(env["BYOK_AWS_IMPORT_LOG"]);
+    std::string id, material, digest, want_digest;
+    while (log >> id >> material >> digest)
+      if (id == last_segment(key_id) && material == version) want_digest = digest;
+    CHECK(want_digest == testing::sha256_hex(symmetric ? known.material.bytes : spki_of(known.material.pkey.get())));
+  } else if (provider == "gcp") {
+    auto j = fake_get("gcp", "BYOK_GCP_ENDPOINT", "BYOK_GCP_CA_FILE", "/__fake/material-sha256?name=" + version);
+    CHECK(j.value("sha256", "") == testing::sha256_hex(known.material.bytes));
+  } else if (provider == "azure") {
+    auto j = fake_get("azure", "BYOK_AZURE_FAKE_URL", "BYOK_AZURE_CA_FILE",
+                      "/__fake/keys/" + last_segment(key_id) + "/material-sha256");
+    CHECK(j.value("sha256", "") == testing::sha256_hex(known.material.bytes));
+  } else if (provider == "oci") {
+    auto j = fake_get("oci", "BYOK_OCI_ENDPOINT", "BYOK_OCI_CA_FILE", "/__fake/keys/" + key_id + "/material");
+    CHECK(j.value("sha256", "") == testing::sha256_hex(known.material.bytes));
+  } else if (provider == "thalassa") {
+    auto j = fake_get("thalassa", "BYOK_THALASSA_ENDPOINT", "BYOK_THALASSA_CA_FILE",
+                      "/__fake/keys/" + last_segment(key_id) + "/sha256");
+    CHECK(j["versions"].value(version, "") == testing::sha256_hex(known.material.bytes));
+  } else if (provider == "transit") {
+    const std::string name = last_segment(key_id);
+    if (symmetric && known.type != "chacha20-poly1305") {
+      // Encrypted by Vault, opened here with the known key: only the same key can.
+      const std::string plaintext = "byok operator check " + name;
+      auto enc = vault_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode(plaintext)}});
+      std::string ct = enc["data"]["ciphertext"].get<std::string>();
+      const std::string prefix = "vault:v" + version + ":";
+      REQUIRE(ct.rfind(prefix, 0) == 0);
+      auto blob = base64_decode(ct.substr(prefix.size()));
+      REQUIRE(blob.ok());
+      CHECK(testing::aes_gcm_decrypt(known.material.bytes, blob->substr(0, 12), blob->substr(12)) == plaintext);
+    } else if (symmetric) {
+      // ChaCha20-Poly1305: a round trip proves a usable key; the material check is the fake-free
+      // part transit offers (Vault does not export imported keys).
+      auto enc = vault_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode("x")}});
+      auto dec = vault_call("POST", "transit/decrypt/" + name, {{"ciphertext", enc["data"]["ciphertext"]}});
+      CHECK(dec["data"]["plaintext"] == base64_encode("x"));
+    } else {
+      const std::string data = "byok operator signature check " + name;
+      Json req = {{"input", base64_encode(data)}};
+      const EVP_MD* md = EVP_sha256();
+      if (known.type.rfind("rsa-", 0) == 0) req["signature_algorithm"] = "pkcs1v15";
+      if (known.type == "ed25519") md = nullptr;
+      else req["hash_algorithm"] = "sha2-256";
+      auto sig = vault_call("POST", "transit/sign/" + name, req);
+      std::string s = sig["data"]["signature"].get<std::string>();
+      auto bytes = base64_decode(s.substr(s.find(':', 6) + 1));
+      REQUIRE(bytes.ok());
+      CHECK(testing::verify_signature(known.material.pkey.get(), md, data, *bytes));
+    }
+  }
+}
+
+// Material wrapped offline (as byokctl would) for the wrapping key `provider` serves for
+// `name`: the Secret's bytes and the fingerprint the ImportedKey must carry.
+struct OfflineWrap {
+  std::string wrapped;
+  std::string fingerprint;
+  std::string algorithm;
+  std::string kid;  // Azure: the KEK's key identifier, which a .byok file names
+};
+
+inline OfflineWrap wrap_offline(const std::string& provider, const std::string& name,
+                                const std::string& type, const std::string& material) {
+  auto handle = kms_client(provider);
+  kms::ImportTarget t;
+  t.name = name;
+  t.key_type = type;
+  t.owner = "key-ceremony";
+  auto algs = handle.client->wrapping_algorithms(type);
+  REQUIRE(algs.ok());
+  t.wrapping_algorithm = algs->front();
+  auto w = handle.client->prepare_import(t, "");  // no key is created by these providers
+  if (!w) FAIL("fetching the wrapping key: " << w.error().message);
+  const EVP_MD* md = EVP_sha256();
+  if (provider == "azure" || t.wrapping_algorithm == "SHA1" || t.wrapping_algorithm == "sha1") md = EVP_sha1();
+  OfflineWrap out;
+  out.wrapped = testing::rsa_aes_wrap(w->public_key_der, md, material);
+  out.fingerprint = testing::sha256_hex(w->public_key_der);
+  out.algorithm = t.wrapping_algorithm;
+  if (provider == "azure") out.kid = w->import_token;
+  return out;
+}
+
+inline void create_wrapped_secret(kube::KubeClient& c, const std::string& ns, const std::string& name,
+                                  const std::string& wrapped) {
+  auto r = c.create(kube::resources::secrets(), ns,
+                    {{"apiVersion", "v1"}, {"kind", "Secret"},
+                     {"metadata", {{"name", name}, {"namespace", ns}}},
+                     {"data", {{"wrapped", base64_encode(wrapped)}}}});
+  if (!r) FAIL("creating Secret " << name << ": " << r.error().message);
+}
+
+inline Json wrapped_source(const std::string& secret, const OfflineWrap& w) {
+  return {{"wrappedSecretRef", {{"name", secret}, {"wrappingKeyFingerprint", w.fingerprint},
+                                {"wrappingAlgorithm", w.algorithm}}}};
+}
+
+}  // namespace byok::iktest

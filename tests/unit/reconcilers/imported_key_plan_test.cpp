@@ -1,0 +1,202 @@
+#include <catch2/catch.hpp>
+
+#include "reconcilers/imported_key/ik_plan.h"
+#include "reconcilers/imported_key/wrap_choice.h"
+
+using namespace byok;
+using namespace byok::importedkey;
+
+namespace {
+
+ImportedKey make(bool imported = false, int64_t rotate = 0, int64_t rotation = 0) {
+  ImportedKey k;
+  k.meta.name = "payments";
+  k.meta.namespace_ = "team";
+  k.meta.uid = "6f1c0d4e-0000-4000-8000-000000000001";
+  k.meta.generation = 3;
+  k.spec.provider_ref = "aws";
+  k.spec.key_type = "aes256-gcm96";
+  k.spec.allow_rotation = rotate > 0;
+  k.spec.rotate = rotate;
+  k.spec.hsm = HsmSource{"payments-key", ""};
+  k.status.imported = imported;
+  k.status.rotation = rotation;
+  if (imported) {
+    k.status.key_id = "arn:aws:kms:eu-west-1:111122223333:key/k1";
+    k.status.key_version = "v1";
+    k.status.phase = phases::kImported;
+  }
+  return k;
+}
+
+kms::KeyDescription key(const std::string& state, const std::string& version = "v1") {
+  kms::KeyDescription d;
+  d.key_id = "k1";
+  d.resource = "arn:aws:kms:eu-west-1:111122223333:key/k1";
+  d.state = state;
+  d.version = version;
+  d.status = state == "Enabled" ? std::optional(kms::CmkStatus::Current)
+             : state == "PendingDeletion" ? std::optional(kms::CmkStatus::Deleted)
+                                          : std::optional(kms::CmkStatus::Old);
+  return d;
+}
+
+const runtime::Condition& condition(const ImportedKeyStatus& st, const std::string& type) {
+  const auto* c = runtime::find_condition(st.conditions, type);
+  REQUIRE(c != nullptr);
+  return *c;
+}
+
+hsm::Capabilities softhsm_caps() {
+  hsm::Capabilities c;
+  c.rsa_oaep = true;
+  c.aes_key_wrap_pad = true;
+  c.native_rsa_aes_key_wrap = false;
+  c.oaep_sha256 = false;  // SoftHSM2 2.6.1
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("imported key: nothing in the KMS means a first import, unless it was imported before",
+          "[importedkey]") {
+  CHECK(decide(make(false), std::nullopt) == Step::Import);
+  CHECK(decide(make(true), std::nullopt) == Step::KeyMissing);
+}
+
+TEST_CASE("imported key: a container awaiting material receives the import, never a second key",
+          "[importedkey]") {
+  // AWS EXTERNAL key in PendingImport; a Google CryptoKey without any version (empty state).
+  CHECK(decide(make(false), key("PendingImport", "")) == Step::Import);
+  CHECK(decide(make(false), key("", "")) == Step::Import);
+  CHECK(decide(make(false), key("IMPORT_FAILED")) == Step::Import);
+  CHECK_FALSE(holds_material(key("PENDING_IMPORT")));
+  CHECK(holds_material(key("Enabled")));
+}
+
+TEST_CASE("imported key: material the status does not know yet is adopted, not imported again",
+          "[importedkey]") {
+  auto k = make(false);
+  k.status.phase = phases::kImporting;  // the controller died after the import call
+  REQUIRE(decide(k, key("Enabled")) == Step::Adopt);
+  auto st = status_adopted(k, key("Enabled"), "2026-11-23T10:00:00Z");
+  CHECK(st.imported);
+  CHECK(st.key_id == "arn:aws:kms:eu-west-1:111122223333:key/k1");
+  CHECK(st.phase == phases::kImported);
+  CHECK(condition(st, conditions::kImported).status == "True");
+  CHECK(condition(st, conditions::kReady).reason == reasons::kKeyUsable);
+  CHECK(st.observed_generation == 3);
+}
+
+TEST_CASE("imported key: rotation only when spec.rotate moved past status.rotation", "[importedkey]") {
+  CHECK(decide(make(true, 0, 0), key("Enabled")) == Step::Observe);
+  CHECK(decide(make(true, 2, 1), key("Enabled")) == Step::Rotate);
+  CHECK(decide(make(true, 2, 2), key("Enabled")) == Step::Observe);
+  auto no_rotation = make(true, 1, 0);
+  no_rotation.spec.allow_rotation = false;  // a CRD installed without its CEL rules
+  CHECK(decide(no_rotation, key("Enabled")) == Step::RotationNotAllowed);
+}
+
+TEST_CASE("imported key: a rotation recorded as under way whose version the KMS shows is adopted",
+          "[importedkey]") {
+  auto k = make(true, 2, 1);
+  k.status.phase = phases::kRotating;
+  CHECK(decide(k, key("Enabled", "v2")) == Step::AdoptRotation);
+  CHECK(decide(k, key("Enabled", "v1")) == Step::Rotate);  // not happened: do it
+  auto st = status_adopted(k, key("Enabled", "v2"), "2026-11-23T10:00:00Z");
+  CHECK(st.key_version == "v2");
+  CHECK(st.rotation == 2);
+}
+
+TEST_CASE("imported key: the import result fills the status, the plaintext-free fields only",
+          "[importedkey]") {
+  auto k = make(false);
+  kms::ImportResult r{"k1", "arn:aws:kms:eu-west-1:111122223333:key/k1", "mat-1"};
+  auto st = status_imported(k, r, "Enabled", false, "2026-11-23T10:00:00Z");
+  CHECK(st.imported);
+  CHECK(st.key_id == r.resource);
+  CHECK(st.key_version == "mat-1");
+  CHECK(st.imported_at == "2026-11-23T10:00:00Z");
+  CHECK(st.key_state == "Enabled");
+  CHECK(condition(st, conditions::kReady).status == "True");
+  CHECK(condition(st, conditions::kImported).observed_generation == 3);
+  auto j = imported_key_status_to_json(st);
+  CHECK(j["imported"] == true);
+  CHECK(j["keyVersion"] == "mat-1");
+}
+
+TEST_CASE("imported key: failures set Ready False (Unknown when transient) and keep imported",
+          "[importedkey]") {
+  auto st = status_failed(make(false), {reasons::kHsmKeyNotFound, "no key", false}, "t");
+  CHECK(condition(st, conditions::kReady).status == "False");
+  CHECK(condition(st, conditions::kImported).reason == reasons::kHsmKeyNotFound);
+  auto transient = status_failed(make(true), {"KmsUnavailable", "down", true}, "t");
+  CHECK(condition(transient, conditions::kReady).status == "Unknown");
+  CHECK(transient.imported);
+  CHECK(runtime::find_condition(transient.conditions, conditions::kImported) == nullptr);
+}
+
+TEST_CASE("imported key: a key the KMS disabled or scheduled for deletion is not Ready",
+          "[importedkey]") {
+  auto st = status_observed(make(true), key("PendingDeletion"), "t");
+  CHECK(st.key_state == "PendingDeletion");
+  CHECK(condition(st, conditions::kReady).reason == reasons::kKeyNotUsable);
+  auto ev = event_for(make(true).status, st);
+  REQUIRE(ev);
+  CHECK(ev->type == "Warning");
+  CHECK(ev->reason == reasons::kKeyNotUsable);
+  // Observing the same state again records no second Event.
+  auto again = make(true);
+  again.status = st;
+  CHECK_FALSE(event_for(st, status_observed(again, key("PendingDeletion"), "t2")));
+}
+
+TEST_CASE("wrap choice: the provider's best algorithm the HSM can do", "[importedkey]") {
+  const std::vector<std::string> aws_sym = {"RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_256",
+                                            "RSAES_OAEP_SHA_1", "RSA_AES_KEY_WRAP_SHA_1"};
+  auto caps = softhsm_caps();
+  auto c = choose_hsm_wrapping("aws", hsm::KeyType::Aes256Gcm96, aws_sym, caps);
+  REQUIRE(c);
+  CHECK(c->algorithm == "RSAES_OAEP_SHA_1");
+  caps.oaep_sha256 = std::nullopt;  // not learned yet: the provider's first choice is tried
+  CHECK(choose_hsm_wrapping("aws", hsm::KeyType::Aes256Gcm96, aws_sym, caps)->algorithm ==
+        "RSAES_OAEP_SHA_256");
+  // A private key cannot travel in one OAEP block.
+  caps = softhsm_caps();
+  auto rsa = choose_hsm_wrapping("aws", hsm::KeyType::Rsa2048, aws_sym, caps);
+  REQUIRE(rsa);
+  CHECK(rsa->algorithm == "RSA_AES_KEY_WRAP_SHA_1");
+  CHECK(rsa->spec.method == hsm::WrapMethod::RsaAesKeyWrap);
+}
+
+TEST_CASE("wrap choice: a refusal names what the HSM lacks and the way out", "[importedkey]") {
+  auto c = choose_hsm_wrapping("oci", hsm::KeyType::Aes256Gcm96,
+                               {"RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256"}, softhsm_caps());
+  REQUIRE_FALSE(c);
+  CHECK(c.error().kind == ErrorKind::Unsupported);
+  CHECK_THAT(c.error().message, Catch::Contains("SHA-256"));
+  CHECK_THAT(c.error().message, Catch::Contains("wrappedSecretRef"));
+  hsm::Capabilities none;
+  auto t = choose_hsm_wrapping("transit", hsm::KeyType::Aes128Gcm96, {"SHA256", "SHA1"}, none);
+  REQUIRE_FALSE(t);
+  CHECK_THAT(t.error().message, Catch::Contains("CKM_RSA_AES_KEY_WRAP"));
+}
+
+TEST_CASE("wrap choice: offline material needs a provider with a stable wrapping key",
+          "[importedkey]") {
+  CHECK(choose_offline_algorithm("aws", "", {"RSAES_OAEP_SHA_256"}).error().kind == ErrorKind::Unsupported);
+  CHECK(choose_offline_algorithm("gcp", "", {"RSA_OAEP_3072_SHA256"}).error().kind == ErrorKind::Unsupported);
+  CHECK(*choose_offline_algorithm("transit", "", {"SHA256", "SHA1"}) == "SHA256");
+  CHECK(*choose_offline_algorithm("oci", "RSA_OAEP_SHA256", {"RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256"}) ==
+        "RSA_OAEP_SHA256");
+  auto bad = choose_offline_algorithm("thalassa", "SHA256", {"sha256", "sha1"});
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error().message, Catch::Contains("wrappingAlgorithm"));
+}
+
+TEST_CASE("wrap spec: every provider's algorithm words map to a wrap", "[importedkey]") {
+  CHECK(hsm::wrap_spec_for("thalassa", "sha1")->hash == hsm::OaepHash::Sha1);
+  CHECK(hsm::wrap_spec_for("azure", "CKM_RSA_AES_KEY_WRAP")->method == hsm::WrapMethod::RsaAesKeyWrap);
+  CHECK(hsm::wrap_spec_for("gcp", "RSA_OAEP_3072_SHA1_AES_256")->kek_bits == 3072);
+  CHECK_FALSE(hsm::wrap_spec_for("vault", "SHA1"));
+}
