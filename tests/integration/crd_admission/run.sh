@@ -110,7 +110,7 @@ check_field() {
 check_field "default cmk.spec.default" customermanagedkey/cmk-gcp .spec.default false
 check_field "default cmk.spec.deletionPolicy" customermanagedkey/cmk-gcp .spec.deletionPolicy Retain
 check_field "default ik.spec.allowRotation" importedkey/ik-gcp .spec.allowRotation false
-check_field "default ik.spec.source.wrappedSecretRef.key" importedkey/ik-aws .spec.source.wrappedSecretRef.key wrapped
+check_field "default ik.spec.source.wrappedSecretRef.key" importedkey/ik-oci .spec.source.wrappedSecretRef.key wrapped
 check_field "default kmsp.spec.caSecretRef.key" kmsprovider/aws .spec.caSecretRef.key ca.crt
 check_field "default kmsp.spec.transit.mountPath" kmsprovider/transit .spec.transit.mountPath transit
 
