@@ -45,7 +45,8 @@ One process, two TLS listeners on 127.0.0.1 (tests/harness/azure-kms.sh starts i
   Test-only endpoints (no auth, on the vault listener):
     GET  /__fake/health                             readiness
     GET  /__fake/keys/{name}/material-sha256[?version=V]
-                                                    {"sha256": hex of the imported PKCS#8 bytes}
+                                                    {"sha256": hex of the imported PKCS#8 bytes,
+                                                     "public_sha256": hex of its public key's SPKI}
     POST /__fake/revoke-tokens[?client_id=C]        every token issued so far (to C) is refused
     GET  /__fake/stats                              {"token_requests": {client_id: n}, ...}
 
@@ -376,6 +377,11 @@ class Vault:
                 rec["attributes"][field] = attrs[field]
         if material is not None:
             rec["material_sha256"] = hashlib.sha256(material).hexdigest()
+            if private is not None:
+                # The key itself, whatever PKCS#8 encoding carried it (HSMs differ).
+                spki = private.public_key().public_bytes(
+                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+                rec["public_sha256"] = hashlib.sha256(spki).hexdigest()
         return rec
 
     def bundle(self, name, rec):
@@ -617,7 +623,10 @@ class Vault:
                         if not version or r["version"] == version), None)
             if rec is None or "material_sha256" not in rec:
                 return 404, {"error": "no imported material for %s" % name}
-            return 200, {"sha256": rec["material_sha256"], "version": rec["version"]}
+            out = {"sha256": rec["material_sha256"], "version": rec["version"]}
+            if "public_sha256" in rec:
+                out["public_sha256"] = rec["public_sha256"]
+            return 200, out
 
 
 def make_handler(entra, vault, role):

@@ -43,7 +43,8 @@ Test-only endpoints, under /__fake/ (no authentication; the real service has not
   GET  /__fake/health                       readiness
   POST /__fake/version-state {name, state}  what the console's enable/disable does (ENABLED or
                                             DISABLED, from ENABLED or DISABLED)
-  GET  /__fake/material-sha256?name=<version name>  {"sha256": hex} of the imported material
+  GET  /__fake/material-sha256?name=<version name>  {"sha256": hex} of the imported material (and
+                                            "public_sha256", of a private key's SPKI)
   POST /__fake/expire-tokens                every issued access token stops working
 
 Deliberately not implemented: key rings (one exists: --project/--location/--key-ring), listing
@@ -397,7 +398,7 @@ class Fake:
             self.versions[name] = []
             if not skip:
                 v = self.new_version(key, algorithm, "ENABLED", generateTime=rfc3339(time.time()))
-                self.materials[v["name"]] = hashlib.sha256(generate_material(algorithm)).hexdigest()
+                self.materials[v["name"]] = {"sha256": hashlib.sha256(generate_material(algorithm)).hexdigest()}
                 if purpose == "ENCRYPT_DECRYPT":
                     key["_primary"] = v["name"]
             return self.key_json(key)
@@ -582,7 +583,7 @@ class Fake:
                 self.get_version(m.group(1), m.group(2))
             if name not in self.materials:
                 raise ApiError("NOT_FOUND", f"no material for {name}")
-            return {"sha256": self.materials[name]}
+            return self.materials[name]
 
     def admin_expire_tokens(self):
         with self.lock:
@@ -606,7 +607,8 @@ def generate_material(algorithm):
 
 
 def unwrap_and_check(private, oaep_hash, with_kwp, n, wrapped, algorithm):
-    """('ENABLED', sha256 hex) or ('IMPORT_FAILED', reason)."""
+    """('ENABLED', {"sha256": hex of the material[, "public_sha256": hex of a private key's SPKI]})
+    or ('IMPORT_FAILED', reason)."""
     oaep = padding.OAEP(mgf=padding.MGF1(algorithm=oaep_hash()), algorithm=oaep_hash(), label=None)
     try:
         first = private.decrypt(wrapped[:n], oaep)
@@ -641,7 +643,13 @@ def unwrap_and_check(private, oaep_hash, with_kwp, n, wrapped, algorithm):
                                   serialization.NoEncryption())
         if kind != "ec" and again != material:
             return ("IMPORT_FAILED", "The key material has bytes after its PKCS#8 structure.")
-    return ("ENABLED", hashlib.sha256(material).hexdigest())
+        # The key itself, whatever optional PKCS#8 fields carried it (an EC key without its
+        # public point is the same key).
+        spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+        return ("ENABLED", {"sha256": hashlib.sha256(material).hexdigest(),
+                            "public_sha256": hashlib.sha256(spki).hexdigest()})
+    return ("ENABLED", {"sha256": hashlib.sha256(material).hexdigest()})
 
 
 KR = r"projects/([^/]+)/locations/([^/]+)/keyRings/([^/]+)"

@@ -99,12 +99,15 @@ TEST_CASE("importedkey matrix: gcp", "[gcp][importedkey]") {
       {"aes128-gcm96", Source::Hsm, ""},
       {"aes256-gcm96", Source::Hsm, ""},
       {"rsa-2048", Source::Secret, "WrappedSourceUnsupported"},
+      {"ecdsa-p256", Source::Hsm, ""},
       {"chacha20-poly1305", Source::Hsm, "UnsupportedKeyType"},
   });
 }
 
 TEST_CASE("importedkey matrix: azure", "[azure][importedkey]") {
   run_matrix("azure", {
+      {"rsa-2048", Source::Hsm, ""},
+      {"ecdsa-p256", Source::Hsm, ""},
       {"rsa-2048", Source::Secret, ""},
       {"rsa-3072", Source::Secret, ""},
       {"rsa-4096", Source::Secret, ""},
