@@ -22,6 +22,7 @@
 #include "controller/kube/rest_client.h"
 #include "controller/observability/endpoints.h"
 #include "controller/observability/health.h"
+#include "controller/runtime/change_filter.h"
 #include "controller/runtime/controller.h"
 #include "controller/runtime/events.h"
 #include "controller/runtime/informer.h"
@@ -210,7 +211,7 @@ int main(int argc, char** argv) {
                                        opts.watch_namespace, log, &metrics);
   byok::runtime::WorkQueue cmk_queue(clock);
   cmk_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
-    if (now) cmk_queue.add(byok::runtime::object_key(*now));
+    if (byok::runtime::wakes_reconcile(old, now)) cmk_queue.add(byok::runtime::object_key(*now));
     for (const auto& key : byok::cmk::related_cmk_keys(old, now, cmk_informer.store()))
       cmk_queue.add(key);
   });
@@ -224,8 +225,8 @@ int main(int argc, char** argv) {
   byok::runtime::Informer ik_informer(client, byok::kube::resources::imported_keys(),
                                       opts.watch_namespace, log, &metrics);
   byok::runtime::WorkQueue ik_queue(clock);
-  ik_informer.add_handler([&](const byok::runtime::Json*, const byok::runtime::Json* now) {
-    if (now) ik_queue.add(byok::runtime::object_key(*now));
+  ik_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
+    if (byok::runtime::wakes_reconcile(old, now)) ik_queue.add(byok::runtime::object_key(*now));
   });
   // KMS clients per KmsProvider, rebuilt when it or its Secrets change. A KmsProvider's change
   // re-verifies the CMKs that use it.
@@ -237,7 +238,7 @@ int main(int argc, char** argv) {
                                             opts.watch_namespace, log, &metrics);
   byok::runtime::WorkQueue provider_queue(clock);
   provider_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
-    if (now) provider_queue.add(byok::runtime::object_key(*now));
+    if (byok::runtime::wakes_reconcile(old, now)) provider_queue.add(byok::runtime::object_key(*now));
     const byok::runtime::Json* o = now ? now : old;
     if (old && now && old->at("metadata").value("generation", 0) == now->at("metadata").value("generation", 0))
       return;  // a status-only change: nothing the CMKs depend on

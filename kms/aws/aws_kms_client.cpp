@@ -533,7 +533,7 @@ Result<WrappingKey> AwsKmsClient::prepare_import(const ImportTarget& target,
   if (!aliased) {
     if (aliased.error().kind != ErrorKind::NotFound) return aliased.error();
     if (auto st = create_alias(alias_of(target), key_id); !st) return st.error();
-  } else if (aliased->key_id != key_id) {
+  } else if (aliased->key_id != key_id && aliased->resource != key_id) {  // an id or an ARN
     return make_error(ErrorKind::FailedPrecondition,
                       alias_of(target) + " names key " + aliased->key_id + ", not " + key_id);
   }

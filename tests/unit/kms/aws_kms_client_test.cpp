@@ -473,6 +473,31 @@ TEST_CASE("a rotation imports NEW_KEY_MATERIAL into the key the wrapping key nam
   CHECK_FALSE(Json::parse(f.transport.requests[2].body).contains("ImportType"));
 }
 
+TEST_CASE("prepare_import resumes with the key named by id or by ARN, and refuses an alias on "
+          "another key", "[kms][aws][import]") {
+  Fixture f;
+  f.transport.handler = [](const HttpRequest& r) {
+    auto target = find_header(r.headers, "X-Amz-Target");
+    if (target == "TrentService.DescribeKey") return answer(200, kDescribeAnswer);  // the alias's key
+    if (target == "TrentService.GetParametersForImport")
+      return answer(200, R"({"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "ImportToken":"dA==","PublicKey":"cA==","ParametersValidTo":1.8E9})");
+    return answer(400, R"({"__type":"UnsupportedOperationException","message":"unexpected"})");
+  };
+  ImportTarget target;
+  target.name = "ik";
+  target.key_type = "aes256-gcm96";
+  target.wrapping_algorithm = "RSAES_OAEP_SHA_256";
+  CHECK(f.client->prepare_import(target, "1234abcd-12ab-34cd-56ef-1234567890ab").ok());
+  CHECK(f.client->prepare_import(
+      target, "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab").ok());
+  auto other = f.client->prepare_import(target, "ffffffff-12ab-34cd-56ef-1234567890ab");
+  REQUIRE_FALSE(other.ok());
+  CHECK(other.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(other.error().message == "alias/ik names key 1234abcd-12ab-34cd-56ef-1234567890ab, not "
+                                 "ffffffff-12ab-34cd-56ef-1234567890ab");
+}
+
 TEST_CASE("from_config names the missing field", "[kms][aws]") {
   RealClock clock;
   ProviderConfig config;
