@@ -19,6 +19,7 @@
 #include "kms/transit/transit_client.h"
 #include "tests/harness/server_env.h"
 #include "tests/integration/kms/kms_test_support.h"
+#include "tests/integration/kms/vault_root.h"
 
 using namespace byok;
 using namespace byok::kms;
@@ -54,20 +55,6 @@ struct Client {
              trust_ca ? vault().file("BYOK_TRANSIT_CA_FILE") : std::string()})),
         kms(config(token, endpoint, mount), transport, clock) {}
 };
-
-// Raw calls with the root token, for what the operator itself never does (encrypt, sign).
-Json root_call(const std::string& method, const std::string& path, const Json& body) {
-  auto transport = make_cpprest_transport({std::chrono::seconds(10), vault().file("BYOK_TRANSIT_CA_FILE")});
-  HttpRequest req{method, vault()["BYOK_TRANSIT_ENDPOINT"] + "/v1/" + path,
-                  {{"X-Vault-Token", vault()["BYOK_TRANSIT_ROOT_TOKEN"]},
-                   {"Content-Type", "application/json"}},
-                  body.is_null() ? "" : body.dump()};
-  auto resp = transport->send(req);
-  if (!resp) FAIL(method << " " << path << ": " << resp.error().message);
-  INFO(method << " " << path << " -> " << resp->status << " " << resp->body);
-  REQUIRE(resp->status / 100 == 2);
-  return resp->body.empty() ? Json::object() : Json::parse(resp->body);
-}
 
 // "vault:vN:<base64>" -> the bytes.
 std::string unprefix(const std::string& value, const std::string& version) {
@@ -118,7 +105,7 @@ byok::testing::TestMaterial import_fresh(TransitClient& kms, const ImportTarget&
 // Encrypts with transit, decrypts here with the material: only the same key opens it.
 void check_aes_key(const std::string& name, const std::string& material, const std::string& version) {
   const std::string plaintext = "byok transit check " + name;
-  auto enc = root_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode(plaintext)}});
+  auto enc = byok::testing::vault_root_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode(plaintext)}});
   auto blob = unprefix(enc["data"]["ciphertext"].get<std::string>(), version);
   REQUIRE(blob.size() > 12 + 16);
   CHECK(byok::testing::aes_gcm_decrypt(material, blob.substr(0, 12), blob.substr(12)) == plaintext);
@@ -132,7 +119,7 @@ void check_signing_key(const std::string& name, const std::string& type, EVP_PKE
   if (type.rfind("rsa-", 0) == 0) req["signature_algorithm"] = "pkcs1v15";
   if (type == "ed25519") md = nullptr;
   else req["hash_algorithm"] = "sha2-256";
-  auto sig = root_call("POST", "transit/sign/" + name, req);
+  auto sig = byok::testing::vault_root_call("POST", "transit/sign/" + name, req);
   auto bytes = unprefix(sig["data"]["signature"].get<std::string>(), "1");
   CHECK(byok::testing::verify_signature(key, md, data, bytes));
   // And a signature over other data does not verify: the check can fail.
@@ -267,7 +254,7 @@ TEST_CASE("transit: import_version adds a version to a rotatable key, and is ref
   CHECK(c.kms.describe_key(fixed.name)->version == "1");
   // Why the client checks: the server itself takes a new version for such a key (allow_rotation
   // only governs transit's own rotate). If this ever fails, the server started enforcing it.
-  root_call("POST", "transit/keys/" + fixed.name + "/import_version",
+  byok::testing::vault_root_call("POST", "transit/keys/" + fixed.name + "/import_version",
             {{"ciphertext", base64_encode(wrapped)}, {"hash_function", "SHA256"}});
   CHECK(c.kms.describe_key(fixed.name)->version == "2");
 }
@@ -276,7 +263,7 @@ TEST_CASE("transit: find_key refuses a same-named key that is not an import of t
           "[kms][transit]") {
   Client c;
   auto target = target_for("aes256-gcm96");
-  root_call("POST", "transit/keys/" + target.name, {{"type", "aes256-gcm96"}});  // generated
+  byok::testing::vault_root_call("POST", "transit/keys/" + target.name, {{"type", "aes256-gcm96"}});  // generated
   auto found = c.kms.find_key(target);
   REQUIRE_FALSE(found.ok());
   CHECK(found.error().kind == ErrorKind::FailedPrecondition);

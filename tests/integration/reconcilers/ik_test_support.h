@@ -28,6 +28,7 @@
 #include "tests/hsm/crypto_check.h"
 #include "tests/hsm/softhsm_fixture.h"
 #include "tests/integration/kms/kms_test_support.h"
+#include "tests/integration/kms/vault_root.h"
 
 namespace byok::iktest {
 
@@ -172,20 +173,6 @@ inline Json fake_get(const std::string& provider, const std::string& base_var, c
   return Json::parse(resp->body);
 }
 
-// Vault: what a root-token call answers (the operator never encrypts or signs).
-inline Json vault_call(const std::string& method, const std::string& path, const Json& body = nullptr) {
-  auto env = testing::ServerEnv::for_provider("transit");
-  auto transport = kms::make_cpprest_transport({std::chrono::seconds(10), env.file("BYOK_TRANSIT_CA_FILE")});
-  kms::HttpRequest req{method, env["BYOK_TRANSIT_ENDPOINT"] + "/v1/" + path,
-                       {{"X-Vault-Token", env["BYOK_TRANSIT_ROOT_TOKEN"]}, {"Content-Type", "application/json"}},
-                       body.is_null() ? "" : body.dump()};
-  auto resp = transport->send(req);
-  if (!resp) FAIL(method << " " << path << ": " << resp.error().message);
-  INFO(method << " " << path << " -> " << resp->status << " " << resp->body);
-  REQUIRE(resp->status / 100 == 2);
-  return resp->body.empty() ? Json::object() : Json::parse(resp->body);
-}
-
 inline std::string last_segment(const std::string& s) { return s.substr(s.rfind('/') + 1); }
 
 // Proves the KMS holds `known` under the key the status names: each server's own evidence.
@@ -223,7 +210,7 @@ inline void check_kms_holds(const std::string& provider, const Json& st, const K
     if (symmetric && known.type != "chacha20-poly1305") {
       // Encrypted by Vault, opened here with the known key: only the same key can.
       const std::string plaintext = "byok operator check " + name;
-      auto enc = vault_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode(plaintext)}});
+      auto enc = testing::vault_root_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode(plaintext)}});
       std::string ct = enc["data"]["ciphertext"].get<std::string>();
       const std::string prefix = "vault:v" + version + ":";
       REQUIRE(ct.rfind(prefix, 0) == 0);
@@ -233,8 +220,8 @@ inline void check_kms_holds(const std::string& provider, const Json& st, const K
     } else if (symmetric) {
       // ChaCha20-Poly1305: a round trip proves a usable key; the material check is the fake-free
       // part transit offers (Vault does not export imported keys).
-      auto enc = vault_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode("x")}});
-      auto dec = vault_call("POST", "transit/decrypt/" + name, {{"ciphertext", enc["data"]["ciphertext"]}});
+      auto enc = testing::vault_root_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode("x")}});
+      auto dec = testing::vault_root_call("POST", "transit/decrypt/" + name, {{"ciphertext", enc["data"]["ciphertext"]}});
       CHECK(dec["data"]["plaintext"] == base64_encode("x"));
     } else {
       const std::string data = "byok operator signature check " + name;
@@ -243,7 +230,7 @@ inline void check_kms_holds(const std::string& provider, const Json& st, const K
       if (known.type.rfind("rsa-", 0) == 0) req["signature_algorithm"] = "pkcs1v15";
       if (known.type == "ed25519") md = nullptr;
       else req["hash_algorithm"] = "sha2-256";
-      auto sig = vault_call("POST", "transit/sign/" + name, req);
+      auto sig = testing::vault_root_call("POST", "transit/sign/" + name, req);
       std::string s = sig["data"]["signature"].get<std::string>();
       auto bytes = base64_decode(s.substr(s.find(':', 6) + 1));
       REQUIRE(bytes.ok());
