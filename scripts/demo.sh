@@ -143,16 +143,8 @@ sed -i "s#wrappingKeyFingerprint: .*#wrappingKeyFingerprint: $fingerprint#" "$DE
 # The ceremony's plaintext material is gone once wrapped (the HSM keys never left the token).
 rm -f "$DEMO/ceremony/azure-rsa.pem" "$DEMO/ceremony/oci-aes.key"
 
-say "kubectl apply -f examples/cmk-*.yaml -f examples/importedkey-*.yaml"
-for f in "$DEMO"/examples/cmk-*.yaml "$DEMO"/examples/importedkey-*.yaml; do kubectl apply -f "$f"; done
-
-say "waiting for the AWS CMKs to be verified in the KMS"
-for _ in $(seq 1 60); do
-  verified=$(kubectl get cmk cmk-aws cmk-aws-2 -n byok-demo \
-    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="KeyVerified")].status}{" "}{end}' 2>/dev/null || true)
-  [[ "$verified" == "True True " ]] && break
-  sleep 1
-done
+say "kubectl apply -f examples/importedkey-*.yaml"
+for f in "$DEMO"/examples/importedkey-*.yaml; do kubectl apply -f "$f"; done
 
 say "waiting for every ImportedKey to be imported"
 imported_all=0
@@ -160,6 +152,24 @@ for _ in $(seq 1 120); do
   imported=$(kubectl get ik -n byok-demo -o jsonpath='{range .items[?(@.status.imported==true)]}{.metadata.name}{"\n"}{end}' | grep -c . || true)
   total=$(kubectl get ik -n byok-demo --no-headers | wc -l)
   if [[ "$total" -gt 0 && "$imported" -eq "$total" ]]; then imported_all=1; break; fi
+  sleep 1
+done
+
+# The Google Cloud, Azure and OCI CustomerManagedKey examples name keys in real accounts; here
+# they register the keys the ImportedKeys just made (a CMK references any key in its KMS).
+for p in gcp azure oci; do
+  key=$(kubectl get ik "ik-$p" -n byok-demo -o jsonpath='{.status.keyId}')
+  [[ -n "$key" ]] && sed -i "s#^  resource: .*#  resource: $key#" "$DEMO/examples/cmk-$p.yaml"
+done
+say "kubectl apply -f examples/cmk-*.yaml"
+for f in "$DEMO"/examples/cmk-*.yaml; do kubectl apply -f "$f"; done
+
+say "waiting for every CustomerManagedKey to be verified in its KMS"
+for _ in $(seq 1 60); do
+  verified=$(kubectl get cmk -n byok-demo \
+    -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="KeyVerified")].status}{"\n"}{end}' | grep -c True || true)
+  total=$(kubectl get cmk -n byok-demo --no-headers | wc -l)
+  [[ "$total" -gt 0 && "$verified" -eq "$total" ]] && break
   sleep 1
 done
 
