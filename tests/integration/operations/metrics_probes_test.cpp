@@ -58,6 +58,8 @@ TEST_CASE("the operator serves metrics and probes, and its reconcile counter gro
       {"workqueue_work_duration_seconds", "histogram"},
       {"byok_kms_requests_total", "counter"},
       {"byok_kms_request_duration_seconds", "histogram"},
+      {"byok_hsm_operations_total", "counter"},
+      {"byok_hsm_operation_duration_seconds", "histogram"},
       {"byok_informer_watch_restarts_total", "counter"},
   };
   const std::string text = "\n" + metrics.body;  // every line starts after a newline
