@@ -26,18 +26,23 @@ Result<ByokFile> parse_byok_file(std::string_view text) {
   auto bad = [](const std::string& why) {
     return make_error(ErrorKind::InvalidArgument, "not a .byok file: " + why);
   };
+  // A member's string value, "" when absent or of another type (the file comes from a user).
+  auto str = [](const nlohmann::json& o, const char* name) {
+    auto it = o.find(name);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
-  if (j.value("schema_version", "") != kByokSchemaVersion)
+  if (str(j, "schema_version") != kByokSchemaVersion)
     return bad(std::string("schema_version is not ") + kByokSchemaVersion);
   if (!j.contains("header") || !j["header"].is_object()) return bad("no header");
   const auto& header = j["header"];
-  if (header.value("enc", "") != kByokEncryption)
+  if (str(header, "enc") != kByokEncryption)
     return bad(std::string("header.enc is not ") + kByokEncryption);
   ByokFile out;
-  out.kek_kid = header.value("kid", "");
+  out.kek_kid = str(header, "kid");
   if (out.kek_kid.empty()) return bad("header.kid is empty");
-  auto wrapped = base64_decode(j.value("ciphertext", ""));
+  auto wrapped = base64_decode(str(j, "ciphertext"));
   if (!wrapped || wrapped->empty()) return bad("ciphertext is not base64url of the wrapped key");
   out.wrapped = std::move(*wrapped);
   return out;

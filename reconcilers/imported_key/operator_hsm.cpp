@@ -1,5 +1,7 @@
 #include "reconcilers/imported_key/operator_hsm.h"
 
+#include <sys/stat.h>
+
 #include "hsm/metered_hsm.h"
 #include "hsm/pkcs11_hsm.h"
 
@@ -32,9 +34,26 @@ Result<std::shared_ptr<hsm::Hsm>> OperatorHsm::get() {
                       "source.wrappedSecretRef");
   std::lock_guard lock(mu_);
   if (hsm_) return hsm_;
+  if (pin_refused_) {
+    if (pin_source_stamp() == pin_refused_stamp_) return *pin_refused_;
+    pin_refused_.reset();  // a new PIN: worth one more try
+  }
+  const std::string stamp = pin_source_stamp();
   auto opened = hsm::Pkcs11Hsm::open(config_, hsm::process_env(), &log_);
   if (!opened) {
     Error e = opened.error();
+    if (e.kind == ErrorKind::Unauthenticated) {
+      e = e.context("opening HSM token " + config_.token);
+      e.message += config_.pin_file.empty()
+                       ? " (this PIN is not offered again until the operator restarts: HSMs "
+                         "lock a token after a few wrong PINs)"
+                       : " (this PIN is not offered again until " + config_.pin_file +
+                             " changes: HSMs lock a token after a few wrong PINs)";
+      pin_refused_ = e;
+      pin_refused_stamp_ = stamp;
+      log_.error("the HSM refused the PIN", {{"token", config_.token}, {"error", e.message}});
+      return e;
+    }
     // A module or token that is not there yet (a sidecar still starting) is worth retrying.
     if (e.kind == ErrorKind::NotFound) e.kind = ErrorKind::Unavailable;
     return e.context("opening HSM token " + config_.token);
@@ -45,6 +64,14 @@ Result<std::shared_ptr<hsm::Hsm>> OperatorHsm::get() {
     hsm_ = std::shared_ptr<hsm::Hsm>(std::move(*opened));
   log_.info("HSM opened", {{"module", config_.module}, {"token", config_.token}});
   return hsm_;
+}
+
+std::string OperatorHsm::pin_source_stamp() const {
+  if (config_.pin_file.empty()) return "";
+  struct stat st {};
+  if (::stat(config_.pin_file.c_str(), &st) != 0) return "missing";
+  return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
 }
 
 Status OperatorHsm::check() {

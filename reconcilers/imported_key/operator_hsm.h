@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/log.h"
@@ -24,9 +25,13 @@ class OperatorHsm {
       const std::string& config_file, Logger& log, metrics::Registry* metrics = nullptr);
 
   bool configured() const { return configured_; }
-  // FailedPrecondition when not configured; the open error otherwise (tried again next call).
+  // FailedPrecondition when not configured; the open error otherwise, tried again next call,
+  // except a PIN the token refused (Unauthenticated): HSMs lock or wipe a token after a few
+  // wrong PINs, so that PIN is never offered again. The refusal is returned until the PIN file
+  // changes (a Secret volume's update), or until a restart for a PIN from the environment.
   Result<std::shared_ptr<hsm::Hsm>> get();
-  // For /readyz: the token answers (C_GetTokenInfo) when an HSM is configured.
+  // For /readyz: the token answers (C_GetTokenInfo) when an HSM is configured. Never logs in
+  // with a refused PIN (it goes through get()).
   Status check();
   HsmAccess access() {
     return [this] { return get(); };
@@ -40,8 +45,14 @@ class OperatorHsm {
   bool configured_;
   Logger& log_;
   metrics::Registry* metrics_;
+  // What identifies the PIN source's content without reading it: the PIN file's inode, size
+  // and modification time; empty for a PIN from the environment.
+  std::string pin_source_stamp() const;
+
   std::mutex mu_;
   std::shared_ptr<hsm::Hsm> hsm_;
+  std::optional<Error> pin_refused_;  // the token refused the PIN whose source had this stamp:
+  std::string pin_refused_stamp_;
 };
 
 }  // namespace byok::importedkey

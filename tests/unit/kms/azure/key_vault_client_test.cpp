@@ -646,6 +646,16 @@ TEST_CASE("a .byok file read back gives its KEK and wrap, anything else is named
   auto no_kid = Json::parse(file);
   no_kid["header"].erase("kid");
   CHECK(parse_byok_file(no_kid.dump()).error().message.find("header.kid") != std::string::npos);
+  // Members of the wrong type are refused, never thrown.
+  auto null_ciphertext = Json::parse(file);
+  null_ciphertext["ciphertext"] = nullptr;
+  CHECK(parse_byok_file(null_ciphertext.dump()).error().message.find("ciphertext") != std::string::npos);
+  auto numeric_version = Json::parse(file);
+  numeric_version["schema_version"] = 1;
+  CHECK(parse_byok_file(numeric_version.dump()).error().message.find("schema_version") != std::string::npos);
+  auto numeric_kid = Json::parse(file);
+  numeric_kid["header"]["kid"] = 7;
+  CHECK(parse_byok_file(numeric_kid.dump()).error().message.find("header.kid") != std::string::npos);
 }
 
 TEST_CASE("import_key takes a whole .byok file for its own KEK, and refuses one for another KEK",

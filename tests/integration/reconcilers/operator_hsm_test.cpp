@@ -1,0 +1,56 @@
+// The operator's HSM handle against a real SoftHSM2 token: a PIN the token refused is never
+// offered again (real HSMs lock a token after a few wrong PINs), until the PIN file changes.
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "common/log.h"
+#include "reconcilers/imported_key/operator_hsm.h"
+#include "tests/hsm/softhsm_fixture.h"
+
+using namespace byok;
+
+TEST_CASE("operator HSM: a refused PIN is not offered again until the PIN file changes",
+          "[importedkey][hsm]") {
+  hsm::test::SoftHsmToken token("pin-guard");
+  const std::string pin_file = token.write_file("operator-pin", "0000-wrong\n");
+  setenv("BYOK_PKCS11_MODULE", hsm::test::SoftHsmToken::module_path().c_str(), 1);
+  setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
+  setenv("BYOK_HSM_PIN_FILE", pin_file.c_str(), 1);
+  unsetenv("BYOK_HSM_PIN");
+  std::ostringstream out;
+  Logger log(out, Logger::Format::Json);
+  auto made = importedkey::OperatorHsm::from_environment("", log);
+  REQUIRE(made.ok());
+  auto& operator_hsm = **made;
+
+  auto first = operator_hsm.get();
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.error().kind == ErrorKind::Unauthenticated);
+  CHECK_THAT(first.error().message, Catch::Contains("not offered again until " + pin_file + " changes"));
+  // The same refusal, from memory: the readiness check and every reconcile ask again.
+  for (int i = 0; i < 3; ++i) {
+    auto again = operator_hsm.get();
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().message == first.error().message);
+    CHECK_FALSE(operator_hsm.check().ok());
+  }
+  // Only one login attempt was made: the log says so once.
+  std::string text = out.str();
+  size_t refusals = 0;
+  for (size_t at = text.find("the HSM refused the PIN"); at != std::string::npos;
+       at = text.find("the HSM refused the PIN", at + 1))
+    ++refusals;
+  CHECK(refusals == 1);
+
+  // The Secret behind the file is fixed: the new PIN is tried, and opens the token.
+  std::ofstream(pin_file, std::ios::trunc) << token.pin() << "\n";
+  auto fixed = operator_hsm.get();
+  INFO((fixed.ok() ? std::string() : fixed.error().message));
+  CHECK(fixed.ok());
+  CHECK(operator_hsm.check().ok());
+  for (const char* v : {"BYOK_PKCS11_MODULE", "BYOK_HSM_TOKEN", "BYOK_HSM_PIN_FILE"}) unsetenv(v);
+}
