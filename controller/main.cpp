@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "common/process_init.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -151,6 +152,7 @@ std::string leader_election_namespace(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  byok::skip_openssl_atexit_cleanup();  // before anything touches OpenSSL
   Options opts;
   std::string err;
   try {

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/process_init.h"
 #include "controller/kube/resource.h"
 #include "tests/harness/cluster.h"
 #include "tests/harness/operator_process.h"
@@ -72,6 +73,7 @@ double seconds_since(Clock::time_point t) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  byok::skip_openssl_atexit_cleanup();  // before anything touches OpenSSL
   int n = argc > 1 ? std::stoi(argv[1]) : 1000;
   int workers = argc > 2 ? std::stoi(argv[2]) : 4;
   auto admin = testing::connect_from_env();

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/process_init.h"
 #include "common/clock.h"
 #include "hsm/encoding.h"
 #include "kms/provider_factory.h"
@@ -79,6 +80,7 @@ int wrapping_key(const std::string& provider, const std::string& name, const std
 }  // namespace
 
 int main(int argc, char** argv) {
+  byok::skip_openssl_atexit_cleanup();  // before anything touches OpenSSL
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (args.size() >= 3 && args[0] == "providers")

@@ -1,0 +1,14 @@
+#pragma once
+// Call first thing in main() of every program that uses cpprestsdk.
+//
+// OpenSSL's atexit handler frees its global locks at exit(). cpprestsdk's thread pool is torn
+// down later, by its own static destructor, and one of its threads may still be freeing an
+// SSL_CTX at that moment: it then spins on a freed lock and the process never exits (seen as a
+// test binary at 100% CPU after its last assertion). With this call OpenSSL registers no atexit
+// handler and leaves the memory to the OS, as it does for a process that is killed.
+
+namespace byok {
+
+void skip_openssl_atexit_cleanup();
+
+}  // namespace byok
