@@ -43,10 +43,24 @@ bool holds_material(const kms::KeyDescription& key) {
          key.state != "IMPORT_FAILED";
 }
 
+std::string reimport_request(const ImportedKey& key) {
+  const auto& a = key.meta.annotations;
+  auto it = a.find(kReimportAnnotation);
+  return it != a.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool reimport_requested(const ImportedKey& key) {
+  auto value = reimport_request(key);
+  return !value.empty() && value != key.status.reimport;
+}
+
 Step decide(const ImportedKey& key, const std::optional<kms::KeyDescription>& found) {
   const auto& st = key.status;
   if (!found) return st.imported ? Step::KeyMissing : Step::Import;
-  if (!holds_material(*found)) return Step::Import;
+  if (!holds_material(*found)) {
+    if (!st.imported) return Step::Import;  // a container awaiting its first material
+    return reimport_requested(key) ? Step::Import : Step::MaterialMissing;
+  }
   if (!st.imported) return Step::Adopt;
   if (key.spec.rotate > st.rotation) {
     if (!key.spec.allow_rotation) return Step::RotationNotAllowed;
@@ -80,6 +94,7 @@ ImportedKeyStatus status_imported(const ImportedKey& key, const kms::ImportResul
   st.key_state = key_state;
   st.phase = phases::kImported;
   st.rotation = key.spec.rotate;
+  st.reimport = reimport_request(key);
   std::string what = rotated ? "new material imported as version " + result.version
                              : "key material imported";
   set(st, key, conditions::kImported, "True", reasons::kImported,
@@ -100,6 +115,7 @@ ImportedKeyStatus status_adopted(const ImportedKey& key, const kms::KeyDescripti
   st.key_state = found.state;
   st.phase = phases::kImported;
   st.rotation = key.spec.rotate;
+  st.reimport = reimport_request(key);
   set(st, key, conditions::kImported, "True", reasons::kImported,
       std::string(rotation ? "rotation" : "import") +
           " found completed in the KMS (the operator had stopped before recording it): " +
@@ -114,6 +130,9 @@ ImportedKeyStatus status_observed(const ImportedKey& key, const kms::KeyDescript
   ImportedKeyStatus st = base(key);
   st.key_state = found.state;
   if (st.key_id.empty()) st.key_id = describe_key(found);
+  // A re-import asked for while the material is there has nothing to do: it is used up, so
+  // that it cannot bring back material deleted later.
+  st.reimport = reimport_request(key);
   set_ready_from_state(st, key, found, now);
   return st;
 }

@@ -64,7 +64,13 @@ inline constexpr char kRotationNotAllowed[] = "RotationNotAllowed";
 inline constexpr char kRotationUnsupported[] = "RotationUnsupported";
 inline constexpr char kImportRefused[] = "ImportRefused";
 inline constexpr char kDeletionFailed[] = "DeletionFailed";
+inline constexpr char kKeyMaterialMissing[] = "KeyMaterialMissing";
 }  // namespace reasons
+
+// Setting this annotation to a new value asks for the material to be imported again into a key
+// whose material is gone (deleted in the KMS, or expired at validTo): the operator never puts
+// material back on its own, since deleting it is how a KMS revokes a key in an emergency.
+inline constexpr char kReimportAnnotation[] = "byok.dev/reimport";
 
 // Whether the KMS's key holds material (vs a container awaiting its import).
 bool holds_material(const kms::KeyDescription& key);
@@ -76,10 +82,16 @@ enum class Step {
   AdoptRotation,  // the rotation in progress happened; record it
   Observe,        // imported and up to date: only refresh keyState and conditions
   KeyMissing,     // imported before, gone from the KMS now
+  MaterialMissing,  // imported before, the key is there but its material is gone
   RotationNotAllowed,
 };
 
 Step decide(const ImportedKey& key, const std::optional<kms::KeyDescription>& found);
+
+// The byok.dev/reimport annotation's value ("" when unset), and whether it asks for an import
+// not yet done (it differs from status.reimport).
+std::string reimport_request(const ImportedKey& key);
+bool reimport_requested(const ImportedKey& key);
 
 // Why the reconcile could not go on: becomes Ready (False, or Unknown when transient) and, if
 // the key is not imported yet, Imported=False with the same reason, plus a Warning Event.

@@ -168,6 +168,14 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
                    "(deleted outside the cluster?); the operator does not re-create it: delete "
                    "and recreate the ImportedKey to import the material again",
                    false});
+    case Step::MaterialMissing:
+      return fail({reasons::kKeyMaterialMissing,
+                   "key " + key_.status.key_id + " is " + (*found)->state +
+                       " in the KMS: its imported material was deleted there or expired "
+                       "(spec.validTo). The operator does not put it back on its own; to import "
+                       "it again, set the annotation " + kReimportAnnotation +
+                       " to a new value (e.g. the date)",
+                   false});
     case Step::RotationNotAllowed:
       return fail({reasons::kRotationNotAllowed,
                    "spec.rotate asks for new key material, but allowRotation is false and fixed at "

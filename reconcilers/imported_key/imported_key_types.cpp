@@ -38,6 +38,7 @@ Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
       k.status.key_state = st.value("keyState", "");
       k.status.phase = st.value("phase", "");
       k.status.rotation = st.value("rotation", int64_t{0});
+      k.status.reimport = st.value("reimport", "");
       k.status.observed_generation = st.value("observedGeneration", int64_t{0});
       if (st.contains("conditions")) k.status.conditions = runtime::conditions_from_json(st["conditions"]);
     }
@@ -63,6 +64,7 @@ nlohmann::json imported_key_status_to_json(const ImportedKeyStatus& st) {
   put("wrappingAlgorithm", st.wrapping_algorithm);
   put("keyState", st.key_state);
   put("phase", st.phase);
+  put("reimport", st.reimport);
   return j;
 }
 

@@ -50,6 +50,7 @@ struct ImportedKeyStatus {
   std::string key_state;  // the KMS's own state word at the last look
   std::string phase;
   int64_t rotation = 0;
+  std::string reimport;  // the byok.dev/reimport annotation's value the last import honoured
   int64_t observed_generation = 0;
   std::vector<runtime::Condition> conditions;
 };

@@ -263,6 +263,46 @@ TEST_CASE("importedkey: deleting with Retain leaves the key, with Delete schedul
   CHECK(testing::count_events(f.c, f.ns, "gone", "KeyDeletionScheduled") == 1);
 }
 
+TEST_CASE("importedkey: material deleted in the KMS stays deleted until the reimport annotation "
+          "asks for it", "[aws][importedkey]") {
+  IkFixture f("ik-revoked");
+  f.provider("aws");
+  const auto& known = f.add_key("revoked", "aes256-gcm96");
+  auto object = imported_key("revoked", "aws", "aes256-gcm96", "revoked",
+                             {{"kmsKeyName", testing::unique_name("revoked")}});
+  object["metadata"]["annotations"] = {{"byok.dev/verify-interval", "1s"}};  // look every second
+  f.create(object);
+  f.start();
+  auto st = f.wait_for("revoked");
+
+  // The security team revokes the key in an emergency: AWS DeleteImportedKeyMaterial.
+  static RealClock clock;
+  auto config = testing::provider_config_from_env("aws");
+  auto transport = kms::make_cpprest_transport({std::chrono::seconds(10), config.extra_ca_pem});
+  auto built = kms::aws::AwsKmsClient::from_config(config, *transport, clock);
+  REQUIRE(built.ok());
+  const std::string key_id = st.value("keyId", "");
+  REQUIRE((*built)->delete_imported_key_material(key_id).ok());
+
+  auto missing = f.wait_for("revoked", "KeyMaterialMissing", 30s);
+  CHECK_THAT(testing::condition_field(missing, "Ready", "message"), Catch::Contains("byok.dev/reimport"));
+  // Several looks later (one a second), still not put back.
+  std::this_thread::sleep_for(4s);
+  auto described = (*built)->describe_key(key_id);
+  REQUIRE(described.ok());
+  CHECK(described->state == "PendingImport");
+  CHECK(testing::condition_field(f.status("revoked"), "Ready") == "KeyMaterialMissing");
+
+  // Asked for explicitly: imported once more, the request recorded.
+  auto patched = f.c.patch(kIk, f.ns, "revoked", kube::PatchType::Merge,
+                           {{"metadata", {{"annotations", {{"byok.dev/reimport", "incident-42-closed"}}}}}});
+  REQUIRE(patched.ok());
+  REQUIRE(testing::wait_until([&] { return f.status("revoked").value("reimport", "") == "incident-42-closed"; }, 60s));
+  auto back = f.wait_for("revoked");
+  CHECK(back.value("keyState", "") == "Enabled");
+  check_kms_holds("aws", back, known);
+}
+
 TEST_CASE("importedkey: no key material in the operator's log or in any object of the apiserver",
           "[transit][importedkey]") {
   IkFixture f("ik-noleak");

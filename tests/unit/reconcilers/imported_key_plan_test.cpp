@@ -88,6 +88,27 @@ TEST_CASE("imported key: material the status does not know yet is adopted, not i
   CHECK(st.observed_generation == 3);
 }
 
+TEST_CASE("imported key: material deleted or expired in the KMS is not put back unless the "
+          "reimport annotation asks, once", "[importedkey]") {
+  auto k = make(true);
+  CHECK(decide(k, key("PendingImport")) == Step::MaterialMissing);
+  k.meta.annotations[kReimportAnnotation] = "2026-12-03";
+  CHECK(decide(k, key("PendingImport")) == Step::Import);
+  // The import records the request it honoured: the same value asks for nothing more.
+  kms::ImportResult result{"k1", "arn:aws:kms:eu-west-1:111122223333:key/k1", "m-2"};
+  k.status = status_imported(k, result, "Enabled", false, "2026-12-03T10:00:00Z");
+  CHECK(k.status.reimport == "2026-12-03");
+  CHECK(decide(k, key("PendingImport")) == Step::MaterialMissing);
+  // A request made while the material is there is used up by the look that sees it there.
+  k.meta.annotations[kReimportAnnotation] = "ahead-of-time";
+  CHECK(decide(k, key("Enabled")) == Step::Observe);
+  k.status = status_observed(k, key("Enabled"), "2026-12-03T10:01:00Z");
+  CHECK(k.status.reimport == "ahead-of-time");
+  CHECK(decide(k, key("PendingImport")) == Step::MaterialMissing);
+  // A container that never held material gets its first import without asking.
+  CHECK(decide(make(false), key("PendingImport")) == Step::Import);
+}
+
 TEST_CASE("imported key: rotation only when spec.rotate moved past status.rotation", "[importedkey]") {
   CHECK(decide(make(true, 0, 0), key("Enabled")) == Step::Observe);
   CHECK(decide(make(true, 2, 1), key("Enabled")) == Step::Rotate);
