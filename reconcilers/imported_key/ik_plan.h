@@ -14,9 +14,11 @@
 //   imports new material as a new version. If the status shows a rotation in progress and the
 //   KMS's current version moved past the one recorded, that rotation happened: adopted.
 
+#include <chrono>
 #include <optional>
 #include <string>
 
+#include "common/clock.h"
 #include "controller/runtime/conditions.h"
 #include "controller/runtime/events.h"
 #include "kms/kms_provider.h"
@@ -100,6 +102,12 @@ struct Failure {
   std::string message;
   bool transient = false;  // retry with backoff; else wait for a change (or the periodic look)
 };
+
+// When to look again after a lasting failure: as long as the key has been not Ready (Ready
+// False since its lastTransitionTime in `before`), at least a minute and at most an hour. A
+// retry can have side effects in the KMS (Google keeps every ImportJob), so a failure that
+// lasts is retried less and less often; a fix the operator sees (a spec change) acts at once.
+std::chrono::seconds lasting_failure_delay(const ImportedKeyStatus& before, SystemTime now);
 
 // The status after a step; `now` is RFC 3339. Conditions keep their lastTransitionTime unless
 // their status flips.

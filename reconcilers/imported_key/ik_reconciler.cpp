@@ -13,9 +13,6 @@ namespace {
 using Action = runtime::ReconcileResult::Action;
 using kmsprovider::ProviderProblem;
 
-// A lasting failure is looked at again within a minute: its fix may be in something the
-// operator does not watch (a Secret, a key in the HSM, the KMS itself).
-constexpr std::chrono::seconds kLastingFailureRecheck{60};
 
 Failure kms_failure(ProviderProblem problem, const Error& e, const std::string& step) {
   if (problem == ProviderProblem::None && e.kind == ErrorKind::FailedPrecondition)
@@ -122,8 +119,11 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::fail(const Failure
   auto settled = settle(status_failed(key_, f, now()));
   if (!settled) return settled.error();
   if (f.transient) return runtime::ReconcileResult{Action::RetryBackoff, runtime::Millis(0), f.message};
-  return runtime::ReconcileResult{Action::RequeueAfter, std::min(interval_, kLastingFailureRecheck),
-                                  f.message};
+  // A lasting failure's fix may be in something the operator does not watch (a Secret, a key in
+  // the HSM, the KMS itself): looked at again, less often the longer it lasts.
+  return runtime::ReconcileResult{
+      Action::RequeueAfter, std::min<std::chrono::seconds>(interval_, lasting_failure_delay(key_.status, r_.clock_.now())),
+      f.message};
 }
 
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
@@ -231,6 +231,12 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     hsm_ = *h;
     auto info = hsm_->find_key(*ref);
     if (!info) return fail(hsm_failure(info.error(), "spec.source.hsm: key with " + ref->describe()));
+    if (!info->extractable)
+      return fail({reasons::kHsmCannotWrap,
+                   "spec.source.hsm: the key with " + ref->describe() +
+                       " is not extractable (CKA_EXTRACTABLE false), so the HSM cannot wrap it for "
+                       "any KMS: generate it extractable (byokctl generate does) and sensitive",
+                   false});
     if (info->type != type)
       return fail({reasons::kHsmKeyTypeMismatch,
                    "spec.source.hsm names a key with " + ref->describe() + " of type " +

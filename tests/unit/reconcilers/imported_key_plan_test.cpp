@@ -109,6 +109,25 @@ TEST_CASE("imported key: material deleted or expired in the KMS is not put back 
   CHECK(decide(make(false), key("PendingImport")) == Step::Import);
 }
 
+TEST_CASE("imported key: a lasting failure is looked at again less and less often, a minute to "
+          "an hour", "[importedkey]") {
+  SystemTime t0;
+  REQUIRE(parse_rfc3339("2026-12-03T10:00:00Z", t0));
+  auto k = make(false);
+  CHECK(lasting_failure_delay(k.status, t0) == std::chrono::seconds(60));  // no Ready yet
+  k.status = status_failed(k, {reasons::kWrappingKeyMismatch, "m", false}, "2026-12-03T10:00:00Z");
+  CHECK(lasting_failure_delay(k.status, t0 + std::chrono::seconds(5)) == std::chrono::seconds(60));
+  CHECK(lasting_failure_delay(k.status, t0 + std::chrono::seconds(600)) == std::chrono::seconds(600));
+  CHECK(lasting_failure_delay(k.status, t0 + std::chrono::hours(30)) == std::chrono::seconds(3600));
+  // The next attempt's in-progress status keeps Ready False, and so the time it went False.
+  k.status = status_in_progress(k, phases::kImporting, "again", "2026-12-03T10:10:00Z");
+  CHECK(lasting_failure_delay(k.status, t0 + std::chrono::seconds(900)) == std::chrono::seconds(900));
+  // Ready True: nothing has been failing.
+  auto ok = make(true);
+  ok.status = status_imported(ok, {"k1", "r", "v"}, "Enabled", false, "2026-12-03T10:00:00Z");
+  CHECK(lasting_failure_delay(ok.status, t0 + std::chrono::hours(2)) == std::chrono::seconds(60));
+}
+
 TEST_CASE("imported key: rotation only when spec.rotate moved past status.rotation", "[importedkey]") {
   CHECK(decide(make(true, 0, 0), key("Enabled")) == Step::Observe);
   CHECK(decide(make(true, 2, 1), key("Enabled")) == Step::Rotate);
