@@ -303,6 +303,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<byok::runtime::LeaderElector> elector;
   byok::StopSignal renewing_done;
   std::thread renew_thread;
+  std::thread deadline_thread;
   bool leading = true;
   if (opts.leader_elect) {
     elector = std::make_unique<byok::runtime::LeaderElector>(
@@ -311,14 +312,21 @@ int main(int argc, char** argv) {
                                             instance_name() + "_" + byok::random_uuid()},
         &metrics);
     leading = elector->acquire(stop);
-    if (leading)
+    if (leading) {
+      // As controller-runtime: a replica that may no longer lead stops reconciling at once,
+      // without finishing anything, and the Deployment restarts it as a follower. The watchdog
+      // keeps the renew deadline while a renewal request hangs.
       renew_thread = std::thread([&] {
         if (elector->keep_renewing(renewing_done)) return;
-        // As controller-runtime: a replica that may no longer lead stops reconciling at once,
-        // without finishing anything, and the Deployment restarts it as a follower.
         log.error("leader election lost, exiting");
         std::_Exit(1);
       });
+      deadline_thread = std::thread([&] {
+        if (elector->watch_renew_deadline(renewing_done)) return;
+        log.error("leader election lost, exiting");
+        std::_Exit(1);
+      });
+    }
   }
 
   if (leading) {
@@ -330,6 +338,7 @@ int main(int argc, char** argv) {
   // The workers have stopped: only now may another replica take over.
   renewing_done.request_stop();
   if (renew_thread.joinable()) renew_thread.join();
+  if (deadline_thread.joinable()) deadline_thread.join();
   if (elector) elector->release();
   for (auto& t : informer_threads) t.join();
   endpoints.stop();

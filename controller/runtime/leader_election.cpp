@@ -111,6 +111,8 @@ void LeaderElector::set_leading(bool leading) {
 }
 
 LeaderElector::Round LeaderElector::try_acquire_or_renew(LeaseDecision& d) {
+  // Before the read: a renewal counts from the earliest moment it can have been seen.
+  const auto round_started = clock_.steady_now();
   const auto leases = kube::resources::leases();
   auto got = client_.get(leases, config_.ns, config_.name);
   if (!got && got.error().kind != ErrorKind::NotFound) {
@@ -140,6 +142,7 @@ LeaderElector::Round LeaderElector::try_acquire_or_renew(LeaseDecision& d) {
   }
   seen_ = {written->value("spec", Json::object()), clock_.steady_now()};
   last_holder_ = config_.identity;
+  renewed_at_ = round_started.time_since_epoch().count();
   return Round::Holding;
 }
 
@@ -163,21 +166,32 @@ bool LeaderElector::acquire(StopSignal& stop) {
 }
 
 bool LeaderElector::keep_renewing(StopSignal& stop) {
-  SteadyTime last_renewed = clock_.steady_now();
   while (!stop.wait_for(config_.retry_period)) {
     LeaseDecision d;
     auto round = try_acquire_or_renew(d);
-    if (round == Round::Holding) {
-      last_renewed = clock_.steady_now();
-      continue;
-    }
+    if (round == Round::Holding) continue;
     std::string why;
     if (round == Round::HeldByOther) why = "the lease is held by " + d.holder;
-    else if (clock_.steady_now() - last_renewed >= config_.renew_deadline)
+    else if (clock_.steady_now() - SteadyTime(SteadyTime::duration(renewed_at_.load())) >=
+             config_.renew_deadline)
       why = "no renewal succeeded within the renew deadline";
     else continue;
     set_leading(false);
     log_.error("leader election lost", {{"lease", config_.ns + "/" + config_.name}, {"reason", why}});
+    return false;
+  }
+  return true;
+}
+
+bool LeaderElector::watch_renew_deadline(StopSignal& stop) {
+  const auto tick = std::max(Millis(10), std::chrono::duration_cast<Millis>(config_.retry_period) / 10);
+  while (!stop.wait_for(tick)) {
+    auto since = clock_.steady_now() - SteadyTime(SteadyTime::duration(renewed_at_.load()));
+    if (since < config_.renew_deadline) continue;
+    set_leading(false);
+    log_.error("leader election lost", {{"lease", config_.ns + "/" + config_.name},
+                                        {"reason", "no renewal succeeded within the renew deadline "
+                                                   "(a lease request is still hanging)"}});
     return false;
   }
   return true;

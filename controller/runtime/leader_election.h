@@ -95,6 +95,11 @@ class LeaderElector {
   // workers have stopped) or no renewal succeeded for the renew deadline, or another replica
   // took the Lease (false: leadership is lost, stop reconciling now).
   bool keep_renewing(StopSignal& stop);
+  // Blocks until `stop` fires (true) or the renew deadline has passed since the start of the
+  // last successful renewal (false: leadership is lost, stop reconciling now). Runs beside
+  // keep_renewing(), whose own check only comes after a round that can itself take the
+  // request timeout twice: this one keeps the deadline however long a request hangs.
+  bool watch_renew_deadline(StopSignal& stop);
   // Gives the Lease up if this replica holds it; best effort (logged on failure).
   void release();
 
@@ -118,6 +123,9 @@ class LeaderElector {
   std::unique_ptr<metrics::Registry> own_metrics_;  // before the gauge that may point into it
   metrics::Gauge& status_;
   LeaseObservation seen_;
+  // When the last successful acquire or renew started (steady clock, since its epoch): the
+  // Lease's renewTime is no older than that.
+  std::atomic<SteadyTime::rep> renewed_at_{0};
   std::string last_holder_;
   std::atomic<bool> leading_{false};
 };

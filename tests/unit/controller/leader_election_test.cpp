@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <sstream>
+#include <atomic>
 #include <thread>
 
 #include "controller/runtime/leader_election.h"
@@ -175,9 +176,11 @@ class LeaseStore : public kube::KubeClient {
   std::optional<json> lease;
   int rv = 0;
   bool fail_all = false;
+  std::atomic<int> stall_ms{0};  // a read that hangs this long (an apiserver that stopped answering)
   std::mutex mu;
 
   Result<json> get(const kube::ResourceType&, const std::string&, const std::string&) override {
+    if (int ms = stall_ms.load()) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     std::lock_guard<std::mutex> lock(mu);
     if (fail_all) return make_error(ErrorKind::Unavailable, "apiserver down");
     if (!lease) return make_error(ErrorKind::NotFound, "leases not found");
@@ -310,4 +313,35 @@ TEST_CASE("leader election: a leader whose Lease was taken gives up at the next 
   }
   CHECK_FALSE(a->keep_renewing(e.never));
   CHECK(e.sink.str().find("intruder") != std::string::npos);
+}
+
+TEST_CASE("leader election: the renew deadline holds while a renewal request hangs", "[leader]") {
+  Electors e;
+  auto a = e.leader("a");
+  StopSignal renew_done, watch_done;
+  std::thread renewing([&] { a->keep_renewing(renew_done); });
+  std::this_thread::sleep_for(250ms);  // a couple of good renewals
+  e.store.stall_ms = 3000;             // the next read hangs far past the deadline (600 ms)
+  auto started = std::chrono::steady_clock::now();
+  CHECK_FALSE(a->watch_renew_deadline(watch_done));
+  auto took = std::chrono::steady_clock::now() - started;
+  CHECK(took < 800ms);  // deadline from the last renewal's start, checked every 10 ms
+  CHECK_FALSE(a->leading());
+  CHECK(e.sink.str().find("a lease request is still hanging") != std::string::npos);
+  e.store.stall_ms = 0;
+  renew_done.request_stop();
+  renewing.join();
+
+  // A leader that renews keeps watching until told to stop.
+  auto b = e.leader("b2");
+  StopSignal b_renew, b_watch;
+  std::thread b_renewing([&] { b->keep_renewing(b_renew); });
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(1200ms);  // past the deadline twice over, renewing all along
+    b_watch.request_stop();
+  });
+  CHECK(b->watch_renew_deadline(b_watch));
+  stopper.join();
+  b_renew.request_stop();
+  b_renewing.join();
 }
