@@ -142,6 +142,9 @@ ImportedKeyStatus status_observed(const ImportedKey& key, const kms::KeyDescript
   ImportedKeyStatus st = base(key);
   st.key_state = found.state;
   if (st.key_id.empty()) st.key_id = describe_key(found);
+  // The version the KMS uses now, even one made outside the operator: a later rotation that
+  // stops half way compares against it, and must not take that version for its own.
+  if (!found.version.empty()) st.key_version = found.version;
   // A re-import asked for while the material is there has nothing to do: it is used up, so
   // that it cannot bring back material deleted later.
   st.reimport = reimport_request(key);

@@ -128,6 +128,20 @@ TEST_CASE("imported key: a lasting failure is looked at again less and less ofte
   CHECK(lasting_failure_delay(ok.status, t0 + std::chrono::hours(2)) == std::chrono::seconds(60));
 }
 
+TEST_CASE("imported key: a version made outside the operator is not taken for a rotation that "
+          "stopped half way", "[importedkey]") {
+  auto k = make(true, 0, 0);
+  k.spec.allow_rotation = true;
+  // Someone rotates in the KMS console: v2. The operator's next look records it.
+  k.status = status_observed(k, key("Enabled", "v2"), "2026-12-03T10:00:00Z");
+  CHECK(k.status.key_version == "v2");
+  // Then a rotation is asked for, and the operator dies after writing phase Rotating.
+  k.spec.rotate = 1;
+  k.status = status_in_progress(k, phases::kRotating, "importing", "2026-12-03T10:01:00Z");
+  CHECK(decide(k, key("Enabled", "v2")) == Step::Rotate);  // v2 is not the rotation's version
+  CHECK(decide(k, key("Enabled", "v3")) == Step::AdoptRotation);
+}
+
 TEST_CASE("imported key: rotation only when spec.rotate moved past status.rotation", "[importedkey]") {
   CHECK(decide(make(true, 0, 0), key("Enabled")) == Step::Observe);
   CHECK(decide(make(true, 2, 1), key("Enabled")) == Step::Rotate);
