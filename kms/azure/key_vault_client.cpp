@@ -423,6 +423,21 @@ Result<DeletionSchedule> KeyVaultClient::schedule_key_deletion(const std::string
   }
   if (!deleted) return deleted.error();
   deleted->deleted = true;
+  // The KEK this operator made for the key's import (an HSM key, billed) goes with it; a key of
+  // that name it did not make for this key stays.
+  const std::string kek_name = ref->name + kKekSuffix;
+  if (valid_key_name(kek_name)) {
+    auto kek = get_key(kek_name);
+    if (!kek && kek.error().kind != ErrorKind::NotFound) return kek.error().context("Key Vault KEK " + kek_name);
+    if (kek) {
+      auto made_for = kek->tags.find(kKekForTag);
+      if (made_for != kek->tags.end() && made_for->second == ref->name) {
+        auto gone = delete_key(kek_name);
+        if (!gone && gone.error().kind != ErrorKind::NotFound)
+          return gone.error().context("Key Vault KEK " + kek_name);
+      }
+    }
+  }
   return DeletionSchedule{deleted->name, key_vault_key_state(*deleted, clock_.now()),
                           deleted->scheduled_purge_date};
 }

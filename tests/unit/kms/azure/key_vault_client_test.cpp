@@ -391,6 +391,28 @@ TEST_CASE("schedule_key_deletion soft-deletes, an earlier deletion is reported, 
   CHECK(s2->state == "Deleted");
 }
 
+TEST_CASE("deleting an imported key deletes the KEK made for its import, and no other key",
+          "[kms][azure]") {
+  for (const std::string made_for : {"payments", "someone-else"}) {
+    Fixture f;
+    Json deleted = bundle("payments", enabled_attributes());
+    deleted["recoveryId"] = "https://contoso.vault.azure.net/deletedkeys/payments";
+    Json kek = bundle("payments-kek", enabled_attributes(), {{"byok.dev/kek-for", made_for}});
+    f.vault = [&](const HttpRequest& r) {
+      if (r.url.find("/keys/payments-kek") != std::string::npos)
+        return answer(200, r.method == "DELETE" ? deleted.dump() : kek.dump());
+      return answer(200, deleted.dump());
+    };
+    auto s = f.client->schedule_key_deletion("https://contoso.vault.azure.net/keys/payments", 7);
+    REQUIRE(s.ok());
+    std::vector<std::string> calls;
+    for (const auto& r : f.vault_requests) calls.push_back(r.method + " " + r.url);
+    std::vector<std::string> want = {"DELETE " + url("/keys/payments"), "GET " + url("/keys/payments-kek")};
+    if (made_for == "payments") want.push_back("DELETE " + url("/keys/payments-kek"));
+    CHECK(calls == want);
+  }
+}
+
 TEST_CASE("cancel_key_deletion recovers, a live key needs no recovery", "[kms][azure]") {
   Fixture f;
   f.vault = [](const HttpRequest&) { return answer(200, bundle("k", enabled_attributes()).dump()); };
