@@ -263,6 +263,12 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
                    "spec.source.wrappedSecretRef: Secret " + src.name + " does not exist in namespace " +
                        key_.meta.namespace_ + ": create it with the wrapped material under key " + src.key,
                    false});
+    if (!secret && secret.error().kind == ErrorKind::PermissionDenied)
+      return fail({reasons::kWrappedSecretNotFound,
+                   "spec.source.wrappedSecretRef: the operator may not read Secret " + src.name +
+                       " in namespace " + key_.meta.namespace_ + " (" + secret.error().message +
+                       "): grant its ServiceAccount get on secrets there",
+                   false});
     if (!secret) return fail({reasons::kWrappedSecretNotFound, "reading Secret " + src.name + ": " + secret.error().message, true});
     const auto& data = (*secret).value("data", runtime::Json::object());
     if (!data.contains(src.key) || !data[src.key].is_string())
