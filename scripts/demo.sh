@@ -28,7 +28,8 @@ if [[ "${1:-}" == "--stop" ]]; then
 fi
 
 "$ROOT/scripts/install-deps.sh"
-[[ -x /usr/local/go/bin/go ]] && export PATH="/usr/local/go/bin:$PATH"
+# shellcheck source=go-env.sh
+source "$ROOT/scripts/go-env.sh" && go_env_setup  # the Go that install-deps.sh checked
 say "building the control plane binaries (cached after the first run) and the operator"
 "$ROOT/scripts/build-control-plane.sh" >/dev/null
 "$ROOT/scripts/build.sh" >/dev/null

@@ -19,16 +19,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Go >= 1.24 builds kube-apiserver 1.34 and etcd 3.6 (scripts/build-control-plane.sh).
-if ! command -v go >/dev/null 2>&1; then
-  [[ -x /usr/local/go/bin/go ]] && export PATH="/usr/local/go/bin:$PATH"
-fi
-if ! command -v go >/dev/null 2>&1; then
-  log "no Go toolchain on PATH: install Go 1.24 or newer (it builds the test control plane)"
-  exit 1
-fi
-gov=$(go env GOVERSION | sed 's/^go//')
-if [[ "$(printf '%s\n1.24\n' "$gov" | sort -V | head -1)" != "1.24" ]]; then
-  log "Go $gov is too old: the control plane needs Go 1.24 or newer"
+# Go >= 1.24 builds kube-apiserver 1.34, etcd 3.6, Vault and helm: the machine's, or one fetched
+# from the Go module proxy (scripts/go-env.sh).
+# shellcheck source=go-env.sh
+source "$ROOT/scripts/go-env.sh"
+if ! go_env_setup; then
+  log "no usable Go toolchain: install Go $GO_MIN or newer (it builds the test control plane)"
   exit 1
 fi

@@ -6,7 +6,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
 "$ROOT/scripts/install-deps.sh"
-[[ -x /usr/local/go/bin/go ]] && export PATH="/usr/local/go/bin:$PATH"
+# shellcheck source=go-env.sh
+source "$ROOT/scripts/go-env.sh" && go_env_setup  # the Go that install-deps.sh checked
 # The Go-built servers and tools (each built once from the Go module proxy, then cached under
 # ~/.cache/byok-operator/bin) build beside the C++ tree: downloads overlap compiling.
 #   control plane: kube-apiserver, kubectl, etcd

@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
-[[ -x /usr/local/go/bin/go ]] && export PATH="/usr/local/go/bin:$PATH"
+source "$ROOT/scripts/go-env.sh" && go_env_setup
 "$ROOT/scripts/build-control-plane.sh" >/dev/null
 "$ROOT/scripts/build.sh" >/dev/null
 DIR=$(mktemp -d /tmp/byok-bench-XXXXXX)
