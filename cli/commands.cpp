@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -295,26 +296,26 @@ int cmd_wrap(const Args& args, Io& io) {
     if (h == "sha256" || h.empty()) return hsm::OaepHash::Sha256;
     return make_error(ErrorKind::InvalidArgument, "--hash must be sha1 or sha256");
   };
-  if (format == "gcp") {
-    if (algorithm.empty())
+  // A provider's own words for the wrap, as the operator reads them (hsm::wrap_spec_for).
+  const std::map<std::string, std::string> default_algorithm = {
+      {"oci", "RSA_OAEP_AES_SHA256"}, {"transit", "SHA256"}, {"thalassa", "sha256"}};
+  if (format == "gcp" || default_algorithm.count(format)) {
+    if (format == "gcp" && algorithm.empty())
       return fail(io, make_error(ErrorKind::InvalidArgument,
                                  "--algorithm (the ImportJob's importMethod) is required for gcp"));
-    spec = hsm::gcp_import_method(algorithm);
-  } else if (format == "oci") {
-    spec = hsm::oci_wrapping_algorithm(algorithm.empty() ? "RSA_OAEP_AES_SHA256" : algorithm);
-  } else if (format == "transit") {
-    spec = hsm::transit_hash_function(algorithm.empty() ? "SHA256" : algorithm);
+    spec = hsm::wrap_spec_for(format, algorithm.empty() ? default_algorithm.at(format) : algorithm);
   } else if (format == "raw-rsa-aes" || format == "rsa-oaep") {
     if (!algorithm.empty())
       return fail(io, make_error(ErrorKind::InvalidArgument,
-                                 "--algorithm is for gcp/oci/transit; use --hash here"));
+                                 "--algorithm is for gcp/oci/transit/thalassa; use --hash here"));
     auto h = hash_of(args.get("hash"));
     if (!h.ok()) return fail(io, h.error());
     spec = WrapSpec{format == "rsa-oaep" ? WrapMethod::RsaOaep : WrapMethod::RsaAesKeyWrap,
                     h.value(), 0};
   } else {
     return fail(io, make_error(ErrorKind::InvalidArgument,
-                               "--format must be gcp, oci, transit, raw-rsa-aes or rsa-oaep"));
+                               "--format must be gcp, oci, transit, thalassa, raw-rsa-aes or "
+                                 "rsa-oaep"));
   }
   if (!spec.ok()) return fail(io, spec.error());
   if (args.has("hash") && format != "raw-rsa-aes" && format != "rsa-oaep")
@@ -494,14 +495,15 @@ std::vector<Command> commands() {
              kek_flags(true), software_flags(), hsm_flags(), {help_flag()}}),
        cmd_aws},
       {"wrap",
-       "wrap a key for Google Cloud KMS, OCI Vault, the transit engine, or raw",
-       "byokctl wrap --format gcp|oci|transit|raw-rsa-aes|rsa-oaep\n"
+       "wrap a key for Google Cloud KMS, OCI Vault, the transit engine, a Thalassa KMS, or raw",
+       "byokctl wrap --format gcp|oci|transit|thalassa|raw-rsa-aes|rsa-oaep\n"
        "             (--key L | --key-id HEX | --software-key F) (--kek-file F | --kek-data B64)\n"
        "             [--algorithm A | --hash sha1|sha256] [--out FILE [--base64]] [--json]",
-       join({{{"format", true, "gcp | oci | transit | raw-rsa-aes | rsa-oaep", "FORMAT"},
+       join({{{"format", true, "gcp | oci | transit | thalassa | raw-rsa-aes | rsa-oaep", "FORMAT"},
               {"algorithm", true,
                "gcp: importMethod (e.g. RSA_OAEP_3072_SHA1_AES_256); oci: RSA_OAEP_AES_SHA256 "
-               "(default) | RSA_OAEP_SHA256; transit: hash_function SHA256 (default) | SHA1",
+               "(default) | RSA_OAEP_SHA256; transit: hash_function SHA256 (default) | SHA1; "
+               "thalassa: hashFunction sha256 (default) | sha1",
                "ALG"},
               {"hash", true, "OAEP hash for raw-rsa-aes / rsa-oaep: sha256 (default) | sha1",
                "HASH"},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "controller/runtime/status_writer.h"
 #include "reconcilers/customer_managed_key/cmk_plan.h"
 
 namespace byok::cmk {
@@ -162,15 +163,9 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
   }
 
   if (plan.status) {
-    runtime::Json apply = {
-        {"apiVersion", type.api_version()},
-        {"kind", type.kind},
-        {"metadata", {{"name", meta.name}, {"namespace", meta.namespace_}, {"resourceVersion", rv}}},
-        {"status", cmk_status_to_json(*plan.status)}};
-    auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Apply, apply,
-                           {"status", kFieldManager, true});
-    if (!r) return r.error().context("writing status");
-    rv = (*r)["metadata"].value("resourceVersion", rv);
+    auto written = runtime::apply_status(client_, type, meta, rv, cmk_status_to_json(*plan.status));
+    if (!written) return written.error();
+    rv = *written;
   }
   for (const auto& e : plan.events) events_.record(*object, e);
 

@@ -19,8 +19,6 @@
 
 namespace byok::cmk {
 
-inline constexpr char kFieldManager[] = "byok-operator";
-
 class CmkReconciler {
  public:
   CmkReconciler(kube::KubeClient& client, const runtime::Store& store,

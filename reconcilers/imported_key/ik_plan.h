@@ -27,7 +27,6 @@
 namespace byok::importedkey {
 
 inline constexpr char kFinalizer[] = "byok.dev/importedkey";
-inline constexpr char kFieldManager[] = "byok-operator";
 
 // status.phase: a progress marker written before each step with an external side effect.
 namespace phases {

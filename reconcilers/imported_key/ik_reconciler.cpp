@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "common/failpoint.h"
+#include "controller/runtime/status_writer.h"
 #include "hsm/encoding.h"
 #include "reconcilers/customer_managed_key/cmk_verification.h"
 #include "reconcilers/imported_key/wrap_choice.h"
@@ -12,7 +13,6 @@ namespace {
 
 using Action = runtime::ReconcileResult::Action;
 using kmsprovider::ProviderProblem;
-
 
 Failure kms_failure(ProviderProblem problem, const Error& e, const std::string& step) {
   if (problem == ProviderProblem::None && e.kind == ErrorKind::FailedPrecondition)
@@ -57,13 +57,6 @@ class ImportedKeyReconciler::Pass {
   Result<runtime::ReconcileResult> run();
 
  private:
-  // The source's wrapped material, made for `wrapping`.
-  struct Wrapped {
-    std::string bytes;
-    std::optional<Failure> failure;
-    bool retry_with_sha1 = false;  // the HSM just learned it has no OAEP SHA-256
-  };
-
   Result<runtime::ReconcileResult> finalize();
   Result<runtime::ReconcileResult> import(kms::KmsProvider& kms, const std::string& provider,
                                           kms::ImportTarget target,
@@ -89,16 +82,10 @@ class ImportedKeyReconciler::Pass {
 };
 
 Status ImportedKeyReconciler::Pass::write(const ImportedKeyStatus& st) {
-  const auto type = kube::resources::imported_keys();
-  runtime::Json apply = {
-      {"apiVersion", type.api_version()},
-      {"kind", type.kind},
-      {"metadata", {{"name", key_.meta.name}, {"namespace", key_.meta.namespace_}, {"resourceVersion", rv_}}},
-      {"status", imported_key_status_to_json(st)}};
-  auto r = r_.client_.patch(type, key_.meta.namespace_, key_.meta.name, kube::PatchType::Apply, apply,
-                            {"status", kFieldManager, true});
-  if (!r) return r.error().context("writing status");
-  rv_ = (*r)["metadata"].value("resourceVersion", rv_);
+  auto written = runtime::apply_status(r_.client_, kube::resources::imported_keys(), key_.meta, rv_,
+                                       imported_key_status_to_json(st));
+  if (!written) return written.error();
+  rv_ = *written;
   key_.status = st;
   return {};
 }

@@ -1,12 +1,12 @@
 #include "reconcilers/kms_provider/kms_provider_reconciler.h"
 
 #include "controller/kube/resource.h"
+#include "controller/runtime/status_writer.h"
 #include "reconcilers/kms_provider/kms_failure.h"
 
 namespace byok::kmsprovider {
 namespace {
 
-constexpr char kFieldManager[] = "byok-operator";
 constexpr char kReady[] = "Ready";
 
 nlohmann::json status_to_json(const KmsProviderStatus& s) {
@@ -79,17 +79,9 @@ runtime::ReconcileResult KmsProviderReconciler::reconcile(const std::string& key
   auto plan = plan_kms_provider(*provider, check, format_rfc3339(clock_.now()));
 
   if (plan.status) {
-    const auto type = kube::resources::kms_providers();
-    nlohmann::json apply = {{"apiVersion", type.api_version()},
-                            {"kind", type.kind},
-                            {"metadata",
-                             {{"name", meta.name},
-                              {"namespace", meta.namespace_},
-                              {"resourceVersion", meta.resource_version}}},
-                            {"status", status_to_json(*plan.status)}};
-    auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Apply, apply,
-                           {"status", kFieldManager, true});
-    if (!r) return runtime::result_for(r.error().context("writing status"));
+    auto written = runtime::apply_status(client_, kube::resources::kms_providers(), meta,
+                                         meta.resource_version, status_to_json(*plan.status));
+    if (!written) return runtime::result_for(written.error());
   }
   for (const auto& e : plan.events) events_.record(*object, e);
   if (plan.transient_failure)

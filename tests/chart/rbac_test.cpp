@@ -7,9 +7,8 @@
 // rules bound to that ServiceAccount:
 //   - a request the chart forgot to allow is a 403 in the log (and an object that never gets
 //     Ready): the test fails and names it;
-//   - a rule the chart grants that the operator never exercised fails the test too, unless it is
-//     on the short list below with a reason, and an entry on that list that the operator did
-//     exercise (or the chart no longer grants) fails it as stale.
+//   - a rule the chart grants that the operator never exercised fails the test too (every kind
+//     the operator reconciles has a driver in kDrivers, so every granted verb gets used).
 // So the chart's roles are exactly what the operator uses.
 
 #include <catch2/catch.hpp>
@@ -72,21 +71,6 @@ struct Grant {
 bool covers(const Grant& grant, const Grant& used) {
   return grant.group == used.group && grant.resource == used.resource && grant.verb == used.verb &&
          (grant.ns.empty() || grant.ns == used.ns);
-}
-
-// A grant the operator is allowed not to exercise in this test, and why. Kept short: each entry
-// is a permission the chart hands out that this test cannot show to be needed.
-struct Unexercised {
-  Grant grant;
-  std::string reason;
-};
-
-std::vector<Unexercised> allowed_unexercised(const std::set<std::string>& driven_kinds) {
-  std::vector<Unexercised> out;
-  // Every kind is driven (kDrivers), so nothing is excused today; a kind added to the operator
-  // before its driver would list its patch verbs here, for that kind only.
-  (void)driven_kinds;
-  return out;
 }
 
 // --- the run: the chart installed, the operator as its ServiceAccount --------------------------
@@ -324,8 +308,8 @@ void drive_imported_key(Run& run) {
   REQUIRE(testing::wait_until([&] { return !run.admin.get(type, run.ns, "imported").ok(); }, 60s));
 }
 
-// The kinds, in the order they depend on each other. A kind's driver added here also takes what
-// allowed_unexercised() excuses for it off that list.
+// The kinds, in the order they depend on each other; a kind the operator learns needs its
+// driver here, or its verbs show as granted and unused.
 const std::vector<std::pair<std::string, void (*)(Run&)>> kDrivers = {
     {"KmsProvider", drive_kms_provider},
     {"CustomerManagedKey", drive_customer_managed_key},
@@ -408,18 +392,13 @@ TEST_CASE("chart/rbac: the operator runs as the chart's ServiceAccount with exac
     REQUIRE_FALSE(granted.grants.empty());
   }
 
-  // Granted and unused: fails unless on the short list.
-  std::set<std::string> driven;
-  for (const auto& [kind, _] : kDrivers) driven.insert(kind);
-  const auto allowed = allowed_unexercised(driven);
-  auto unused_and_unexplained = [&](const Used& used) {
+  // Granted and never used.
+  auto unused_grants = [&](const Used& used) {
     std::vector<std::string> out;
     for (const auto& g : granted.grants) {
       bool exercised = false;
       for (const auto& u : used.allowed) exercised = exercised || covers(g, u);
-      bool listed = false;
-      for (const auto& a : allowed) listed = listed || !(a.grant < g || g < a.grant);
-      if (!exercised && !listed) out.push_back(g.str());
+      if (!exercised) out.push_back(g.str());
     }
     return out;
   };
@@ -428,7 +407,7 @@ TEST_CASE("chart/rbac: the operator runs as the chart's ServiceAccount with exac
   Used used;
   testing::wait_until([&] {
     used = used_by(run.username);
-    return unused_and_unexplained(used).empty();
+    return unused_grants(used).empty();
   }, 20s, 500ms);
   run.op->terminate();
   used = used_by(run.username);  // with what a graceful stop does (releasing the Lease)
@@ -440,21 +419,10 @@ TEST_CASE("chart/rbac: the operator runs as the chart's ServiceAccount with exac
     CHECK(forbidden.empty());
   }
   {
-    auto unused = unused_and_unexplained(used);
+    auto unused = unused_grants(used);
     INFO("granted by the chart but never used by the operator (drop them from the chart, or "
-         "list them in allowed_unexercised() with a reason):" << lines(unused));
+         "drive the kind that needs them in kDrivers):" << lines(unused));
     CHECK(unused.empty());
-  }
-  {
-    std::vector<std::string> stale;
-    for (const auto& a : allowed) {
-      bool exercised = false;
-      for (const auto& u : used.allowed) exercised = exercised || covers(a.grant, u);
-      if (exercised) stale.push_back(a.grant.str() + ": exercised after all (" + a.reason + ")");
-      if (!granted.grants.count(a.grant)) stale.push_back(a.grant.str() + ": no longer granted");
-    }
-    INFO("stale entries of allowed_unexercised():" << lines(stale));
-    CHECK(stale.empty());
   }
 }
 

@@ -281,6 +281,15 @@ TEST_CASE("byokctl wrap: gcp and transit formats through the HSM, config file an
   CHECK(test::unwrap_rsa_aes(kek.get(), OaepHash::Sha1, *tb) == known_aes);
   check_no_leak(t, known_aes);
 
+  // Thalassa's hashFunction words (sha1; sha256 is the default SoftHSM cannot do).
+  auto th = byokctl(token, {"wrap", "--format", "thalassa", "--algorithm", "sha1", "--key",
+                            "known-aes", "--kek-file", kek_pem});
+  INFO(th.err);
+  REQUIRE(th.code == 0);
+  auto thb = base64_decode(th.out);
+  REQUIRE(thb.has_value());
+  CHECK(test::unwrap_rsa_aes(kek.get(), OaepHash::Sha1, *thb) == known_aes);
+
   // The gcp method's KEK size is enforced.
   auto wrong = byokctl(token, {"wrap", "--format", "gcp", "--algorithm",
                                "RSA_OAEP_4096_SHA1_AES_256", "--key", "known-aes", "--kek-file",

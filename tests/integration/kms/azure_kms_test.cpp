@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "kms/azure/key_vault_client.h"
+#include "kms/aws/sigv4.h"
 #include "kms/http_transport.h"
 #include "kms/key_state.h"
 #include "tests/harness/server_env.h"
@@ -98,13 +99,6 @@ Json fake_call(const std::string& method, const std::string& path) {
   INFO(resp->body);
   REQUIRE(resp->status == 200);
   return Json::parse(resp->body);
-}
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  REQUIRE(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) == 1);
-  return to_hex(std::string(reinterpret_cast<char*>(md), len));
 }
 
 // A federated token file the fake Entra accepts while its contents stay unchanged.
@@ -362,7 +356,7 @@ TEST_CASE("azure: RSA-2048 and EC P-256 keys imported through key_hsm arrive int
     CHECK(imported->resource == fakes()["BYOK_AZURE_VAULT_URL"] + "/keys/" + target.name);
 
     auto held = fake_call("GET", "/__fake/keys/" + target.name + "/material-sha256");
-    CHECK(held["sha256"] == sha256_hex(material.bytes));
+    CHECK(held["sha256"] == aws::sha256_hex(material.bytes));
     CHECK(held["version"] == imported->version);
 
     auto found = c.kv->find_key(target);
@@ -422,9 +416,9 @@ TEST_CASE("azure: a rotation imports new material as a new version", "[kms][azur
   REQUIRE(v2.ok());
   CHECK(v2->version != v1->version);
   CHECK(fake_call("GET", "/__fake/keys/" + target.name + "/material-sha256")["sha256"] ==
-        sha256_hex(second.bytes));
+        aws::sha256_hex(second.bytes));
   CHECK(fake_call("GET", "/__fake/keys/" + target.name + "/material-sha256?version=" +
-                             v1->version)["sha256"] == sha256_hex(first.bytes));
+                             v1->version)["sha256"] == aws::sha256_hex(first.bytes));
   auto key = c.kv->describe_key(target.name);
   REQUIRE(key.ok());
   CHECK(key->version == v2->version);

@@ -53,20 +53,6 @@ inline std::string random_bytes(size_t n) {
 }
 
 // A name no earlier run used: `stem`, a dash and 10 random hex digits (the servers outlive a run).
-// Lower-case hex SHA-256 of `data` (what the fakes report of the material they unwrapped).
-inline std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  ossl_check(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) == 1, "EVP_Digest");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-
 inline std::string unique_name(const std::string& stem) {
   static const char* hex = "0123456789abcdef";
   std::string s = stem + "-";

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "kms/aws/sigv4.h"
 #include "kms/http_transport.h"
 #include "kms/oci/oci_kms_client.h"
 #include "tests/harness/server_env.h"
@@ -94,18 +95,6 @@ std::string console_key(const std::string& name) {
   return admin("POST", "keys", {{"displayName", name}})["id"].get<std::string>();
 }
 
-std::string sha256_hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  std::ostringstream out;
-  for (unsigned int i = 0; i < len; ++i) {
-    static const char* hex = "0123456789abcdef";
-    out << hex[md[i] >> 4] << hex[md[i] & 15];
-  }
-  return out.str();
-}
-
 ImportTarget target_for(const std::string& key_type, const std::string& algorithm) {
   ImportTarget t;
   t.name = unique_name("ik-" + key_type);
@@ -135,7 +124,7 @@ ImportResult import(Client& c, const ImportTarget& t, const std::string& materia
   auto r = c.kms->import_key(t, *w, wrap(*w, material), ImportKind::First);
   REQUIRE(r.ok());
   auto held = admin("GET", "keys/" + r->key_id + "/material");
-  CHECK(held["sha256"] == sha256_hex(material));
+  CHECK(held["sha256"] == aws::sha256_hex(material));
   CHECK(held["currentKeyVersion"] == r->version);
   return *r;
 }
@@ -447,7 +436,7 @@ TEST_CASE("oci: ImportKeyVersion adds a version holding the new material", "[kms
   REQUIRE(key.ok());
   CHECK(key->version == second->version);
   auto held = admin("GET", "keys/" + first.key_id + "/material");
-  CHECK(held["sha256"] == sha256_hex(material));
+  CHECK(held["sha256"] == aws::sha256_hex(material));
   REQUIRE(held["versions"].size() == 2);
   CHECK(held["versions"][1]["freeformTags"]["byok.dev/owner"] == t.owner);
 }

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "common/clock.h"
+#include "kms/aws/sigv4.h"
 #include "kms/http_transport.h"
 #include "kms/key_state.h"
 #include "kms/thalassa/thalassa_client.h"
@@ -105,7 +106,7 @@ Imported import_fresh(ThalassaClient& kms, const ImportTarget& target) {
   if (!r) FAIL("import_key: " << r.error().message);
   CHECK(r->version == "1");
   CHECK(r->resource == "kms/" + fake()["BYOK_THALASSA_REGION"] + "/keys/" + r->key_id);
-  CHECK(imported_sha256(r->key_id, "1") == testing::sha256_hex(material.bytes));
+  CHECK(imported_sha256(r->key_id, "1") == kms::aws::sha256_hex(material.bytes));
   return {r->key_id, material.bytes};
 }
 
@@ -211,8 +212,8 @@ TEST_CASE("thalassa: new material as a new version only for keys imported with a
   if (!r) FAIL(r.error().message);
   CHECK(r->key_id == first.identity);
   CHECK(r->version == "2");
-  CHECK(imported_sha256(first.identity, "2") == testing::sha256_hex(second.bytes));
-  CHECK(imported_sha256(first.identity, "1") == testing::sha256_hex(first.material));
+  CHECK(imported_sha256(first.identity, "2") == kms::aws::sha256_hex(second.bytes));
+  CHECK(imported_sha256(first.identity, "1") == kms::aws::sha256_hex(first.material));
   CHECK(c.kms.describe_key(first.identity)->version == "2");
 
   auto fixed = target_for("aes256-gcm96", false);

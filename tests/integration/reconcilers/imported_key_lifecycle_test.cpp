@@ -4,13 +4,13 @@
 // with Retain and Delete, and a search of the operator's log and of every object in the
 // apiserver for the test keys' plaintext.
 
-#include <cstdio>
 #include <thread>
 
 #include "common/failpoint.h"
 
 #include "kms/aws/aws_kms_client.h"
 #include "kms/azure/byok_file.h"
+#include "tests/chart/chart_support.h"
 #include "tests/integration/reconcilers/ik_test_support.h"
 
 using namespace byok;
@@ -44,17 +44,6 @@ std::string uid_of(IkFixture& f, const std::string& name) {
 
 bool wait_exit(testing::ChildProcess& p, std::chrono::seconds timeout = 60s) {
   return testing::wait_until([&] { return !p.running(); }, timeout);
-}
-
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
 }
 
 // kubectl from the control plane's env file (tests/harness/control-plane.sh writes it).
@@ -180,7 +169,7 @@ TEST_CASE("importedkey: material wrapped offline for another wrapping key is ref
   std::string kms_name = testing::unique_name("offline");
   auto w = wrap_offline("transit", kms_name, "aes256-gcm96", material.bytes);
   const std::string real_fingerprint = w.fingerprint;
-  w.fingerprint = testing::sha256_hex("some other wrapping key");
+  w.fingerprint = kms::aws::sha256_hex("some other wrapping key");
   create_wrapped_secret(f.c, f.ns, "offline", w.wrapped);
   auto object = imported_key("offline", "transit", "aes256-gcm96", "", {{"kmsKeyName", kms_name}});
   object["spec"]["source"] = wrapped_source("offline", w);
@@ -324,8 +313,11 @@ TEST_CASE("importedkey: no key material in the operator's log or in any object o
   f.op->terminate();
 
   // Every listable resource in every namespace, as the apiserver serves it.
-  std::string dump = run(kubectl() + " get $(" + kubectl() +
-                         " api-resources --verbs=list -o name | paste -sd, -) -A -o json 2>&1");
+  auto listed = testing::run_command(kubectl() + " get $(" + kubectl() +
+                                     " api-resources --verbs=list -o name | paste -sd, -) -A -o json");
+  INFO(listed.err);
+  REQUIRE(listed.exit_code == 0);
+  const std::string& dump = listed.out;
   REQUIRE(dump.size() > 10000);
   CHECK(dump.find(f.ns) != std::string::npos);  // the dump does cover the test's objects
   CHECK(dump.find("offline-rsa") != std::string::npos);
