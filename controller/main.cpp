@@ -53,6 +53,12 @@ struct Options {
   std::string leader_election_namespace;  // "": $POD_NAMESPACE, else --namespace, else default
   std::string leader_election_id = "byok-operator-leader";
   std::string hsm_config;  // YAML: module, token, pinFile (overrides the BYOK_* environment)
+  // Where ClusterKmsProviders' Secrets are, and the admin's copy of export Events: "" means
+  // $POD_NAMESPACE.
+  std::string cluster_resource_namespace;
+  // Endpoints a namespaced KmsProvider may name (kms/endpoint_policy.h); empty: the providers'
+  // official public endpoints.
+  std::vector<std::string> kms_endpoint_allow;
 };
 
 const char kUsage[] =
@@ -62,12 +68,18 @@ const char kUsage[] =
     "                     [--metrics-bind-address ADDR] [--health-probe-bind-address ADDR]\n"
     "                     [--leader-elect[=true|false]] [--leader-election-namespace NS]\n"
     "                     [--leader-election-id NAME] [--hsm-config FILE]\n"
+    "                     [--cluster-resource-namespace NS] [--kms-endpoint-allow PATTERN]...\n"
     "Without --kubeconfig: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.\n"
     "ADDR is [host]:port (\":8080\" = all interfaces) or 0 to disable: /metrics on\n"
     "--metrics-bind-address (default :8080), /healthz and /readyz on\n"
     "--health-probe-bind-address (default :8081).\n"
     "--leader-elect: only the replica holding the Lease NAME (default byok-operator-leader) in\n"
     "NS (default $POD_NAMESPACE, else --namespace, else default) reconciles.\n"
+    "--cluster-resource-namespace: where ClusterKmsProviders' Secrets are (default\n"
+    "$POD_NAMESPACE).\n"
+    "--kms-endpoint-allow: an endpoint namespaced KmsProviders may name, scheme://host[:port]\n"
+    "with '*' inside a host label or as the port (repeat it, or separate with commas). Default:\n"
+    "the providers' official public https endpoints. http:// only where a pattern says so.\n"
     "Flags also take --flag=value.\n";
 
 // The flags that take a text value, and where it goes.
@@ -81,6 +93,7 @@ const std::pair<const char*, std::string Options::*> kTextFlags[] = {
     {"--leader-election-namespace", &Options::leader_election_namespace},
     {"--leader-election-id", &Options::leader_election_id},
     {"--hsm-config", &Options::hsm_config},
+    {"--cluster-resource-namespace", &Options::cluster_resource_namespace},
 };
 
 bool parse_args(int argc, char** argv, Options& o, std::string& err) {
@@ -111,6 +124,15 @@ bool parse_args(int argc, char** argv, Options& o, std::string& err) {
       std::exit(0);
     } else if (text != std::end(kTextFlags)) {
       if (!value(o.*(text->second))) return false;
+    } else if (a == "--kms-endpoint-allow") {
+      if (!value(v)) return false;
+      for (size_t start = 0; start <= v.size();) {
+        size_t comma = v.find(',', start);
+        std::string one = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!one.empty()) o.kms_endpoint_allow.push_back(one);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
     } else if (a == "--workers") {
       if (!value(v)) return false;
       o.workers = std::stoi(v);
@@ -172,6 +194,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   byok::Logger log(std::cerr, format, level);
+  // The audit trail of HSM exports: its own logger (always JSON, always info), same stream.
+  byok::Logger audit_log(std::cerr, byok::Logger::Format::Json, byok::Logger::Level::Info);
+  auto tenant_endpoints = byok::kms::EndpointPolicy::parse(
+      opts.kms_endpoint_allow.empty() ? byok::kms::EndpointPolicy::public_endpoints() : opts.kms_endpoint_allow);
+  if (!tenant_endpoints) {
+    std::cerr << "byok-operator: --kms-endpoint-allow: " << tenant_endpoints.error().message << "\n";
+    return 2;
+  }
+  std::string cluster_ns = opts.cluster_resource_namespace;
+  if (cluster_ns.empty())
+    if (const char* pod_ns = std::getenv("POD_NAMESPACE")) cluster_ns = pod_ns;
 
   // SIGTERM/SIGINT are taken on a thread of their own so shutdown runs as ordinary code.
   sigset_t signals;
@@ -235,7 +268,8 @@ int main(int argc, char** argv) {
   byok::kmsprovider::ProviderRegistry providers(
       client, [&](const byok::kms::ProviderConfig& c) {
         return byok::kms::make_provider(c, clock, &metrics);
-      });
+      },
+      byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns});
   byok::runtime::Informer provider_informer(client, byok::kube::resources::kms_providers(),
                                             opts.watch_namespace, log, &metrics);
   byok::runtime::WorkQueue provider_queue(clock);
@@ -266,10 +300,15 @@ int main(int argc, char** argv) {
       std::chrono::seconds(opts.resync_seconds), log, controller_options);
 
   log.info("starting", {{"namespace", opts.watch_namespace.empty() ? "*" : opts.watch_namespace},
+                        {"clusterResourceNamespace", cluster_ns},
+                        {"kmsEndpointAllow", opts.kms_endpoint_allow.empty() ? "public endpoints" : std::to_string(opts.kms_endpoint_allow.size()) + " patterns"},
                         {"workers", std::to_string(opts.workers)},
                         {"server", config->server}});
+  byok::hsmpolicy::ExportAuthorizer export_authorizer(client);
+  byok::importedkey::ExportAudit export_audit(audit_log, events, cluster_ns);
   byok::importedkey::ImportedKeyReconciler ik_reconciler(
-      client, ik_informer.store(), providers, (*operator_hsm)->access(), events, clock, log);
+      client, ik_informer.store(), providers, (*operator_hsm)->access(), export_authorizer,
+      export_audit, events, clock, log);
   byok::runtime::Controller ik_controller(
       "importedkey", ik_queue, [&](const std::string& key) { return ik_reconciler.reconcile(key); },
       opts.workers, std::chrono::seconds(opts.resync_seconds), log, controller_options);
@@ -299,15 +338,16 @@ int main(int argc, char** argv) {
   for (auto* informer : informers) informer_threads.emplace_back([informer, &stop] { informer->run(stop); });
 
   // Lease requests time out well within the renew deadline.
-  byok::kube::RestKubeClient lease_client(*config, std::chrono::seconds(4));
+  std::optional<byok::kube::RestKubeClient> lease_client;
   std::unique_ptr<byok::runtime::LeaderElector> elector;
   byok::StopSignal renewing_done;
   std::thread renew_thread;
   std::thread deadline_thread;
   bool leading = true;
   if (opts.leader_elect) {
+    lease_client.emplace(*config, std::chrono::seconds(4));
     elector = std::make_unique<byok::runtime::LeaderElector>(
-        lease_client, clock, log,
+        *lease_client, clock, log,
         byok::runtime::LeaderElectionConfig{leader_election_namespace(opts), opts.leader_election_id,
                                             instance_name() + "_" + byok::random_uuid()},
         &metrics);

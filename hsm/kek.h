@@ -2,8 +2,9 @@
 // The KMS's wrapping public key (key-encryption key).
 //
 // Guarantees: parse_kek() accepts a SubjectPublicKeyInfo as DER or PEM ("PUBLIC KEY"; a PKCS#1
-// "RSA PUBLIC KEY" PEM is accepted too), and returns it only if it is RSA with a modulus of at
-// least 2048 bits; anything else is InvalidArgument with a message that says why. The result
+// "RSA PUBLIC KEY" PEM is accepted too), and returns it only if it is RSA-2048, 3072 or 4096
+// with e = 65537 (what every KMS serves); anything else, e = 1 or 3 in particular, is
+// InvalidArgument with a message that says why (WeakWrappingKey). The result
 // holds only public data.
 
 #include <cstdint>

@@ -33,6 +33,8 @@ class CpprestTransport final : public HttpTransport {
     // cpprestsdk derives from it is exactly UrlParts::authority(), which signers sign.
     std::string base = parts->scheme + "://" + parts->authority();
     std::string what = request.method + " " + base + parts->path;
+    if (options_.url_guard)
+      if (auto allowed = options_.url_guard(*parts); !allowed) return allowed.error().context(what);
     try {
       client::http_client& c = client_for(base);
       http::http_request req(request.method);
@@ -74,6 +76,8 @@ class CpprestTransport final : public HttpTransport {
     conf.set_timeout(options_.timeout.count() > 0 ? options_.timeout
                                                   : std::chrono::milliseconds(30000));
     conf.set_validate_certificates(true);
+    // Never a proxy from the environment: the endpoint checked is the one connected to.
+    conf.set_proxy(web::web_proxy(web::web_proxy::disabled));
     std::string ca = options_.extra_ca_pem;
     conf.set_ssl_context_callback([ca](boost::asio::ssl::context& ctx) {
       if (!ca.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));

@@ -8,6 +8,7 @@
 // differently.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,11 +44,27 @@ class HttpTransport {
   virtual Result<HttpResponse> send(const HttpRequest& request) = 0;
 };
 
+// Pieces of an absolute URL, as the signers need them. The path is kept as written (encoded).
+struct UrlParts {
+  std::string scheme;     // lower case
+  std::string host;       // as written, without port
+  std::string port;       // empty when absent
+  std::string path;       // "/" when absent
+  std::string query;      // without '?', empty when absent
+  // host, plus ":port" when the port is not the scheme's default: the Host header's value.
+  std::string authority() const;
+};
+Result<UrlParts> parse_url(std::string_view url);
+
 struct HttpTransportOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   // PEM certificates trusted in addition to the system store (a private endpoint's CA, a test
   // server's self-signed certificate). Certificate and host-name verification is always on.
   std::string extra_ca_pem;
+  // Checked before every connection, with the URL as parsed for connecting (see
+  // endpoint_policy.h); null: any URL. Redirects are never followed and no proxy is used, so
+  // the host checked is the host the request goes to.
+  std::function<Status(const UrlParts&)> url_guard;
 };
 
 // cpprestsdk-backed transport. Safe to use from several threads; keeps one client per
@@ -63,16 +80,5 @@ std::unique_ptr<HttpTransport> make_cpprest_transport(HttpTransportOptions optio
 // codes first and fall back to this.
 ErrorKind error_kind_for_http_status(int status);
 
-// Pieces of an absolute URL, as the signers need them. The path is kept as written (encoded).
-struct UrlParts {
-  std::string scheme;     // lower case
-  std::string host;       // as written, without port
-  std::string port;       // empty when absent
-  std::string path;       // "/" when absent
-  std::string query;      // without '?', empty when absent
-  // host, plus ":port" when the port is not the scheme's default: the Host header's value.
-  std::string authority() const;
-};
-Result<UrlParts> parse_url(std::string_view url);
 
 }  // namespace byok::kms

@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "kms/endpoint_policy.h"
+
 namespace byok::kms {
 
 struct ProviderConfig {
@@ -22,6 +24,9 @@ struct ProviderConfig {
   // privateKey, passphrase; transit, thalassa: token).
   std::map<std::string, std::string> credentials;
   std::string extra_ca_pem;  // spec.caSecretRef's PEM; empty: system trust store only
+  // Every URL the client reaches is checked against this (a tenant's KmsProvider: the
+  // operator's allow-list; a ClusterKmsProvider: anything).
+  EndpointPolicy endpoint_policy = EndpointPolicy::allow_all();
 };
 
 }  // namespace byok::kms

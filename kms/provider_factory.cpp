@@ -16,6 +16,8 @@ Result<ProviderHandle> build(const ProviderConfig& config, const Clock& clock) {
   ProviderHandle handle;
   HttpTransportOptions options;
   options.extra_ca_pem = config.extra_ca_pem;
+  if (!config.endpoint_policy.allows_everything())
+    options.url_guard = [policy = config.endpoint_policy](const UrlParts& url) { return policy.check(url); };
   handle.transport = make_cpprest_transport(options);
   auto client = Client::from_config(config, *handle.transport, clock);
   if (!client) return client.error();

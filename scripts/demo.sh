@@ -69,7 +69,10 @@ source "$ROOT/tests/harness/lib.sh"
 METRICS_PORT=$(free_port)
 PROBE_PORT=$(free_port)
 say "starting byok-operator with the token (log: $DEMO/operator.log)"
+# ClusterKmsProviders keep their Secrets in byok-system; namespaced KmsProviders may name the
+# local servers (127.0.0.1 over TLS) besides the providers' public endpoints.
 "$BUILD/controller/byok-operator" --kubeconfig "$KUBECONFIG" \
+  --cluster-resource-namespace byok-system --kms-endpoint-allow 'https://127.0.0.1:*' \
   --metrics-bind-address "127.0.0.1:$METRICS_PORT" --health-probe-bind-address "127.0.0.1:$PROBE_PORT" \
   >"$DEMO/operator.log" 2>&1 &
 echo $! >"$DEMO/operator.pid"
@@ -108,15 +111,23 @@ cp "$ROOT"/examples/*.yaml "$DEMO/examples/"
 sed -i -e "s#https://127.0.0.1:4566#$BYOK_AWS_ENDPOINT#" -e "s#region: us-east-1#region: $BYOK_AWS_REGION#" \
   -e "s#AKIAIOSFODNN7EXAMPLE#$BYOK_AWS_ACCESS_KEY_ID#" \
   -e "s#wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY#$BYOK_AWS_SECRET_ACCESS_KEY#" \
-  "$DEMO/examples/kmsprovider-aws.yaml"
+  "$DEMO/examples/kmsprovider-aws.yaml" "$DEMO/examples/clusterkmsprovider-aws.yaml"
 sed -i "s#arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab#$key1#" "$DEMO/examples/cmk-aws.yaml"
 sed -i "s#arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab#$key2#" "$DEMO/examples/cmk-aws-rotated.yaml"
 
-say "kubectl apply: the namespace and the KmsProviders"
+say "kubectl apply: the namespace and the KmsProviders (the tenant's own)"
 kubectl apply -f "$DEMO/examples/00-namespace.yaml"
 kubectl create secret generic test-endpoint-ca -n byok-demo --from-file=ca.crt="$BYOK_AWS_CA_FILE"
 kubectl apply -f "$DEMO/examples/kmsprovider-aws.yaml"
 "$BUILD/tests/tools/byok-demo-kms" providers byok-demo gcp azure oci transit thalassa
+# What a cluster admin sets up: ClusterKmsProviders (credentials in byok-system) and the
+# HsmKeyPolicy that lets byok-demo export its HSM keys to them.
+say "kubectl apply (as cluster admin): ClusterKmsProviders and the HsmKeyPolicy"
+kubectl create namespace byok-system
+kubectl create secret generic test-endpoint-ca -n byok-system --from-file=ca.crt="$BYOK_AWS_CA_FILE"
+kubectl apply -f "$DEMO/examples/clusterkmsprovider-aws.yaml"
+"$BUILD/tests/tools/byok-demo-kms" cluster-providers byok-system byok-demo gcp transit thalassa
+kubectl apply -f "$DEMO/examples/hsmkeypolicy-byok-demo.yaml"
 
 # The key ceremonies for the two ImportedKeys whose material arrives wrapped: fetch the KMS's
 # wrapping key, wrap with byokctl, hand the result over in a Secret, and name the wrapping
@@ -174,7 +185,8 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 
-say "kubectl get kmsp,cmk,ik -n byok-demo"
+say "kubectl get ckmsp,hkp; kubectl get kmsp,cmk,ik -n byok-demo"
+kubectl get ckmsp,hkp
 kubectl get kmsp,cmk,ik -n byok-demo
 say "kubectl get cmk cmk-aws -n byok-demo -o yaml (status)"
 kubectl get cmk cmk-aws -n byok-demo -o jsonpath='{.status}' | python3 -m json.tool

@@ -23,6 +23,8 @@ namespace resources {
 ResourceType customer_managed_keys();
 ResourceType imported_keys();
 ResourceType kms_providers();
+ResourceType cluster_kms_providers();
+ResourceType hsm_key_policies();
 ResourceType secrets();
 ResourceType namespaces();
 ResourceType events();

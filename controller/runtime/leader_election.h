@@ -104,7 +104,6 @@ class LeaderElector {
   void release();
 
   bool leading() const { return leading_.load(); }
-  const LeaderElectionConfig& config() const { return config_; }
 
  private:
   enum class Round {

@@ -28,14 +28,22 @@ std::string first_line(const std::string& s) {
   return end == std::string::npos ? s : s.substr(0, end);
 }
 
+// A projected ServiceAccount token is a few KiB; anything larger (a device, a log file named by
+// mistake) is refused before it is buffered.
+constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
+
 Result<std::string> read_token_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return make_error(ErrorKind::FailedPrecondition,
                       "cannot read the federated token file " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
+  std::string token(kMaxTokenFileBytes + 1, '\0');
+  in.read(token.data(), static_cast<std::streamsize>(token.size()));
+  token.resize(static_cast<std::size_t>(in.gcount()));
+  if (token.size() > kMaxTokenFileBytes)
+    return make_error(ErrorKind::FailedPrecondition,
+                      "the federated token file " + path + " is larger than " +
+                          std::to_string(kMaxTokenFileBytes) + " bytes (TokenFileTooLarge)");
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   if (token.empty())

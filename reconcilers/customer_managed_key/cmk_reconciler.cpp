@@ -71,7 +71,7 @@ KeyCheck check_key(kmsprovider::ProviderRegistry& providers, const Cmk& cmk) {
   if (lookup.type != cmk.spec.provider) {
     check.provider_problem = kmsprovider::ProviderProblem::Misconfigured;
     check.error = Error{ErrorKind::InvalidArgument,
-                        "spec.providerRef names KmsProvider " + cmk.spec.provider_ref +
+                        "spec.providerRef names " + cmk.spec.provider_ref.describe() +
                             " of type " + lookup.type + ", but spec.provider is " +
                             cmk.spec.provider + ": point providerRef at a " + cmk.spec.provider +
                             " KmsProvider"};
@@ -81,9 +81,10 @@ KeyCheck check_key(kmsprovider::ProviderRegistry& providers, const Cmk& cmk) {
   if (key) check.key = std::move(*key);
   else check.error = key.error();
   // The KmsProvider's own check already asked the KMS who its credentials are; ask here only
-  // before it has (its failure only leaves the field as it was).
+  // before it has (its failure only leaves the field as it was). A ClusterKmsProvider acts as
+  // the cluster admin's principal, which is not the tenant's to see.
   check.accessor = lookup.accessor;
-  if (check.accessor.empty())
+  if (check.accessor.empty() && !lookup.cluster)
     if (auto who = lookup.client->who_am_i()) check.accessor = who->principal;
   return check;
 }
@@ -93,6 +94,15 @@ DeletionOutcome delete_key(kmsprovider::ProviderRegistry& providers, const Cmk& 
   auto lookup = providers.get(cmk.meta.namespace_, cmk.spec.provider_ref);
   if (!lookup.client) {
     out.error = lookup.error;
+    return out;
+  }
+  if (lookup.cluster) {
+    // Admission refuses Delete through a ClusterKmsProvider; an object from before that rule
+    // still never has the admin's credentials destroy a key it only references.
+    out.error = Error{ErrorKind::FailedPrecondition,
+                      "deletionPolicy Delete is not allowed through a ClusterKmsProvider (the "
+                      "operator deletes with the admin's credentials only keys it created): set "
+                      "spec.deletionPolicy: Retain"};
     return out;
   }
   // Look first: a second attempt after a crash (or someone else) may have scheduled it already,

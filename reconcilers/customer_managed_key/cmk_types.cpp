@@ -26,7 +26,7 @@ Result<Cmk> parse_cmk(const nlohmann::json& object) {
     c.spec.provider = spec.value("provider", "");
     c.spec.resource = spec.value("resource", "");
     c.spec.is_default = spec.value("default", false);
-    if (spec.contains("providerRef")) c.spec.provider_ref = spec["providerRef"].value("name", "");
+    c.spec.provider_ref = kmsprovider::parse_provider_ref(spec);
     c.spec.replaces = spec.value("replaces", "");
     c.spec.deletion_policy = spec.value("deletionPolicy", "Retain");
     c.spec.deletion_window_days = spec.value("deletionWindowDays", 30);

@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "controller/runtime/conditions.h"
 #include "controller/runtime/object_meta.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 namespace byok::cmk {
 
@@ -19,7 +20,7 @@ struct CmkSpec {
   std::string provider;  // aws | gcp | azure | oci
   std::string resource;
   bool is_default = false;
-  std::string provider_ref;
+  kmsprovider::ProviderRef provider_ref;
   std::string replaces;
   std::string deletion_policy = "Retain";
   int deletion_window_days = 30;

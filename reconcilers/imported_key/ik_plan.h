@@ -66,6 +66,8 @@ inline constexpr char kRotationUnsupported[] = "RotationUnsupported";
 inline constexpr char kImportRefused[] = "ImportRefused";
 inline constexpr char kDeletionFailed[] = "DeletionFailed";
 inline constexpr char kKeyMaterialMissing[] = "KeyMaterialMissing";
+inline constexpr char kNotAuthorized[] = "NotAuthorized";          // no HsmKeyPolicy grants it
+inline constexpr char kWrappingKeyNotTrusted[] = "WrappingKeyNotTrusted";  // weak or unpinned KEK
 }  // namespace reasons
 
 // Setting this annotation to a new value asks for the material to be imported again into a key

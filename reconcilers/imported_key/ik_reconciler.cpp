@@ -58,10 +58,30 @@ class ImportedKeyReconciler::Pass {
 
  private:
   Result<runtime::ReconcileResult> finalize();
-  Result<runtime::ReconcileResult> import(kms::KmsProvider& kms, const std::string& provider,
+  Result<runtime::ReconcileResult> import(const kmsprovider::ProviderLookup& lookup,
                                           kms::ImportTarget target,
                                           const std::optional<kms::KeyDescription>& found,
                                           bool rotate);
+  // The export as the spec asks for it (source.hsm only).
+  hsmpolicy::ExportAsk export_ask() const {
+    const auto& h = *key_.spec.hsm;
+    return {key_.meta.namespace_, !h.label.empty(), h.label.empty() ? h.id : h.label, key_.spec.provider_ref};
+  }
+  std::string hsm_key_described() const {
+    const auto& h = *key_.spec.hsm;
+    return h.label.empty() ? "id " + h.id : "label \"" + h.label + "\"";
+  }
+  // Asks the authorizer; on a refusal, audits it and fails the reconcile with NotAuthorized.
+  // `granted` receives the policy's name.
+  std::optional<Result<runtime::ReconcileResult>> authorize(const std::string& action,
+                                                            const std::optional<hsmpolicy::FoundKey>& found,
+                                                            std::string& granted);
+  void audit(const kmsprovider::ProviderLookup& lookup, ExportRecord r) {
+    r.hsm_key = hsm_key_described();
+    r.destination = key_.spec.provider_ref.describe();
+    r.provider_type = lookup.type;
+    r_.audit_.record(object_, key_.spec.provider_ref.cluster() ? key_.spec.provider_ref.name : "", r);
+  }
   Status write(const ImportedKeyStatus& st);
   Result<runtime::ReconcileResult> fail(const Failure& f);
   Result<runtime::ReconcileResult> settle(const ImportedKeyStatus& st);
@@ -79,6 +99,15 @@ class ImportedKeyReconciler::Pass {
   std::string rv_;
   std::chrono::seconds interval_;
   std::shared_ptr<hsm::Hsm> hsm_;
+  std::string found_label_, found_id_;  // the HSM key found for source.hsm
+  std::string last_fingerprint_;        // the wrapping key the material was wrapped for
+  // What an export in this pass would be, for the audit trail.
+  std::string action_name() const { return key_.status.imported && reimport_requested(key_) ? "reimport" : "import"; }
+  // Whether this pass may export HSM material: not for a key imported and up to date.
+  bool may_export() const {
+    return key_.spec.hsm && (!key_.status.imported || reimport_requested(key_) ||
+                             key_.spec.rotate > key_.status.rotation);
+  }
 };
 
 Status ImportedKeyReconciler::Pass::write(const ImportedKeyStatus& st) {
@@ -113,6 +142,27 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::fail(const Failure
       f.message};
 }
 
+std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::authorize(
+    const std::string& action, const std::optional<hsmpolicy::FoundKey>& found, std::string& granted) {
+  auto ask = export_ask();
+  auto decision = r_.authorizer_.authorize(ask, found);
+  if (decision) {
+    granted = *decision;
+    return std::nullopt;
+  }
+  if (decision.error().kind != ErrorKind::PermissionDenied)
+    return fail({reasons::kHsmUnavailable, "checking HsmKeyPolicies: " + decision.error().message, true});
+  ExportRecord rec;
+  rec.stage = "refused";
+  rec.action = action;
+  rec.outcome = "refused";
+  rec.message = decision.error().message;
+  rec.hsm_key = hsm_key_described();
+  rec.destination = key_.spec.provider_ref.describe();
+  r_.audit_.record(object_, "", rec);  // no copy regarding a provider the tenant may not use
+  return fail({reasons::kNotAuthorized, decision.error().message, false});
+}
+
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
   const auto& meta = key_.meta;
   if (meta.deleting) return finalize();
@@ -124,9 +174,15 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
     return runtime::ReconcileResult{};  // the update comes back through the watch
   }
 
+  // A key from the HSM: the spec's request must be granted before anything is read from the
+  // provider's KMS or the HSM. Nothing here depends on what the HSM holds.
+  if (may_export()) {
+    std::string granted;
+    if (auto refused = authorize(action_name(), std::nullopt, granted)) return *refused;
+  }
   auto lookup = r_.providers_.get(meta.namespace_, key_.spec.provider_ref);
   if (!lookup.client)
-    return fail(kms_failure(lookup.problem, lookup.error, "KmsProvider " + key_.spec.provider_ref));
+    return fail(kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe()));
 
   kms::ImportTarget target;
   target.name = kms_key_name(key_);
@@ -134,6 +190,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
   target.description = key_.spec.description;
   target.allow_rotation = key_.spec.allow_rotation;
   target.owner = meta.uid;
+  if (lookup.cluster && !lookup.client->marks_owner()) target.name = shared_kms_key_name(key_);
   if (!key_.spec.valid_to.empty()) {
     SystemTime t;
     if (!parse_rfc3339(key_.spec.valid_to, t))
@@ -178,17 +235,21 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
       return recheck();
     }
     case Step::Import:
-      return import(*lookup.client, lookup.type, std::move(target), *found, false);
+      return import(lookup, std::move(target), *found, false);
     case Step::Rotate:
-      return import(*lookup.client, lookup.type, std::move(target), *found, true);
+      return import(lookup, std::move(target), *found, true);
   }
   return recheck();
 }
 
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
-    kms::KmsProvider& kms, const std::string& provider, kms::ImportTarget target,
+    const kmsprovider::ProviderLookup& lookup, kms::ImportTarget target,
     const std::optional<kms::KeyDescription>& found, bool rotate) {
+  kms::KmsProvider& kms = *lookup.client;
+  const std::string& provider = lookup.type;
   const auto& spec = key_.spec;
+  const std::string action = rotate ? "rotate" : action_name();
+  std::string policy;
   auto algorithms = kms.wrapping_algorithms(spec.key_type);
   if (!algorithms) {
     if (algorithms.error().kind == ErrorKind::Unsupported)
@@ -218,6 +279,17 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     hsm_ = *h;
     auto info = hsm_->find_key(*ref);
     if (!info) return fail(hsm_failure(info.error(), "spec.source.hsm: key with " + ref->describe()));
+    // The grant again, now on the key actually found (its label and its id).
+    found_label_ = info->label;
+    found_id_ = info->id_hex;
+    if (auto refused = authorize(action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
+    if (!info->sensitive)
+      return fail({reasons::kHsmCannotWrap,
+                   "spec.source.hsm: the key with " + ref->describe() +
+                       " is extractable but not sensitive (CKA_SENSITIVE false): its plaintext "
+                       "could be read out of the HSM, so the operator does not export it; "
+                       "generate it sensitive (byokctl generate does)",
+                   false});
     if (!info->extractable)
       return fail({reasons::kHsmCannotWrap,
                    "spec.source.hsm: the key with " + ref->describe() +
@@ -320,12 +392,37 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
       wrapped = offline;
       break;
     }
+    if (!lookup.pinned_fingerprints.empty() &&
+        std::find(lookup.pinned_fingerprints.begin(), lookup.pinned_fingerprints.end(), fingerprint) ==
+            lookup.pinned_fingerprints.end()) {
+      audit(lookup, {"refused", action, "refused", "", fingerprint, "", "", existing, policy,
+                     "the wrapping key is not among the ClusterKmsProvider's wrappingKeyFingerprints"});
+      return fail({reasons::kWrappingKeyNotTrusted,
+                   "the KMS served wrapping key " + fingerprint + ", which " +
+                       key_.spec.provider_ref.describe() +
+                       " does not list in spec.wrappingKeyFingerprints: nothing was wrapped; a "
+                       "cluster admin must check the KMS and update the pin",
+                   false});
+    }
+    // Last look before C_WrapKey: the grant may have been revoked while the KMS answered.
+    if (auto refused = authorize(action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
+    audit(lookup, {"intent", action, "authorized", "", fingerprint, "", "", existing, policy,
+                   "wrapping in the HSM (" + hsm::describe(choice.spec) + ") and sending"});
     auto blob = hsm_->wrap_key(*ref, choice.spec, {der, wrapping.public_key_der.size()});
     if (blob) {
       wrapped = bytes_as_string(*blob);
+      last_fingerprint_ = fingerprint;
       event("Normal", "MaterialWrapped",
             "key with " + ref->describe() + " wrapped inside the HSM (" + hsm::describe(choice.spec) + ")");
       break;
+    }
+    if (blob.error().kind == ErrorKind::InvalidArgument) {
+      // The HSM library refused the wrapping key itself (hsm/kek.h: e != 65537, odd size).
+      audit(lookup, {"outcome", action, "failed", "", fingerprint, "", "", existing, policy, blob.error().message});
+      return fail({reasons::kWrappingKeyNotTrusted,
+                   "the KMS's wrapping key was refused: " + blob.error().message +
+                       "; nothing was wrapped: check the provider's endpoint",
+                   false});
     }
     // The HSM learns on its first SHA-256 wrap whether it can do one; choose again once.
     if (attempt == 0 && blob.error().kind == ErrorKind::Unsupported &&
@@ -339,12 +436,17 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
         continue;
       }
     }
+    audit(lookup, {"outcome", action, "failed", "", fingerprint, "", "", existing, policy, blob.error().message});
     return fail(hsm_failure(blob.error(), "wrapping the key with " + ref->describe() + " in the HSM"));
   }
 
   failpoint("importedkey.before-import");
   auto result = kms.import_key(target, wrapping, wrapped, rotate ? kms::ImportKind::NewVersion
                                                                  : kms::ImportKind::First);
+  if (ref)
+    audit(lookup, {"outcome", action, result ? "succeeded" : "failed", "", last_fingerprint_, "", "",
+                   result ? (result->resource.empty() ? result->key_id : result->resource) : existing,
+                   policy, result ? "" : result.error().message});
   if (!result) {
     if (rotate && result.error().kind == ErrorKind::Unsupported)
       return fail({reasons::kRotationUnsupported, result.error().message, false});
@@ -356,6 +458,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
   std::string state;
   if (auto after = kms.find_key(target); after && *after) state = (*after)->state;
   auto st = status_imported(key_, *result, state, rotate, now());
+  st.authorized_by = policy;
   if (auto w = write(st); !w) return w.error();
   event("Normal", rotate ? "Rotated" : "Imported",
         (rotate ? "new key material imported into " : "key material imported into ") + st.key_id +
@@ -375,9 +478,10 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
   if (key_.spec.deletion_policy == "Delete" && touched_kms) {
     auto lookup = r_.providers_.get(meta.namespace_, key_.spec.provider_ref);
     if (!lookup.client) {
-      auto f = kms_failure(lookup.problem, lookup.error, "KmsProvider " + key_.spec.provider_ref);
+      auto f = kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe());
       return fail({reasons::kDeletionFailed, "deletionPolicy Delete cannot reach the KMS: " + f.message, f.transient});
     }
+    if (lookup.cluster && !lookup.client->marks_owner()) name = shared_kms_key_name(key_);
     kms::ImportTarget target;
     target.name = name;
     target.key_type = key_.spec.key_type;
@@ -418,10 +522,11 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
 
 ImportedKeyReconciler::ImportedKeyReconciler(kube::KubeClient& client, const runtime::Store& store,
                                              kmsprovider::ProviderRegistry& providers, HsmAccess hsm,
-                                             runtime::EventRecorder& events, const Clock& clock,
-                                             Logger& log)
-    : client_(client), store_(store), providers_(providers), hsm_(std::move(hsm)), events_(events),
-      clock_(clock), log_(log) {}
+                                             hsmpolicy::ExportAuthorizer& authorizer,
+                                             ExportAudit& audit, runtime::EventRecorder& events,
+                                             const Clock& clock, Logger& log)
+    : client_(client), store_(store), providers_(providers), hsm_(std::move(hsm)),
+      authorizer_(authorizer), audit_(audit), events_(events), clock_(clock), log_(log) {}
 
 runtime::ReconcileResult ImportedKeyReconciler::reconcile(const std::string& key) {
   auto object = store_.get(key);

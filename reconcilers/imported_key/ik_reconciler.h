@@ -10,6 +10,13 @@
 // so the KMS ends up with exactly one key per ImportedKey. Plaintext key material never enters
 // this process: the HSM returns only the wrapped blob, and a Secret only ever holds wrapped bytes.
 // Deletion goes through the finalizer: Retain leaves the key, Delete schedules its deletion.
+//
+// Keys from the HSM are exported only as an HsmKeyPolicy allows (export_authorizer.h), asked
+// three times: before the KMS or the HSM is touched (on what the spec says; a refusal then is
+// NotAuthorized, the same whether the key exists or not), once the HSM found the key (on its
+// real label and id), and right before C_WrapKey (so a policy revoked meanwhile stops it). The
+// wrapping key must be a sound RSA key (hsm/kek.h) and, when the ClusterKmsProvider pins them,
+// one of its fingerprints. Every export leaves audit records (export_audit.h).
 
 #include <functional>
 #include <memory>
@@ -22,6 +29,8 @@
 #include "controller/runtime/events.h"
 #include "controller/runtime/store.h"
 #include "hsm/hsm.h"
+#include "reconcilers/hsm_key_policy/export_authorizer.h"
+#include "reconcilers/imported_key/export_audit.h"
 #include "reconcilers/imported_key/ik_plan.h"
 #include "reconcilers/kms_provider/provider_registry.h"
 
@@ -35,6 +44,7 @@ class ImportedKeyReconciler {
  public:
   ImportedKeyReconciler(kube::KubeClient& client, const runtime::Store& store,
                         kmsprovider::ProviderRegistry& providers, HsmAccess hsm,
+                        hsmpolicy::ExportAuthorizer& authorizer, ExportAudit& audit,
                         runtime::EventRecorder& events, const Clock& clock, Logger& log);
 
   runtime::ReconcileResult reconcile(const std::string& key);
@@ -45,6 +55,8 @@ class ImportedKeyReconciler {
   const runtime::Store& store_;
   kmsprovider::ProviderRegistry& providers_;
   HsmAccess hsm_;
+  hsmpolicy::ExportAuthorizer& authorizer_;
+  ExportAudit& audit_;
   runtime::EventRecorder& events_;
   const Clock& clock_;
   Logger& log_;

@@ -1,5 +1,7 @@
 #include "reconcilers/imported_key/imported_key_types.h"
 
+#include "hsm/encoding.h"
+
 namespace byok::importedkey {
 
 Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
@@ -7,7 +9,7 @@ Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
     ImportedKey k;
     k.meta = runtime::ObjectMeta::from_json(object);
     const auto& spec = object.at("spec");
-    if (spec.contains("providerRef")) k.spec.provider_ref = spec["providerRef"].value("name", "");
+    k.spec.provider_ref = kmsprovider::parse_provider_ref(spec);
     k.spec.key_type = spec.value("keyType", "");
     k.spec.description = spec.value("description", "");
     k.spec.kms_key_name = spec.value("kmsKeyName", "");
@@ -39,6 +41,7 @@ Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
       k.status.phase = st.value("phase", "");
       k.status.rotation = st.value("rotation", int64_t{0});
       k.status.reimport = st.value("reimport", "");
+      k.status.authorized_by = st.value("authorizedBy", "");
       k.status.observed_generation = st.value("observedGeneration", int64_t{0});
       if (st.contains("conditions")) k.status.conditions = runtime::conditions_from_json(st["conditions"]);
     }
@@ -65,7 +68,19 @@ nlohmann::json imported_key_status_to_json(const ImportedKeyStatus& st) {
   put("keyState", st.key_state);
   put("phase", st.phase);
   put("reimport", st.reimport);
+  put("authorizedBy", st.authorized_by);
   return j;
+}
+
+std::string shared_kms_key_name(const ImportedKey& key) {
+  std::string base = kms_key_name(key);
+  for (char& c : base)
+    if (c == '.') c = '-';
+  if (base.size() > 50) base.resize(50);
+  const std::string who = key.meta.namespace_ + "/" + key.meta.uid;
+  auto digest = hsm::sha256({reinterpret_cast<const std::uint8_t*>(who.data()), who.size()});
+  const std::string suffix = hsm::to_hex(digest).substr(0, 12);
+  return base + "-" + suffix;
 }
 
 std::string kms_key_name(const ImportedKey& key) {

@@ -11,6 +11,7 @@
 #include "common/result.h"
 #include "controller/runtime/conditions.h"
 #include "controller/runtime/object_meta.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 namespace byok::importedkey {
 
@@ -27,7 +28,7 @@ struct WrappedSecretSource {
 };
 
 struct ImportedKeySpec {
-  std::string provider_ref;
+  kmsprovider::ProviderRef provider_ref;
   std::string key_type;
   std::string description;
   std::string kms_key_name;  // empty: metadata.name
@@ -51,6 +52,7 @@ struct ImportedKeyStatus {
   std::string phase;
   int64_t rotation = 0;
   std::string reimport;  // the byok.dev/reimport annotation's value the last import honoured
+  std::string authorized_by;  // the HsmKeyPolicy that allowed the last export from the HSM
   int64_t observed_generation = 0;
   std::vector<runtime::Condition> conditions;
 };
@@ -66,5 +68,11 @@ nlohmann::json imported_key_status_to_json(const ImportedKeyStatus& status);
 
 // The key's name in the KMS: spec.kmsKeyName, else metadata.name.
 std::string kms_key_name(const ImportedKey& key);
+// The name in a ClusterKmsProvider's KMS that has no owner marks (KmsProvider::marks_owner),
+// which many namespaces share: kms_key_name (dots made
+// dashes, cut to 50 characters) and 12 hex digits of SHA-256(namespace/UID), at most 63
+// characters (Google's limit). Two tenants can never name, adopt or delete each other's key,
+// even in a KMS without tags (transit), and a recreated object gets a fresh key.
+std::string shared_kms_key_name(const ImportedKey& key);
 
 }  // namespace byok::importedkey

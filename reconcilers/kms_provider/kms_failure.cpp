@@ -10,6 +10,8 @@ KmsFailure classify_kms_failure(ProviderProblem problem, ErrorKind kind) {
       return {reasons::kCredentialsSecretNotFound, "False", false, ""};
     case ProviderProblem::Misconfigured:
       return {reasons::kProviderMisconfigured, "False", false, ""};
+    case ProviderProblem::EndpointNotAllowed:
+      return {reasons::kEndpointNotAllowed, "False", false, ""};
     case ProviderProblem::Unreachable:
       return {reasons::kKmsUnavailable, "Unknown", true, "retrying with backoff"};
     case ProviderProblem::None:

@@ -18,6 +18,7 @@ inline constexpr char kKmsError[] = "KmsError";
 inline constexpr char kProviderNotFound[] = "ProviderNotFound";
 inline constexpr char kCredentialsSecretNotFound[] = "CredentialsSecretNotFound";
 inline constexpr char kProviderMisconfigured[] = "ProviderMisconfigured";
+inline constexpr char kEndpointNotAllowed[] = "EndpointNotAllowed";
 }  // namespace reasons
 
 struct KmsFailure {

@@ -67,7 +67,7 @@ runtime::ReconcileResult KmsProviderReconciler::reconcile(const std::string& key
   const auto& meta = provider->meta;
 
   ProviderCheck check;
-  auto lookup = providers_.get(meta.namespace_, meta.name);
+  auto lookup = providers_.get(meta.namespace_, ProviderRef{"KmsProvider", meta.name});
   if (!lookup.client) {
     check.problem = lookup.problem;
     check.error = lookup.error;

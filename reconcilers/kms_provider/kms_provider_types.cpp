@@ -2,6 +2,15 @@
 
 namespace byok::kmsprovider {
 
+ProviderRef parse_provider_ref(const nlohmann::json& spec) {
+  ProviderRef ref;
+  if (!spec.is_object() || !spec.contains("providerRef") || !spec["providerRef"].is_object()) return ref;
+  const auto& r = spec["providerRef"];
+  ref.name = r.value("name", "");
+  ref.kind = r.value("kind", "KmsProvider");
+  return ref;
+}
+
 Result<KmsProvider> parse_kms_provider(const nlohmann::json& object) {
   try {
     KmsProvider p;
@@ -19,6 +28,10 @@ Result<KmsProvider> parse_kms_provider(const nlohmann::json& object) {
     if (spec.contains(p.spec.type) && spec[p.spec.type].is_object())
       for (const auto& [k, v] : spec[p.spec.type].items())
         if (v.is_string()) p.spec.settings[k] = v.get<std::string>();
+    if (spec.contains("namespaceSelector")) p.spec.namespace_selector = spec["namespaceSelector"];
+    if (spec.contains("wrappingKeyFingerprints") && spec["wrappingKeyFingerprints"].is_array())
+      for (const auto& f : spec["wrappingKeyFingerprints"])
+        if (f.is_string()) p.spec.wrapping_key_fingerprints.push_back(f.get<std::string>());
     if (object.contains("status")) {
       const auto& st = object["status"];
       p.status.observed_generation = st.value("observedGeneration", int64_t{0});

@@ -14,6 +14,16 @@
 
 namespace byok::kmsprovider {
 
+// What a CustomerManagedKey or ImportedKey names in spec.providerRef.
+struct ProviderRef {
+  std::string kind = "KmsProvider";  // or "ClusterKmsProvider"
+  std::string name;
+  bool cluster() const { return kind == "ClusterKmsProvider"; }
+  std::string describe() const { return kind + " " + name; }
+};
+ProviderRef parse_provider_ref(const nlohmann::json& spec);  // spec.providerRef
+
+// The spec of a KmsProvider, and of a ClusterKmsProvider (the same fields, plus who may use it).
 struct KmsProviderSpec {
   std::string type;  // aws | gcp | azure | oci | transit | thalassa
   std::string region;
@@ -23,6 +33,9 @@ struct KmsProviderSpec {
   std::string ca_secret_key = "ca.crt";
   // The per-type settings object (spec.azure, spec.gcp, ...) as flat strings, e.g. "vaultUrl".
   std::map<std::string, std::string> settings;
+  // ClusterKmsProvider only: the namespaces that may use it, and the wrapping keys it trusts.
+  nlohmann::json namespace_selector;
+  std::vector<std::string> wrapping_key_fingerprints;
 };
 
 struct KmsProviderStatus {

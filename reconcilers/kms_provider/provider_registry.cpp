@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "controller/kube/resource.h"
+#include "controller/runtime/label_selector.h"
 
 namespace byok::kmsprovider {
 namespace {
@@ -37,14 +38,13 @@ Result<SecretData> read_secret(kube::KubeClient& client, const std::string& ns,
 // The config and a fingerprint of everything it is built from: a change to any of them makes a
 // new client.
 Result<std::pair<kms::ProviderConfig, std::string>> config_and_fingerprint(
-    kube::KubeClient& client, const KmsProvider& p) {
+    kube::KubeClient& client, const KmsProvider& p, const std::string& ns) {
   kms::ProviderConfig config;
   config.type = p.spec.type;
   config.region = p.spec.region;
   config.endpoint = p.spec.endpoint;
   config.settings = p.spec.settings;
   std::string fingerprint = p.meta.uid + "/" + p.meta.resource_version;
-  const std::string& ns = p.meta.namespace_;
   if (!p.spec.credentials_secret.empty()) {
     auto secret = read_secret(client, ns, p.spec.credentials_secret, "spec.credentialsSecretRef");
     if (!secret) return secret.error();
@@ -66,40 +66,81 @@ Result<std::pair<kms::ProviderConfig, std::string>> config_and_fingerprint(
   return std::make_pair(std::move(config), std::move(fingerprint));
 }
 
-}  // namespace
-
-Result<kms::ProviderConfig> load_provider_config(kube::KubeClient& client,
-                                                 const KmsProvider& provider) {
-  auto both = config_and_fingerprint(client, provider);
-  if (!both) return both.error();
-  return std::move(both->first);
+// A tenant's KmsProvider: every URL it declares within the allow-list (the transport checks
+// again at connect time, which also covers URLs the client derives, such as a token_uri), and
+// no file paths, which would be read from the operator's own file system.
+Status check_tenant_config(const kms::ProviderConfig& config, const kms::EndpointPolicy& policy) {
+  if (config.credentials.count("tokenFile"))
+    return make_error(ErrorKind::InvalidArgument,
+                      "the credentials Secret sets tokenFile, a path in the operator's pod, which "
+                      "only a ClusterKmsProvider may use: use clientSecret, or ask a cluster admin "
+                      "for a ClusterKmsProvider");
+  auto check = [&](const std::string& field, const std::string& value) -> Status {
+    if (value.find("://") == std::string::npos) return {};  // not a URL (a key, a name)
+    if (auto allowed = policy.check(value); !allowed) return allowed.error().context(field);
+    return {};
+  };
+  if (auto st = check("spec.endpoint", config.endpoint); !st) return st;
+  for (const auto& [k, v] : config.settings)
+    if (auto st = check("spec." + config.type + "." + k, v); !st) return st;
+  for (const auto& [k, v] : config.credentials)
+    if (auto st = check("credentials Secret key " + k, v); !st) return st;
+  return {};
 }
 
-ProviderRegistry::ProviderRegistry(kube::KubeClient& client, Factory factory)
-    : client_(client), factory_(std::move(factory)) {}
+}  // namespace
 
-ProviderLookup ProviderRegistry::get(const std::string& ns, const std::string& name) {
+ProviderRegistry::ProviderRegistry(kube::KubeClient& client, Factory factory, ProviderTrust trust)
+    : client_(client), factory_(std::move(factory)), trust_(std::move(trust)) {}
+
+ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& ref) {
   ProviderLookup out;
   auto fail = [&out](ProviderProblem problem, Error error) {
     out.problem = problem;
     out.error = std::move(error);
     return out;
   };
-  auto object = client_.get(kube::resources::kms_providers(), ns, name);
+  const bool cluster = ref.cluster();
+  const std::string& name = ref.name;
+  // One answer for "no such ClusterKmsProvider" and "not yours": tenants cannot list them.
+  const Error not_granted{ErrorKind::NotFound,
+                          "ClusterKmsProvider " + name + " (spec.providerRef) does not exist or "
+                          "does not serve namespace " + ns + ": ask a cluster admin to select "
+                          "this namespace in its spec.namespaceSelector, or fix spec.providerRef"};
+  auto object = cluster ? client_.get(kube::resources::cluster_kms_providers(), "", name)
+                        : client_.get(kube::resources::kms_providers(), ns, name);
   if (!object) {
     if (object.error().kind == ErrorKind::NotFound)
       return fail(ProviderProblem::ProviderNotFound,
-                  Error{ErrorKind::NotFound, "KmsProvider " + ns + "/" + name +
-                                                 " (spec.providerRef.name) does not exist: "
-                                                 "create it or fix spec.providerRef.name"});
-    return fail(ProviderProblem::Unreachable, object.error().context("reading KmsProvider"));
+                  cluster ? not_granted
+                          : Error{ErrorKind::NotFound, "KmsProvider " + ns + "/" + name +
+                                                           " (spec.providerRef.name) does not exist: "
+                                                           "create it or fix spec.providerRef.name"});
+    return fail(ProviderProblem::Unreachable, object.error().context("reading " + ref.kind));
   }
   auto provider = parse_kms_provider(*object);
   if (!provider) return fail(ProviderProblem::Misconfigured, provider.error());
   out.type = provider->spec.type;
-  out.accessor = provider->status.accessor;
+  out.cluster = cluster;
+  out.uid = provider->meta.uid;
+  std::string secrets_ns = ns;
+  if (cluster) {
+    auto the_ns = client_.get(kube::resources::namespaces(), "", ns);
+    if (!the_ns) return fail(ProviderProblem::Unreachable, the_ns.error().context("reading Namespace " + ns));
+    if (!runtime::selects(provider->spec.namespace_selector, runtime::labels_of(*the_ns)))
+      return fail(ProviderProblem::ProviderNotFound, not_granted);
+    if (trust_.cluster_namespace.empty())
+      return fail(ProviderProblem::Misconfigured,
+                  Error{ErrorKind::FailedPrecondition,
+                        "ClusterKmsProvider " + name + " cannot be used: the operator has no "
+                        "--cluster-resource-namespace for its Secrets (a cluster admin sets it)"});
+    secrets_ns = trust_.cluster_namespace;
+    out.pinned_fingerprints = provider->spec.wrapping_key_fingerprints;
+  } else {
+    out.accessor = provider->status.accessor;
+  }
 
-  auto both = config_and_fingerprint(client_, *provider);
+  auto both = config_and_fingerprint(client_, *provider, secrets_ns);
   if (!both) {
     auto kind = both.error().kind;
     return fail(kind == ErrorKind::NotFound          ? ProviderProblem::SecretNotFound
@@ -107,7 +148,16 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const std::string& n
                                                      : ProviderProblem::Unreachable,
                 both.error());
   }
-  const std::string key = ns + "/" + name;
+  if (!cluster) {
+    if (auto st = check_tenant_config(both->first, trust_.tenant_endpoints); !st)
+      return fail(st.error().kind == ErrorKind::PermissionDenied ? ProviderProblem::EndpointNotAllowed
+                                                                 : ProviderProblem::Misconfigured,
+                  st.error().context("KmsProvider " + ns + "/" + name));
+    both->first.endpoint_policy = trust_.tenant_endpoints;
+  }
+  // Keyed by kind and UID's owner: a tenant's KmsProvider never shares a client (its CA, its
+  // connections) with a ClusterKmsProvider of the same name.
+  const std::string key = cluster ? "cluster/" + name : ns + "/" + name;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(key);
@@ -119,7 +169,7 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const std::string& n
   auto handle = factory_(both->first);
   if (!handle)
     return fail(ProviderProblem::Misconfigured,
-                handle.error().context("KmsProvider " + key));
+                handle.error().context(ref.kind + " " + name));
   // The client borrows the transport: keep both alive together, hand out the client.
   auto owner = std::make_shared<kms::ProviderHandle>(std::move(*handle));
   std::shared_ptr<kms::KmsProvider> client(owner, owner->client.get());

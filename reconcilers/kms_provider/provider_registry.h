@@ -6,12 +6,20 @@
 //
 // Reads go to the apiserver (GET), not a cache: the operator needs no watch on Secrets, and a
 // registry call happens once per verification, not per reconcile.
+//
+// Trust (see DESIGN.md, trust boundaries): a namespaced KmsProvider is written by the
+// namespace's users. Its endpoint and every URL the client reaches are held to the operator's
+// allow-list (ProviderTrust::tenant_endpoints), and it may not name a file (Azure tokenFile).
+// A ClusterKmsProvider is the cluster admin's: its Secrets come from the operator's namespace,
+// it serves only the namespaces its namespaceSelector selects, and what identifies the admin's
+// account (the accessor) is never handed to a tenant's object.
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -29,26 +37,35 @@ enum class ProviderProblem {
   SecretNotFound,      // a Secret it names is missing
   Misconfigured,       // the object or Secret lacks a field the client needs
   Unreachable,         // the apiserver could not be read (transient)
+  EndpointNotAllowed,  // a tenant's KmsProvider names a URL outside the operator's allow-list
+};
+
+// What the cluster admin configured about providers (operator flags).
+struct ProviderTrust {
+  kms::EndpointPolicy tenant_endpoints = kms::EndpointPolicy::allow_all();
+  std::string cluster_namespace;  // where ClusterKmsProviders' Secrets are; "": none usable
 };
 
 struct ProviderLookup {
   std::shared_ptr<kms::KmsProvider> client;  // set on success
   std::string type;                          // spec.type, when the object was read
   std::string accessor;                      // status.accessor, as the KmsProvider's check left it
+                                             // (never set for a ClusterKmsProvider)
+  bool cluster = false;                      // a ClusterKmsProvider (admin-owned)
+  std::string uid;                           // the provider object's UID
+  std::vector<std::string> pinned_fingerprints;  // ClusterKmsProvider wrappingKeyFingerprints
   ProviderProblem problem = ProviderProblem::None;
   Error error;                               // set when client is null
 };
 
-// Reads the KmsProvider's Secrets and assembles the client's config. NotFound names the Secret
-// and the field that points at it; InvalidArgument names a missing Secret key.
-Result<kms::ProviderConfig> load_provider_config(kube::KubeClient& client, const KmsProvider& provider);
-
 class ProviderRegistry {
  public:
   using Factory = std::function<Result<kms::ProviderHandle>(const kms::ProviderConfig&)>;
-  ProviderRegistry(kube::KubeClient& client, Factory factory);
+  ProviderRegistry(kube::KubeClient& client, Factory factory, ProviderTrust trust = {});
 
-  ProviderLookup get(const std::string& ns, const std::string& name);
+  // The client for `ref` as used by an object in namespace `ns`. A ClusterKmsProvider that does
+  // not exist and one that does not select `ns` give the same answer (ProviderNotFound).
+  ProviderLookup get(const std::string& ns, const ProviderRef& ref);
 
  private:
   struct Entry {
@@ -59,6 +76,7 @@ class ProviderRegistry {
 
   kube::KubeClient& client_;
   Factory factory_;
+  ProviderTrust trust_;
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // by namespace/name
 };

@@ -106,7 +106,9 @@ void install_chart(Run& run) {
                          testing::shell_quote(testing::kubeconfig_path()) +
                          " --set hsm.enabled=true --set hsm.tokenLabel=" + run.token.label() +
                          " --set hsm.pinSecret.name=hsm-pin --set hsm.modulePath=" +
-                         testing::shell_quote(hsm::test::SoftHsmToken::module_path()));
+                         testing::shell_quote(hsm::test::SoftHsmToken::module_path()) +
+                         // The emulator is on 127.0.0.1: the admin allows it for KmsProviders.
+                         " --set " + testing::shell_quote("kmsEndpointAllow={https://127.0.0.1:*}"));
   INFO(r.all());
   REQUIRE(r.exit_code == 0);
   // The ServiceAccount and the arguments are the ones the chart's Deployment runs with.
@@ -127,27 +129,13 @@ void install_chart(Run& run) {
 // A token for the ServiceAccount from the TokenRequest API (no Secret-based token exists: the
 // test cluster has no token controller, and neither should a real one need it), written into a
 // kubeconfig that has nothing else of the admin's.
+std::string token_kubeconfig(Run& run, const std::string& ns, const std::string& service_account,
+                             const std::string& path) {
+  return testing::service_account_kubeconfig(run.admin, ns, service_account, path);
+}
+
 void write_service_account_kubeconfig(Run& run) {
-  Json request = {{"apiVersion", "authentication.k8s.io/v1"},
-                  {"kind", "TokenRequest"},
-                  {"spec", {{"expirationSeconds", 3600}}}};
-  auto token = run.admin.create(kServiceAccounts, run.ns, request, "token", run.service_account);
-  REQUIRE(token.ok());
-  const std::string jwt = (*token)["status"].value("token", "");
-  REQUIRE_FALSE(jwt.empty());
-  auto admin_config = kube::load_kubeconfig(testing::kubeconfig_path());
-  REQUIRE(admin_config.ok());
-  run.kubeconfig = "/tmp/byok-" + run.ns + ".kubeconfig";
-  std::ofstream out(run.kubeconfig);
-  std::filesystem::permissions(run.kubeconfig, std::filesystem::perms::owner_read |
-                                                   std::filesystem::perms::owner_write);
-  out << "apiVersion: v1\nkind: Config\n"
-      << "clusters:\n- name: test\n  cluster:\n    server: " << admin_config->server
-      << "\n    certificate-authority-data: " << base64_encode(admin_config->ca_pem) << "\n"
-      << "users:\n- name: operator\n  user:\n    token: " << jwt << "\n"
-      << "contexts:\n- name: operator\n  context:\n    cluster: test\n    user: operator\n"
-      << "    namespace: " << run.ns << "\n"
-      << "current-context: operator\n";
+  run.kubeconfig = token_kubeconfig(run, run.ns, run.service_account, "/tmp/byok-" + run.ns + ".kubeconfig");
 }
 
 // The operator binary as the chart's pod runs it: the Deployment's args (so a flag the binary
@@ -290,17 +278,24 @@ void add_hsm_key(Run& run) {
 // KmsProvider above: Ready and imported, its Events recorded, then deleted (Retain: the operator
 // lifts its finalizer and leaves the key).
 void drive_imported_key(Run& run) {
+  // As the cluster admin: a ClusterKmsProvider (its Secrets in the release namespace, where the
+  // chart's operator looks) serving this namespace, and the policy that grants the key.
+  const std::string provider = run.ns + "-aws";
+  testing::apply_cluster_kms_provider(run.admin, run.ns, provider, testing::provider_config_from_env("aws"), run.ns);
+  testing::apply_hsm_key_policy(run.admin, provider, run.ns, "rbac-*", provider);
   const auto type = kube::resources::imported_keys();
   Json ik = {{"apiVersion", "byok.dev/v1alpha1"},
              {"kind", "ImportedKey"},
              {"metadata", {{"name", "imported"}}},
              {"spec",
-              {{"providerRef", {{"name", "aws"}}},
+              {{"providerRef", {{"kind", "ClusterKmsProvider"}, {"name", provider}}},
                {"keyType", "aes256-gcm96"},
                {"source", {{"hsm", {{"label", "rbac-aes"}}}}}}}};
   REQUIRE(run.admin.create(type, run.ns, ik).ok());
   expect_ready(run, type, "imported");
-  CHECK(testing::status_of(run.admin, type, run.ns, "imported").value("imported", false));
+  auto st = testing::status_of(run.admin, type, run.ns, "imported");
+  CHECK(st.value("imported", false));
+  CHECK(st.value("authorizedBy", "") == provider);
   CHECK(testing::wait_until([&] { return testing::count_events(run.admin, run.ns, "imported", "Imported") >= 1; }));
 
   REQUIRE(run.admin.remove(type, run.ns, "imported").ok());
@@ -440,4 +435,92 @@ TEST_CASE("chart/rbac: helm install refuses a bad value before creating anything
   auto service_accounts = run.admin.list(kServiceAccounts, run.ns);
   REQUIRE(service_accounts.ok());
   CHECK((*service_accounts)["items"].empty());
+}
+
+TEST_CASE("chart/rbac: namespace editors manage the namespaced kinds but not status, finalizers "
+          "or the cluster-scoped HsmKeyPolicy and ClusterKmsProvider, even bound cluster-wide",
+          "[chart]") {
+  Run run("chart-tenant");
+  auto r = testing::helm("install " + run.ns + " " + testing::shell_quote(testing::chart_dir()) +
+                         " --namespace " + run.ns + " --kubeconfig " +
+                         testing::shell_quote(testing::kubeconfig_path()));
+  INFO(r.all());
+  REQUIRE(r.exit_code == 0);
+  const std::string edit_role = run.ns + "-byok-operator-edit";
+  REQUIRE(run.admin.get(kClusterRoles, "", edit_role).ok());
+  // The aggregation labels that fold the role into the built-in edit, admin and view roles.
+  auto edit = run.admin.get(kClusterRoles, "", edit_role);
+  const auto labels = (*edit)["metadata"]["labels"];
+  CHECK(labels.value("rbac.authorization.k8s.io/aggregate-to-edit", "") == "true");
+  CHECK(labels.value("rbac.authorization.k8s.io/aggregate-to-admin", "") == "true");
+  auto view = run.admin.get(kClusterRoles, "", run.ns + "-byok-operator-view");
+  REQUIRE(view.ok());
+  CHECK((*view)["metadata"]["labels"].value("rbac.authorization.k8s.io/aggregate-to-view", "") == "true");
+
+  // A tenant ServiceAccount bound to the edit role. (The test control plane has no controller
+  // manager to aggregate roles, so the role is bound as it is; aggregation only adds its rules
+  // to edit/admin.)
+  REQUIRE(run.admin.create(kServiceAccounts, run.ns, {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
+                                                      {"metadata", {{"name", "tenant"}}}}).ok());
+  const kube::ResourceType kRoleBindingType{"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true};
+  Json subjects = Json::array({{{"kind", "ServiceAccount"}, {"name", "tenant"}, {"namespace", run.ns}}});
+  REQUIRE(run.admin.create(kRoleBindingType, run.ns,
+                           {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "RoleBinding"},
+                            {"metadata", {{"name", "tenant-edit"}}},
+                            {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", edit_role}}},
+                            {"subjects", subjects}}).ok());
+  const std::string path = token_kubeconfig(run, run.ns, "tenant", "/tmp/byok-" + run.ns + "-tenant.kubeconfig");
+  auto config = kube::load_kubeconfig(path);
+  REQUIRE(config.ok());
+  kube::RestKubeClient tenant_client(*config);
+  kube::KubeClient& tenant = tenant_client;  // the interface carries the default arguments
+
+  auto check_tenant = [&](const std::string& scope) {
+    INFO("tenant bound " << scope);
+    const auto ik = kube::resources::imported_keys();
+    const std::string name = "ik-" + scope;
+    Json object = {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ImportedKey"},
+                   {"metadata", {{"name", name}}},
+                   {"spec", {{"providerRef", {{"kind", "ClusterKmsProvider"}, {"name", "shared"}}},
+                             {"keyType", "aes256-gcm96"}, {"source", {{"hsm", {{"label", "x"}}}}}}}};
+    auto created = tenant.create(ik, run.ns, object);
+    INFO(created.error().message);
+    CHECK(created.ok());
+    CHECK(tenant.get(ik, run.ns, name).ok());
+    CHECK(tenant.list(kube::resources::kms_providers(), run.ns).ok());
+    CHECK(tenant.list(kube::resources::customer_managed_keys(), run.ns).ok());
+    auto denied = [](const auto& result) { return !result.ok() && result.error().kind == ErrorKind::PermissionDenied; };
+    // Status is the operator's word: a tenant cannot forge imported, authorizedBy or phase.
+    CHECK(denied(tenant.patch(ik, run.ns, name, kube::PatchType::Merge,
+                              {{"status", {{"imported", true}, {"authorizedBy", "forged"}}}}, {"status"})));
+    CHECK(denied(tenant.patch(ik, run.ns, name, kube::PatchType::Merge,
+                              {{"metadata", {{"finalizers", Json::array()}}}}, {"finalizers"})));
+    // The admin's kinds.
+    CHECK(denied(tenant.create(kube::resources::hsm_key_policies(), "",
+                               {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
+                                {"metadata", {{"name", run.ns + "-grab"}}},
+                                {"spec", {{"namespaceSelector", testing::namespace_selector(run.ns)},
+                                          {"keys", {{{"label", "*"}}}},
+                                          {"destinations", {{{"clusterKmsProvider", "x"}}}}}}})));
+    CHECK(denied(tenant.list(kube::resources::hsm_key_policies(), "")));
+    CHECK(denied(tenant.create(kube::resources::cluster_kms_providers(), "",
+                               {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ClusterKmsProvider"},
+                                {"metadata", {{"name", run.ns + "-grab"}}},
+                                {"spec", {{"type", "transit"}, {"endpoint", "https://127.0.0.1:1"},
+                                          {"namespaceSelector", testing::namespace_selector(run.ns)}}}})));
+    CHECK(denied(tenant.get(kube::resources::cluster_kms_providers(), "", "anything")));
+    // The edit role grants no Secrets and nothing outside the byok.dev kinds.
+    CHECK(denied(tenant.get(kube::resources::secrets(), run.ns, "anything")));
+  };
+  check_tenant("in-namespace");
+
+  // Bound cluster-wide, the role still grants nothing cluster-scoped.
+  const kube::ResourceType kCrbType{"rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false};
+  REQUIRE(run.admin.create(kCrbType, "",
+                           {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "ClusterRoleBinding"},
+                            {"metadata", {{"name", run.ns + "-tenant-edit"}}},
+                            {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", edit_role}}},
+                            {"subjects", subjects}}).ok());
+  check_tenant("cluster-wide");
+  std::filesystem::remove(path);
 }

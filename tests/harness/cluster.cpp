@@ -1,4 +1,7 @@
 #include "tests/harness/cluster.h"
+#include "common/base64.h"
+#include <fstream>
+#include <filesystem>
 
 #include <cstdlib>
 #include <random>
@@ -62,6 +65,33 @@ nlohmann::json status_of(kube::KubeClient& client, const kube::ResourceType& typ
                          const std::string& ns, const std::string& name) {
   auto r = client.get(type, ns, name);
   return r && r->contains("status") ? (*r)["status"] : nlohmann::json::object();
+}
+
+std::string service_account_kubeconfig(kube::KubeClient& admin, const std::string& ns,
+                                       const std::string& service_account, const std::string& path) {
+  const kube::ResourceType service_accounts{"", "v1", "serviceaccounts", "ServiceAccount", true};
+  nlohmann::json request = {{"apiVersion", "authentication.k8s.io/v1"},
+                            {"kind", "TokenRequest"},
+                            {"spec", {{"expirationSeconds", 3600}}}};
+  auto token = admin.create(service_accounts, ns, request, "token", service_account);
+  if (!token) throw std::runtime_error("TokenRequest for " + ns + "/" + service_account + ": " + token.error().message);
+  const std::string jwt = (*token)["status"].value("token", "");
+  auto admin_config = kube::load_kubeconfig(kubeconfig_path());
+  if (!admin_config) throw std::runtime_error("reading the admin kubeconfig: " + admin_config.error().message);
+  {
+    std::ofstream out(path);
+    out << "";
+  }
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::ofstream out(path);
+  out << "apiVersion: v1\nkind: Config\n"
+      << "clusters:\n- name: test\n  cluster:\n    server: " << admin_config->server
+      << "\n    certificate-authority-data: " << base64_encode(admin_config->ca_pem) << "\n"
+      << "users:\n- name: sa\n  user:\n    token: " << jwt << "\n"
+      << "contexts:\n- name: sa\n  context:\n    cluster: test\n    user: sa\n"
+      << "    namespace: " << ns << "\n"
+      << "current-context: sa\n";
+  return path;
 }
 
 }  // namespace byok::testing

@@ -38,4 +38,9 @@ int count_events(kube::KubeClient& client, const std::string& ns, const std::str
 nlohmann::json status_of(kube::KubeClient& client, const kube::ResourceType& type,
                          const std::string& ns, const std::string& name);
 
+// A kubeconfig at `path` (mode 0600) that acts as ServiceAccount ns/service_account, with a
+// token from the TokenRequest API and nothing else of the admin's; returns `path`.
+std::string service_account_kubeconfig(kube::KubeClient& admin, const std::string& ns,
+                                       const std::string& service_account, const std::string& path);
+
 }  // namespace byok::testing

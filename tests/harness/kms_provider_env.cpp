@@ -58,17 +58,20 @@ kms::ProviderConfig provider_config_from_env(const std::string& provider) {
   return c;
 }
 
-void apply_kms_provider(kube::KubeClient& client, const std::string& ns, const std::string& name,
-                        const kms::ProviderConfig& config) {
+namespace {
+
+// The provider's spec as its CRD spells it, creating the Secrets it names in `secrets_ns`.
+nlohmann::json provider_spec(kube::KubeClient& client, const std::string& secrets_ns,
+                             const std::string& name, const kms::ProviderConfig& config) {
   auto create = [&](const kube::ResourceType& type, const nlohmann::json& object) {
-    auto r = client.create(type, ns, object);
+    auto r = client.create(type, secrets_ns, object);
     if (!r) throw std::runtime_error("creating " + type.kind + ": " + r.error().message);
   };
   nlohmann::json credentials = nlohmann::json::object();
   for (const auto& [k, v] : config.credentials) credentials[k] = v;
   create(kube::resources::secrets(),
          {{"apiVersion", "v1"}, {"kind", "Secret"},
-          {"metadata", {{"name", name + "-credentials"}, {"namespace", ns}}},
+          {"metadata", {{"name", name + "-credentials"}, {"namespace", secrets_ns}}},
           {"stringData", credentials}});
   nlohmann::json spec = {{"type", config.type}, {"credentialsSecretRef", {{"name", name + "-credentials"}}}};
   if (!config.region.empty()) spec["region"] = config.region;
@@ -81,13 +84,51 @@ void apply_kms_provider(kube::KubeClient& client, const std::string& ns, const s
   if (!config.extra_ca_pem.empty()) {
     create(kube::resources::secrets(),
            {{"apiVersion", "v1"}, {"kind", "Secret"},
-            {"metadata", {{"name", name + "-ca"}, {"namespace", ns}}},
+            {"metadata", {{"name", name + "-ca"}, {"namespace", secrets_ns}}},
             {"stringData", {{"ca.crt", config.extra_ca_pem}}}});
     spec["caSecretRef"] = {{"name", name + "-ca"}};
   }
-  create(kube::resources::kms_providers(),
-         {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "KmsProvider"},
-          {"metadata", {{"name", name}, {"namespace", ns}}}, {"spec", spec}});
+  return spec;
+}
+
+}  // namespace
+
+nlohmann::json namespace_selector(const std::string& ns) {
+  return {{"matchLabels", {{"kubernetes.io/metadata.name", ns}}}};
+}
+
+void apply_kms_provider(kube::KubeClient& client, const std::string& ns, const std::string& name,
+                        const kms::ProviderConfig& config) {
+  auto spec = provider_spec(client, ns, name, config);
+  auto r = client.create(kube::resources::kms_providers(), ns,
+                         {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "KmsProvider"},
+                          {"metadata", {{"name", name}, {"namespace", ns}}}, {"spec", spec}});
+  if (!r) throw std::runtime_error("creating KmsProvider: " + r.error().message);
+}
+
+std::string apply_cluster_kms_provider(kube::KubeClient& client, const std::string& secrets_ns,
+                                       const std::string& name, const kms::ProviderConfig& config,
+                                       const std::string& serves,
+                                       const std::vector<std::string>& pinned_fingerprints) {
+  auto spec = provider_spec(client, secrets_ns, name, config);
+  spec["namespaceSelector"] = serves.empty() ? nlohmann::json::object() : namespace_selector(serves);
+  if (!pinned_fingerprints.empty()) spec["wrappingKeyFingerprints"] = pinned_fingerprints;
+  auto r = client.create(kube::resources::cluster_kms_providers(), "",
+                         {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ClusterKmsProvider"},
+                          {"metadata", {{"name", name}}}, {"spec", spec}});
+  if (!r) throw std::runtime_error("creating ClusterKmsProvider: " + r.error().message);
+  return name;
+}
+
+void apply_hsm_key_policy(kube::KubeClient& client, const std::string& name, const std::string& ns,
+                          const std::string& label_pattern, const std::string& destination) {
+  auto r = client.create(kube::resources::hsm_key_policies(), "",
+                         {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
+                          {"metadata", {{"name", name}}},
+                          {"spec", {{"namespaceSelector", namespace_selector(ns)},
+                                    {"keys", {{{"label", label_pattern}}}},
+                                    {"destinations", {{{"clusterKmsProvider", destination}}}}}}});
+  if (!r) throw std::runtime_error("creating HsmKeyPolicy: " + r.error().message);
 }
 
 }  // namespace byok::testing

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
 #include <string>
 
 #include "hsm/encoding.h"
@@ -59,6 +63,32 @@ TEST_CASE("the KEK fingerprint is the SHA-256 of the SubjectPublicKeyInfo DER, P
   // Known vector: SHA-256("abc").
   CHECK(to_hex(sha256(bytes("abc"))) ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("a KEK with e != 65537 or an odd size is refused as a weak wrapping key") {
+  auto generate = [](unsigned bits, unsigned long exponent) {
+    EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_RSA, nullptr);
+    REQUIRE(EVP_PKEY_keygen_init(ctx) == 1);
+    REQUIRE(EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, static_cast<int>(bits)) == 1);
+    BIGNUM* e = BN_new();
+    BN_set_word(e, exponent);
+    REQUIRE(EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, e) == 1);
+    BN_free(e);
+    EVP_PKEY* key = nullptr;
+    REQUIRE(EVP_PKEY_keygen(ctx, &key) == 1);
+    EVP_PKEY_CTX_free(ctx);
+    auto der = test::public_der(key);
+    EVP_PKEY_free(key);
+    return der;
+  };
+  auto e3 = parse_kek(generate(2048, 3));
+  REQUIRE_FALSE(e3.ok());
+  CHECK(e3.error().message.find("WeakWrappingKey") != std::string::npos);
+  CHECK(e3.error().message.find("65537") != std::string::npos);
+  auto odd = parse_kek(generate(2560, 65537));
+  REQUIRE_FALSE(odd.ok());
+  CHECK(odd.error().message.find("RSA-2560") != std::string::npos);
+  CHECK(parse_kek(generate(3072, 65537)).ok());
 }
 
 TEST_CASE("SecureBuffer wipes the bytes it gives up on shrink") {

@@ -31,6 +31,7 @@ namespace {
 
 int usage() {
   std::cerr << "usage: byok-demo-kms providers NAMESPACE PROVIDER...\n"
+               "       byok-demo-kms cluster-providers SECRETS_NAMESPACE SERVED_NAMESPACE PROVIDER...\n"
                "       byok-demo-kms wrapping-key PROVIDER KMS_KEY_NAME KEY_TYPE OUT_DER\n";
   return 2;
 }
@@ -79,12 +80,27 @@ int wrapping_key(const std::string& provider, const std::string& name, const std
 
 }  // namespace
 
+// As a cluster admin: ClusterKmsProvider PROVIDER serving one namespace, its Secrets in the
+// operator's namespace.
+int cluster_providers(const std::string& secrets_ns, const std::string& serves,
+                      const std::vector<std::string>& names) {
+  auto client = byok::testing::connect_from_env();
+  for (const auto& p : names) {
+    byok::testing::apply_cluster_kms_provider(*client, secrets_ns, p,
+                                              byok::testing::provider_config_from_env(p), serves);
+    std::cout << "clusterkmsprovider " << p << " created (serves " << serves << ")\n";
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   byok::skip_openssl_atexit_cleanup();  // before anything touches OpenSSL
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     if (args.size() >= 3 && args[0] == "providers")
       return providers(args[1], {args.begin() + 2, args.end()});
+    if (args.size() >= 4 && args[0] == "cluster-providers")
+      return cluster_providers(args[1], args[2], {args.begin() + 3, args.end()});
     if (args.size() == 5 && args[0] == "wrapping-key")
       return wrapping_key(args[1], args[2], args[3], args[4]);
   } catch (const std::exception& e) {

@@ -14,8 +14,9 @@
 #   NN-name.yaml         without `# expect:` and with a sibling NN-name.update.yaml: the first must
 #   NN-name.update.yaml  be accepted, then applying the update (server-side apply of the whole
 #                        object) must be refused with the update file's `# expect: <text>`.
-# Then every file in examples/ must really be created: Namespace objects are applied as they
-# are; everything else is created in the test namespace (metadata.namespace stripped).
+# Then every file in examples/ must really be created: files with cluster-scoped objects
+# (Namespace, ClusterKmsProvider, HsmKeyPolicy) are applied as they are; everything else is
+# created in the test namespace (metadata.namespace stripped).
 # Prints PASS/FAIL per case and ends with `N passed, M failed`; exits 1 on any failure.
 set -uo pipefail
 
@@ -83,8 +84,9 @@ done
 
 for f in "$ROOT"/examples/*.yaml; do
   name="example $(basename "$f")"
-  if grep -qE '^kind:[[:space:]]*Namespace[[:space:]]*$' "$f"; then
-    # Idempotent, so that a second run on the same control plane passes too.
+  if grep -qE '^kind:[[:space:]]*(Namespace|ClusterKmsProvider|HsmKeyPolicy)[[:space:]]*$' "$f"; then
+    # Cluster-scoped objects as they are, applied: idempotent, so that a second run on the same
+    # control plane passes too.
     if k apply -f "$f"; then pass "$name"; else fail "$name" "$out"; fi
     continue
   fi

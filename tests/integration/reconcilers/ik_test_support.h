@@ -96,21 +96,38 @@ struct IkFixture {
   }
 
   // The operator with this token; `failpoints` arms BYOK_FAILPOINTS for this process only.
-  void start(const std::string& failpoints = "") {
+  void start(const std::string& failpoints = "") { start(std::vector<std::string>{}, failpoints); }
+  void start(const std::vector<std::string>& extra_flags, const std::string& failpoints = "") {
     setenv("BYOK_PKCS11_MODULE", hsm::test::SoftHsmToken::module_path().c_str(), 1);
     setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
     setenv("BYOK_HSM_PIN_FILE", token.pin_file().c_str(), 1);
     if (failpoints.empty()) unsetenv("BYOK_FAILPOINTS");
     else setenv("BYOK_FAILPOINTS", failpoints.c_str(), 1);
-    op = testing::start_operator(ns, log_path, {"--resync-seconds", "30"});
+    std::vector<std::string> flags{"--resync-seconds", "30"};
+    flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+    op = testing::start_operator(ns, log_path, flags);
     unsetenv("BYOK_FAILPOINTS");
   }
 
+  // The fixture's KMS as a user of namespace `ns` sees it: a KmsProvider `name` of their own (for
+  // material wrapped offline), and, set up as a cluster admin would, ClusterKmsProvider
+  // <ns>-<name> serving `ns` with an HsmKeyPolicy that lets `ns` import any key of the token
+  // into it. create() sends ImportedKeys from the HSM there.
   void provider(const std::string& type, const std::string& name = "") {
-    testing::apply_kms_provider(c, ns, name.empty() ? type : name, testing::provider_config_from_env(type));
+    const std::string n = name.empty() ? type : name;
+    auto config = testing::provider_config_from_env(type);
+    testing::apply_kms_provider(c, ns, n, config);
+    testing::apply_cluster_kms_provider(c, ns, cluster_provider(n), config, ns);
+    testing::apply_hsm_key_policy(c, cluster_provider(n), ns, "*", cluster_provider(n));
   }
+  std::string cluster_provider(const std::string& name) const { return ns + "-" + name; }
 
-  void create(const Json& object) {
+  // Creates the ImportedKey; one from the HSM names the ClusterKmsProvider provider() made.
+  void create(Json object) {
+    auto& spec = object["spec"];
+    if (spec["source"].contains("hsm") && !spec["providerRef"].contains("kind"))
+      spec["providerRef"] = {{"kind", "ClusterKmsProvider"},
+                             {"name", cluster_provider(spec["providerRef"]["name"].get<std::string>())}};
     auto r = c.create(kIk, ns, object);
     if (!r) FAIL("creating ImportedKey: " << r.error().message);
   }

@@ -14,7 +14,7 @@ ImportedKey make(bool imported = false, int64_t rotate = 0, int64_t rotation = 0
   k.meta.namespace_ = "team";
   k.meta.uid = "6f1c0d4e-0000-4000-8000-000000000001";
   k.meta.generation = 3;
-  k.spec.provider_ref = "aws";
+  k.spec.provider_ref.name = "aws";
   k.spec.key_type = "aes256-gcm96";
   k.spec.allow_rotation = rotate > 0;
   k.spec.rotate = rotate;

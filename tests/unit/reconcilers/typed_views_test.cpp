@@ -40,7 +40,7 @@ TEST_CASE("the ImportedKey example parses into the typed view", "[types]") {
   auto k = importedkey::parse_imported_key(example("importedkey-transit.yaml", "ImportedKey"));
   REQUIRE(k.ok());
   CHECK(k->spec.key_type == "aes256-gcm96");
-  CHECK_FALSE(k->spec.provider_ref.empty());
+  CHECK_FALSE(k->spec.provider_ref.name.empty());
   CHECK((k->spec.hsm.has_value() || k->spec.wrapped_secret.has_value()));
   CHECK(k->spec.deletion_policy == "Retain");
   CHECK(k->spec.deletion_window_days == 30);

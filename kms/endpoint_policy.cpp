@@ -1,0 +1,134 @@
+#include "kms/endpoint_policy.h"
+
+#include <cctype>
+
+namespace byok::kms {
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool ascii(const std::string& s) {
+  for (unsigned char c : s)
+    if (c >= 0x80 || c < 0x20) return false;
+  return true;
+}
+
+bool ip_literal(const std::string& host) {
+  if (!host.empty() && host.front() == '[') return true;
+  for (char c : host)
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.') return false;
+  return !host.empty();
+}
+
+// '*' matches one or more characters other than '.'.
+bool glob_label_match(const char* p, const char* s) {
+  if (*p == '\0') return *s == '\0';
+  if (*p == '*') {
+    for (const char* t = s; *t && *t != '.'; ++t)
+      if (glob_label_match(p + 1, t + 1)) return true;
+    return false;
+  }
+  return *p == *s && glob_label_match(p + 1, s + 1);
+}
+
+std::string default_port(const std::string& scheme) { return scheme == "https" ? "443" : "80"; }
+
+}  // namespace
+
+const std::vector<std::string>& EndpointPolicy::public_endpoints() {
+  static const std::vector<std::string> list = {
+      // AWS KMS and STS, commercial and China partitions, FIPS endpoints.
+      "https://kms.*.amazonaws.com", "https://kms-fips.*.amazonaws.com",
+      "https://sts.amazonaws.com", "https://sts.*.amazonaws.com", "https://sts-fips.*.amazonaws.com",
+      "https://kms.*.amazonaws.com.cn", "https://sts.*.amazonaws.com.cn",
+      // Google Cloud KMS and its OAuth token endpoint.
+      "https://cloudkms.googleapis.com", "https://oauth2.googleapis.com",
+      // Azure Key Vault, Managed HSM and Microsoft Entra ID.
+      "https://*.vault.azure.net", "https://*.managedhsm.azure.net",
+      "https://login.microsoftonline.com",
+      // OCI Vault: per-vault management and crypto endpoints, and the regional KMS endpoint.
+      "https://*-management.kms.*.oraclecloud.com", "https://*-crypto.kms.*.oraclecloud.com",
+      "https://kms.*.oraclecloud.com", "https://kms.*.oci.oraclecloud.com",
+  };
+  return list;
+}
+
+Result<EndpointPolicy> EndpointPolicy::parse(const std::vector<std::string>& patterns) {
+  std::vector<Rule> rules;
+  for (const auto& pattern : patterns) {
+    auto bad = [&](const std::string& why) {
+      return make_error(ErrorKind::InvalidArgument,
+                        "endpoint pattern \"" + pattern + "\" " + why +
+                            " (expected scheme://host[:port], e.g. https://kms.*.amazonaws.com "
+                            "or https://127.0.0.1:*)");
+    };
+    auto sep = pattern.find("://");
+    if (sep == std::string::npos) return bad("has no scheme");
+    Rule r;
+    r.scheme = lower(pattern.substr(0, sep));
+    if (r.scheme != "https" && r.scheme != "http") return bad("has a scheme other than https or http");
+    std::string rest = pattern.substr(sep + 3);
+    if (rest.empty()) return bad("has no host");
+    if (rest.find_first_of("/?#@") != std::string::npos) return bad("has a path, query or user part");
+    auto host_end = rest.front() == '[' ? rest.find(']') : 0;
+    if (host_end == std::string::npos) return bad("has a bad IPv6 host");
+    if (auto colon = rest.find(':', host_end); colon != std::string::npos) {
+      r.port = rest.substr(colon + 1);
+      rest = rest.substr(0, colon);
+      if (r.port != "*") {
+        if (r.port.empty() || r.port.size() > 5) return bad("has a bad port");
+        for (char c : r.port)
+          if (!std::isdigit(static_cast<unsigned char>(c))) return bad("has a bad port");
+        if (r.port == default_port(r.scheme)) r.port.clear();
+      }
+    }
+    r.host = lower(rest);
+    if (!r.host.empty() && r.host.back() == '.') r.host.pop_back();
+    if (r.host.empty() || !ascii(r.host)) return bad("has no usable host");
+    if (r.host.find('*') != std::string::npos) {
+      if (ip_literal(r.host) || r.host.find('.') == std::string::npos)
+        return bad("uses '*' in an IP address or in a host of one label");
+      // The last two labels (the registrable domain) are never wildcards.
+      auto last_dot = r.host.rfind('.');
+      auto prev_dot = r.host.rfind('.', last_dot - 1);
+      std::string tail = r.host.substr(prev_dot == std::string::npos ? 0 : prev_dot + 1);
+      if (tail.find('*') != std::string::npos) return bad("uses '*' in its domain");
+    }
+    rules.push_back(std::move(r));
+  }
+  return EndpointPolicy(false, std::move(rules));
+}
+
+Status EndpointPolicy::check(const std::string& url) const {
+  if (all_) return {};
+  auto parts = parse_url(url);
+  if (!parts) return parts.error();
+  return check(*parts);
+}
+
+Status EndpointPolicy::check(const UrlParts& url) const {
+  if (all_) return {};
+  std::string host = lower(url.host);
+  if (!host.empty() && host.back() == '.') host.pop_back();
+  const std::string port = url.port.empty() || url.port == default_port(url.scheme) ? "" : url.port;
+  if (ascii(host)) {
+    for (const auto& r : rules_) {
+      if (r.scheme != url.scheme) continue;
+      if (r.port != "*" && r.port != port) continue;
+      bool host_ok = ip_literal(r.host) || ip_literal(host) ? r.host == host
+                                                             : glob_label_match(r.host.c_str(), host.c_str());
+      if (host_ok) return {};
+    }
+  }
+  return make_error(ErrorKind::PermissionDenied,
+                    url.scheme + "://" + url.authority() +
+                        " is not an endpoint the operator may reach for a namespaced KmsProvider "
+                        "(EndpointNotAllowed): use the provider's public endpoint, ask the cluster "
+                        "admin to add it to the operator's --kms-endpoint-allow list, or use a "
+                        "ClusterKmsProvider the admin set up");
+}
+
+}  // namespace byok::kms

@@ -1,0 +1,43 @@
+#pragma once
+// Asks the cluster, at the moment of asking, whether an HSM key may be exported: reads every
+// HsmKeyPolicy and the namespace's labels (no cache, so a policy removed or a namespace
+// relabelled stops the very next wrap) and applies hsm_key_policy.h's rules.
+//
+// The refusal is one error, PermissionDenied, with one message built only from what the
+// ImportedKey itself says: whether the key exists, has another type, or another policy exists
+// is never told, and the HSM is not asked before a grant (no enumeration, no timing signal).
+
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "controller/kube/client.h"
+#include "reconcilers/hsm_key_policy/hsm_key_policy.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
+
+namespace byok::hsmpolicy {
+
+inline constexpr char kNotAuthorized[] = "NotAuthorized";
+
+struct ExportAsk {
+  std::string ns;                  // the ImportedKey's namespace
+  bool by_label = true;
+  std::string key;                 // source.hsm.label or .id
+  kmsprovider::ProviderRef destination;
+};
+
+class ExportAuthorizer {
+ public:
+  explicit ExportAuthorizer(kube::KubeClient& client) : client_(client) {}
+  virtual ~ExportAuthorizer() = default;
+
+  // The granting policy's name; PermissionDenied (reason NotAuthorized) when none grants;
+  // Unavailable when the apiserver could not be read.
+  virtual Result<std::string> authorize(const ExportAsk& ask,
+                                        const std::optional<FoundKey>& found = std::nullopt);
+
+ private:
+  kube::KubeClient& client_;
+};
+
+}  // namespace byok::hsmpolicy

@@ -1,0 +1,259 @@
+// Tenancy and trust, tried as a hostile tenant would: the tenant acts through a ServiceAccount
+// with a namespace editor's rights (never as admin), against the real apiserver, SoftHSM2, the
+// real Vault and attacker servers on 127.0.0.1 that log every byte they receive. The cluster
+// admin (the test's admin client) owns the HsmKeyPolicies and ClusterKmsProviders.
+
+#include <filesystem>
+
+#include "controller/kube/cluster_config.h"
+#include "tests/chart/chart_support.h"
+#include "tests/integration/reconcilers/ik_test_support.h"
+
+using namespace byok;
+using namespace byok::iktest;
+
+namespace {
+
+// An attacker's server: HTTPS with its own CA (or plain HTTP), logging every request.
+struct Attacker {
+  std::string dir, log, cert, key, wrapping_key;
+  int port = testing::free_loopback_port();
+  std::unique_ptr<testing::ChildProcess> proc;
+
+  Attacker(const std::string& ns, const std::string& name, bool tls, const std::string& exponent = "65537") {
+    dir = "/tmp/byok-" + ns + "-" + name;
+    std::filesystem::create_directories(dir);
+    log = dir + "/requests.jsonl";
+    cert = dir + "/cert.pem";
+    key = dir + "/key.pem";
+    wrapping_key = dir + "/wrapping.pem";
+    std::ofstream(log).close();
+    auto made = testing::run_command(
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+        key + " -out " + cert + " 2>&1 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:" +
+        exponent + " 2>/dev/null | openssl pkey -pubout -out " + wrapping_key);
+    REQUIRE(made.exit_code == 0);
+    std::vector<std::string> args = {std::string(BYOK_SOURCE_DIR) + "/tests/fakes/attacker/attacker_server.py",
+                                     "--port", std::to_string(port), "--log", log, "--wrapping-key", wrapping_key};
+    if (tls) args.insert(args.end(), {"--cert", cert, "--key", key});
+    proc = std::make_unique<testing::ChildProcess>("/usr/bin/python3", args, dir + "/server.log");
+    REQUIRE(testing::wait_until([&] { return testing::read_file(dir + "/server.log").find("ready") != std::string::npos; }, 10s));
+  }
+  // Without the scheme: "://127.0.0.1:PORT".
+  std::string url() const { return "://127.0.0.1:" + std::to_string(port); }
+  std::vector<Json> requests() const {
+    std::vector<Json> out;
+    std::istringstream in(testing::read_file(log));
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) out.push_back(Json::parse(line));
+    return out;
+  }
+};
+
+Json secret(const std::string& name, const Json& string_data) {
+  return {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}}}, {"stringData", string_data}};
+}
+
+Json kms_provider(const std::string& name, Json spec) {
+  return {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "KmsProvider"}, {"metadata", {{"name", name}}}, {"spec", spec}};
+}
+
+Json cluster_ref(const std::string& name) { return {{"kind", "ClusterKmsProvider"}, {"name", name}}; }
+
+}  // namespace
+
+TEST_CASE("tenancy: a hostile tenant cannot make the operator export another team's HSM key, reach "
+          "its own servers, read local files or forge what allowed an export",
+          "[transit][tenancy]") {
+  IkFixture f("tenancy");
+  const auto vault = testing::provider_config_from_env("transit");
+  auto vault_url = kms::parse_url(vault.endpoint);
+  REQUIRE(vault_url.ok());
+
+  // --- the cluster admin's side ---------------------------------------------------------------
+  const auto& mine = f.add_key("team-a-db", "aes256-gcm96");
+  f.add_key("team-b-db", "aes256-gcm96");
+  const std::string other_ns = testing::create_namespace(f.c, "tenancy-b");
+  const std::string honest = f.ns + "-vault", for_b = f.ns + "-vault-b";
+  testing::apply_cluster_kms_provider(f.c, f.ns, honest, vault, f.ns);
+  testing::apply_hsm_key_policy(f.c, honest, f.ns, "team-a-*", honest);
+  testing::apply_cluster_kms_provider(f.c, f.ns, for_b, vault, other_ns);
+  testing::apply_hsm_key_policy(f.c, for_b, other_ns, "team-b-*", for_b);
+  // Two admin-configured destinations that turn out hostile: one serves a wrapping key with
+  // e = 3, the other a sound key that is not the one the admin pinned.
+  Attacker weak(f.ns, "weak", true, "3"), unpinned(f.ns, "unpinned", true);
+  auto evil_config = [&](const Attacker& a) {
+    kms::ProviderConfig c = vault;
+    c.endpoint = "https" + a.url();
+    c.extra_ca_pem = testing::read_file(a.cert);
+    return c;
+  };
+  const std::string weak_dest = f.ns + "-weak", pinned_dest = f.ns + "-pinned";
+  testing::apply_cluster_kms_provider(f.c, f.ns, weak_dest, evil_config(weak), f.ns);
+  testing::apply_hsm_key_policy(f.c, weak_dest, f.ns, "team-a-*", weak_dest);
+  testing::apply_cluster_kms_provider(f.c, f.ns, pinned_dest, evil_config(unpinned), f.ns,
+                                      {std::string(64, 'a')});
+  testing::apply_hsm_key_policy(f.c, pinned_dest, f.ns, "team-a-*", pinned_dest);
+  // The operator may reach the real Vault for namespaced KmsProviders, nothing else.
+  f.start({"--kms-endpoint-allow", "https://127.0.0.1:" + vault_url->port});
+
+  // --- the tenant: a ServiceAccount with a namespace editor's rights ----------------------------
+  const kube::ResourceType roles{"rbac.authorization.k8s.io", "v1", "roles", "Role", true};
+  const kube::ResourceType bindings{"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true};
+  const kube::ResourceType service_accounts{"", "v1", "serviceaccounts", "ServiceAccount", true};
+  // What charts/byok-operator/templates/clusterrole-tenants.yaml grants editors, plus Secrets
+  // (Kubernetes' edit role has them).
+  REQUIRE(f.c.create(roles, f.ns, {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "Role"},
+                                   {"metadata", {{"name", "tenant"}}},
+                                   {"rules", {{{"apiGroups", {"byok.dev"}},
+                                               {"resources", {"customermanagedkeys", "importedkeys", "kmsproviders"}},
+                                               {"verbs", {"get", "list", "watch", "create", "update", "patch", "delete"}}},
+                                              {{"apiGroups", {""}}, {"resources", {"secrets"}},
+                                               {"verbs", {"get", "list", "create", "update", "patch", "delete"}}}}}}).ok());
+  REQUIRE(f.c.create(service_accounts, f.ns, {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
+                                              {"metadata", {{"name", "tenant"}}}}).ok());
+  REQUIRE(f.c.create(bindings, f.ns, {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "RoleBinding"},
+                                      {"metadata", {{"name", "tenant"}}},
+                                      {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "tenant"}}},
+                                      {"subjects", {{{"kind", "ServiceAccount"}, {"name", "tenant"}, {"namespace", f.ns}}}}}).ok());
+  auto tenant_config = kube::load_kubeconfig(
+      testing::service_account_kubeconfig(f.c, f.ns, "tenant", "/tmp/byok-" + f.ns + "-tenant.kubeconfig"));
+  REQUIRE(tenant_config.ok());
+  kube::RestKubeClient tenant_client(*tenant_config);
+  kube::KubeClient& tenant = tenant_client;  // the interface carries the default arguments
+  auto tenant_create = [&](const kube::ResourceType& type, const Json& object) {
+    auto r = tenant.create(type, f.ns, object);
+    INFO("tenant creating " << object.dump());
+    REQUIRE(r.ok());
+  };
+  const std::string pin = testing::read_file(f.token.pin_file());
+  REQUIRE_FALSE(pin.empty());
+
+  // Its own servers: HTTPS with its own CA, and plain HTTP.
+  Attacker theirs(f.ns, "tenant-https", true), plain(f.ns, "tenant-http", false);
+  tenant_create(kube::resources::secrets(), secret("evil-ca", {{"ca.crt", testing::read_file(theirs.cert)}}));
+  tenant_create(kube::resources::secrets(), secret("evil-token", {{"token", "stolen-looking-token"}}));
+  tenant_create(kube::resources::kms_providers(),
+                kms_provider("evil", {{"type", "transit"}, {"endpoint", "https" + theirs.url()},
+                                      {"caSecretRef", {{"name", "evil-ca"}}}, {"credentialsSecretRef", {{"name", "evil-token"}}}}));
+  tenant_create(kube::resources::kms_providers(),
+                kms_provider("evil-http", {{"type", "transit"}, {"endpoint", "http" + plain.url()},
+                                           {"credentialsSecretRef", {{"name", "evil-token"}}}}));
+  // An Azure Secret that names the operator's PIN file and a token host of the tenant's.
+  tenant_create(kube::resources::secrets(),
+                secret("evil-azure", {{"tenantId", "t"}, {"clientId", "c"}, {"tokenFile", f.token.pin_file()},
+                                      {"authorityHost", "https" + theirs.url()}}));
+  tenant_create(kube::resources::kms_providers(),
+                kms_provider("evil-azure", {{"type", "azure"}, {"azure", {{"vaultUrl", "https://team-b.vault.azure.net"}}},
+                                            {"credentialsSecretRef", {{"name", "evil-azure"}}}}));
+
+  const auto kmsp = kube::resources::kms_providers();
+  auto provider_reason = [&](const std::string& name, const std::string& reason) {
+    Json st;
+    bool ok = testing::wait_until([&] {
+      st = testing::status_of(f.c, kmsp, f.ns, name);
+      return testing::condition_field(st, "Ready") == reason;
+    }, 60s);
+    INFO("KmsProvider " << name << " status " << st.dump());
+    CHECK(ok);
+    return testing::condition_field(st, "Ready", "message");
+  };
+  CHECK_THAT(provider_reason("evil", "EndpointNotAllowed"), Catch::Contains("--kms-endpoint-allow"));
+  CHECK_THAT(provider_reason("evil-http", "EndpointNotAllowed"), Catch::Contains("http://127.0.0.1"));
+  CHECK_THAT(provider_reason("evil-azure", "ProviderMisconfigured"), Catch::Contains("tokenFile"));
+
+  // A key from the HSM sent to the tenant's own provider: refused at admission.
+  auto direct = tenant.create(kIk, f.ns, imported_key("direct", "evil", "aes256-gcm96", "team-b-db"));
+  REQUIRE_FALSE(direct.ok());
+  CHECK_THAT(direct.error().message, Catch::Contains("ClusterKmsProvider"));
+
+  // Another team's key, into the other team's provider and into our own: NotAuthorized, and the
+  // same words as for a key that does not exist (only the label differs).
+  auto ik = [&](const std::string& name, const std::string& dest, const std::string& label) {
+    Json o = imported_key(name, "x", "aes256-gcm96", label);
+    o["spec"]["providerRef"] = cluster_ref(dest);
+    tenant_create(kIk, o);
+  };
+  ik("steal-via-b", for_b, "team-b-db");
+  ik("steal", honest, "team-b-db");
+  ik("probe", honest, "team-z-nothing");
+  ik("mine", honest, "team-a-db");
+  ik("weak", weak_dest, "team-a-db");
+  ik("pinned", pinned_dest, "team-a-db");
+  f.wait_for("steal-via-b", "NotAuthorized");
+  auto steal = f.wait_for("steal", "NotAuthorized");
+  auto probe = f.wait_for("probe", "NotAuthorized");
+  std::string steal_msg = testing::condition_field(steal, "Ready", "message");
+  std::string probe_msg = testing::condition_field(probe, "Ready", "message");
+  auto replace = [](std::string s, const std::string& from, const std::string& to) {
+    return s.replace(s.find(from), from.size(), to);
+  };
+  CHECK(replace(steal_msg, "team-b-db", "LABEL") == replace(probe_msg, "team-z-nothing", "LABEL"));
+  CHECK_FALSE(steal.contains("authorizedBy"));
+
+  // The honest path: granted, imported, attributed.
+  auto st = f.wait_for("mine");
+  CHECK(st.value("authorizedBy", "") == honest);
+  check_kms_holds("transit", st, mine);
+
+  // Hostile wrapping keys behind admin-configured providers: nothing is wrapped for them.
+  CHECK_THAT(testing::condition_field(f.wait_for("weak", "WrappingKeyNotTrusted"), "Ready", "message"),
+             Catch::Contains("65537"));
+  CHECK_THAT(testing::condition_field(f.wait_for("pinned", "WrappingKeyNotTrusted"), "Ready", "message"),
+             Catch::Contains("wrappingKeyFingerprints"));
+
+  // The tenant cannot forge the status the operator writes.
+  auto forged = tenant.patch(kIk, f.ns, "steal", kube::PatchType::Merge,
+                             {{"status", {{"imported", true}, {"authorizedBy", honest}}}}, {"status"});
+  REQUIRE_FALSE(forged.ok());
+  CHECK(forged.error().kind == ErrorKind::PermissionDenied);
+
+  // A revoked grant stops the next export at once.
+  REQUIRE(f.c.remove(kube::resources::hsm_key_policies(), "", honest).ok());
+  ik("after-revoke", honest, "team-a-db");
+  f.wait_for("after-revoke", "NotAuthorized");
+
+  // The audit trail: refusals, and an intent and a success for the export that happened.
+  f.op->terminate();
+  const std::string log = testing::read_file(f.log_path);
+  int refused = 0, intents = 0, succeeded = 0;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = Json::parse(line, nullptr, false);
+    if (j.is_discarded() || j.value("log", "") != "audit") continue;
+    if (j.value("stage", "") == "refused" && j.value("requester", "") == f.ns + "/steal") ++refused;
+    if (j.value("stage", "") == "intent" && j.value("requester", "") == f.ns + "/mine") {
+      ++intents;
+      CHECK(j.value("policy", "") == honest);
+      CHECK(j.value("hsmKey", "") == "label \"team-a-db\"");
+      CHECK(j.value("wrappingKeyFingerprint", "").size() == 64);
+      CHECK_FALSE(j.value("requesterUID", "").empty());
+    }
+    if (j.value("stage", "") == "outcome" && j.value("requester", "") == f.ns + "/mine" &&
+        j.value("outcome", "") == "succeeded")
+      ++succeeded;
+  }
+  CHECK(refused >= 1);
+  CHECK(intents == 1);
+  CHECK(succeeded == 1);
+  CHECK(testing::count_events(f.c, f.ns, "steal", "ExportRefused") >= 1);
+  CHECK(testing::count_events(f.c, f.ns, "mine", "ExportCompleted") == 1);
+
+  // What the attackers received: the tenant's servers nothing at all; the hostile endpoints the
+  // admin configured only reads, never an import, and nowhere the PIN or the key material.
+  CHECK(theirs.requests().empty());
+  CHECK(plain.requests().empty());
+  for (const Attacker* a : {&weak, &unpinned}) {
+    auto requests = a->requests();
+    CHECK_FALSE(requests.empty());  // the check can fail: the operator did talk to it
+    for (const auto& r : requests) {
+      INFO(r.dump());
+      CHECK(r.value("method", "") == "GET");
+      auto body = base64_decode(r.value("body", ""));
+      const std::string raw = r.dump() + (body ? *body : std::string());
+      CHECK(raw.find(pin.substr(0, pin.find('\n'))) == std::string::npos);
+      CHECK(raw.find(base64_encode(mine.material.bytes)) == std::string::npos);
+    }
+  }
+  std::filesystem::remove("/tmp/byok-" + f.ns + "-tenant.kubeconfig");
+}
