@@ -17,6 +17,7 @@
 #include "hsm/kek.h"
 #include "hsm/pkcs11_hsm.h"
 #include "hsm/software_wrap.h"
+#include "hsm/trusted_kek.h"
 #include "kms/azure/byok_file.h"
 
 #ifndef BYOKCTL_VERSION
@@ -395,7 +396,7 @@ int cmd_generate(const Args& args, Io& io) {
                                    hsm::key_type_names() + ")"));
   auto h = open_hsm(args, io);
   if (!h.ok()) return fail(io, h.error());
-  auto info = h.value()->generate_key({*type, args.get("label"), args.get("id")});
+  auto info = h.value()->generate_key({*type, args.get("label"), args.get("id"), args.has("wrap-with-trusted")});
   if (!info.ok()) return fail(io, info.error());
   if (args.has("json")) {
     io.out << key_json(info.value()).dump(2) << "\n";
@@ -464,6 +465,38 @@ int cmd_kek_info(const Args& args, Io& io) {
   return 0;
 }
 
+// The security officer's ceremony (hsm/trusted_kek.h): the module and token as for every
+// command, the SO PIN from its own file; the user PIN is not used.
+int cmd_trust_kek(const Args& args, Io& io) {
+  if (!args.has("label") || !args.has("so-pin-file"))
+    return fail(io, make_error(ErrorKind::InvalidArgument, "--label and --so-pin-file are required"));
+  auto kek = read_kek(args);
+  if (!kek.ok()) return fail(io, kek.error());
+  hsm::HsmConfig flags;
+  flags.module = args.get("module");
+  flags.token = args.get("token");
+  hsm::HsmConfig file;
+  if (args.has("config")) {
+    auto loaded = hsm::load_hsm_config_yaml(args.get("config"));
+    if (!loaded.ok()) return fail(io, loaded.error());
+    file = loaded.value();
+  }
+  auto config = hsm::merge_hsm_configs({flags, hsm::hsm_config_from_env(io.env), file});
+  auto trusted = hsm::install_trusted_kek(config, args.get("so-pin-file"), kek.value(), args.get("label"));
+  if (!trusted.ok()) return fail(io, trusted.error());
+  if (args.has("json")) {
+    io.out << nlohmann::ordered_json{{"label", trusted.value().label},
+                                     {"bits", trusted.value().bits},
+                                     {"fingerprintSha256", trusted.value().fingerprint_sha256}}
+                  .dump(2)
+           << "\n";
+  } else {
+    io.out << "installed trusted wrapping key \"" << trusted.value().label << "\" RSA-"
+           << trusted.value().bits << " SHA-256 " << trusted.value().fingerprint_sha256 << "\n";
+  }
+  return 0;
+}
+
 std::vector<Command> commands() {
   auto key_label = [](const char* name, const char* what) {
     return FlagSpec{name, true, what, "LABEL"};
@@ -517,15 +550,29 @@ std::vector<Command> commands() {
       {"keys", "list the token's secret and private keys", "byokctl keys [--json]",
        join({{json_flag()}, hsm_flags(), {help_flag()}}), cmd_keys},
       {"generate", "generate a token key (sensitive; extractable only by wrapping)",
-       "byokctl generate --type TYPE --label LABEL [--id HEX] [--json]",
+       "byokctl generate --type TYPE --label LABEL [--id HEX] [--wrap-with-trusted] [--json]",
        join({{{"type", true, hsm::key_type_names(), "TYPE"},
               {"label", true, "CKA_LABEL of the new key", "LABEL"},
               {"id", true, "CKA_ID in hex (default: 16 random bytes)", "HEX"},
+              {"wrap-with-trusted", false,
+               "set CKA_WRAP_WITH_TRUSTED: the token wraps the key only under wrapping keys a "
+               "security officer installed (byokctl trust-kek)"},
               json_flag()},
              hsm_flags(), {help_flag()}}),
        cmd_generate},
       {"info", "show the module, the token and what it can generate and wrap",
        "byokctl info [--json]", join({{json_flag()}, hsm_flags(), {help_flag()}}), cmd_info},
+      {"trust-kek",
+       "security officer: install a KMS wrapping key on the token as trusted (CKA_TRUSTED)",
+       "byokctl trust-kek (--kek-file F | --kek-data B64) --label LABEL --so-pin-file FILE [--json]",
+       join({kek_flags(true),
+             {{"label", true, "CKA_LABEL of the trusted public key", "LABEL"},
+              {"so-pin-file", true, "file holding the security officer's PIN", "FILE"},
+              {"module", true, "PKCS#11 module path (else BYOK_PKCS11_MODULE, else config)", "PATH"},
+              {"token", true, "token label (else BYOK_HSM_TOKEN, else config)", "LABEL"},
+              {"config", true, "YAML file with module, token", "FILE"},
+              json_flag(), help_flag()}}),
+       cmd_trust_kek},
       {"kek-info", "show a wrapping key's size and SHA-256 fingerprint (to compare with the KMS)",
        "byokctl kek-info (--kek-file F | --kek-data B64) [--json]",
        join({kek_flags(true), {json_flag(), help_flag()}}), cmd_kek_info},

@@ -78,8 +78,9 @@ const char kUsage[] =
     "--cluster-resource-namespace: where ClusterKmsProviders' Secrets are (default\n"
     "$POD_NAMESPACE).\n"
     "--kms-endpoint-allow: an endpoint namespaced KmsProviders may name, scheme://host[:port]\n"
-    "with '*' inside a host label or as the port (repeat it, or separate with commas). Default:\n"
-    "the providers' official public https endpoints. http:// only where a pattern says so.\n"
+    "with '*' inside a host label or as the port, {region} for a region label, or the word\n"
+    "public for the providers' official public https endpoints (repeat it, or separate with\n"
+    "commas). Default: public. http:// only where a pattern says so.\n"
     "Flags also take --flag=value.\n";
 
 // The flags that take a text value, and where it goes.
@@ -197,7 +198,7 @@ int main(int argc, char** argv) {
   // The audit trail of HSM exports: its own logger (always JSON, always info), same stream.
   byok::Logger audit_log(std::cerr, byok::Logger::Format::Json, byok::Logger::Level::Info);
   auto tenant_endpoints = byok::kms::EndpointPolicy::parse(
-      opts.kms_endpoint_allow.empty() ? byok::kms::EndpointPolicy::public_endpoints() : opts.kms_endpoint_allow);
+      opts.kms_endpoint_allow.empty() ? std::vector<std::string>{"public"} : opts.kms_endpoint_allow);
   if (!tenant_endpoints) {
     std::cerr << "byok-operator: --kms-endpoint-allow: " << tenant_endpoints.error().message << "\n";
     return 2;

@@ -45,6 +45,7 @@ struct KeyInfo {
   bool is_private = false;      // CKO_PRIVATE_KEY (else CKO_SECRET_KEY)
   bool sensitive = false;
   bool extractable = false;
+  bool wrap_with_trusted = false;  // CKA_WRAP_WITH_TRUSTED: only trusted KEKs may wrap it
 };
 
 struct HsmInfo {
@@ -73,6 +74,9 @@ struct GenerateRequest {
   KeyType type = KeyType::Aes256Gcm96;
   std::string label;
   std::string id_hex;  // empty: a random 16-byte id
+  // CKA_WRAP_WITH_TRUSTED: the token will wrap the key only under a wrapping key a security
+  // officer installed as trusted (install_trusted_kek), whatever the software asks.
+  bool wrap_with_trusted = false;
 };
 
 class Hsm {

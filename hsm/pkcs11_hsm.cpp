@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include <openssl/rand.h>
 
@@ -84,15 +85,16 @@ std::optional<KeyType> detect_type(CK_KEY_TYPE kt, CK_ULONG value_len,
 Result<KeyInfo> read_key_info(Session& s, CK_OBJECT_HANDLE obj) {
   CK_OBJECT_CLASS cls = 0;
   CK_KEY_TYPE key_type = CK_UNAVAILABLE_INFORMATION;
-  CK_BBOOL sensitive = CK_FALSE, extractable = CK_FALSE;
+  CK_BBOOL sensitive = CK_FALSE, extractable = CK_FALSE, with_trusted = CK_FALSE;
   std::uint8_t label[256], id[256];
   CK_ATTRIBUTE first[] = {{CKA_CLASS, &cls, sizeof cls},
                           {CKA_KEY_TYPE, &key_type, sizeof key_type},
                           {CKA_SENSITIVE, &sensitive, sizeof sensitive},
                           {CKA_EXTRACTABLE, &extractable, sizeof extractable},
                           {CKA_LABEL, label, sizeof label},
-                          {CKA_ID, id, sizeof id}};
-  CK_RV rv = s.fn()->C_GetAttributeValue(s.handle(), obj, first, 6);
+                          {CKA_ID, id, sizeof id},
+                          {CKA_WRAP_WITH_TRUSTED, &with_trusted, sizeof with_trusted}};
+  CK_RV rv = s.fn()->C_GetAttributeValue(s.handle(), obj, first, 7);
   // SENSITIVE / TYPE_INVALID: the others are still filled in, the missing one is marked.
   if (rv != CKR_OK && rv != CKR_ATTRIBUTE_SENSITIVE && rv != CKR_ATTRIBUTE_TYPE_INVALID &&
       rv != CKR_BUFFER_TOO_SMALL)
@@ -103,6 +105,7 @@ Result<KeyInfo> read_key_info(Session& s, CK_OBJECT_HANDLE obj) {
   info.pkcs11_key_type = pkcs11_key_type_name(key_type);
   info.sensitive = available(first[2]) && sensitive == CK_TRUE;
   info.extractable = available(first[3]) && extractable == CK_TRUE;
+  info.wrap_with_trusted = available(first[6]) && with_trusted == CK_TRUE;
   if (rv == CKR_BUFFER_TOO_SMALL) {  // a label or id over 256 bytes: read those one by one
     for (auto [type, out] : {std::pair{CKA_LABEL, &info.label}, std::pair{CKA_ID, &info.id_hex}}) {
       CK_RV arv = CKR_OK;
@@ -441,6 +444,7 @@ Result<KeyInfo> Pkcs11Hsm::generate_key(const GenerateRequest& req) {
           .flag(CKA_PRIVATE, true)
           .flag(CKA_SENSITIVE, true)
           .flag(CKA_EXTRACTABLE, true)  // only ever leaves wrapped: CKA_SENSITIVE forbids reading
+          .flag(CKA_WRAP_WITH_TRUSTED, req.wrap_with_trusted)
           .flag(CKA_ENCRYPT, true)
           .flag(CKA_DECRYPT, true)
           .text(CKA_LABEL, req.label)
@@ -454,6 +458,7 @@ Result<KeyInfo> Pkcs11Hsm::generate_key(const GenerateRequest& req) {
           .flag(CKA_PRIVATE, true)
           .flag(CKA_SENSITIVE, true)
           .flag(CKA_EXTRACTABLE, true)
+          .flag(CKA_WRAP_WITH_TRUSTED, req.wrap_with_trusted)
           .flag(CKA_SIGN, true)
           .text(CKA_LABEL, req.label)
           .bytes(CKA_ID, id);
@@ -530,19 +535,51 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
                         "direct RSA-OAEP can only carry symmetric keys");
     }
 
-    Template kt;
-    kt.ulong(CKA_CLASS, CKO_PUBLIC_KEY)
-        .ulong(CKA_KEY_TYPE, CKK_RSA)
-        .flag(CKA_TOKEN, false)
-        .flag(CKA_PRIVATE, false)
-        .flag(CKA_WRAP, true)
-        .flag(CKA_ENCRYPT, true)
-        .bytes(CKA_MODULUS, kek.value().modulus)
-        .bytes(CKA_PUBLIC_EXPONENT, kek.value().public_exponent);
+    // The KEK: the token's own copy when a security officer installed it as trusted (keys made
+    // with CKA_WRAP_WITH_TRUSTED wrap under nothing else), else a session object for this wrap.
     CK_OBJECT_HANDLE kek_h = CK_INVALID_HANDLE;
-    CK_RV rv = s.fn()->C_CreateObject(s.handle(), kt.data(), kt.size(), &kek_h);
-    if (rv != CKR_OK) return s.fail(rv, "importing the KEK as a session object");
-    ObjectGuard kek_guard(s.fn(), s.handle(), kek_h);
+    CK_RV rv = CKR_OK;
+    {
+      Template ft;
+      ft.ulong(CKA_CLASS, CKO_PUBLIC_KEY)
+          .ulong(CKA_KEY_TYPE, CKK_RSA)
+          .flag(CKA_TOKEN, true)
+          .flag(CKA_TRUSTED, true)
+          .bytes(CKA_MODULUS, kek.value().modulus)
+          .bytes(CKA_PUBLIC_EXPONENT, kek.value().public_exponent);
+      auto trusted = find_objects(s.fn(), s.handle(), ft, &rv);
+      if (!trusted.ok()) return s.fail(rv, "looking for a trusted copy of the KEK");
+      if (!trusted.value().empty()) kek_h = trusted.value().front();
+    }
+    std::optional<ObjectGuard> kek_guard;
+    if (kek_h == CK_INVALID_HANDLE) {
+      Template kt;
+      kt.ulong(CKA_CLASS, CKO_PUBLIC_KEY)
+          .ulong(CKA_KEY_TYPE, CKK_RSA)
+          .flag(CKA_TOKEN, false)
+          .flag(CKA_PRIVATE, false)
+          .flag(CKA_WRAP, true)
+          .flag(CKA_ENCRYPT, true)
+          .bytes(CKA_MODULUS, kek.value().modulus)
+          .bytes(CKA_PUBLIC_EXPONENT, kek.value().public_exponent);
+      rv = s.fn()->C_CreateObject(s.handle(), kt.data(), kt.size(), &kek_h);
+      if (rv != CKR_OK) return s.fail(rv, "importing the KEK as a session object");
+      kek_guard.emplace(s.fn(), s.handle(), kek_h);
+    }
+    // A key bound to trusted wrapping keys, refused by the token: say what would allow it.
+    auto not_trusted = [&](CK_RV code) -> std::optional<Error> {
+      if (code != CKR_KEY_NOT_WRAPPABLE || !info.wrap_with_trusted) return std::nullopt;
+      return Error{ErrorKind::PermissionDenied,
+                   "key " + target.describe() + " has CKA_WRAP_WITH_TRUSTED: the token wraps it "
+                   "only under a wrapping key a security officer installed as trusted " +
+                   std::string(kek_guard ? "(this KEK " + kek.value().fingerprint_sha256 +
+                                               " is not: byokctl trust-kek installs it)"
+                                         : "(this KEK is, but the token cannot wrap the key "
+                                           "with this method under it: SoftHSM2 2.6.1 has no "
+                                           "native CKM_RSA_AES_KEY_WRAP, so only direct RSA-OAEP "
+                                           "works)") +
+                       " (" + rv_error(code, "C_WrapKey").message + ")"};
+    };
 
     CK_RSA_PKCS_OAEP_PARAMS oaep{};
     oaep.hashAlg = spec.hash == OaepHash::Sha1 ? CKM_SHA_1 : CKM_SHA256;
@@ -553,6 +590,7 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
 
     // What went wrong, in words the operator can act on.
     auto oaep_error = [&](CK_RV code, const std::string& step) -> Error {
+      if (auto refused = not_trusted(code)) return *refused;
       Error e = s.fail(code, step);
       if (from_cache && (code == CKR_KEY_HANDLE_INVALID || code == CKR_OBJECT_HANDLE_INVALID))
         stale_handle = true;
@@ -564,6 +602,7 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
       return e;
     };
     auto target_error = [&](CK_RV code, const std::string& step) -> Error {
+      if (auto refused = not_trusted(code)) return *refused;
       Error e = s.fail(code, step);
       if (from_cache && (code == CKR_KEY_HANDLE_INVALID || code == CKR_OBJECT_HANDLE_INVALID))
         stale_handle = true;

@@ -1,6 +1,7 @@
 #include "kms/endpoint_policy.h"
 
 #include <cctype>
+#include <string_view>
 
 namespace byok::kms {
 namespace {
@@ -23,9 +24,36 @@ bool ip_literal(const std::string& host) {
   return !host.empty();
 }
 
-// '*' matches one or more characters other than '.'.
+constexpr std::string_view kRegionToken = "{region}";
+
+// A cloud region's name as a whole DNS label: letters, then dash-separated words, ending in a
+// number (us-east-1, us-gov-west-1, eu-frankfurt-1, ap-southeast-5). Not "s3" or a bucket name.
+bool region_label(std::string_view label) {
+  size_t i = 0;
+  while (i < label.size() && std::islower(static_cast<unsigned char>(label[i]))) ++i;
+  if (i < 2 || i > 3) return false;
+  int words = 0;
+  while (i < label.size() && label[i] == '-') {
+    size_t start = ++i;
+    while (i < label.size() && std::islower(static_cast<unsigned char>(label[i]))) ++i;
+    if (i == start) break;  // the final number follows
+    ++words;
+  }
+  if (words < 1 || i == label.size()) return false;
+  size_t digits = 0;
+  while (i < label.size() && std::isdigit(static_cast<unsigned char>(label[i]))) ++i, ++digits;
+  return i == label.size() && digits >= 1 && digits <= 2;
+}
+
+// '*' matches one or more characters other than '.'; "{region}" one whole region label.
 bool glob_label_match(const char* p, const char* s) {
   if (*p == '\0') return *s == '\0';
+  if (std::string_view(p).substr(0, kRegionToken.size()) == kRegionToken) {
+    const char* end = s;
+    while (*end && *end != '.') ++end;
+    return region_label(std::string_view(s, static_cast<size_t>(end - s))) &&
+           glob_label_match(p + kRegionToken.size(), end);
+  }
   if (*p == '*') {
     for (const char* t = s; *t && *t != '.'; ++t)
       if (glob_label_match(p + 1, t + 1)) return true;
@@ -41,22 +69,30 @@ std::string default_port(const std::string& scheme) { return scheme == "https" ?
 const std::vector<std::string>& EndpointPolicy::public_endpoints() {
   static const std::vector<std::string> list = {
       // AWS KMS and STS, commercial and China partitions, FIPS endpoints.
-      "https://kms.*.amazonaws.com", "https://kms-fips.*.amazonaws.com",
-      "https://sts.amazonaws.com", "https://sts.*.amazonaws.com", "https://sts-fips.*.amazonaws.com",
-      "https://kms.*.amazonaws.com.cn", "https://sts.*.amazonaws.com.cn",
+      // ({region} is a whole region label: kms.s3.amazonaws.com, an S3 bucket, does not match.)
+      "https://kms.{region}.amazonaws.com", "https://kms-fips.{region}.amazonaws.com",
+      "https://sts.amazonaws.com", "https://sts.{region}.amazonaws.com",
+      "https://sts-fips.{region}.amazonaws.com", "https://kms.{region}.amazonaws.com.cn",
+      "https://sts.{region}.amazonaws.com.cn",
       // Google Cloud KMS and its OAuth token endpoint.
       "https://cloudkms.googleapis.com", "https://oauth2.googleapis.com",
       // Azure Key Vault, Managed HSM and Microsoft Entra ID.
       "https://*.vault.azure.net", "https://*.managedhsm.azure.net",
       "https://login.microsoftonline.com",
       // OCI Vault: per-vault management and crypto endpoints, and the regional KMS endpoint.
-      "https://*-management.kms.*.oraclecloud.com", "https://*-crypto.kms.*.oraclecloud.com",
-      "https://kms.*.oraclecloud.com", "https://kms.*.oci.oraclecloud.com",
+      "https://*-management.kms.{region}.oraclecloud.com",
+      "https://*-crypto.kms.{region}.oraclecloud.com", "https://kms.{region}.oraclecloud.com",
+      "https://kms.{region}.oci.oraclecloud.com",
   };
   return list;
 }
 
-Result<EndpointPolicy> EndpointPolicy::parse(const std::vector<std::string>& patterns) {
+Result<EndpointPolicy> EndpointPolicy::parse(const std::vector<std::string>& given) {
+  std::vector<std::string> patterns;
+  for (const auto& p : given) {
+    if (p == "public") patterns.insert(patterns.end(), public_endpoints().begin(), public_endpoints().end());
+    else patterns.push_back(p);
+  }
   std::vector<Rule> rules;
   for (const auto& pattern : patterns) {
     auto bad = [&](const std::string& why) {
@@ -86,16 +122,21 @@ Result<EndpointPolicy> EndpointPolicy::parse(const std::vector<std::string>& pat
       }
     }
     r.host = lower(rest);
+    {
+      std::string without = r.host;
+      for (size_t at; (at = without.find(kRegionToken)) != std::string::npos;) without.replace(at, kRegionToken.size(), "*");
+      if (without.find_first_of("{}") != std::string::npos) return bad("uses '{' other than in {region}");
+    }
     if (!r.host.empty() && r.host.back() == '.') r.host.pop_back();
     if (r.host.empty() || !ascii(r.host)) return bad("has no usable host");
-    if (r.host.find('*') != std::string::npos) {
+    if (r.host.find_first_of("*{") != std::string::npos) {
       if (ip_literal(r.host) || r.host.find('.') == std::string::npos)
         return bad("uses '*' in an IP address or in a host of one label");
       // The last two labels (the registrable domain) are never wildcards.
       auto last_dot = r.host.rfind('.');
       auto prev_dot = r.host.rfind('.', last_dot - 1);
       std::string tail = r.host.substr(prev_dot == std::string::npos ? 0 : prev_dot + 1);
-      if (tail.find('*') != std::string::npos) return bad("uses '*' in its domain");
+      if (tail.find_first_of("*{") != std::string::npos) return bad("uses '*' in its domain");
     }
     rules.push_back(std::move(r));
   }
@@ -126,9 +167,9 @@ Status EndpointPolicy::check(const UrlParts& url) const {
   return make_error(ErrorKind::PermissionDenied,
                     url.scheme + "://" + url.authority() +
                         " is not an endpoint the operator may reach for a namespaced KmsProvider "
-                        "(EndpointNotAllowed): use the provider's public endpoint, ask the cluster "
-                        "admin to add it to the operator's --kms-endpoint-allow list, or use a "
-                        "ClusterKmsProvider the admin set up");
+                        "(EndpointNotAllowed): use the provider's public endpoint, or ask a cluster "
+                        "admin to allow this exact endpoint in the operator's --kms-endpoint-allow "
+                        "list or to set up a ClusterKmsProvider");
 }
 
 }  // namespace byok::kms

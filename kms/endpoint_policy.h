@@ -8,9 +8,13 @@
 // A pattern is scheme://host[:port]:
 //   - scheme: https, or http (only when a pattern says so: the default list is https only);
 //   - host: DNS labels where '*' stands for one or more characters inside one label
-//     (kms.*.amazonaws.com, *-management.kms.*.oraclecloud.com), or an IP literal, which only
-//     an identical URL host matches;
+//     (*.vault.azure.net, *-management.kms.{region}.oraclecloud.com) and "{region}" for one
+//     whole label shaped like a cloud region (us-east-1, eu-frankfurt-1: never "s3", so an S3
+//     bucket host such as kms.s3.amazonaws.com is not a KMS endpoint), or an IP literal, which
+//     only an identical URL host matches;
 //   - port: absent for the scheme's default, a number, or '*' for any.
+// The word "public" stands for the providers' official public endpoints (public_endpoints()),
+// so an admin can add a private endpoint without dropping them: "public,https://10.0.0.5:8200".
 // URL hosts are compared lower-cased without a trailing dot; a host with bytes outside ASCII
 // (an IDN not in its xn-- form) matches nothing. check() parses the URL with parse_url, the
 // parser the transport connects with, so the host checked is the host connected to.

@@ -65,6 +65,9 @@ struct HttpTransportOptions {
   // endpoint_policy.h); null: any URL. Redirects are never followed and no proxy is used, so
   // the host checked is the host the request goes to.
   std::function<Status(const UrlParts&)> url_guard;
+  // KMS answers are a few KiB; a larger body (a hostile or broken endpoint) is refused before it
+  // is buffered whole (error kind Internal, "KmsResponseTooLarge").
+  std::size_t max_response_bytes = 4 * 1024 * 1024;
 };
 
 // cpprestsdk-backed transport. Safe to use from several threads; keeps one client per

@@ -72,7 +72,7 @@ say "starting byok-operator with the token (log: $DEMO/operator.log)"
 # ClusterKmsProviders keep their Secrets in byok-system; namespaced KmsProviders may name the
 # local servers (127.0.0.1 over TLS) besides the providers' public endpoints.
 "$BUILD/controller/byok-operator" --kubeconfig "$KUBECONFIG" \
-  --cluster-resource-namespace byok-system --kms-endpoint-allow 'https://127.0.0.1:*' \
+  --cluster-resource-namespace byok-system --kms-endpoint-allow 'public,https://127.0.0.1:*' \
   --metrics-bind-address "127.0.0.1:$METRICS_PORT" --health-probe-bind-address "127.0.0.1:$PROBE_PORT" \
   >"$DEMO/operator.log" 2>&1 &
 echo $! >"$DEMO/operator.pid"

@@ -60,8 +60,21 @@ runtime::ReconcileResult CmkReconciler::reconcile(const std::string& key) {
 
 namespace {
 
+// Admission refuses a ClusterKmsProvider for CustomerManagedKeys; an object from before that
+// rule still never has the admin's credentials describe (or delete) a key it only references.
+const Error kNoClusterProvider{
+    ErrorKind::InvalidArgument,
+    "spec.providerRef names a ClusterKmsProvider, which acts with the cluster admin's credentials: "
+    "a CustomerManagedKey is verified through a KmsProvider of its own namespace; point "
+    "spec.providerRef at one"};
+
 KeyCheck check_key(kmsprovider::ProviderRegistry& providers, const Cmk& cmk) {
   KeyCheck check;
+  if (cmk.spec.provider_ref.cluster()) {
+    check.provider_problem = kmsprovider::ProviderProblem::Misconfigured;
+    check.error = kNoClusterProvider;
+    return check;
+  }
   auto lookup = providers.get(cmk.meta.namespace_, cmk.spec.provider_ref);
   if (!lookup.client) {
     check.provider_problem = lookup.problem;
@@ -81,28 +94,22 @@ KeyCheck check_key(kmsprovider::ProviderRegistry& providers, const Cmk& cmk) {
   if (key) check.key = std::move(*key);
   else check.error = key.error();
   // The KmsProvider's own check already asked the KMS who its credentials are; ask here only
-  // before it has (its failure only leaves the field as it was). A ClusterKmsProvider acts as
-  // the cluster admin's principal, which is not the tenant's to see.
+  // before it has (its failure only leaves the field as it was).
   check.accessor = lookup.accessor;
-  if (check.accessor.empty() && !lookup.cluster)
+  if (check.accessor.empty())
     if (auto who = lookup.client->who_am_i()) check.accessor = who->principal;
   return check;
 }
 
 DeletionOutcome delete_key(kmsprovider::ProviderRegistry& providers, const Cmk& cmk) {
   DeletionOutcome out;
+  if (cmk.spec.provider_ref.cluster()) {
+    out.error = kNoClusterProvider;
+    return out;
+  }
   auto lookup = providers.get(cmk.meta.namespace_, cmk.spec.provider_ref);
   if (!lookup.client) {
     out.error = lookup.error;
-    return out;
-  }
-  if (lookup.cluster) {
-    // Admission refuses Delete through a ClusterKmsProvider; an object from before that rule
-    // still never has the admin's credentials destroy a key it only references.
-    out.error = Error{ErrorKind::FailedPrecondition,
-                      "deletionPolicy Delete is not allowed through a ClusterKmsProvider (the "
-                      "operator deletes with the admin's credentials only keys it created): set "
-                      "spec.deletionPolicy: Retain"};
     return out;
   }
   // Look first: a second attempt after a crash (or someone else) may have scheduled it already,

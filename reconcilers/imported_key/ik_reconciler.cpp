@@ -27,6 +27,16 @@ Failure kms_failure(ProviderProblem problem, const Error& e, const std::string& 
   return {f.reason, message, f.transient};
 }
 
+// The reasons whose message carries the KMS's own words.
+bool is_kms_reason(const std::string& reason) {
+  namespace kr = kmsprovider::reasons;
+  for (const char* r : {kr::kKeyNotFound, kr::kInvalidCredentials, kr::kAccessDenied, kr::kKmsUnavailable,
+                        kr::kKmsError, reasons::kKeyNameTaken, reasons::kImportRefused,
+                        reasons::kRotationUnsupported, reasons::kDeletionFailed})
+    if (reason == r) return true;
+  return false;
+}
+
 Failure hsm_failure(const Error& e, const std::string& step) {
   std::string message = step + ": " + e.message;
   switch (e.kind) {
@@ -101,6 +111,7 @@ class ImportedKeyReconciler::Pass {
   std::shared_ptr<hsm::Hsm> hsm_;
   std::string found_label_, found_id_;  // the HSM key found for source.hsm
   std::string last_fingerprint_;        // the wrapping key the material was wrapped for
+  bool shared_provider_ = false;        // a ClusterKmsProvider: KMS answers are the admin's
   // What an export in this pass would be, for the audit trail.
   std::string action_name() const { return key_.status.imported && reimport_requested(key_) ? "reimport" : "import"; }
   // Whether this pass may export HSM material: not for a key imported and up to date.
@@ -132,7 +143,15 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::settle(const Impor
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::fail(const Failure& f) {
   r_.log_.warn("import not done", {{"object", key_.meta.namespace_ + "/" + key_.meta.name},
                                    {"reason", f.reason}, {"message", f.message}});
-  auto settled = settle(status_failed(key_, f, now()));
+  Failure shown = f;
+  if (shared_provider_ && is_kms_reason(f.reason))
+    // The KMS answered the cluster admin's credentials: its words may name the admin's
+    // principal, account or other tenants' keys. The tenant gets the reason; the admin has the
+    // detail in the operator's log.
+    shown.message = "the KMS behind " + key_.spec.provider_ref.describe() + " refused or failed (" +
+                    f.reason + "); the cluster admin finds the KMS's answer in the operator's log "
+                    "(object " + key_.meta.namespace_ + "/" + key_.meta.name + ")";
+  auto settled = settle(status_failed(key_, shown, now()));
   if (!settled) return settled.error();
   if (f.transient) return runtime::ReconcileResult{Action::RetryBackoff, runtime::Millis(0), f.message};
   // A lasting failure's fix may be in something the operator does not watch (a Secret, a key in
@@ -190,7 +209,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
   target.description = key_.spec.description;
   target.allow_rotation = key_.spec.allow_rotation;
   target.owner = meta.uid;
-  if (lookup.cluster && !lookup.client->marks_owner()) target.name = shared_kms_key_name(key_);
+  if (lookup.cluster) target.name = shared_kms_key_name(key_);
   if (!key_.spec.valid_to.empty()) {
     SystemTime t;
     if (!parse_rfc3339(key_.spec.valid_to, t))
@@ -200,6 +219,16 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
     target.valid_to = t;
   }
 
+  // A type the provider cannot import is refused before the KMS is asked anything (AWS's
+  // find_key may scan the account when no alias exists yet).
+  if (!key_.status.imported)
+    if (auto algorithms = lookup.client->wrapping_algorithms(key_.spec.key_type);
+        !algorithms && algorithms.error().kind == ErrorKind::Unsupported)
+      return fail({reasons::kUnsupportedKeyType, algorithms.error().message +
+                                                     ": spec.keyType cannot be imported into this "
+                                                     "provider; choose another provider or key type",
+                   false});
+  shared_provider_ = lookup.cluster;
   auto found = lookup.client->find_key(target);
   if (!found) return fail(kms_failure(ProviderProblem::None, found.error(), "looking up key " + target.name));
 
@@ -429,6 +458,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
         choice.spec.hash == hsm::OaepHash::Sha256) {
       auto caps = hsm_->capabilities();
       if (caps && caps->oaep_sha256 == false) {
+        audit(lookup, {"outcome", action, "failed", "", fingerprint, "", "", existing, policy,
+                       blob.error().message + " (trying again with a mechanism the HSM has)"});
         auto chosen = choose_hsm_wrapping(provider, *type, *algorithms, *caps);
         if (!chosen) return fail({reasons::kHsmCannotWrap, chosen.error().message, false});
         choice = *chosen;
@@ -481,7 +512,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
       auto f = kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe());
       return fail({reasons::kDeletionFailed, "deletionPolicy Delete cannot reach the KMS: " + f.message, f.transient});
     }
-    if (lookup.cluster && !lookup.client->marks_owner()) name = shared_kms_key_name(key_);
+    shared_provider_ = lookup.cluster;
+    if (lookup.cluster) name = shared_kms_key_name(key_);
     kms::ImportTarget target;
     target.name = name;
     target.key_type = key_.spec.key_type;

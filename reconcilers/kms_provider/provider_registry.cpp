@@ -1,5 +1,7 @@
 #include "reconcilers/kms_provider/provider_registry.h"
 
+#include <cctype>
+
 #include "common/base64.h"
 #include "controller/kube/resource.h"
 #include "controller/runtime/label_selector.h"
@@ -66,18 +68,33 @@ Result<std::pair<kms::ProviderConfig, std::string>> config_and_fingerprint(
   return std::make_pair(std::move(config), std::move(fingerprint));
 }
 
-// A tenant's KmsProvider: every URL it declares within the allow-list (the transport checks
-// again at connect time, which also covers URLs the client derives, such as a token_uri), and
-// no file paths, which would be read from the operator's own file system.
+}  // namespace
+
+// The transport checks again at connect time, which also covers URLs the client derives (a
+// token_uri): here a refusal comes before any Secret is used, naming the field.
 Status check_tenant_config(const kms::ProviderConfig& config, const kms::EndpointPolicy& policy) {
   if (config.credentials.count("tokenFile"))
     return make_error(ErrorKind::InvalidArgument,
                       "the credentials Secret sets tokenFile, a path in the operator's pod, which "
                       "only a ClusterKmsProvider may use: use clientSecret, or ask a cluster admin "
                       "for a ClusterKmsProvider");
+  // A value is taken for a URL when it is one: a scheme at its very start and no white space
+  // (a service account's JSON key mentions URLs, but is not one). A refusal names the field and
+  // the URL's origin, never a credential's value.
+  auto url_like = [](const std::string& v) {
+    auto sep = v.find("://");
+    if (sep == std::string::npos || sep == 0) return false;
+    for (size_t i = 0; i < sep; ++i)
+      if (!std::isalpha(static_cast<unsigned char>(v[i]))) return false;
+    for (char c : v)
+      if (std::isspace(static_cast<unsigned char>(c))) return false;
+    return true;
+  };
   auto check = [&](const std::string& field, const std::string& value) -> Status {
-    if (value.find("://") == std::string::npos) return {};  // not a URL (a key, a name)
-    if (auto allowed = policy.check(value); !allowed) return allowed.error().context(field);
+    if (!url_like(value)) return {};
+    auto url = kms::parse_url(value);
+    if (!url) return make_error(ErrorKind::InvalidArgument, field + " is not a URL the operator can use");
+    if (auto allowed = policy.check(*url); !allowed) return allowed.error().context(field);
     return {};
   };
   if (auto st = check("spec.endpoint", config.endpoint); !st) return st;
@@ -87,8 +104,6 @@ Status check_tenant_config(const kms::ProviderConfig& config, const kms::Endpoin
     if (auto st = check("credentials Secret key " + k, v); !st) return st;
   return {};
 }
-
-}  // namespace
 
 ProviderRegistry::ProviderRegistry(kube::KubeClient& client, Factory factory, ProviderTrust trust)
     : client_(client), factory_(std::move(factory)), trust_(std::move(trust)) {}
@@ -118,6 +133,15 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
                                                            "create it or fix spec.providerRef.name"});
     return fail(ProviderProblem::Unreachable, object.error().context("reading " + ref.kind));
   }
+  if (cluster) {
+    // Whether it serves this namespace, before anything else about it is looked at.
+    auto the_ns = client_.get(kube::resources::namespaces(), "", ns);
+    if (!the_ns) return fail(ProviderProblem::Unreachable, the_ns.error().context("reading Namespace " + ns));
+    const auto* spec = object->contains("spec") ? &(*object)["spec"] : nullptr;
+    if (!spec || !spec->is_object() || !spec->contains("namespaceSelector") ||
+        !runtime::selects((*spec)["namespaceSelector"], runtime::labels_of(*the_ns)))
+      return fail(ProviderProblem::ProviderNotFound, not_granted);
+  }
   auto provider = parse_kms_provider(*object);
   if (!provider) return fail(ProviderProblem::Misconfigured, provider.error());
   out.type = provider->spec.type;
@@ -125,10 +149,6 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
   out.uid = provider->meta.uid;
   std::string secrets_ns = ns;
   if (cluster) {
-    auto the_ns = client_.get(kube::resources::namespaces(), "", ns);
-    if (!the_ns) return fail(ProviderProblem::Unreachable, the_ns.error().context("reading Namespace " + ns));
-    if (!runtime::selects(provider->spec.namespace_selector, runtime::labels_of(*the_ns)))
-      return fail(ProviderProblem::ProviderNotFound, not_granted);
     if (trust_.cluster_namespace.empty())
       return fail(ProviderProblem::Misconfigured,
                   Error{ErrorKind::FailedPrecondition,
@@ -155,9 +175,9 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
                   st.error().context("KmsProvider " + ns + "/" + name));
     both->first.endpoint_policy = trust_.tenant_endpoints;
   }
-  // Keyed by kind and UID's owner: a tenant's KmsProvider never shares a client (its CA, its
-  // connections) with a ClusterKmsProvider of the same name.
-  const std::string key = cluster ? "cluster/" + name : ns + "/" + name;
+  // Keyed by kind (and the fingerprint holds the UID): a tenant's KmsProvider never shares a
+  // client (its CA, its connections) with a ClusterKmsProvider of the same name.
+  const std::string key = ref.kind + "/" + (cluster ? std::string() : ns) + "/" + name;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(key);

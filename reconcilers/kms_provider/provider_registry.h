@@ -58,6 +58,11 @@ struct ProviderLookup {
   Error error;                               // set when client is null
 };
 
+// A tenant's KmsProvider config: every URL it declares (spec.endpoint, URLs in spec.<type> and
+// in the credentials Secret) within `policy`, and no file paths (tokenFile). PermissionDenied
+// (EndpointNotAllowed) or InvalidArgument naming the field, never a credential's value.
+Status check_tenant_config(const kms::ProviderConfig& config, const kms::EndpointPolicy& policy);
+
 class ProviderRegistry {
  public:
   using Factory = std::function<Result<kms::ProviderHandle>(const kms::ProviderConfig&)>;

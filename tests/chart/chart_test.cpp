@@ -296,7 +296,8 @@ TEST_CASE("chart: the chart's CRDs are the files in crds/, in the chart folder a
   for (auto& doc : yaml_documents(r.out))
     if (doc["kind"].as<std::string>() == "CustomResourceDefinition")
       rendered.insert(doc["metadata"]["name"].as<std::string>());
-  CHECK(rendered == std::set<std::string>{"customermanagedkeys.byok.dev", "importedkeys.byok.dev",
+  CHECK(rendered == std::set<std::string>{"clusterkmsproviders.byok.dev", "customermanagedkeys.byok.dev",
+                                          "hsmkeypolicies.byok.dev", "importedkeys.byok.dev",
                                           "kmsproviders.byok.dev"});
 
   // helm package follows the link: the archive carries the same bytes.

@@ -33,14 +33,19 @@ FAKES_PY_PACKAGES="cryptography==44.0.3"
 fakes_python() {
   local cache=${BYOK_CACHE_DIR:-$HOME/.cache/byok-operator}
   local venv=$cache/venv/fakes-cryptography-44.0.3
-  if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c 'import cryptography' 2>/dev/null; then
-    echo "$venv/bin/python"; return
-  fi
-  printf 'installing %s into %s\n' "$FAKES_PY_PACKAGES" "$venv" >&2
-  rm -rf "$venv"
-  python3 -m venv "$venv" >&2 || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
-  # shellcheck disable=SC2086
-  "$venv/bin/pip" install --quiet $FAKES_PY_PACKAGES >&2 || { echo "pip install $FAKES_PY_PACKAGES failed" >&2; return 1; }
+  mkdir -p "$cache/venv"
+  # Several fakes start at once (ctest -j): one builds the venv, the others wait for it.
+  (
+    flock 9
+    if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c 'import cryptography' 2>/dev/null; then
+      exit 0
+    fi
+    printf 'installing %s into %s\n' "$FAKES_PY_PACKAGES" "$venv" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2 || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
+    # shellcheck disable=SC2086
+    "$venv/bin/pip" install --quiet $FAKES_PY_PACKAGES >&2 || { echo "pip install $FAKES_PY_PACKAGES failed" >&2; exit 1; }
+  ) 9>"$cache/venv/.fakes.lock" || return 1
   echo "$venv/bin/python"
 }
 

@@ -38,6 +38,7 @@ class SoftHsmToken {
   const std::string& label() const { return label_; }
   const std::string& pin() const { return pin_; }
   const std::string& pin_file() const { return pin_file_; }  // holds pin() plus a newline
+  const std::string& so_pin() const { return so_pin_; }
   const std::string& conf_path() const { return conf_; }
   static std::string module_path();
 

@@ -296,3 +296,38 @@ TEST_CASE("byokctl wrap: gcp and transit formats through the HSM, config file an
                                kek_pem, "--out", out});
   CHECK(wrong.code == 2);
 }
+
+TEST_CASE("byokctl: generate --wrap-with-trusted binds a key to KEKs the security officer "
+          "installs with trust-kek; wrap refuses any other") {
+  test::SoftHsmToken token("cli-trusted");
+  auto kek = test::generate_rsa(2048);
+  const std::string kek_file = token.write_file("kms-kek.pem", test::public_pem(kek.get()));
+  const std::string other_file = token.write_file("other.pem", test::public_pem(test::generate_rsa(2048).get()));
+  REQUIRE(byokctl(token, {"generate", "--type", "aes256-gcm96", "--label", "bound", "--wrap-with-trusted"}).code == 0);
+  auto wrap = [&](const std::string& kek_path) {
+    return byokctl(token, {"wrap", "--format", "rsa-oaep", "--hash", "sha1", "--key", "bound",
+                           "--kek-file", kek_path, "--out", token.dir() + "/wrapped.bin"});
+  };
+  auto before = wrap(kek_file);
+  CHECK(before.code == 4);  // permission
+  CHECK(before.err.find("byokctl trust-kek") != std::string::npos);
+
+  const std::vector<std::string> where = {"--module", test::SoftHsmToken::module_path(), "--token", token.label()};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), where.begin(), where.end());
+    return byokctl(token, args, false);
+  };
+  // The user PIN is refused as SO PIN; the PIN is never taken on the command line.
+  CHECK(with({"trust-kek", "--kek-file", kek_file, "--label", "kms", "--so-pin-file", token.pin_file()}).code == 4);
+  CHECK(with({"trust-kek", "--kek-file", kek_file, "--label", "kms", "--so-pin", "1357-so"}).code == 2);
+  auto trusted = with({"trust-kek", "--kek-file", kek_file, "--label", "kms", "--so-pin-file",
+                       token.write_file("so-pin", token.so_pin() + "\n"), "--json"});
+  INFO(trusted.err);
+  REQUIRE(trusted.code == 0);
+  CHECK(nlohmann::json::parse(trusted.out).value("fingerprintSha256", "").size() == 64);
+
+  auto after = wrap(kek_file);
+  INFO(after.err);
+  CHECK(after.code == 0);
+  CHECK(wrap(other_file).code == 4);
+}

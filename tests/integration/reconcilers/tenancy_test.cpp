@@ -14,7 +14,8 @@ using namespace byok::iktest;
 
 namespace {
 
-// An attacker's server: HTTPS with its own CA (or plain HTTP), logging every request.
+// An attacker's server: HTTPS with its own CA (or plain HTTP), logging every request, serving an
+// RSA-4096 wrapping key (what transit serves) with the given public exponent.
 struct Attacker {
   std::string dir, log, cert, key, wrapping_key;
   int port = testing::free_loopback_port();
@@ -30,7 +31,7 @@ struct Attacker {
     std::ofstream(log).close();
     auto made = testing::run_command(
         "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
-        key + " -out " + cert + " 2>&1 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:" +
+        key + " -out " + cert + " 2>&1 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -pkeyopt rsa_keygen_pubexp:" +
         exponent + " 2>/dev/null | openssl pkey -pubout -out " + wrapping_key);
     REQUIRE(made.exit_code == 0);
     std::vector<std::string> args = {std::string(BYOK_SOURCE_DIR) + "/tests/fakes/attacker/attacker_server.py",
@@ -216,7 +217,7 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
   // The audit trail: refusals, and an intent and a success for the export that happened.
   f.op->terminate();
   const std::string log = testing::read_file(f.log_path);
-  int refused = 0, intents = 0, succeeded = 0;
+  int refused = 0, intents = 0, outcomes = 0, succeeded = 0;
   std::istringstream lines(log);
   for (std::string line; std::getline(lines, line);) {
     auto j = Json::parse(line, nullptr, false);
@@ -229,15 +230,22 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
       CHECK(j.value("wrappingKeyFingerprint", "").size() == 64);
       CHECK_FALSE(j.value("requesterUID", "").empty());
     }
-    if (j.value("stage", "") == "outcome" && j.value("requester", "") == f.ns + "/mine" &&
-        j.value("outcome", "") == "succeeded")
-      ++succeeded;
+    if (j.value("stage", "") == "outcome" && j.value("requester", "") == f.ns + "/mine") {
+      ++outcomes;
+      if (j.value("outcome", "") == "succeeded") ++succeeded;
+    }
   }
   CHECK(refused >= 1);
-  CHECK(intents == 1);
+  // SoftHSM2 refuses the first OAEP-SHA-256 wrap and the operator tries SHA-1: every intent
+  // has its outcome, and one of them succeeded.
+  CHECK(intents >= 1);
+  CHECK(outcomes == intents);
   CHECK(succeeded == 1);
   CHECK(testing::count_events(f.c, f.ns, "steal", "ExportRefused") >= 1);
   CHECK(testing::count_events(f.c, f.ns, "mine", "ExportCompleted") == 1);
+  // The admin's copy, regarding the ClusterKmsProvider, in the operator's namespace (here the
+  // test's namespace, its --cluster-resource-namespace).
+  CHECK(testing::count_events(f.c, f.ns, honest, "ExportCompleted") == 1);
 
   // What the attackers received: the tenant's servers nothing at all; the hostile endpoints the
   // admin configured only reads, never an import, and nowhere the PIN or the key material.

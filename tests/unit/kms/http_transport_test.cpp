@@ -1,5 +1,14 @@
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "kms/http_transport.h"
 
 using namespace byok;
@@ -46,4 +55,86 @@ TEST_CASE("header lookup ignores case", "[kms][http]") {
   HttpHeaders h = {{"Content-Type", "a"}, {"content-type", "b"}};
   CHECK(find_header(h, "CONTENT-TYPE") == "a");
   CHECK(find_header(h, "X-Missing").empty());
+}
+
+namespace {
+
+// A one-shot HTTP server on 127.0.0.1 that answers the first request with `response` (raw
+// bytes) and closes; `connections` counts who came.
+struct RawServer {
+  int fd = -1;
+  int port = 0;
+  std::atomic<int> connections{0};
+  std::thread thread;
+
+  explicit RawServer(std::string response) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    REQUIRE(::listen(fd, 4) == 0);
+    thread = std::thread([this, response = std::move(response)] {
+      int c = ::accept(fd, nullptr, nullptr);
+      if (c < 0) return;
+      ++connections;
+      char buf[4096];
+      ::recv(c, buf, sizeof buf, 0);
+      size_t sent = 0;
+      while (sent < response.size()) {
+        ssize_t n = ::send(c, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<size_t>(n);
+      }
+      ::close(c);
+    });
+  }
+  ~RawServer() {
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    thread.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/v1/x"; }
+};
+
+}  // namespace
+
+TEST_CASE("an answer larger than the cap is refused, with or without a Content-Length",
+          "[kms][http]") {
+  byok::kms::HttpTransportOptions options;
+  options.max_response_bytes = 1024 * 1024;
+  {
+    RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(3 * 1024 * 1024, 'x'));
+    auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("KmsResponseTooLarge") != std::string::npos);
+  }
+  {
+    RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\nxx");
+    auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message.find("KmsResponseTooLarge") != std::string::npos);
+  }
+  {
+    RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+    REQUIRE(r.ok());
+    CHECK(r->body == "hello");
+  }
+}
+
+TEST_CASE("the URL guard refuses before any connection is made", "[kms][http]") {
+  RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  byok::kms::HttpTransportOptions options;
+  options.url_guard = [](const byok::kms::UrlParts& url) -> byok::Status {
+    return byok::make_error(byok::ErrorKind::PermissionDenied, url.host + " is not allowed");
+  };
+  auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == byok::ErrorKind::PermissionDenied);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(server.connections == 0);
 }
