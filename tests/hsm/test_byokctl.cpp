@@ -298,7 +298,7 @@ TEST_CASE("byokctl wrap: gcp and transit formats through the HSM, config file an
 }
 
 TEST_CASE("byokctl: generate --wrap-with-trusted binds a key to KEKs the security officer "
-          "installs with trust-kek; wrap refuses any other") {
+          "installs with trust-kek, and wrap refuses any other") {
   test::SoftHsmToken token("cli-trusted");
   auto kek = test::generate_rsa(2048);
   const std::string kek_file = token.write_file("kms-kek.pem", test::public_pem(kek.get()));
