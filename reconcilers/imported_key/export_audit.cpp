@@ -23,16 +23,26 @@ void ExportAudit::record(const nlohmann::json& object, const std::string& destin
             {"policy", r.policy},
             {"message", r.message}});
 
-  const char* reason = r.stage == "refused" ? "ExportRefused"
+  const char* reason = r.stage == "deletion" ? (r.outcome == "intent" ? "KeyDeletionRequested"
+                                                : r.outcome == "succeeded" ? "KeyDeletionDone"
+                                                                           : "KeyDeletionFailed")
+                       : r.stage == "refused" ? "ExportRefused"
                        : r.stage == "intent" ? "ExportAuthorized"
                        : r.outcome == "succeeded" ? "ExportCompleted" : "ExportFailed";
   const char* type = r.outcome == "refused" || r.outcome == "failed" ? "Warning" : "Normal";
-  std::string note = r.action + " of HSM key with " + r.hsm_key + " to " + r.destination + ": " +
-                     r.outcome + (r.policy.empty() ? "" : " (HsmKeyPolicy " + r.policy + ")") +
-                     (r.wrapping_key_fingerprint.empty() ? "" : ", wrapping key " + r.wrapping_key_fingerprint) +
-                     (r.message.empty() ? "" : ": " + r.message);
+  std::string note;
+  if (r.stage == "deletion") {
+    note = "deletion of " + r.kms_key + " in " + r.destination + ": " + r.outcome;
+  } else {
+    note = r.action + " of HSM key with " + r.hsm_key + " to " + r.destination + ": " + r.outcome;
+    if (!r.policy.empty()) note += " (HsmKeyPolicy " + r.policy + ")";
+    if (!r.wrapping_key_fingerprint.empty()) note += ", wrapping key " + r.wrapping_key_fingerprint;
+  }
+  if (!r.message.empty()) note += ": " + r.message;
   if (note.size() > 1000) note.resize(1000);
-  events_.record(object, runtime::EventSpec{type, reason, "Export", note});
+  // A deletion has the reconciler's own Event on the object (KeyDeletionScheduled); the audit
+  // adds the log line and the admin's copy.
+  if (r.stage != "deletion") events_.record(object, runtime::EventSpec{type, reason, "Export", note});
   if (!operator_namespace_.empty() && !destination_name.empty()) {
     // The admin's copy, regarding the ClusterKmsProvider, in the operator's namespace.
     nlohmann::json regarding = {

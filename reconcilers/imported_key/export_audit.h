@@ -1,7 +1,8 @@
 #pragma once
 // The audit trail of HSM exports: one record when an export is refused, one before every wrap
 // (intent) and one after the KMS answered (outcome), for first imports, rotations, re-imports
-// and resumes alike. Each record is
+// and resumes alike; and an intent and an outcome for every deletion the operator asks of a
+// KMS (stage "deletion"). Each record is
 //   - a JSON line on the audit logger (main gives it its own stream; every line carries
 //     "log":"audit"), which is what to ship to a SIEM: tenants cannot touch it;
 //   - an Event on the ImportedKey (the tenant sees what happened to its key);
@@ -19,9 +20,9 @@
 namespace byok::importedkey {
 
 struct ExportRecord {
-  std::string stage;        // "refused" | "intent" | "outcome"
+  std::string stage;        // "refused" | "intent" | "outcome" | "deletion"
   std::string action;       // "import" | "rotate" | "reimport"
-  std::string outcome;      // "refused" | "authorized" | "succeeded" | "failed"
+  std::string outcome;      // "refused" | "authorized" | "intent" | "succeeded" | "failed"
   std::string hsm_key;      // e.g. label "team-a-db"
   std::string wrapping_key_fingerprint;
   std::string destination;  // "ClusterKmsProvider aws-prod"

@@ -78,6 +78,7 @@ class ImportedKeyReconciler::Pass {
     return {key_.meta.namespace_, !h.label.empty(), h.label.empty() ? h.id : h.label, key_.spec.provider_ref};
   }
   std::string hsm_key_described() const {
+    if (!key_.spec.hsm) return "none (material wrapped offline)";
     const auto& h = *key_.spec.hsm;
     return h.label.empty() ? "id " + h.id : "label \"" + h.label + "\"";
   }
@@ -525,8 +526,12 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
       return fail({reasons::kDeletionFailed, f.message, f.transient});
     }
     if (*found && (*found)->status != kms::CmkStatus::Deleted) {
+      audit(lookup, {"deletion", "delete", "intent", "", "", "", "", (*found)->key_id, "",
+                     "deletionPolicy Delete: scheduling the key's deletion"});
       failpoint("importedkey.before-delete");
       auto scheduled = lookup.client->schedule_key_deletion((*found)->key_id, key_.spec.deletion_window_days);
+      audit(lookup, {"deletion", "delete", scheduled ? "succeeded" : "failed", "", "", "", "",
+                     (*found)->key_id, "", scheduled ? "" : scheduled.error().message});
       if (!scheduled) {
         auto f = kms_failure(ProviderProblem::None, scheduled.error(), "scheduling the deletion of " + name);
         return fail({reasons::kDeletionFailed, f.message, f.transient});

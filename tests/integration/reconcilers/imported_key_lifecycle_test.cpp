@@ -250,6 +250,19 @@ TEST_CASE("importedkey: deleting with Retain leaves the key, with Delete schedul
   CHECK(days < 7.5);
   CHECK(testing::count_events(f.c, f.ns, "kept", "KeyRetained") == 1);
   CHECK(testing::count_events(f.c, f.ns, "gone", "KeyDeletionScheduled") == 1);
+  // The deletion is on the audit trail: an intent and a success naming the key, nothing for
+  // the retained one.
+  f.op->terminate();
+  std::istringstream log(testing::read_file(f.log_path));
+  std::vector<std::string> deletion;
+  for (std::string line; std::getline(log, line);) {
+    auto j = Json::parse(line, nullptr, false);
+    if (j.is_discarded() || j.value("log", "") != "audit" || j.value("stage", "") != "deletion") continue;
+    CHECK(j.value("requester", "") == f.ns + "/gone");
+    CHECK(j.value("kmsKey", "").find(last_segment(gone.value("keyId", ""))) != std::string::npos);
+    deletion.push_back(j.value("outcome", ""));
+  }
+  CHECK(deletion == std::vector<std::string>{"intent", "succeeded"});
 }
 
 TEST_CASE("importedkey: material deleted in the KMS stays deleted until the reimport annotation "
