@@ -553,15 +553,8 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
     }
     std::optional<ObjectGuard> kek_guard;
     if (kek_h == CK_INVALID_HANDLE) {
-      Template kt;
-      kt.ulong(CKA_CLASS, CKO_PUBLIC_KEY)
-          .ulong(CKA_KEY_TYPE, CKK_RSA)
-          .flag(CKA_TOKEN, false)
-          .flag(CKA_PRIVATE, false)
-          .flag(CKA_WRAP, true)
-          .flag(CKA_ENCRYPT, true)
-          .bytes(CKA_MODULUS, kek.value().modulus)
-          .bytes(CKA_PUBLIC_EXPONENT, kek.value().public_exponent);
+      Template kt = rsa_wrapping_key_template(kek.value().modulus, kek.value().public_exponent,
+                                              /*token=*/false, /*trusted=*/false);
       rv = s.fn()->C_CreateObject(s.handle(), kt.data(), kt.size(), &kek_h);
       if (rv != CKR_OK) return s.fail(rv, "importing the KEK as a session object");
       kek_guard.emplace(s.fn(), s.handle(), kek_h);

@@ -87,4 +87,20 @@ std::span<const std::uint8_t> ec_params_p384() { return kP384; }
 std::span<const std::uint8_t> ec_params_p521() { return kP521; }
 std::span<const std::uint8_t> ec_params_ed25519() { return kEd25519; }
 
+Template rsa_wrapping_key_template(std::span<const std::uint8_t> modulus,
+                                   std::span<const std::uint8_t> public_exponent, bool token,
+                                   bool trusted) {
+  Template t;
+  t.ulong(CKA_CLASS, CKO_PUBLIC_KEY)
+      .ulong(CKA_KEY_TYPE, CKK_RSA)
+      .flag(CKA_TOKEN, token)
+      .flag(CKA_PRIVATE, false)
+      .flag(CKA_WRAP, true)
+      .flag(CKA_ENCRYPT, true)
+      .bytes(CKA_MODULUS, modulus)
+      .bytes(CKA_PUBLIC_EXPONENT, public_exponent);
+  if (trusted) t.flag(CKA_TRUSTED, true);
+  return t;
+}
+
 }  // namespace byok::hsm

@@ -19,6 +19,11 @@ namespace byok::hsm {
 // A CK_ATTRIBUTE array whose values live as long as the Template (deque: stable addresses).
 class Template {
  public:
+  Template() = default;
+  Template(Template&&) = default;  // the attributes point into storage a move keeps in place
+  Template& operator=(Template&&) = default;
+  Template(const Template&) = delete;
+  Template& operator=(const Template&) = delete;
   Template& ulong(CK_ATTRIBUTE_TYPE type, CK_ULONG value);
   Template& flag(CK_ATTRIBUTE_TYPE type, bool value);
   Template& bytes(CK_ATTRIBUTE_TYPE type, std::span<const std::uint8_t> value);
@@ -33,6 +38,14 @@ class Template {
   std::deque<std::vector<std::uint8_t>> blobs_;
   std::vector<CK_ATTRIBUTE> attrs_;
 };
+
+// The template of an RSA wrapping public key (CKA_WRAP, CKA_ENCRYPT) with this modulus and
+// exponent: a session object for one wrap (token false), or the security officer's trusted
+// token copy (token and trusted true). (A Template may be moved, never copied: its attributes
+// point into its own storage.)
+Template rsa_wrapping_key_template(std::span<const std::uint8_t> modulus,
+                                   std::span<const std::uint8_t> public_exponent, bool token,
+                                   bool trusted);
 
 // Destroys a (session) object when it goes out of scope; errors on destroy are ignored because
 // the object dies with its session anyway.

@@ -44,17 +44,9 @@ Result<TrustedKek> install_trusted_kek(const HsmConfig& config, const std::strin
   if (!found.value().empty())
     return make_error(ErrorKind::FailedPrecondition,
                       "a public key labelled \"" + label + "\" already exists on token \"" + config.token + "\"");
-  Template t;
-  t.ulong(CKA_CLASS, CKO_PUBLIC_KEY)
-      .ulong(CKA_KEY_TYPE, CKK_RSA)
-      .flag(CKA_TOKEN, true)
-      .flag(CKA_PRIVATE, false)
-      .flag(CKA_TRUSTED, true)
-      .flag(CKA_WRAP, true)
-      .flag(CKA_ENCRYPT, true)
-      .text(CKA_LABEL, label)
-      .bytes(CKA_MODULUS, kek.value().modulus)
-      .bytes(CKA_PUBLIC_EXPONENT, kek.value().public_exponent);
+  Template t = rsa_wrapping_key_template(kek.value().modulus, kek.value().public_exponent,
+                                         /*token=*/true, /*trusted=*/true);
+  t.text(CKA_LABEL, label);
   CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
   rv = fn->C_CreateObject(h, t.data(), t.size(), &obj);
   if (rv != CKR_OK) return rv_error(rv, "storing the trusted KEK (C_CreateObject with CKA_TRUSTED)");
