@@ -26,7 +26,13 @@ class RealClock final : public Clock {
 std::string format_utc(SystemTime t, const char* format);
 // RFC 3339 in UTC with second precision, as Kubernetes writes metav1.Time ("2026-11-23T15:38:00Z").
 std::string format_rfc3339(SystemTime t);
-// Parses what format_rfc3339 writes (and fractional seconds, which are ignored); false on garbage.
+// Parses an RFC 3339 time: YYYY-MM-DDTHH:MM:SS, optional fraction (to the nanosecond), then Z or
+// an offset (+01:00); no zone is taken as UTC. False on anything else: out-of-range fields
+// (month 13, February 30), trailing bytes, or a year the clock cannot hold (outside
+// kMinRfc3339Year..kMaxRfc3339Year, where 64-bit nanoseconds since 1970 overflow). A leap
+// second (:60) reads as :59.
+inline constexpr int kMinRfc3339Year = 1678;
+inline constexpr int kMaxRfc3339Year = 2261;
 bool parse_rfc3339(const std::string& text, SystemTime& out);
 
 }  // namespace byok

@@ -22,7 +22,8 @@ const char* level_name(Logger::Level level) {
 // Quotes a text value only when it would otherwise be ambiguous to read back.
 std::string text_value(const std::string& v) {
   if (!v.empty() && v.find_first_of(" \"=\n\t") == std::string::npos) return v;
-  return nlohmann::json(v).dump();
+  // Invalid UTF-8 (a KMS answer, a tenant's field) becomes U+FFFD instead of an exception.
+  return nlohmann::json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 thread_local std::vector<std::pair<std::string, std::string>> t_scope_fields;

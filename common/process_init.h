@@ -11,4 +11,9 @@ namespace byok {
 
 void skip_openssl_atexit_cleanup();
 
+// For programs that hold secrets (the HSM PIN, KMS credentials, wrapped material): no core file
+// (RLIMIT_CORE 0) and not dumpable (PR_SET_DUMPABLE 0: no core, no ptrace by other processes of
+// the same user, /proc/<pid>/mem closed to them). Call first thing in main().
+void disable_core_dumps();
+
 }  // namespace byok

@@ -176,6 +176,7 @@ std::string leader_election_namespace(const Options& o) {
 
 int main(int argc, char** argv) {
   byok::skip_openssl_atexit_cleanup();  // before anything touches OpenSSL
+  byok::disable_core_dumps();           // it holds the HSM PIN and tenants' credentials
   Options opts;
   std::string err;
   try {

@@ -81,3 +81,14 @@ TEST_CASE("a text log line quotes only ambiguous values and drops records below 
   REQUIRE(lines.size() == 1);
   CHECK(lines[0].substr(20) == " info msg here name=alpha key=plain error=\"has space\"");
 }
+
+TEST_CASE("the text logger writes invalid UTF-8 from a hostile answer instead of throwing", "[log]") {
+  std::ostringstream out;
+  Logger log(out, Logger::Format::Text);
+  CHECK_NOTHROW(log.info("kms answer", {{"body", std::string("bad \xff\xfe bytes")}}));
+  CHECK(out.str().find("kms answer") != std::string::npos);
+  std::ostringstream json_out;
+  Logger json(json_out, Logger::Format::Json);
+  CHECK_NOTHROW(json.info("kms answer", {{"body", std::string("bad \xff bytes")}}));
+  CHECK_FALSE(nlohmann::json::parse(json_out.str(), nullptr, false).is_discarded());
+}
