@@ -105,18 +105,32 @@ Status check_tenant_config(const kms::ProviderConfig& config, const kms::Endpoin
   return {};
 }
 
+std::size_t ProviderRegistry::cached() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return entries_.size();
+}
+
 ProviderRegistry::ProviderRegistry(kube::KubeClient& client, Factory factory, ProviderTrust trust)
     : client_(client), factory_(std::move(factory)), trust_(std::move(trust)) {}
 
 ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& ref) {
   ProviderLookup out;
-  auto fail = [&out](ProviderProblem problem, Error error) {
+  const bool cluster = ref.cluster();
+  const std::string& name = ref.name;
+  // Keyed by kind (and the fingerprint holds the UID): a tenant's KmsProvider never shares a
+  // client (its CA, its connections) with a ClusterKmsProvider of the same name.
+  const std::string key = ref.kind + "/" + (cluster ? std::string() : ns) + "/" + name;
+  // A provider that cannot be used now (deleted, no longer serving the namespace, its Secret
+  // gone) takes its cached client, and the credentials in it, out of memory.
+  auto fail = [&](ProviderProblem problem, Error error) {
+    if (problem != ProviderProblem::Unreachable) {
+      std::lock_guard<std::mutex> lock(mu_);
+      entries_.erase(key);
+    }
     out.problem = problem;
     out.error = std::move(error);
     return out;
   };
-  const bool cluster = ref.cluster();
-  const std::string& name = ref.name;
   // One answer for "no such ClusterKmsProvider" and "not yours": tenants cannot list them.
   const Error not_granted{ErrorKind::NotFound,
                           "ClusterKmsProvider " + name + " (spec.providerRef) does not exist or "
@@ -175,9 +189,6 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
                   st.error().context("KmsProvider " + ns + "/" + name));
     both->first.endpoint_policy = trust_.tenant_endpoints;
   }
-  // Keyed by kind (and the fingerprint holds the UID): a tenant's KmsProvider never shares a
-  // client (its CA, its connections) with a ClusterKmsProvider of the same name.
-  const std::string key = ref.kind + "/" + (cluster ? std::string() : ns) + "/" + name;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = entries_.find(key);

@@ -69,8 +69,11 @@ class ProviderRegistry {
   ProviderRegistry(kube::KubeClient& client, Factory factory, ProviderTrust trust = {});
 
   // The client for `ref` as used by an object in namespace `ns`. A ClusterKmsProvider that does
-  // not exist and one that does not select `ns` give the same answer (ProviderNotFound).
+  // not exist and one that does not select `ns` give the same answer (ProviderNotFound). Any
+  // answer but a transient one drops the cached client (a deleted provider's credentials do not
+  // stay in memory).
   ProviderLookup get(const std::string& ns, const ProviderRef& ref);
+  std::size_t cached() const;  // how many clients are held (tests, metrics)
 
  private:
   struct Entry {
@@ -82,7 +85,7 @@ class ProviderRegistry {
   kube::KubeClient& client_;
   Factory factory_;
   ProviderTrust trust_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;  // by namespace/name
 };
 
