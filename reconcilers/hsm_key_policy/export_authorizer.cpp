@@ -4,8 +4,8 @@
 
 namespace byok::hsmpolicy {
 
-Result<std::string> ExportAuthorizer::authorize(const ExportAsk& ask,
-                                                const std::optional<FoundKey>& found) {
+Result<Grant> ExportAuthorizer::authorize(const ExportAsk& ask,
+                                          const std::optional<FoundKey>& found) {
   const Error refused{
       ErrorKind::PermissionDenied,
       "no HsmKeyPolicy allows namespace " + ask.ns + " to import the HSM key with " +
@@ -30,7 +30,11 @@ Result<std::string> ExportAuthorizer::authorize(const ExportAsk& ask,
   ExportRequest request{runtime::labels_of(*the_ns), ask.by_label, ask.key, ask.destination.name};
   auto granted = granting_policy(policies, request, found);
   if (!granted) return refused;
-  return *granted;
+  Grant grant{*granted, ""};
+  for (const auto& p : policies)
+    if (p.name == *granted)
+      if (auto a = p.accounts.find(ask.destination.name); a != p.accounts.end()) grant.account = a->second;
+  return grant;
 }
 
 }  // namespace byok::hsmpolicy

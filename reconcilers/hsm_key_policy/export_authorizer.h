@@ -26,15 +26,20 @@ struct ExportAsk {
   kmsprovider::ProviderRef destination;
 };
 
+struct Grant {
+  std::string policy;   // the HsmKeyPolicy's name
+  std::string account;  // the account its destination requires; empty: none
+};
+
 class ExportAuthorizer {
  public:
   explicit ExportAuthorizer(kube::KubeClient& client) : client_(client) {}
   virtual ~ExportAuthorizer() = default;
 
-  // The granting policy's name; PermissionDenied (reason NotAuthorized) when none grants;
-  // Unavailable when the apiserver could not be read.
-  virtual Result<std::string> authorize(const ExportAsk& ask,
-                                        const std::optional<FoundKey>& found = std::nullopt);
+  // The granting policy; PermissionDenied (reason NotAuthorized) when none grants; Unavailable
+  // when the apiserver could not be read.
+  virtual Result<Grant> authorize(const ExportAsk& ask,
+                                  const std::optional<FoundKey>& found = std::nullopt);
 
  private:
   kube::KubeClient& client_;

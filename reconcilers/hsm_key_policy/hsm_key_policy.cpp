@@ -53,8 +53,10 @@ Result<HsmKeyPolicy> parse_hsm_key_policy(const nlohmann::json& object) {
     p.namespace_selector = spec.value("namespaceSelector", nlohmann::json::object());
     for (const auto& k : spec.value("keys", nlohmann::json::array()))
       p.keys.push_back(KeyRule{k.value("label", ""), k.value("id", "")});
-    for (const auto& d : spec.value("destinations", nlohmann::json::array()))
+    for (const auto& d : spec.value("destinations", nlohmann::json::array())) {
       p.destinations.push_back(d.value("clusterKmsProvider", ""));
+      if (d.contains("account")) p.accounts[p.destinations.back()] = d.value("account", "");
+    }
     return p;
   } catch (const nlohmann::json::exception& e) {
     return make_error(ErrorKind::InvalidArgument,

@@ -9,6 +9,7 @@
 // must also match every field it sets against the key actually found (label and id), so a
 // rule written for labels cannot be stretched to another key through its id, or the reverse.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ struct HsmKeyPolicy {
   nlohmann::json namespace_selector;
   std::vector<KeyRule> keys;
   std::vector<std::string> destinations;  // ClusterKmsProvider names
+  // Per destination, the account the KMS must say its credentials act in (who_am_i: AWS
+  // account id, Google project, Azure tenant, OCI tenancy, ...); absent: not checked.
+  std::map<std::string, std::string> accounts;
 };
 
 Result<HsmKeyPolicy> parse_hsm_key_policy(const nlohmann::json& object);

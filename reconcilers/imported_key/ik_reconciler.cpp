@@ -77,6 +77,9 @@ class ImportedKeyReconciler::Pass {
     const auto& h = *key_.spec.hsm;
     return {key_.meta.namespace_, !h.label.empty(), h.label.empty() ? h.id : h.label, key_.spec.provider_ref};
   }
+  static std::string existing_key_id(const std::optional<kms::KeyDescription>& found) {
+    return found ? found->key_id : std::string();
+  }
   std::string hsm_key_described() const {
     if (!key_.spec.hsm) return "none (material wrapped offline)";
     const auto& h = *key_.spec.hsm;
@@ -113,6 +116,7 @@ class ImportedKeyReconciler::Pass {
   std::string found_label_, found_id_;  // the HSM key found for source.hsm
   std::string last_fingerprint_;        // the wrapping key the material was wrapped for
   bool shared_provider_ = false;        // a ClusterKmsProvider: KMS answers are the admin's
+  std::string granted_account_;         // the account the granting policy's destination requires
   // What an export in this pass would be, for the audit trail.
   std::string action_name() const { return key_.status.imported && reimport_requested(key_) ? "reimport" : "import"; }
   // Whether this pass may export HSM material: not for a key imported and up to date.
@@ -167,7 +171,8 @@ std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::aut
   auto ask = export_ask();
   auto decision = r_.authorizer_.authorize(ask, found);
   if (decision) {
-    granted = *decision;
+    granted = decision->policy;
+    granted_account_ = decision->account;
     return std::nullopt;
   }
   if (decision.error().kind != ErrorKind::PermissionDenied)
@@ -313,6 +318,23 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     found_label_ = info->label;
     found_id_ = info->id_hex;
     if (auto refused = authorize(action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
+    // The policy may name the account the destination must be: asked of the KMS itself (its
+    // answer for these credentials), before anything is created there.
+    if (!granted_account_.empty()) {
+      auto who = kms.who_am_i();
+      if (!who) return fail(kms_failure(ProviderProblem::None, who.error(), "asking the KMS which account its credentials act in"));
+      if (who->account != granted_account_) {
+        r_.log_.warn("destination account mismatch",
+                     {{"object", key_.meta.namespace_ + "/" + key_.meta.name}, {"policy", policy},
+                      {"requiredAccount", granted_account_}, {"kmsAccount", who->account},
+                      {"principal", who->principal}});
+        std::string message = key_.spec.provider_ref.describe() + " acts in another account than HsmKeyPolicy " +
+                              policy + " allows for it: nothing was wrapped (the cluster admin "
+                              "finds both accounts in the operator's log)";
+        audit(lookup, {"refused", action, "refused", "", "", "", "", existing_key_id(found), policy, message});
+        return fail({reasons::kNotAuthorized, message, false});
+      }
+    }
     if (!info->sensitive)
       return fail({reasons::kHsmCannotWrap,
                    "spec.source.hsm: the key with " + ref->describe() +

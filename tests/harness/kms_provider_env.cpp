@@ -121,13 +121,16 @@ std::string apply_cluster_kms_provider(kube::KubeClient& client, const std::stri
 }
 
 void apply_hsm_key_policy(kube::KubeClient& client, const std::string& name, const std::string& ns,
-                          const std::string& label_pattern, const std::string& destination) {
+                          const std::string& label_pattern, const std::string& destination,
+                          const std::string& account) {
+  nlohmann::json dest = {{"clusterKmsProvider", destination}};
+  if (!account.empty()) dest["account"] = account;
   auto r = client.create(kube::resources::hsm_key_policies(), "",
                          {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
                           {"metadata", {{"name", name}}},
                           {"spec", {{"namespaceSelector", namespace_selector(ns)},
                                     {"keys", {{{"label", label_pattern}}}},
-                                    {"destinations", {{{"clusterKmsProvider", destination}}}}}}});
+                                    {"destinations", nlohmann::json::array({dest})}}}});
   if (!r) throw std::runtime_error("creating HsmKeyPolicy: " + r.error().message);
 }
 

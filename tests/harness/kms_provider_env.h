@@ -30,8 +30,10 @@ std::string apply_cluster_kms_provider(kube::KubeClient& client, const std::stri
 
 // HsmKeyPolicy <name>: namespace `ns` may import HSM keys whose label matches `label_pattern`
 // into ClusterKmsProvider `destination`.
+// With `account`, the destination requires the KMS to say its credentials act in that account.
 void apply_hsm_key_policy(kube::KubeClient& client, const std::string& name, const std::string& ns,
-                          const std::string& label_pattern, const std::string& destination);
+                          const std::string& label_pattern, const std::string& destination,
+                          const std::string& account = "");
 
 // The label selector that selects exactly namespace `ns`.
 nlohmann::json namespace_selector(const std::string& ns);

@@ -265,3 +265,37 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
   }
   std::filesystem::remove("/tmp/byok-" + f.ns + "-tenant.kubeconfig");
 }
+
+TEST_CASE("tenancy: a policy that names the destination's account is checked against the KMS's own "
+          "answer before anything is created there", "[aws][tenancy]") {
+  IkFixture f("tenancy-account");
+  const auto aws = testing::provider_config_from_env("aws");
+  auto handle = kms_client("aws");
+  auto who = handle.client->who_am_i();
+  REQUIRE(who.ok());
+  REQUIRE_FALSE(who->account.empty());
+  const auto& right = f.add_key("right-db", "aes256-gcm96");
+  f.add_key("wrong-db", "aes256-gcm96");
+  const std::string dest = f.ns + "-aws";
+  testing::apply_cluster_kms_provider(f.c, f.ns, dest, aws, f.ns);
+  // The admin meant another account for labels wrong-*, this one for right-*.
+  testing::apply_hsm_key_policy(f.c, f.ns + "-wrong", f.ns, "wrong-*", dest, "999999999999");
+  testing::apply_hsm_key_policy(f.c, f.ns + "-right", f.ns, "right-*", dest, who->account);
+  for (const char* name : {"right-db", "wrong-db"}) {
+    Json o = imported_key(name, "x", "aes256-gcm96", name);
+    o["spec"]["providerRef"] = {{"kind", "ClusterKmsProvider"}, {"name", dest}};
+    f.create(o);
+  }
+  f.start();
+  auto st = f.wait_for("right-db");
+  CHECK(st.value("authorizedBy", "") == f.ns + "-right");
+  check_kms_holds("aws", st, right);
+  auto refused = f.wait_for("wrong-db", "NotAuthorized");
+  const std::string message = testing::condition_field(refused, "Ready", "message");
+  CHECK_THAT(message, Catch::Contains("another account"));
+  CHECK(message.find(who->account) == std::string::npos);  // the admin's account stays in the log
+  CHECK(refused.value("phase", "") == "");                 // nothing was created in the KMS
+  CHECK_FALSE(refused.contains("keyId"));
+  f.op->terminate();
+  CHECK(testing::read_file(f.log_path).find("destination account mismatch") != std::string::npos);
+}

@@ -75,12 +75,14 @@ TEST_CASE("HsmKeyPolicy objects parse into rules", "[hsm-policy]") {
               {"spec",
                {{"namespaceSelector", {{"matchLabels", {{"team", "a"}}}}},
                 {"keys", {{{"label", "team-a-*"}}, {{"id", "00ff"}}}},
-                {"destinations", {{{"clusterKmsProvider", "aws-prod"}}}}}}};
+                {"destinations", {{{"clusterKmsProvider", "aws-prod"}, {"account", "111122223333"}},
+                                  {{"clusterKmsProvider", "vault"}}}}}}};
   auto p = parse_hsm_key_policy(obj);
   REQUIRE(p.ok());
   CHECK(p->name == "team-a");
   REQUIRE(p->keys.size() == 2);
   CHECK(p->keys[1].id == "00ff");
-  CHECK(p->destinations == std::vector<std::string>{"aws-prod"});
+  CHECK(p->destinations == std::vector<std::string>{"aws-prod", "vault"});
+  CHECK(p->accounts == std::map<std::string, std::string>{{"aws-prod", "111122223333"}});
   CHECK_FALSE(parse_hsm_key_policy(Json{{"metadata", {{"name", "x"}}}}).ok());
 }
