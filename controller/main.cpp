@@ -32,6 +32,7 @@
 #include "kms/metered_provider.h"
 #include "kms/provider_factory.h"
 #include "reconcilers/customer_managed_key/cmk_reconciler.h"
+#include "reconcilers/customer_managed_key/cmk_verification.h"
 #include "reconcilers/imported_key/ik_reconciler.h"
 #include "reconcilers/imported_key/operator_hsm.h"
 #include "reconcilers/kms_provider/provider_users.h"
@@ -59,6 +60,7 @@ struct Options {
   // Endpoints a namespaced KmsProvider may name (kms/endpoint_policy.h); empty: the providers'
   // official public endpoints.
   std::vector<std::string> kms_endpoint_allow;
+  std::string min_verify_interval = "60s";  // the floor of byok.dev/verify-interval
 };
 
 const char kUsage[] =
@@ -69,6 +71,7 @@ const char kUsage[] =
     "                     [--leader-elect[=true|false]] [--leader-election-namespace NS]\n"
     "                     [--leader-election-id NAME] [--hsm-config FILE]\n"
     "                     [--cluster-resource-namespace NS] [--kms-endpoint-allow PATTERN]...\n"
+    "                     [--min-verify-interval DURATION]\n"
     "Without --kubeconfig: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.\n"
     "ADDR is [host]:port (\":8080\" = all interfaces) or 0 to disable: /metrics on\n"
     "--metrics-bind-address (default :8080), /healthz and /readyz on\n"
@@ -81,6 +84,8 @@ const char kUsage[] =
     "with '*' inside a host label or as the port, {region} for a region label, or the word\n"
     "public for the providers' official public https endpoints (repeat it, or separate with\n"
     "commas). Default: public. http:// only where a pattern says so.\n"
+    "--min-verify-interval: the shortest byok.dev/verify-interval an object may ask for\n"
+    "(default 60s; a shorter annotation is raised to it).\n"
     "Flags also take --flag=value.\n";
 
 // The flags that take a text value, and where it goes.
@@ -95,6 +100,7 @@ const std::pair<const char*, std::string Options::*> kTextFlags[] = {
     {"--leader-election-id", &Options::leader_election_id},
     {"--hsm-config", &Options::hsm_config},
     {"--cluster-resource-namespace", &Options::cluster_resource_namespace},
+    {"--min-verify-interval", &Options::min_verify_interval},
 };
 
 bool parse_args(int argc, char** argv, Options& o, std::string& err) {
@@ -204,6 +210,11 @@ int main(int argc, char** argv) {
     std::cerr << "byok-operator: --kms-endpoint-allow: " << tenant_endpoints.error().message << "\n";
     return 2;
   }
+  auto min_verify = byok::cmk::parse_duration(opts.min_verify_interval);
+  if (!min_verify || min_verify->count() < 1) {
+    std::cerr << "byok-operator: --min-verify-interval is a duration such as 60s or 5m\n";
+    return 2;
+  }
   std::string cluster_ns = opts.cluster_resource_namespace;
   if (cluster_ns.empty())
     if (const char* pod_ns = std::getenv("POD_NAMESPACE")) cluster_ns = pod_ns;
@@ -296,6 +307,7 @@ int main(int argc, char** argv) {
       std::chrono::seconds(opts.resync_seconds), log, controller_options);
   byok::cmk::CmkReconciler cmk_reconciler(client, cmk_informer.store(), providers, events, clock,
                                           log, [] { return byok::random_uuid(); });
+  cmk_reconciler.set_min_verify_interval(*min_verify);
   byok::runtime::Controller cmk_controller(
       "customermanagedkey", cmk_queue,
       [&](const std::string& key) { return cmk_reconciler.reconcile(key); }, opts.workers,
@@ -311,6 +323,7 @@ int main(int argc, char** argv) {
   byok::importedkey::ImportedKeyReconciler ik_reconciler(
       client, ik_informer.store(), providers, (*operator_hsm)->access(), export_authorizer,
       export_audit, events, clock, log);
+  ik_reconciler.set_min_verify_interval(*min_verify);
   byok::runtime::Controller ik_controller(
       "importedkey", ik_queue, [&](const std::string& key) { return ik_reconciler.reconcile(key); },
       opts.workers, std::chrono::seconds(opts.resync_seconds), log, controller_options);

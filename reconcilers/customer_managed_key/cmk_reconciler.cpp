@@ -152,7 +152,7 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
   CmkInputs in;
   in.cmk = std::move(*parsed);
   const SystemTime now = clock_.now();
-  const VerifyInterval interval = verify_interval(in.cmk.meta);
+  const VerifyInterval interval = verify_interval(in.cmk.meta, min_verify_interval_);
   in.interval_problem = interval.problem;
   if (deletion_due(in.cmk)) {
     in.deletion = delete_key(providers_, in.cmk);

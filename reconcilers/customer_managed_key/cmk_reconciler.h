@@ -5,6 +5,7 @@
 // can never overwrite a newer status such as an id already assigned), and Events. Comes back
 // when the next verification is due; transient failures back off per item.
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "controller/runtime/controller.h"
 #include "controller/runtime/events.h"
 #include "controller/runtime/store.h"
+#include "reconcilers/customer_managed_key/cmk_verification.h"
 #include "reconcilers/kms_provider/provider_registry.h"
 
 namespace byok::cmk {
@@ -26,8 +28,11 @@ class CmkReconciler {
                 const Clock& clock, Logger& log, std::function<std::string()> new_id);
 
   runtime::ReconcileResult reconcile(const std::string& key);
+  // The shortest verify interval a byok.dev/verify-interval annotation may ask for.
+  void set_min_verify_interval(std::chrono::seconds floor) { min_verify_interval_ = floor; }
 
  private:
+  std::chrono::seconds min_verify_interval_{kDefaultMinVerifyInterval};
   Result<runtime::ReconcileResult> execute(const std::string& key);
 
   kube::KubeClient& client_;

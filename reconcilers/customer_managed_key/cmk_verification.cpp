@@ -27,7 +27,7 @@ std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
   return std::chrono::seconds(total);
 }
 
-VerifyInterval verify_interval(const runtime::ObjectMeta& meta) {
+VerifyInterval verify_interval(const runtime::ObjectMeta& meta, std::chrono::seconds floor) {
   VerifyInterval out;
   auto it = meta.annotations.find(kVerifyIntervalAnnotation);
   if (it == meta.annotations.end() || !it->is_string()) return out;
@@ -39,6 +39,12 @@ VerifyInterval verify_interval(const runtime::ObjectMeta& meta) {
     return out;
   }
   out.every = *d;
+  if (out.every < floor) {
+    out.problem = std::string("annotation ") + kVerifyIntervalAnnotation + " \"" + text +
+                  "\" is shorter than the operator's minimum of " + std::to_string(floor.count()) +
+                  "s (--min-verify-interval): using " + std::to_string(floor.count()) + "s";
+    out.every = floor;
+  }
   return out;
 }
 

@@ -4,7 +4,9 @@
 //
 // - A check is due when the spec changed (generation), the last check did not succeed, or the
 //   verify interval has passed since status.lastVerifiedAt. The interval is 10 minutes unless the
-//   annotation byok.dev/verify-interval says otherwise ("90s", "5m", "1h"; 1s to 24h).
+//   annotation byok.dev/verify-interval says otherwise ("90s", "5m", "1h"; up to 24h), and never
+//   shorter than the operator's floor (--min-verify-interval, 60s by default): the annotation is
+//   a tenant's, and each look is a KMS call (and, for a missing import, an HSM wrap).
 // - A key of the wrong type is one the registry cannot use to encrypt services' data.
 
 #include <chrono>
@@ -21,12 +23,15 @@ namespace byok::cmk {
 
 inline constexpr char kVerifyIntervalAnnotation[] = "byok.dev/verify-interval";
 inline constexpr std::chrono::seconds kDefaultVerifyInterval{600};
+inline constexpr std::chrono::seconds kDefaultMinVerifyInterval{60};
 
 struct VerifyInterval {
   std::chrono::seconds every = kDefaultVerifyInterval;
   std::string problem;  // set when the annotation was present but unusable (default applies)
 };
-VerifyInterval verify_interval(const runtime::ObjectMeta& meta);
+// An annotation below `floor` is raised to it (and said in `problem`).
+VerifyInterval verify_interval(const runtime::ObjectMeta& meta,
+                               std::chrono::seconds floor = kDefaultMinVerifyInterval);
 
 // Parses "<n>s", "<n>m", "<n>h" (also combined: "1h30m"). Nothing for anything else.
 std::optional<std::chrono::seconds> parse_duration(const std::string& text);

@@ -62,7 +62,7 @@ class ImportedKeyReconciler::Pass {
  public:
   Pass(ImportedKeyReconciler& r, runtime::Json object, ImportedKey key)
       : r_(r), object_(std::move(object)), key_(std::move(key)), rv_(key_.meta.resource_version),
-        interval_(cmk::verify_interval(key_.meta).every) {}
+        interval_(cmk::verify_interval(key_.meta, r.min_verify_interval_).every) {}
 
   Result<runtime::ReconcileResult> run();
 

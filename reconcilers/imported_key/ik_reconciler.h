@@ -18,6 +18,7 @@
 // wrapping key must be a sound RSA key (hsm/kek.h) and, when the ClusterKmsProvider pins them,
 // one of its fingerprints. Every export leaves audit records (export_audit.h).
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +30,7 @@
 #include "controller/runtime/events.h"
 #include "controller/runtime/store.h"
 #include "hsm/hsm.h"
+#include "reconcilers/customer_managed_key/cmk_verification.h"
 #include "reconcilers/hsm_key_policy/export_authorizer.h"
 #include "reconcilers/imported_key/export_audit.h"
 #include "reconcilers/imported_key/ik_plan.h"
@@ -48,8 +50,11 @@ class ImportedKeyReconciler {
                         runtime::EventRecorder& events, const Clock& clock, Logger& log);
 
   runtime::ReconcileResult reconcile(const std::string& key);
+  // The shortest verify interval a byok.dev/verify-interval annotation may ask for.
+  void set_min_verify_interval(std::chrono::seconds floor) { min_verify_interval_ = floor; }
 
  private:
+  std::chrono::seconds min_verify_interval_{cmk::kDefaultMinVerifyInterval};
   class Pass;
   kube::KubeClient& client_;
   const runtime::Store& store_;

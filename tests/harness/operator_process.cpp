@@ -89,7 +89,9 @@ std::unique_ptr<ChildProcess> start_operator(const std::string& ns, const std::s
                                 "--log-format", "json", "--workers", "2",
                                 "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
                                 // ClusterKmsProviders' Secrets: the test's namespace.
-                                "--cluster-resource-namespace", ns};
+                                "--cluster-resource-namespace", ns,
+                                // Tests watch drift with byok.dev/verify-interval: 1s.
+                                "--min-verify-interval", "1s"};
   // The test servers listen on 127.0.0.1 over TLS (the Azure fake is named by a public vault
   // URL): the cluster admin's allow-list for namespaced KmsProviders, unless the test sets its own.
   if (std::find(extra_flags.begin(), extra_flags.end(), "--kms-endpoint-allow") == extra_flags.end())

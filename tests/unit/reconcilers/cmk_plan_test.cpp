@@ -363,7 +363,13 @@ TEST_CASE("the verify interval comes from the annotation, within bounds", "[cmk]
   runtime::ObjectMeta meta;
   CHECK(verify_interval(meta).every == std::chrono::seconds(600));
   meta.annotations["byok.dev/verify-interval"] = "2s";
-  CHECK(verify_interval(meta).every == std::chrono::seconds(2));
+  CHECK(verify_interval(meta, std::chrono::seconds(1)).every == std::chrono::seconds(2));
+  CHECK(verify_interval(meta, std::chrono::seconds(1)).problem.empty());
+  // Below the operator's floor (60s unless --min-verify-interval says otherwise): raised to it.
+  CHECK(verify_interval(meta).every == std::chrono::seconds(60));
+  CHECK(verify_interval(meta).problem.find("--min-verify-interval") != std::string::npos);
+  meta.annotations["byok.dev/verify-interval"] = "5m";
+  CHECK(verify_interval(meta).every == std::chrono::seconds(300));
   CHECK(verify_interval(meta).problem.empty());
   meta.annotations["byok.dev/verify-interval"] = "48h";
   CHECK(verify_interval(meta).every == std::chrono::seconds(600));
