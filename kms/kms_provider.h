@@ -74,6 +74,11 @@ struct WrappingKey {
   // Opaque, verbatim: AWS ImportToken, Google ImportJob name, Azure KEK kid (with version).
   std::string import_token;
   std::optional<SystemTime> expires;
+  // The KMS proved, with a statement signed in its HSM and chained to the roots the operator is
+  // configured with, that this key lives in an HSM (Google Cloud ImportJob attestations). Where
+  // not, `attestation_problem` says why (none offered, no roots configured, a failed check).
+  bool attested = false;
+  std::string attestation_problem = "this KMS offers no attestation of its wrapping key";
 };
 
 enum class ImportKind {

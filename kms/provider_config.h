@@ -27,6 +27,9 @@ struct ProviderConfig {
   // Every URL the client reaches is checked against this (a tenant's KmsProvider: the
   // operator's allow-list; a ClusterKmsProvider: anything).
   EndpointPolicy endpoint_policy = EndpointPolicy::allow_all();
+  // PEM roots that wrapping-key attestations must chain to (the operator's
+  // --gcp-attestation-roots); empty: none can be verified.
+  std::string attestation_roots_pem;
 };
 
 }  // namespace byok::kms

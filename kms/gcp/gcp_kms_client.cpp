@@ -71,6 +71,25 @@ ImportJob job_from_json(const Json& j) {
   if (auto it = j.find("publicKey"); it != j.end() && it->is_object())
     job.public_key_pem = str(*it, "pem");
   job.expire_time = time_field(j, "expireTime");
+  if (auto it = j.find("attestation"); it != j.end() && it->is_object()) {
+    ImportJobAttestation a;
+    a.format = str(*it, "format");
+    auto content = base64_decode(str(*it, "content"));
+    if (content) a.content = std::move(*content);
+    auto pems = [](const Json& chains, const char* field) {
+      std::vector<std::string> out;
+      if (auto c = chains.find(field); c != chains.end() && c->is_array())
+        for (const auto& p : *c)
+          if (p.is_string()) out.push_back(p.get<std::string>());
+      return out;
+    };
+    if (auto c = it->find("certChains"); c != it->end() && c->is_object()) {
+      a.cavium_certs = pems(*c, "caviumCerts");
+      a.google_card_certs = pems(*c, "googleCardCerts");
+      a.google_partition_certs = pems(*c, "googlePartitionCerts");
+    }
+    job.attestation = std::move(a);
+  }
   return job;
 }
 
@@ -158,6 +177,7 @@ Result<std::unique_ptr<GcpKmsClient>> GcpKmsClient::from_config(const ProviderCo
                    key.error().message);
   c.key = std::move(*key);
   c.endpoint = config.endpoint;
+  c.attestation_roots_pem = config.attestation_roots_pem;
   return std::make_unique<GcpKmsClient>(std::move(c), transport, clock, std::move(env));
 }
 
@@ -529,6 +549,20 @@ Result<WrappingKey> GcpKmsClient::prepare_import(const ImportTarget& target,
   w.algorithm = active->import_method.empty() ? method : active->import_method;
   w.import_token = active->name;
   w.expires = active->expire_time;
+  if (!active->attestation) {
+    w.attestation_problem = "ImportJob " + active->name + " (protection level " +
+                            active->protection_level + ") carries no attestation";
+  } else if (config_.attestation_roots_pem.empty()) {
+    w.attestation_problem = "the operator has no roots to check ImportJob attestations against "
+                            "(--gcp-attestation-roots)";
+  } else if (auto checked = verify_import_job_attestation(*active->attestation, w.public_key_der,
+                                                          config_.attestation_roots_pem);
+             !checked) {
+    w.attestation_problem = checked.error().message;
+  } else {
+    w.attested = true;
+    w.attestation_problem.clear();
+  }
   return w;
 }
 

@@ -53,6 +53,7 @@
 
 #include "common/clock.h"
 #include "kms/retry.h"
+#include "kms/gcp/attestation.h"
 #include "kms/gcp/gcp_import.h"
 #include "kms/gcp/service_account.h"
 #include "kms/gcp/token_source.h"
@@ -78,6 +79,7 @@ struct GcpKmsConfig {
   std::string endpoint;  // empty: kDefaultEndpoint
   ServiceAccountKey key;
   std::string protection_level = "HSM";  // for the keys and ImportJobs this client creates
+  std::string attestation_roots_pem;     // ImportJob attestations are verified against these
   RetryPolicy retry;
   PollPolicy poll;
 };
@@ -115,6 +117,7 @@ struct ImportJob {
   std::string state;           // PENDING_GENERATION, ACTIVE, EXPIRED
   std::string public_key_pem;  // publicKey.pem, once ACTIVE
   std::optional<SystemTime> expire_time;
+  std::optional<ImportJobAttestation> attestation;  // HSM protection level, once ACTIVE
 };
 
 struct CreateCryptoKeyRequest {

@@ -31,9 +31,11 @@ Result<Grant> ExportAuthorizer::authorize(const ExportAsk& ask,
   auto granted = granting_policy(policies, request, found);
   if (!granted) return refused;
   Grant grant{*granted, ""};
-  for (const auto& p : policies)
-    if (p.name == *granted)
-      if (auto a = p.accounts.find(ask.destination.name); a != p.accounts.end()) grant.account = a->second;
+  for (const auto& p : policies) {
+    if (p.name != *granted) continue;
+    if (auto a = p.accounts.find(ask.destination.name); a != p.accounts.end()) grant.account = a->second;
+    grant.require_attestation = p.attestation_required.count(ask.destination.name) > 0;
+  }
   return grant;
 }
 

@@ -29,6 +29,7 @@ struct ExportAsk {
 struct Grant {
   std::string policy;   // the HsmKeyPolicy's name
   std::string account;  // the account its destination requires; empty: none
+  bool require_attestation = false;  // the KMS must attest its wrapping key
 };
 
 class ExportAuthorizer {

@@ -56,6 +56,7 @@ Result<HsmKeyPolicy> parse_hsm_key_policy(const nlohmann::json& object) {
     for (const auto& d : spec.value("destinations", nlohmann::json::array())) {
       p.destinations.push_back(d.value("clusterKmsProvider", ""));
       if (d.contains("account")) p.accounts[p.destinations.back()] = d.value("account", "");
+      if (d.value("requireAttestation", false)) p.attestation_required.insert(p.destinations.back());
     }
     return p;
   } catch (const nlohmann::json::exception& e) {

@@ -11,6 +11,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ struct HsmKeyPolicy {
   // Per destination, the account the KMS must say its credentials act in (who_am_i: AWS
   // account id, Google project, Azure tenant, OCI tenancy, ...); absent: not checked.
   std::map<std::string, std::string> accounts;
+  // Destinations whose wrapping key the KMS must attest (WrappingKey::attested).
+  std::set<std::string> attestation_required;
 };
 
 Result<HsmKeyPolicy> parse_hsm_key_policy(const nlohmann::json& object);

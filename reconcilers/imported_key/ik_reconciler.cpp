@@ -117,6 +117,7 @@ class ImportedKeyReconciler::Pass {
   std::string last_fingerprint_;        // the wrapping key the material was wrapped for
   bool shared_provider_ = false;        // a ClusterKmsProvider: KMS answers are the admin's
   std::string granted_account_;         // the account the granting policy's destination requires
+  bool require_attestation_ = false;    // the granting policy wants the wrapping key attested
   // What an export in this pass would be, for the audit trail.
   std::string action_name() const { return key_.status.imported && reimport_requested(key_) ? "reimport" : "import"; }
   // Whether this pass may export HSM material: not for a key imported and up to date.
@@ -173,6 +174,7 @@ std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::aut
   if (decision) {
     granted = decision->policy;
     granted_account_ = decision->account;
+    require_attestation_ = decision->require_attestation;
     return std::nullopt;
   }
   if (decision.error().kind != ErrorKind::PermissionDenied)
@@ -458,6 +460,12 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     }
     // Last look before C_WrapKey: the grant may have been revoked while the KMS answered.
     if (auto refused = authorize(action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
+    if (require_attestation_ && !wrapping.attested) {
+      std::string why = "HsmKeyPolicy " + policy + " requires the KMS to attest its wrapping key, and " +
+                        wrapping.attestation_problem;
+      audit(lookup, {"refused", action, "refused", "", fingerprint, "", "", existing, policy, why});
+      return fail({reasons::kWrappingKeyNotTrusted, why + ": nothing was wrapped", false});
+    }
     audit(lookup, {"intent", action, "authorized", "", fingerprint, "", "", existing, policy,
                    "wrapping in the HSM (" + hsm::describe(choice.spec) + ") and sending"});
     auto blob = hsm_->wrap_key(*ref, choice.spec, {der, wrapping.public_key_der.size()});

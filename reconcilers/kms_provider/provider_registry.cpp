@@ -182,6 +182,7 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
                                                      : ProviderProblem::Unreachable,
                 both.error());
   }
+  both->first.attestation_roots_pem = trust_.attestation_roots_pem;
   if (!cluster) {
     if (auto st = check_tenant_config(both->first, trust_.tenant_endpoints); !st)
       return fail(st.error().kind == ErrorKind::PermissionDenied ? ProviderProblem::EndpointNotAllowed

@@ -44,6 +44,7 @@ enum class ProviderProblem {
 struct ProviderTrust {
   kms::EndpointPolicy tenant_endpoints = kms::EndpointPolicy::allow_all();
   std::string cluster_namespace;  // where ClusterKmsProviders' Secrets are; "": none usable
+  std::string attestation_roots_pem;  // roots for wrapping-key attestations (--gcp-attestation-roots)
 };
 
 struct ProviderLookup {

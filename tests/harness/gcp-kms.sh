@@ -18,6 +18,8 @@
 #   BYOK_GCP_WRONG_SA_KEY_FILE                the same account with a private key the fake never
 #                                             issued: its grants are refused
 #   BYOK_GCP_SA_EMAIL, BYOK_GCP_PROJECT, BYOK_GCP_LOCATION, BYOK_GCP_KEY_RING (the one key ring)
+#   BYOK_GCP_ATTESTATION_ROOTS=DIR/attestation-roots.pem  the test roots the fake's ImportJob
+#                                             attestations chain to (--gcp-attestation-roots)
 #
 # Needs python3 (with venv), openssl, curl; the fake's Python comes from fakes_python (lib.sh).
 set -euo pipefail
@@ -81,6 +83,7 @@ start_fake() {
     echo "export BYOK_GCP_PROJECT=$PROJECT"
     echo "export BYOK_GCP_LOCATION=$LOCATION"
     echo "export BYOK_GCP_KEY_RING=$KEY_RING"
+    echo "export BYOK_GCP_ATTESTATION_ROOTS=$dir/attestation-roots.pem"
   } >"$dir/env.tmp"
   mv "$dir/env.tmp" "$dir/env"
 }

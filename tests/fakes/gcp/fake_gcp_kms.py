@@ -36,6 +36,15 @@ What it checks (and refuses with Google's own error shapes):
   the version IMPORT_FAILED with importFailureReason, as Cloud KMS reports it asynchronously.
   The unwrapped material is kept in memory only, as a SHA-256.
 
+Attestations: an ImportJob with protection level HSM carries `attestation` {format
+CAVIUM_V2_COMPRESSED, content, certChains {caviumCerts, googleCardCerts, googlePartitionCerts}}
+in the layout Google's verification scripts read: gzip of a 16-byte response header, the object
+handles and the attribute buffer (info header, then the wrapping key's object: class, key type,
+modulus 0x0120, exponent 0x0122, modulus bits), followed by a 256-byte RSA PKCS#1 v1.5 SHA-256
+signature by the HSM partition's key. The certificates chain to two test roots the fake makes at
+start (a "manufacturer" and an "owner" root) and writes to DIR/attestation-roots.pem: the real
+roots (Marvell's, Google's) cannot sign for a fake.
+
 Background work is modelled: an ImportJob is PENDING_GENERATION and an imported version
 PENDING_IMPORT for --pending-seconds before they become ACTIVE / ENABLED (or IMPORT_FAILED).
 
@@ -51,7 +60,7 @@ Deliberately not implemented: key rings (one exists: --project/--location/--key-
 CryptoKeys or ImportJobs, cryptoKeys.patch and cryptoKeyVersions.patch (use /__fake/), encrypt /
 decrypt / sign / getPublicKey, reimport into an existing version (cryptoKeyVersion in the import
 request), HMAC and post-quantum algorithms, EXTERNAL / EXTERNAL_VPC / HSM_SINGLE_TENANT
-protection, attestations, rotation schedules, IAM (the one service account may do everything),
+protection, rotation schedules, IAM (the one service account may do everything),
 list filter / orderBy, the 3-day ImportJob expiry beyond reporting expireTime, and automatic
 destruction after destroyScheduledDuration (versions stay DESTROY_SCHEDULED).
 """
@@ -76,6 +85,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap_with_padding
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+import gzip
+import struct
 
 SCOPES = {"https://www.googleapis.com/auth/cloudkms", "https://www.googleapis.com/auth/cloud-platform"}
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -205,6 +218,58 @@ class Fake:
         self.materials = {}   # version name -> sha256 hex of the imported material
         self.jobs = {}        # ImportJob name -> dict (with "_private" key)
         self.write_key_files(args.dir)
+        self.make_attestation_pki(args.dir)
+
+    # ---- attestations --------------------------------------------------------------------------
+    def make_attestation_pki(self, directory):
+        def name(cn):
+            return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+        def cert(subject, key, issuer, issuer_key, ca):
+            now = datetime.datetime.now(datetime.timezone.utc)
+            b = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+                 .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                 .not_valid_before(now - datetime.timedelta(days=1))
+                 .not_valid_after(now + datetime.timedelta(days=30))
+                 .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+            return b.sign(issuer_key, hashes.SHA256())
+
+        def pem(c):
+            return c.public_bytes(serialization.Encoding.PEM).decode()
+
+        key = lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        mfr_key, owner_key, card_key = key(), key(), key()
+        self.partition_key = key()  # 2048 bits: a 256-byte signature, as the format has
+        mfr_root = cert("Test HSM Manufacturer Root", mfr_key, "Test HSM Manufacturer Root", mfr_key, True)
+        owner_root = cert("Test Cloud HSM Owner Root", owner_key, "Test Cloud HSM Owner Root", owner_key, True)
+        mfr_card = cert("Test HSM Card", card_key, "Test HSM Manufacturer Root", mfr_key, True)
+        mfr_partition = cert("Test HSM Partition", self.partition_key, "Test HSM Card", card_key, False)
+        owner_card = cert("Test Cloud HSM Card", card_key, "Test Cloud HSM Owner Root", owner_key, False)
+        owner_partition = cert("Test Cloud HSM Partition", self.partition_key, "Test Cloud HSM Owner Root",
+                               owner_key, False)
+        self.cert_chains = {"caviumCerts": [pem(mfr_partition), pem(mfr_card)],
+                            "googleCardCerts": [pem(owner_card)],
+                            "googlePartitionCerts": [pem(owner_partition)]}
+        with open(os.path.join(directory, "attestation-roots.pem"), "w") as f:
+            f.write(pem(mfr_root) + pem(owner_root))
+
+    def attestation(self, public_key):
+        numbers = public_key.public_numbers()
+        n = numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")
+        e = numbers.e.to_bytes((numbers.e.bit_length() + 7) // 8, "big")
+        attrs = [(0x0000, b"\x02"), (0x0100, b"\x00"), (0x0120, n), (0x0122, e),
+                 (0x0121, struct.pack(">I", public_key.key_size))]
+        tlvs = b"".join(struct.pack(">II", t, len(v)) + v for t, v in attrs)
+        handle = 0x2f
+        obj = struct.pack(">III", handle, len(attrs), len(tlvs)) + tlvs
+        buffer = struct.pack(">HHHH", 1, 3, 8, 0) + obj
+        handles = struct.pack(">Q", handle)
+        total = 16 + len(handles) + len(buffer) + 256
+        body = struct.pack(">IIII", 0, 3, total, len(buffer)) + handles + buffer
+        signature = self.partition_key.sign(body, padding.PKCS1v15(), hashes.SHA256())
+        return {"format": "CAVIUM_V2_COMPRESSED",
+                "content": base64.b64encode(gzip.compress(body + signature)).decode(),
+                "certChains": self.cert_chains}
 
     # ---- service account ---------------------------------------------------------------------
     def sa_json(self, key, key_id):
@@ -312,6 +377,8 @@ class Fake:
             pem = job["_private"].public_key().public_bytes(serialization.Encoding.PEM,
                                                              serialization.PublicFormat.SubjectPublicKeyInfo)
             job["publicKey"] = {"pem": pem.decode()}
+            if job["protectionLevel"] == "HSM":
+                job["attestation"] = self.attestation(job["_private"].public_key())
         if job["state"] == "ACTIVE" and now >= job["_expires_at"]:
             job["state"] = "EXPIRED"
             job["expireEventTime"] = rfc3339(now)

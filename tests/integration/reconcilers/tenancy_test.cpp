@@ -299,3 +299,38 @@ TEST_CASE("tenancy: a policy that names the destination's account is checked aga
   f.op->terminate();
   CHECK(testing::read_file(f.log_path).find("destination account mismatch") != std::string::npos);
 }
+
+TEST_CASE("tenancy: a policy that requires attestation wraps only for an ImportJob key the HSM "
+          "attests under the operator's roots", "[gcp][tenancy]") {
+  const auto gcp = testing::provider_config_from_env("gcp");
+  const std::string roots = testing::ServerEnv::for_provider("gcp")["BYOK_GCP_ATTESTATION_ROOTS"];
+  auto run = [&](const std::string& prefix, const std::vector<std::string>& flags, const std::string& reason) {
+    IkFixture f(prefix);
+    const auto& known = f.add_key("attested-db", "aes256-gcm96");
+    const std::string dest = f.ns + "-gcp";
+    testing::apply_cluster_kms_provider(f.c, f.ns, dest, gcp, f.ns);
+    auto policy = f.c.create(kube::resources::hsm_key_policies(), "",
+                             {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
+                              {"metadata", {{"name", dest}}},
+                              {"spec", {{"namespaceSelector", testing::namespace_selector(f.ns)},
+                                        {"keys", {{{"label", "attested-*"}}}},
+                                        {"destinations", {{{"clusterKmsProvider", dest}, {"requireAttestation", true}}}}}}});
+    REQUIRE(policy.ok());
+    Json o = imported_key("attested-db", "x", "aes256-gcm96", "attested-db");
+    o["spec"]["providerRef"] = {{"kind", "ClusterKmsProvider"}, {"name", dest}};
+    f.create(o);
+    f.start(flags);
+    auto st = f.wait_for("attested-db", reason);
+    if (reason.empty()) check_kms_holds("gcp", st, known);
+    return testing::condition_field(st, "Ready", "message");
+  };
+  // Without roots the attestation cannot be checked; with roots of another authority it fails.
+  CHECK_THAT(run("attest-none", {}, "WrappingKeyNotTrusted"), Catch::Contains("--gcp-attestation-roots"));
+  const std::string other = "/tmp/byok-attest-other-roots.pem";
+  REQUIRE(testing::run_command("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-root "
+                               "-keyout /dev/null -out " + other + " 2>&1").exit_code == 0);
+  CHECK_THAT(run("attest-other", {"--gcp-attestation-roots", other}, "WrappingKeyNotTrusted"),
+             Catch::Contains("chain to a configured root"));
+  // With the roots the fake's HSM chains to: imported.
+  run("attest-ok", {"--gcp-attestation-roots", roots}, "");
+}
