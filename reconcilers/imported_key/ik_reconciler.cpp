@@ -211,6 +211,14 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
   if (!lookup.client)
     return fail(kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe()));
 
+  // Offline-wrapped material into the admin's KMS: only where the admin opted in, and before
+  // the KMS is asked anything.
+  if (key_.spec.wrapped_secret && !lookup.allow_wrapped_imports && !key_.status.imported)
+    return fail({reasons::kNotAuthorized,
+                 key_.spec.provider_ref.describe() + " does not take material wrapped offline "
+                 "(spec.source.wrappedSecretRef): a cluster admin must set its "
+                 "spec.allowWrappedImports, or import through a KmsProvider of your own",
+                 false});
   kms::ImportTarget target;
   target.name = kms_key_name(key_);
   target.key_type = key_.spec.key_type;
@@ -364,6 +372,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     choice = *chosen;
   } else if (spec.wrapped_secret) {
     const auto& src = *spec.wrapped_secret;
+
     auto alg = choose_offline_algorithm(provider, src.wrapping_algorithm, *algorithms);
     if (!alg)
       return fail({alg.error().kind == ErrorKind::Unsupported ? reasons::kWrappedSourceUnsupported

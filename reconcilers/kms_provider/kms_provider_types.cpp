@@ -29,6 +29,7 @@ Result<KmsProvider> parse_kms_provider(const nlohmann::json& object) {
       for (const auto& [k, v] : spec[p.spec.type].items())
         if (v.is_string()) p.spec.settings[k] = v.get<std::string>();
     if (spec.contains("namespaceSelector")) p.spec.namespace_selector = spec["namespaceSelector"];
+    p.spec.allow_wrapped_imports = spec.value("allowWrappedImports", false);
     if (spec.contains("wrappingKeyFingerprints") && spec["wrappingKeyFingerprints"].is_array())
       for (const auto& f : spec["wrappingKeyFingerprints"])
         if (f.is_string()) p.spec.wrapping_key_fingerprints.push_back(f.get<std::string>());

@@ -36,6 +36,7 @@ struct KmsProviderSpec {
   // ClusterKmsProvider only: the namespaces that may use it, and the wrapping keys it trusts.
   nlohmann::json namespace_selector;
   std::vector<std::string> wrapping_key_fingerprints;
+  bool allow_wrapped_imports = false;
 };
 
 struct KmsProviderStatus {

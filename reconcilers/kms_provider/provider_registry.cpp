@@ -170,6 +170,7 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
                         "--cluster-resource-namespace for its Secrets (a cluster admin sets it)"});
     secrets_ns = trust_.cluster_namespace;
     out.pinned_fingerprints = provider->spec.wrapping_key_fingerprints;
+    out.allow_wrapped_imports = provider->spec.allow_wrapped_imports;
   } else {
     out.accessor = provider->status.accessor;
   }

@@ -55,6 +55,7 @@ struct ProviderLookup {
   bool cluster = false;                      // a ClusterKmsProvider (admin-owned)
   std::string uid;                           // the provider object's UID
   std::vector<std::string> pinned_fingerprints;  // ClusterKmsProvider wrappingKeyFingerprints
+  bool allow_wrapped_imports = true;  // a ClusterKmsProvider takes offline-wrapped material only if it says so
   ProviderProblem problem = ProviderProblem::None;
   Error error;                               // set when client is null
 };

@@ -175,6 +175,13 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
     o["spec"]["providerRef"] = cluster_ref(dest);
     tenant_create(kIk, o);
   };
+  // Material wrapped offline, into the admin's KMS that did not opt in: refused before any call.
+  {
+    Json o = imported_key("offline", "x", "aes256-gcm96", "");
+    o["spec"]["providerRef"] = cluster_ref(honest);
+    o["spec"]["source"] = {{"wrappedSecretRef", {{"name", "evil-token"}, {"wrappingKeyFingerprint", std::string(64, 'a')}}}};
+    tenant_create(kIk, o);
+  }
   ik("steal-via-b", for_b, "team-b-db");
   ik("steal", honest, "team-b-db");
   ik("probe", honest, "team-z-nothing");
@@ -182,6 +189,8 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
   ik("weak", weak_dest, "team-a-db");
   ik("pinned", pinned_dest, "team-a-db");
   f.wait_for("steal-via-b", "NotAuthorized");
+  CHECK_THAT(testing::condition_field(f.wait_for("offline", "NotAuthorized"), "Ready", "message"),
+             Catch::Contains("allowWrappedImports"));
   auto steal = f.wait_for("steal", "NotAuthorized");
   auto probe = f.wait_for("probe", "NotAuthorized");
   std::string steal_msg = testing::condition_field(steal, "Ready", "message");
