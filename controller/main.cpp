@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unistd.h>
 #include <vector>
 
@@ -62,7 +63,8 @@ struct Options {
   // official public endpoints.
   std::vector<std::string> kms_endpoint_allow;
   std::string min_verify_interval = "60s";  // the floor of byok.dev/verify-interval
-  std::string gcp_attestation_roots;        // PEM file: roots ImportJob attestations chain to
+  std::string gcp_attestation_manufacturer_roots;  // PEM files: roots ImportJob attestations
+  std::string gcp_attestation_owner_roots;         // chain to (the HSM maker's, Google's)
 };
 
 const char kUsage[] =
@@ -73,7 +75,8 @@ const char kUsage[] =
     "                     [--leader-elect[=true|false]] [--leader-election-namespace NS]\n"
     "                     [--leader-election-id NAME] [--hsm-config FILE]\n"
     "                     [--cluster-resource-namespace NS] [--kms-endpoint-allow PATTERN]...\n"
-    "                     [--min-verify-interval DURATION] [--gcp-attestation-roots FILE]\n"
+    "                     [--min-verify-interval DURATION]\n"
+    "                     [--gcp-attestation-manufacturer-roots FILE] [--gcp-attestation-owner-roots FILE]\n"
     "Without --kubeconfig: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.\n"
     "ADDR is [host]:port (\":8080\" = all interfaces) or 0 to disable: /metrics on\n"
     "--metrics-bind-address (default :8080), /healthz and /readyz on\n"
@@ -88,8 +91,9 @@ const char kUsage[] =
     "commas). Default: public. http:// only where a pattern says so.\n"
     "--min-verify-interval: the shortest byok.dev/verify-interval an object may ask for\n"
     "(default 60s; a shorter annotation is raised to it).\n"
-    "--gcp-attestation-roots: PEM roots (the HSM manufacturer's and Google's) that Google Cloud\n"
-    "ImportJob attestations must chain to, for HsmKeyPolicy destinations with requireAttestation.\n"
+    "--gcp-attestation-manufacturer-roots, --gcp-attestation-owner-roots: PEM roots (the HSM\n"
+    "manufacturer's, Google's) that Google Cloud ImportJob attestations must chain to, for\n"
+    "HsmKeyPolicy destinations with requireAttestation.\n"
     "Flags also take --flag=value.\n";
 
 // The flags that take a text value, and where it goes.
@@ -105,7 +109,8 @@ const std::pair<const char*, std::string Options::*> kTextFlags[] = {
     {"--hsm-config", &Options::hsm_config},
     {"--cluster-resource-namespace", &Options::cluster_resource_namespace},
     {"--min-verify-interval", &Options::min_verify_interval},
-    {"--gcp-attestation-roots", &Options::gcp_attestation_roots},
+    {"--gcp-attestation-manufacturer-roots", &Options::gcp_attestation_manufacturer_roots},
+    {"--gcp-attestation-owner-roots", &Options::gcp_attestation_owner_roots},
 };
 
 bool parse_args(int argc, char** argv, Options& o, std::string& err) {
@@ -220,15 +225,20 @@ int main(int argc, char** argv) {
     std::cerr << "byok-operator: --min-verify-interval is a duration such as 60s or 5m\n";
     return 2;
   }
-  std::string attestation_roots;
-  if (!opts.gcp_attestation_roots.empty()) {
-    std::ifstream roots(opts.gcp_attestation_roots, std::ios::binary);
-    attestation_roots.assign(1024 * 1024 + 1, '\0');
-    roots.read(attestation_roots.data(), static_cast<std::streamsize>(attestation_roots.size()));
-    attestation_roots.resize(static_cast<size_t>(roots.gcount()));
-    if (!roots.eof() || attestation_roots.empty() || attestation_roots.size() > 1024 * 1024) {
-      std::cerr << "byok-operator: --gcp-attestation-roots " << opts.gcp_attestation_roots
-                << " is not a readable PEM file of at most 1 MiB\n";
+  // A PEM file of at most 1 MiB, or "" when not given; false when unreadable.
+  auto read_roots = [](const std::string& path, std::string& out) {
+    if (path.empty()) return true;
+    std::ifstream in(path, std::ios::binary);
+    out.assign(1024 * 1024 + 1, '\0');
+    in.read(out.data(), static_cast<std::streamsize>(out.size()));
+    out.resize(static_cast<size_t>(in.gcount()));
+    return in.eof() && !out.empty() && out.size() <= 1024 * 1024;
+  };
+  std::string manufacturer_roots, owner_roots;
+  for (auto [flag, path, out] : {std::tuple{"--gcp-attestation-manufacturer-roots", &opts.gcp_attestation_manufacturer_roots, &manufacturer_roots},
+                                 std::tuple{"--gcp-attestation-owner-roots", &opts.gcp_attestation_owner_roots, &owner_roots}}) {
+    if (!read_roots(*path, *out)) {
+      std::cerr << "byok-operator: " << flag << " " << *path << " is not a readable PEM file of at most 1 MiB\n";
       return 2;
     }
   }
@@ -299,7 +309,7 @@ int main(int argc, char** argv) {
       client, [&](const byok::kms::ProviderConfig& c) {
         return byok::kms::make_provider(c, clock, &metrics);
       },
-      byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns, attestation_roots});
+      byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns, manufacturer_roots, owner_roots});
   byok::runtime::Informer provider_informer(client, byok::kube::resources::kms_providers(),
                                             opts.watch_namespace, log, &metrics);
   byok::runtime::WorkQueue provider_queue(clock);

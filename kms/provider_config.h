@@ -27,9 +27,10 @@ struct ProviderConfig {
   // Every URL the client reaches is checked against this (a tenant's KmsProvider: the
   // operator's allow-list; a ClusterKmsProvider: anything).
   EndpointPolicy endpoint_policy = EndpointPolicy::allow_all();
-  // PEM roots that wrapping-key attestations must chain to (the operator's
-  // --gcp-attestation-roots); empty: none can be verified.
-  std::string attestation_roots_pem;
+  // PEM roots that wrapping-key attestations must chain to: the HSM manufacturer's and the
+  // cloud's (the operator's --gcp-attestation-*-roots); empty: none can be verified.
+  std::string attestation_manufacturer_roots_pem;
+  std::string attestation_owner_roots_pem;
 };
 
 }  // namespace byok::kms

@@ -141,10 +141,12 @@ std::string bn_param(EVP_PKEY* key, const char* name) {
 }  // namespace
 
 Status verify_import_job_attestation(const ImportJobAttestation& a, const std::string& wrapping_key_der,
-                                     const std::string& roots_pem) {
+                                     const std::string& manufacturer_roots_pem,
+                                     const std::string& owner_roots_pem) {
   if (a.format != "CAVIUM_V2_COMPRESSED") return refused("format \"" + a.format + "\" is not CAVIUM_V2_COMPRESSED");
-  auto roots = read_pems(roots_pem);
-  if (roots.empty()) return refused("no attestation roots are configured");
+  auto manufacturer_roots = read_pems(manufacturer_roots_pem), owner_roots = read_pems(owner_roots_pem);
+  if (manufacturer_roots.empty() || owner_roots.empty())
+    return refused("the manufacturer's and the owner's attestation roots are not both configured");
   auto cavium = read_all(a.cavium_certs), card = read_all(a.google_card_certs),
        partition = read_all(a.google_partition_certs);
   if (cavium.size() < 2 || card.empty() || partition.empty())
@@ -156,9 +158,11 @@ Status verify_import_job_attestation(const ImportJobAttestation& a, const std::s
   };
   // The manufacturer's chain: partition <- card <- root; Google's own certificates for the same
   // card and partition each chain to a root of their own.
-  if (!links_to_root(raw(cavium), roots)) return refused("caviumCerts do not chain to a configured root");
-  if (!links_to_root(raw(partition), roots)) return refused("googlePartitionCerts do not chain to a configured root");
-  if (!links_to_root(raw(card), roots)) return refused("googleCardCerts do not chain to a configured root");
+  if (!links_to_root(raw(cavium), manufacturer_roots))
+    return refused("caviumCerts do not chain to a configured manufacturer root");
+  if (!links_to_root(raw(partition), owner_roots))
+    return refused("googlePartitionCerts do not chain to a configured owner root");
+  if (!links_to_root(raw(card), owner_roots)) return refused("googleCardCerts do not chain to a configured owner root");
   EVP_PKEY* partition_key = X509_get0_pubkey(cavium[0].get());
   if (!same_key(partition_key, X509_get0_pubkey(partition[0].get())) ||
       !same_key(X509_get0_pubkey(cavium[1].get()), X509_get0_pubkey(card[0].get())))

@@ -11,11 +11,12 @@
 // the first object, offset of the second) and, per object, handle, attribute count and size,
 // then (type, length, value) records. 0x0120 is the modulus, 0x0122 the public exponent.
 //
-// verify_import_job_attestation accepts only when, for the configured roots (PEM bundle):
+// verify_import_job_attestation accepts only when:
 //   - certChains.caviumCerts (partition, card) links, certificate by certificate (issuer name and
-//     signature), to a configured root, and googlePartitionCerts and googleCardCerts each do
-//     too: the manufacturer's and Google's statements about the same card and partition (the
-//     same keys);
+//     signature), to one of the MANUFACTURER roots, and googlePartitionCerts and googleCardCerts
+//     each link to one of the OWNER (Google) roots: the manufacturer's and Google's statements
+//     about the same card and partition (the same keys). Two separate root sets, so one
+//     authority's chain can never stand in for the other's;
 //   - the partition key verifies the signature;
 //   - an attested public key object holds exactly the ImportJob's wrapping key (modulus and
 //     exponent of `wrapping_key_der`).
@@ -41,6 +42,7 @@ struct ImportJobAttestation {
 
 Status verify_import_job_attestation(const ImportJobAttestation& attestation,
                                      const std::string& wrapping_key_der,
-                                     const std::string& roots_pem);
+                                     const std::string& manufacturer_roots_pem,
+                                     const std::string& owner_roots_pem);
 
 }  // namespace byok::kms::gcp

@@ -177,7 +177,8 @@ Result<std::unique_ptr<GcpKmsClient>> GcpKmsClient::from_config(const ProviderCo
                    key.error().message);
   c.key = std::move(*key);
   c.endpoint = config.endpoint;
-  c.attestation_roots_pem = config.attestation_roots_pem;
+  c.attestation_manufacturer_roots_pem = config.attestation_manufacturer_roots_pem;
+  c.attestation_owner_roots_pem = config.attestation_owner_roots_pem;
   return std::make_unique<GcpKmsClient>(std::move(c), transport, clock, std::move(env));
 }
 
@@ -436,7 +437,9 @@ Result<Accessor> GcpKmsClient::who_am_i() {
   auto token = tokens_->access_token();
   if (!token) return token.error();
   const auto& key = tokens_->key();
-  return Accessor{key.client_email, key.project_id, key.client_id};
+  // The account is the project whose key ring receives the keys (spec.gcp.project), not the
+  // service account's own project_id, which the credentials file merely states.
+  return Accessor{key.client_email, config_.project, key.client_id};
 }
 
 Result<std::vector<std::string>> GcpKmsClient::wrapping_algorithms(const std::string& key_type) {
@@ -552,11 +555,13 @@ Result<WrappingKey> GcpKmsClient::prepare_import(const ImportTarget& target,
   if (!active->attestation) {
     w.attestation_problem = "ImportJob " + active->name + " (protection level " +
                             active->protection_level + ") carries no attestation";
-  } else if (config_.attestation_roots_pem.empty()) {
+  } else if (config_.attestation_manufacturer_roots_pem.empty() ||
+             config_.attestation_owner_roots_pem.empty()) {
     w.attestation_problem = "the operator has no roots to check ImportJob attestations against "
-                            "(--gcp-attestation-roots)";
+                            "(--gcp-attestation-manufacturer-roots, --gcp-attestation-owner-roots)";
   } else if (auto checked = verify_import_job_attestation(*active->attestation, w.public_key_der,
-                                                          config_.attestation_roots_pem);
+                                                          config_.attestation_manufacturer_roots_pem,
+                                                          config_.attestation_owner_roots_pem);
              !checked) {
     w.attestation_problem = checked.error().message;
   } else {

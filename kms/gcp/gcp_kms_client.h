@@ -79,7 +79,8 @@ struct GcpKmsConfig {
   std::string endpoint;  // empty: kDefaultEndpoint
   ServiceAccountKey key;
   std::string protection_level = "HSM";  // for the keys and ImportJobs this client creates
-  std::string attestation_roots_pem;     // ImportJob attestations are verified against these
+  std::string attestation_manufacturer_roots_pem;  // ImportJob attestations chain to these
+  std::string attestation_owner_roots_pem;         // and to these (Google's)
   RetryPolicy retry;
   PollPolicy poll;
 };

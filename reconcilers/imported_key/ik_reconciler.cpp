@@ -27,11 +27,12 @@ Failure kms_failure(ProviderProblem problem, const Error& e, const std::string& 
   return {f.reason, message, f.transient};
 }
 
-// The reasons whose message carries the KMS's own words.
+// The reasons whose message carries the KMS's own words, or the admin's configuration.
 bool is_kms_reason(const std::string& reason) {
   namespace kr = kmsprovider::reasons;
   for (const char* r : {kr::kKeyNotFound, kr::kInvalidCredentials, kr::kAccessDenied, kr::kKmsUnavailable,
-                        kr::kKmsError, reasons::kKeyNameTaken, reasons::kImportRefused,
+                        kr::kKmsError, kr::kProviderMisconfigured, kr::kCredentialsSecretNotFound,
+                        reasons::kKeyNameTaken, reasons::kImportRefused,
                         reasons::kRotationUnsupported, reasons::kDeletionFailed})
     if (reason == r) return true;
   return false;
@@ -121,10 +122,15 @@ class ImportedKeyReconciler::Pass {
   // What an export in this pass would be, for the audit trail.
   std::string action_name() const { return key_.status.imported && reimport_requested(key_) ? "reimport" : "import"; }
   // Whether this pass may export HSM material: not for a key imported and up to date.
-  bool may_export() const {
-    return key_.spec.hsm && (!key_.status.imported || reimport_requested(key_) ||
-                             key_.spec.rotate > key_.status.rotation);
+  bool may_import() const {
+    return !key_.status.imported || reimport_requested(key_) || key_.spec.rotate > key_.status.rotation;
   }
+  bool may_export() const { return key_.spec.hsm && may_import(); }
+  // The account the granting policy names, asked of the KMS; a refusal when it differs.
+  std::optional<Result<runtime::ReconcileResult>> check_account(const kmsprovider::ProviderLookup& lookup,
+                                                                const std::string& action,
+                                                                const std::string& policy,
+                                                                const std::string& existing);
 };
 
 Status ImportedKeyReconciler::Pass::write(const ImportedKeyStatus& st) {
@@ -190,8 +196,28 @@ std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::aut
   return fail({reasons::kNotAuthorized, decision.error().message, false});
 }
 
+std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::check_account(
+    const kmsprovider::ProviderLookup& lookup, const std::string& action, const std::string& policy,
+    const std::string& existing) {
+  if (granted_account_.empty()) return std::nullopt;
+  auto who = lookup.client->who_am_i();
+  if (!who) return fail(kms_failure(ProviderProblem::None, who.error(), "asking the KMS which account its credentials act in"));
+  if (who->account == granted_account_) return std::nullopt;
+  r_.log_.warn("destination account mismatch",
+               {{"object", key_.meta.namespace_ + "/" + key_.meta.name}, {"policy", policy},
+                {"requiredAccount", granted_account_}, {"kmsAccount", who->account},
+                {"principal", who->principal}});
+  std::string message = key_.spec.provider_ref.describe() + " acts in another account than HsmKeyPolicy " +
+                        policy + " allows for it: nothing was wrapped (the cluster admin finds both "
+                        "accounts in the operator's log)";
+  audit(lookup, {"refused", action, "refused", "", "", "", "", existing, policy, message});
+  return fail({reasons::kNotAuthorized, message, false});
+}
+
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
   const auto& meta = key_.meta;
+  // Whatever comes back about a ClusterKmsProvider (its Secrets, its KMS) is the admin's.
+  shared_provider_ = key_.spec.provider_ref.cluster();
   if (meta.deleting) return finalize();
   if (!meta.has_finalizer(kFinalizer)) {
     auto r = r_.client_.patch(kube::resources::imported_keys(), meta.namespace_, meta.name,
@@ -212,8 +238,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
     return fail(kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe()));
 
   // Offline-wrapped material into the admin's KMS: only where the admin opted in, and before
-  // the KMS is asked anything.
-  if (key_.spec.wrapped_secret && !lookup.allow_wrapped_imports && !key_.status.imported)
+  // the KMS is asked anything (first imports, re-imports and rotations alike).
+  if (key_.spec.wrapped_secret && !lookup.allow_wrapped_imports && may_import())
     return fail({reasons::kNotAuthorized,
                  key_.spec.provider_ref.describe() + " does not take material wrapped offline "
                  "(spec.source.wrappedSecretRef): a cluster admin must set its "
@@ -244,7 +270,6 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
                                                      ": spec.keyType cannot be imported into this "
                                                      "provider; choose another provider or key type",
                    false});
-  shared_provider_ = lookup.cluster;
   auto found = lookup.client->find_key(target);
   if (!found) return fail(kms_failure(ProviderProblem::None, found.error(), "looking up key " + target.name));
 
@@ -328,23 +353,9 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     found_label_ = info->label;
     found_id_ = info->id_hex;
     if (auto refused = authorize(action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
-    // The policy may name the account the destination must be: asked of the KMS itself (its
-    // answer for these credentials), before anything is created there.
-    if (!granted_account_.empty()) {
-      auto who = kms.who_am_i();
-      if (!who) return fail(kms_failure(ProviderProblem::None, who.error(), "asking the KMS which account its credentials act in"));
-      if (who->account != granted_account_) {
-        r_.log_.warn("destination account mismatch",
-                     {{"object", key_.meta.namespace_ + "/" + key_.meta.name}, {"policy", policy},
-                      {"requiredAccount", granted_account_}, {"kmsAccount", who->account},
-                      {"principal", who->principal}});
-        std::string message = key_.spec.provider_ref.describe() + " acts in another account than HsmKeyPolicy " +
-                              policy + " allows for it: nothing was wrapped (the cluster admin "
-                              "finds both accounts in the operator's log)";
-        audit(lookup, {"refused", action, "refused", "", "", "", "", existing_key_id(found), policy, message});
-        return fail({reasons::kNotAuthorized, message, false});
-      }
-    }
+    // The policy may name the account the destination must be: asked of the KMS for these
+    // credentials, before anything is created there (and again before the wrap).
+    if (auto refused = check_account(lookup, action, policy, existing_key_id(found))) return *refused;
     if (!info->sensitive)
       return fail({reasons::kHsmCannotWrap,
                    "spec.source.hsm: the key with " + ref->describe() +
@@ -469,6 +480,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     }
     // Last look before C_WrapKey: the grant may have been revoked while the KMS answered.
     if (auto refused = authorize(action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
+    if (auto refused = check_account(lookup, action, policy, existing)) return *refused;
     if (require_attestation_ && !wrapping.attested) {
       std::string why = "HsmKeyPolicy " + policy + " requires the KMS to attest its wrapping key, and " +
                         wrapping.attestation_problem;
@@ -552,7 +564,6 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
       auto f = kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe());
       return fail({reasons::kDeletionFailed, "deletionPolicy Delete cannot reach the KMS: " + f.message, f.transient});
     }
-    shared_provider_ = lookup.cluster;
     if (lookup.cluster) name = shared_kms_key_name(key_);
     kms::ImportTarget target;
     target.name = name;

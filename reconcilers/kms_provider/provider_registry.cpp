@@ -122,8 +122,10 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
   const std::string key = ref.kind + "/" + (cluster ? std::string() : ns) + "/" + name;
   // A provider that cannot be used now (deleted, no longer serving the namespace, its Secret
   // gone) takes its cached client, and the credentials in it, out of memory.
+  // (Not when a ClusterKmsProvider merely does not serve this namespace: it still serves others.)
+  bool keep_cached = false;
   auto fail = [&](ProviderProblem problem, Error error) {
-    if (problem != ProviderProblem::Unreachable) {
+    if (problem != ProviderProblem::Unreachable && !keep_cached) {
       std::lock_guard<std::mutex> lock(mu_);
       entries_.erase(key);
     }
@@ -153,8 +155,10 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
     if (!the_ns) return fail(ProviderProblem::Unreachable, the_ns.error().context("reading Namespace " + ns));
     const auto* spec = object->contains("spec") ? &(*object)["spec"] : nullptr;
     if (!spec || !spec->is_object() || !spec->contains("namespaceSelector") ||
-        !runtime::selects((*spec)["namespaceSelector"], runtime::labels_of(*the_ns)))
+        !runtime::selects((*spec)["namespaceSelector"], runtime::labels_of(*the_ns))) {
+      keep_cached = true;
       return fail(ProviderProblem::ProviderNotFound, not_granted);
+    }
   }
   auto provider = parse_kms_provider(*object);
   if (!provider) return fail(ProviderProblem::Misconfigured, provider.error());
@@ -183,7 +187,8 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
                                                      : ProviderProblem::Unreachable,
                 both.error());
   }
-  both->first.attestation_roots_pem = trust_.attestation_roots_pem;
+  both->first.attestation_manufacturer_roots_pem = trust_.attestation_manufacturer_roots_pem;
+  both->first.attestation_owner_roots_pem = trust_.attestation_owner_roots_pem;
   if (!cluster) {
     if (auto st = check_tenant_config(both->first, trust_.tenant_endpoints); !st)
       return fail(st.error().kind == ErrorKind::PermissionDenied ? ProviderProblem::EndpointNotAllowed

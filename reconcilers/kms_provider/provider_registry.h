@@ -44,7 +44,8 @@ enum class ProviderProblem {
 struct ProviderTrust {
   kms::EndpointPolicy tenant_endpoints = kms::EndpointPolicy::allow_all();
   std::string cluster_namespace;  // where ClusterKmsProviders' Secrets are; "": none usable
-  std::string attestation_roots_pem;  // roots for wrapping-key attestations (--gcp-attestation-roots)
+  std::string attestation_manufacturer_roots_pem;  // --gcp-attestation-manufacturer-roots
+  std::string attestation_owner_roots_pem;         // --gcp-attestation-owner-roots
 };
 
 struct ProviderLookup {

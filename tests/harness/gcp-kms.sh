@@ -18,8 +18,8 @@
 #   BYOK_GCP_WRONG_SA_KEY_FILE                the same account with a private key the fake never
 #                                             issued: its grants are refused
 #   BYOK_GCP_SA_EMAIL, BYOK_GCP_PROJECT, BYOK_GCP_LOCATION, BYOK_GCP_KEY_RING (the one key ring)
-#   BYOK_GCP_ATTESTATION_ROOTS=DIR/attestation-roots.pem  the test roots the fake's ImportJob
-#                                             attestations chain to (--gcp-attestation-roots)
+#   BYOK_GCP_ATTESTATION_MANUFACTURER_ROOTS, BYOK_GCP_ATTESTATION_OWNER_ROOTS: the test roots the
+#                                             fake's ImportJob attestations chain to
 #
 # Needs python3 (with venv), openssl, curl; the fake's Python comes from fakes_python (lib.sh).
 set -euo pipefail
@@ -83,7 +83,8 @@ start_fake() {
     echo "export BYOK_GCP_PROJECT=$PROJECT"
     echo "export BYOK_GCP_LOCATION=$LOCATION"
     echo "export BYOK_GCP_KEY_RING=$KEY_RING"
-    echo "export BYOK_GCP_ATTESTATION_ROOTS=$dir/attestation-roots.pem"
+    echo "export BYOK_GCP_ATTESTATION_MANUFACTURER_ROOTS=$dir/attestation-manufacturer-roots.pem"
+    echo "export BYOK_GCP_ATTESTATION_OWNER_ROOTS=$dir/attestation-owner-roots.pem"
   } >"$dir/env.tmp"
   mv "$dir/env.tmp" "$dir/env"
 }

@@ -42,8 +42,8 @@ in the layout Google's verification scripts read: gzip of a 16-byte response hea
 handles and the attribute buffer (info header, then the wrapping key's object: class, key type,
 modulus 0x0120, exponent 0x0122, modulus bits), followed by a 256-byte RSA PKCS#1 v1.5 SHA-256
 signature by the HSM partition's key. The certificates chain to two test roots the fake makes at
-start (a "manufacturer" and an "owner" root) and writes to DIR/attestation-roots.pem: the real
-roots (Marvell's, Google's) cannot sign for a fake.
+start (a "manufacturer" and an "owner" root) and writes to DIR/attestation-manufacturer-roots.pem
+and DIR/attestation-owner-roots.pem: the real roots (Marvell's, Google's) cannot sign for a fake.
 
 Background work is modelled: an ImportJob is PENDING_GENERATION and an imported version
 PENDING_IMPORT for --pending-seconds before they become ACTIVE / ENABLED (or IMPORT_FAILED).
@@ -250,8 +250,10 @@ class Fake:
         self.cert_chains = {"caviumCerts": [pem(mfr_partition), pem(mfr_card)],
                             "googleCardCerts": [pem(owner_card)],
                             "googlePartitionCerts": [pem(owner_partition)]}
-        with open(os.path.join(directory, "attestation-roots.pem"), "w") as f:
-            f.write(pem(mfr_root) + pem(owner_root))
+        with open(os.path.join(directory, "attestation-manufacturer-roots.pem"), "w") as f:
+            f.write(pem(mfr_root))
+        with open(os.path.join(directory, "attestation-owner-roots.pem"), "w") as f:
+            f.write(pem(owner_root))
 
     def attestation(self, public_key):
         numbers = public_key.public_numbers()

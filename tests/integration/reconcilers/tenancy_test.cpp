@@ -312,7 +312,8 @@ TEST_CASE("tenancy: a policy that names the destination's account is checked aga
 TEST_CASE("tenancy: a policy that requires attestation wraps only for an ImportJob key the HSM "
           "attests under the operator's roots", "[gcp][tenancy]") {
   const auto gcp = testing::provider_config_from_env("gcp");
-  const std::string roots = testing::ServerEnv::for_provider("gcp")["BYOK_GCP_ATTESTATION_ROOTS"];
+  auto env = testing::ServerEnv::for_provider("gcp");
+  const std::string maker = env["BYOK_GCP_ATTESTATION_MANUFACTURER_ROOTS"], owner = env["BYOK_GCP_ATTESTATION_OWNER_ROOTS"];
   auto run = [&](const std::string& prefix, const std::vector<std::string>& flags, const std::string& reason) {
     IkFixture f(prefix);
     const auto& known = f.add_key("attested-db", "aes256-gcm96");
@@ -333,13 +334,18 @@ TEST_CASE("tenancy: a policy that requires attestation wraps only for an ImportJ
     if (reason.empty()) check_kms_holds("gcp", st, known);
     return testing::condition_field(st, "Ready", "message");
   };
-  // Without roots the attestation cannot be checked; with roots of another authority it fails.
-  CHECK_THAT(run("attest-none", {}, "WrappingKeyNotTrusted"), Catch::Contains("--gcp-attestation-roots"));
+  // Without roots the attestation cannot be checked; with roots of another authority, or the
+  // two authorities swapped, it fails.
+  CHECK_THAT(run("attest-none", {}, "WrappingKeyNotTrusted"), Catch::Contains("--gcp-attestation-manufacturer-roots"));
   const std::string other = "/tmp/byok-attest-other-roots.pem";
   REQUIRE(testing::run_command("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-root "
                                "-keyout /dev/null -out " + other + " 2>&1").exit_code == 0);
-  CHECK_THAT(run("attest-other", {"--gcp-attestation-roots", other}, "WrappingKeyNotTrusted"),
-             Catch::Contains("chain to a configured root"));
+  CHECK_THAT(run("attest-other", {"--gcp-attestation-manufacturer-roots", other, "--gcp-attestation-owner-roots", owner},
+                 "WrappingKeyNotTrusted"),
+             Catch::Contains("chain to a configured manufacturer root"));
+  CHECK_THAT(run("attest-swapped", {"--gcp-attestation-manufacturer-roots", owner, "--gcp-attestation-owner-roots", maker},
+                 "WrappingKeyNotTrusted"),
+             Catch::Contains("configured manufacturer root"));
   // With the roots the fake's HSM chains to: imported.
-  run("attest-ok", {"--gcp-attestation-roots", roots}, "");
+  run("attest-ok", {"--gcp-attestation-manufacturer-roots", maker, "--gcp-attestation-owner-roots", owner}, "");
 }

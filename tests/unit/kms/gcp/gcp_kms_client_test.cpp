@@ -300,7 +300,7 @@ TEST_CASE("a refused grant fails the call with the token endpoint's words", "[km
   CHECK(who.error().kind == ErrorKind::Unauthenticated);
 }
 
-TEST_CASE("who_am_i names the service account and its project", "[kms][gcp]") {
+TEST_CASE("who_am_i names the service account and the project of its key ring", "[kms][gcp]") {
   Fixture f;
   auto who = f.client->who_am_i();
   REQUIRE(who.ok());
