@@ -5,6 +5,7 @@
 // operation is the interface's method name (describe_key, import_key, ...). wrapping_algorithms()
 // does no I/O and is passed through unrecorded. Answers and errors pass through unchanged.
 
+#include <exception>
 #include <memory>
 
 #include "common/metrics.h"
@@ -31,7 +32,7 @@ class MeteredProvider final : public KmsProvider {
   Status cancel_key_deletion(const std::string& key_id) override;
   Result<Accessor> who_am_i() override;
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override {
-    return inner_->wrapping_algorithms(key_type);
+    return inner_->wrapping_algorithms(key_type);  // no I/O
   }
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   Result<WrappingKey> prepare_import(const ImportTarget& target,
@@ -40,10 +41,21 @@ class MeteredProvider final : public KmsProvider {
                                   const std::string& wrapped, ImportKind kind) override;
 
  private:
+  // Also the module's last line against exceptions: a client that throws on an answer it did
+  // not expect (a hostile or broken KMS) returns Internal instead of unwinding into a worker.
   template <typename Call>
   auto timed(const char* operation, Call&& call) -> decltype(call()) {
+    auto contained = [&]() -> decltype(call()) {
+      try {
+        return call();
+      } catch (const std::exception& e) {
+        return make_error(ErrorKind::Internal, std::string(inner_->provider()) + " " + operation +
+                                                   ": the client failed on an unexpected answer (" +
+                                                   e.what() + ")");
+      }
+    };
     return metrics::observe_call(metrics_.requests, metrics_.duration,
-                                 {inner_->provider(), operation}, call);
+                                 {inner_->provider(), operation}, contained);
   }
 
   std::unique_ptr<KmsProvider> inner_;
