@@ -17,6 +17,13 @@ Result<std::unique_ptr<OperatorHsm>> OperatorHsm::from_environment(const std::st
     sources.push_back(std::move(*file));
   }
   sources.push_back(hsm::hsm_config_from_env(hsm::process_env()));
+  // The PIN comes from a file (a Secret mounted read-only): an environment variable shows in
+  // /proc/<pid>/environ, crash reports and `kubectl describe`, and would override the file.
+  if (!sources.back().pin_env.empty())
+    return make_error(ErrorKind::InvalidArgument,
+                      "the operator reads the HSM PIN from a file only: unset " + sources.back().pin_env +
+                          " and set BYOK_HSM_PIN_FILE (or pinFile in --hsm-config) to a file "
+                          "holding it, e.g. a Secret mounted read-only");
   hsm::HsmConfig config = hsm::merge_hsm_configs(sources);
   bool configured = !config.module.empty() || !config.token.empty();
   if (configured)

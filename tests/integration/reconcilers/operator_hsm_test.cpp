@@ -54,3 +54,24 @@ TEST_CASE("operator HSM: a refused PIN is not offered again until the PIN file c
   CHECK(operator_hsm.check().ok());
   for (const char* v : {"BYOK_PKCS11_MODULE", "BYOK_HSM_TOKEN", "BYOK_HSM_PIN_FILE"}) unsetenv(v);
 }
+
+TEST_CASE("operator HSM: a PIN in the environment is refused at start, naming the file to use",
+          "[importedkey][hsm]") {
+  hsm::test::SoftHsmToken token("pin-env");
+  setenv("BYOK_PKCS11_MODULE", hsm::test::SoftHsmToken::module_path().c_str(), 1);
+  setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
+  setenv("BYOK_HSM_PIN_FILE", token.pin_file().c_str(), 1);
+  setenv("BYOK_HSM_PIN", token.pin().c_str(), 1);
+  std::ostringstream out;
+  Logger log(out, Logger::Format::Json);
+  auto made = importedkey::OperatorHsm::from_environment("", log);
+  unsetenv("BYOK_HSM_PIN");
+  REQUIRE_FALSE(made.ok());
+  CHECK(made.error().kind == ErrorKind::InvalidArgument);
+  CHECK_THAT(made.error().message, Catch::Contains("BYOK_HSM_PIN_FILE"));
+  CHECK(made.error().message.find(token.pin()) == std::string::npos);
+  // With the file alone it opens.
+  auto ok = importedkey::OperatorHsm::from_environment("", log);
+  REQUIRE(ok.ok());
+  CHECK((*ok)->get().ok());
+}

@@ -50,8 +50,7 @@ TEST_CASE("an exception from a KMS client on a hostile answer becomes an Interna
   CHECK(scheduled.error().message.find("boom") != std::string::npos);
   CHECK_FALSE(provider.cancel_key_deletion("k").ok());
   CHECK(provider.who_am_i().ok());  // the ordinary path is untouched
-  std::string rendered;
-  registry.render(rendered);
+  const std::string rendered = registry.render();
   CHECK(rendered.find("operation=\"describe_key\",outcome=\"" + std::string(to_string(ErrorKind::Internal)) + "\"") !=
         std::string::npos);
 }
