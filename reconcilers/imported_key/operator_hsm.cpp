@@ -83,11 +83,23 @@ std::string OperatorHsm::pin_source_stamp() const {
 
 Status OperatorHsm::check() {
   if (!configured_) return {};
+  {
+    // /readyz is unauthenticated and polled: answer from the last look while it is fresh, so
+    // probes (or anyone who can reach the port) cannot drive the HSM.
+    std::lock_guard lock(health_mu_);
+    if (health_checked_ && std::chrono::steady_clock::now() - *health_checked_ < kHealthCacheFor)
+      return health_;
+  }
+  // Opening the HSM has its own memory (a refused PIN is not offered again): not cached here,
+  // so a fixed PIN shows at once.
   auto h = get();
   if (!h) return h.error();
-  auto info = (*h)->info();
-  if (!info) return info.error();
-  return {};
+  Status result;
+  if (auto info = (*h)->info(); !info) result = info.error();
+  std::lock_guard lock(health_mu_);
+  health_ = result;
+  health_checked_ = std::chrono::steady_clock::now();
+  return result;
 }
 
 }  // namespace byok::importedkey

@@ -5,6 +5,7 @@
 // a module and token the operator runs without an HSM: ImportedKeys with source.hsm then report
 // HsmNotConfigured, and wrappedSecretRef imports work as usual.
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,8 +32,10 @@ class OperatorHsm {
   // changes (a Secret volume's update), or until a restart for a PIN from the environment.
   Result<std::shared_ptr<hsm::Hsm>> get();
   // For /readyz: the token answers (C_GetTokenInfo) when an HSM is configured. Never logs in
-  // with a refused PIN (it goes through get()).
+  // with a refused PIN (it goes through get()). Asks the open HSM at most once per
+  // kHealthCacheFor; in between it repeats the last answer.
   Status check();
+  static constexpr std::chrono::seconds kHealthCacheFor{10};
   HsmAccess access() {
     return [this] { return get(); };
   }
@@ -53,6 +56,10 @@ class OperatorHsm {
   std::shared_ptr<hsm::Hsm> hsm_;
   std::optional<Error> pin_refused_;  // the token refused the PIN whose source had this stamp:
   std::string pin_refused_stamp_;
+
+  std::mutex health_mu_;
+  Status health_;
+  std::optional<std::chrono::steady_clock::time_point> health_checked_;
 };
 
 }  // namespace byok::importedkey

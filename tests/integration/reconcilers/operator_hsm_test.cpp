@@ -75,3 +75,22 @@ TEST_CASE("operator HSM: a PIN in the environment is refused at start, naming th
   REQUIRE(ok.ok());
   CHECK((*ok)->get().ok());
 }
+
+TEST_CASE("operator HSM: /readyz's check asks the token at most once per cache period",
+          "[importedkey][hsm]") {
+  hsm::test::SoftHsmToken token("health-cache");
+  setenv("BYOK_PKCS11_MODULE", hsm::test::SoftHsmToken::module_path().c_str(), 1);
+  setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
+  setenv("BYOK_HSM_PIN_FILE", token.pin_file().c_str(), 1);
+  unsetenv("BYOK_HSM_PIN");
+  std::ostringstream out;
+  Logger log(out, Logger::Format::Json);
+  metrics::Registry registry;
+  auto made = importedkey::OperatorHsm::from_environment("", log, &registry);
+  REQUIRE(made.ok());
+  for (int i = 0; i < 20; ++i) CHECK((*made)->check().ok());
+  const std::string rendered = registry.render();
+  INFO(rendered);
+  // One C_GetTokenInfo for twenty probes.
+  CHECK(rendered.find("byok_hsm_operations_total{operation=\"info\",outcome=\"success\"} 1\n") != std::string::npos);
+}
