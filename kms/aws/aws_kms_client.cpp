@@ -339,7 +339,11 @@ Result<std::map<std::string, std::string>> AwsKmsClient::list_resource_tags(
     const std::string& key_id) {
   std::map<std::string, std::string> tags;
   std::string marker;
+  int pages = 0;
   do {
+    if (++pages > kMaxPages)
+      return make_error(ErrorKind::Internal, "KMS ListResourceTags for " + key_id + ": more than " +
+                                                 std::to_string(kMaxPages) + " pages (KmsTooManyPages)");
     Json req = {{"KeyId", key_id}};
     if (!marker.empty()) req["Marker"] = marker;
     auto body = call_kms("ListResourceTags", req.dump(), true);
@@ -347,7 +351,11 @@ Result<std::map<std::string, std::string>> AwsKmsClient::list_resource_tags(
     auto j = parse_json("KMS ListResourceTags", *body);
     if (!j) return j.error();
     for (const auto& t : j->value("Tags", Json::array())) tags[str(t, "TagKey")] = str(t, "TagValue");
-    marker = j->value("Truncated", false) ? str(*j, "NextMarker") : "";
+    std::string next = j->value("Truncated", false) ? str(*j, "NextMarker") : "";
+    if (!next.empty() && next == marker)
+      return make_error(ErrorKind::Internal, "KMS ListResourceTags for " + key_id +
+                                                 ": the same NextMarker twice (KmsTooManyPages)");
+    marker = std::move(next);
   } while (!marker.empty());
   return tags;
 }
@@ -355,7 +363,11 @@ Result<std::map<std::string, std::string>> AwsKmsClient::list_resource_tags(
 Result<std::vector<std::string>> AwsKmsClient::list_keys(size_t limit) {
   std::vector<std::string> ids;
   std::string marker;
+  int pages = 0;
   do {
+    if (++pages > kMaxPages)
+      return make_error(ErrorKind::Internal, "KMS ListKeys: more than " + std::to_string(kMaxPages) +
+                                                 " pages (KmsTooManyPages)");
     Json req = {{"Limit", 1000}};
     if (!marker.empty()) req["Marker"] = marker;
     auto body = call_kms("ListKeys", req.dump(), true);
@@ -366,7 +378,10 @@ Result<std::vector<std::string>> AwsKmsClient::list_keys(size_t limit) {
       if (ids.size() >= limit) return ids;
       ids.push_back(str(k, "KeyId"));
     }
-    marker = j->value("Truncated", false) ? str(*j, "NextMarker") : "";
+    std::string next = j->value("Truncated", false) ? str(*j, "NextMarker") : "";
+    if (!next.empty() && next == marker)
+      return make_error(ErrorKind::Internal, "KMS ListKeys: the same NextMarker twice (KmsTooManyPages)");
+    marker = std::move(next);
   } while (!marker.empty());
   return ids;
 }

@@ -109,6 +109,10 @@ class AwsKmsClient final : public KmsProvider {
                                                            HttpTransport& transport,
                                                            const Clock& clock);
 
+  // A hostile or broken endpoint may answer Truncated forever: paged calls stop after this many
+  // pages (or at a repeated marker) with an error naming the limit (KmsTooManyPages).
+  static constexpr int kMaxPages = 100;
+
   // AWS-only calls.
   Result<WrappingKey> get_parameters_for_import(const ImportParametersRequest& request);
   Result<ImportResult> import_key_material(const ImportMaterialRequest& request);

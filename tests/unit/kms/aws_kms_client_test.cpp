@@ -519,3 +519,27 @@ TEST_CASE("from_config names the missing field", "[kms][aws]") {
   CHECK((*ok)->kms_endpoint() == "https://127.0.0.1:1");
   CHECK((*ok)->sts_endpoint() == "https://127.0.0.1:1");
 }
+
+TEST_CASE("a KMS that answers Truncated forever is asked a bounded number of pages", "[kms][aws]") {
+  Fixture f;
+  int calls = 0;
+  f.transport.handler = [&](const kms::HttpRequest&) -> Result<kms::HttpResponse> {
+    ++calls;
+    // Empty pages, each with a new marker: only the page cap stops it.
+    return answer(200, R"({"Keys":[],"Truncated":true,"NextMarker":"m)" + std::to_string(calls) + R"("})");
+  };
+  auto keys = f.client->list_keys();
+  REQUIRE_FALSE(keys.ok());
+  CHECK(keys.error().message.find("KmsTooManyPages") != std::string::npos);
+  CHECK(calls == AwsKmsClient::kMaxPages);
+
+  calls = 0;
+  f.transport.handler = [&](const kms::HttpRequest&) -> Result<kms::HttpResponse> {
+    ++calls;
+    return answer(200, R"({"Tags":[],"Truncated":true,"NextMarker":"same"})");
+  };
+  auto tags = f.client->list_resource_tags("k");
+  REQUIRE_FALSE(tags.ok());
+  CHECK(tags.error().message.find("the same NextMarker twice") != std::string::npos);
+  CHECK(calls == 2);
+}
