@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "controller/runtime/informer.h"
+#include "tests/unit/support/stub_kube_client.h"
 
 using namespace byok;
 using namespace byok::runtime;
@@ -17,7 +18,7 @@ Json obj(const std::string& name, const std::string& rv) {
 }
 
 // A KubeClient that answers list and watch from a script; everything else is unused here.
-class ScriptedClient : public kube::KubeClient {
+class ScriptedClient : public testing::StubKubeClient {
  public:
   struct Session {
     std::vector<kube::WatchEvent> events;
@@ -46,14 +47,6 @@ class ScriptedClient : public kube::KubeClient {
     sessions.pop_front();
     for (const auto& e : s.events) on_event(e);
     return s.end;
-  }
-  Result<Json> get(const kube::ResourceType&, const std::string&, const std::string&) override { return Json(); }
-  Result<Json> create(const kube::ResourceType&, const std::string&, const Json&, const std::string&,
-                      const std::string&) override { return Json(); }
-  Result<Json> patch(const kube::ResourceType&, const std::string&, const std::string&, kube::PatchType,
-                     const Json&, const kube::PatchOptions&) override { return Json(); }
-  Status remove(const kube::ResourceType&, const std::string&, const std::string&, const std::string&) override {
-    return {};
   }
 };
 

@@ -8,14 +8,15 @@
 #include "common/base64.h"
 #include "kms/kms_provider.h"
 #include "reconcilers/kms_provider/provider_registry.h"
+#include "tests/unit/support/stub_kube_client.h"
 
 using namespace byok;
 using Json = nlohmann::json;
 
 namespace {
 
-// Objects by "<plural>/<ns>/<name>"; every other call is unused here.
-class MemoryApi : public kube::KubeClient {
+// Objects by "<plural>/<ns>/<name>" for get; the other calls are the stub's.
+class MemoryApi : public testing::StubKubeClient {
  public:
   std::map<std::string, Json> objects;
   void put(const kube::ResourceType& t, const std::string& ns, const std::string& name, Json o) {
@@ -30,16 +31,6 @@ class MemoryApi : public kube::KubeClient {
     if (it == objects.end()) return make_error(ErrorKind::NotFound, name + " not found");
     return it->second;
   }
-  Result<Json> list(const kube::ResourceType&, const std::string&, const kube::ListOptions&) override { return Json(); }
-  Result<Json> create(const kube::ResourceType&, const std::string&, const Json&, const std::string&,
-                      const std::string&) override { return Json(); }
-  Result<Json> patch(const kube::ResourceType&, const std::string&, const std::string&, kube::PatchType,
-                     const Json&, const kube::PatchOptions&) override { return Json(); }
-  Status remove(const kube::ResourceType&, const std::string&, const std::string&, const std::string&) override {
-    return {};
-  }
-  Status watch(const kube::ResourceType&, const std::string&, const kube::WatchOptions&,
-               const std::function<bool(const kube::WatchEvent&)>&, StopSignal&) override { return {}; }
 };
 
 // A client that only remembers the config it was built from.
