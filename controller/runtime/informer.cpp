@@ -21,7 +21,18 @@ Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::strin
                                  .with({type_.plural})) {}
 
 void Informer::notify(const Json* old, const Json* now) {
-  for (auto& h : handlers_) h(old, now);
+  // A handler that fails on one object (a hostile manifest it did not expect) is that object's
+  // problem: logged, and the other handlers and objects go on. Left to unwind, it would end the
+  // watch as an "unparseable event", or, on the relist path, the process.
+  for (auto& h : handlers_) {
+    try {
+      h(old, now);
+    } catch (const std::exception& e) {
+      const Json* o = now ? now : old;
+      std::string key = o && o->is_object() && o->contains("metadata") ? object_key(*o) : "?";
+      log_.error("event handler failed", {{"resource", type_.plural}, {"object", key}, {"error", e.what()}});
+    }
+  }
 }
 
 Status Informer::list_into_store() {

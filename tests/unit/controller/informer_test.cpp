@@ -104,3 +104,24 @@ TEST_CASE("informer: a relist that finds nothing new notifies nothing", "[inform
   CHECK(client.list_calls == 2);
   CHECK(calls == 1);  // only the first add
 }
+
+TEST_CASE("informer: a handler that throws on one object is logged, and the others still run",
+          "[informer]") {
+  ScriptedClient client;
+  client.lists = {list_of({obj("bad", "1"), obj("good", "2")}, "3")};
+  client.sessions = {{{{"ADDED", obj("late", "4")}}, Status{}}};
+  std::ostringstream sink;
+  Logger log(sink, Logger::Format::Json);
+  Informer inf(client, kube::resources::customer_managed_keys(), "n", log);
+  std::vector<std::string> seen;
+  inf.add_handler([&](const Json*, const Json* now) {
+    if ((*now)["metadata"]["name"] == "bad") throw std::runtime_error("unexpected field");
+  });
+  inf.add_handler([&](const Json*, const Json* now) { seen.push_back((*now)["metadata"]["name"]); });
+  StopSignal stop;
+  CHECK_NOTHROW(inf.run(stop));  // the relist path once took the process down
+  CHECK(seen == std::vector<std::string>{"bad", "good", "late"});
+  CHECK(sink.str().find("event handler failed") != std::string::npos);
+  CHECK(sink.str().find("n/bad") != std::string::npos);
+  CHECK(client.watched_from.size() >= 1);
+}
