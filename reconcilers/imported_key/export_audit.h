@@ -19,17 +19,18 @@
 
 namespace byok::importedkey {
 
+// Filled with designated initializers; audit() in the reconciler adds the key and destination.
 struct ExportRecord {
-  std::string stage;        // "refused" | "intent" | "outcome" | "deletion"
-  std::string action;       // "import" | "rotate" | "reimport"
-  std::string outcome;      // "refused" | "authorized" | "intent" | "succeeded" | "failed"
-  std::string hsm_key;      // e.g. label "team-a-db"
-  std::string wrapping_key_fingerprint;
-  std::string destination;  // "ClusterKmsProvider aws-prod"
-  std::string provider_type;
-  std::string kms_key;      // the key in the KMS, when known
-  std::string policy;       // the HsmKeyPolicy that allowed it
-  std::string message;
+  std::string stage{};        // "refused" | "intent" | "outcome" | "deletion"
+  std::string action{};       // "import" | "rotate" | "reimport" | "delete"
+  std::string outcome{};      // "refused" | "authorized" | "intent" | "succeeded" | "failed"
+  std::string hsm_key{};      // e.g. label "team-a-db"
+  std::string wrapping_key_fingerprint{};
+  std::string destination{};  // "ClusterKmsProvider aws-prod"
+  std::string provider_type{};
+  std::string kms_key{};      // the key in the KMS, when known
+  std::string policy{};       // the HsmKeyPolicy that allowed it
+  std::string message{};
 };
 
 class ExportAudit {

@@ -91,12 +91,15 @@ class ImportedKeyReconciler::Pass {
   std::optional<Result<runtime::ReconcileResult>> authorize(const std::string& action,
                                                             const std::optional<hsmpolicy::FoundKey>& found,
                                                             std::string& granted);
-  void audit(const kmsprovider::ProviderLookup& lookup, ExportRecord r) {
+  // Records `r` with what this pass knows: the HSM key, the destination and, given the lookup,
+  // the provider's type and the admin's copy regarding a ClusterKmsProvider.
+  void audit(const kmsprovider::ProviderLookup* lookup, ExportRecord r) {
     r.hsm_key = hsm_key_described();
     r.destination = key_.spec.provider_ref.describe();
-    r.provider_type = lookup.type;
-    r_.audit_.record(object_, key_.spec.provider_ref.cluster() ? key_.spec.provider_ref.name : "", r);
+    if (lookup) r.provider_type = lookup->type;
+    r_.audit_.record(object_, lookup && lookup->cluster ? key_.spec.provider_ref.name : "", r);
   }
+  void audit(const kmsprovider::ProviderLookup& lookup, ExportRecord r) { audit(&lookup, std::move(r)); }
   Status write(const ImportedKeyStatus& st);
   Result<runtime::ReconcileResult> fail(const Failure& f);
   Result<runtime::ReconcileResult> settle(const ImportedKeyStatus& st);
@@ -185,14 +188,9 @@ std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::aut
   }
   if (decision.error().kind != ErrorKind::PermissionDenied)
     return fail({reasons::kHsmUnavailable, "checking HsmKeyPolicies: " + decision.error().message, true});
-  ExportRecord rec;
-  rec.stage = "refused";
-  rec.action = action;
-  rec.outcome = "refused";
-  rec.message = decision.error().message;
-  rec.hsm_key = hsm_key_described();
-  rec.destination = key_.spec.provider_ref.describe();
-  r_.audit_.record(object_, "", rec);  // no copy regarding a provider the tenant may not use
+  // No copy regarding the provider: the tenant may not be allowed to use it at all.
+  audit(nullptr, {.stage = "refused", .action = action, .outcome = "refused",
+                  .message = decision.error().message});
   return fail({reasons::kNotAuthorized, decision.error().message, false});
 }
 
@@ -210,7 +208,8 @@ std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::che
   std::string message = key_.spec.provider_ref.describe() + " acts in another account than HsmKeyPolicy " +
                         policy + " allows for it: nothing was wrapped (the cluster admin finds both "
                         "accounts in the operator's log)";
-  audit(lookup, {"refused", action, "refused", "", "", "", "", existing, policy, message});
+  audit(lookup, {.stage = "refused", .action = action, .outcome = "refused", .kms_key = existing,
+                 .policy = policy, .message = message});
   return fail({reasons::kNotAuthorized, message, false});
 }
 
@@ -383,7 +382,6 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     choice = *chosen;
   } else if (spec.wrapped_secret) {
     const auto& src = *spec.wrapped_secret;
-
     auto alg = choose_offline_algorithm(provider, src.wrapping_algorithm, *algorithms);
     if (!alg)
       return fail({alg.error().kind == ErrorKind::Unsupported ? reasons::kWrappedSourceUnsupported
@@ -469,8 +467,9 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     if (!lookup.pinned_fingerprints.empty() &&
         std::find(lookup.pinned_fingerprints.begin(), lookup.pinned_fingerprints.end(), fingerprint) ==
             lookup.pinned_fingerprints.end()) {
-      audit(lookup, {"refused", action, "refused", "", fingerprint, "", "", existing, policy,
-                     "the wrapping key is not among the ClusterKmsProvider's wrappingKeyFingerprints"});
+      audit(lookup, {.stage = "refused", .action = action, .outcome = "refused",
+                     .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
+                     .message = "the wrapping key is not among the ClusterKmsProvider's wrappingKeyFingerprints"});
       return fail({reasons::kWrappingKeyNotTrusted,
                    "the KMS served wrapping key " + fingerprint + ", which " +
                        key_.spec.provider_ref.describe() +
@@ -484,11 +483,14 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     if (require_attestation_ && !wrapping.attested) {
       std::string why = "HsmKeyPolicy " + policy + " requires the KMS to attest its wrapping key, and " +
                         wrapping.attestation_problem;
-      audit(lookup, {"refused", action, "refused", "", fingerprint, "", "", existing, policy, why});
+      audit(lookup, {.stage = "refused", .action = action, .outcome = "refused",
+                     .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
+                     .message = why});
       return fail({reasons::kWrappingKeyNotTrusted, why + ": nothing was wrapped", false});
     }
-    audit(lookup, {"intent", action, "authorized", "", fingerprint, "", "", existing, policy,
-                   "wrapping in the HSM (" + hsm::describe(choice.spec) + ") and sending"});
+    audit(lookup, {.stage = "intent", .action = action, .outcome = "authorized",
+                   .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
+                   .message = "wrapping in the HSM (" + hsm::describe(choice.spec) + ") and sending"});
     auto blob = hsm_->wrap_key(*ref, choice.spec, {der, wrapping.public_key_der.size()});
     if (blob) {
       wrapped = bytes_as_string(*blob);
@@ -499,7 +501,9 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     }
     if (blob.error().kind == ErrorKind::InvalidArgument) {
       // The HSM library refused the wrapping key itself (hsm/kek.h: e != 65537, odd size).
-      audit(lookup, {"outcome", action, "failed", "", fingerprint, "", "", existing, policy, blob.error().message});
+      audit(lookup, {.stage = "outcome", .action = action, .outcome = "failed",
+                     .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
+                     .message = blob.error().message});
       return fail({reasons::kWrappingKeyNotTrusted,
                    "the KMS's wrapping key was refused: " + blob.error().message +
                        "; nothing was wrapped: check the provider's endpoint",
@@ -510,8 +514,9 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
         choice.spec.hash == hsm::OaepHash::Sha256) {
       auto caps = hsm_->capabilities();
       if (caps && caps->oaep_sha256 == false) {
-        audit(lookup, {"outcome", action, "failed", "", fingerprint, "", "", existing, policy,
-                       blob.error().message + " (trying again with a mechanism the HSM has)"});
+        audit(lookup, {.stage = "outcome", .action = action, .outcome = "failed",
+                       .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
+                       .message = blob.error().message + " (trying again with a mechanism the HSM has)"});
         auto chosen = choose_hsm_wrapping(provider, *type, *algorithms, *caps);
         if (!chosen) return fail({reasons::kHsmCannotWrap, chosen.error().message, false});
         choice = *chosen;
@@ -519,7 +524,9 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
         continue;
       }
     }
-    audit(lookup, {"outcome", action, "failed", "", fingerprint, "", "", existing, policy, blob.error().message});
+    audit(lookup, {.stage = "outcome", .action = action, .outcome = "failed",
+                   .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
+                   .message = blob.error().message});
     return fail(hsm_failure(blob.error(), "wrapping the key with " + ref->describe() + " in the HSM"));
   }
 
@@ -527,9 +534,10 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
   auto result = kms.import_key(target, wrapping, wrapped, rotate ? kms::ImportKind::NewVersion
                                                                  : kms::ImportKind::First);
   if (ref)
-    audit(lookup, {"outcome", action, result ? "succeeded" : "failed", "", last_fingerprint_, "", "",
-                   result ? (result->resource.empty() ? result->key_id : result->resource) : existing,
-                   policy, result ? "" : result.error().message});
+    audit(lookup, {.stage = "outcome", .action = action, .outcome = result ? "succeeded" : "failed",
+                   .wrapping_key_fingerprint = last_fingerprint_,
+                   .kms_key = result ? (result->resource.empty() ? result->key_id : result->resource) : existing,
+                   .policy = policy, .message = result ? "" : result.error().message});
   if (!result) {
     if (rotate && result.error().kind == ErrorKind::Unsupported)
       return fail({reasons::kRotationUnsupported, result.error().message, false});
@@ -576,12 +584,12 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
       return fail({reasons::kDeletionFailed, f.message, f.transient});
     }
     if (*found && (*found)->status != kms::CmkStatus::Deleted) {
-      audit(lookup, {"deletion", "delete", "intent", "", "", "", "", (*found)->key_id, "",
-                     "deletionPolicy Delete: scheduling the key's deletion"});
+      audit(lookup, {.stage = "deletion", .action = "delete", .outcome = "intent", .kms_key = (*found)->key_id,
+                     .message = "deletionPolicy Delete: scheduling the key's deletion"});
       failpoint("importedkey.before-delete");
       auto scheduled = lookup.client->schedule_key_deletion((*found)->key_id, key_.spec.deletion_window_days);
-      audit(lookup, {"deletion", "delete", scheduled ? "succeeded" : "failed", "", "", "", "",
-                     (*found)->key_id, "", scheduled ? "" : scheduled.error().message});
+      audit(lookup, {.stage = "deletion", .action = "delete", .outcome = scheduled ? "succeeded" : "failed",
+                     .kms_key = (*found)->key_id, .message = scheduled ? "" : scheduled.error().message});
       if (!scheduled) {
         auto f = kms_failure(ProviderProblem::None, scheduled.error(), "scheduling the deletion of " + name);
         return fail({reasons::kDeletionFailed, f.message, f.transient});
