@@ -7,6 +7,8 @@
 #include <boost/asio/ssl.hpp>
 #include <cpprest/http_client.h>
 
+#include "common/http_read.h"
+
 namespace byok::kms {
 namespace {
 
@@ -60,21 +62,12 @@ class CpprestTransport final : public HttpTransport {
       out.status = resp.status_code();
       for (const auto& [name, value] : resp.headers()) out.headers.emplace_back(name, value);
       const std::size_t cap = options_.max_response_bytes;
-      auto too_large = [&] {
+      auto body = read_body_capped(resp, cap);
+      if (!body)
         return make_error(ErrorKind::Internal, what + ": the answer is larger than " +
                                                    std::to_string(cap) +
                                                    " bytes (KmsResponseTooLarge); not read");
-      };
-      if (resp.headers().content_length() > cap) return too_large();
-      // Read in chunks up to the cap: a missing or lying Content-Length cannot make us buffer more.
-      auto body = resp.body().streambuf();
-      std::vector<std::uint8_t> chunk(64 * 1024);
-      for (;;) {
-        std::size_t n = body.getn(chunk.data(), chunk.size()).get();
-        if (n == 0) break;
-        if (out.body.size() + n > cap) return too_large();
-        out.body.append(reinterpret_cast<const char*>(chunk.data()), n);
-      }
+      out.body = std::move(*body);
       return out;
     } catch (const std::exception& e) {
       return make_error(ErrorKind::Unavailable, what + ": " + e.what());

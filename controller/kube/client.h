@@ -74,7 +74,11 @@ class KubeClient {
                        StopSignal& stop) = 0;
 };
 
-// Every page of a list, items concatenated; returns {items, resourceVersion of the list}.
+// The word in an error whose answer was larger than the client reads (rest_client.h's caps).
+inline constexpr const char* kResponseTooLargeCode = "ApiserverResponseTooLarge";
+
+// Every page of a list, items concatenated; a page too large to read is asked again in smaller
+// pages, down to one object; returns {items, resourceVersion of the list}.
 struct ListAll {
   Json items = Json::array();
   std::string resource_version;

@@ -7,6 +7,9 @@
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 
+#include "common/http_read.h"
+#include "common/line_framer.h"
+
 namespace byok::kube {
 namespace http = web::http;
 namespace client = web::http::client;
@@ -100,8 +103,14 @@ Result<Json> RestKubeClient::request(const std::string& method, const std::strin
     if (auto auth = authorization(); !auth.empty()) req.headers().add("Authorization", auth);
     if (!body.is_null()) req.set_body(body.dump(), content_type);
     auto resp = client_->request(req).get();
-    std::string text = resp.extract_utf8string(true).get();
     int status = resp.status_code();
+    auto read = read_body_capped(resp, kMaxApiserverBodyBytes);
+    if (!read)
+      return make_error(ErrorKind::Internal,
+                        what + ": the answer is larger than " +
+                            std::to_string(kMaxApiserverBodyBytes) +
+                            " bytes (ApiserverResponseTooLarge); not read");
+    const std::string& text = *read;
     if (status < 200 || status >= 300) return error_from_http(status, text, what);
     if (text.empty()) return Json::object();
     return Json::parse(text);
@@ -180,22 +189,26 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
       std::string text = resp.extract_utf8string(true).get();
       return error_from_http(resp.status_code(), text, what);
     }
-    auto stream = resp.body();
-    // Events are framed by newlines; read_line parses the stream incrementally.
-    while (!stop.stop_requested()) {
-      concurrency::streams::container_buffer<std::string> line;
-      size_t n = stream.read_line(line).get();
-      if (n == 0 && stream.is_eof()) return {};  // clean end: the caller watches again
-      const std::string& text = line.collection();
-      if (text.empty()) continue;
-      Json j = Json::parse(text);
-      WatchEvent ev{j.value("type", ""), j.value("object", Json::object())};
-      if (ev.type == "ERROR") {
-        int code = ev.object.value("code", 0);
-        return error_from_http(code == 0 ? 500 : code, ev.object.dump(), what);
-      }
-      if (!on_event(ev)) break;
-    }
+    // Events are framed by newlines; each is parsed as soon as its line is complete, and no
+    // line may be longer than the largest object the apiserver stores.
+    LineFramer framer(kMaxWatchEventBytes);
+    std::optional<Status> ended;
+    read_body_streaming(resp, [&](std::string_view chunk) {
+      auto fed = framer.feed(chunk, [&](std::string& text) {
+        Json j = Json::parse(text);
+        WatchEvent ev{j.value("type", ""), j.value("object", Json::object())};
+        if (ev.type == "ERROR") {
+          int code = ev.object.value("code", 0);
+          ended = error_from_http(code == 0 ? 500 : code, ev.object.dump(), what);
+          return false;
+        }
+        if (!on_event(ev)) ended = Status{};
+        return !ended.has_value();
+      });
+      if (!fed) ended = fed.error().context(what);
+      return !ended.has_value() && !stop.stop_requested();
+    });
+    if (ended) return *ended;
     return {};
   } catch (const pplx::task_canceled&) {
     return {};  // the stop signal closed the stream
@@ -210,15 +223,21 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
 Result<ListAll> list_all(KubeClient& client, const ResourceType& type, const std::string& ns,
                          ListOptions options) {
   ListAll all;
-  do {
+  for (;;) {
     auto page = client.list(type, ns, options);
+    if (!page && options.limit > 1 &&
+        page.error().message.find(kResponseTooLargeCode) != std::string::npos) {
+      options.limit /= 2;  // large objects: the same page again, in smaller pieces
+      continue;
+    }
     if (!page) return page.error();
     for (auto& item : (*page)["items"]) all.items.push_back(std::move(item));
     const auto& meta = (*page)["metadata"];
     all.resource_version = meta.value("resourceVersion", "");
     options.continue_token = meta.value("continue", "");
     options.resource_version.clear();  // the continue token pins the snapshot
-  } while (!options.continue_token.empty());
+    if (options.continue_token.empty()) break;
+  }
   return all;
 }
 

@@ -14,6 +14,12 @@ class http_client;
 
 namespace byok::kube {
 
+// Caps on what the apiserver's answers may make this process buffer. An object is at most what
+// etcd stores (1.5 MiB by default, `--max-request-bytes`); a watch line is one event, one object.
+// A list page larger than the body cap is asked again with a smaller page (list_all).
+inline constexpr std::size_t kMaxApiserverBodyBytes = 64 * 1024 * 1024;
+inline constexpr std::size_t kMaxWatchEventBytes = 16 * 1024 * 1024;
+
 class RestKubeClient final : public KubeClient {
  public:
   explicit RestKubeClient(ClusterConfig config,

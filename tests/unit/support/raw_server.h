@@ -1,0 +1,60 @@
+#pragma once
+// A one-shot HTTP server on 127.0.0.1 for unit tests of what reads from the network: it answers
+// the first request with raw bytes (any status, any framing, any size) and closes.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+namespace byok::testing {
+
+// A one-shot HTTP server on 127.0.0.1 that answers the first request with `response` (raw
+// bytes) and closes; `connections` counts who came.
+struct RawServer {
+  int fd = -1;
+  int port = 0;
+  std::atomic<int> connections{0};
+  std::thread thread;
+
+  explicit RawServer(std::string response) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    REQUIRE(::listen(fd, 4) == 0);
+    thread = std::thread([this, response = std::move(response)] {
+      int c = ::accept(fd, nullptr, nullptr);
+      if (c < 0) return;
+      ++connections;
+      char buf[4096];
+      ::recv(c, buf, sizeof buf, 0);
+      size_t sent = 0;
+      while (sent < response.size()) {
+        ssize_t n = ::send(c, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<size_t>(n);
+      }
+      ::close(c);
+    });
+  }
+  ~RawServer() {
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    thread.join();
+  }
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(port); }
+  std::string url() const { return base() + "/v1/x"; }
+};
+
+}  // namespace byok::testing
