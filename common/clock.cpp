@@ -101,4 +101,12 @@ bool parse_rfc3339(const std::string& text, SystemTime& out) {
   return true;
 }
 
+std::optional<SystemTime> from_unix_seconds(double seconds) {
+  // 1678-01-01T00:00:00Z and 2261-12-31T23:59:59Z, the years parse_rfc3339 accepts.
+  constexpr double kMin = -9214560000.0, kMax = 9214646399.0;
+  if (!(seconds >= kMin && seconds <= kMax)) return std::nullopt;  // NaN fails both
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::duration<double>(seconds)));
+}
+
 }  // namespace byok

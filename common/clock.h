@@ -2,6 +2,7 @@
 // Time is injected so decisions and queues can be tested without sleeping.
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 namespace byok {
@@ -34,5 +35,8 @@ std::string format_rfc3339(SystemTime t);
 inline constexpr int kMinRfc3339Year = 1678;
 inline constexpr int kMaxRfc3339Year = 2261;
 bool parse_rfc3339(const std::string& text, SystemTime& out);
+// Seconds since 1970 as KMS answers give them (AWS fractional, Azure and Vault integer), in the
+// same range; nullopt for anything outside it (or NaN), never an overflowed time.
+std::optional<SystemTime> from_unix_seconds(double seconds);
 
 }  // namespace byok

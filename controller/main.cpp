@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "common/file_read.h"
 #include "common/process_init.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -228,11 +229,10 @@ int main(int argc, char** argv) {
   // A PEM file of at most 1 MiB, or "" when not given; false when unreadable.
   auto read_roots = [](const std::string& path, std::string& out) {
     if (path.empty()) return true;
-    std::ifstream in(path, std::ios::binary);
-    out.assign(1024 * 1024 + 1, '\0');
-    in.read(out.data(), static_cast<std::streamsize>(out.size()));
-    out.resize(static_cast<size_t>(in.gcount()));
-    return in.eof() && !out.empty() && out.size() <= 1024 * 1024;
+    auto read = byok::read_file_capped(path, 1024 * 1024);
+    if (!read || read->empty()) return false;
+    out = std::move(*read);
+    return true;
   };
   std::string manufacturer_roots, owner_roots;
   for (auto [flag, path, out] : {std::tuple{"--gcp-attestation-manufacturer-roots", &opts.gcp_attestation_manufacturer_roots, &manufacturer_roots},

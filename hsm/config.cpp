@@ -96,6 +96,10 @@ Result<SecureBuffer> read_secret_file(const std::string& path) {
     return make_error(ErrorKind::InvalidArgument, "cannot read " + path);
   long size = std::ftell(f.get());
   if (size < 0) return make_error(ErrorKind::InvalidArgument, "cannot read " + path);
+  if (static_cast<unsigned long>(size) > kMaxSecretFileBytes)
+    return make_error(ErrorKind::InvalidArgument,
+                      path + " is larger than " + std::to_string(kMaxSecretFileBytes) +
+                          " bytes (SecretFileTooLarge): a PIN or key file is a few hundred bytes");
   std::rewind(f.get());
   // stdio buffers are not wiped; reading unbuffered keeps the only copy in the SecureBuffer.
   std::setvbuf(f.get(), nullptr, _IONBF, 0);

@@ -45,7 +45,9 @@ Status validate(const HsmConfig& config);
 
 // Reads the PIN from config.pin_file or config.pin_env into a SecureBuffer.
 Result<SecureBuffer> read_pin(const HsmConfig& config, const EnvLookup& env);
-// Reads a whole file into a SecureBuffer (used for PINs and for software key files).
+// Reads a whole file holding one secret (a PIN, a software key) unbuffered into a SecureBuffer;
+// refused when it is larger than kMaxSecretFileBytes.
+inline constexpr std::size_t kMaxSecretFileBytes = 64 * 1024;
 Result<SecureBuffer> read_secret_file(const std::string& path);
 
 }  // namespace byok::hsm

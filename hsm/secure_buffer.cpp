@@ -1,12 +1,20 @@
 #include "hsm/secure_buffer.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
 
 #include <openssl/crypto.h>
 
 namespace byok::hsm {
 
-SecureBuffer::SecureBuffer(std::size_t size) : data_(new std::uint8_t[size]()), size_(size) {}
+SecureBuffer::SecureBuffer(std::size_t size)
+    : data_(new std::uint8_t[size]()), size_(size), capacity_(size) {
+  // mlock works on whole pages and locks do not stack: releasing one buffer unlocks its pages even
+  // while another secret shares them. So the lock is best effort for small neighbours; secrets
+  // are short-lived, and wiping is the guarantee.
+  if (size != 0) locked_ = ::mlock(data_.get(), size) == 0;
+}
 
 SecureBuffer::SecureBuffer(const std::uint8_t* data, std::size_t size) : SecureBuffer(size) {
   if (size != 0) std::memcpy(data_.get(), data, size);
@@ -15,8 +23,10 @@ SecureBuffer::SecureBuffer(const std::uint8_t* data, std::size_t size) : SecureB
 SecureBuffer::~SecureBuffer() { clear(); }
 
 SecureBuffer::SecureBuffer(SecureBuffer&& other) noexcept
-    : data_(std::move(other.data_)), size_(other.size_) {
-  other.size_ = 0;
+    : data_(std::move(other.data_)), size_(other.size_), capacity_(other.capacity_),
+      locked_(other.locked_) {
+  other.size_ = other.capacity_ = 0;
+  other.locked_ = false;
 }
 
 SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
@@ -24,7 +34,10 @@ SecureBuffer& SecureBuffer::operator=(SecureBuffer&& other) noexcept {
     clear();
     data_ = std::move(other.data_);
     size_ = other.size_;
-    other.size_ = 0;
+    capacity_ = other.capacity_;
+    locked_ = other.locked_;
+    other.size_ = other.capacity_ = 0;
+    other.locked_ = false;
   }
   return *this;
 }
@@ -37,8 +50,10 @@ void SecureBuffer::shrink(std::size_t n) {
 
 void SecureBuffer::clear() {
   if (data_ && size_ != 0) OPENSSL_cleanse(data_.get(), size_);
+  if (locked_) ::munlock(data_.get(), capacity_);
   data_.reset();
-  size_ = 0;
+  size_ = capacity_ = 0;
+  locked_ = false;
 }
 
 }  // namespace byok::hsm

@@ -3,6 +3,9 @@
 // Guarantees: the bytes are zeroised with OPENSSL_cleanse (which the optimiser may not drop) when
 // the buffer is destroyed, reassigned or resized; it never reallocates behind the caller's back, so
 // no stale copy is left on the heap. Copying is explicit (clone()) to keep copies deliberate.
+// The pages holding the bytes are locked in memory (mlock) while the buffer owns them, so a secret
+// is not written to swap; where the lock is refused (RLIMIT_MEMLOCK), the buffer still works and
+// locked() says so.
 
 #include <cstddef>
 #include <cstdint>
@@ -36,10 +39,13 @@ class SecureBuffer {
   bool empty() const { return size_ == 0; }
   std::span<const std::uint8_t> span() const { return {data_.get(), size_}; }
   std::string_view view() const { return {reinterpret_cast<const char*>(data_.get()), size_}; }
+  bool locked() const { return locked_; }
 
  private:
   std::unique_ptr<std::uint8_t[]> data_;
   std::size_t size_ = 0;
+  std::size_t capacity_ = 0;  // the allocation, which shrink() keeps
+  bool locked_ = false;
 };
 
 }  // namespace byok::hsm

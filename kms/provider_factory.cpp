@@ -12,35 +12,45 @@ namespace byok::kms {
 namespace {
 
 template <typename Client>
-Result<ProviderHandle> build(const ProviderConfig& config, const Clock& clock) {
+Result<ProviderHandle> build(const ProviderConfig& config, std::unique_ptr<HttpTransport> transport,
+                             const Clock& clock, RetryEnvironment env) {
   ProviderHandle handle;
-  HttpTransportOptions options;
-  options.extra_ca_pem = config.extra_ca_pem;
-  if (!config.endpoint_policy.allows_everything())
-    options.url_guard = [policy = config.endpoint_policy](const UrlParts& url) { return policy.check(url); };
-  handle.transport = make_cpprest_transport(options);
-  auto client = Client::from_config(config, *handle.transport, clock);
+  handle.transport = std::move(transport);
+  auto client = Client::from_config(config, *handle.transport, clock, std::move(env));
   if (!client) return client.error();
   handle.client = std::move(*client);
   return handle;
 }
 
-Result<ProviderHandle> make_client(const ProviderConfig& config, const Clock& clock) {
-  if (config.type == "aws") return build<aws::AwsKmsClient>(config, clock);
-  if (config.type == "azure") return build<azure::KeyVaultClient>(config, clock);
-  if (config.type == "gcp") return build<gcp::GcpKmsClient>(config, clock);
-  if (config.type == "oci") return build<oci::OciKmsClient>(config, clock);
-  if (config.type == "transit") return build<transit::TransitClient>(config, clock);
-  if (config.type == "thalassa") return build<thalassa::ThalassaClient>(config, clock);
+Result<ProviderHandle> make_client(const ProviderConfig& config,
+                                   std::unique_ptr<HttpTransport> t, const Clock& clock,
+                                   RetryEnvironment env) {
+  if (config.type == "aws") return build<aws::AwsKmsClient>(config, std::move(t), clock, env);
+  if (config.type == "azure") return build<azure::KeyVaultClient>(config, std::move(t), clock, env);
+  if (config.type == "gcp") return build<gcp::GcpKmsClient>(config, std::move(t), clock, env);
+  if (config.type == "oci") return build<oci::OciKmsClient>(config, std::move(t), clock, env);
+  if (config.type == "transit") return build<transit::TransitClient>(config, std::move(t), clock, env);
+  if (config.type == "thalassa") return build<thalassa::ThalassaClient>(config, std::move(t), clock, env);
   return make_error(ErrorKind::InvalidArgument,
                     "spec.type " + config.type + " is not a provider type this operator knows");
 }
 
 }  // namespace
 
+Result<ProviderHandle> make_provider(const ProviderConfig& config,
+                                     std::unique_ptr<HttpTransport> transport, const Clock& clock,
+                                     RetryEnvironment env) {
+  return make_client(config, std::move(transport), clock, std::move(env));
+}
+
 Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock,
                                      metrics::Registry* metrics) {
-  auto handle = make_client(config, clock);
+  HttpTransportOptions options;
+  options.extra_ca_pem = config.extra_ca_pem;
+  if (!config.endpoint_policy.allows_everything())
+    options.url_guard = [policy = config.endpoint_policy](const UrlParts& url) { return policy.check(url); };
+  auto handle = make_client(config, make_cpprest_transport(options), clock,
+                            default_retry_environment());
   if (!handle) return handle.error();
   if (metrics) handle->client = std::make_unique<MeteredProvider>(std::move(handle->client), *metrics);
   return handle;

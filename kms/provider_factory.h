@@ -10,6 +10,7 @@
 #include "kms/http_transport.h"
 #include "kms/kms_provider.h"
 #include "kms/provider_config.h"
+#include "kms/retry.h"
 
 namespace byok::kms {
 
@@ -23,5 +24,11 @@ struct ProviderHandle {
 // wrapped in a MeteredProvider recording into it.
 Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock,
                                      metrics::Registry* metrics = nullptr);
+
+// The same client over a given transport and retry environment: what unit tests and the fuzz
+// targets (tests/fuzz) use to play answers to every provider through one door.
+Result<ProviderHandle> make_provider(const ProviderConfig& config,
+                                     std::unique_ptr<HttpTransport> transport, const Clock& clock,
+                                     RetryEnvironment env);
 
 }  // namespace byok::kms

@@ -8,16 +8,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include "common/base64.h"
+#include "common/file_read.h"
 
 namespace byok::kube {
 namespace {
 
+// Certificates, keys and kubeconfigs are a few KiB; a path naming something larger is refused.
+constexpr std::size_t kMaxConfigFileBytes = 4 * 1024 * 1024;
+
 Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(ErrorKind::InvalidArgument, "cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_file_capped(path, kMaxConfigFileBytes);
 }
 
 // A kubeconfig field comes either inline (`<name>-data`, base64) or as a file path relative to
@@ -50,9 +50,16 @@ std::string trim_slash(std::string s) {
 }  // namespace
 
 Result<ClusterConfig> load_kubeconfig(const std::string& path, const std::string& context_name) {
+  auto text = read_file(path);
+  if (!text) return text.error().context("kubeconfig");
+  return parse_kubeconfig(*text, path, context_name);
+}
+
+Result<ClusterConfig> parse_kubeconfig(const std::string& text, const std::string& path,
+                                       const std::string& context_name) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(text);
   } catch (const std::exception& e) {
     return make_error(ErrorKind::InvalidArgument, "kubeconfig " + path + ": " + e.what());
   }

@@ -20,6 +20,10 @@ struct ClusterConfig {
 
 // Reads the kubeconfig at `path` and picks `context` (the current-context when empty).
 Result<ClusterConfig> load_kubeconfig(const std::string& path, const std::string& context = "");
+// The same from the kubeconfig's text; `path` names it in messages, and files it names by a
+// relative path are read from beside it.
+Result<ClusterConfig> parse_kubeconfig(const std::string& text, const std::string& path,
+                                       const std::string& context = "");
 
 // The pod's service account: KUBERNETES_SERVICE_HOST/PORT and /var/run/secrets/kubernetes.io/...
 Result<ClusterConfig> load_in_cluster_config(

@@ -7,6 +7,7 @@
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 
+#include "common/file_read.h"
 #include "common/http_read.h"
 #include "common/line_framer.h"
 
@@ -58,7 +59,8 @@ Error error_from_http(int status, const std::string& body, const std::string& wh
     message = j.value("message", "");
   } catch (...) {
   }
-  if (message.empty()) message = body.substr(0, 300);
+  if (message.empty()) message = body;
+  if (message.size() > 300) message.resize(300);  // a hostile Status cannot flood logs
   message = what + ": HTTP " + std::to_string(status) + ": " + message;
   ErrorKind kind = ErrorKind::Internal;
   switch (status) {
@@ -84,8 +86,9 @@ RestKubeClient::~RestKubeClient() = default;
 
 std::string RestKubeClient::authorization() const {
   if (!config_.token_file.empty()) {
-    std::ifstream in(config_.token_file);
-    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // A projected token is a few KiB; the file is re-read on every request, as it rotates.
+    auto read = read_file_capped(config_.token_file, 64 * 1024);
+    std::string token = read ? std::move(*read) : std::string();
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
     if (!token.empty()) return "Bearer " + token;
   }
@@ -195,11 +198,16 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
     std::optional<Status> ended;
     read_body_streaming(resp, [&](std::string_view chunk) {
       auto fed = framer.feed(chunk, [&](std::string& text) {
-        Json j = Json::parse(text);
-        WatchEvent ev{j.value("type", ""), j.value("object", Json::object())};
+        auto decoded = decode_watch_event(text);
+        if (!decoded) {
+          ended = decoded.error().context(what);
+          return false;
+        }
+        WatchEvent& ev = *decoded;
         if (ev.type == "ERROR") {
-          int code = ev.object.value("code", 0);
-          ended = error_from_http(code == 0 ? 500 : code, ev.object.dump(), what);
+          auto c = ev.object.find("code");
+          int code = c != ev.object.end() && c->is_number_integer() ? c->get<int>() : 500;
+          ended = error_from_http(code, ev.object.dump(), what);
           return false;
         }
         if (!on_event(ev)) ended = Status{};
@@ -218,6 +226,18 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
     if (stop.stop_requested()) return {};
     return make_error(ErrorKind::Unavailable, what + ": " + e.what());
   }
+}
+
+Result<WatchEvent> decode_watch_event(const std::string& line) {
+  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    return make_error(ErrorKind::Internal, "unparseable watch event (not a JSON object)");
+  auto type = j.find("type");
+  auto object = j.find("object");
+  if (type == j.end() || !type->is_string() || object == j.end() || !object->is_object())
+    return make_error(ErrorKind::Internal,
+                      "unparseable watch event (needs a string \"type\" and an \"object\")");
+  return WatchEvent{type->get<std::string>(), std::move(*object)};
 }
 
 Result<ListAll> list_all(KubeClient& client, const ResourceType& type, const std::string& ns,

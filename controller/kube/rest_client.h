@@ -20,6 +20,9 @@ namespace byok::kube {
 inline constexpr std::size_t kMaxApiserverBodyBytes = 64 * 1024 * 1024;
 inline constexpr std::size_t kMaxWatchEventBytes = 16 * 1024 * 1024;
 
+// One line of a watch stream: {"type": ..., "object": {...}}; an error for anything else.
+Result<WatchEvent> decode_watch_event(const std::string& line);
+
 class RestKubeClient final : public KubeClient {
  public:
   explicit RestKubeClient(ClusterConfig config,

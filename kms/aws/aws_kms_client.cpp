@@ -1,3 +1,4 @@
+#include "kms/json_fields.h"
 #include "kms/aws/aws_kms_client.h"
 
 #include <algorithm>
@@ -24,20 +25,12 @@ constexpr const char* kFormUrlEncoded = "application/x-www-form-urlencoded; char
 std::optional<SystemTime> epoch_time(const Json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return std::nullopt;
-  if (it->is_number()) {
-    auto ms = static_cast<long long>(std::llround(it->get<double>() * 1000.0));
-    return SystemTime(std::chrono::milliseconds(ms));
-  }
+  if (it->is_number()) return unix_time(j, field);
   if (it->is_string()) {
     SystemTime t;
     if (parse_rfc3339(it->get<std::string>(), t)) return t;
   }
   return std::nullopt;
-}
-
-std::string str(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 double epoch_seconds(SystemTime t) {
@@ -54,7 +47,7 @@ KeyDescription key_from_metadata(const Json& m) {
   if (d.key_spec.empty()) d.key_spec = str(m, "CustomerMasterKeySpec");
   d.key_usage = str(m, "KeyUsage");
   d.origin = str(m, "Origin");
-  d.enabled = m.value("Enabled", false);
+  d.enabled = flag(m, "Enabled");
   d.created = epoch_time(m, "CreationDate");
   d.deletion_date = epoch_time(m, "DeletionDate");
   d.material_expires = epoch_time(m, "ValidTo");
@@ -585,7 +578,8 @@ Result<ImportResult> AwsKmsClient::import_key(const ImportTarget& target,
 
 Result<std::unique_ptr<AwsKmsClient>> AwsKmsClient::from_config(const ProviderConfig& config,
                                                                 HttpTransport& transport,
-                                                                const Clock& clock) {
+                                                                const Clock& clock,
+    RetryEnvironment env) {
   auto need = [&](const char* key) -> Result<std::string> {
     auto it = config.credentials.find(key);
     if (it == config.credentials.end() || it->second.empty())
@@ -610,7 +604,7 @@ Result<std::unique_ptr<AwsKmsClient>> AwsKmsClient::from_config(const ProviderCo
   c.credentials.secret_access_key = *secret;
   if (auto it = config.credentials.find("sessionToken"); it != config.credentials.end())
     c.credentials.session_token = it->second;
-  return std::make_unique<AwsKmsClient>(std::move(c), transport, clock);
+  return std::make_unique<AwsKmsClient>(std::move(c), transport, clock, std::move(env));
 }
 
 }  // namespace byok::kms::aws

@@ -107,7 +107,8 @@ class AwsKmsClient final : public KmsProvider {
   // both), credentials accessKeyId, secretAccessKey, sessionToken.
   static Result<std::unique_ptr<AwsKmsClient>> from_config(const ProviderConfig& config,
                                                            HttpTransport& transport,
-                                                           const Clock& clock);
+                                                           const Clock& clock,
+      RetryEnvironment env = default_retry_environment());
 
   // A hostile or broken endpoint may answer Truncated forever: paged calls stop after this many
   // pages (or at a repeated marker) with an error naming the limit (KmsTooManyPages).

@@ -1,4 +1,9 @@
+#include "kms/json_fields.h"
 #include "kms/azure/entra_token_source.h"
+
+#include <algorithm>
+
+#include "common/file_read.h"
 
 #include <cmath>
 #include <fstream>
@@ -16,11 +21,6 @@ using Json = nlohmann::json;
 
 constexpr const char* kJwtBearer = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-std::string str(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 // Entra's error_description carries "\r\nTrace ID: ...\r\nCorrelation ID: ...\r\nTimestamp: ..."
 // after the sentence that matters; the first line is what a user can act on.
 std::string first_line(const std::string& s) {
@@ -33,17 +33,11 @@ std::string first_line(const std::string& s) {
 constexpr std::size_t kMaxTokenFileBytes = 64 * 1024;
 
 Result<std::string> read_token_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  auto read = read_file_capped(path, kMaxTokenFileBytes);
+  if (!read)
     return make_error(ErrorKind::FailedPrecondition,
-                      "cannot read the federated token file " + path);
-  std::string token(kMaxTokenFileBytes + 1, '\0');
-  in.read(token.data(), static_cast<std::streamsize>(token.size()));
-  token.resize(static_cast<std::size_t>(in.gcount()));
-  if (token.size() > kMaxTokenFileBytes)
-    return make_error(ErrorKind::FailedPrecondition,
-                      "the federated token file " + path + " is larger than " +
-                          std::to_string(kMaxTokenFileBytes) + " bytes (TokenFileTooLarge)");
+                      "the federated token file: " + read.error().message);
+  std::string token = std::move(*read);
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   if (token.empty())
@@ -159,7 +153,10 @@ Result<AccessToken> EntraTokenSource::fetch() {
   long long lifetime = 0;
   if (auto it = j.find("expires_in"); it != j.end()) {
     if (it->is_number()) {
-      lifetime = static_cast<long long>(std::llround(it->get<double>()));
+      double seconds = it->get<double>();
+      lifetime = !(seconds > 0) ? 0
+                 : seconds >= kMaxTokenLifetimeSeconds ? kMaxTokenLifetimeSeconds
+                                                       : static_cast<long long>(std::llround(seconds));
     } else if (it->is_string()) {
       try {
         lifetime = std::stoll(it->get<std::string>());
@@ -169,6 +166,7 @@ Result<AccessToken> EntraTokenSource::fetch() {
     }
   }
   if (lifetime <= 0) return make_error(ErrorKind::Internal, what + ": answer has no expires_in");
+  lifetime = std::min(lifetime, kMaxTokenLifetimeSeconds);
   std::string type = str(j, "token_type");
   if (!type.empty() && type != "Bearer" && type != "bearer")
     return make_error(ErrorKind::Internal, what + ": token_type " + type + " is not Bearer");

@@ -1,3 +1,4 @@
+#include "kms/json_fields.h"
 #include "kms/azure/key_vault_client.h"
 
 #include <algorithm>
@@ -22,17 +23,6 @@ using Json = nlohmann::json;
 
 constexpr const char* kKekSuffix = "-kek";
 constexpr const char* kKekForTag = "byok.dev/kek-for";
-
-std::string str(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-std::optional<SystemTime> unix_time(const Json& j, const char* field) {
-  auto it = j.find(field);
-  if (it == j.end() || !it->is_number()) return std::nullopt;
-  return SystemTime(std::chrono::seconds(it->get<long long>()));
-}
 
 long long unix_seconds(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
@@ -97,7 +87,7 @@ Result<KeyVaultKey> parse_bundle(const std::string& what, const std::string& bod
   if (auto t = j.find("tags"); t != j.end() && t->is_object())
     for (const auto& [tk, tv] : t->items())
       if (tv.is_string()) k.tags[tk] = tv.get<std::string>();
-  k.managed = j.value("managed", false);
+  k.managed = flag(j, "managed");
   k.recovery_id = str(j, "recoveryId");
   k.scheduled_purge_date = unix_time(j, "scheduledPurgeDate");
   k.deleted_date = unix_time(j, "deletedDate");
@@ -208,7 +198,8 @@ KeyVaultClient::KeyVaultClient(KeyVaultConfig config, VaultUrl vault, HttpTransp
 
 Result<std::unique_ptr<KeyVaultClient>> KeyVaultClient::from_config(const ProviderConfig& config,
                                                                     HttpTransport& transport,
-                                                                    const Clock& clock) {
+                                                                    const Clock& clock,
+    RetryEnvironment env) {
   auto setting = [&](const char* key) {
     auto it = config.settings.find(key);
     return it == config.settings.end() ? std::string() : it->second;
@@ -257,7 +248,7 @@ Result<std::unique_ptr<KeyVaultClient>> KeyVaultClient::from_config(const Provid
     c.credentials.authority_host = host;
   }
   auto v = *vault;
-  return std::make_unique<KeyVaultClient>(std::move(c), std::move(v), transport, clock);
+  return std::make_unique<KeyVaultClient>(std::move(c), std::move(v), transport, clock, std::move(env));
 }
 
 Result<std::string> KeyVaultClient::call(const std::string& what, const std::string& method,

@@ -131,7 +131,8 @@ class KeyVaultClient final : public KmsProvider {
   // clientId, clientSecret | tokenFile, authorityHost (optional).
   static Result<std::unique_ptr<KeyVaultClient>> from_config(const ProviderConfig& config,
                                                              HttpTransport& transport,
-                                                             const Clock& clock);
+                                                             const Clock& clock,
+      RetryEnvironment env = default_retry_environment());
 
   const char* provider() const override { return "azure"; }
   Result<KeyDescription> describe_key(const std::string& key_id) override;

@@ -1,3 +1,4 @@
+#include "kms/json_fields.h"
 #include "kms/gcp/gcp_errors.h"
 
 #include <map>
@@ -59,11 +60,11 @@ GoogleError parse_google_error(const std::string& body) {
     if (j.is_object() && j.contains("error")) {
       const auto& err = j["error"];
       if (err.is_object()) {
-        e.status = err.value("status", "");
-        e.message = err.value("message", "");
+        e.status = str(err, "status");
+        e.message = str(err, "message");
       } else if (err.is_string()) {
         e.status = err.get<std::string>();
-        e.message = j.value("error_description", "");
+        e.message = str(j, "error_description");
       }
       return e;
     }

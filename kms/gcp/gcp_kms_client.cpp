@@ -1,3 +1,4 @@
+#include "kms/json_fields.h"
 #include "kms/gcp/gcp_kms_client.h"
 
 #include <algorithm>
@@ -16,11 +17,6 @@ namespace byok::kms::gcp {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string str(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 std::optional<SystemTime> time_field(const Json& j, const char* field) {
   auto text = str(j, field);

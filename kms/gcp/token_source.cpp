@@ -1,3 +1,4 @@
+#include "kms/json_fields.h"
 #include "kms/gcp/token_source.h"
 
 #include <algorithm>
@@ -58,9 +59,9 @@ Result<std::string> ServiceAccountTokenSource::fetch() {
   long long expires_in = 0;
   try {
     auto j = Json::parse(*body);
-    token = j.value("access_token", "");
-    expires_in = j.value("expires_in", 0LL);
-    std::string type = j.value("token_type", "");
+    token = str(j, "access_token");
+    expires_in = integer(j, "expires_in").value_or(0);
+    std::string type = str(j, "token_type");
     std::transform(type.begin(), type.end(), type.begin(), ::tolower);
     if (type != "bearer")
       return make_error(ErrorKind::Internal,
@@ -71,7 +72,7 @@ Result<std::string> ServiceAccountTokenSource::fetch() {
   if (token.empty() || expires_in <= 0)
     return make_error(ErrorKind::Internal,
                       std::string(kWhat) + ": answer lacks access_token or expires_in");
-  auto lifetime = std::chrono::seconds(expires_in);
+  auto lifetime = std::chrono::seconds(std::min(expires_in, kMaxTokenLifetimeSeconds));
   auto margin = std::min<std::chrono::seconds>(refresh_margin_, lifetime / 2);
   token_ = std::move(token);
   refresh_at_ = asked + lifetime - margin;

@@ -1,3 +1,4 @@
+#include "kms/json_fields.h"
 #include "kms/oci/oci_kms_client.h"
 
 #include <algorithm>
@@ -21,11 +22,6 @@ constexpr const char* kApi = "/20180608";
 // ListKeys pages: OCI's page size cap is 1000 for most list calls; 100 keeps answers small.
 constexpr int kPageSize = 100;
 constexpr int kMaxPages = 1000;
-
-std::string str(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 std::optional<SystemTime> time_field(const Json& j, const char* field) {
   SystemTime t;
@@ -166,7 +162,8 @@ OciKmsClient::OciKmsClient(OciKmsConfig config, RequestSigner signer, HttpTransp
 
 Result<std::unique_ptr<OciKmsClient>> OciKmsClient::from_config(const ProviderConfig& config,
                                                                 HttpTransport& transport,
-                                                                const Clock& clock) {
+                                                                const Clock& clock,
+    RetryEnvironment env) {
   if (!config.type.empty() && config.type != "oci")
     return make_error(ErrorKind::InvalidArgument,
                       "OCI client given a KmsProvider of type '" + config.type + "'");
@@ -195,7 +192,7 @@ Result<std::unique_ptr<OciKmsClient>> OciKmsClient::from_config(const ProviderCo
   if (!signer)
     return make_error(ErrorKind::InvalidArgument,
                       "credentials Secret key privateKey: " + signer.error().message);
-  return std::make_unique<OciKmsClient>(std::move(c), std::move(*signer), transport, clock);
+  return std::make_unique<OciKmsClient>(std::move(c), std::move(*signer), transport, clock, std::move(env));
 }
 
 // Not kms/rest_call.h's send_with_retry: ListKeys needs the answer's headers (opc-next-page),

@@ -95,7 +95,8 @@ class OciKmsClient final : public KmsProvider {
   // InvalidArgument naming the missing or unreadable field.
   static Result<std::unique_ptr<OciKmsClient>> from_config(const ProviderConfig& config,
                                                            HttpTransport& transport,
-                                                           const Clock& clock);
+                                                           const Clock& clock,
+      RetryEnvironment env = default_retry_environment());
 
   const char* provider() const override { return "oci"; }
 

@@ -1,3 +1,4 @@
+#include "kms/json_fields.h"
 #include "kms/thalassa/thalassa_client.h"
 
 #include <algorithm>
@@ -22,11 +23,6 @@ const std::vector<std::string> kHashFunctions = {"sha256", "sha1"};
 const std::vector<std::string> kKeyTypes = {
     "aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048",  "rsa-3072",
     "rsa-4096",     "ecdsa-p256",   "ecdsa-p384",        "ecdsa-p521", "ed25519"};
-
-std::string str(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 // Percent-encodes everything but RFC 3986 unreserved characters, for path segments and query
 // values.
@@ -68,7 +64,7 @@ Result<ThalassaKey> key_from_json(const std::string& what, const Json& j) {
   k.description = str(j, "description");
   k.key_type = str(j, "keyType");
   k.status = str(j, "status");
-  k.imported = j.value("imported", false);
+  k.imported = flag(j, "imported");
   if (auto a = j.find("allowRotation"); a != j.end() && a->is_boolean())
     k.allow_rotation = a->get<bool>();
   if (auto v = j.find("latestVersion"); v != j.end() && v->is_number_integer())
@@ -217,10 +213,10 @@ Result<Accessor> ThalassaClient::who_am_i() {
   auto j = parse_list(what, *body);
   if (!j) return j.error();
   for (const auto& m : *j) {
-    const Json org = m.value("organisation", Json::object());
+    const Json& org = object_field(m, "organisation");
     if (str(org, "identity") != config_.organisation && str(org, "slug") != config_.organisation)
       continue;
-    const Json user = m.value("user", Json::object());
+    const Json& user = object_field(m, "user");
     Accessor a;
     a.principal = str(user, "email");
     if (a.principal.empty()) a.principal = str(user, "subject");
@@ -350,7 +346,8 @@ Result<ImportResult> ThalassaClient::import_key(const ImportTarget& target,
 
 Result<std::unique_ptr<ThalassaClient>> ThalassaClient::from_config(const ProviderConfig& config,
                                                                     HttpTransport& transport,
-                                                                    const Clock& clock) {
+                                                                    const Clock& clock,
+    RetryEnvironment env) {
   if (config.endpoint.empty())
     return make_error(ErrorKind::InvalidArgument,
                       "spec.endpoint is empty: thalassa needs the API address, e.g. "
@@ -374,7 +371,7 @@ Result<std::unique_ptr<ThalassaClient>> ThalassaClient::from_config(const Provid
   c.region = config.region;
   c.organisation = org->second;
   c.token = token->second;
-  return std::make_unique<ThalassaClient>(std::move(c), transport, clock);
+  return std::make_unique<ThalassaClient>(std::move(c), transport, clock, std::move(env));
 }
 
 }  // namespace byok::kms::thalassa

@@ -113,7 +113,8 @@ class ThalassaClient final : public KmsProvider {
   // (required), credentials token.
   static Result<std::unique_ptr<ThalassaClient>> from_config(const ProviderConfig& config,
                                                              HttpTransport& transport,
-                                                             const Clock& clock);
+                                                             const Clock& clock,
+      RetryEnvironment env = default_retry_environment());
 
   // Thalassa-only calls.
   Result<ThalassaKey> get_key(const std::string& identity);

@@ -1,3 +1,4 @@
+#include "kms/json_fields.h"
 #include "kms/transit/transit_client.h"
 
 #include <algorithm>
@@ -43,25 +44,12 @@ Status check_name(const std::string& what, const std::string& name) {
                         "inside)");
 }
 
-std::string str(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-long long num(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_number_integer() ? it->get<long long>() : 0;
-}
-
-bool flag(const Json& j, const char* field) {
-  auto it = j.find(field);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
-}
+long long num(const Json& j, const char* field) { return integer(j, field).value_or(0); }
 
 // A version's creation time: symmetric keys list Unix seconds, asymmetric ones an object with an
 // RFC 3339 creation_time (nanoseconds, which parse_rfc3339 ignores).
 std::optional<SystemTime> version_time(const Json& v) {
-  if (v.is_number_integer()) return SystemTime(std::chrono::seconds(v.get<long long>()));
+  if (v.is_number()) return from_unix_seconds(v.get<double>());
   if (v.is_object()) {
     SystemTime t;
     if (parse_rfc3339(str(v, "creation_time"), t)) return t;
@@ -360,7 +348,8 @@ Result<ImportResult> TransitClient::import_key(const ImportTarget& target,
 
 Result<std::unique_ptr<TransitClient>> TransitClient::from_config(const ProviderConfig& config,
                                                                   HttpTransport& transport,
-                                                                  const Clock& clock) {
+                                                                  const Clock& clock,
+    RetryEnvironment env) {
   if (config.endpoint.empty())
     return make_error(ErrorKind::InvalidArgument,
                       "spec.endpoint is empty: transit needs the Vault/OpenBao address, e.g. "
@@ -382,7 +371,7 @@ Result<std::unique_ptr<TransitClient>> TransitClient::from_config(const Provider
   }
   if (auto it = config.settings.find("namespace"); it != config.settings.end())
     c.vault_namespace = trim_slashes(it->second);
-  return std::make_unique<TransitClient>(std::move(c), transport, clock);
+  return std::make_unique<TransitClient>(std::move(c), transport, clock, std::move(env));
 }
 
 }  // namespace byok::kms::transit

@@ -120,7 +120,8 @@ class TransitClient final : public KmsProvider {
   // "transit") and namespace, credentials token.
   static Result<std::unique_ptr<TransitClient>> from_config(const ProviderConfig& config,
                                                             HttpTransport& transport,
-                                                            const Clock& clock);
+                                                            const Clock& clock,
+      RetryEnvironment env = default_retry_environment());
 
   // Transit-only calls.
   Result<TransitKey> read_key(const std::string& name);

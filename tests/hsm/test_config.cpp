@@ -91,3 +91,32 @@ TEST_CASE("wrap specs: each KMS's import option maps to the right method and has
   CHECK_FALSE(check_wrap_target(WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0},
                                 KeyType::Rsa2048).ok());
 }
+
+TEST_CASE("config: a secret file larger than the cap is refused by name") {
+  auto path = write_temp("huge-pin", std::string(kMaxSecretFileBytes + 1, '1'));
+  auto r = read_secret_file(path);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("SecretFileTooLarge") != std::string::npos);
+  CHECK(read_secret_file(write_temp("pin", "1234\n")).ok());
+}
+
+TEST_CASE("config: secret buffers are locked in memory while they hold bytes") {
+  // Locked kB as the kernel counts them for this process.
+  auto vm_locked_kb = [] {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.rfind("VmLck:", 0) == 0) return std::stol(line.substr(6));
+    return -1L;
+  };
+  long before = vm_locked_kb();
+  {
+    SecureBuffer pin(64 * 1024);
+    REQUIRE(pin.locked());
+    CHECK(vm_locked_kb() >= before + 60);
+    SecureBuffer moved = std::move(pin);
+    CHECK(moved.locked());
+    CHECK_FALSE(pin.locked());
+  }
+  CHECK(vm_locked_kb() == before);
+}
