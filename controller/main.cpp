@@ -281,10 +281,15 @@ int main(int argc, char** argv) {
   byok::kms::kms_metrics(metrics);  // the KMS families show before the first call
   byok::observability::HealthChecks health;
 
+  // Tenants share the workers: a namespace whose reconciles hang on a slow or hostile KMS may hold
+  // at most half of each kind's workers (work_queue.h), so other namespaces keep moving.
+  byok::runtime::WorkQueueOptions queue_options;
+  queue_options.max_slow_per_namespace = std::max(1, opts.workers / 2);
+
   // CustomerManagedKey
   byok::runtime::Informer cmk_informer(client, byok::kube::resources::customer_managed_keys(),
                                        opts.watch_namespace, log, &metrics);
-  byok::runtime::WorkQueue cmk_queue(clock);
+  byok::runtime::WorkQueue cmk_queue(clock, queue_options);
   cmk_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
     if (byok::runtime::wakes_reconcile(old, now)) cmk_queue.add(byok::runtime::object_key(*now));
     for (const auto& key : byok::cmk::related_cmk_keys(old, now, cmk_informer.store()))
@@ -299,7 +304,7 @@ int main(int argc, char** argv) {
   }
   byok::runtime::Informer ik_informer(client, byok::kube::resources::imported_keys(),
                                       opts.watch_namespace, log, &metrics);
-  byok::runtime::WorkQueue ik_queue(clock);
+  byok::runtime::WorkQueue ik_queue(clock, queue_options);
   ik_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
     if (byok::runtime::wakes_reconcile(old, now)) ik_queue.add(byok::runtime::object_key(*now));
   });
@@ -312,7 +317,7 @@ int main(int argc, char** argv) {
       byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns, manufacturer_roots, owner_roots});
   byok::runtime::Informer provider_informer(client, byok::kube::resources::kms_providers(),
                                             opts.watch_namespace, log, &metrics);
-  byok::runtime::WorkQueue provider_queue(clock);
+  byok::runtime::WorkQueue provider_queue(clock, queue_options);
   provider_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
     if (byok::runtime::wakes_reconcile(old, now)) provider_queue.add(byok::runtime::object_key(*now));
     const byok::runtime::Json* o = now ? now : old;

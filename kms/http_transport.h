@@ -57,6 +57,7 @@ struct UrlParts {
 Result<UrlParts> parse_url(std::string_view url);
 
 struct HttpTransportOptions {
+  // Each wait for the network (connect, a read); cpprestsdk restarts it whenever bytes arrive.
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   // PEM certificates trusted in addition to the system store (a private endpoint's CA, a test
   // server's self-signed certificate). Certificate and host-name verification is always on.
@@ -68,6 +69,9 @@ struct HttpTransportOptions {
   // KMS answers are a few KiB; a larger body (a hostile or broken endpoint) is refused before it
   // is buffered whole (error kind Internal, "KmsResponseTooLarge").
   std::size_t max_response_bytes = 4 * 1024 * 1024;
+  // The whole request, answer included: a peer that drips a byte at a time cannot hold a worker
+  // longer than this (error kind Unavailable, "KmsRequestTimeout").
+  std::chrono::milliseconds total_timeout{std::chrono::seconds(60)};
 };
 
 // cpprestsdk-backed transport. Safe to use from several threads; keeps one client per

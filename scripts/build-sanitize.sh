@@ -11,5 +11,5 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$ROOT" -B "$BUILD" -G Ninja "${launcher[@]}" -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBYOK_SANITIZE=ON -DBYOK_FUZZ=ON -DBYOK_UNIT_ONLY=ON "$@" >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBYOK_SANITIZE=address,undefined -DBYOK_FUZZ=ON -DBYOK_UNIT_ONLY=ON "$@" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds the control plane binaries (cached) and
 # the C++ tree, then runs unit tests (seconds) and integration tests against a real
-# kube-apiserver + etcd and SoftHSM2 (minutes). Extra arguments go to ctest (e.g. -L unit).
+# kube-apiserver + etcd and SoftHSM2 (minutes); then the sanitizer lane: the unit and HSM tests
+# again under ASan + UBSan, and every fuzz target for a bounded time (build-sanitize/, built by
+# clang beside the main build). Extra arguments go to both ctest runs (e.g. -L unit).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
@@ -14,9 +16,10 @@ source "$ROOT/scripts/go-env.sh" && go_env_setup  # the Go that install-deps.sh 
 #   Vault: the transit tests' real server (10-20 min on 2 cores the first time), built here so
 #          that no ctest fixture runs into its timeout building it
 #   helm: for the chart tests (tests/chart)
+#   build-sanitize: the sanitizer lane's C++ build (clang, ASan + UBSan, libFuzzer)
 LOGS=$(mktemp -d)
 pids=()
-for tool in build-control-plane build-vault build-helm; do
+for tool in build-control-plane build-vault build-helm build-sanitize; do
   "$ROOT/scripts/$tool.sh" >"$LOGS/$tool.log" 2>&1 &
   pids+=("$!:$tool")
 done
@@ -31,5 +34,9 @@ for entry in "${pids[@]}"; do
 done
 rm -rf "$LOGS"
 ((failed == 0)) || exit 1
-cd "$BUILD"
-ctest --output-on-failure --timeout 600 -j"$(nproc)" "$@"
+SANITIZE_BUILD=${BYOK_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}
+status=0
+(cd "$BUILD" && ctest --output-on-failure --timeout 600 -j"$(nproc)" "$@") || status=1
+echo "[test] the sanitizer lane ($SANITIZE_BUILD): unit and HSM tests under ASan + UBSan, fuzz targets"
+(cd "$SANITIZE_BUILD" && ctest --output-on-failure --timeout 600 -j"$(nproc)" "$@") || status=1
+exit "$status"

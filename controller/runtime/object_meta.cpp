@@ -2,21 +2,25 @@
 
 #include <algorithm>
 
+#include "common/json_fields.h"
+
 namespace byok::runtime {
 
 ObjectMeta ObjectMeta::from_json(const nlohmann::json& object) {
   ObjectMeta m;
-  const auto& md = object.at("metadata");
-  m.name = md.value("name", "");
-  m.namespace_ = md.value("namespace", "");
-  m.uid = md.value("uid", "");
-  m.resource_version = md.value("resourceVersion", "");
-  m.generation = md.value("generation", int64_t{0});
-  m.creation_timestamp = md.value("creationTimestamp", "");
+  // Total on any JSON: the apiserver's schema makes these fields well-typed, but a field of the
+  // wrong type reads as absent rather than throwing out of a reconcile.
+  const auto& md = object_field(object, "metadata");
+  m.name = str(md, "name");
+  m.namespace_ = str(md, "namespace");
+  m.uid = str(md, "uid");
+  m.resource_version = str(md, "resourceVersion");
+  m.generation = integer(md, "generation").value_or(0);
+  m.creation_timestamp = str(md, "creationTimestamp");
   m.deleting = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
-  if (md.contains("finalizers"))
-    for (const auto& f : md["finalizers"]) m.finalizers.push_back(f.get<std::string>());
-  if (md.contains("annotations") && md["annotations"].is_object()) m.annotations = md["annotations"];
+  for (const auto& f : array_field(md, "finalizers"))
+    if (f.is_string()) m.finalizers.push_back(f.get<std::string>());
+  m.annotations = object_field(md, "annotations");
   return m;
 }
 

@@ -1,7 +1,15 @@
 #include "controller/runtime/work_queue.h"
 
+#include <algorithm>
+#include <string_view>
+
 namespace byok::runtime {
 namespace {
+std::string_view namespace_of(const std::string& key) {
+  auto slash = key.find('/');
+  return slash == std::string::npos ? std::string_view() : std::string_view(key).substr(0, slash);
+}
+
 double seconds_between(SteadyTime from, SteadyTime to) {
   return std::chrono::duration<double>(to - from).count();
 }
@@ -115,13 +123,35 @@ int WorkQueue::failures(const std::string& key) const {
   return it == failures_.end() ? 0 : it->second;
 }
 
+std::deque<std::string>::iterator WorkQueue::next_eligible_locked(SteadyTime now) {
+  if (options_.max_slow_per_namespace <= 0 || queue_.empty()) return queue_.begin();
+  // Namespaces at their share of slow workers (at most `workers` keys are in started_).
+  std::map<std::string_view, int> slow;
+  for (const auto& [key, since] : started_)
+    if (now - since >= options_.slow_after) ++slow[namespace_of(key)];
+  std::erase_if(slow, [&](const auto& e) { return e.second < options_.max_slow_per_namespace; });
+  if (slow.empty()) return queue_.begin();
+  return std::find_if(queue_.begin(), queue_.end(),
+                      [&](const std::string& key) { return !slow.count(namespace_of(key)); });
+}
+
 std::optional<std::string> WorkQueue::get() {
   std::unique_lock<std::mutex> lock(mu_);
-  ready_cv_.wait(lock, [this] { return !queue_.empty() || shutting_down_; });
-  if (queue_.empty()) return std::nullopt;
-  std::string key = std::move(queue_.front());
-  queue_.pop_front();
+  std::deque<std::string>::iterator it;
+  for (;;) {
+    if (queue_.empty() && shutting_down_) return std::nullopt;
+    it = next_eligible_locked(clock_.steady_now());
+    if (it != queue_.end()) break;
+    if (shutting_down_) return std::nullopt;
+    // Only held-back keys (or none): done() and add() wake us; a slow worker becoming slow does
+    // not, so look again after slow_after.
+    if (queue_.empty()) ready_cv_.wait(lock);
+    else ready_cv_.wait_for(lock, options_.slow_after);
+  }
+  std::string key = std::move(*it);
+  queue_.erase(it);
   processing_.insert(key);
+  started_[key] = clock_.steady_now();
   dirty_.erase(key);
   if (metrics_) {
     auto now = clock_.steady_now();
@@ -138,6 +168,9 @@ std::optional<std::string> WorkQueue::get() {
 void WorkQueue::done(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   processing_.erase(key);
+  started_.erase(key);
+  // A held-back namespace may be eligible again.
+  if (options_.max_slow_per_namespace > 0 && !queue_.empty()) ready_cv_.notify_all();
   if (metrics_) {
     if (auto it = processing_at_.find(key); it != processing_at_.end()) {
       metrics_->work_duration->observe(seconds_between(it->second, clock_.steady_now()));

@@ -29,6 +29,14 @@ struct WorkQueueOptions {
   Millis max_delay{1000 * 1000};
   double qps = 10;     // the overall bucket applies to rate-limited adds only, as client-go's
   double burst = 100;
+  // Fairness between namespaces, which are tenants: keys of one namespace whose reconciles have
+  // each been running longer than `slow_after` (a hostile or dead KMS endpoint, a slow drip) may
+  // hold at most `max_slow_per_namespace` workers; the namespace's other keys wait while other
+  // namespaces' keys are handed out. Fast work is never held back, so one busy tenant still
+  // gets every worker. 0: no limit. The namespace is the key's part before '/' ("" for
+  // cluster-scoped keys).
+  int max_slow_per_namespace = 0;
+  Millis slow_after{5000};
 };
 
 struct WorkQueueStats {
@@ -74,6 +82,8 @@ class WorkQueue {
     metrics::Histogram* work_duration;
   };
   void add_locked(const std::string& key);
+  // The first queued key whose namespace is not holding its share of slow workers; end() if none.
+  std::deque<std::string>::iterator next_eligible_locked(SteadyTime now);
   void count_retry_locked();
   void delay_loop();
 
@@ -85,6 +95,7 @@ class WorkQueue {
   std::deque<std::string> queue_;
   std::unordered_set<std::string> dirty_;       // queued or to be queued when processing ends
   std::unordered_set<std::string> processing_;
+  std::unordered_map<std::string, SteadyTime> started_;  // processing key -> when get() gave it
   std::multimap<SteadyTime, std::string> waiting_;  // deadline -> key
   std::unordered_map<std::string, SteadyTime> waiting_deadline_;
   std::unordered_map<std::string, int> failures_;

@@ -1,4 +1,4 @@
-#include "kms/json_fields.h"
+#include "common/json_fields.h"
 #include "kms/aws/aws_kms_client.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "kms/json_fields.h"
+#include "common/json_fields.h"
 #include "kms/azure/key_vault_client.h"
 
 #include <algorithm>

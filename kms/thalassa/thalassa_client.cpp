@@ -1,4 +1,4 @@
-#include "kms/json_fields.h"
+#include "common/json_fields.h"
 #include "kms/thalassa/thalassa_client.h"
 
 #include <algorithm>

@@ -91,3 +91,19 @@ TEST_CASE("the URL guard refuses before any connection is made", "[kms][http]") 
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   CHECK(server.connections == 0);
 }
+
+TEST_CASE("a peer that drips its answer a byte at a time is cut off at the whole-request deadline",
+          "[kms][http][limits]") {
+  byok::kms::HttpTransportOptions options;
+  options.total_timeout = std::chrono::milliseconds(1500);
+  // Headers, then one byte every 200 ms: cpprestsdk's own timeout (30 s) never fires.
+  RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n",
+                   std::chrono::milliseconds(200));
+  auto start = std::chrono::steady_clock::now();
+  auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+  auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::Unavailable);
+  CHECK(r.error().message.find("KmsRequestTimeout") != std::string::npos);
+  CHECK(took < std::chrono::seconds(5));
+}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -16,14 +17,16 @@
 namespace byok::testing {
 
 // A one-shot HTTP server on 127.0.0.1 that answers the first request with `response` (raw
-// bytes) and closes; `connections` counts who came.
+// bytes) and closes; `connections` counts who came. With a `drip` interval it then sends one more
+// byte per interval until the client goes away (a slow-drip peer); `stop` ends that early.
 struct RawServer {
   int fd = -1;
   int port = 0;
   std::atomic<int> connections{0};
+  std::atomic<bool> stop{false};
   std::thread thread;
 
-  explicit RawServer(std::string response) {
+  explicit RawServer(std::string response, std::chrono::milliseconds drip = {}) {
     fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -33,7 +36,7 @@ struct RawServer {
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     port = ntohs(addr.sin_port);
     REQUIRE(::listen(fd, 4) == 0);
-    thread = std::thread([this, response = std::move(response)] {
+    thread = std::thread([this, drip, response = std::move(response)] {
       int c = ::accept(fd, nullptr, nullptr);
       if (c < 0) return;
       ++connections;
@@ -45,10 +48,15 @@ struct RawServer {
         if (n <= 0) break;
         sent += static_cast<size_t>(n);
       }
+      while (drip.count() > 0 && !stop) {
+        std::this_thread::sleep_for(drip);
+        if (::send(c, "x", 1, MSG_NOSIGNAL) != 1) break;
+      }
       ::close(c);
     });
   }
   ~RawServer() {
+    stop = true;
     ::shutdown(fd, SHUT_RDWR);
     ::close(fd);
     thread.join();

@@ -2,7 +2,8 @@
 // Reading fields of a KMS's JSON answer without trusting its shape: a field of the wrong type
 // reads as absent, so a hostile or broken answer becomes an error the client words ("no KeyId in
 // the answer"), never an exception out of nlohmann::json (whose value() and get<>() throw on a
-// type mismatch) and never an overflowed number. Every KMS client reads answers through these.
+// type mismatch) and never an overflowed number. Every KMS client reads answers through these,
+// and so does everything else that reads JSON it did not make.
 
 #include <climits>
 #include <optional>
@@ -12,7 +13,7 @@
 
 #include "common/clock.h"
 
-namespace byok::kms {
+namespace byok {
 
 // The field as a string; "" when absent or not a string (also when `j` is not an object).
 inline std::string str(const nlohmann::json& j, const char* field) {
@@ -63,4 +64,4 @@ inline std::optional<SystemTime> unix_time(const nlohmann::json& j, const char* 
   return from_unix_seconds(it->get<double>());
 }
 
-}  // namespace byok::kms
+}  // namespace byok
