@@ -64,6 +64,7 @@ struct Options {
   // official public endpoints.
   std::vector<std::string> kms_endpoint_allow;
   std::string min_verify_interval = "60s";  // the floor of byok.dev/verify-interval
+  std::string kms_request_timeout = "60s";  // a whole KMS request, answer included
   std::string gcp_attestation_manufacturer_roots;  // PEM files: roots ImportJob attestations
   std::string gcp_attestation_owner_roots;         // chain to (the HSM maker's, Google's)
 };
@@ -76,7 +77,7 @@ const char kUsage[] =
     "                     [--leader-elect[=true|false]] [--leader-election-namespace NS]\n"
     "                     [--leader-election-id NAME] [--hsm-config FILE]\n"
     "                     [--cluster-resource-namespace NS] [--kms-endpoint-allow PATTERN]...\n"
-    "                     [--min-verify-interval DURATION]\n"
+    "                     [--min-verify-interval DURATION] [--kms-request-timeout DURATION]\n"
     "                     [--gcp-attestation-manufacturer-roots FILE] [--gcp-attestation-owner-roots FILE]\n"
     "Without --kubeconfig: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.\n"
     "ADDR is [host]:port (\":8080\" = all interfaces) or 0 to disable: /metrics on\n"
@@ -92,6 +93,8 @@ const char kUsage[] =
     "commas). Default: public. http:// only where a pattern says so.\n"
     "--min-verify-interval: the shortest byok.dev/verify-interval an object may ask for\n"
     "(default 60s; a shorter annotation is raised to it).\n"
+    "--kms-request-timeout: the longest one KMS request may take, answer included (default\n"
+    "60s): a KMS that answers a byte at a time is cut off (KmsRequestTimeout).\n"
     "--gcp-attestation-manufacturer-roots, --gcp-attestation-owner-roots: PEM roots (the HSM\n"
     "manufacturer's, Google's) that Google Cloud ImportJob attestations must chain to, for\n"
     "HsmKeyPolicy destinations with requireAttestation.\n"
@@ -110,6 +113,7 @@ const std::pair<const char*, std::string Options::*> kTextFlags[] = {
     {"--hsm-config", &Options::hsm_config},
     {"--cluster-resource-namespace", &Options::cluster_resource_namespace},
     {"--min-verify-interval", &Options::min_verify_interval},
+    {"--kms-request-timeout", &Options::kms_request_timeout},
     {"--gcp-attestation-manufacturer-roots", &Options::gcp_attestation_manufacturer_roots},
     {"--gcp-attestation-owner-roots", &Options::gcp_attestation_owner_roots},
 };
@@ -226,6 +230,11 @@ int main(int argc, char** argv) {
     std::cerr << "byok-operator: --min-verify-interval is a duration such as 60s or 5m\n";
     return 2;
   }
+  auto kms_request_timeout = byok::cmk::parse_duration(opts.kms_request_timeout);
+  if (!kms_request_timeout || kms_request_timeout->count() < 1) {
+    std::cerr << "byok-operator: --kms-request-timeout is a duration such as 60s or 2m\n";
+    return 2;
+  }
   // A PEM file of at most 1 MiB, or "" when not given; false when unreadable.
   auto read_roots = [](const std::string& path, std::string& out) {
     if (path.empty()) return true;
@@ -312,7 +321,7 @@ int main(int argc, char** argv) {
   // re-verifies the CMKs that use it.
   byok::kmsprovider::ProviderRegistry providers(
       client, [&](const byok::kms::ProviderConfig& c) {
-        return byok::kms::make_provider(c, clock, &metrics);
+        return byok::kms::make_provider(c, clock, &metrics, *kms_request_timeout);
       },
       byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns, manufacturer_roots, owner_roots});
   byok::runtime::Informer provider_informer(client, byok::kube::resources::kms_providers(),

@@ -135,6 +135,9 @@ class CpprestTransport final : public HttpTransport {
       } catch (const std::exception& e) {
         out = make_error(ErrorKind::Unavailable, what + ": " + e.what());
       }
+      // An answer not read to its end (over the cap, broken) is abandoned by closing the
+      // connection: cpprestsdk would otherwise go on buffering the rest in the background.
+      if (!out.ok()) cancel.cancel();
       // Whatever the read ended with when the deadline cancelled it, the deadline is the cause.
       if (deadlines.disarm(armed) && !out.ok())
         return make_error(ErrorKind::Unavailable,

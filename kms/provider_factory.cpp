@@ -44,8 +44,10 @@ Result<ProviderHandle> make_provider(const ProviderConfig& config,
 }
 
 Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock,
-                                     metrics::Registry* metrics) {
+                                     metrics::Registry* metrics,
+                                     std::chrono::milliseconds request_timeout) {
   HttpTransportOptions options;
+  options.total_timeout = request_timeout;
   options.extra_ca_pem = config.extra_ca_pem;
   if (!config.endpoint_policy.allows_everything())
     options.url_guard = [policy = config.endpoint_policy](const UrlParts& url) { return policy.check(url); };

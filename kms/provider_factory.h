@@ -21,9 +21,11 @@ struct ProviderHandle {
 
 // InvalidArgument naming the field to fix when the config is incomplete; Unsupported for a type
 // this build has no client for. `clock` must outlive the handle. With `metrics`, the client is
-// wrapped in a MeteredProvider recording into it.
-Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock,
-                                     metrics::Registry* metrics = nullptr);
+// wrapped in a MeteredProvider recording into it. `request_timeout` bounds each whole request
+// (HttpTransportOptions::total_timeout).
+Result<ProviderHandle> make_provider(
+    const ProviderConfig& config, const Clock& clock, metrics::Registry* metrics = nullptr,
+    std::chrono::milliseconds request_timeout = HttpTransportOptions{}.total_timeout);
 
 // The same client over a given transport and retry environment: what unit tests and the fuzz
 // targets (tests/fuzz) use to play answers to every provider through one door.

@@ -105,14 +105,17 @@ Result<Json> RestKubeClient::request(const std::string& method, const std::strin
     req.headers().add("Accept", "application/json");
     if (auto auth = authorization(); !auth.empty()) req.headers().add("Authorization", auth);
     if (!body.is_null()) req.set_body(body.dump(), content_type);
-    auto resp = client_->request(req).get();
+    pplx::cancellation_token_source cancel;
+    auto resp = client_->request(req, cancel.get_token()).get();
     int status = resp.status_code();
     auto read = read_body_capped(resp, kMaxApiserverBodyBytes);
-    if (!read)
+    if (!read) {
+      cancel.cancel();  // close the connection: cpprestsdk would buffer the rest otherwise
       return make_error(ErrorKind::Internal,
                         what + ": the answer is larger than " +
                             std::to_string(kMaxApiserverBodyBytes) +
-                            " bytes (ApiserverResponseTooLarge); not read");
+                            " bytes (" + kResponseTooLargeCode + "); not read");
+    }
     const std::string& text = *read;
     if (status < 200 || status >= 300) return error_from_http(status, text, what);
     if (text.empty()) return Json::object();
@@ -216,7 +219,10 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
       if (!fed) ended = fed.error().context(what);
       return !ended.has_value() && !stop.stop_requested();
     });
-    if (ended) return *ended;
+    if (ended) {
+      cancel.cancel();  // a line over the cap: close rather than let the rest be buffered
+      return *ended;
+    }
     return {};
   } catch (const pplx::task_canceled&) {
     return {};  // the stop signal closed the stream

@@ -25,6 +25,7 @@ class ChildProcess {
   // The exit status once running() saw the process end by itself (-1 if killed by a signal or
   // still running).
   int exit_status() const { return exit_status_; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
