@@ -1,8 +1,9 @@
 # byok-operator image: the operator (the entrypoint) and the byokctl ceremony tool.
 #   build    Debian with the declared build stack (scripts/deps/apt-packages.txt), builds both.
-#   runtime  Debian slim with only the libraries the two binaries link against, CA certificates,
-#            and SoftHSM2 as an optional PKCS#11 module (INSTALL_SOFTHSM2=false leaves it out);
-#            runs as the non-root user 65532 (the chart's runAsUser).
+#   runtime  Debian slim with only the libraries the two binaries link against and CA
+#            certificates; runs as the non-root user 65532 (the chart's runAsUser). The production
+#            image has no software HSM: the HSM vendor's PKCS#11 module is mounted in. A test
+#            image adds SoftHSM2 with --build-arg INSTALL_SOFTHSM2=true.
 # tests/chart/dockerfile_test.py keeps this file honest: stages, pinned bases, the user, no
 # secrets, the CMake targets and the runtime packages against `ldd` of the built binaries.
 # The bases are pinned to a dated Debian release tag; pin them by digest as well in your mirror.
@@ -18,7 +19,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
  && cmake --build /build --target byok-operator byokctl -j"$(nproc)"
 
 FROM debian:bookworm-20241111-slim AS runtime
-ARG INSTALL_SOFTHSM2=true
+ARG INSTALL_SOFTHSM2=false
 # Runtime libraries of byok-operator and byokctl (libc6, libgcc-s1 and zlib1g come with the base).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
