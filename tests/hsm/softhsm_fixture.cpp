@@ -94,4 +94,11 @@ std::string SoftHsmToken::write_file(const std::string& name, const std::string&
   return path;
 }
 
+void SoftHsmToken::export_to_environment(const std::string& pin_file) const {
+  setenv("BYOK_PKCS11_MODULE", module_path().c_str(), 1);
+  setenv("BYOK_HSM_TOKEN", label_.c_str(), 1);
+  setenv("BYOK_HSM_PIN_FILE", (pin_file.empty() ? pin_file_ : pin_file).c_str(), 1);
+  unsetenv("BYOK_HSM_PIN");
+}
+
 }  // namespace byok::hsm::test

@@ -47,6 +47,9 @@ class SoftHsmToken {
   CK_SLOT_ID slot();
   std::unique_ptr<Pkcs11Hsm> open_hsm(std::size_t max_sessions = 4);
   std::unique_ptr<RawSession> raw_session();
+  // Points this process's environment at the token as the operator reads it (the module,
+  // BYOK_HSM_TOKEN, BYOK_HSM_PIN_FILE: `pin_file`, else pin_file()), with no BYOK_HSM_PIN.
+  void export_to_environment(const std::string& pin_file = "") const;
   // Writes a file in dir() and returns its path.
   std::string write_file(const std::string& name, const std::string& content) const;
 

@@ -98,9 +98,7 @@ struct IkFixture {
   // The operator with this token; `failpoints` arms BYOK_FAILPOINTS for this process only.
   void start(const std::string& failpoints = "") { start(std::vector<std::string>{}, failpoints); }
   void start(const std::vector<std::string>& extra_flags, const std::string& failpoints = "") {
-    setenv("BYOK_PKCS11_MODULE", hsm::test::SoftHsmToken::module_path().c_str(), 1);
-    setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
-    setenv("BYOK_HSM_PIN_FILE", token.pin_file().c_str(), 1);
+    token.export_to_environment();
     if (failpoints.empty()) unsetenv("BYOK_FAILPOINTS");
     else setenv("BYOK_FAILPOINTS", failpoints.c_str(), 1);
     std::vector<std::string> flags{"--resync-seconds", "30"};

@@ -17,10 +17,7 @@ TEST_CASE("operator HSM: a refused PIN is not offered again until the PIN file c
           "[importedkey][hsm]") {
   hsm::test::SoftHsmToken token("pin-guard");
   const std::string pin_file = token.write_file("operator-pin", "0000-wrong\n");
-  setenv("BYOK_PKCS11_MODULE", hsm::test::SoftHsmToken::module_path().c_str(), 1);
-  setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
-  setenv("BYOK_HSM_PIN_FILE", pin_file.c_str(), 1);
-  unsetenv("BYOK_HSM_PIN");
+  token.export_to_environment(pin_file);
   std::ostringstream out;
   Logger log(out, Logger::Format::Json);
   auto made = importedkey::OperatorHsm::from_environment("", log);
@@ -58,9 +55,7 @@ TEST_CASE("operator HSM: a refused PIN is not offered again until the PIN file c
 TEST_CASE("operator HSM: a PIN in the environment is refused at start, naming the file to use",
           "[importedkey][hsm]") {
   hsm::test::SoftHsmToken token("pin-env");
-  setenv("BYOK_PKCS11_MODULE", hsm::test::SoftHsmToken::module_path().c_str(), 1);
-  setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
-  setenv("BYOK_HSM_PIN_FILE", token.pin_file().c_str(), 1);
+  token.export_to_environment();
   setenv("BYOK_HSM_PIN", token.pin().c_str(), 1);
   std::ostringstream out;
   Logger log(out, Logger::Format::Json);
@@ -79,10 +74,7 @@ TEST_CASE("operator HSM: a PIN in the environment is refused at start, naming th
 TEST_CASE("operator HSM: /readyz's check asks the token at most once per cache period",
           "[importedkey][hsm]") {
   hsm::test::SoftHsmToken token("health-cache");
-  setenv("BYOK_PKCS11_MODULE", hsm::test::SoftHsmToken::module_path().c_str(), 1);
-  setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
-  setenv("BYOK_HSM_PIN_FILE", token.pin_file().c_str(), 1);
-  unsetenv("BYOK_HSM_PIN");
+  token.export_to_environment();
   std::ostringstream out;
   Logger log(out, Logger::Format::Json);
   metrics::Registry registry;

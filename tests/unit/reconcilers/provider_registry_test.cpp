@@ -80,6 +80,11 @@ struct Setup {
     api.put(kube::resources::namespaces(), "", "team-a", namespace_object("team-a"));
     api.put(kube::resources::namespaces(), "", "team-b", namespace_object("team-b"));
   }
+  // team-a's KmsProvider "vault" at `endpoint`, with its credentials Secret "mine".
+  void tenant_provider(const std::string& endpoint) {
+    api.put(kube::resources::kms_providers(), "team-a", "vault", provider_object(endpoint, "mine"));
+    api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
+  }
 };
 
 const kmsprovider::ProviderRef kTenant{"KmsProvider", "vault"};
@@ -94,9 +99,7 @@ TEST_CASE("registry: a ClusterKmsProvider serves only the namespaces it selects,
             provider_object("https://anything.internal:8200", "admin-token",
                             {{"matchLabels", {{"kubernetes.io/metadata.name", "team-a"}}}}));
   s.api.put(kube::resources::secrets(), "byok-system", "admin-token", secret_object("admin"));
-  s.api.put(kube::resources::kms_providers(), "team-a", "vault",
-            provider_object("https://vault.example.com:8200", "mine"));
-  s.api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
+  s.tenant_provider("https://vault.example.com:8200");
   // Team B names a Secret of the same name in its own namespace: never read for the cluster one.
   s.api.put(kube::resources::secrets(), "team-b", "admin-token", secret_object("forged"));
 
@@ -126,9 +129,7 @@ TEST_CASE("registry: a ClusterKmsProvider serves only the namespaces it selects,
 TEST_CASE("registry: a provider deleted, or whose Secret is deleted, leaves no client or "
           "credentials cached", "[kmsprovider][tenancy]") {
   Setup s;
-  s.api.put(kube::resources::kms_providers(), "team-a", "vault",
-            provider_object("https://vault.example.com:8200", "mine"));
-  s.api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
+  s.tenant_provider("https://vault.example.com:8200");
   std::weak_ptr<kms::KmsProvider> held;
   {
     auto first = s.registry.get("team-a", kTenant);
@@ -154,9 +155,7 @@ TEST_CASE("registry: a provider deleted, or whose Secret is deleted, leaves no c
 TEST_CASE("registry: a tenant's endpoint outside the allow-list is refused before a client is "
           "built", "[kmsprovider][tenancy]") {
   Setup s;
-  s.api.put(kube::resources::kms_providers(), "team-a", "vault",
-            provider_object("https://attacker.example.com:8200", "mine"));
-  s.api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
+  s.tenant_provider("https://attacker.example.com:8200");
   auto r = s.registry.get("team-a", kTenant);
   REQUIRE_FALSE(r.client);
   CHECK(r.problem == kmsprovider::ProviderProblem::EndpointNotAllowed);
