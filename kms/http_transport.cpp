@@ -1,14 +1,13 @@
 #include "kms/http_transport.h"
 
 #include <cctype>
-#include <condition_variable>
 #include <map>
 #include <mutex>
-#include <set>
-#include <thread>
 
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 
 #include "common/http_read.h"
 
@@ -26,72 +25,6 @@ bool iequals(std::string_view a, std::string_view b) {
 
 namespace http = web::http;
 namespace client = web::http::client;
-
-// Cancels requests that outlive their whole-request deadline. One thread for the process: there
-// is a transport per KMS provider, and a thread each would grow with the tenants.
-class Deadlines {
- public:
-  static Deadlines& instance() {
-    static Deadlines d;
-    return d;
-  }
-  // Cancels `source` at `at` unless disarmed first; returns the handle for disarm().
-  std::uint64_t arm(std::chrono::steady_clock::time_point at, pplx::cancellation_token_source source) {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::uint64_t id = ++next_id_;
-    armed_.emplace(id, Armed{at, std::move(source)});
-    cv_.notify_one();
-    return id;
-  }
-  // True when the deadline had already fired.
-  bool disarm(std::uint64_t id) {
-    std::lock_guard<std::mutex> lock(mu_);
-    bool fired = fired_.erase(id) > 0;
-    armed_.erase(id);
-    return fired;
-  }
-
- private:
-  struct Armed {
-    std::chrono::steady_clock::time_point at;
-    pplx::cancellation_token_source source;
-  };
-  Deadlines() : thread_([this] { loop(); }) {}
-  ~Deadlines() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  void loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!stopping_) {
-      auto now = std::chrono::steady_clock::now();
-      auto next = now + std::chrono::hours(1);
-      for (auto it = armed_.begin(); it != armed_.end();) {
-        if (it->second.at <= now) {
-          it->second.source.cancel();
-          fired_.insert(it->first);
-          it = armed_.erase(it);
-        } else {
-          next = std::min(next, it->second.at);
-          ++it;
-        }
-      }
-      cv_.wait_until(lock, next);
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::uint64_t, Armed> armed_;  // few: one per request in flight
-  std::set<std::uint64_t> fired_;
-  std::uint64_t next_id_ = 0;
-  bool stopping_ = false;
-  std::thread thread_;
-};
 
 class CpprestTransport final : public HttpTransport {
  public:
@@ -126,24 +59,30 @@ class CpprestTransport final : public HttpTransport {
         std::vector<unsigned char> bytes(request.body.begin(), request.body.end());
         req.set_body(std::move(bytes));
       }
+      // The whole-request deadline: a timer on cpprestsdk's own I/O service cancels the request
+      // (closing the connection) if the answer is not all here in time.
       pplx::cancellation_token_source cancel;
-      auto& deadlines = Deadlines::instance();
-      auto armed = deadlines.arm(std::chrono::steady_clock::now() + options_.total_timeout, cancel);
+      boost::asio::steady_timer deadline(crossplat::threadpool::shared_instance().service(),
+                                         options_.total_timeout);
+      deadline.async_wait([cancel](const boost::system::error_code& ec) mutable {
+        if (!ec) cancel.cancel();
+      });
       Result<HttpResponse> out = make_error(ErrorKind::Unavailable, what + ": no answer");
       try {
         out = read_answer(c.request(req, cancel.get_token()).get(), what);
       } catch (const std::exception& e) {
         out = make_error(ErrorKind::Unavailable, what + ": " + e.what());
       }
-      // An answer not read to its end (over the cap, broken) is abandoned by closing the
-      // connection: cpprestsdk would otherwise go on buffering the rest in the background.
-      if (!out.ok()) cancel.cancel();
+      deadline.cancel();
       // Whatever the read ended with when the deadline cancelled it, the deadline is the cause.
-      if (deadlines.disarm(armed) && !out.ok())
+      if (!out.ok() && cancel.get_token().is_canceled())
         return make_error(ErrorKind::Unavailable,
                           what + ": no whole answer within " +
                               std::to_string(options_.total_timeout.count()) +
                               " ms (KmsRequestTimeout)");
+      // An answer not read to its end (over the cap, broken) is abandoned by closing the
+      // connection: cpprestsdk would otherwise go on buffering the rest in the background.
+      if (!out.ok()) cancel.cancel();
       return out;
     } catch (const std::exception& e) {
       return make_error(ErrorKind::Unavailable, what + ": " + e.what());

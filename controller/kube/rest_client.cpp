@@ -1,13 +1,12 @@
 #include "controller/kube/rest_client.h"
 
-#include <fstream>
-#include <sstream>
 
 #include <boost/asio/ssl.hpp>
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 
 #include "common/file_read.h"
+#include "common/json_fields.h"
 #include "common/http_read.h"
 #include "common/line_framer.h"
 
@@ -192,8 +191,9 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
     auto on_stop = stop.on_stop([&cancel] { cancel.cancel(); });
     auto resp = watch_client.request(req, cancel.get_token()).get();
     if (resp.status_code() != 200) {
-      std::string text = resp.extract_utf8string(true).get();
-      return error_from_http(resp.status_code(), text, what);
+      auto text = read_body_capped(resp, kMaxApiserverBodyBytes);
+      cancel.cancel();
+      return error_from_http(resp.status_code(), text.value_or(""), what);
     }
     // Events are framed by newlines; each is parsed as soon as its line is complete, and no
     // line may be longer than the largest object the apiserver stores.
@@ -201,19 +201,12 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
     std::optional<Status> ended;
     read_body_streaming(resp, [&](std::string_view chunk) {
       auto fed = framer.feed(chunk, [&](std::string& text) {
-        auto decoded = decode_watch_event(text);
-        if (!decoded) {
-          ended = decoded.error().context(what);
+        auto ev = decode_watch_event(text, what);
+        if (!ev) {
+          ended = ev.error();
           return false;
         }
-        WatchEvent& ev = *decoded;
-        if (ev.type == "ERROR") {
-          auto c = ev.object.find("code");
-          int code = c != ev.object.end() && c->is_number_integer() ? c->get<int>() : 500;
-          ended = error_from_http(code, ev.object.dump(), what);
-          return false;
-        }
-        if (!on_event(ev)) ended = Status{};
+        if (!on_event(*ev)) ended = Status{};
         return !ended.has_value();
       });
       if (!fed) ended = fed.error().context(what);
@@ -234,15 +227,20 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
   }
 }
 
-Result<WatchEvent> decode_watch_event(const std::string& line) {
+Result<WatchEvent> decode_watch_event(const std::string& line, const std::string& what) {
   Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object())
-    return make_error(ErrorKind::Internal, "unparseable watch event (not a JSON object)");
+    return make_error(ErrorKind::Internal, what + ": unparseable watch event (not a JSON object)");
   auto type = j.find("type");
   auto object = j.find("object");
   if (type == j.end() || !type->is_string() || object == j.end() || !object->is_object())
-    return make_error(ErrorKind::Internal,
-                      "unparseable watch event (needs a string \"type\" and an \"object\")");
+    return make_error(ErrorKind::Internal, what + ": unparseable watch event (needs a string "
+                                                  "\"type\" and an \"object\")");
+  if (*type == "ERROR") {  // a Status: 410 Gone when the resourceVersion is too old
+    auto code = integer(*object, "code").value_or(500);
+    return error_from_http(code >= 100 && code <= 599 ? static_cast<int>(code) : 500,
+                           object->dump(), what);
+  }
   return WatchEvent{type->get<std::string>(), std::move(*object)};
 }
 

@@ -20,8 +20,10 @@ namespace byok::kube {
 inline constexpr std::size_t kMaxApiserverBodyBytes = 64 * 1024 * 1024;
 inline constexpr std::size_t kMaxWatchEventBytes = 16 * 1024 * 1024;
 
-// One line of a watch stream: {"type": ..., "object": {...}}; an error for anything else.
-Result<WatchEvent> decode_watch_event(const std::string& line);
+// One line of a watch stream, {"type": ..., "object": {...}}, as an event; an ERROR event as the
+// error its Status means (410 Gone, ...); anything else as an Internal error. `what` names the
+// watch in messages.
+Result<WatchEvent> decode_watch_event(const std::string& line, const std::string& what);
 
 class RestKubeClient final : public KubeClient {
  public:

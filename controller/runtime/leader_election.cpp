@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/json_fields.h"
 #include "controller/kube/resource.h"
 #include "controller/runtime/events.h"
 
@@ -9,17 +10,6 @@ namespace byok::runtime {
 namespace {
 
 using Json = nlohmann::json;
-
-// Fields as client-go reads a LeaseSpec: absent or null is the zero value.
-std::string string_field(const Json& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-int64_t int_field(const Json& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
 
 }  // namespace
 
@@ -54,12 +44,12 @@ LeaseDecision decide_lease(const std::optional<Json>& current, const LeaseObserv
 
   Json spec = current->contains("spec") && (*current)["spec"].is_object() ? (*current)["spec"]
                                                                            : Json::object();
-  d.holder = string_field(spec, "holderIdentity");
+  d.holder = str(spec, "holderIdentity");
   // A Lease that changed since the last round was renewed (or taken) just now, as far as this
   // replica can tell; one that did not change has been idle since we first saw it so.
   d.observation = seen.spec == spec ? seen : LeaseObservation{spec, steady_now};
   const bool mine = d.holder == config.identity;
-  const SteadyTime expiry = d.observation.since + std::chrono::seconds(int_field(spec, "leaseDurationSeconds"));
+  const SteadyTime expiry = d.observation.since + std::chrono::seconds(integer(spec, "leaseDurationSeconds").value_or(0));
   if (!d.holder.empty() && !mine && expiry > steady_now) {
     d.action = LeaseAction::Wait;
     auto until_expiry = std::chrono::ceil<Millis>(expiry - steady_now);
@@ -67,8 +57,8 @@ LeaseDecision decide_lease(const std::optional<Json>& current, const LeaseObserv
     return d;
   }
 
-  const int64_t transitions = int_field(spec, "leaseTransitions");
-  const std::string acquired = string_field(spec, "acquireTime");
+  const int64_t transitions = integer(spec, "leaseTransitions").value_or(0);
+  const std::string acquired = str(spec, "acquireTime");
   d.action = mine ? LeaseAction::Renew : LeaseAction::Acquire;
   d.spec = {{"holderIdentity", config.identity},
             {"leaseDurationSeconds", duration},
@@ -89,7 +79,7 @@ Json release_patch(const Json& current, SystemTime now) {
             {"leaseDurationSeconds", 1},
             {"acquireTime", t},
             {"renewTime", t},
-            {"leaseTransitions", int_field(spec, "leaseTransitions")}}}};
+            {"leaseTransitions", integer(spec, "leaseTransitions").value_or(0)}}}};
 }
 
 LeaderElector::LeaderElector(kube::KubeClient& client, const Clock& clock, Logger& log,
@@ -202,7 +192,7 @@ void LeaderElector::release() {
   const auto leases = kube::resources::leases();
   auto got = client_.get(leases, config_.ns, config_.name);
   Status st = got ? Status{} : Status{got.error()};
-  if (got && string_field((*got)["spec"], "holderIdentity") == config_.identity) {
+  if (got && str((*got)["spec"], "holderIdentity") == config_.identity) {
     auto r = client_.patch(leases, config_.ns, config_.name, kube::PatchType::Merge,
                            release_patch(*got, clock_.now()));
     if (!r) st = r.error();

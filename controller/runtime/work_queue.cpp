@@ -34,7 +34,7 @@ void WorkQueue::add_locked(const std::string& key) {
     metrics_->adds->inc();
     queued_at_.emplace(key, clock_.steady_now());
   }
-  if (processing_.count(key)) return;  // queued again by done()
+  if (processing_at_.count(key)) return;  // queued again by done()
   queue_.push_back(key);
   if (metrics_) metrics_->depth->set(static_cast<double>(queue_.size()));
   ready_cv_.notify_one();
@@ -125,9 +125,9 @@ int WorkQueue::failures(const std::string& key) const {
 
 std::deque<std::string>::iterator WorkQueue::next_eligible_locked(SteadyTime now) {
   if (options_.max_slow_per_namespace <= 0 || queue_.empty()) return queue_.begin();
-  // Namespaces at their share of slow workers (at most `workers` keys are in started_).
+  // Namespaces at their share of slow workers (at most `workers` keys are being processed).
   std::map<std::string_view, int> slow;
-  for (const auto& [key, since] : started_)
+  for (const auto& [key, since] : processing_at_)
     if (now - since >= options_.slow_after) ++slow[namespace_of(key)];
   std::erase_if(slow, [&](const auto& e) { return e.second < options_.max_slow_per_namespace; });
   if (slow.empty()) return queue_.begin();
@@ -150,33 +150,27 @@ std::optional<std::string> WorkQueue::get() {
   }
   std::string key = std::move(*it);
   queue_.erase(it);
-  processing_.insert(key);
-  started_[key] = clock_.steady_now();
+  auto now = clock_.steady_now();
+  processing_at_[key] = now;
   dirty_.erase(key);
   if (metrics_) {
-    auto now = clock_.steady_now();
     metrics_->depth->set(static_cast<double>(queue_.size()));
     if (auto it = queued_at_.find(key); it != queued_at_.end()) {
       metrics_->queue_duration->observe(seconds_between(it->second, now));
       queued_at_.erase(it);
     }
-    processing_at_[key] = now;
   }
   return key;
 }
 
 void WorkQueue::done(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
-  processing_.erase(key);
-  started_.erase(key);
+  if (auto it = processing_at_.find(key); it != processing_at_.end()) {
+    if (metrics_) metrics_->work_duration->observe(seconds_between(it->second, clock_.steady_now()));
+    processing_at_.erase(it);
+  }
   // A held-back namespace may be eligible again.
   if (options_.max_slow_per_namespace > 0 && !queue_.empty()) ready_cv_.notify_all();
-  if (metrics_) {
-    if (auto it = processing_at_.find(key); it != processing_at_.end()) {
-      metrics_->work_duration->observe(seconds_between(it->second, clock_.steady_now()));
-      processing_at_.erase(it);
-    }
-  }
   if (dirty_.count(key) && !shutting_down_) {
     queue_.push_back(key);
     if (metrics_) metrics_->depth->set(static_cast<double>(queue_.size()));

@@ -94,8 +94,6 @@ class WorkQueue {
   std::condition_variable delay_cv_;
   std::deque<std::string> queue_;
   std::unordered_set<std::string> dirty_;       // queued or to be queued when processing ends
-  std::unordered_set<std::string> processing_;
-  std::unordered_map<std::string, SteadyTime> started_;  // processing key -> when get() gave it
   std::multimap<SteadyTime, std::string> waiting_;  // deadline -> key
   std::unordered_map<std::string, SteadyTime> waiting_deadline_;
   std::unordered_map<std::string, int> failures_;
@@ -103,7 +101,8 @@ class WorkQueue {
   WorkQueueStats stats_;
   std::optional<Metrics> metrics_;
   std::unordered_map<std::string, SteadyTime> queued_at_;      // since the key became dirty
-  std::unordered_map<std::string, SteadyTime> processing_at_;  // since a worker took it
+  // Keys being processed, since when a worker took them (fairness, work duration metric).
+  std::unordered_map<std::string, SteadyTime> processing_at_;
   bool shutting_down_ = false;
   std::thread delay_thread_;
 };

@@ -1,9 +1,7 @@
-#include "common/json_fields.h"
 #include "kms/aws/aws_kms_client.h"
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -12,7 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "common/json_fields.h"
 #include "kms/key_state.h"
+#include "kms/rest_call.h"
 
 namespace byok::kms::aws {
 namespace {
@@ -76,22 +76,6 @@ std::string xml_text(const std::string& xml, const std::string& tag) {
   auto b = xml.find(close, a);
   if (b == std::string::npos) return "";
   return xml_unescape(xml.substr(a, b - a));
-}
-
-// A body that is not an AWS error (a proxy's or an emulator's HTML page), shortened to one line.
-std::string snippet(const std::string& body) {
-  std::string out;
-  for (char c : body) {
-    bool space = std::isspace(static_cast<unsigned char>(c));
-    if (space && (out.empty() || out.back() == ' ')) continue;
-    out += space ? ' ' : c;
-    if (out.size() >= 200) {
-      out += "...";
-      break;
-    }
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
-  return out;
 }
 
 Result<Json> parse_json(const std::string& what, const std::string& body) {
@@ -203,7 +187,7 @@ Result<std::string> AwsKmsClient::send_with_retry(const std::string& what, HttpR
       return std::move(resp->body);
     } else {
       auto [code, message] = parse_aws_error(resp->body, resp->header("x-amzn-ErrorType"));
-      if (message.empty() && code.empty()) message = snippet(resp->body);
+      if (message.empty() && code.empty()) message = body_snippet(resp->body);
       std::string text = what + ": " + (code.empty() ? "" : code + ": ") +
                          (message.empty() ? "no message" : message) + " (HTTP " +
                          std::to_string(resp->status) + ")";
@@ -343,8 +327,8 @@ Result<std::map<std::string, std::string>> AwsKmsClient::list_resource_tags(
     if (!body) return body.error();
     auto j = parse_json("KMS ListResourceTags", *body);
     if (!j) return j.error();
-    for (const auto& t : j->value("Tags", Json::array())) tags[str(t, "TagKey")] = str(t, "TagValue");
-    std::string next = j->value("Truncated", false) ? str(*j, "NextMarker") : "";
+    for (const auto& t : array_field(*j, "Tags")) tags[str(t, "TagKey")] = str(t, "TagValue");
+    std::string next = flag(*j, "Truncated") ? str(*j, "NextMarker") : "";
     if (!next.empty() && next == marker)
       return make_error(ErrorKind::Internal, "KMS ListResourceTags for " + key_id +
                                                  ": the same NextMarker twice (KmsTooManyPages)");
@@ -367,11 +351,11 @@ Result<std::vector<std::string>> AwsKmsClient::list_keys(size_t limit) {
     if (!body) return body.error();
     auto j = parse_json("KMS ListKeys", *body);
     if (!j) return j.error();
-    for (const auto& k : j->value("Keys", Json::array())) {
+    for (const auto& k : array_field(*j, "Keys")) {
       if (ids.size() >= limit) return ids;
       ids.push_back(str(k, "KeyId"));
     }
-    std::string next = j->value("Truncated", false) ? str(*j, "NextMarker") : "";
+    std::string next = flag(*j, "Truncated") ? str(*j, "NextMarker") : "";
     if (!next.empty() && next == marker)
       return make_error(ErrorKind::Internal, "KMS ListKeys: the same NextMarker twice (KmsTooManyPages)");
     marker = std::move(next);

@@ -1,13 +1,11 @@
-#include "common/json_fields.h"
 #include "kms/azure/entra_token_source.h"
 
 #include <algorithm>
 
 #include "common/file_read.h"
+#include "common/json_fields.h"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -150,23 +148,21 @@ Result<AccessToken> EntraTokenSource::fetch() {
   if (!j.is_object() || str(j, "access_token").empty())
     return make_error(ErrorKind::Internal, what + ": answer has no access_token");
   // expires_in is a number on the v2.0 endpoint; older endpoints send it as a string.
-  long long lifetime = 0;
+  double seconds = 0;
   if (auto it = j.find("expires_in"); it != j.end()) {
     if (it->is_number()) {
-      double seconds = it->get<double>();
-      lifetime = !(seconds > 0) ? 0
-                 : seconds >= kMaxTokenLifetimeSeconds ? kMaxTokenLifetimeSeconds
-                                                       : static_cast<long long>(std::llround(seconds));
+      seconds = it->get<double>();
     } else if (it->is_string()) {
       try {
-        lifetime = std::stoll(it->get<std::string>());
+        seconds = std::stod(it->get<std::string>());
       } catch (const std::exception&) {
-        lifetime = 0;
       }
     }
   }
+  // NaN and nonsense read as none; more than a day as a day.
+  const long long lifetime =
+      seconds > 0 ? std::llround(std::min<double>(seconds, kMaxTokenLifetimeSeconds)) : 0;
   if (lifetime <= 0) return make_error(ErrorKind::Internal, what + ": answer has no expires_in");
-  lifetime = std::min(lifetime, kMaxTokenLifetimeSeconds);
   std::string type = str(j, "token_type");
   if (!type.empty() && type != "Bearer" && type != "bearer")
     return make_error(ErrorKind::Internal, what + ": token_type " + type + " is not Bearer");

@@ -1,4 +1,3 @@
-#include "common/json_fields.h"
 #include "kms/azure/key_vault_client.h"
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "common/base64.h"
+#include "common/json_fields.h"
 #include "kms/azure/byok_file.h"
 #include "kms/key_state.h"
 
@@ -75,7 +75,7 @@ Result<KeyVaultKey> parse_bundle(const std::string& what, const std::string& bod
   k.x = jwk_bytes(key, "x");
   k.y = jwk_bytes(key, "y");
   if (auto a = j.find("attributes"); a != j.end() && a->is_object()) {
-    k.enabled = a->value("enabled", false);
+    k.enabled = flag(*a, "enabled");
     k.not_before = unix_time(*a, "nbf");
     k.expires = unix_time(*a, "exp");
     k.created = unix_time(*a, "created");

@@ -1,10 +1,10 @@
-#include "common/json_fields.h"
 #include "kms/gcp/gcp_errors.h"
 
 #include <map>
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
 #include "kms/http_transport.h"
 
 namespace byok::kms::gcp {

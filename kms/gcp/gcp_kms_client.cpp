@@ -1,4 +1,3 @@
-#include "common/json_fields.h"
 #include "kms/gcp/gcp_kms_client.h"
 
 #include <algorithm>
@@ -7,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "common/json_fields.h"
 #include "common/uuid.h"
 #include "kms/aws/sigv4.h"  // uri_encode: RFC 3986, nothing AWS-specific
 #include "kms/gcp/gcp_errors.h"

@@ -1,10 +1,10 @@
-#include "common/json_fields.h"
 #include "kms/gcp/token_source.h"
 
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.h"
 #include "kms/gcp/gcp_errors.h"
 #include "kms/rest_call.h"
 

@@ -1,4 +1,3 @@
-#include "common/json_fields.h"
 #include "kms/oci/oci_kms_client.h"
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "common/json_fields.h"
 #include "common/uuid.h"
 #include "kms/key_state.h"
 #include "kms/rest_call.h"

@@ -1,4 +1,3 @@
-#include "common/json_fields.h"
 #include "kms/thalassa/thalassa_client.h"
 
 #include <algorithm>
@@ -7,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
+#include "common/json_fields.h"
 #include "kms/key_state.h"
 #include "kms/rest_call.h"
 

@@ -86,3 +86,24 @@ TEST_CASE("list_all gives up when even one object is too large", "[controller][k
   REQUIRE_FALSE(all.ok());
   CHECK(huge.calls == 9);  // 500, 250, ... 1: bounded
 }
+
+TEST_CASE("a watch line decodes to its event, an ERROR to the error its Status means",
+          "[controller][kube][limits]") {
+  auto added = kube::decode_watch_event(R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})", "W");
+  REQUIRE(added.ok());
+  CHECK(added->type == "ADDED");
+  auto gone = kube::decode_watch_event(
+      R"({"type":"ERROR","object":{"kind":"Status","code":410,"message":"too old"}})", "W");
+  REQUIRE_FALSE(gone.ok());
+  CHECK(gone.error().kind == ErrorKind::Gone);
+  // A code that is no HTTP status, or none, reads as a server error.
+  auto odd = kube::decode_watch_event(R"({"type":"ERROR","object":{"code":"x"}})", "W");
+  REQUIRE_FALSE(odd.ok());
+  CHECK(odd.error().kind == ErrorKind::Unavailable);
+  for (const char* bad : {"[1]", "not json", R"({"type":1,"object":{}})", R"({"type":"ADDED"})"}) {
+    INFO(bad);
+    auto r = kube::decode_watch_event(bad, "W");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::Internal);
+  }
+}

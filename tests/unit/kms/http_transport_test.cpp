@@ -50,11 +50,6 @@ TEST_CASE("header lookup ignores case", "[kms][http]") {
   CHECK(find_header(h, "X-Missing").empty());
 }
 
-namespace {
-
-
-}  // namespace
-
 TEST_CASE("an answer larger than the cap is refused, with or without a Content-Length",
           "[kms][http]") {
   byok::kms::HttpTransportOptions options;
