@@ -46,11 +46,14 @@ Result<Kek> parse_kek(std::span<const std::uint8_t> der_or_pem) {
   }
   Kek kek;
   kek.bits = static_cast<unsigned>(EVP_PKEY_get_bits(key.get()));
-  if (kek.bits < kMinKekBits) {
+  // Every KMS documents RSA-2048/3072/4096 with e = 65537. A small or odd exponent (e = 1 makes
+  // the "encryption" the identity) or an odd size is not a wrapping key any KMS would serve: it
+  // is refused, whoever sent it.
+  if (!is_kek_size(kek.bits))
     return make_error(ErrorKind::InvalidArgument,
-                      "the KEK is RSA-" + std::to_string(kek.bits) + "; at least " +
-                          std::to_string(kMinKekBits) + " bits are required");
-  }
+                      "the KEK is RSA-" + std::to_string(kek.bits) +
+                          "; at least 2048 bits are required, and KMS wrapping keys are RSA-2048, "
+                          "3072 or 4096 (WeakWrappingKey)");
   unsigned char* der = nullptr;
   int len = i2d_PUBKEY(key.get(), &der);
   if (len <= 0) return make_error(ErrorKind::Internal, "cannot encode the KEK as DER");
@@ -60,18 +63,11 @@ Result<Kek> parse_kek(std::span<const std::uint8_t> der_or_pem) {
   kek.public_exponent = bn_bytes(key.get(), OSSL_PKEY_PARAM_RSA_E);
   if (kek.modulus.empty() || kek.public_exponent.empty())
     return make_error(ErrorKind::Internal, "cannot read the KEK's modulus/exponent");
-  // Every KMS documents RSA-2048/3072/4096 with e = 65537. A small or odd exponent (e = 1 makes
-  // the "encryption" the identity) or an odd size is not a wrapping key any KMS would serve: it
-  // is refused, whoever sent it.
   const std::vector<std::uint8_t> f4 = {0x01, 0x00, 0x01};
   if (kek.public_exponent != f4)
     return make_error(ErrorKind::InvalidArgument,
                       "the KEK's public exponent is not 65537 (WeakWrappingKey): refusing to wrap "
                       "for it; a KMS's wrapping key always uses e = 65537");
-  if (kek.bits != 2048 && kek.bits != 3072 && kek.bits != 4096)
-    return make_error(ErrorKind::InvalidArgument,
-                      "the KEK is RSA-" + std::to_string(kek.bits) +
-                          " (WeakWrappingKey): KMS wrapping keys are RSA-2048, 3072 or 4096");
   kek.fingerprint_sha256 = spki_fingerprint_sha256(kek.spki_der);
   return kek;
 }

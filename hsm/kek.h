@@ -24,7 +24,8 @@ struct Kek {
   std::string fingerprint_sha256;  // hex SHA-256 of spki_der
 };
 
-inline constexpr unsigned kMinKekBits = 2048;
+// The RSA sizes KMSs serve wrapping keys in; any other is refused.
+constexpr bool is_kek_size(unsigned bits) { return bits == 2048 || bits == 3072 || bits == 4096; }
 
 Result<Kek> parse_kek(std::span<const std::uint8_t> der_or_pem);
 

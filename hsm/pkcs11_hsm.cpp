@@ -535,11 +535,12 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
                         "direct RSA-OAEP can only carry symmetric keys");
     }
 
-    // The KEK: the token's own copy when a security officer installed it as trusted (keys made
-    // with CKA_WRAP_WITH_TRUSTED wrap under nothing else), else a session object for this wrap.
+    // The KEK: for a key made with CKA_WRAP_WITH_TRUSTED (which wraps under nothing else), the
+    // token's own copy a security officer installed as trusted; otherwise, or when there is none,
+    // a session object for this wrap. Only such keys pay for the search.
     CK_OBJECT_HANDLE kek_h = CK_INVALID_HANDLE;
     CK_RV rv = CKR_OK;
-    {
+    if (info.wrap_with_trusted) {
       Template ft;
       ft.ulong(CKA_CLASS, CKO_PUBLIC_KEY)
           .ulong(CKA_KEY_TYPE, CKK_RSA)

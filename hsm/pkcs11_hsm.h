@@ -5,7 +5,9 @@
 //  - Every operation runs on a pooled, logged-in session (session_pool.h) and survives one loss
 //    of the session or token (it reopens, logs in again and retries once).
 //  - wrap_key() imports the KEK as a session object (CKA_TOKEN=false) and destroys it, and any
-//    ephemeral AES key, before returning, whatever the outcome (RAII).
+//    ephemeral AES key, before returning, whatever the outcome (RAII); a key made with
+//    CKA_WRAP_WITH_TRUSTED wraps under the token's trusted copy of the KEK instead, when a
+//    security officer installed one (byokctl trust-kek).
 //  - wrap_key() remembers where it found a key (its object handle) and the last few parsed KEKs:
 //    on file-backed tokens a lookup costs several times the wrap itself. A remembered handle is
 //    trusted for key_cache_ttl, then checked (one attribute read: still a key with that label or

@@ -113,11 +113,6 @@ class KmsProvider {
 
   // Short provider name as the CRDs spell it: "aws", "azure", "gcp", "oci", "transit", "thalassa".
   virtual const char* provider() const = 0;
-  // Whether keys made for an ImportTarget carry its owner mark (a tag or label with
-  // target.owner) that find_key checks. Where they cannot (transit), a KMS shared by several
-  // namespaces must get names that cannot collide (shared_kms_key_name), or one tenant could
-  // adopt, and delete, another's key.
-  virtual bool marks_owner() const { return true; }
 
   // --- what a CustomerManagedKey needs -------------------------------------------------------
   // `key_id` is what the user wrote in spec.resource (ARN, Google resource name, Azure key id,

@@ -25,7 +25,6 @@ class MeteredProvider final : public KmsProvider {
   MeteredProvider(std::unique_ptr<KmsProvider> inner, metrics::Registry& registry);
 
   const char* provider() const override { return inner_->provider(); }
-  bool marks_owner() const override { return inner_->marks_owner(); }
   Result<KeyDescription> describe_key(const std::string& key_id) override;
   Result<DeletionSchedule> schedule_key_deletion(const std::string& key_id,
                                                  int pending_window_days) override;

@@ -22,9 +22,11 @@ Result<ProviderHandle> build(const ProviderConfig& config, std::unique_ptr<HttpT
   return handle;
 }
 
-Result<ProviderHandle> make_client(const ProviderConfig& config,
-                                   std::unique_ptr<HttpTransport> t, const Clock& clock,
-                                   RetryEnvironment env) {
+}  // namespace
+
+Result<ProviderHandle> make_provider(const ProviderConfig& config,
+                                     std::unique_ptr<HttpTransport> t, const Clock& clock,
+                                     RetryEnvironment env) {
   if (config.type == "aws") return build<aws::AwsKmsClient>(config, std::move(t), clock, env);
   if (config.type == "azure") return build<azure::KeyVaultClient>(config, std::move(t), clock, env);
   if (config.type == "gcp") return build<gcp::GcpKmsClient>(config, std::move(t), clock, env);
@@ -35,14 +37,6 @@ Result<ProviderHandle> make_client(const ProviderConfig& config,
                     "spec.type " + config.type + " is not a provider type this operator knows");
 }
 
-}  // namespace
-
-Result<ProviderHandle> make_provider(const ProviderConfig& config,
-                                     std::unique_ptr<HttpTransport> transport, const Clock& clock,
-                                     RetryEnvironment env) {
-  return make_client(config, std::move(transport), clock, std::move(env));
-}
-
 Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock,
                                      metrics::Registry* metrics,
                                      std::chrono::milliseconds request_timeout) {
@@ -51,8 +45,8 @@ Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& 
   options.extra_ca_pem = config.extra_ca_pem;
   if (!config.endpoint_policy.allows_everything())
     options.url_guard = [policy = config.endpoint_policy](const UrlParts& url) { return policy.check(url); };
-  auto handle = make_client(config, make_cpprest_transport(options), clock,
-                            default_retry_environment());
+  auto handle = make_provider(config, make_cpprest_transport(options), clock,
+                              default_retry_environment());
   if (!handle) return handle.error();
   if (metrics) handle->client = std::make_unique<MeteredProvider>(std::move(handle->client), *metrics);
   return handle;

@@ -93,7 +93,6 @@ class TransitClient final : public KmsProvider {
                 RetryEnvironment env = default_retry_environment());
 
   const char* provider() const override { return "transit"; }
-  bool marks_owner() const override { return false; }  // transit keys have no tags
   // `key_id` is the key's name in the mount.
   Result<KeyDescription> describe_key(const std::string& key_id) override;
   // Immediate: allows deletion in the key's config, then deletes it. The schedule reports state

@@ -17,8 +17,6 @@
 
 namespace byok::hsmpolicy {
 
-inline constexpr char kNotAuthorized[] = "NotAuthorized";
-
 struct ExportAsk {
   std::string ns;                  // the ImportedKey's namespace
   bool by_label = true;
@@ -35,12 +33,11 @@ struct Grant {
 class ExportAuthorizer {
  public:
   explicit ExportAuthorizer(kube::KubeClient& client) : client_(client) {}
-  virtual ~ExportAuthorizer() = default;
 
   // The granting policy; PermissionDenied (reason NotAuthorized) when none grants; Unavailable
   // when the apiserver could not be read.
-  virtual Result<Grant> authorize(const ExportAsk& ask,
-                                  const std::optional<FoundKey>& found = std::nullopt);
+  Result<Grant> authorize(const ExportAsk& ask,
+                          const std::optional<FoundKey>& found = std::nullopt);
 
  private:
   kube::KubeClient& client_;

@@ -68,8 +68,8 @@ nlohmann::json imported_key_status_to_json(const ImportedKeyStatus& status);
 
 // The key's name in the KMS: spec.kmsKeyName, else metadata.name.
 std::string kms_key_name(const ImportedKey& key);
-// The name in a ClusterKmsProvider's KMS that has no owner marks (KmsProvider::marks_owner),
-// which many namespaces share: kms_key_name (dots made
+// The name in a ClusterKmsProvider's KMS, which many namespaces share (and which may hold no
+// owner marks: transit keys have no tags): kms_key_name (dots made
 // dashes, cut to 50 characters) and 12 hex digits of SHA-256(namespace/UID), at most 63
 // characters (Google's limit). Two tenants can never name, adopt or delete each other's key,
 // even in a KMS without tags (transit), and a recreated object gets a fresh key.

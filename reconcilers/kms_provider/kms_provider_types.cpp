@@ -28,7 +28,6 @@ Result<KmsProvider> parse_kms_provider(const nlohmann::json& object) {
     if (spec.contains(p.spec.type) && spec[p.spec.type].is_object())
       for (const auto& [k, v] : spec[p.spec.type].items())
         if (v.is_string()) p.spec.settings[k] = v.get<std::string>();
-    if (spec.contains("namespaceSelector")) p.spec.namespace_selector = spec["namespaceSelector"];
     p.spec.allow_wrapped_imports = spec.value("allowWrappedImports", false);
     if (spec.contains("wrappingKeyFingerprints") && spec["wrappingKeyFingerprints"].is_array())
       for (const auto& f : spec["wrappingKeyFingerprints"])

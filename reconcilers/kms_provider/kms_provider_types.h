@@ -33,8 +33,8 @@ struct KmsProviderSpec {
   std::string ca_secret_key = "ca.crt";
   // The per-type settings object (spec.azure, spec.gcp, ...) as flat strings, e.g. "vaultUrl".
   std::map<std::string, std::string> settings;
-  // ClusterKmsProvider only: the namespaces that may use it, and the wrapping keys it trusts.
-  nlohmann::json namespace_selector;
+  // ClusterKmsProvider only: the wrapping keys it trusts. (Its namespaceSelector is read by the
+  // registry from the object itself, before the object is parsed at all.)
   std::vector<std::string> wrapping_key_fingerprints;
   bool allow_wrapped_imports = false;
 };

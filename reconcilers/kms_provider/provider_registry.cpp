@@ -164,7 +164,6 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
   if (!provider) return fail(ProviderProblem::Misconfigured, provider.error());
   out.type = provider->spec.type;
   out.cluster = cluster;
-  out.uid = provider->meta.uid;
   std::string secrets_ns = ns;
   if (cluster) {
     if (trust_.cluster_namespace.empty())

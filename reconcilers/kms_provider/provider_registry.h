@@ -54,7 +54,6 @@ struct ProviderLookup {
   std::string accessor;                      // status.accessor, as the KmsProvider's check left it
                                              // (never set for a ClusterKmsProvider)
   bool cluster = false;                      // a ClusterKmsProvider (admin-owned)
-  std::string uid;                           // the provider object's UID
   std::vector<std::string> pinned_fingerprints;  // ClusterKmsProvider wrappingKeyFingerprints
   bool allow_wrapped_imports = true;  // a ClusterKmsProvider takes offline-wrapped material only if it says so
   ProviderProblem problem = ProviderProblem::None;
@@ -69,7 +68,7 @@ Status check_tenant_config(const kms::ProviderConfig& config, const kms::Endpoin
 class ProviderRegistry {
  public:
   using Factory = std::function<Result<kms::ProviderHandle>(const kms::ProviderConfig&)>;
-  ProviderRegistry(kube::KubeClient& client, Factory factory, ProviderTrust trust = {});
+  ProviderRegistry(kube::KubeClient& client, Factory factory, ProviderTrust trust);
 
   // The client for `ref` as used by an object in namespace `ns`. A ClusterKmsProvider that does
   // not exist and one that does not select `ns` give the same answer (ProviderNotFound). Any

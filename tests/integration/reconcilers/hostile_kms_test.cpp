@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "tests/chart/chart_support.h"
+#include "tests/integration/reconcilers/attacker.h"
 #include "tests/integration/reconcilers/ik_test_support.h"
 
 using namespace byok;
@@ -23,40 +23,6 @@ long peak_rss_mib(pid_t pid) {
   return -1;
 }
 
-struct HostileServer {
-  std::string dir, cert, key;
-  int port = testing::free_loopback_port();
-  std::unique_ptr<testing::ChildProcess> proc;
-
-  HostileServer(const std::string& ns, const std::string& mode) {
-    dir = "/tmp/byok-" + ns + "-" + mode;
-    std::filesystem::create_directories(dir);
-    cert = dir + "/cert.pem";
-    key = dir + "/key.pem";
-    auto made = testing::run_command(
-        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-        "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>&1");
-    REQUIRE(made.exit_code == 0);
-    proc = std::make_unique<testing::ChildProcess>(
-        "/usr/bin/python3",
-        std::vector<std::string>{std::string(BYOK_SOURCE_DIR) + "/tests/fakes/attacker/attacker_server.py",
-                                 "--port", std::to_string(port), "--log", dir + "/requests.jsonl",
-                                 "--cert", cert, "--key", key, "--mode", mode, "--max-seconds", "120"},
-        dir + "/server.log");
-    REQUIRE(testing::wait_until(
-        [&] { return testing::read_file(dir + "/server.log").find("ready") != std::string::npos; }, 10s));
-  }
-  std::string url() const { return "https://127.0.0.1:" + std::to_string(port); }
-};
-
-Json secret(const std::string& name, const Json& string_data) {
-  return {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}}}, {"stringData", string_data}};
-}
-
-Json kms_provider(const std::string& name, Json spec) {
-  return {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "KmsProvider"}, {"metadata", {{"name", name}}}, {"spec", spec}};
-}
-
 }  // namespace
 
 TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end in conditions that "
@@ -65,26 +31,25 @@ TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end i
   IkFixture f("hostile");
   f.provider("transit");
   f.add_key("healthy", "aes256-gcm96");
-  HostileServer huge(f.ns, "huge"), drip(f.ns, "drip"), pages(f.ns, "pages");
+  Attacker huge(f.ns, "huge", true, "65537", "huge"), drip(f.ns, "drip", true, "65537", "drip"),
+      pages(f.ns, "pages", true, "65537", "pages");
   auto must = [&](const kube::ResourceType& type, const Json& object) {
     auto r = f.c.create(type, f.ns, object);
     INFO(object.dump() << ": " << (r.ok() ? "" : r.error().message));
     REQUIRE(r.ok());
   };
-  for (const HostileServer* s : {&huge, &drip, &pages}) {
-    std::string mode = s->dir.substr(s->dir.rfind('-') + 1);
-    must(kube::resources::secrets(), secret(mode + "-ca", {{"ca.crt", testing::read_file(s->cert)}}));
-  }
+  for (const auto& [mode, server] : {std::pair{"huge", &huge}, std::pair{"drip", &drip}, std::pair{"pages", &pages}})
+    must(kube::resources::secrets(), secret(std::string(mode) + "-ca", {{"ca.crt", testing::read_file(server->cert)}}));
   must(kube::resources::secrets(), secret("token", {{"token", "t"}}));
   must(kube::resources::secrets(), secret("aws", {{"accessKeyId", "AKID"}, {"secretAccessKey", "s"}}));
   must(kube::resources::secrets(), secret("wrapped", {{"wrapped", std::string(552, 'w')}}));
   for (const auto& [name, server] : {std::pair{"huge", &huge}, std::pair{"drip", &drip}})
     must(kube::resources::kms_providers(),
-         kms_provider(name, {{"type", "transit"}, {"endpoint", server->url()},
+         kms_provider(name, {{"type", "transit"}, {"endpoint", "https" + server->url()},
                              {"caSecretRef", {{"name", std::string(name) + "-ca"}}},
                              {"credentialsSecretRef", {{"name", "token"}}}}));
   must(kube::resources::kms_providers(),
-       kms_provider("pages", {{"type", "aws"}, {"region", "eu-west-1"}, {"endpoint", pages.url()},
+       kms_provider("pages", {{"type", "aws"}, {"region", "eu-west-1"}, {"endpoint", "https" + pages.url()},
                               {"caSecretRef", {{"name", "pages-ca"}}},
                               {"credentialsSecretRef", {{"name", "aws"}}}}));
   // Requests are cut at 5 s in all here (60 s by default) so the drip ends within the test.

@@ -7,57 +7,13 @@
 
 #include "controller/kube/cluster_config.h"
 #include "tests/chart/chart_support.h"
+#include "tests/integration/reconcilers/attacker.h"
 #include "tests/integration/reconcilers/ik_test_support.h"
 
 using namespace byok;
 using namespace byok::iktest;
 
 namespace {
-
-// An attacker's server: HTTPS with its own CA (or plain HTTP), logging every request, serving an
-// RSA-4096 wrapping key (what transit serves) with the given public exponent.
-struct Attacker {
-  std::string dir, log, cert, key, wrapping_key;
-  int port = testing::free_loopback_port();
-  std::unique_ptr<testing::ChildProcess> proc;
-
-  Attacker(const std::string& ns, const std::string& name, bool tls, const std::string& exponent = "65537") {
-    dir = "/tmp/byok-" + ns + "-" + name;
-    std::filesystem::create_directories(dir);
-    log = dir + "/requests.jsonl";
-    cert = dir + "/cert.pem";
-    key = dir + "/key.pem";
-    wrapping_key = dir + "/wrapping.pem";
-    std::ofstream(log).close();
-    auto made = testing::run_command(
-        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
-        key + " -out " + cert + " 2>&1 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -pkeyopt rsa_keygen_pubexp:" +
-        exponent + " 2>/dev/null | openssl pkey -pubout -out " + wrapping_key);
-    REQUIRE(made.exit_code == 0);
-    std::vector<std::string> args = {std::string(BYOK_SOURCE_DIR) + "/tests/fakes/attacker/attacker_server.py",
-                                     "--port", std::to_string(port), "--log", log, "--wrapping-key", wrapping_key};
-    if (tls) args.insert(args.end(), {"--cert", cert, "--key", key});
-    proc = std::make_unique<testing::ChildProcess>("/usr/bin/python3", args, dir + "/server.log");
-    REQUIRE(testing::wait_until([&] { return testing::read_file(dir + "/server.log").find("ready") != std::string::npos; }, 10s));
-  }
-  // Without the scheme: "://127.0.0.1:PORT".
-  std::string url() const { return "://127.0.0.1:" + std::to_string(port); }
-  std::vector<Json> requests() const {
-    std::vector<Json> out;
-    std::istringstream in(testing::read_file(log));
-    for (std::string line; std::getline(in, line);)
-      if (!line.empty()) out.push_back(Json::parse(line));
-    return out;
-  }
-};
-
-Json secret(const std::string& name, const Json& string_data) {
-  return {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}}}, {"stringData", string_data}};
-}
-
-Json kms_provider(const std::string& name, Json spec) {
-  return {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "KmsProvider"}, {"metadata", {{"name", name}}}, {"spec", spec}};
-}
 
 Json cluster_ref(const std::string& name) { return {{"kind", "ClusterKmsProvider"}, {"name", name}}; }
 

@@ -95,9 +95,10 @@ const kmsprovider::ProviderRef kShared{"ClusterKmsProvider", "vault"};
 TEST_CASE("registry: a ClusterKmsProvider serves only the namespaces it selects, with Secrets from "
           "the operator's namespace, and never lends a tenant's client", "[kmsprovider][tenancy]") {
   Setup s;
-  s.api.put(kube::resources::cluster_kms_providers(), "", "vault",
-            provider_object("https://anything.internal:8200", "admin-token",
-                            {{"matchLabels", {{"kubernetes.io/metadata.name", "team-a"}}}}));
+  Json admins = provider_object("https://anything.internal:8200", "admin-token",
+                                {{"matchLabels", {{"kubernetes.io/metadata.name", "team-a"}}}});
+  admins["status"] = {{"accessor", "arn:aws:iam::111122223333:role/kms-admin"}};
+  s.api.put(kube::resources::cluster_kms_providers(), "", "vault", admins);
   s.api.put(kube::resources::secrets(), "byok-system", "admin-token", secret_object("admin"));
   s.tenant_provider("https://vault.example.com:8200");
   // Team B names a Secret of the same name in its own namespace: never read for the cluster one.
@@ -106,7 +107,7 @@ TEST_CASE("registry: a ClusterKmsProvider serves only the namespaces it selects,
   auto shared = s.registry.get("team-a", kShared);
   REQUIRE(shared.client);
   CHECK(shared.cluster);
-  CHECK(shared.accessor.empty());
+  CHECK(shared.accessor.empty());  // the admin's principal never reaches a tenant's status
   CHECK(static_cast<RecordingClient&>(*shared.client).config.credentials.at("token") == "admin");
   // Not its own allow-list: the admin's endpoint is the admin's to choose.
   CHECK(static_cast<RecordingClient&>(*shared.client).config.endpoint_policy.allows_everything());
