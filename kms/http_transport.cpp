@@ -1,15 +1,11 @@
 #include "kms/http_transport.h"
 
 #include <cctype>
-#include <map>
 #include <mutex>
 
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <cpprest/http_client.h>
-#include <pplx/threadpool.h>
+#include <curl/curl.h>
 
-#include "common/http_read.h"
+#include "common/file_read.h"
 
 namespace byok::kms {
 namespace {
@@ -23,112 +19,194 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-namespace http = web::http;
-namespace client = web::http::client;
+// libcurl, because a KMS endpoint may be a tenant's: it bounds what cpprestsdk cannot (response
+// headers, a whole exchange's time) and abandons an answer by returning from a callback on the
+// reading thread, where cpprestsdk could only close the socket from another thread, which
+// crashes it now and then mid-read under TLS.
+void curl_init_once() {
+  static const bool done = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
+  (void)done;
+}
 
-class CpprestTransport final : public HttpTransport {
+// The system's trust store as PEM, read once: a CA blob replaces curl's default store, so an
+// extra CA is given together with it.
+const std::string& system_roots_pem() {
+  static const std::string pem = [] {
+    std::string path = "/etc/ssl/certs/ca-certificates.crt";
+    if (CURL* h = curl_easy_init()) {
+      char* info = nullptr;
+      if (curl_easy_getinfo(h, CURLINFO_CAINFO, &info) == CURLE_OK && info) path = info;
+      curl_easy_cleanup(h);
+    }
+    auto pem = read_file_capped(path, 16 * 1024 * 1024);
+    return pem ? *pem : std::string();
+  }();
+  return pem;
+}
+
+// What one exchange collects, with the caps its callbacks enforce.
+struct Exchange {
+  HttpResponse out;
+  std::size_t max_body = 0, max_headers = 0, header_bytes = 0;
+  bool body_too_large = false, headers_too_large = false;
+
+  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) {
+    auto& x = *static_cast<Exchange*>(self);
+    const std::size_t len = size * n;
+    x.header_bytes += len;
+    if (x.header_bytes > x.max_headers) {
+      x.headers_too_large = true;
+      return 0;  // abort: libcurl ends the exchange on this thread
+    }
+    std::string_view line(data, len);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.rfind("HTTP/", 0) == 0) {
+      x.out.headers.clear();  // a new status line (after a 1xx): only the final answer's headers
+      return len;
+    }
+    if (auto colon = line.find(':'); colon != std::string_view::npos) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      x.out.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    }
+    return len;
+  }
+  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self) {
+    auto& x = *static_cast<Exchange*>(self);
+    const std::size_t len = size * n;
+    if (x.out.body.size() + len > x.max_body) {
+      x.body_too_large = true;
+      return 0;
+    }
+    x.out.body.append(data, len);
+    return len;
+  }
+};
+
+class CurlTransport final : public HttpTransport {
  public:
-  explicit CpprestTransport(HttpTransportOptions options) : options_(std::move(options)) {}
+  explicit CurlTransport(HttpTransportOptions options) : options_(std::move(options)) {
+    curl_init_once();
+    if (!options_.extra_ca_pem.empty()) roots_ = system_roots_pem() + "\n" + options_.extra_ca_pem;
+    // Connections are kept and reused across requests (and threads) through a share.
+    share_ = curl_share_init();
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
+    curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, +[](CURL*, curl_lock_data d, curl_lock_access, void* self) {
+      static_cast<CurlTransport*>(self)->locks_[d].lock();
+    });
+    curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, +[](CURL*, curl_lock_data d, void* self) {
+      static_cast<CurlTransport*>(self)->locks_[d].unlock();
+    });
+  }
+  ~CurlTransport() override { curl_share_cleanup(share_); }
 
   Result<HttpResponse> send(const HttpRequest& request) override {
     auto parts = parse_url(request.url);
     if (!parts) return parts.error().context(request.method + " " + request.url);
-    // The base carries the port only when it is not the scheme's default, so the Host header
-    // cpprestsdk derives from it is exactly UrlParts::authority(), which signers sign.
+    // The URL sent is the one parsed and checked, rebuilt: whatever libcurl might read
+    // differently in the original never reaches it. The Host header libcurl derives from it is
+    // exactly UrlParts::authority(), which signers sign.
     std::string base = parts->scheme + "://" + parts->authority();
     std::string what = request.method + " " + base + parts->path;
     if (options_.url_guard)
       if (auto allowed = options_.url_guard(*parts); !allowed) return allowed.error().context(what);
-    try {
-      client::http_client& c = client_for(base);
-      http::http_request req(request.method);
-      req.set_request_uri(parts->path + (parts->query.empty() ? "" : "?" + parts->query));
-      for (const auto& [name, value] : request.headers) {
-        // cpprestsdk takes a given Host header for TLS server-name checks too, where a port
-        // breaks them: leave Host to it, after checking it says what the URL says.
-        if (iequals(name, "host")) {
-          if (value != parts->authority())
-            return make_error(ErrorKind::InvalidArgument,
-                              what + ": Host header " + value + " does not match the URL");
-          continue;
+    std::string url = base + parts->path + (parts->query.empty() ? "" : "?" + parts->query);
+
+    struct curl_slist* headers = nullptr;
+    bool content_type = false;
+    for (const auto& [name, value] : request.headers) {
+      // libcurl writes Host from the URL: a given one must agree with it.
+      if (iequals(name, "host")) {
+        if (value != parts->authority()) {
+          curl_slist_free_all(headers);
+          return make_error(ErrorKind::InvalidArgument,
+                            what + ": Host header " + value + " does not match the URL");
         }
-        req.headers().add(name, value);
+        continue;
       }
-      if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-        // Bytes verbatim; Content-Type set above (when given) is kept.
-        std::vector<unsigned char> bytes(request.body.begin(), request.body.end());
-        req.set_body(std::move(bytes));
-      }
-      // The whole-request deadline: a timer on cpprestsdk's own I/O service cancels the request
-      // (closing the connection) if the answer is not all here in time.
-      pplx::cancellation_token_source cancel;
-      boost::asio::steady_timer deadline(crossplat::threadpool::shared_instance().service(),
-                                         options_.total_timeout);
-      deadline.async_wait([cancel](const boost::system::error_code& ec) mutable {
-        if (!ec) cancel.cancel();
-      });
-      Result<HttpResponse> out = make_error(ErrorKind::Unavailable, what + ": no answer");
-      try {
-        out = read_answer(c.request(req, cancel.get_token()).get(), what);
-      } catch (const std::exception& e) {
-        out = make_error(ErrorKind::Unavailable, what + ": " + e.what());
-      }
-      deadline.cancel();
-      // Whatever the read ended with when the deadline cancelled it, the deadline is the cause.
-      if (!out.ok() && cancel.get_token().is_canceled())
+      content_type = content_type || iequals(name, "content-type");
+      headers = curl_slist_append(headers, (name + ": " + value).c_str());
+    }
+    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+    if (!content_type) headers = curl_slist_append(headers, "Content-Type:");  // none invented
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers, curl_slist_free_all);
+
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
+    if (!h) return make_error(ErrorKind::Internal, what + ": cannot start a request");
+    CURL* c = h.get();
+    Exchange x;
+    x.max_body = options_.max_response_bytes;
+    x.max_headers = options_.max_header_bytes;
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_PROXY, "");  // never a proxy from the environment
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(c, CURLOPT_SHARE, share_);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (request.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
+    }
+    // Time: connecting, and any stretch of `timeout` in which less than a byte a second arrives,
+    // fail as the network being down; the whole exchange may not outlast total_timeout.
+    const long wait_ms = options_.timeout.count() > 0 ? static_cast<long>(options_.timeout.count()) : 30000L;
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, wait_ms);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, wait_ms / 1000));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+    // Size: a Content-Length over the cap is refused before the body; the callbacks cap the rest.
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &Exchange::on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Exchange::on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+    // TLS: peer and host name are always verified; an extra CA adds to the system's roots.
+    if (!roots_.empty()) {
+      curl_blob blob{roots_.data(), roots_.size(), CURL_BLOB_NOCOPY};
+      curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+    }
+
+    CURLcode rc = curl_easy_perform(c);
+    if (x.body_too_large || rc == CURLE_FILESIZE_EXCEEDED)
+      return make_error(ErrorKind::Internal, what + ": the answer is larger than " +
+                                                 std::to_string(options_.max_response_bytes) +
+                                                 " bytes (KmsResponseTooLarge); not read");
+    if (x.headers_too_large)
+      return make_error(ErrorKind::Internal, what + ": the answer's headers are larger than " +
+                                                 std::to_string(options_.max_header_bytes) +
+                                                 " bytes (KmsResponseTooLarge); not read");
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      double total = 0;
+      curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
+      if (total * 1000 >= static_cast<double>(options_.total_timeout.count()) * 0.99)
         return make_error(ErrorKind::Unavailable,
                           what + ": no whole answer within " +
                               std::to_string(options_.total_timeout.count()) +
                               " ms (KmsRequestTimeout)");
-      // An answer not read to its end (over the cap, broken) is abandoned by closing the
-      // connection: cpprestsdk would otherwise go on buffering the rest in the background.
-      if (!out.ok()) cancel.cancel();
-      return out;
-    } catch (const std::exception& e) {
-      return make_error(ErrorKind::Unavailable, what + ": " + e.what());
     }
+    if (rc != CURLE_OK)
+      return make_error(ErrorKind::Unavailable,
+                        what + ": " + (errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc)));
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    x.out.status = static_cast<int>(status);
+    return std::move(x.out);
   }
 
  private:
-  Result<HttpResponse> read_answer(const http::http_response& resp, const std::string& what) {
-    {  // may throw: the caller turns it into an error
-      HttpResponse out;
-      out.status = resp.status_code();
-      for (const auto& [name, value] : resp.headers()) out.headers.emplace_back(name, value);
-      const std::size_t cap = options_.max_response_bytes;
-      auto body = read_body_capped(resp, cap);
-      if (!body)
-        return make_error(ErrorKind::Internal, what + ": the answer is larger than " +
-                                                   std::to_string(cap) +
-                                                   " bytes (KmsResponseTooLarge); not read");
-      out.body = std::move(*body);
-      return out;
-    }
-  }
-
-  client::http_client& client_for(const std::string& base) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = clients_.find(base);
-    if (it != clients_.end()) return *it->second;
-    client::http_client_config conf;
-    conf.set_timeout(options_.timeout.count() > 0 ? options_.timeout
-                                                  : std::chrono::milliseconds(30000));
-    conf.set_validate_certificates(true);
-    // Never a proxy from the environment: the endpoint checked is the one connected to.
-    conf.set_proxy(web::web_proxy(web::web_proxy::disabled));
-    std::string ca = options_.extra_ca_pem;
-    conf.set_ssl_context_callback([ca](boost::asio::ssl::context& ctx) {
-      if (!ca.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
-    });
-    auto c = std::make_unique<client::http_client>(base, conf);
-    auto& ref = *c;
-    clients_.emplace(base, std::move(c));
-    return ref;
-  }
-
   HttpTransportOptions options_;
-  std::mutex mu_;
-  std::map<std::string, std::unique_ptr<client::http_client>> clients_;
+  std::string roots_;  // system roots + extra_ca_pem; empty: libcurl's default store
+  CURLSH* share_ = nullptr;
+  std::mutex locks_[CURL_LOCK_DATA_LAST];
 };
 
 }  // namespace
@@ -139,8 +217,8 @@ std::string find_header(const HttpHeaders& headers, std::string_view name) {
   return "";
 }
 
-std::unique_ptr<HttpTransport> make_cpprest_transport(HttpTransportOptions options) {
-  return std::make_unique<CpprestTransport>(std::move(options));
+std::unique_ptr<HttpTransport> make_http_transport(HttpTransportOptions options) {
+  return std::make_unique<CurlTransport>(std::move(options));
 }
 
 std::string UrlParts::authority() const {

@@ -57,7 +57,7 @@ struct UrlParts {
 Result<UrlParts> parse_url(std::string_view url);
 
 struct HttpTransportOptions {
-  // Each wait for the network (connect, a read); cpprestsdk restarts it whenever bytes arrive.
+  // Connecting, and any stretch this long in which less than a byte a second arrives.
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   // PEM certificates trusted in addition to the system store (a private endpoint's CA, a test
   // server's self-signed certificate). Certificate and host-name verification is always on.
@@ -69,17 +69,19 @@ struct HttpTransportOptions {
   // KMS answers are a few KiB; a larger body (a hostile or broken endpoint) is refused before it
   // is buffered whole (error kind Internal, "KmsResponseTooLarge").
   std::size_t max_response_bytes = 4 * 1024 * 1024;
+  // The answer's status line and headers together (a peer sending one endless header).
+  std::size_t max_header_bytes = 64 * 1024;
   // The whole request, answer included: a peer that drips a byte at a time cannot hold a worker
   // longer than this (error kind Unavailable, "KmsRequestTimeout").
   std::chrono::milliseconds total_timeout{std::chrono::seconds(60)};
 };
 
-// cpprestsdk-backed transport. Safe to use from several threads; keeps one client per
-// scheme://authority so connections are reused. Headers given in the request are sent as given,
-// except Host: the transport sends UrlParts::authority() of the URL (host, and the port unless it
-// is the scheme's default), which is what signers sign; a request whose Host header says
-// otherwise is refused (InvalidArgument).
-std::unique_ptr<HttpTransport> make_cpprest_transport(HttpTransportOptions options = {});
+// libcurl-backed transport. Safe to use from several threads; connections are reused across
+// requests. Headers given in the request are sent as given, except Host: the transport sends
+// UrlParts::authority() of the URL (host, and the port unless it is the scheme's default), which
+// is what signers sign; a request whose Host header says otherwise is refused (InvalidArgument).
+// No proxy, no redirects, HTTP/1.1, no compression asked for.
+std::unique_ptr<HttpTransport> make_http_transport(HttpTransportOptions options = {});
 
 // The error kind an HTTP status means when the provider's answer says nothing more specific:
 // 400 InvalidArgument, 401 Unauthenticated, 403 PermissionDenied, 404 NotFound, 409 Conflict,

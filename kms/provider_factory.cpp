@@ -45,7 +45,7 @@ Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& 
   options.extra_ca_pem = config.extra_ca_pem;
   if (!config.endpoint_policy.allows_everything())
     options.url_guard = [policy = config.endpoint_policy](const UrlParts& url) { return policy.check(url); };
-  auto handle = make_provider(config, make_cpprest_transport(options), clock,
+  auto handle = make_provider(config, make_http_transport(options), clock,
                               default_retry_environment());
   if (!handle) return handle.error();
   if (metrics) handle->client = std::make_unique<MeteredProvider>(std::move(handle->client), *metrics);

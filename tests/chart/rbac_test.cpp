@@ -246,7 +246,7 @@ void drive_customer_managed_key(Run& run) {
   config.region = aws.region;
   config.kms_endpoint = config.sts_endpoint = aws.endpoint;
   config.credentials = {aws.credentials.at("accessKeyId"), aws.credentials.at("secretAccessKey"), ""};
-  auto transport = kms::make_cpprest_transport({10s, aws.extra_ca_pem});
+  auto transport = kms::make_http_transport({10s, aws.extra_ca_pem});
   kms::aws::AwsKmsClient console(config, *transport, clock);
   auto key = console.create_key({});
   REQUIRE(key.ok());

@@ -60,7 +60,7 @@ struct Client {
     return {m["BYOK_AWS_ACCESS_KEY_ID"], m["BYOK_AWS_SECRET_ACCESS_KEY"], ""};
   }
   explicit Client(Credentials creds = good(), std::string endpoint = "", bool trust_ca = true)
-      : transport(make_cpprest_transport(
+      : transport(make_http_transport(
             {std::chrono::seconds(10), trust_ca ? moto().file("BYOK_AWS_CA_FILE") : std::string()})),
         kms(config(creds, endpoint), transport, clock) {}
 };

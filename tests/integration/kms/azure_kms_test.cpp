@@ -83,7 +83,7 @@ struct Client {
   std::unique_ptr<KeyVaultClient> kv;
 
   explicit Client(ProviderConfig c = config(), bool trust_ca = true)
-      : transport(make_cpprest_transport(
+      : transport(make_http_transport(
             {std::chrono::seconds(10), trust_ca ? c.extra_ca_pem : std::string()})) {
     auto made = KeyVaultClient::from_config(c, transport, clock);
     REQUIRE(made.ok());
@@ -93,7 +93,7 @@ struct Client {
 
 // The fake vault's test-only endpoints, over TLS with the harness CA.
 Json fake_call(const std::string& method, const std::string& path) {
-  auto t = make_cpprest_transport({std::chrono::seconds(10), fakes().file("BYOK_AZURE_CA_FILE")});
+  auto t = make_http_transport({std::chrono::seconds(10), fakes().file("BYOK_AZURE_CA_FILE")});
   auto resp = t->send({method, fakes()["BYOK_AZURE_FAKE_URL"] + path, {}, ""});
   REQUIRE(resp.ok());
   INFO(resp->body);

@@ -63,7 +63,7 @@ struct Client {
   }
   explicit Client(const std::string& sa_key_json = fake().file("BYOK_GCP_SA_KEY_FILE"),
                   const std::string& endpoint = "", bool trust_ca = true)
-      : transport(make_cpprest_transport(
+      : transport(make_http_transport(
             {std::chrono::seconds(10), trust_ca ? fake().file("BYOK_GCP_CA_FILE") : std::string()})),
         kms(std::make_unique<GcpKmsClient>(config(sa_key_json, endpoint), transport, clock)) {}
 };
@@ -72,7 +72,7 @@ struct Client {
 HttpResponse admin(const std::string& method, const std::string& path_and_query,
                    const std::string& body = "") {
   static auto transport =
-      make_cpprest_transport({std::chrono::seconds(10), fake().file("BYOK_GCP_CA_FILE")});
+      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_GCP_CA_FILE")});
   HttpRequest req{method, fake()["BYOK_GCP_ENDPOINT"] + "/__fake/" + path_and_query,
                   {{"Content-Type", "application/json"}}, body};
   auto resp = transport->send(req);
@@ -162,7 +162,7 @@ TEST_CASE("gcp: a key with a generated version describes as ENABLED and current"
 TEST_CASE("gcp: who_am_i names the service account, built through from_config", "[kms][gcp]") {
   RealClock clock;
   auto transport =
-      make_cpprest_transport({std::chrono::seconds(10), fake().file("BYOK_GCP_CA_FILE")});
+      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_GCP_CA_FILE")});
   ProviderConfig config;
   config.type = "gcp";
   config.endpoint = fake()["BYOK_GCP_ENDPOINT"];

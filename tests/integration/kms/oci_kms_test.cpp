@@ -65,7 +65,7 @@ struct Client {
   std::unique_ptr<OciKmsClient> kms;
 
   explicit Client(ProviderConfig config = provider_config(), bool trust_ca = true)
-      : transport(make_cpprest_transport(
+      : transport(make_http_transport(
             {std::chrono::seconds(10), trust_ca ? fake().file("BYOK_OCI_CA_FILE") : std::string()})) {
     auto built = OciKmsClient::from_config(config, transport, clock);
     REQUIRE(built.ok());
@@ -76,7 +76,7 @@ struct Client {
 // The fake's test-only endpoints (under /__fake/, no signature).
 Json admin(const std::string& method, const std::string& path, const Json& body = nullptr) {
   static auto transport =
-      make_cpprest_transport({std::chrono::seconds(10), fake().file("BYOK_OCI_CA_FILE")});
+      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_OCI_CA_FILE")});
   HttpRequest req{method, fake()["BYOK_OCI_ENDPOINT"] + "/__fake/" + path,
                   {{"content-type", "application/json"}}, body.is_null() ? "" : body.dump()};
   auto resp = transport->send(req);
@@ -248,7 +248,7 @@ TEST_CASE("oci: a clock more than 5 minutes off is refused (Unauthenticated)", "
     SteadyTime steady_now() const override { return std::chrono::steady_clock::now(); }
   } skewed;
   CountingTransport transport(
-      make_cpprest_transport({std::chrono::seconds(10), fake().file("BYOK_OCI_CA_FILE")}));
+      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_OCI_CA_FILE")}));
   auto kms = OciKmsClient::from_config(provider_config(), transport, skewed);
   REQUIRE(kms.ok());
   auto key = (*kms)->describe_key(console_key(unique_name("skew")));
@@ -262,7 +262,7 @@ TEST_CASE("oci: a body changed after signing is refused by its x-content-sha256"
                                       fake().file("BYOK_OCI_PRIVATE_KEY_FILE"));
   REQUIRE(signer.ok());
   auto transport =
-      make_cpprest_transport({std::chrono::seconds(10), fake().file("BYOK_OCI_CA_FILE")});
+      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_OCI_CA_FILE")});
   std::string id = console_key(unique_name("tamper"));
   HttpRequest req{"POST", fake()["BYOK_OCI_ENDPOINT"] + "/20180608/keys/" + id + "/actions/scheduleDeletion",
                   {}, R"({"timeOfDeletion":null})"};

@@ -51,7 +51,7 @@ struct Client {
   }
   explicit Client(std::string token = fake()["BYOK_THALASSA_TOKEN"], std::string endpoint = "",
                   bool trust_ca = true, std::string organisation = "")
-      : transport(make_cpprest_transport(
+      : transport(make_http_transport(
             {std::chrono::seconds(10),
              trust_ca ? fake().file("BYOK_THALASSA_CA_FILE") : std::string()})),
         kms(config(token, endpoint, organisation), transport, clock) {}
@@ -59,7 +59,7 @@ struct Client {
 
 // The fake's test-only endpoints (no authentication).
 Json fake_call(const std::string& method, const std::string& path, const Json& body = nullptr) {
-  auto transport = make_cpprest_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
+  auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
   HttpRequest req{method, fake()["BYOK_THALASSA_ENDPOINT"] + path,
                   {{"Content-Type", "application/json"}}, body.is_null() ? "" : body.dump()};
   auto resp = transport->send(req);
@@ -328,7 +328,7 @@ TEST_CASE("thalassa: a server whose CA is not trusted is refused", "[kms][thalas
 }
 
 TEST_CASE("thalassa: from_config builds a working client", "[kms][thalassa]") {
-  auto transport = make_cpprest_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
+  auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
   RealClock clock;
   ProviderConfig config;
   config.type = "thalassa";

@@ -50,7 +50,7 @@ struct Client {
   }
   explicit Client(std::string token = vault()["BYOK_TRANSIT_TOKEN"], std::string endpoint = "",
                   bool trust_ca = true, std::string mount = "transit")
-      : transport(make_cpprest_transport(
+      : transport(make_http_transport(
             {std::chrono::seconds(10),
              trust_ca ? vault().file("BYOK_TRANSIT_CA_FILE") : std::string()})),
         kms(config(token, endpoint, mount), transport, clock) {}
@@ -368,7 +368,7 @@ TEST_CASE("transit: a server whose CA is not trusted is refused", "[kms][transit
 }
 
 TEST_CASE("transit: from_config builds a working client", "[kms][transit]") {
-  auto transport = make_cpprest_transport({std::chrono::seconds(10), vault().file("BYOK_TRANSIT_CA_FILE")});
+  auto transport = make_http_transport({std::chrono::seconds(10), vault().file("BYOK_TRANSIT_CA_FILE")});
   RealClock clock;
   ProviderConfig config;
   config.type = "transit";

@@ -34,7 +34,7 @@ const testing::ServerEnv& moto() {
 struct Console {
   RealClock clock;
   std::unique_ptr<kms::HttpTransport> transport =
-      kms::make_cpprest_transport({10s, moto().file("BYOK_AWS_CA_FILE")});
+      kms::make_http_transport({10s, moto().file("BYOK_AWS_CA_FILE")});
   kms::aws::AwsKmsClient kms{config(), *transport, clock};
 
   static kms::aws::AwsKmsConfig config() {

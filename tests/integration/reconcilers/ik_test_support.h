@@ -180,7 +180,7 @@ inline kms::ProviderHandle kms_client(const std::string& type) {
 inline Json fake_get(const std::string& provider, const std::string& base_var, const std::string& ca_var,
                      const std::string& path) {
   auto env = testing::ServerEnv::for_provider(provider);
-  auto transport = kms::make_cpprest_transport({std::chrono::seconds(10), env.file(ca_var)});
+  auto transport = kms::make_http_transport({std::chrono::seconds(10), env.file(ca_var)});
   kms::HttpRequest req{"GET", env[base_var] + path, {}, ""};
   auto resp = transport->send(req);
   if (!resp) FAIL("GET " << path << ": " << resp.error().message);

@@ -22,7 +22,7 @@ namespace {
 int aws_keys_owned_by(const std::string& uid) {
   static RealClock clock;
   auto config = testing::provider_config_from_env("aws");
-  auto transport = kms::make_cpprest_transport({std::chrono::seconds(10), config.extra_ca_pem});
+  auto transport = kms::make_http_transport({std::chrono::seconds(10), config.extra_ca_pem});
   auto built = kms::aws::AwsKmsClient::from_config(config, *transport, clock);
   REQUIRE(built.ok());
   auto* aws = built->get();
@@ -280,7 +280,7 @@ TEST_CASE("importedkey: material deleted in the KMS stays deleted until the reim
   // The security team revokes the key in an emergency: AWS DeleteImportedKeyMaterial.
   static RealClock clock;
   auto config = testing::provider_config_from_env("aws");
-  auto transport = kms::make_cpprest_transport({std::chrono::seconds(10), config.extra_ca_pem});
+  auto transport = kms::make_http_transport({std::chrono::seconds(10), config.extra_ca_pem});
   auto built = kms::aws::AwsKmsClient::from_config(config, *transport, clock);
   REQUIRE(built.ok());
   const std::string key_id = st.value("keyId", "");

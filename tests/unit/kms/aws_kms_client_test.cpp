@@ -502,7 +502,7 @@ TEST_CASE("from_config names the missing field", "[kms][aws]") {
   RealClock clock;
   ProviderConfig config;
   config.type = "aws";
-  auto transport = make_cpprest_transport();
+  auto transport = make_http_transport();
   auto no_region = AwsKmsClient::from_config(config, *transport, clock);
   REQUIRE_FALSE(no_region.ok());
   CHECK(no_region.error().message.find("spec.region") == 0);

@@ -33,10 +33,10 @@ TEST_CASE("parse_url refuses what is not an absolute http(s) URL", "[kms][http]"
   }
 }
 
-TEST_CASE("the cpprest transport refuses a Host header that disagrees with the URL",
+TEST_CASE("the transport refuses a Host header that disagrees with the URL",
           "[kms][http]") {
   // Refused before any connection is tried: nothing listens on this URL.
-  auto t = make_cpprest_transport();
+  auto t = make_http_transport();
   auto r = t->send({"POST", "http://127.0.0.1:1/", {{"Host", "kms.elsewhere.example"}}, "{}"});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::InvalidArgument);
@@ -56,19 +56,19 @@ TEST_CASE("an answer larger than the cap is refused, with or without a Content-L
   options.max_response_bytes = 1024 * 1024;
   {
     RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(3 * 1024 * 1024, 'x'));
-    auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+    auto r = byok::kms::make_http_transport(options)->send({"GET", server.url(), {}, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message.find("KmsResponseTooLarge") != std::string::npos);
   }
   {
     RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\nxx");
-    auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+    auto r = byok::kms::make_http_transport(options)->send({"GET", server.url(), {}, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message.find("KmsResponseTooLarge") != std::string::npos);
   }
   {
     RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
-    auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+    auto r = byok::kms::make_http_transport(options)->send({"GET", server.url(), {}, ""});
     REQUIRE(r.ok());
     CHECK(r->body == "hello");
   }
@@ -80,7 +80,7 @@ TEST_CASE("the URL guard refuses before any connection is made", "[kms][http]") 
   options.url_guard = [](const byok::kms::UrlParts& url) -> byok::Status {
     return byok::make_error(byok::ErrorKind::PermissionDenied, url.host + " is not allowed");
   };
-  auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+  auto r = byok::kms::make_http_transport(options)->send({"GET", server.url(), {}, ""});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == byok::ErrorKind::PermissionDenied);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -95,10 +95,30 @@ TEST_CASE("a peer that drips its answer a byte at a time is cut off at the whole
   RawServer server("HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n",
                    std::chrono::milliseconds(200));
   auto start = std::chrono::steady_clock::now();
-  auto r = byok::kms::make_cpprest_transport(options)->send({"GET", server.url(), {}, ""});
+  auto r = byok::kms::make_http_transport(options)->send({"GET", server.url(), {}, ""});
   auto took = std::chrono::steady_clock::now() - start;
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::Unavailable);
   CHECK(r.error().message.find("KmsRequestTimeout") != std::string::npos);
   CHECK(took < std::chrono::seconds(5));
+}
+
+TEST_CASE("an answer whose headers never end is refused at the header cap", "[kms][http][limits]") {
+  std::string headers;
+  for (int i = 0; i < 8; ++i) headers += "X-Filler-" + std::to_string(i) + ": " + std::string(20 * 1024, 'a') + "\r\n";
+  RawServer server("HTTP/1.1 200 OK\r\n" + headers + "Content-Length: 2\r\n\r\nok");
+  auto r = byok::kms::make_http_transport()->send({"GET", server.url(), {}, ""});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("headers are larger than 65536 bytes") != std::string::npos);
+}
+
+TEST_CASE("an answer's status, headers and body come back as sent", "[kms][http]") {
+  RawServer server("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nX-Amzn-ErrorType: ThrottlingException\r\n"
+                   "Content-Length: 7\r\n\r\n{\"a\":1}");
+  auto r = byok::kms::make_http_transport()->send({"POST", server.url(), {{"Content-Type", "application/json"}}, "{}"});
+  REQUIRE(r.ok());
+  CHECK(r->status == 429);
+  CHECK(r->header("retry-after") == "3");
+  CHECK(r->header("X-Amzn-ErrorType") == "ThrottlingException");
+  CHECK(r->body == "{\"a\":1}");
 }
