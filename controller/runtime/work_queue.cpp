@@ -1,6 +1,7 @@
 #include "controller/runtime/work_queue.h"
 
 #include <algorithm>
+#include <set>
 #include <string_view>
 
 namespace byok::runtime {
@@ -125,11 +126,21 @@ int WorkQueue::failures(const std::string& key) const {
 
 std::deque<std::string>::iterator WorkQueue::next_eligible_locked(SteadyTime now) {
   if (options_.max_slow_per_namespace <= 0 || queue_.empty()) return queue_.begin();
-  // Namespaces at their share of slow workers (at most `workers` keys are being processed).
-  std::map<std::string_view, int> slow;
-  for (const auto& [key, since] : processing_at_)
-    if (now - since >= options_.slow_after) ++slow[namespace_of(key)];
-  std::erase_if(slow, [&](const auto& e) { return e.second < options_.max_slow_per_namespace; });
+  // A namespace is slow while one of its keys has been in process for slow_after, or since one
+  // of its reconciles took that long (until one is quick again). A slow namespace may hold at
+  // most its share of workers, counting all its keys in process: keys handed out in the same
+  // moment cannot all become slow together after the first wave.
+  std::map<std::string_view, int> in_process;
+  std::set<std::string_view> slow;
+  for (const auto& [key, since] : processing_at_) {
+    ++in_process[namespace_of(key)];
+    if (now - since >= options_.slow_after) slow.insert(namespace_of(key));
+  }
+  for (const auto& ns : slow_namespaces_) slow.insert(ns);
+  std::erase_if(slow, [&](std::string_view ns) {
+    auto n = in_process.find(ns);
+    return n == in_process.end() || n->second < options_.max_slow_per_namespace;
+  });
   if (slow.empty()) return queue_.begin();
   return std::find_if(queue_.begin(), queue_.end(),
                       [&](const std::string& key) { return !slow.count(namespace_of(key)); });
@@ -166,7 +177,13 @@ std::optional<std::string> WorkQueue::get() {
 void WorkQueue::done(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = processing_at_.find(key); it != processing_at_.end()) {
-    if (metrics_) metrics_->work_duration->observe(seconds_between(it->second, clock_.steady_now()));
+    auto took = clock_.steady_now() - it->second;
+    if (metrics_) metrics_->work_duration->observe(std::chrono::duration<double>(took).count());
+    if (options_.max_slow_per_namespace > 0) {
+      std::string ns(namespace_of(key));
+      if (took >= options_.slow_after) slow_namespaces_.insert(ns);
+      else slow_namespaces_.erase(ns);
+    }
     processing_at_.erase(it);
   }
   // A held-back namespace may be eligible again.

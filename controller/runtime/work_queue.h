@@ -29,12 +29,13 @@ struct WorkQueueOptions {
   Millis max_delay{1000 * 1000};
   double qps = 10;     // the overall bucket applies to rate-limited adds only, as client-go's
   double burst = 100;
-  // Fairness between namespaces, which are tenants: keys of one namespace whose reconciles have
-  // each been running longer than `slow_after` (a hostile or dead KMS endpoint, a slow drip) may
-  // hold at most `max_slow_per_namespace` workers; the namespace's other keys wait while other
-  // namespaces' keys are handed out. Fast work is never held back, so one busy tenant still
-  // gets every worker. 0: no limit. The namespace is the key's part before '/' ("" for
-  // cluster-scoped keys).
+  // Fairness between namespaces, which are tenants: a namespace is slow while one of its keys has
+  // been in process for `slow_after`, or since one of its reconciles took that long (until one
+  // is quick again): a hostile or dead KMS endpoint, a slow drip. A slow namespace may hold at
+  // most `max_slow_per_namespace` workers (all its keys in process count); its other keys wait
+  // while other namespaces' keys are handed out. Fast work is never held back, so one busy
+  // tenant still gets every worker. 0: no limit. The namespace is the key's part before '/'
+  // ("" for cluster-scoped keys).
   int max_slow_per_namespace = 0;
   Millis slow_after{5000};
 };
@@ -103,6 +104,8 @@ class WorkQueue {
   std::unordered_map<std::string, SteadyTime> queued_at_;      // since the key became dirty
   // Keys being processed, since when a worker took them (fairness, work duration metric).
   std::unordered_map<std::string, SteadyTime> processing_at_;
+  // Namespaces whose last finished reconcile took slow_after or longer (fairness).
+  std::set<std::string, std::less<>> slow_namespaces_;
   bool shutting_down_ = false;
   std::thread delay_thread_;
 };

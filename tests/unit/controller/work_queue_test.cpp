@@ -151,3 +151,22 @@ TEST_CASE("without a fairness limit keys come out in order however slow", "[work
   clock.elapsed = 60s;
   CHECK(*q.get() == "hostile/b");
 }
+
+TEST_CASE("a namespace that was slow stays limited until one of its reconciles is quick again",
+          "[workqueue][fairness]") {
+  ManualClock clock;
+  WorkQueueOptions options;
+  options.max_slow_per_namespace = 1;
+  options.slow_after = 5s;
+  WorkQueue q(clock, options);
+  for (const char* k : {"hostile/a", "hostile/b", "hostile/c", "hostile/d", "team-b/x"}) q.add(k);
+  CHECK(*q.get() == "hostile/a");
+  clock.elapsed = 6s;
+  q.done("hostile/a");  // took 6 s: the namespace is slow now
+  CHECK(*q.get() == "hostile/b");  // nothing of it in process: its share is free
+  // hostile/b has only just started, yet the namespace is known slow: hostile/c waits.
+  CHECK(*q.get() == "team-b/x");
+  q.done("hostile/b");  // quick: the namespace is not slow any more
+  CHECK(*q.get() == "hostile/c");
+  CHECK(*q.get() == "hostile/d");
+}
