@@ -38,11 +38,19 @@ void ExportAudit::record(const nlohmann::json& object, const std::string& destin
     if (!r.policy.empty()) note += " (HsmKeyPolicy " + r.policy + ")";
     if (!r.wrapping_key_fingerprint.empty()) note += ", wrapping key " + r.wrapping_key_fingerprint;
   }
-  if (!r.message.empty()) note += ": " + r.message;
-  if (note.size() > 1000) note.resize(1000);
+  std::string detailed = r.message.empty() ? note : note + ": " + r.message;
+  if (detailed.size() > 1000) detailed.resize(1000);
+  // The tenant's Event: for the admin's ClusterKmsProvider without the message, which may carry
+  // the KMS's answer to the admin's credentials (principal, account, other keys); the admin's
+  // copy and the log line have it. The tenant's condition says what the tenant can act on.
+  std::string tenant_note =
+      destination_name.empty() ? detailed
+                               : note + " (details in the operator's log and the cluster "
+                                        "admin's Event)";
   // A deletion has the reconciler's own Event on the object (KeyDeletionScheduled); the audit
   // adds the log line and the admin's copy.
-  if (r.stage != "deletion") events_.record(object, runtime::EventSpec{type, reason, "Export", note});
+  if (r.stage != "deletion")
+    events_.record(object, runtime::EventSpec{type, reason, "Export", tenant_note});
   if (!operator_namespace_.empty() && !destination_name.empty()) {
     // The admin's copy, regarding the ClusterKmsProvider, in the operator's namespace.
     nlohmann::json regarding = {
@@ -51,7 +59,7 @@ void ExportAudit::record(const nlohmann::json& object, const std::string& destin
         {"metadata", {{"name", destination_name}, {"namespace", operator_namespace_}}}};
     events_.record(regarding, runtime::EventSpec{type, reason, "Export",
                                                  "requested by ImportedKey " + ns + "/" + name +
-                                                     " (uid " + uid + "): " + note});
+                                                     " (uid " + uid + "): " + detailed});
   }
 }
 
