@@ -66,9 +66,10 @@ struct HttpTransportOptions {
   // endpoint_policy.h); null: any URL. Redirects are never followed and no proxy is used, so
   // the host checked is the host the request goes to.
   std::function<Status(const UrlParts&)> url_guard;
-  // KMS answers are a few KiB; a larger body (a hostile or broken endpoint) is refused before it
-  // is buffered whole (error kind Internal, "KmsResponseTooLarge").
-  std::size_t max_response_bytes = 4 * 1024 * 1024;
+  // KMS answers are a few KiB (the largest, a page of 1000 AWS key ids, about 100 KiB); a larger
+  // body (a hostile or broken endpoint) is refused before it is buffered whole (error kind
+  // Internal, "KmsResponseTooLarge"). 1 MiB also bounds what parsing one answer can cost.
+  std::size_t max_response_bytes = 1024 * 1024;
   // The answer's status line and headers together (a peer sending one endless header).
   std::size_t max_header_bytes = 64 * 1024;
   // The whole request, answer included: a peer that drips a byte at a time cannot hold a worker

@@ -12,6 +12,7 @@
 #include "common/base64.h"
 #include "common/json_fields.h"
 #include "kms/key_state.h"
+#include "kms/paging.h"
 #include "kms/rest_call.h"
 
 namespace byok::kms::aws {
@@ -316,50 +317,45 @@ Result<std::map<std::string, std::string>> AwsKmsClient::list_resource_tags(
     const std::string& key_id) {
   std::map<std::string, std::string> tags;
   std::string marker;
-  int pages = 0;
-  do {
-    if (++pages > kMaxPages)
-      return make_error(ErrorKind::Internal, "KMS ListResourceTags for " + key_id + ": more than " +
-                                                 std::to_string(kMaxPages) + " pages (KmsTooManyPages)");
+  PageGuard guard("KMS ListResourceTags for " + key_id, "NextMarker");
+  for (;;) {
     Json req = {{"KeyId", key_id}};
     if (!marker.empty()) req["Marker"] = marker;
     auto body = call_kms("ListResourceTags", req.dump(), true);
     if (!body) return body.error();
     auto j = parse_json("KMS ListResourceTags", *body);
     if (!j) return j.error();
-    for (const auto& t : array_field(*j, "Tags")) tags[str(t, "TagKey")] = str(t, "TagValue");
-    std::string next = flag(*j, "Truncated") ? str(*j, "NextMarker") : "";
-    if (!next.empty() && next == marker)
-      return make_error(ErrorKind::Internal, "KMS ListResourceTags for " + key_id +
-                                                 ": the same NextMarker twice (KmsTooManyPages)");
-    marker = std::move(next);
-  } while (!marker.empty());
+    const auto& page = array_field(*j, "Tags");
+    for (const auto& t : page) tags[str(t, "TagKey")] = str(t, "TagValue");
+    marker = flag(*j, "Truncated") ? str(*j, "NextMarker") : "";
+    auto more = guard.more(page.size(), marker);
+    if (!more) return more.error();
+    if (!*more) break;
+  }
   return tags;
 }
 
 Result<std::vector<std::string>> AwsKmsClient::list_keys(size_t limit) {
   std::vector<std::string> ids;
   std::string marker;
-  int pages = 0;
-  do {
-    if (++pages > kMaxPages)
-      return make_error(ErrorKind::Internal, "KMS ListKeys: more than " + std::to_string(kMaxPages) +
-                                                 " pages (KmsTooManyPages)");
+  PageGuard guard("KMS ListKeys", "NextMarker");
+  for (;;) {
     Json req = {{"Limit", 1000}};
     if (!marker.empty()) req["Marker"] = marker;
     auto body = call_kms("ListKeys", req.dump(), true);
     if (!body) return body.error();
     auto j = parse_json("KMS ListKeys", *body);
     if (!j) return j.error();
-    for (const auto& k : array_field(*j, "Keys")) {
+    const auto& page = array_field(*j, "Keys");
+    for (const auto& k : page) {
       if (ids.size() >= limit) return ids;
       ids.push_back(str(k, "KeyId"));
     }
-    std::string next = flag(*j, "Truncated") ? str(*j, "NextMarker") : "";
-    if (!next.empty() && next == marker)
-      return make_error(ErrorKind::Internal, "KMS ListKeys: the same NextMarker twice (KmsTooManyPages)");
-    marker = std::move(next);
-  } while (!marker.empty());
+    marker = flag(*j, "Truncated") ? str(*j, "NextMarker") : "";
+    auto more = guard.more(page.size(), marker);
+    if (!more) return more.error();
+    if (!*more) break;
+  }
   return ids;
 }
 

@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "kms/aws/sigv4.h"
+#include "kms/paging.h"
 #include "kms/http_transport.h"
 #include "kms/kms_provider.h"
 #include "kms/provider_config.h"
@@ -111,8 +112,8 @@ class AwsKmsClient final : public KmsProvider {
       RetryEnvironment env = default_retry_environment());
 
   // A hostile or broken endpoint may answer Truncated forever: paged calls stop after this many
-  // pages (or at a repeated marker) with an error naming the limit (KmsTooManyPages).
-  static constexpr int kMaxPages = 100;
+  // pages (or at a repeated marker, or past kMaxListItems) with KmsTooManyPages (kms/paging.h).
+  static constexpr int kMaxPages = kMaxListPages;
 
   // AWS-only calls.
   Result<WrappingKey> get_parameters_for_import(const ImportParametersRequest& request);

@@ -10,6 +10,7 @@
 #include "common/uuid.h"
 #include "kms/aws/sigv4.h"  // uri_encode: RFC 3986, nothing AWS-specific
 #include "kms/gcp/gcp_errors.h"
+#include "kms/paging.h"
 #include "kms/key_state.h"
 #include "kms/rest_call.h"
 
@@ -228,18 +229,20 @@ Result<std::vector<CryptoKeyVersion>> GcpKmsClient::list_crypto_key_versions(
     const std::string& key_name) {
   std::vector<CryptoKeyVersion> out;
   std::string page_token;
-  for (int page = 0; page < 1000; ++page) {
+  PageGuard guard("GCP ListCryptoKeyVersions", "nextPageToken");
+  for (;;) {
     std::string path = key_name + "/cryptoKeyVersions?pageSize=100";
     if (!page_token.empty()) path += "&pageToken=" + aws::uri_encode(page_token, false);
     auto j = call_json("ListCryptoKeyVersions", "GET", path, "", true);
     if (!j) return j.error();
     // Empty repeated fields are left out of Google's JSON: no cryptoKeyVersions, no versions.
-    if (auto it = j->find("cryptoKeyVersions"); it != j->end() && it->is_array())
-      for (const auto& v : *it) out.push_back(version_from_json(v));
+    const auto& page = array_field(*j, "cryptoKeyVersions");
+    for (const auto& v : page) out.push_back(version_from_json(v));
     page_token = str(*j, "nextPageToken");
-    if (page_token.empty()) return out;
+    auto more = guard.more(page.size(), page_token);
+    if (!more) return more.error();
+    if (!*more) return out;
   }
-  return make_error(ErrorKind::Internal, "GCP ListCryptoKeyVersions: more than 1000 pages");
 }
 
 Result<CryptoKeyVersion> GcpKmsClient::get_crypto_key_version(const std::string& name) {

@@ -10,6 +10,7 @@
 #include "common/json_fields.h"
 #include "common/uuid.h"
 #include "kms/key_state.h"
+#include "kms/paging.h"
 #include "kms/rest_call.h"
 
 namespace byok::kms::oci {
@@ -21,7 +22,6 @@ constexpr const char* kOwnerTag = "byok.dev/owner";
 constexpr const char* kApi = "/20180608";
 // ListKeys pages: OCI's page size cap is 1000 for most list calls; 100 keeps answers small.
 constexpr int kPageSize = 100;
-constexpr int kMaxPages = 1000;
 
 std::optional<SystemTime> time_field(const Json& j, const char* field) {
   SystemTime t;
@@ -345,7 +345,8 @@ Result<std::vector<OciKeySummary>> OciKmsClient::list_keys() {
                              "a compartment");
   std::vector<OciKeySummary> keys;
   std::string page;
-  for (int n = 0; n < kMaxPages; ++n) {
+  PageGuard guard(what, "opc-next-page");
+  for (;;) {
     std::string path = std::string(kApi) + "/keys?compartmentId=" + encode(config_.compartment_id) +
                        "&limit=" + std::to_string(kPageSize);
     if (!page.empty()) path += "&page=" + encode(page);
@@ -359,10 +360,10 @@ Result<std::vector<OciKeySummary>> OciKmsClient::list_keys() {
         keys.push_back(OciKeySummary{str(item, "id"), str(item, "displayName"),
                                      str(item, "lifecycleState"), time_field(item, "timeCreated")});
     page = resp->header("opc-next-page");
-    if (page.empty()) return keys;
+    auto more = guard.more(j->size(), page);
+    if (!more) return more.error();
+    if (!*more) return keys;
   }
-  return make_error(ErrorKind::Internal,
-                    what + ": still more pages after " + std::to_string(kMaxPages));
 }
 
 Result<std::optional<KeyDescription>> OciKmsClient::find_key(const ImportTarget& target) {

@@ -88,7 +88,7 @@ TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end i
   }
   ends_with(kIk, "endless", "KmsTooManyPages");
 
-  // 400 MiB answers and endless pages: the operator reads at most 4 MiB per answer and 100 pages.
+  // 400 MiB answers and endless pages: the operator reads at most 1 MiB per answer and 100 pages.
   long peak = peak_rss_mib(f.op->pid());
   std::cout << "hostile-input: operator peak RSS " << peak << " MiB (bound 150 MiB)\n";
   INFO("operator peak RSS " << peak << " MiB");
