@@ -12,8 +12,8 @@ key files copied, a .dockerignore that keeps key material and .git out of `COPY 
 stage installs scripts/deps/apt-packages.txt and builds exactly the CMake targets whose outputs
 the runtime stage copies, at the paths CMake puts them; the entrypoint is the operator; and the
 runtime packages cover every shared library `ldd` finds in the built binaries (mapped to Debian
-packages with `dpkg -S`), beyond what any Debian base has (the Essential packages and what they
-depend on). Prints PASS/FAIL per check and `N passed, M failed`; exits 1 on a failure, 77 (a
+packages with `dpkg -S`), counting what any Debian base has (the Essential packages) and what
+apt installs with the runtime stage's packages (their dependencies). Prints PASS/FAIL per check and `N passed, M failed`; exits 1 on a failure, 77 (a
 skip) when this machine's Debian release is not the image's, so its dpkg cannot vouch for the
 image's package names.
 """
@@ -124,17 +124,21 @@ def dpkg_owner(path):
     return None
 
 
-def base_packages():
-    """What every Debian base image has: the Essential packages and their dependencies, as this
-    machine's dpkg database records them."""
+def installed_packages():
+    """This machine's installed packages and their dpkg status fields."""
     installed = {}
     with open("/var/lib/dpkg/status") as f:
         for para in f.read().split("\n\n"):
             fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", para, re.M))
             if "install ok installed" in fields.get("Status", ""):
                 installed[fields["Package"]] = fields
-    todo = [p for p, f in installed.items() if f.get("Essential") == "yes"]
-    seen = set()
+    return installed
+
+
+def with_dependencies(roots, installed):
+    """`roots` and everything apt installs with them (Depends and Pre-Depends, the first installed
+    alternative), as this machine's dpkg database records them."""
+    todo, seen = list(roots), set()
     while todo:
         p = todo.pop()
         if p in seen or p not in installed:
@@ -147,6 +151,11 @@ def base_packages():
                 if present:
                     todo.append(present[0])
     return seen
+
+
+def base_packages(installed):
+    """What every Debian base image has: the Essential packages and their dependencies."""
+    return with_dependencies([p for p, f in installed.items() if f.get("Essential") == "yes"], installed)
 
 
 def os_codename():
@@ -301,7 +310,9 @@ def main():
         c.skipped = True
     else:
         problems = []
-        base = base_packages()
+        installed = installed_packages()
+        # What the image has: the base, the runtime stage's packages and what apt installs with them.
+        present = with_dependencies(base_packages(installed) | set(runtime), installed)
         needed = {}  # package -> libraries
         for target, output in binaries.items():
             if not os.path.exists(output):
@@ -318,7 +329,7 @@ def main():
                 else:
                     needed.setdefault(owner, set()).add(os.path.basename(lib))
         for pkg, libs in sorted(needed.items()):
-            if pkg not in base and pkg not in runtime:
+            if pkg not in present and pkg not in runtime:
                 problems.append("%s (for %s) is not installed in the runtime stage"
                                 % (pkg, ", ".join(sorted(libs))))
         for pkg in runtime:
