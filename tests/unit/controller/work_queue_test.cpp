@@ -112,15 +112,19 @@ class ManualClock final : public byok::Clock {
   byok::SteadyTime steady_now() const override { return byok::SteadyTime{} + elapsed.load(); }
   std::atomic<std::chrono::milliseconds> elapsed{std::chrono::milliseconds(0)};
 };
+// A namespace is slow after 5 s and may then hold one worker.
+WorkQueueOptions fair() {
+  WorkQueueOptions options;
+  options.max_slow_per_namespace = 1;
+  options.slow_after = 5s;
+  return options;
+}
 }  // namespace
 
 TEST_CASE("a namespace whose reconciles are slow holds at most its share of workers",
           "[workqueue][fairness]") {
   ManualClock clock;
-  WorkQueueOptions options;
-  options.max_slow_per_namespace = 1;
-  options.slow_after = 5s;
-  WorkQueue q(clock, options);
+  WorkQueue q(clock, fair());
   for (const char* k : {"hostile/a", "hostile/b", "hostile/c", "team-b/x", "cluster-wide"}) q.add(k);
   CHECK(*q.get() == "hostile/a");
   // Fast work is not held back: a second worker may take another hostile key at once.
@@ -155,10 +159,7 @@ TEST_CASE("without a fairness limit keys come out in order however slow", "[work
 TEST_CASE("a namespace that was slow stays limited until one of its reconciles is quick again",
           "[workqueue][fairness]") {
   ManualClock clock;
-  WorkQueueOptions options;
-  options.max_slow_per_namespace = 1;
-  options.slow_after = 5s;
-  WorkQueue q(clock, options);
+  WorkQueue q(clock, fair());
   for (const char* k : {"hostile/a", "hostile/b", "hostile/c", "hostile/d", "team-b/x"}) q.add(k);
   CHECK(*q.get() == "hostile/a");
   clock.elapsed = 6s;
