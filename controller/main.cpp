@@ -45,7 +45,7 @@ namespace {
 
 struct Options {
   std::string kubeconfig;
-  std::string watch_namespace;  // "" = all namespaces
+  std::string watch_namespace;  // "a" or "a,b,c"; "" = all namespaces
   int workers = 4;
   int resync_seconds = 600;
   std::string log_format = "text";
@@ -79,11 +79,12 @@ const char kUsage[] =
     "                     [--min-verify-interval DURATION] [--kms-request-timeout DURATION]\n"
     "                     [--gcp-attestation-manufacturer-roots FILE] [--gcp-attestation-owner-roots FILE]\n"
     "Without --kubeconfig: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.\n"
+    "--namespace: the namespace to watch, or several as a,b,c (default: every namespace).\n"
     "ADDR is [host]:port (\":8080\" = all interfaces) or 0 to disable: /metrics on\n"
     "--metrics-bind-address (default :8080), /healthz and /readyz on\n"
     "--health-probe-bind-address (default :8081).\n"
     "--leader-elect: only the replica holding the Lease NAME (default byok-operator-leader) in\n"
-    "NS (default $POD_NAMESPACE, else --namespace, else default) reconciles.\n"
+    "NS (default $POD_NAMESPACE, else the first --namespace, else default) reconciles.\n"
     "--cluster-resource-namespace: where ClusterKmsProviders' Secrets are (default\n"
     "$POD_NAMESPACE).\n"
     "--kms-endpoint-allow: an endpoint namespaced KmsProviders may name, scheme://host[:port]\n"
@@ -117,6 +118,19 @@ const std::pair<const char*, std::string Options::*> kTextFlags[] = {
     {"--gcp-attestation-owner-roots", &Options::gcp_attestation_owner_roots},
 };
 
+// "a,b,,c" -> {a, b, c}.
+std::vector<std::string> comma_list(const std::string& v) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= v.size();) {
+    size_t comma = v.find(',', start);
+    std::string one = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!one.empty()) out.push_back(one);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 bool parse_args(int argc, char** argv, Options& o, std::string& err) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -147,13 +161,7 @@ bool parse_args(int argc, char** argv, Options& o, std::string& err) {
       if (!value(o.*(text->second))) return false;
     } else if (a == "--kms-endpoint-allow") {
       if (!value(v)) return false;
-      for (size_t start = 0; start <= v.size();) {
-        size_t comma = v.find(',', start);
-        std::string one = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (!one.empty()) o.kms_endpoint_allow.push_back(one);
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-      }
+      for (auto& one : comma_list(v)) o.kms_endpoint_allow.push_back(std::move(one));
     } else if (a == "--workers") {
       if (!value(v)) return false;
       o.workers = std::stoi(v);
@@ -189,7 +197,8 @@ std::string instance_name() {
 std::string leader_election_namespace(const Options& o) {
   if (!o.leader_election_namespace.empty()) return o.leader_election_namespace;
   if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) return ns;
-  return o.watch_namespace.empty() ? "default" : o.watch_namespace;
+  auto watched = comma_list(o.watch_namespace);
+  return watched.empty() ? "default" : watched.front();
 }
 
 }  // namespace
@@ -294,9 +303,12 @@ int main(int argc, char** argv) {
   byok::runtime::WorkQueueOptions queue_options;
   queue_options.max_slow_per_namespace = std::max(1, opts.workers / 2);
 
+  // Every namespace (one watch per kind), or the ones --namespace names (one watch each).
+  const auto watched = comma_list(opts.watch_namespace);
+
   // CustomerManagedKey
   byok::runtime::Informer cmk_informer(client, byok::kube::resources::customer_managed_keys(),
-                                       opts.watch_namespace, log, &metrics);
+                                       watched, log, &metrics);
   byok::runtime::WorkQueue cmk_queue(clock, queue_options);
   cmk_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
     if (byok::runtime::wakes_reconcile(old, now)) cmk_queue.add(byok::runtime::object_key(*now));
@@ -311,7 +323,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   byok::runtime::Informer ik_informer(client, byok::kube::resources::imported_keys(),
-                                      opts.watch_namespace, log, &metrics);
+                                      watched, log, &metrics);
   byok::runtime::WorkQueue ik_queue(clock, queue_options);
   ik_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
     if (byok::runtime::wakes_reconcile(old, now)) ik_queue.add(byok::runtime::object_key(*now));
@@ -324,7 +336,7 @@ int main(int argc, char** argv) {
       },
       byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns, manufacturer_roots, owner_roots});
   byok::runtime::Informer provider_informer(client, byok::kube::resources::kms_providers(),
-                                            opts.watch_namespace, log, &metrics);
+                                            watched, log, &metrics);
   byok::runtime::WorkQueue provider_queue(clock, queue_options);
   provider_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
     if (byok::runtime::wakes_reconcile(old, now)) provider_queue.add(byok::runtime::object_key(*now));

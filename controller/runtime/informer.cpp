@@ -1,5 +1,7 @@
 #include "controller/runtime/informer.h"
 
+#include <thread>
+
 #include "controller/runtime/backoff.h"
 
 namespace byok::runtime {
@@ -13,7 +15,12 @@ std::string rv_of(const Json& o) { return o["metadata"].value("resourceVersion",
 
 Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns, Logger& log,
                    metrics::Registry* metrics)
-    : client_(client), type_(std::move(type)), ns_(std::move(ns)), log_(log),
+    : Informer(client, std::move(type), std::vector<std::string>{std::move(ns)}, log, metrics) {}
+
+Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::vector<std::string> namespaces,
+                   Logger& log, metrics::Registry* metrics)
+    : client_(client), type_(std::move(type)),
+      namespaces_(namespaces.empty() ? std::vector<std::string>{""} : std::move(namespaces)), log_(log),
       watch_restarts_metric_(metrics::given_or_own(metrics, own_metrics_)
                                  .counter("byok_informer_watch_restarts_total",
                                           "Watches of a resource that ended and were started again",
@@ -35,8 +42,8 @@ void Informer::notify(const Json* old, const Json* now) {
   }
 }
 
-Status Informer::list_into_store() {
-  auto listed = kube::list_all(client_, type_, ns_);
+Status Informer::list_into_store(Stream& stream) {
+  auto listed = kube::list_all(client_, type_, stream.ns);
   if (!listed) return listed.error();
   std::vector<Json> items(listed->items.begin(), listed->items.end());
   std::vector<Json> previous;
@@ -44,41 +51,52 @@ Status Informer::list_into_store() {
     auto old = store_.get(object_key(item));
     previous.push_back(old ? *old : Json());
   }
-  auto removed = store_.replace(items);
+  auto removed = stream.ns.empty() ? store_.replace(items) : store_.replace_namespace(stream.ns, items);
   for (size_t i = 0; i < items.size(); ++i) {
     if (previous[i].is_null()) notify(nullptr, &items[i]);
     else if (rv_of(previous[i]) != rv_of(items[i])) notify(&previous[i], &items[i]);
   }
   for (const auto& gone : removed) notify(&gone, nullptr);
-  resource_version_ = listed->resource_version;
+  stream.resource_version = listed->resource_version;
   return {};
 }
 
 void Informer::run(StopSignal& stop) {
+  std::vector<Stream> streams;
+  for (const auto& ns : namespaces_) streams.push_back(Stream{ns, "", std::mt19937_64{std::random_device{}()}});
+  if (streams.size() == 1) return run_stream(streams[0], stop);
+  std::vector<std::thread> threads;
+  for (auto& stream : streams) threads.emplace_back([this, &stream, &stop] { run_stream(stream, stop); });
+  for (auto& t : threads) t.join();
+}
+
+void Informer::run_stream(Stream& stream, StopSignal& stop) {
   State state = State::Listing;
   int failures = 0;
   bool relist_after_backoff = true;
+  bool listed_once = false;
   while (!stop.stop_requested()) {
     switch (state) {
       case State::Listing: {
-        auto st = list_into_store();
+        auto st = list_into_store(stream);
         if (!st) {
-          log_.warn("list failed", {{"resource", type_.plural}, {"error", st.error().message}});
+          log_.warn("list failed", {{"resource", type_.plural}, {"namespace", stream.ns}, {"error", st.error().message}});
           relist_after_backoff = true;
           state = State::Backoff;
           break;
         }
-        synced_ = true;
+        if (!listed_once) synced_++;
+        listed_once = true;
         state = State::Watching;
         break;
       }
       case State::Watching: {
         auto started = std::chrono::steady_clock::now();
         kube::WatchOptions opts;
-        opts.resource_version = resource_version_;
-        auto st = client_.watch(type_, ns_, opts, [this](const kube::WatchEvent& ev) {
+        opts.resource_version = stream.resource_version;
+        auto st = client_.watch(type_, stream.ns, opts, [this, &stream](const kube::WatchEvent& ev) {
           if (ev.type == "BOOKMARK") {
-            resource_version_ = rv_of(ev.object);
+            stream.resource_version = rv_of(ev.object);
             return true;
           }
           std::string rv = rv_of(ev.object);
@@ -89,26 +107,26 @@ void Informer::run(StopSignal& stop) {
             auto old = store_.upsert(ev.object);
             notify(old ? &*old : nullptr, &ev.object);
           }
-          if (!rv.empty()) resource_version_ = rv;
+          if (!rv.empty()) stream.resource_version = rv;
           return true;
         }, stop);
         if (std::chrono::steady_clock::now() - started > kQuietPeriod) failures = 0;
         if (stop.stop_requested()) return;
         watch_restarts_++;
         watch_restarts_metric_.inc();
-        if (st.ok()) break;  // clean end: watch again from resource_version_
+        if (st.ok()) break;  // clean end: watch again from the stream's resourceVersion
         if (st.error().kind == ErrorKind::Gone) {
-          log_.info("watch expired, relisting", {{"resource", type_.plural}});
+          log_.info("watch expired, relisting", {{"resource", type_.plural}, {"namespace", stream.ns}});
           state = State::Listing;
           break;
         }
-        log_.warn("watch failed", {{"resource", type_.plural}, {"error", st.error().message}});
+        log_.warn("watch failed", {{"resource", type_.plural}, {"namespace", stream.ns}, {"error", st.error().message}});
         relist_after_backoff = false;
         state = State::Backoff;
         break;
       }
       case State::Backoff: {
-        if (stop.wait_for(jittered_backoff(failures++, kBackoffBase, kBackoffCap, rng_))) return;
+        if (stop.wait_for(jittered_backoff(failures++, kBackoffBase, kBackoffCap, stream.rng))) return;
         state = relist_after_backoff ? State::Listing : State::Watching;
         break;
       }

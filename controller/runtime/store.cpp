@@ -83,4 +83,18 @@ std::vector<Json> Store::replace(const std::vector<Json>& objects) {
   return removed;
 }
 
+std::vector<Json> Store::replace_namespace(const std::string& ns, const std::vector<Json>& objects) {
+  const std::string prefix = ns + "/";
+  std::map<std::string, Json> fresh;
+  for (const auto& o : objects) fresh.emplace(object_key(o), o);
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Json> removed;
+  for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.rfind(prefix, 0) == 0;) {
+    if (!fresh.count(it->first)) removed.push_back(std::move(it->second));
+    it = objects_.erase(it);
+  }
+  objects_.merge(fresh);
+  return removed;
+}
+
 }  // namespace byok::runtime

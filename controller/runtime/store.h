@@ -33,6 +33,9 @@ class Store {
   std::optional<Json> erase(const std::string& key);
   // Replaces everything with a fresh list; returns the removed objects.
   std::vector<Json> replace(const std::vector<Json>& objects);
+  // The same for one namespace's objects only (an informer of several namespaces relists each
+  // on its own); the other namespaces' objects stay.
+  std::vector<Json> replace_namespace(const std::string& ns, const std::vector<Json>& objects);
 
  private:
   mutable std::mutex mu_;

@@ -126,8 +126,8 @@ int WorkQueue::failures(const std::string& key) const {
 
 std::deque<std::string>::iterator WorkQueue::next_eligible_locked(SteadyTime now) {
   if (options_.max_slow_per_namespace <= 0 || queue_.empty()) return queue_.begin();
-  // A namespace is slow while one of its keys has been in process for slow_after, or since one
-  // of its reconciles took that long (until one is quick again). A slow namespace may hold at
+  // A namespace is slow while one of its keys has been in process for slow_after, and for
+  // slow_memory after one of its reconciles took that long. A slow namespace may hold at
   // most its share of workers, counting all its keys in process: keys handed out in the same
   // moment cannot all become slow together after the first wave.
   std::map<std::string_view, int> in_process;
@@ -136,7 +136,8 @@ std::deque<std::string>::iterator WorkQueue::next_eligible_locked(SteadyTime now
     ++in_process[namespace_of(key)];
     if (now - since >= options_.slow_after) slow.insert(namespace_of(key));
   }
-  for (const auto& ns : slow_namespaces_) slow.insert(ns);
+  std::erase_if(slow_namespaces_, [&](const auto& entry) { return now - entry.second >= options_.slow_memory; });
+  for (const auto& entry : slow_namespaces_) slow.insert(entry.first);
   std::erase_if(slow, [&](std::string_view ns) {
     auto n = in_process.find(ns);
     return n == in_process.end() || n->second < options_.max_slow_per_namespace;
@@ -179,11 +180,8 @@ void WorkQueue::done(const std::string& key) {
   if (auto it = processing_at_.find(key); it != processing_at_.end()) {
     auto took = clock_.steady_now() - it->second;
     if (metrics_) metrics_->work_duration->observe(std::chrono::duration<double>(took).count());
-    if (options_.max_slow_per_namespace > 0) {
-      std::string ns(namespace_of(key));
-      if (took >= options_.slow_after) slow_namespaces_.insert(ns);
-      else slow_namespaces_.erase(ns);
-    }
+    if (options_.max_slow_per_namespace > 0 && took >= options_.slow_after)
+      slow_namespaces_[std::string(namespace_of(key))] = clock_.steady_now();
     processing_at_.erase(it);
   }
   // A held-back namespace may be eligible again.

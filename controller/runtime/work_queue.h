@@ -30,14 +30,16 @@ struct WorkQueueOptions {
   double qps = 10;     // the overall bucket applies to rate-limited adds only, as client-go's
   double burst = 100;
   // Fairness between namespaces, which are tenants: a namespace is slow while one of its keys has
-  // been in process for `slow_after`, or since one of its reconciles took that long (until one
-  // is quick again): a hostile or dead KMS endpoint, a slow drip. A slow namespace may hold at
-  // most `max_slow_per_namespace` workers (all its keys in process count); its other keys wait
-  // while other namespaces' keys are handed out. Fast work is never held back, so one busy
-  // tenant still gets every worker. 0: no limit. The namespace is the key's part before '/'
-  // ("" for cluster-scoped keys).
+  // been in process for `slow_after`, and for `slow_memory` after one of its reconciles took that
+  // long (a hostile or dead KMS endpoint, a slow drip). Quick reconciles in between do not clear
+  // it: a tenant mixing fast failures with drips would otherwise win every worker back each time.
+  // A slow namespace may hold at most `max_slow_per_namespace` workers (all its keys in process
+  // count); its other keys wait while other namespaces' keys are handed out. A namespace that has
+  // not been slow is never held back, so one busy tenant still gets every worker. 0: no limit.
+  // The namespace is the key's part before '/' ("" for cluster-scoped keys).
   int max_slow_per_namespace = 0;
   Millis slow_after{5000};
+  Millis slow_memory{5 * 60 * 1000};
 };
 
 struct WorkQueueStats {
@@ -104,8 +106,9 @@ class WorkQueue {
   std::unordered_map<std::string, SteadyTime> queued_at_;      // since the key became dirty
   // Keys being processed, since when a worker took them (fairness, work duration metric).
   std::unordered_map<std::string, SteadyTime> processing_at_;
-  // Namespaces whose last finished reconcile took slow_after or longer (fairness).
-  std::set<std::string, std::less<>> slow_namespaces_;
+  // When each namespace last finished a reconcile that took slow_after or longer (fairness);
+  // entries older than slow_memory are dropped.
+  std::map<std::string, SteadyTime, std::less<>> slow_namespaces_;
   bool shutting_down_ = false;
   std::thread delay_thread_;
 };

@@ -238,6 +238,10 @@ TEST_CASE("chart: values switch the optional parts on and off", "[chart]") {
     CHECK(flag_value(args, "--log-level") == "debug");
     CHECK(c["image"].as<std::string>() == "registry.example/byok-operator@sha256:" + std::string(64, 'b'));
   }
+  SECTION("several namespaces watched (helm needs the comma escaped)") {
+    auto args = args_of(operator_container(render("--set-string watchNamespace=team-a\\\\,team-b")));
+    CHECK(flag_value(args, "--namespace") == "team-a,team-b");
+  }
 }
 
 TEST_CASE("chart: a bad value fails at template time with a message naming it", "[chart]") {

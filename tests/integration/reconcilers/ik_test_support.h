@@ -60,6 +60,7 @@ struct IkFixture {
   std::string log_path;
   std::unique_ptr<testing::ChildProcess> op;
   std::map<std::string, KnownKey> keys;  // by HSM label
+  std::vector<std::string> other_namespaces;  // other tenants the same operator serves
 
   explicit IkFixture(const std::string& prefix) : ns(testing::create_namespace(c, prefix)) {
     log_path = "/tmp/byok-" + ns + ".log";
@@ -103,6 +104,11 @@ struct IkFixture {
     else setenv("BYOK_FAILPOINTS", failpoints.c_str(), 1);
     std::vector<std::string> flags{"--resync-seconds", "30"};
     flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+    if (!other_namespaces.empty()) {  // the fixture's namespace and the other tenants'
+      std::string watched = ns;
+      for (const auto& other : other_namespaces) watched += "," + other;
+      flags.insert(flags.end(), {"--namespace", watched});
+    }
     op = testing::start_operator(ns, log_path, flags);
     unsetenv("BYOK_FAILPOINTS");
   }
@@ -120,33 +126,48 @@ struct IkFixture {
   }
   std::string cluster_provider(const std::string& name) const { return ns + "-" + name; }
 
+  // Another tenant's namespace, served by the same operator (start() watches it too): its own
+  // ClusterKmsProvider <other>-<type> of the fixture's KMS and an HsmKeyPolicy letting it import
+  // any key of the token there. create(o, other) sends its ImportedKeys.
+  std::string add_tenant(const std::string& prefix, const std::string& type) {
+    std::string other = testing::create_namespace(c, prefix);
+    other_namespaces.push_back(other);
+    const std::string name = other + "-" + type;
+    testing::apply_cluster_kms_provider(c, ns, name, testing::provider_config_from_env(type), other);
+    testing::apply_hsm_key_policy(c, name, other, "*", name);
+    return other;
+  }
+
   // Creates the ImportedKey; one from the HSM names the ClusterKmsProvider provider() made.
-  void create(Json object) {
+  void create(Json object, const std::string& in = "") {
+    const std::string& where = in.empty() ? ns : in;
     auto& spec = object["spec"];
     if (spec["source"].contains("hsm") && !spec["providerRef"].contains("kind"))
       spec["providerRef"] = {{"kind", "ClusterKmsProvider"},
-                             {"name", cluster_provider(spec["providerRef"]["name"].get<std::string>())}};
-    auto r = c.create(kIk, ns, object);
+                             {"name", where + "-" + spec["providerRef"]["name"].get<std::string>()}};
+    auto r = c.create(kIk, where, object);
     if (!r) FAIL("creating ImportedKey: " << r.error().message);
   }
 
-  Json status(const std::string& name) { return testing::status_of(c, kIk, ns, name); }
+  Json status(const std::string& name, const std::string& in = "") {
+    return testing::status_of(c, kIk, in.empty() ? ns : in, name);
+  }
 
   // The status once condition Ready has `reason` (or the key is imported and Ready when
   // reason is empty); nullopt (after logging the last status) when that does not happen.
   std::optional<Json> try_wait(const std::string& name, const std::string& reason = "",
-                               std::chrono::milliseconds timeout = 90s) {
+                               std::chrono::milliseconds timeout = 90s, const std::string& in = "") {
     Json st;
     bool ok = testing::wait_until(
         [&] {
-          st = status(name);
+          st = status(name, in);
           if (reason.empty())
             return st.value("imported", false) && testing::condition_field(st, "Ready", "status") == "True";
           return testing::condition_field(st, "Ready") == reason;
         },
         timeout);
     if (ok) return st;
-    UNSCOPED_INFO("ImportedKey " << ns << "/" << name << " never reached " << (reason.empty() ? "imported" : reason)
+    UNSCOPED_INFO("ImportedKey " << (in.empty() ? ns : in) << "/" << name << " never reached " << (reason.empty() ? "imported" : reason)
                                  << "; status: " << st.dump() << "; operator log: " << log_path);
     return std::nullopt;
   }

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -124,4 +126,90 @@ TEST_CASE("informer: a handler that throws on one object is logged, and the othe
   CHECK(sink.str().find("event handler failed") != std::string::npos);
   CHECK(sink.str().find("n/bad") != std::string::npos);
   CHECK(client.watched_from.size() >= 1);
+}
+
+namespace {
+
+Json obj_in(const std::string& ns, const std::string& name, const std::string& rv) {
+  return {{"metadata", {{"namespace", ns}, {"name", name}, {"resourceVersion", rv}}}};
+}
+
+// Per namespace: the lists and watch sessions to answer, in order. A namespace whose script is
+// done waits for the others; the last one done stops the run.
+class PerNamespaceClient : public testing::StubKubeClient {
+ public:
+  struct Script {
+    std::deque<Json> lists;
+    std::deque<ScriptedClient::Session> sessions;
+  };
+  std::map<std::string, Script> scripts;
+  std::map<std::string, int> list_calls;
+  std::mutex mu;
+  size_t done = 0;
+
+  Result<Json> list(const kube::ResourceType&, const std::string& ns, const kube::ListOptions&) override {
+    std::lock_guard<std::mutex> lock(mu);
+    list_calls[ns]++;
+    auto& lists = scripts.at(ns).lists;
+    Json page = lists.front();
+    if (lists.size() > 1) lists.pop_front();
+    return page;
+  }
+  Status watch(const kube::ResourceType&, const std::string& ns, const kube::WatchOptions&,
+               const std::function<bool(const kube::WatchEvent&)>& on_event, StopSignal& stop) override {
+    std::unique_lock<std::mutex> lock(mu);
+    auto& sessions = scripts.at(ns).sessions;
+    if (sessions.empty()) {
+      if (++done == scripts.size()) stop.request_stop();
+      lock.unlock();
+      stop.wait_for(std::chrono::seconds(10));
+      return {};
+    }
+    auto s = sessions.front();
+    sessions.pop_front();
+    lock.unlock();
+    for (const auto& e : s.events) on_event(e);
+    return s.end;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("informer: several namespaces are watched each on its own, and one's relist leaves the "
+          "other's objects in the store", "[informer]") {
+  PerNamespaceClient client;
+  client.scripts["a"] = {{list_of({obj_in("a", "x", "1")}, "2"), list_of({}, "5")},
+                         {{{{"ADDED", obj_in("a", "z", "3")}}, Status{Error{ErrorKind::Gone, "expired"}}}}};
+  client.scripts["b"] = {{list_of({obj_in("b", "y", "1")}, "2")}, {{{{"MODIFIED", obj_in("b", "y", "4")}}, Status{}}}};
+  std::ostringstream sink;
+  Logger log(sink);
+  Informer inf(client, kube::resources::customer_managed_keys(), std::vector<std::string>{"a", "b"}, log);
+  std::mutex seen_mu;
+  std::vector<std::string> seen;
+  inf.add_handler([&](const Json* old, const Json* now) {
+    std::string what = !old ? "add " : !now ? "delete " : "update ";
+    std::lock_guard<std::mutex> lock(seen_mu);
+    seen.push_back(what + object_key(now ? *now : *old));
+  });
+  CHECK_FALSE(inf.synced());
+  StopSignal stop;
+  inf.run(stop);
+
+  CHECK(inf.synced());
+  CHECK(client.list_calls["a"] == 2);  // a's watch expired: a relisted, b did not
+  CHECK(client.list_calls["b"] == 1);
+  // a's relist found nothing: a's objects went, b's stayed.
+  CHECK(inf.store().keys() == std::vector<std::string>{"b/y"});
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<std::string>{"add a/x", "add a/z", "add b/y", "delete a/x", "delete a/z", "update b/y"});
+}
+
+TEST_CASE("store: replacing one namespace's objects keeps the neighbours' (a/ and ab/ alike)", "[informer]") {
+  Store store;
+  store.replace({obj_in("a", "1", "1"), obj_in("a", "2", "1"), obj_in("ab", "3", "1"), obj_in("b", "4", "1")});
+  auto removed = store.replace_namespace("a", {obj_in("a", "2", "2"), obj_in("a", "5", "2")});
+  REQUIRE(removed.size() == 1);
+  CHECK(removed[0]["metadata"]["name"] == "1");
+  CHECK(store.keys() == std::vector<std::string>{"a/2", "a/5", "ab/3", "b/4"});
+  CHECK((*store.get("a/2"))["metadata"]["resourceVersion"] == "2");
 }
