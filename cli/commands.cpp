@@ -42,7 +42,8 @@ int exit_code(ErrorKind kind) {
     case ErrorKind::PermissionDenied: return 4;
     case ErrorKind::Unsupported: return 5;
     case ErrorKind::Unavailable:
-    case ErrorKind::Throttled: return 6;
+    case ErrorKind::Throttled:
+    case ErrorKind::DeadlineExceeded: return 6;
     default: return 1;
   }
 }

@@ -6,6 +6,7 @@ const char* to_string(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::Unavailable: return "Unavailable";
     case ErrorKind::Throttled: return "Throttled";
+    case ErrorKind::DeadlineExceeded: return "DeadlineExceeded";
     case ErrorKind::Conflict: return "Conflict";
     case ErrorKind::NotFound: return "NotFound";
     case ErrorKind::Gone: return "Gone";

@@ -12,6 +12,9 @@ namespace byok {
 enum class ErrorKind {
   Unavailable,         // network down, 5xx, timeout: retry with backoff
   Throttled,           // 429 or provider throttling: retry with backoff
+  // A whole request ran out of its time (a slow drip, a black hole): retry with backoff, but
+  // never again inside the same call, which already spent its whole budget on one attempt.
+  DeadlineExceeded,
   Conflict,            // 409 / stale resourceVersion: requeue at once
   NotFound,            // 404
   Gone,                // 410: a watch's resourceVersion is too old; relist
@@ -33,7 +36,7 @@ struct Error {
   // says which call failed ("GET /apis/...: connection refused").
   Error context(const std::string& what) const { return Error{kind, what + ": " + message}; }
   bool retryable() const {
-    return kind == ErrorKind::Unavailable || kind == ErrorKind::Throttled ||
+    return kind == ErrorKind::Unavailable || kind == ErrorKind::Throttled || kind == ErrorKind::DeadlineExceeded ||
            kind == ErrorKind::Conflict;
   }
 };

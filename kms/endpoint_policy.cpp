@@ -3,13 +3,10 @@
 #include <cctype>
 #include <string_view>
 
+#include "common/text.h"
+
 namespace byok::kms {
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool ascii(const std::string& s) {
   for (unsigned char c : s)
@@ -104,7 +101,7 @@ Result<EndpointPolicy> EndpointPolicy::parse(const std::vector<std::string>& giv
     auto sep = pattern.find("://");
     if (sep == std::string::npos) return bad("has no scheme");
     Rule r;
-    r.scheme = lower(pattern.substr(0, sep));
+    r.scheme = ascii_lower(pattern.substr(0, sep));
     if (r.scheme != "https" && r.scheme != "http") return bad("has a scheme other than https or http");
     std::string rest = pattern.substr(sep + 3);
     if (rest.empty()) return bad("has no host");
@@ -121,7 +118,7 @@ Result<EndpointPolicy> EndpointPolicy::parse(const std::vector<std::string>& giv
         if (r.port == default_port(r.scheme)) r.port.clear();
       }
     }
-    r.host = lower(rest);
+    r.host = ascii_lower(rest);
     {
       std::string without = r.host;
       for (size_t at; (at = without.find(kRegionToken)) != std::string::npos;) without.replace(at, kRegionToken.size(), "*");
@@ -152,7 +149,7 @@ Status EndpointPolicy::check(const std::string& url) const {
 
 Status EndpointPolicy::check(const UrlParts& url) const {
   if (all_) return {};
-  std::string host = lower(url.host);
+  std::string host = ascii_lower(url.host);
   if (!host.empty() && host.back() == '.') host.pop_back();
   const std::string port = url.port.empty() || url.port == default_port(url.scheme) ? "" : url.port;
   if (ascii(host)) {

@@ -188,7 +188,7 @@ class CurlTransport final : public HttpTransport {
       double total = 0;
       curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
       if (total * 1000 >= static_cast<double>(options_.total_timeout.count()) * 0.99)
-        return make_error(ErrorKind::Unavailable,
+        return make_error(ErrorKind::DeadlineExceeded,
                           what + ": no whole answer within " +
                               std::to_string(options_.total_timeout.count()) +
                               " ms (KmsRequestTimeout)");

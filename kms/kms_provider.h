@@ -129,6 +129,12 @@ class KmsProvider {
   // Unsupported (message says why, e.g. "Azure Key Vault does not import chacha20-poly1305
   // keys") when the provider cannot import the type at all.
   virtual Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) = 0;
+  // The provider's own rules for importing `target` that its API would refuse, checked with no
+  // I/O before anything is created or exported, so a refusal leaves nothing behind (AWS: alias
+  // names, ValidTo within 365 days, new material for symmetric keys only). InvalidArgument in the
+  // operator's words, naming the spec field and the fix (never the KMS's answer, so a tenant may
+  // read it whoever's credentials the provider holds).
+  virtual Status check_target(const ImportTarget& target, SystemTime now) const = 0;
   // The key an earlier import (or a crashed attempt) made for this target, by name and owner
   // mark; nullopt when there is none. Never creates anything.
   virtual Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) = 0;

@@ -33,6 +33,9 @@ class MeteredProvider final : public KmsProvider {
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override {
     return inner_->wrapping_algorithms(key_type);  // no I/O
   }
+  Status check_target(const ImportTarget& target, SystemTime now) const override {
+    return inner_->check_target(target, now);  // no I/O
+  }
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   Result<WrappingKey> prepare_import(const ImportTarget& target,
                                      const std::string& existing_key_id) override;

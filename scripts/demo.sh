@@ -108,7 +108,7 @@ echo "created AWS keys $key1 and $key2 for the CustomerManagedKey examples"
 # templates for real accounts).
 mkdir -p "$DEMO/examples"
 cp "$ROOT"/examples/*.yaml "$DEMO/examples/"
-sed -i -e "s#https://127.0.0.1:4566#$BYOK_AWS_ENDPOINT#" -e "s#region: us-east-1#region: $BYOK_AWS_REGION#" \
+sed -i -e "s#https://127.0.0.1:4566#$BYOK_AWS_ENDPOINT#g" -e "s#region: us-east-1#region: $BYOK_AWS_REGION#" \
   -e "s#AKIAIOSFODNN7EXAMPLE#$BYOK_AWS_ACCESS_KEY_ID#" \
   -e "s#wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY#$BYOK_AWS_SECRET_ACCESS_KEY#" \
   "$DEMO/examples/kmsprovider-aws.yaml" "$DEMO/examples/clusterkmsprovider-aws.yaml"

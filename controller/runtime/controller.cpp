@@ -15,6 +15,7 @@ ReconcileResult result_for(const Status& outcome) {
   switch (e.kind) {
     case ErrorKind::Unavailable:
     case ErrorKind::Throttled:
+    case ErrorKind::DeadlineExceeded:
     case ErrorKind::Internal:
       return {A::RetryBackoff, Millis(0), e.message};
     case ErrorKind::Conflict:

@@ -11,6 +11,7 @@
 
 #include "common/base64.h"
 #include "common/json_fields.h"
+#include "common/text.h"
 #include "kms/key_state.h"
 #include "kms/paging.h"
 #include "kms/rest_call.h"
@@ -34,7 +35,8 @@ std::optional<SystemTime> epoch_time(const Json& j, const char* field) {
   return std::nullopt;
 }
 
-double epoch_seconds(SystemTime t) {
+// Whole seconds, a JSON integer, as AWS's SDKs send timestamps.
+int64_t epoch_seconds(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
@@ -426,6 +428,49 @@ constexpr const char* kOwnerTag = "byok.dev/owner";
 
 std::string alias_of(const ImportTarget& target) { return "alias/" + target.name; }
 
+// ImportKeyMaterial's ValidTo must be in the future and at most 365 days after the call.
+constexpr auto kMaxMaterialLifetime = std::chrono::hours(24 * 365);
+// AliasName: ^[a-zA-Z0-9:/_-]+$, 1..256 characters with the alias/ prefix; alias/aws/ is AWS's.
+constexpr size_t kMaxAliasLength = 256;
+
+Status check_alias(const std::string& name) {
+  const std::string alias = "alias/" + name;
+  auto bad = std::find_if(name.begin(), name.end(), [](unsigned char c) {
+    return !(std::isalnum(c) || c == ':' || c == '/' || c == '_' || c == '-');
+  });
+  if (bad != name.end())
+    return make_error(ErrorKind::InvalidArgument,
+                      "the AWS alias " + alias + " has '" + std::string(1, *bad) +
+                          "': AWS alias names take letters, digits, '/', '_', '-' and ':' only; set "
+                          "spec.kmsKeyName to a name without it (the alias is alias/<spec.kmsKeyName "
+                          "or metadata.name>)");
+  if (alias.size() > kMaxAliasLength)
+    return make_error(ErrorKind::InvalidArgument,
+                      "the AWS alias alias/" + name.substr(0, 32) + "... is " + std::to_string(alias.size()) +
+                          " characters, AWS allows 256: set a shorter spec.kmsKeyName");
+  if (alias.rfind("alias/aws/", 0) == 0)
+    return make_error(ErrorKind::InvalidArgument,
+                      "the AWS alias " + alias + " is in alias/aws/, which AWS keeps for its own "
+                      "keys: set spec.kmsKeyName to a name that does not start with aws/");
+  return {};
+}
+
+Status check_valid_to(const std::optional<SystemTime>& valid_to, SystemTime now) {
+  if (!valid_to) return {};
+  const std::string when = "spec.validTo " + format_rfc3339(*valid_to);
+  if (*valid_to <= now)
+    return make_error(ErrorKind::InvalidArgument,
+                      when + " has passed: AWS KMS needs imported material's expiry in the future; "
+                             "set a later spec.validTo, or remove it for material that does not expire");
+  if (*valid_to - now > kMaxMaterialLifetime)
+    return make_error(ErrorKind::InvalidArgument,
+                      when + " is more than 365 days ahead: AWS KMS accepts an expiry at most 365 "
+                             "days after the import; set spec.validTo before " +
+                          format_rfc3339(now + kMaxMaterialLifetime) +
+                          ", or remove it for material that does not expire");
+  return {};
+}
+
 }  // namespace
 
 Result<AwsKeyShape> aws_key_shape(const std::string& key_type) {
@@ -451,6 +496,19 @@ Result<AwsKeyShape> aws_key_shape(const std::string& key_type) {
                       "AWS KMS has no " + key_type + " key spec to import into: choose "
                       "aes256-gcm96, rsa-2048/3072/4096 or ecdsa-p256/p384/p521");
   return make_error(ErrorKind::InvalidArgument, "unknown key type " + key_type);
+}
+
+Status AwsKmsClient::check_target(const ImportTarget& target, SystemTime now) const {
+  if (auto st = check_alias(target.name); !st) return st;
+  if (auto st = check_valid_to(target.valid_to, now); !st) return st;
+  auto shape = aws_key_shape(target.key_type);
+  if (shape && target.allow_rotation && shape->key_spec != "SYMMETRIC_DEFAULT")
+    return make_error(ErrorKind::InvalidArgument,
+                      "spec.allowRotation: AWS KMS takes new imported material (NEW_KEY_MATERIAL, "
+                      "RotateKeyOnDemand) for symmetric keys only, so this " + target.key_type +
+                          " key could never rotate: set allowRotation: false (rotate by importing a "
+                          "new ImportedKey) or use keyType aes256-gcm96");
+  return {};
 }
 
 Result<std::vector<std::string>> AwsKmsClient::wrapping_algorithms(const std::string& key_type) {
@@ -498,6 +556,8 @@ Result<WrappingKey> AwsKmsClient::prepare_import(const ImportTarget& target,
                                                  const std::string& existing_key_id) {
   auto shape = aws_key_shape(target.key_type);
   if (!shape) return shape.error();
+  // Before anything is created: a key made for an import AWS will refuse would be left behind.
+  if (auto st = check_target(target, clock_.now()); !st) return st.error();
   if (std::find(shape->algorithms.begin(), shape->algorithms.end(), target.wrapping_algorithm) ==
       shape->algorithms.end())
     return make_error(ErrorKind::InvalidArgument,
@@ -525,12 +585,23 @@ Result<WrappingKey> AwsKmsClient::prepare_import(const ImportTarget& target,
     return make_error(ErrorKind::FailedPrecondition,
                       alias_of(target) + " names key " + aliased->key_id + ", not " + key_id);
   }
-  return get_parameters_for_import({key_id, target.wrapping_algorithm, "RSA_4096"});
+  // The largest wrapping key the KMS offers: AWS has RSA_2048..RSA_4096; some KMSes speaking its
+  // API have fewer (local-kms: RSA_2048 only) and say so in a ValidationException that names
+  // the field. Any other refusal is the answer.
+  Result<WrappingKey> wrapping = make_error(ErrorKind::Internal, "no wrapping key spec tried");
+  for (const char* spec : {"RSA_4096", "RSA_3072", "RSA_2048"}) {
+    wrapping = get_parameters_for_import({key_id, target.wrapping_algorithm, spec});
+    if (wrapping || wrapping.error().kind != ErrorKind::InvalidArgument ||
+        ascii_lower(wrapping.error().message).find("wrappingkeyspec") == std::string::npos)
+      break;
+  }
+  return wrapping;
 }
 
 Result<ImportResult> AwsKmsClient::import_key(const ImportTarget& target,
                                               const WrappingKey& wrapping,
                                               const std::string& wrapped, ImportKind kind) {
+  if (auto st = check_valid_to(target.valid_to, clock_.now()); !st) return st.error();
   ImportMaterialRequest req;
   req.key_id = wrapping.key_id;
   req.import_token = wrapping.import_token;
@@ -579,7 +650,8 @@ Result<std::unique_ptr<AwsKmsClient>> AwsKmsClient::from_config(const ProviderCo
   AwsKmsConfig c;
   c.region = config.region;
   c.kms_endpoint = config.endpoint;
-  c.sts_endpoint = config.endpoint;
+  // STS is its own host: spec.endpoint (a KMS VPC or FIPS endpoint) does not serve it.
+  if (auto it = config.settings.find("stsEndpoint"); it != config.settings.end()) c.sts_endpoint = it->second;
   c.credentials.access_key_id = *access;
   c.credentials.secret_access_key = *secret;
   if (auto it = config.credentials.find("sessionToken"); it != config.credentials.end())

@@ -95,6 +95,9 @@ class AwsKmsClient final : public KmsProvider {
   // By alias (alias/<name>) first; without one, by the owner tag among the account's keys: a
   // crash between CreateKey and CreateAlias leaves a tagged key without its alias, which
   // prepare_import then adds. An alias on a key with another owner is FailedPrecondition.
+  // Alias name characters and length (not alias/aws/), ValidTo in the future and at most 365
+  // days ahead, allowRotation for symmetric keys only (NEW_KEY_MATERIAL and RotateKeyOnDemand).
+  Status check_target(const ImportTarget& target, SystemTime now) const override;
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // Creates the EXTERNAL key (tagged byok.dev/owner) when existing_key_id is empty, makes sure
   // alias/<name> points at it, then GetParametersForImport with target.wrapping_algorithm and

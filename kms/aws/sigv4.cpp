@@ -9,14 +9,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "common/text.h"
+
 namespace byok::kms::aws {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Trims both ends and collapses runs of spaces, as the canonical header value wants.
 std::string canonical_header_value(std::string_view v) {
@@ -148,7 +144,7 @@ Signature sign_parts(std::string_view method, std::string_view path, std::string
   // Same-name headers join with commas in the order given; names sort bytewise.
   std::map<std::string, std::string> canon;
   for (const auto& [name, value] : headers) {
-    std::string key = lower(name);
+    std::string key = ascii_lower(name);
     std::string v = canonical_header_value(value);
     auto [it, inserted] = canon.emplace(key, v);
     if (!inserted) it->second += "," + v;
@@ -185,7 +181,7 @@ Status sign_request(HttpRequest& request, const Credentials& credentials,
   auto drop = [&request](std::string_view name) {
     auto& h = request.headers;
     h.erase(std::remove_if(h.begin(), h.end(),
-                           [&](const auto& kv) { return lower(kv.first) == lower(name); }),
+                           [&](const auto& kv) { return ascii_lower(kv.first) == ascii_lower(name); }),
             h.end());
   };
   drop("authorization");

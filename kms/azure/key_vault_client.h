@@ -146,6 +146,7 @@ class KeyVaultClient final : public KmsProvider {
   // a key of that name has another owner (or none); a soft-deleted key of that name likewise
   // (ours comes back with state Deleted: recover it rather than import again, since the name
   // cannot be reused until it is purged).
+  Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // Reuses {name}-kek when it is an enabled, unexpired RSA-HSM key whose only key_op is import;
   // creates it (or, when it is our own unusable KEK, a new version of it) otherwise. The

@@ -157,6 +157,7 @@ class GcpKmsClient final : public KmsProvider {
   Result<Accessor> who_am_i() override;
 
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override;
+  Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   Result<WrappingKey> prepare_import(const ImportTarget& target,
                                      const std::string& existing_key_id) override;

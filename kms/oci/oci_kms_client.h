@@ -112,6 +112,7 @@ class OciKmsClient final : public KmsProvider {
   // ListKeys in the compartment, keys whose displayName is target.name and that are not
   // DELETING or DELETED; GetKey of each; the one whose freeform tag byok.dev/owner is
   // target.owner (the oldest, should there be several).
+  Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // GetWrappingKey; the returned key_id is `existing_key_id` (ImportKey itself creates keys) and
   // import_token the wrapping key's OCID.

@@ -12,15 +12,10 @@
 #include <openssl/pem.h>
 
 #include "common/base64.h"
+#include "common/text.h"
 
 namespace byok::kms::oci {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool has_body(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
@@ -29,7 +24,7 @@ bool has_body(std::string_view method) {
 // Replaces every `name` header (any case) by one with `value`.
 void set_header(HttpHeaders& headers, const std::string& name, std::string value) {
   headers.erase(std::remove_if(headers.begin(), headers.end(),
-                               [&](const auto& h) { return lower(h.first) == name; }),
+                               [&](const auto& h) { return ascii_lower(h.first) == name; }),
                 headers.end());
   headers.emplace_back(name, std::move(value));
 }
@@ -88,16 +83,16 @@ Result<std::string> signing_string(std::string_view method, std::string_view tar
   while (at < signed_headers.size()) {
     size_t end = signed_headers.find(' ', at);
     if (end == std::string_view::npos) end = signed_headers.size();
-    std::string name = lower(signed_headers.substr(at, end - at));
+    std::string name = ascii_lower(signed_headers.substr(at, end - at));
     at = end + 1;
     if (name.empty()) continue;
     if (!out.empty()) out += '\n';
     if (name == "(request-target)") {
-      out += name + ": " + lower(method) + " " + std::string(target);
+      out += name + ": " + ascii_lower(method) + " " + std::string(target);
       continue;
     }
     bool found = std::any_of(headers.begin(), headers.end(),
-                             [&](const auto& h) { return lower(h.first) == name; });
+                             [&](const auto& h) { return ascii_lower(h.first) == name; });
     if (!found)
       return make_error(ErrorKind::InvalidArgument,
                         "OCI request signature: header " + name + " is to be signed but absent");

@@ -107,6 +107,7 @@ class TransitClient final : public KmsProvider {
 
   // {"SHA256", "SHA1"} for every type the ImportedKey API has.
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override;
+  Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // Fetches the wrapping key (RSA-4096); nothing is created before the import in transit.
   // WrappingKey.key_id is existing_key_id (empty for a first import).

@@ -70,7 +70,7 @@ using runtime::find_condition;
 
 bool transient(ErrorKind kind) {
   return kind == ErrorKind::Unavailable || kind == ErrorKind::Throttled ||
-         kind == ErrorKind::Internal;
+         kind == ErrorKind::DeadlineExceeded || kind == ErrorKind::Internal;
 }
 
 }  // namespace

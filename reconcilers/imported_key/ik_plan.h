@@ -64,6 +64,9 @@ inline constexpr char kWrappedSourceUnsupported[] = "WrappedSourceUnsupported";
 inline constexpr char kRotationNotAllowed[] = "RotationNotAllowed";
 inline constexpr char kRotationUnsupported[] = "RotationUnsupported";
 inline constexpr char kImportRefused[] = "ImportRefused";
+// The spec breaks a rule of the provider's API (e.g. AWS: validTo more than 365 days ahead),
+// found before the KMS was asked anything.
+inline constexpr char kSpecNotImportable[] = "SpecNotImportable";
 inline constexpr char kDeletionFailed[] = "DeletionFailed";
 inline constexpr char kKeyMaterialMissing[] = "KeyMaterialMissing";
 inline constexpr char kNotAuthorized[] = "NotAuthorized";          // no HsmKeyPolicy grants it

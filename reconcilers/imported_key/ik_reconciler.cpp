@@ -44,6 +44,7 @@ Failure hsm_failure(const Error& e, const std::string& step) {
     case ErrorKind::NotFound:
       return {reasons::kHsmKeyNotFound, message, false};
     case ErrorKind::Unavailable:
+    case ErrorKind::DeadlineExceeded:
     case ErrorKind::Internal:
       return {reasons::kHsmUnavailable, message, true};
     case ErrorKind::Unauthenticated:
@@ -269,6 +270,12 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
                                                      ": spec.keyType cannot be imported into this "
                                                      "provider; choose another provider or key type",
                    false});
+  // The provider's own rules (AWS: alias names, validTo within 365 days, rotation of symmetric
+  // keys only), before anything is created or exported. Its words are the operator's, so the
+  // tenant reads them even through an admin's ClusterKmsProvider.
+  if (may_import())
+    if (auto ok = lookup.client->check_target(target, r_.clock_.now()); !ok)
+      return fail({reasons::kSpecNotImportable, ok.error().message, false});
   auto found = lookup.client->find_key(target);
   if (!found) return fail(kms_failure(ProviderProblem::None, found.error(), "looking up key " + target.name));
 

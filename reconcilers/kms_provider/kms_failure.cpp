@@ -30,6 +30,7 @@ KmsFailure classify_kms_failure(ProviderProblem problem, ErrorKind kind) {
               "grant the accessor (status.accessor) permission to describe and use the key"};
     case ErrorKind::Unavailable:
     case ErrorKind::Throttled:
+    case ErrorKind::DeadlineExceeded:
     case ErrorKind::Internal:
       return {reasons::kKmsUnavailable, "Unknown", true, "retrying with backoff"};
     default:

@@ -13,6 +13,7 @@ kms::ProviderConfig provider_config_from_env(const std::string& provider) {
   if (provider == "aws") {
     c.region = env["BYOK_AWS_REGION"];
     c.endpoint = env["BYOK_AWS_ENDPOINT"];
+    c.settings = {{"stsEndpoint", env["BYOK_AWS_ENDPOINT"]}};  // moto serves STS too
     c.credentials = {{"accessKeyId", env["BYOK_AWS_ACCESS_KEY_ID"]},
                      {"secretAccessKey", env["BYOK_AWS_SECRET_ACCESS_KEY"]}};
     c.extra_ca_pem = env.file("BYOK_AWS_CA_FILE");

@@ -19,7 +19,14 @@ API reference:
                           KeySpec (IncorrectKeyMaterialException); re-importing EXISTING material
                           must be the same bytes. NEW_KEY_MATERIAL (symmetric keys only) is
                           PENDING_ROTATION until RotateKeyOnDemand makes it current.
-  DeleteImportedKeyMaterial  back to PendingImport.
+  DeleteImportedKeyMaterial  KeyId, KeyMaterialId (else the current material); the key goes
+                          back to PendingImport when its current material goes, and remembers
+                          it: a re-import must bring the same bytes.
+  ImportKeyMaterial also refuses a key pending deletion (KMSInvalidStateException), a ValidTo
+                          in the past or more than 365 days ahead, and KeyMaterialId with
+                          NEW_KEY_MATERIAL (ValidationException); ImportType defaults to
+                          NEW_KEY_MATERIAL before the first import and EXISTING_KEY_MATERIAL
+                          after, and a KeyMaterialId must name this key's material of those bytes.
   DescribeKey             EXTERNAL keys report PendingImport until their first import, then
                           ExpirationModel, ValidTo and CurrentKeyMaterialId.
 
@@ -154,6 +161,8 @@ def _unwrap(private, algorithm, blob):
 def import_key_material(self):
     key = _key(self, self._get_param("KeyId"))
     _external(key)
+    if key.key_state == "PendingDeletion":
+        raise _error("KMSInvalidStateException", f"{key.arn} is pending deletion.")
     try:
         token = base64.b64decode(self._get_param("ImportToken") or "")
         blob = base64.b64decode(self._get_param("EncryptedKeyMaterial") or "")
@@ -172,7 +181,19 @@ def import_key_material(self):
         raise _error("ValidationException", "ValidTo is required with KEY_MATERIAL_EXPIRES")
     if model == "KEY_MATERIAL_DOES_NOT_EXPIRE" and valid_to is not None:
         raise _error("ValidationException", "ValidTo is not allowed with KEY_MATERIAL_DOES_NOT_EXPIRE")
-    import_type = self._get_param("ImportType") or "EXISTING_KEY_MATERIAL"
+    if valid_to is not None:
+        # A future time at most 365 days from the request (AWS's ValidTo rule).
+        if not isinstance(valid_to, (int, float)) or valid_to <= time.time():
+            raise _error("ValidationException", "ValidTo must be a future date and time")
+        if valid_to > time.time() + 365 * 86400:
+            raise _error("ValidationException", "ValidTo must be at most 365 days from the request date")
+    import_type = self._get_param("ImportType")
+    material_id = self._get_param("KeyMaterialId")
+    if import_type not in (None, "NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL"):
+        raise _error("ValidationException", f"ImportType {import_type} is not NEW_KEY_MATERIAL or EXISTING_KEY_MATERIAL")
+    if import_type == "NEW_KEY_MATERIAL" and material_id is not None:
+        raise _error("ValidationException",
+                     "You cannot specify a key material ID with ImportType set to NEW_KEY_MATERIAL")
     material = _unwrap(private, algorithm, blob)
     priv = _check_material(key, material)
     # Symmetric: the material's digest. Private keys: the digest of their public half's
@@ -181,7 +202,19 @@ def import_key_material(self):
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()
     with _lock:
         record = _materials.setdefault(key.id, {"current": None, "items": {}})
-        if import_type == "NEW_KEY_MATERIAL":
+        # Omitted: NEW_KEY_MATERIAL until material was first imported, EXISTING_KEY_MATERIAL after.
+        first = not record["items"]
+        if import_type is None:
+            import_type = "NEW_KEY_MATERIAL" if first else "EXISTING_KEY_MATERIAL"
+        if material_id is not None and (material_id not in record["items"]
+                                        or record["items"][material_id][0] != digest):
+            raise _error("IncorrectKeyMaterialException",
+                         f"The key material is not the key material {material_id} of this key")
+        if import_type == "NEW_KEY_MATERIAL" and first:
+            material_id = secrets.token_hex(32)
+            record["items"][material_id] = (digest, "CURRENT")
+            record["current"] = material_id
+        elif import_type == "NEW_KEY_MATERIAL":
             if key.key_spec != "SYMMETRIC_DEFAULT":
                 raise _error("UnsupportedOperationException",
                              "NEW_KEY_MATERIAL is supported for symmetric encryption keys only")
@@ -191,16 +224,16 @@ def import_key_material(self):
                 raise _error("IncorrectKeyMaterialException", "This key material was imported before")
             material_id = secrets.token_hex(32)
             record["items"][material_id] = (digest, "PENDING_ROTATION")
+        elif first:
+            raise _error("ValidationException",
+                         "EXISTING_KEY_MATERIAL: no key material was imported into this key before")
         else:
-            if record["current"] is not None:
-                if record["items"][record["current"]][0] != digest:
-                    raise _error("IncorrectKeyMaterialException",
-                                 "The key material is not the key material previously imported")
-                material_id = record["current"]
-            else:
-                material_id = secrets.token_hex(32)
-                record["items"][material_id] = (digest, "CURRENT")
-                record["current"] = material_id
+            # Re-importing: the bytes of material this key had (the current one unless named).
+            wanted = material_id or record["current"]
+            if record["items"][wanted][0] != digest:
+                raise _error("IncorrectKeyMaterialException",
+                             "The key material is not the key material previously imported")
+            material_id = wanted
         del _tokens[token]  # an import token is good for one import
     key.key_state = "Enabled"
     key.enabled = True
@@ -214,13 +247,20 @@ def import_key_material(self):
 
 
 def delete_imported_key_material(self):
+    # The named material (KeyMaterialId), else the current one. The key remembers which material
+    # it had: a re-import must bring the same bytes.
     key = _key(self, self._get_param("KeyId"))
     _external(key)
+    material_id = self._get_param("KeyMaterialId")
     with _lock:
-        _materials.pop(key.id, None)
-    key.key_state = "PendingImport"
-    key.enabled = False
-    return json.dumps({"KeyId": key.arn})
+        record = _materials.get(key.id)
+        if material_id is not None and (record is None or material_id not in record["items"]):
+            raise _error("NotFoundException", f"Key material {material_id} is not associated with {key.arn}")
+        deleted = material_id or (record or {}).get("current")
+    if record is not None and deleted is not None and deleted == record["current"]:
+        key.key_state = "PendingImport"
+        key.enabled = False
+    return json.dumps({"KeyId": key.arn, "KeyMaterialId": deleted} if deleted else {"KeyId": key.arn})
 
 
 _moto_rotate = KmsResponse.rotate_key_on_demand

@@ -81,6 +81,7 @@ void create_provider(kube::KubeClient& c, const std::string& ns, const std::stri
                     {{"type", "aws"},
                      {"region", moto()["BYOK_AWS_REGION"]},
                      {"endpoint", endpoint},
+                     {"aws", {{"stsEndpoint", endpoint}}},  // moto serves STS too
                      {"credentialsSecretRef", {{"name", name + "-credentials"}}},
                      {"caSecretRef", {{"name", name + "-ca"}}}}}};
   REQUIRE(c.create(kube::resources::kms_providers(), ns, provider).ok());

@@ -265,6 +265,47 @@ TEST_CASE("importedkey: deleting with Retain leaves the key, with Delete schedul
   CHECK(deletion == std::vector<std::string>{"intent", "succeeded"});
 }
 
+TEST_CASE("importedkey: what AWS would refuse (validTo two years ahead, an RSA key with "
+          "allowRotation) is refused before any key is created, in words the tenant reads through "
+          "the admin's ClusterKmsProvider, and the fixed spec imports",
+          "[aws][importedkey]") {
+  IkFixture f("ik-aws-rules");
+  f.provider("aws");
+  f.add_key("late", "aes256-gcm96");
+  f.add_key("rotating-rsa", "rsa-2048");
+  const std::string two_years = format_rfc3339(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) + std::chrono::hours(24 * 730));
+  f.create(imported_key("late", "aws", "aes256-gcm96", "late",
+                        {{"kmsKeyName", testing::unique_name("late")}, {"validTo", two_years}}));
+  f.create(imported_key("rotating-rsa", "aws", "rsa-2048", "rotating-rsa",
+                        {{"kmsKeyName", testing::unique_name("rsa")}, {"allowRotation", true}}));
+  f.start();
+  auto late = f.wait_for("late", "SpecNotImportable");
+  auto late_message = testing::condition_field(late, "Ready", "message");
+  CHECK(late_message.find("spec.validTo " + two_years + " is more than 365 days ahead") != std::string::npos);
+  auto rsa = f.wait_for("rotating-rsa", "SpecNotImportable");
+  CHECK(testing::condition_field(rsa, "Ready", "message").find("spec.allowRotation") != std::string::npos);
+  // Nothing was created in the KMS for either: no key carries their owner marks.
+  auto handle = kms_client("aws");
+  for (const auto* name : {"late", "rotating-rsa"}) {
+    auto object = f.c.get(kIk, f.ns, name);
+    REQUIRE(object.ok());
+    kms::ImportTarget owned;
+    owned.name = testing::unique_name("no-such-alias");
+    owned.owner = (*object)["metadata"]["uid"].get<std::string>();
+    auto found = handle.client->find_key(owned);
+    REQUIRE(found.ok());
+    CHECK_FALSE(found->has_value());
+  }
+  // The fix is a spec change: a validTo within the year imports.
+  const std::string in_a_month = format_rfc3339(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) + std::chrono::hours(24 * 30));
+  REQUIRE(f.c.patch(kIk, f.ns, "late", kube::PatchType::Merge, {{"spec", {{"validTo", in_a_month}}}}).ok());
+  auto imported = f.wait_for("late");
+  auto key = handle.client->describe_key(imported.value("keyId", ""));
+  REQUIRE(key.ok());
+  REQUIRE(key->material_expires);
+  CHECK(format_rfc3339(*key->material_expires) == in_a_month);
+}
+
 TEST_CASE("importedkey: material deleted in the KMS stays deleted until the reimport annotation "
           "asks for it", "[aws][importedkey]") {
   IkFixture f("ik-revoked");

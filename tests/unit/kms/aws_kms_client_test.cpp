@@ -432,7 +432,9 @@ TEST_CASE("imported material with an expiry sends ValidTo in epoch seconds", "[k
   REQUIRE(r.ok());
   auto body = Json::parse(f.transport.requests[0].body);
   CHECK(body["ExpirationModel"] == "KEY_MATERIAL_EXPIRES");
-  CHECK(body["ValidTo"].get<double>() == 1798761600.0);
+  // An integer, as AWS's SDKs send it (a fraction is refused by some servers, e.g. local-kms).
+  REQUIRE(body["ValidTo"].is_number_integer());
+  CHECK(body["ValidTo"].get<int64_t>() == 1798761600);
   CHECK(*base64_decode(body["ImportToken"].get<std::string>()) == "t");
   CHECK(*base64_decode(body["EncryptedKeyMaterial"].get<std::string>()) == "w");
 }
@@ -517,7 +519,13 @@ TEST_CASE("from_config names the missing field", "[kms][aws]") {
   auto ok = AwsKmsClient::from_config(config, *transport, clock);
   REQUIRE(ok.ok());
   CHECK((*ok)->kms_endpoint() == "https://127.0.0.1:1");
-  CHECK((*ok)->sts_endpoint() == "https://127.0.0.1:1");
+  // STS is a separate host: a KMS VPC or FIPS endpoint does not answer GetCallerIdentity.
+  CHECK((*ok)->sts_endpoint() == "https://sts.eu-west-1.amazonaws.com");
+  config.settings["stsEndpoint"] = "https://sts.vpce.example:443/";
+  auto own_sts = AwsKmsClient::from_config(config, *transport, clock);
+  REQUIRE(own_sts.ok());
+  CHECK((*own_sts)->kms_endpoint() == "https://127.0.0.1:1");
+  CHECK((*own_sts)->sts_endpoint() == "https://sts.vpce.example:443");
 }
 
 TEST_CASE("a KMS that answers Truncated forever is asked a bounded number of pages", "[kms][aws]") {
@@ -542,4 +550,82 @@ TEST_CASE("a KMS that answers Truncated forever is asked a bounded number of pag
   REQUIRE_FALSE(tags.ok());
   CHECK(tags.error().message.find("the same NextMarker twice") != std::string::npos);
   CHECK(calls == 2);
+}
+
+TEST_CASE("what AWS would refuse is refused before anything is created: alias names, ValidTo "
+          "beyond 365 days or past, rotation of asymmetric keys", "[kms][aws][import]") {
+  Fixture f;  // now: 2026-11-23T15:38:00Z
+  ImportTarget t;
+  t.name = "payments";
+  t.key_type = "aes256-gcm96";
+  t.owner = "uid-1";
+  t.wrapping_algorithm = "RSAES_OAEP_SHA_256";
+  auto at = [](const char* text) {
+    SystemTime when;
+    REQUIRE(parse_rfc3339(text, when));
+    return when;
+  };
+  auto refused = [&](const ImportTarget& target, const std::string& words) {
+    auto st = f.client->check_target(target, f.clock.now());
+    INFO(target.name << " " << words);
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().kind == ErrorKind::InvalidArgument);
+    CHECK(st.error().message.find(words) != std::string::npos);
+    // prepare_import asks the same before CreateKey: nothing is sent.
+    auto prepared = f.client->prepare_import(target, "");
+    REQUIRE_FALSE(prepared.ok());
+    CHECK(f.transport.requests.empty());
+  };
+  CHECK(f.client->check_target(t, f.clock.now()).ok());
+  t.name = "team-a/payments_v2:blue";  // every character AWS allows
+  CHECK(f.client->check_target(t, f.clock.now()).ok());
+
+  auto dotted = t;
+  dotted.name = "payments.v2";  // a Kubernetes name may have dots; an alias may not
+  refused(dotted, "alias/payments.v2 has '.'");
+  auto long_name = t;
+  long_name.name = std::string(251, 'k');  // alias/ + 251 = 257
+  refused(long_name, "257 characters, AWS allows 256");
+  long_name.name = std::string(250, 'k');
+  CHECK(f.client->check_target(long_name, f.clock.now()).ok());
+  auto reserved = t;
+  reserved.name = "aws/payments";
+  refused(reserved, "alias/aws/, which AWS keeps");
+
+  auto late = t;
+  late.valid_to = at("2027-11-24T15:38:01Z");  // 366 days ahead
+  refused(late, "spec.validTo 2027-11-24T15:38:01Z is more than 365 days ahead");
+  CHECK(f.client->check_target(late, f.clock.now()).error().message.find(
+            "set spec.validTo before 2027-11-23T15:38:00Z") != std::string::npos);
+  late.valid_to = at("2027-11-23T15:38:00Z");  // exactly 365 days: allowed
+  CHECK(f.client->check_target(late, f.clock.now()).ok());
+  auto past = t;
+  past.valid_to = at("2026-11-23T15:37:59Z");
+  refused(past, "has passed");
+
+  auto rsa = t;
+  rsa.key_type = "rsa-3072";
+  rsa.wrapping_algorithm = "RSA_AES_KEY_WRAP_SHA_256";
+  CHECK(f.client->check_target(rsa, f.clock.now()).ok());
+  rsa.allow_rotation = true;
+  refused(rsa, "spec.allowRotation: AWS KMS takes new imported material");
+  auto ec = rsa;
+  ec.key_type = "ecdsa-p384";
+  refused(ec, "so this ecdsa-p384 key could never rotate");
+  auto symmetric = t;
+  symmetric.allow_rotation = true;
+  CHECK(f.client->check_target(symmetric, f.clock.now()).ok());
+}
+
+TEST_CASE("a request that ran out of its whole deadline is not sent again inside the call, even "
+          "an idempotent one", "[kms][aws]") {
+  Fixture f;
+  f.transport.handler = [](const HttpRequest&) -> Result<kms::HttpResponse> {
+    return make_error(ErrorKind::DeadlineExceeded, "no whole answer within 60000 ms (KmsRequestTimeout)");
+  };
+  auto r = f.client->describe_key("k1");  // idempotent: Unavailable would be tried three times
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().kind == ErrorKind::DeadlineExceeded);
+  CHECK(f.transport.requests.size() == 1);
+  CHECK(f.sleeps.empty());
 }

@@ -23,6 +23,7 @@ class ThrowingClient : public kms::KmsProvider {
   Status cancel_key_deletion(const std::string&) override { throw std::out_of_range("index"); }
   Result<kms::Accessor> who_am_i() override { return kms::Accessor{"p", "a", "i"}; }
   Result<std::vector<std::string>> wrapping_algorithms(const std::string&) override { return std::vector<std::string>{}; }
+  Status check_target(const kms::ImportTarget&, SystemTime) const override { return {}; }
   Result<std::optional<kms::KeyDescription>> find_key(const kms::ImportTarget&) override {
     return std::optional<kms::KeyDescription>();
   }

@@ -44,6 +44,7 @@ class RecordingClient : public kms::KmsProvider {
   Status cancel_key_deletion(const std::string&) override { return {}; }
   Result<kms::Accessor> who_am_i() override { return make_error(ErrorKind::Unsupported, ""); }
   Result<std::vector<std::string>> wrapping_algorithms(const std::string&) override { return std::vector<std::string>{}; }
+  Status check_target(const kms::ImportTarget&, SystemTime) const override { return {}; }
   Result<std::optional<kms::KeyDescription>> find_key(const kms::ImportTarget&) override { return std::optional<kms::KeyDescription>(); }
   Result<kms::WrappingKey> prepare_import(const kms::ImportTarget&, const std::string&) override { return make_error(ErrorKind::Unsupported, ""); }
   Result<kms::ImportResult> import_key(const kms::ImportTarget&, const kms::WrappingKey&, const std::string&, kms::ImportKind) override {
