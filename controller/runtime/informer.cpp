@@ -1,5 +1,6 @@
 #include "controller/runtime/informer.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "controller/runtime/backoff.h"
@@ -11,6 +12,15 @@ const Millis kBackoffCap{30000};
 const auto kQuietPeriod = std::chrono::minutes(2);
 
 std::string rv_of(const Json& o) { return o["metadata"].value("resourceVersion", ""); }
+
+// Each namespace once (two streams of one namespace would relist over each other); none given:
+// every namespace, one stream.
+std::vector<std::string> distinct_or_all(std::vector<std::string> namespaces) {
+  if (namespaces.empty()) return {""};
+  std::sort(namespaces.begin(), namespaces.end());
+  namespaces.erase(std::unique(namespaces.begin(), namespaces.end()), namespaces.end());
+  return namespaces;
+}
 }  // namespace
 
 Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns, Logger& log,
@@ -20,7 +30,7 @@ Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::strin
 Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::vector<std::string> namespaces,
                    Logger& log, metrics::Registry* metrics)
     : client_(client), type_(std::move(type)),
-      namespaces_(namespaces.empty() ? std::vector<std::string>{""} : std::move(namespaces)), log_(log),
+      namespaces_(distinct_or_all(std::move(namespaces))), log_(log),
       watch_restarts_metric_(metrics::given_or_own(metrics, own_metrics_)
                                  .counter("byok_informer_watch_restarts_total",
                                           "Watches of a resource that ended and were started again",
@@ -63,7 +73,7 @@ Status Informer::list_into_store(Stream& stream) {
 
 void Informer::run(StopSignal& stop) {
   std::vector<Stream> streams;
-  for (const auto& ns : namespaces_) streams.push_back(Stream{ns, "", std::mt19937_64{std::random_device{}()}});
+  for (const auto& ns : namespaces_) streams.push_back(Stream{ns});
   if (streams.size() == 1) return run_stream(streams[0], stop);
   std::vector<std::thread> threads;
   for (auto& stream : streams) threads.emplace_back([this, &stream, &stop] { run_stream(stream, stop); });

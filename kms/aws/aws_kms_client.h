@@ -92,23 +92,25 @@ class AwsKmsClient final : public KmsProvider {
   Result<Accessor> who_am_i() override;
 
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override;
-  // By alias (alias/<name>) first; without one, by the owner tag among the account's keys: a
-  // crash between CreateKey and CreateAlias leaves a tagged key without its alias, which
-  // prepare_import then adds. An alias on a key with another owner is FailedPrecondition.
   // Alias name characters and length (not alias/aws/), ValidTo in the future and at most 365
   // days ahead, allowRotation for symmetric keys only (NEW_KEY_MATERIAL and RotateKeyOnDemand).
   Status check_target(const ImportTarget& target, SystemTime now) const override;
+  // By alias (alias/<name>) first; without one, by the owner tag among the account's keys: a
+  // crash between CreateKey and CreateAlias leaves a tagged key without its alias, which
+  // prepare_import then adds. An alias on a key with another owner is FailedPrecondition.
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
-  // Creates the EXTERNAL key (tagged byok.dev/owner) when existing_key_id is empty, makes sure
-  // alias/<name> points at it, then GetParametersForImport with target.wrapping_algorithm and
-  // RSA_4096.
+  // check_target first; creates the EXTERNAL key (tagged byok.dev/owner) when existing_key_id is
+  // empty, makes sure alias/<name> points at it, then GetParametersForImport with
+  // target.wrapping_algorithm and the largest wrapping key spec the KMS offers (RSA_4096 down to
+  // RSA_2048).
   Result<WrappingKey> prepare_import(const ImportTarget& target,
                                      const std::string& existing_key_id) override;
   Result<ImportResult> import_key(const ImportTarget& target, const WrappingKey& wrapping,
                                   const std::string& wrapped, ImportKind kind) override;
 
-  // Builds a client from a KmsProvider's settings: region (required), endpoint (KMS and STS
-  // both), credentials accessKeyId, secretAccessKey, sessionToken.
+  // Builds a client from a KmsProvider's settings: region (required), endpoint (KMS only),
+  // settings["stsEndpoint"] (spec.aws.stsEndpoint; else STS's regional endpoint), credentials
+  // accessKeyId, secretAccessKey, sessionToken.
   static Result<std::unique_ptr<AwsKmsClient>> from_config(const ProviderConfig& config,
                                                            HttpTransport& transport,
                                                            const Clock& clock,

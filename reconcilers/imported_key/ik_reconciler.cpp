@@ -44,7 +44,6 @@ Failure hsm_failure(const Error& e, const std::string& step) {
     case ErrorKind::NotFound:
       return {reasons::kHsmKeyNotFound, message, false};
     case ErrorKind::Unavailable:
-    case ErrorKind::DeadlineExceeded:
     case ErrorKind::Internal:
       return {reasons::kHsmUnavailable, message, true};
     case ErrorKind::Unauthenticated:

@@ -213,3 +213,16 @@ TEST_CASE("store: replacing one namespace's objects keeps the neighbours' (a/ an
   CHECK(store.keys() == std::vector<std::string>{"a/2", "a/5", "ab/3", "b/4"});
   CHECK((*store.get("a/2"))["metadata"]["resourceVersion"] == "2");
 }
+
+TEST_CASE("informer: a namespace named twice is watched once", "[informer]") {
+  PerNamespaceClient client;
+  client.scripts["a"] = {{list_of({obj_in("a", "x", "1")}, "2")}, {}};
+  std::ostringstream sink;
+  Logger log(sink);
+  Informer inf(client, kube::resources::customer_managed_keys(), std::vector<std::string>{"a", "a"}, log);
+  StopSignal stop;
+  inf.run(stop);
+  CHECK(inf.synced());
+  CHECK(client.list_calls["a"] == 1);
+  CHECK(inf.store().keys() == std::vector<std::string>{"a/x"});
+}

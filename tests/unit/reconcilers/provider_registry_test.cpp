@@ -163,3 +163,19 @@ TEST_CASE("registry: a tenant's endpoint outside the allow-list is refused befor
   CHECK(r.problem == kmsprovider::ProviderProblem::EndpointNotAllowed);
   CHECK(s.built == 0);
 }
+
+TEST_CASE("registry: a tenant's AWS STS endpoint outside the allow-list is refused like its KMS "
+          "endpoint, naming the field", "[kmsprovider][tenancy]") {
+  Setup s;
+  Json provider = provider_object("https://vault.example.com:8200", "mine");
+  provider["spec"]["type"] = "aws";
+  provider["spec"]["region"] = "eu-west-1";
+  provider["spec"]["aws"] = {{"stsEndpoint", "https://attacker.example.com:443"}};
+  s.api.put(kube::resources::kms_providers(), "team-a", "vault", provider);
+  s.api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
+  auto r = s.registry.get("team-a", kTenant);
+  REQUIRE_FALSE(r.client);
+  CHECK(r.problem == kmsprovider::ProviderProblem::EndpointNotAllowed);
+  CHECK(r.error.message.find("spec.aws.stsEndpoint") != std::string::npos);
+  CHECK(s.built == 0);
+}
