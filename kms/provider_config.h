@@ -21,7 +21,7 @@ struct ProviderConfig {
   // The credentials Secret's data, decoded; keys as the CRD lists them per type (aws:
   // accessKeyId, secretAccessKey, sessionToken; gcp: serviceAccountKey; azure: tenantId,
   // clientId, clientSecret | tokenFile, authorityHost; oci: tenancy, user, fingerprint,
-  // privateKey, passphrase; transit, thalassa: token).
+  // privateKey, passphrase; transit: token; thalassa: personalAccessToken or token).
   std::map<std::string, std::string> credentials;
   std::string extra_ca_pem;  // spec.caSecretRef's PEM; empty: system trust store only
   // Every URL the client reaches is checked against this (a tenant's KmsProvider: the

@@ -127,7 +127,7 @@ Result<std::string> ThalassaClient::call(const std::string& method, const std::s
   HttpRequest request;
   request.method = method;
   request.url = config_.endpoint + "/v1/" + path;
-  request.headers = {{"Authorization", "Bearer " + config_.token},
+  request.headers = {{"Authorization", config_.auth_scheme + " " + config_.token},
                      {"X-Organisation-Identity", config_.organisation},
                      {"Accept", "application/json"}};
   if (!body.empty()) {
@@ -361,16 +361,28 @@ Result<std::unique_ptr<ThalassaClient>> ThalassaClient::from_config(const Provid
     return make_error(ErrorKind::InvalidArgument,
                       "spec.thalassa.organisation is empty: it is sent as "
                       "X-Organisation-Identity on every call");
-  auto token = config.credentials.find("token");
-  if (token == config.credentials.end() || token->second.empty())
+  auto credential = [&](const char* key) {
+    auto it = config.credentials.find(key);
+    return it == config.credentials.end() ? std::string() : it->second;
+  };
+  const std::string access_token = credential("token");
+  const std::string personal_token = credential("personalAccessToken");
+  if (!access_token.empty() && !personal_token.empty())
     return make_error(ErrorKind::InvalidArgument,
-                      "credentials Secret key token is missing: add the API token to the Secret "
-                      "named by spec.credentialsSecretRef");
+                      "credentials Secret has both token and personalAccessToken: keep one (token "
+                      "for an OIDC access token, sent as Bearer; personalAccessToken for a "
+                      "personal access token, sent as Token)");
+  if (access_token.empty() && personal_token.empty())
+    return make_error(ErrorKind::InvalidArgument,
+                      "credentials Secret has no token: add personalAccessToken (a personal "
+                      "access token) or token (an OIDC access token) to the Secret named by "
+                      "spec.credentialsSecretRef");
   ThalassaConfig c;
   c.endpoint = config.endpoint;
   c.region = config.region;
   c.organisation = org->second;
-  c.token = token->second;
+  c.token = personal_token.empty() ? access_token : personal_token;
+  c.auth_scheme = personal_token.empty() ? "Bearer" : "Token";
   return std::make_unique<ThalassaClient>(std::move(c), transport, clock, std::move(env));
 }
 

@@ -1,8 +1,11 @@
 #pragma once
-// A Thalassa-style regional KMS (the seed's API, BYOK-PROTOCOLS.md), with bearer-token auth.
+// A Thalassa-style regional KMS (the seed's API, BYOK-PROTOCOLS.md), with token auth.
 //
-// Headers on every call: Authorization: Bearer <credentials token>, X-Organisation-Identity:
-// <settings organisation>, Accept: application/json. Errors come back as {"message": "..."}.
+// Headers on every call: Authorization, X-Organisation-Identity: <settings organisation>,
+// Accept: application/json. Errors come back as {"message": "..."}. Authorization follows the
+// published client (pkg/client/auth.go): an access token (credentials key `token`: an OIDC or
+// service account token) is sent as "Bearer <token>", a personal access token (credentials key
+// `personalAccessToken`) as "Token <pat>"; the API refuses a token under the other scheme.
 //
 // Calls, and where each shape comes from:
 //   seed:   GET    /v1/kms/{region}/wrapping-key
@@ -58,7 +61,9 @@ struct ThalassaConfig {
   std::string endpoint;      // e.g. https://api.thalassa.example
   std::string region;        // the {region} path segment, e.g. nl-01
   std::string organisation;  // X-Organisation-Identity
-  std::string token;         // the bearer token
+  std::string token;         // the credential that Authorization carries
+  // How it is sent: "Bearer" for an access token, "Token" for a personal access token.
+  std::string auth_scheme = "Bearer";
   RetryPolicy retry;
 };
 

@@ -51,7 +51,7 @@ kms::ProviderConfig provider_config_from_env(const std::string& provider) {
     c.endpoint = env["BYOK_THALASSA_ENDPOINT"];
     c.region = env["BYOK_THALASSA_REGION"];
     c.settings = {{"organisation", env["BYOK_THALASSA_ORGANISATION"]}};
-    c.credentials = {{"token", env["BYOK_THALASSA_TOKEN"]}};
+    c.credentials = {{"personalAccessToken", env["BYOK_THALASSA_PERSONAL_TOKEN"]}};
     c.extra_ca_pem = env.file("BYOK_THALASSA_CA_FILE");
   } else {
     throw std::runtime_error("no KMS server for provider " + provider);

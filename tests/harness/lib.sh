@@ -25,28 +25,45 @@ make_test_pki() {
   ) || { printf 'certificate generation with openssl failed in %s\n' "$d" >&2; return 1; }
 }
 
-# Prints a Python interpreter for the strict fakes under tests/fakes/: a venv cached under
-# ~/.cache/byok-operator/venv/ with the pinned packages below (stdlib + cryptography), created
-# once. The fakes use their own crypto library on purpose: they check the product's signatures
-# and wraps with an implementation the product does not share.
-FAKES_PY_PACKAGES="cryptography==44.0.3"
-fakes_python() {
+# Prints the Python interpreter of a venv cached under ~/.cache/byok-operator/venv/NAME, created
+# once by `pip install ARGS...` and trusted while `python -c CHECK` succeeds. Several servers
+# start at once (ctest -j): one builds the venv, the others wait for it.
+cached_venv_python() {
+  local name=$1 check=$2
+  shift 2
   local cache=${BYOK_CACHE_DIR:-$HOME/.cache/byok-operator}
-  local venv=$cache/venv/fakes-cryptography-44.0.3
+  local venv=$cache/venv/$name
   mkdir -p "$cache/venv"
-  # Several fakes start at once (ctest -j): one builds the venv, the others wait for it.
   (
     flock 9
-    if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c 'import cryptography' 2>/dev/null; then
+    if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "$check" 2>/dev/null; then
       exit 0
     fi
-    printf 'installing %s into %s\n' "$FAKES_PY_PACKAGES" "$venv" >&2
+    printf 'installing %s into %s\n' "$*" "$venv" >&2
     rm -rf "$venv"
     python3 -m venv "$venv" >&2 || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
-    # shellcheck disable=SC2086
-    "$venv/bin/pip" install --quiet $FAKES_PY_PACKAGES >&2 || { echo "pip install $FAKES_PY_PACKAGES failed" >&2; exit 1; }
-  ) 9>"$cache/venv/.fakes.lock" || return 1
+    "$venv/bin/pip" install --quiet "$@" >&2 || { echo "pip install $* failed" >&2; exit 1; }
+    "$venv/bin/python" -c "$check" >&2 || { echo "$venv fails its check: $check" >&2; exit 1; }
+  ) 9>"$cache/venv/.$name.lock" || return 1
   echo "$venv/bin/python"
+}
+
+# Prints a Python interpreter for the strict fakes under tests/fakes/ (stdlib + cryptography).
+# The fakes use their own crypto library on purpose: they check the product's signatures and
+# wraps with an implementation the product does not share.
+FAKES_PY_PACKAGES="cryptography==44.0.3"
+fakes_python() {
+  cached_venv_python fakes-cryptography-44.0.3 'import cryptography' $FAKES_PY_PACKAGES
+}
+
+# Prints a Python interpreter with the providers' official SDKs (tests/conformance/
+# requirements.txt, every package pinned); the venv's name carries the file's hash, so a changed
+# pin makes a new venv.
+conformance_python() {
+  local req
+  req=$(cd "$(dirname "${BASH_SOURCE[0]}")/../conformance" && pwd)/requirements.txt
+  cached_venv_python "conformance-$(sha256sum "$req" | cut -c1-12)" \
+    'import boto3, google.cloud.kms_v1, azure.keyvault.keys, azure.identity, oci' -r "$req"
 }
 
 # Process handling shared by the server scripts. A script sets SERVER_NAME (message prefix) and

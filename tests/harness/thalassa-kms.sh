@@ -13,7 +13,10 @@
 #   BYOK_THALASSA_REGION=nl-01                      the only region the fake serves
 #   BYOK_THALASSA_ORGANISATION, BYOK_THALASSA_ORGANISATION_SLUG   the organisation (identity,
 #                                                   slug) the tokens belong to
-#   BYOK_THALASSA_TOKEN                             a token that may manage keys
+#   BYOK_THALASSA_TOKEN                             an OIDC access token (sent as Bearer) that
+#                                                   may manage keys
+#   BYOK_THALASSA_PERSONAL_TOKEN                    a personal access token (sent as Token) of
+#                                                   the same user
 #   BYOK_THALASSA_READER_TOKEN                      a token that may only read (permission tests)
 #   BYOK_THALASSA_SUBJECT, BYOK_THALASSA_EMAIL      the first token's user
 #
@@ -56,13 +59,17 @@ start_fake() {
 import json, secrets, sys
 d, region = sys.argv[1:3]
 org = {"identity": "org-" + secrets.token_hex(6), "slug": "byok-test", "name": "BYOK test"}
+user = "usr-" + secrets.token_hex(6)  # the operator's user, behind its two tokens
 config = {
     "region": region,
     "organisation": org,
     "tokens": {
-        "tk-" + secrets.token_urlsafe(24): {"subject": "usr-" + secrets.token_hex(6),
-                                            "name": "BYOK Operator",
+        "tk-" + secrets.token_urlsafe(24): {"subject": user, "name": "BYOK Operator",
                                             "email": "byok-operator@example.test", "role": "OWNER"},
+        "pat-" + secrets.token_urlsafe(24): {"kind": "personal", "subject": user,
+                                             "name": "BYOK Operator",
+                                             "email": "byok-operator@example.test",
+                                             "role": "OWNER"},
         "tk-" + secrets.token_urlsafe(24): {"subject": "usr-" + secrets.token_hex(6),
                                             "name": "Reader", "email": "reader@example.test",
                                             "role": "READER"},
@@ -70,11 +77,12 @@ config = {
 }
 with open(f"{d}/config.json", "w") as f:
     json.dump(config, f, indent=1)
-(owner, o), (reader, _) = config["tokens"].items()
+(owner, o), (personal, _), (reader, _) = config["tokens"].items()
 with open(f"{d}/env.tmp", "w") as f:
     f.write(f"export BYOK_THALASSA_ORGANISATION={org['identity']}\n")
     f.write(f"export BYOK_THALASSA_ORGANISATION_SLUG={org['slug']}\n")
     f.write(f"export BYOK_THALASSA_TOKEN={owner}\n")
+    f.write(f"export BYOK_THALASSA_PERSONAL_TOKEN={personal}\n")
     f.write(f"export BYOK_THALASSA_READER_TOKEN={reader}\n")
     f.write(f"export BYOK_THALASSA_SUBJECT={o['subject']}\n")
     f.write(f"export BYOK_THALASSA_EMAIL={o['email']}\n")

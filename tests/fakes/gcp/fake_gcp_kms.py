@@ -134,15 +134,148 @@ IMPORT_METHODS = {
     "RSA_OAEP_4096_SHA256": (4096, hashes.SHA256, False),
 }
 
-# Request message fields per body (camelCase JSON names, as the reference lists them).
-CRYPTO_KEY_FIELDS = {"name", "primary", "purpose", "createTime", "nextRotationTime",
-                     "versionTemplate", "labels", "importOnly", "destroyScheduledDuration",
-                     "cryptoKeyBackend", "rotationPeriod", "keyAccessJustificationsPolicy"}
-VERSION_TEMPLATE_FIELDS = {"protectionLevel", "algorithm"}
-IMPORT_JOB_FIELDS = {"name", "importMethod", "protectionLevel", "createTime", "generateTime",
-                     "expireTime", "expireEventTime", "state", "publicKey", "attestation",
-                     "cryptoKeyBackend"}
-IMPORT_REQUEST_FIELDS = {"cryptoKeyVersion", "algorithm", "importJob", "wrappedKey", "rsaAesWrappedKey"}
+# The API's enums (google.cloud.kms.v1, as google-cloud-kms 3.18.0 publishes them): name -> number.
+# Requests may carry either; responses carry names, or numbers under $alt=json;enum-encoding=int.
+ENUMS = {
+    "ProtectionLevel": {"PROTECTION_LEVEL_UNSPECIFIED": 0, "SOFTWARE": 1, "HSM": 2, "EXTERNAL": 3,
+                        "EXTERNAL_VPC": 4, "HSM_SINGLE_TENANT": 5},
+    "CryptoKeyPurpose": {"CRYPTO_KEY_PURPOSE_UNSPECIFIED": 0, "ENCRYPT_DECRYPT": 1, "ASYMMETRIC_SIGN": 5,
+                         "ASYMMETRIC_DECRYPT": 6, "RAW_ENCRYPT_DECRYPT": 7, "MAC": 9, "KEY_ENCAPSULATION": 10,
+                         "AES_WRAPPING": 11},
+    "CryptoKeyVersionAlgorithm": {
+        "CRYPTO_KEY_VERSION_ALGORITHM_UNSPECIFIED": 0, "GOOGLE_SYMMETRIC_ENCRYPTION": 1,
+        "RSA_SIGN_PSS_2048_SHA256": 2, "RSA_SIGN_PSS_3072_SHA256": 3, "RSA_SIGN_PSS_4096_SHA256": 4,
+        "RSA_SIGN_PKCS1_2048_SHA256": 5, "RSA_SIGN_PKCS1_3072_SHA256": 6, "RSA_SIGN_PKCS1_4096_SHA256": 7,
+        "RSA_DECRYPT_OAEP_2048_SHA256": 8, "RSA_DECRYPT_OAEP_3072_SHA256": 9, "RSA_DECRYPT_OAEP_4096_SHA256": 10,
+        "EC_SIGN_P256_SHA256": 12, "EC_SIGN_P384_SHA384": 13, "RSA_SIGN_PSS_4096_SHA512": 15,
+        "RSA_SIGN_PKCS1_4096_SHA512": 16, "RSA_DECRYPT_OAEP_4096_SHA512": 17, "EXTERNAL_SYMMETRIC_ENCRYPTION": 18,
+        "AES_256_GCM": 19, "RSA_SIGN_RAW_PKCS1_2048": 28, "RSA_SIGN_RAW_PKCS1_3072": 29,
+        "RSA_SIGN_RAW_PKCS1_4096": 30, "EC_SIGN_SECP256K1_SHA256": 31, "HMAC_SHA256": 32, "HMAC_SHA1": 33,
+        "HMAC_SHA384": 34, "HMAC_SHA512": 35, "HMAC_SHA224": 36, "RSA_DECRYPT_OAEP_2048_SHA1": 37,
+        "RSA_DECRYPT_OAEP_3072_SHA1": 38, "RSA_DECRYPT_OAEP_4096_SHA1": 39, "EC_SIGN_ED25519": 40,
+        "AES_128_GCM": 41, "AES_128_CBC": 42, "AES_256_CBC": 43, "AES_128_CTR": 44, "AES_256_CTR": 45,
+        "ML_KEM_768": 47, "ML_KEM_1024": 48, "PQ_SIGN_ML_DSA_65": 56, "PQ_SIGN_SLH_DSA_SHA2_128S": 57,
+        "PQ_SIGN_HASH_SLH_DSA_SHA2_128S_SHA256": 60, "KEM_XWING": 63, "PQ_SIGN_ML_DSA_65_EXTERNAL_MU": 67,
+        "PQ_SIGN_ML_DSA_44": 68, "PQ_SIGN_ML_DSA_87": 69, "PQ_SIGN_ML_DSA_44_EXTERNAL_MU": 70,
+        "PQ_SIGN_ML_DSA_87_EXTERNAL_MU": 71, "AES_256_KWP": 73},
+    "CryptoKeyVersionState": {"CRYPTO_KEY_VERSION_STATE_UNSPECIFIED": 0, "ENABLED": 1, "DISABLED": 2,
+                              "DESTROYED": 3, "DESTROY_SCHEDULED": 4, "PENDING_GENERATION": 5,
+                              "PENDING_IMPORT": 6, "IMPORT_FAILED": 7, "GENERATION_FAILED": 8,
+                              "PENDING_EXTERNAL_DESTRUCTION": 9, "EXTERNAL_DESTRUCTION_FAILED": 10},
+    "CryptoKeyVersionView": {"CRYPTO_KEY_VERSION_VIEW_UNSPECIFIED": 0, "FULL": 1},
+    "AttestationFormat": {"ATTESTATION_FORMAT_UNSPECIFIED": 0, "CAVIUM_V1_COMPRESSED": 3, "CAVIUM_V2_COMPRESSED": 4},
+    "ImportMethod": {"IMPORT_METHOD_UNSPECIFIED": 0, "RSA_OAEP_3072_SHA1_AES_256": 1,
+                     "RSA_OAEP_4096_SHA1_AES_256": 2, "RSA_OAEP_3072_SHA256_AES_256": 3,
+                     "RSA_OAEP_4096_SHA256_AES_256": 4, "RSA_OAEP_3072_SHA256": 5, "RSA_OAEP_4096_SHA256": 6,
+                     "HPKE_KEM_ML_KEM_768_HKDF_SHA256_AES_256_GCM": 8,
+                     "HPKE_KEM_ML_KEM_1024_HKDF_SHA256_AES_256_GCM": 9,
+                     "HPKE_KEM_XWING_HKDF_SHA256_AES_256_GCM": 10},
+    "ImportJobState": {"IMPORT_JOB_STATE_UNSPECIFIED": 0, "PENDING_GENERATION": 1, "ACTIVE": 2, "EXPIRED": 3},
+    "PublicKeyFormat": {"PUBLIC_KEY_FORMAT_UNSPECIFIED": 0, "PEM": 1, "DER": 2, "NIST_PQC": 3,
+                        "XWING_RAW_BYTES": 4},
+    "AccessReason": {"REASON_UNSPECIFIED": 0, "CUSTOMER_INITIATED_SUPPORT": 1, "GOOGLE_INITIATED_SERVICE": 2,
+                     "THIRD_PARTY_DATA_REQUEST": 3, "GOOGLE_INITIATED_REVIEW": 4, "CUSTOMER_INITIATED_ACCESS": 5,
+                     "GOOGLE_INITIATED_SYSTEM_OPERATION": 6, "REASON_NOT_EXPECTED": 7,
+                     "MODIFIED_CUSTOMER_INITIATED_ACCESS": 8, "MODIFIED_GOOGLE_INITIATED_SYSTEM_OPERATION": 9,
+                     "GOOGLE_RESPONSE_TO_PRODUCTION_ALERT": 10, "CUSTOMER_AUTHORIZED_WORKFLOW_SERVICING": 11},
+}
+ENUM_NAMES = {e: {n: name for name, n in values.items()} for e, values in ENUMS.items()}
+ENUM_PACKAGE = {"ProtectionLevel": "google.cloud.kms.v1.ProtectionLevel",
+                "CryptoKeyPurpose": "google.cloud.kms.v1.CryptoKey.CryptoKeyPurpose",
+                "CryptoKeyVersionAlgorithm": "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm",
+                "CryptoKeyVersionState": "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionState",
+                "CryptoKeyVersionView": "google.cloud.kms.v1.CryptoKeyVersion.CryptoKeyVersionView",
+                "AttestationFormat": "google.cloud.kms.v1.KeyOperationAttestation.AttestationFormat",
+                "ImportMethod": "google.cloud.kms.v1.ImportJob.ImportMethod",
+                "ImportJobState": "google.cloud.kms.v1.ImportJob.ImportJobState",
+                "PublicKeyFormat": "google.cloud.kms.v1.PublicKey.PublicKeyFormat",
+                "AccessReason": "google.cloud.kms.v1.AccessReason"}
+
+
+def _fields(*specs):
+    """{lowerCamel JSON name: (proto field name, kind, repeated)} from (proto name, kind[, "repeated"])."""
+    out = {}
+    for spec in specs:
+        proto, kind = spec[0], spec[1]
+        camel = re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), proto)
+        out[camel] = (proto, kind, len(spec) > 2)
+    return out
+
+
+# The messages the implemented methods read or write, every field the published API has (kinds:
+# string, bool, bytes, int32, timestamp, duration, map (string to string), ("enum", E), ("message", M)).
+MESSAGES = {
+    "CryptoKey": _fields(
+        ("name", "string"), ("primary", ("message", "CryptoKeyVersion")), ("purpose", ("enum", "CryptoKeyPurpose")),
+        ("create_time", "timestamp"), ("next_rotation_time", "timestamp"), ("rotation_period", "duration"),
+        ("version_template", ("message", "CryptoKeyVersionTemplate")), ("labels", "map"),
+        ("import_only", "bool"), ("destroy_scheduled_duration", "duration"), ("crypto_key_backend", "string"),
+        ("key_access_justifications_policy", ("message", "KeyAccessJustificationsPolicy"))),
+    "CryptoKeyVersionTemplate": _fields(
+        ("protection_level", ("enum", "ProtectionLevel")), ("algorithm", ("enum", "CryptoKeyVersionAlgorithm"))),
+    "KeyAccessJustificationsPolicy": _fields(("allowed_access_reasons", ("enum", "AccessReason"), "repeated")),
+    "CryptoKeyVersion": _fields(
+        ("name", "string"), ("state", ("enum", "CryptoKeyVersionState")),
+        ("protection_level", ("enum", "ProtectionLevel")), ("algorithm", ("enum", "CryptoKeyVersionAlgorithm")),
+        ("attestation", ("message", "KeyOperationAttestation")), ("create_time", "timestamp"),
+        ("generate_time", "timestamp"), ("destroy_time", "timestamp"), ("destroy_event_time", "timestamp"),
+        ("import_job", "string"), ("import_time", "timestamp"), ("import_failure_reason", "string"),
+        ("generation_failure_reason", "string"), ("external_destruction_failure_reason", "string"),
+        ("external_protection_level_options", ("message", "ExternalProtectionLevelOptions")),
+        ("reimport_eligible", "bool"), ("trusted_wrapping_enabled", "bool"), ("hsm_trusted", "bool")),
+    "ExternalProtectionLevelOptions": _fields(
+        ("external_key_uri", "string"), ("ekm_connection_key_path", "string"),
+        ("ekm_connection_backend_override", "string")),
+    "KeyOperationAttestation": _fields(
+        ("format", ("enum", "AttestationFormat")), ("content", "bytes"),
+        ("cert_chains", ("message", "CertificateChains"))),
+    "CertificateChains": _fields(
+        ("cavium_certs", "string", "repeated"), ("google_card_certs", "string", "repeated"),
+        ("google_partition_certs", "string", "repeated")),
+    "ImportJob": _fields(
+        ("name", "string"), ("import_method", ("enum", "ImportMethod")),
+        ("protection_level", ("enum", "ProtectionLevel")), ("create_time", "timestamp"),
+        ("generate_time", "timestamp"), ("expire_time", "timestamp"), ("expire_event_time", "timestamp"),
+        ("state", ("enum", "ImportJobState")), ("public_key", ("message", "WrappingPublicKey")),
+        ("public_key_format", ("enum", "PublicKeyFormat")), ("attestation", ("message", "KeyOperationAttestation")),
+        ("crypto_key_backend", "string")),
+    "WrappingPublicKey": _fields(("pem", "string"), ("data", "bytes")),
+    "ListCryptoKeyVersionsResponse": _fields(
+        ("crypto_key_versions", ("message", "CryptoKeyVersion"), "repeated"), ("next_page_token", "string"),
+        ("total_size", "int32")),
+    # Request bodies bound with body "*": the request message (its path-bound field included).
+    "ImportCryptoKeyVersionRequest": _fields(
+        ("parent", "string"), ("crypto_key_version", "string"),
+        ("algorithm", ("enum", "CryptoKeyVersionAlgorithm")), ("import_job", "string"), ("wrapped_key", "bytes"),
+        ("rsa_aes_wrapped_key", "bytes"), ("trusted_wrapping_enabled", "bool")),
+    "UpdateCryptoKeyPrimaryVersionRequest": _fields(("name", "string"), ("crypto_key_version_id", "string")),
+    "DestroyCryptoKeyVersionRequest": _fields(("name", "string")),
+    "RestoreCryptoKeyVersionRequest": _fields(("name", "string")),
+}
+# A request's fields that are neither in the path nor in the body: the query parameters a method
+# binds (by JSON name or proto name).
+QUERY_FIELDS = {
+    "create_crypto_key": _fields(("crypto_key_id", "string"), ("skip_initial_version_creation", "bool"),
+                                 ("trusted_wrapping_enabled", "bool")),
+    "get_crypto_key": {},
+    "update_primary": {},
+    "list_versions": _fields(("page_size", "int32"), ("page_token", "string"),
+                             ("view", ("enum", "CryptoKeyVersionView")), ("filter", "string"),
+                             ("order_by", "string")),
+    "import_version": {},
+    "get_crypto_key_version": {},
+    "destroy": {},
+    "restore": {},
+    "create_import_job": _fields(("import_job_id", "string")),
+    "get_import_job": _fields(("public_key_format", ("enum", "PublicKeyFormat"))),
+}
+# System parameters Google's front end takes on every method: the response format ($alt or alt:
+# "json", or "json;enum-encoding=int" for enum numbers, which Google's REST client libraries send)
+# and prettyPrint.
+ALT_JSON, ALT_JSON_INT = "json", "json;enum-encoding=int"
+SERVICE_AUDIENCES = {"https://cloudkms.googleapis.com/", "https://cloudkms.googleapis.com"}
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+DURATION_RE = re.compile(r"^(-?)(\d{1,12})(?:\.(\d{1,9}))?s$")
 
 
 class ApiError(Exception):

@@ -12,11 +12,19 @@ No OCI emulator exists, so the integration tests of kms/oci/ run against this. I
   keyId, and that the date is within 5 minutes of its clock. Anything else is answered as OCI
   does: 401 {"code":"NotAuthenticated","message":"The required information to complete
   authentication was not provided or was incorrect."}. (The reason is written to the log.)
-- The Key Management API reference (KmsManagement): GetKey, GetKeyVersion, ListKeys (with
-  limit/page and the opc-next-page header), GetWrappingKey, ImportKey, ImportKeyVersion,
+- The Key Management API reference (KmsManagement): GetKey, GetKeyVersion, ListKeys and
+  ListKeyVersions (limit/page and the opc-next-page header, sortBy TIMECREATED (descending by
+  default) | DISPLAYNAME (ascending), sortOrder; ListKeys also filters by protectionMode,
+  algorithm, length, curveId), GetWrappingKey, ImportKey, ImportKeyVersion,
   ScheduleKeyDeletion, CancelKeyDeletion, with the API's field names (Key, KeySummary,
-  KeyVersion, WrappingKey, ImportKeyDetails, ImportKeyVersionDetails, KeyShape,
-  WrappedImportKey, ScheduleKeyDeletionDetails); request bodies with unknown fields are refused.
+  KeyVersion, KeyVersionSummary, WrappingKey, ImportKeyDetails, ImportKeyVersionDetails,
+  KeyShape, WrappedImportKey, AutoKeyRotationDetails, ScheduleKeyDeletionDetails) as the
+  official SDK (oci 2.189) has them; request bodies with fields the API does not publish are
+  refused, enums and types are checked. ImportKeyDetails takes isAutoRotationEnabled and
+  autoKeyRotationDetails (rotationIntervalInDays 60..365, required to enable; the schedule
+  starts at 00:00 of timeOfScheduleStart, today by default; the key shows them, nothing
+  rotates). definedTags are checked against the tenancy's tag namespaces, of which the fake has
+  none: any namespace is refused (400 RelatedResourceNotAuthorizedOrNotFound), {} is accepted.
   Errors use OCI's body {"code", "message"} with its codes (NotAuthorizedOrNotFound 404,
   InvalidParameter / MissingParameter / CannotParseRequest /
   RelatedResourceNotAuthorizedOrNotFound 400, IncorrectState 409, MethodNotAllowed 405), and
@@ -44,9 +52,9 @@ Test-only endpoints, without authentication, all under /__fake/:
 
 Deliberately not implemented: CreateKey, UpdateKey, Enable/DisableKey (use /__fake/), key
 backups and restores, replication, external (EKMS) keys, vault operations, the crypto endpoint
-(encrypt/decrypt/sign), definedTags validation against tag namespaces, opc-retry-token, If-Match
-ETags, IAM policies (the one user may do everything), timeOfDeletion actually deleting keys, and
-keys of other compartments or vaults.
+(encrypt/decrypt/sign), key version deletion, tag namespaces, opc-retry-token, If-Match ETags,
+IAM policies (the one user may do everything), timeOfDeletion actually deleting keys, auto
+rotation actually rotating, and keys of other compartments or vaults.
 
 Usage: fake_oci_kms.py --dir DIR --port PORT --cert server.crt --key server.key
 Writes into DIR: api_key.pem (the user's private key, PKCS #8), api_key_encrypted.pem (the same
@@ -81,6 +89,10 @@ STATES = ["CREATING", "ENABLING", "ENABLED", "DISABLING", "DISABLED", "DELETING"
           "PENDING_DELETION", "SCHEDULING_DELETION", "CANCELLING_DELETION", "UPDATING",
           "BACKUP_IN_PROGRESS", "RESTORING"]
 AES_LENGTHS = {16, 24, 32}
+CURVES = ("NIST_P256", "NIST_P384", "NIST_P521")
+ROTATION_FIELDS = {"rotationIntervalInDays", "timeOfScheduleStart", "timeOfNextRotation",
+                   "timeOfLastRotation", "lastRotationStatus", "lastRotationMessage"}
+ROTATION_STATUSES = ("SUCCESS", "FAILED", "IN_PROGRESS")
 RSA_LENGTHS = {256, 384, 512}
 NOT_AUTHENTICATED = ("The required information to complete authentication was not provided or "
                      "was incorrect.")
@@ -163,12 +175,14 @@ class Vault:
             "vaultId": self.vault_id,
         }
         self.keys = {}  # id -> {"key": Key JSON, "versions": [...], "next": state, "before": state}
+        self.sequence = 0  # creation order of keys and versions (timeCreated has ms resolution)
 
     def key_id(self):
         return f"{self.tenancy}/{self.user}/{self.fingerprint}"
 
     # --- keys ---------------------------------------------------------------------------------
-    def new_key(self, display_name, algorithm, length, tags, material, origin, protection="HSM"):
+    def new_key(self, display_name, algorithm, length, tags, material, origin, protection="HSM",
+                rotation=None):
         key_id = ocid("key", vault_prefix=self.vault_prefix)
         key = {
             "compartmentId": self.compartment,
@@ -186,8 +200,15 @@ class Vault:
             "restoredFromKeyId": None,
             "replicaDetails": None,
             "isPrimary": True,
+            "isAutoRotationEnabled": False,
         }
-        self.keys[key_id] = {"key": key, "versions": [], "next": None, "before": None}
+        if rotation is not None:
+            key["isAutoRotationEnabled"] = rotation[0]
+            if rotation[1] is not None:
+                key["autoKeyRotationDetails"] = rotation[1]
+        self.sequence += 1
+        self.keys[key_id] = {"key": key, "versions": [], "next": None, "before": None,
+                             "seq": self.sequence}
         self.add_version(key_id, material, origin, {})
         return key_id
 
@@ -206,8 +227,11 @@ class Vault:
             "restoredFromKeyVersionId": None,
             "replicaDetails": None,
             "isPrimary": True,
+            "isAutoRotated": False,
         }
-        entry["versions"].append({"json": version, "material": material, "tags": tags})
+        self.sequence += 1
+        entry["versions"].append({"json": version, "material": material, "tags": tags,
+                                  "seq": self.sequence})
         entry["key"]["currentKeyVersion"] = version["id"]
         return version
 
@@ -233,8 +257,122 @@ def public_pem(algorithm, material):
 def summary(key):
     return {name: key[name] for name in ("compartmentId", "definedTags", "displayName",
                                          "freeformTags", "id", "lifecycleState", "timeCreated",
-                                         "vaultId", "protectionMode")} | {
+                                         "vaultId", "protectionMode", "isAutoRotationEnabled")} | {
         "algorithm": key["keyShape"]["algorithm"]}
+
+
+def version_summary(version):
+    return {name: version[name] for name in ("compartmentId", "id", "keyId", "lifecycleState",
+                                             "origin", "timeCreated", "timeOfDeletion", "vaultId",
+                                             "isAutoRotated")}
+
+
+def defined_tags(value, where):
+    """definedTags: {namespace: {key: value}}. The fake's tenancy has no tag namespaces, so any
+    namespace is refused as OCI refuses one that does not exist."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+            isinstance(ns, str) and isinstance(tags, dict) and all(isinstance(k, str) for k in tags)
+            for ns, tags in value.items()):
+        raise ApiError(400, "InvalidParameter", f"{where} must map namespaces to maps of tags")
+    for namespace in value:
+        raise ApiError(400, "RelatedResourceNotAuthorizedOrNotFound",
+                       "The following tag namespaces / keys are not authorized or not found: "
+                       f"TagNamespace {namespace} does not exists.")
+    return {}
+
+
+def start_of_day(t):
+    return t.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def auto_rotation(req):
+    """ImportKeyDetails' isAutoRotationEnabled and autoKeyRotationDetails (AutoKeyRotationDetails)
+    -> (enabled, details as the Key shows them) or None when neither was sent."""
+    enabled = req.get("isAutoRotationEnabled")
+    details = req.get("autoKeyRotationDetails")
+    if enabled is None and details is None:
+        return None
+    if enabled is not None and not isinstance(enabled, bool):
+        raise ApiError(400, "InvalidParameter", "isAutoRotationEnabled must be a boolean")
+    shown = None
+    if details is not None:
+        strict_fields(details, ROTATION_FIELDS, "autoKeyRotationDetails")
+        interval = details.get("rotationIntervalInDays")
+        if interval is not None and (not isinstance(interval, int) or isinstance(interval, bool)
+                                     or not 60 <= interval <= 365):
+            raise ApiError(400, "InvalidParameter",
+                           "autoKeyRotationDetails.rotationIntervalInDays must be 60 to 365 days")
+        times = {}
+        for name in ("timeOfScheduleStart", "timeOfNextRotation", "timeOfLastRotation"):
+            if details.get(name) is not None:
+                try:
+                    times[name] = parse_rfc3339(details[name])
+                except ValueError:
+                    raise ApiError(400, "InvalidParameter",
+                                   f"autoKeyRotationDetails.{name} is not an RFC 3339 time")
+        status = details.get("lastRotationStatus")
+        if status is not None and status not in ROTATION_STATUSES:
+            raise ApiError(400, "InvalidParameter",
+                           f"Invalid autoKeyRotationDetails.lastRotationStatus '{status}'")
+        message = details.get("lastRotationMessage")
+        if message is not None and not isinstance(message, str):
+            raise ApiError(400, "InvalidParameter",
+                           "autoKeyRotationDetails.lastRotationMessage must be a string")
+        if interval is not None:
+            # OCI keeps the day only: the schedule starts at 00:00 of timeOfScheduleStart (today
+            # when absent); the last-rotation fields are the service's, not the caller's.
+            start = start_of_day(times.get("timeOfScheduleStart", now()))
+            shown = {"rotationIntervalInDays": interval,
+                     "timeOfScheduleStart": rfc3339(start),
+                     "timeOfNextRotation": rfc3339(start + datetime.timedelta(days=interval))}
+    if enabled and shown is None:
+        raise ApiError(400, "MissingParameter",
+                       "autoKeyRotationDetails.rotationIntervalInDays is required to enable auto "
+                       "key rotation")
+    return bool(enabled), shown
+
+
+def paginate(items, query):
+    """One page of items by OCI's limit/page (opc-next-page) convention."""
+    try:
+        limit = int(query.get("limit", ["1000"])[0])
+        offset = int(base64.urlsafe_b64decode(query["page"][0]).decode()) if "page" in query else 0
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "InvalidParameter", "invalid limit or page")
+    if not 1 <= limit <= 1000:
+        raise ApiError(400, "InvalidParameter", "limit must be 1..1000")
+    if offset < 0:
+        raise ApiError(400, "InvalidParameter", "invalid page")
+    headers = {}
+    if offset + limit < len(items):
+        headers["opc-next-page"] = base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
+    return items[offset:offset + limit], headers
+
+
+def check_query(query, allowed):
+    for name, values in query.items():
+        if name not in allowed:
+            raise ApiError(400, "InvalidParameter", f"Unknown query parameter '{name}'")
+        if len(values) != 1:
+            raise ApiError(400, "InvalidParameter", f"'{name}' given more than once")
+    enums = {"sortBy": ("TIMECREATED", "DISPLAYNAME"), "sortOrder": ("ASC", "DESC"),
+             "protectionMode": ("HSM", "SOFTWARE", "EXTERNAL"),
+             "algorithm": ("AES", "RSA", "ECDSA"), "curveId": CURVES}
+    for name, values in enums.items():
+        if name in query and query[name][0] not in values:
+            raise ApiError(400, "InvalidParameter",
+                           f"Invalid {name} '{query[name][0]}': one of {', '.join(values)}")
+
+
+def sort_order(query, by_name):
+    """(sort key, reverse) for sortBy/sortOrder: TIMECREATED is descending by default,
+    DISPLAYNAME ascending."""
+    sort_by = query.get("sortBy", ["TIMECREATED"])[0]
+    default = "ASC" if sort_by == "DISPLAYNAME" else "DESC"
+    reverse = query.get("sortOrder", [default])[0] == "DESC"
+    return (by_name if sort_by == "DISPLAYNAME" else None), reverse
 
 
 def check_shape(shape):
@@ -461,6 +599,9 @@ class Handler(BaseHTTPRequestHandler):
             if len(parts) == 2 and parts[0] == "keys":
                 self.allow(method, "GET")
                 return 200, v.settled(parts[1])["key"], None
+            if len(parts) == 3 and parts[0] == "keys" and parts[2] == "keyVersions":
+                self.allow(method, "GET")
+                return self.list_key_versions(v.settled(parts[1]), query)
             if len(parts) == 4 and parts[0] == "keys" and parts[2] == "keyVersions":
                 entry = v.settled(parts[1])
                 if parts[3] == "import":
@@ -485,36 +626,46 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {self.path}")
 
     def list_keys(self, query):
-        allowed = {"compartmentId", "limit", "page", "sortBy", "sortOrder", "protectionMode",
-                   "algorithm", "length", "curveId"}
-        for name, values in query.items():
-            if name not in allowed:
-                raise ApiError(400, "InvalidParameter", f"Unknown query parameter '{name}'")
-            if len(values) != 1:
-                raise ApiError(400, "InvalidParameter", f"'{name}' given more than once")
+        check_query(query, {"compartmentId", "limit", "page", "sortBy", "sortOrder",
+                            "protectionMode", "algorithm", "length", "curveId"})
         compartment = query.get("compartmentId", [""])[0]
         if not compartment:
             raise ApiError(400, "MissingParameter", "compartmentId is required")
         if compartment != self.vault.compartment:
             raise ApiError(404, "NotAuthorizedOrNotFound", NOT_FOUND)
-        try:
-            limit = int(query.get("limit", ["1000"])[0])
-            offset = int(base64.urlsafe_b64decode(query["page"][0]).decode()) if "page" in query else 0
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "InvalidParameter", "invalid limit or page")
-        if not 1 <= limit <= 1000:
-            raise ApiError(400, "InvalidParameter", "limit must be 1..1000")
-        keys = [self.vault.settled(k)["key"] for k in list(self.vault.keys)]
-        keys.sort(key=lambda k: k["timeCreated"], reverse=True)  # TIMECREATED, descending
-        page = keys[offset:offset + limit]
-        headers = {}
-        if offset + limit < len(keys):
-            headers["opc-next-page"] = base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
-        return 200, [summary(k) for k in page], headers
+        if "length" in query:
+            try:
+                int(query["length"][0])
+            except ValueError:
+                raise ApiError(400, "InvalidParameter", "length must be an integer")
+        entries = [self.vault.settled(k) for k in list(self.vault.keys)]
+
+        def wanted(key):
+            shape = key["keyShape"]
+            return (query.get("protectionMode", [key["protectionMode"]])[0] == key["protectionMode"]
+                    and query.get("algorithm", [shape["algorithm"]])[0] == shape["algorithm"]
+                    and int(query.get("length", [shape["length"]])[0]) == shape["length"]
+                    and query.get("curveId", [shape.get("curveId")])[0] == shape.get("curveId"))
+
+        entries = [e for e in entries if wanted(e["key"])]
+        by_name, reverse = sort_order(query, lambda e: (e["key"]["displayName"], e["seq"]))
+        entries.sort(key=by_name or (lambda e: e["seq"]), reverse=reverse)
+        page, headers = paginate([summary(e["key"]) for e in entries], query)
+        return 200, page, headers
+
+    def list_key_versions(self, entry, query):
+        check_query(query, {"limit", "page", "sortBy", "sortOrder"})
+        versions = list(entry["versions"])
+        # Key versions have no display name: DISPLAYNAME orders them by id.
+        by_name, reverse = sort_order(query, lambda x: x["json"]["id"])
+        versions.sort(key=by_name or (lambda x: x["seq"]), reverse=reverse)
+        page, headers = paginate([version_summary(x["json"]) for x in versions], query)
+        return 200, page, headers
 
     def import_key(self, body):
         req = self.json_body(body, {"compartmentId", "definedTags", "displayName", "freeformTags",
-                                    "keyShape", "wrappedImportKey", "protectionMode"},
+                                    "keyShape", "wrappedImportKey", "protectionMode",
+                                    "isAutoRotationEnabled", "autoKeyRotationDetails"},
                              "ImportKeyDetails")
         for name in ("compartmentId", "displayName", "keyShape", "wrappedImportKey"):
             if req.get(name) in (None, ""):
@@ -524,14 +675,17 @@ class Handler(BaseHTTPRequestHandler):
                            f"Compartment {req['compartmentId']} not found or not authorized")
         if not isinstance(req["displayName"], str):
             raise ApiError(400, "InvalidParameter", "displayName must be a string")
-        protection = req.get("protectionMode", "HSM")
+        protection = req.get("protectionMode")
+        protection = "HSM" if protection is None else protection
         if protection not in ("HSM", "SOFTWARE"):
             raise ApiError(400, "InvalidParameter", f"Invalid protectionMode '{protection}'")
         tags = string_map(req.get("freeformTags"), "freeformTags")
+        defined_tags(req.get("definedTags"), "definedTags")
         algorithm, length = check_shape(req["keyShape"])
+        rotation = auto_rotation(req)
         material = unwrap(self.vault, req["wrappedImportKey"], algorithm, length)
         key_id = self.vault.new_key(req["displayName"], algorithm, length, tags, material,
-                                    "EXTERNAL", protection)
+                                    "EXTERNAL", protection, rotation)
         return 200, self.vault.keys[key_id]["key"], None
 
     def import_key_version(self, entry, body):
@@ -544,6 +698,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(409, "IncorrectState",
                            f"Key {key['id']} is {key['lifecycleState']}; it must be ENABLED")
         tags = string_map(req.get("freeformTags"), "freeformTags")
+        defined_tags(req.get("definedTags"), "definedTags")
         shape = key["keyShape"]
         material = unwrap(self.vault, req["wrappedImportKey"], shape["algorithm"], shape["length"])
         return 200, self.vault.add_version(key["id"], material, "EXTERNAL", tags), None

@@ -5,7 +5,7 @@ API it follows:
   - the seed's calls (BYOK-PROTOCOLS.md, "Thalassa-style regional KMS"):
       GET  /v1/kms/{region}/wrapping-key
       POST /v1/kms/{region}/keys {name, description, keyType, importKeyMaterial, allowRotation}
-    with Authorization: Bearer and X-Organisation-Identity;
+    with Authorization (Bearer, or Token for personal access tokens) and X-Organisation-Identity;
   - Thalassa's published Go client (github.com/thalassa-cloud/client-go: kms/types.go, kms/keys.go,
     pkg/client/requests.go, me/) for everything the seed leaves open: the wrapping-key answer
     {publicKey, algorithm}; hashFunction and labels on create; the key object (identity, name,
@@ -19,8 +19,9 @@ API it follows:
     allowRotation true).
 
 What it checks:
-  - every /v1/ call carries "Authorization: Bearer <token>" with a token from the config (else 401)
-    and, except /v1/me/..., X-Organisation-Identity naming the configured organisation by
+  - every /v1/ call carries a token from the config under its own scheme (else 401), as the
+    published client sends them: "Authorization: Token <pat>" for a personal access token (config
+    kind "personal"), "Authorization: Bearer <token>" for an OIDC access token (any other kind); and, except /v1/me/..., X-Organisation-Identity naming the configured organisation by
     identity or slug (else 403); a token with role READER may only GET (else 403);
   - the region in the path is the configured one (else 404);
   - imports are really unwrapped with the wrapping key's private half: RSA-OAEP (MGF1 with the same
@@ -140,12 +141,21 @@ class Kms:
 
     # --- authentication -------------------------------------------------------------------
     def authenticate(self, headers, path, method):
+        # The published client (pkg/client/auth.go) sends a personal access token as
+        # "Authorization: Token <pat>" and every OAuth/OIDC access token as "Bearer <token>"; a
+        # token presented under the other scheme is not accepted.
         auth = headers.get("Authorization", "")
-        if not auth.startswith("Bearer "):
-            raise ApiError(401, "unauthorized: missing bearer token")
-        caller = self.tokens.get(auth[len("Bearer "):])
+        scheme, _, credential = auth.partition(" ")
+        if scheme not in ("Bearer", "Token") or not credential:
+            raise ApiError(401, "unauthorized: missing token (Authorization: Bearer <access token> "
+                                "or Token <personal access token>)")
+        caller = self.tokens.get(credential)
         if caller is None:
             raise ApiError(401, "unauthorized: invalid or expired token")
+        expected = "Token" if caller.get("kind") == "personal" else "Bearer"
+        if scheme != expected:
+            raise ApiError(401, f"unauthorized: invalid or expired token (this token is sent as "
+                                f"{expected}, not {scheme})")
         if not path.startswith("/v1/me/"):
             org = headers.get("X-Organisation-Identity", "")
             if not org:

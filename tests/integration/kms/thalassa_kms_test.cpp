@@ -309,6 +309,34 @@ TEST_CASE("thalassa: an unknown token is Unauthenticated, another organisation i
   CHECK(no_membership.error().kind == ErrorKind::PermissionDenied);
 }
 
+TEST_CASE("thalassa: a personal access token goes as Token, an access token as Bearer, and "
+          "neither under the other scheme",
+          "[kms][thalassa]") {
+  auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
+  RealClock clock;
+  ProviderConfig config;
+  config.type = "thalassa";
+  config.endpoint = fake()["BYOK_THALASSA_ENDPOINT"];
+  config.region = fake()["BYOK_THALASSA_REGION"];
+  config.settings = {{"organisation", fake()["BYOK_THALASSA_ORGANISATION"]}};
+  auto who_with = [&](const std::string& key, const std::string& token) {
+    config.credentials = {{key, token}};
+    auto client = ThalassaClient::from_config(config, *transport, clock);
+    REQUIRE(client.ok());
+    return (*client)->who_am_i();
+  };
+  auto pat = who_with("personalAccessToken", fake()["BYOK_THALASSA_PERSONAL_TOKEN"]);
+  REQUIRE(pat.ok());
+  CHECK(pat->id == fake()["BYOK_THALASSA_SUBJECT"]);
+  // The same personal access token as a bearer token, and an access token as a personal one.
+  auto pat_as_bearer = who_with("token", fake()["BYOK_THALASSA_PERSONAL_TOKEN"]);
+  REQUIRE_FALSE(pat_as_bearer.ok());
+  CHECK(pat_as_bearer.error().kind == ErrorKind::Unauthenticated);
+  auto bearer_as_pat = who_with("personalAccessToken", fake()["BYOK_THALASSA_TOKEN"]);
+  REQUIRE_FALSE(bearer_as_pat.ok());
+  CHECK(bearer_as_pat.error().kind == ErrorKind::Unauthenticated);
+}
+
 TEST_CASE("thalassa: an unreachable endpoint is Unavailable after the retries", "[kms][thalassa]") {
   Client c(fake()["BYOK_THALASSA_TOKEN"],
            "https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port()));

@@ -426,7 +426,9 @@ TEST_CASE("from_config needs endpoint, region, organisation and token", "[kms][t
   c.region = "nl-01";
   fails_with("spec.thalassa.organisation is empty");
   c.settings = {{"organisation", "org-42"}};
-  fails_with("credentials Secret key token is missing");
+  fails_with("credentials Secret has no token");
+  c.credentials = {{"token", "tk"}, {"personalAccessToken", "pat"}};
+  fails_with("credentials Secret has both token and personalAccessToken");
   c.credentials = {{"token", "tk"}};
   auto client = ThalassaClient::from_config(c, transport, clock);
   REQUIRE(client.ok());
@@ -435,4 +437,26 @@ TEST_CASE("from_config needs endpoint, region, organisation and token", "[kms][t
   CHECK(transport.requests[0].url == "https://127.0.0.1:9443/v1/kms/nl-01/keys/kms-1");
   CHECK(find_header(transport.requests[0].headers, "Authorization") == "Bearer tk");
   CHECK(find_header(transport.requests[0].headers, "X-Organisation-Identity") == "org-42");
+}
+
+TEST_CASE("a personal access token is sent as Token, an access token as Bearer",
+          "[kms][thalassa]") {
+  FakeTransport transport;
+  transport.handler = [](const HttpRequest&) { return answer(200, key_json("kms-1", "k", "active").dump()); };
+  RealClock clock;
+  ProviderConfig c;
+  c.type = "thalassa";
+  c.endpoint = "https://127.0.0.1:9443";
+  c.region = "nl-01";
+  c.settings = {{"organisation", "org-42"}};
+  c.credentials = {{"personalAccessToken", "pat-1"}};
+  auto client = ThalassaClient::from_config(c, transport, clock);
+  REQUIRE(client.ok());
+  REQUIRE((*client)->describe_key("kms-1").ok());
+  CHECK(find_header(transport.requests.back().headers, "Authorization") == "Token pat-1");
+  c.credentials = {{"token", "oidc-1"}};
+  client = ThalassaClient::from_config(c, transport, clock);
+  REQUIRE(client.ok());
+  REQUIRE((*client)->describe_key("kms-1").ok());
+  CHECK(find_header(transport.requests.back().headers, "Authorization") == "Bearer oidc-1");
 }
