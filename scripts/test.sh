@@ -16,10 +16,11 @@ source "$ROOT/scripts/go-env.sh" && go_env_setup  # the Go that install-deps.sh 
 #   Vault: the transit tests' real server (10-20 min on 2 cores the first time), built here so
 #          that no ctest fixture runs into its timeout building it
 #   helm: for the chart tests (tests/chart)
+#   local-kms: the third-party AWS KMS emulator (tests/harness/local-kms.sh)
 #   build-sanitize: the sanitizer lane's C++ build (clang, ASan + UBSan, libFuzzer)
 LOGS=$(mktemp -d)
 pids=()
-for tool in build-control-plane build-vault build-helm build-sanitize; do
+for tool in build-control-plane build-vault build-helm build-local-kms build-sanitize; do
   "$ROOT/scripts/$tool.sh" >"$LOGS/$tool.log" 2>&1 &
   pids+=("$!:$tool")
 done

@@ -17,6 +17,15 @@ kms::ProviderConfig provider_config_from_env(const std::string& provider) {
     c.credentials = {{"accessKeyId", env["BYOK_AWS_ACCESS_KEY_ID"]},
                      {"secretAccessKey", env["BYOK_AWS_SECRET_ACCESS_KEY"]}};
     c.extra_ca_pem = env.file("BYOK_AWS_CA_FILE");
+  } else if (provider == "localkms") {
+    // local-kms (tests/harness/local-kms.sh) speaks AWS KMS: an aws provider. It checks no
+    // signature and has no STS; STS goes to local-kms too, so a test sends nothing elsewhere
+    // (who_am_i fails there, which only a KmsProvider's Ready and an account check ask).
+    c.type = "aws";
+    c.region = env["BYOK_LOCALKMS_REGION"];
+    c.endpoint = env["BYOK_LOCALKMS_ENDPOINT"];
+    c.settings = {{"stsEndpoint", env["BYOK_LOCALKMS_ENDPOINT"]}};
+    c.credentials = {{"accessKeyId", "AKIALOCALKMSTEST0000"}, {"secretAccessKey", "local-kms"}};
   } else if (provider == "azure") {
     c.endpoint = env["BYOK_AZURE_ENDPOINT"];
     c.settings = {{"vaultUrl", env["BYOK_AZURE_VAULT_URL"]}};

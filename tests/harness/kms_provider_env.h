@@ -13,7 +13,8 @@
 
 namespace byok::testing {
 
-// "aws", "azure", "gcp", "oci", "transit" or "thalassa".
+// "aws", "azure", "gcp", "oci", "transit", "thalassa", or "localkms" (an aws provider on
+// local-kms).
 kms::ProviderConfig provider_config_from_env(const std::string& provider);
 
 // Creates Secrets <name>-credentials and <name>-ca and KmsProvider <name> in `ns`.

@@ -14,13 +14,12 @@
 #   BYOK_AWS_REGION, BYOK_AWS_ACCESS_KEY_ID, BYOK_AWS_SECRET_ACCESS_KEY (an IAM user allowed
 #   kms:* and sts:GetCallerIdentity), BYOK_AWS_ACCOUNT_ID, BYOK_AWS_USER_ARN
 #
-# Why moto and not local-kms: local-kms (github.com/nsmithuk/local-kms) is refused by the Go
-# module proxy this project may use (HTTP 403 for every version and commit), so it cannot be
-# installed here. moto implements the KMS calls the operator reads and manages (CreateKey,
-# DescribeKey, Enable/DisableKey, Schedule/CancelKeyDeletion, ...) and STS GetCallerIdentity,
-# and checks signatures; it does NOT implement GetParametersForImport, ImportKeyMaterial or
-# DeleteImportedKeyMaterial, and a key created with Origin EXTERNAL starts Enabled, not
-# PendingImport. Those paths are tested elsewhere (unit tests with a fake that really unwraps).
+# Why moto: it implements the KMS calls the operator reads and manages (CreateKey, DescribeKey,
+# Enable/DisableKey, Schedule/CancelKeyDeletion, ...) and STS GetCallerIdentity, every key spec,
+# and checks SigV4 signatures (IAM auth on). It lacks key import, which
+# tests/fakes/aws/moto_with_import.py adds (moto otherwise starts an EXTERNAL key Enabled). The
+# import path also runs against local-kms (tests/harness/local-kms.sh), a third-party emulator
+# with its own import code but symmetric keys only, no STS and no signature check.
 #
 # BYOK_MOTO_OWNER_PID=PID (optional, at start): stop moto by itself once process PID has ended.
 #

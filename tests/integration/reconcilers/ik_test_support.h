@@ -229,6 +229,30 @@ inline void check_kms_holds(const std::string& provider, const Json& st, const K
     while (log >> id >> material >> digest)
       if (id == last_segment(key_id) && material == version) want_digest = digest;
     CHECK(want_digest == key_digest);
+  } else if (provider == "localkms") {
+    // local-kms keeps no log to read: it encrypts with the key, and the ciphertext opens with the
+    // known material. Its CiphertextBlob (src/cmk/aes_key.go): 1 length byte, the key ARN, a
+    // 4-byte little-endian material version, the 12-byte GCM nonce, ciphertext and tag; no
+    // encryption context, so no AAD.
+    auto env = testing::ServerEnv::for_provider("localkms");
+    auto transport = kms::make_http_transport({std::chrono::seconds(10), ""});
+    const std::string plaintext = "byok-operator proves its import";
+    kms::HttpRequest req{"POST", env["BYOK_LOCALKMS_ENDPOINT"] + "/",
+                         {{"X-Amz-Target", "TrentService.Encrypt"},
+                          {"Content-Type", "application/x-amz-json-1.1"}},
+                         Json{{"KeyId", key_id}, {"Plaintext", base64_encode(plaintext)}}.dump()};
+    auto resp = transport->send(req);
+    REQUIRE(resp.ok());
+    INFO("Encrypt -> " << resp->status << " " << resp->body);
+    REQUIRE(resp->status == 200);
+    auto blob = base64_decode(Json::parse(resp->body).value("CiphertextBlob", ""));
+    REQUIRE(blob);
+    REQUIRE(blob->size() > 1);
+    const std::size_t arn_len = static_cast<unsigned char>((*blob)[0]);
+    REQUIRE(blob->size() > 1 + arn_len + 4 + 12 + 16);
+    CHECK(blob->substr(1, arn_len) == key_id);
+    const std::string rest = blob->substr(1 + arn_len + 4);
+    CHECK(testing::aes_gcm_decrypt(known.material.bytes, rest.substr(0, 12), rest.substr(12)) == plaintext);
   } else if (provider == "gcp") {
     auto j = fake_get("gcp", "BYOK_GCP_ENDPOINT", "BYOK_GCP_CA_FILE", "/__fake/material-sha256?name=" + version);
     CHECK(j.value(digest_field, "") == key_digest);

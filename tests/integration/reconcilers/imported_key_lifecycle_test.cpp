@@ -220,14 +220,16 @@ TEST_CASE("importedkey: an Azure .byok file from an offline ceremony is imported
   CHECK_THAT(testing::condition_field(refused, "Ready", "message"), Catch::Contains("someone-elses-kek"));
 }
 
-TEST_CASE("importedkey: deleting with Retain leaves the key, with Delete schedules its deletion",
-          "[aws][importedkey]") {
+namespace {
+
+// On an AWS KMS (moto, or local-kms: `provider`).
+void deletion_policies(const std::string& provider) {
   IkFixture f("ik-delete");
-  f.provider("aws");
+  f.provider(provider);
   f.add_key("kept", "aes256-gcm96");
   f.add_key("gone", "aes256-gcm96");
-  f.create(imported_key("kept", "aws", "aes256-gcm96", "kept", {{"kmsKeyName", testing::unique_name("kept")}}));
-  f.create(imported_key("gone", "aws", "aes256-gcm96", "gone",
+  f.create(imported_key("kept", provider, "aes256-gcm96", "kept", {{"kmsKeyName", testing::unique_name("kept")}}));
+  f.create(imported_key("gone", provider, "aes256-gcm96", "gone",
                         {{"kmsKeyName", testing::unique_name("gone")}, {"deletionPolicy", "Delete"},
                          {"deletionWindowDays", 7}}));
   f.start();
@@ -237,7 +239,7 @@ TEST_CASE("importedkey: deleting with Retain leaves the key, with Delete schedul
   REQUIRE(testing::wait_until([&] {
     return !f.c.get(kIk, f.ns, "kept").ok() && !f.c.get(kIk, f.ns, "gone").ok();
   }, 60s));
-  auto handle = kms_client("aws");
+  auto handle = kms_client(provider);
   auto k = handle.client->describe_key(kept.value("keyId", ""));
   REQUIRE(k.ok());
   CHECK(k->state == "Enabled");
@@ -263,6 +265,18 @@ TEST_CASE("importedkey: deleting with Retain leaves the key, with Delete schedul
     deletion.push_back(j.value("outcome", ""));
   }
   CHECK(deletion == std::vector<std::string>{"intent", "succeeded"});
+}
+
+}  // namespace
+
+TEST_CASE("importedkey: deleting with Retain leaves the key, with Delete schedules its deletion",
+          "[aws][importedkey]") {
+  deletion_policies("aws");
+}
+
+TEST_CASE("importedkey on local-kms: deleting with Retain leaves the key, with Delete schedules "
+          "its deletion", "[localkms][importedkey]") {
+  deletion_policies("localkms");
 }
 
 TEST_CASE("importedkey: what AWS would refuse (validTo two years ahead, an RSA key with "
@@ -306,12 +320,14 @@ TEST_CASE("importedkey: what AWS would refuse (validTo two years ahead, an RSA k
   CHECK(format_rfc3339(*key->material_expires) == in_a_month);
 }
 
-TEST_CASE("importedkey: material deleted in the KMS stays deleted until the reimport annotation "
-          "asks for it", "[aws][importedkey]") {
+namespace {
+
+// On an AWS KMS (moto, or local-kms: `provider`).
+void revoke_and_reimport(const std::string& provider) {
   IkFixture f("ik-revoked");
-  f.provider("aws");
+  f.provider(provider);
   const auto& known = f.add_key("revoked", "aes256-gcm96");
-  auto object = imported_key("revoked", "aws", "aes256-gcm96", "revoked",
+  auto object = imported_key("revoked", provider, "aes256-gcm96", "revoked",
                              {{"kmsKeyName", testing::unique_name("revoked")}});
   object["metadata"]["annotations"] = {{"byok.dev/verify-interval", "1s"}};  // look every second
   f.create(object);
@@ -320,7 +336,7 @@ TEST_CASE("importedkey: material deleted in the KMS stays deleted until the reim
 
   // The security team revokes the key in an emergency: AWS DeleteImportedKeyMaterial.
   static RealClock clock;
-  auto config = testing::provider_config_from_env("aws");
+  auto config = testing::provider_config_from_env(provider);
   auto transport = kms::make_http_transport({std::chrono::seconds(10), config.extra_ca_pem});
   auto built = kms::aws::AwsKmsClient::from_config(config, *transport, clock);
   REQUIRE(built.ok());
@@ -343,7 +359,19 @@ TEST_CASE("importedkey: material deleted in the KMS stays deleted until the reim
   REQUIRE(testing::wait_until([&] { return f.status("revoked").value("reimport", "") == "incident-42-closed"; }, 60s));
   auto back = f.wait_for("revoked");
   CHECK(back.value("keyState", "") == "Enabled");
-  check_kms_holds("aws", back, known);
+  check_kms_holds(provider, back, known);
+}
+
+}  // namespace
+
+TEST_CASE("importedkey: material deleted in the KMS stays deleted until the reimport annotation "
+          "asks for it", "[aws][importedkey]") {
+  revoke_and_reimport("aws");
+}
+
+TEST_CASE("importedkey on local-kms: material deleted in the KMS stays deleted until the "
+          "reimport annotation asks for it", "[localkms][importedkey]") {
+  revoke_and_reimport("localkms");
 }
 
 TEST_CASE("importedkey: no key material in the operator's log or in any object of the apiserver",
