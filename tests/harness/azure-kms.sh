@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops the Azure Key Vault test servers for integration tests: the strict fakes of
-# Microsoft Entra ID's token endpoint and of Key Vault's key API (tests/fakes/azure/
-# fake_azure_key_vault.py), one process with two TLS listeners on 127.0.0.1, behind a throwaway
+# Microsoft Entra ID and of Key Vault's key API, a vault and a Managed HSM (tests/fakes/azure/
+# fake_azure_key_vault.py), one process with three TLS listeners on 127.0.0.1, behind a throwaway
 # CA.
 #
 #   tests/harness/azure-kms.sh start DIR   # creates DIR, starts the fakes, writes DIR/env
@@ -20,6 +20,16 @@
 #   BYOK_AZURE_FEDERATED_TOKEN_DIR=DIR/federated   the issuer: an assertion is accepted when it
 #                                                  equals the current contents of a file here
 #   BYOK_AZURE_FAKE_URL=https://127.0.0.1:PORT     the vault listener's /__fake/ test endpoints
+#   BYOK_AZURE_HSM_URL=https://byok-test.managedhsm.azure.net  the Managed HSM's name
+#   BYOK_AZURE_HSM_ENDPOINT=https://127.0.0.1:PORT where the Managed HSM answers (spec.endpoint;
+#                                                  its /__fake/ test endpoints too)
+#
+# The listeners' certificate (DIR/pki/azure.crt, from the same CA) names 127.0.0.1, localhost,
+# *.vault.azure.net, *.managedhsm.azure.net and login.microsoftonline.com: a client that connects
+# to 127.0.0.1 but keeps the real names (the conformance test, tests/conformance/
+# test_azure_sdk.py) gets real Host headers and certificate checks. The vault and HSM listeners
+# route by Host; a loopback Host (what the operator's client sends to spec.endpoint) reaches the
+# listener's own store.
 #
 # Why fakes and no real server: lowkey-vault (the Key Vault test double this project meant to
 # run) is not published on Maven Central as an application (only lowkey-vault-client and
@@ -34,6 +44,7 @@ set -euo pipefail
 
 READY_TIMEOUT=${BYOK_READY_TIMEOUT:-60}
 VAULT_URL=https://byok-test.vault.azure.net
+HSM_URL=https://byok-test.managedhsm.azure.net
 FAKE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fakes/azure" && pwd)/fake_azure_key_vault.py
 
 die() { printf 'azure-kms: %s\n' "$*" >&2; exit 1; }
@@ -54,8 +65,26 @@ is_ours() {
 
 uuid() { python3 -c 'import uuid; print(uuid.uuid4())'; }
 
+# DIR/pki/azure.crt and azure.key: a server certificate from make_test_pki's CA for the loopback
+# addresses and the Azure names the fakes answer for.
+make_azure_cert() {
+  local d=$1/pki
+  (
+    cd "$d"
+    openssl req -newkey rsa:2048 -nodes -keyout azure.key -out azure.csr \
+      -subj "/CN=byok-test.vault.azure.net" 2>/dev/null
+    printf '%s\n' 'basicConstraints=CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' \
+      'extendedKeyUsage=serverAuth' \
+      'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:*.vault.azure.net,DNS:*.managedhsm.azure.net,DNS:login.microsoftonline.com' \
+      >azure.ext
+    openssl x509 -req -in azure.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+      -out azure.crt -days 30 -extfile azure.ext 2>/dev/null
+    chmod 600 azure.key
+  ) || { printf 'certificate generation with openssl failed in %s\n' "$d" >&2; return 1; }
+}
+
 start_fake() {
-  local dir=$1 python entra_port vault_port secret
+  local dir=$1 python entra_port vault_port hsm_port secret
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
@@ -65,10 +94,13 @@ start_fake() {
   rm -f "$dir/env" "$dir/env.tmp"
   python=$(fakes_python) || die "no Python for the fakes"
   [[ -f "$dir/pki/server.crt" ]] || make_test_pki "$dir" byok-azure || die "certificates"
+  [[ -f "$dir/pki/azure.crt" ]] || make_azure_cert "$dir" || die "certificates"
   mkdir -p "$dir/federated"
   entra_port=$(free_port)
   vault_port=$(free_port)
   [[ "$entra_port" != "$vault_port" ]] || vault_port=$(free_port)
+  hsm_port=$(free_port)
+  while [[ "$hsm_port" == "$entra_port" || "$hsm_port" == "$vault_port" ]]; do hsm_port=$(free_port); done
   echo "$vault_port" >"$dir/vault-port"
   secret=$(openssl rand -hex 24)
   {
@@ -84,11 +116,14 @@ start_fake() {
     echo "export BYOK_AZURE_FEDERATED_CLIENT_ID=$(uuid)"
     echo "export BYOK_AZURE_FEDERATED_OBJECT_ID=$(uuid)"
     echo "export BYOK_AZURE_FEDERATED_TOKEN_DIR=$dir/federated"
+    echo "export BYOK_AZURE_HSM_URL=$HSM_URL"
+    echo "export BYOK_AZURE_HSM_ENDPOINT=https://127.0.0.1:$hsm_port"
   } >"$dir/env.tmp"
   # shellcheck disable=SC1091
   source "$dir/env.tmp"
   setsid "$python" "$FAKE" --entra-port "$entra_port" --vault-port "$vault_port" \
-    --cert "$dir/pki/server.crt" --key "$dir/pki/server.key" --vault-url "$VAULT_URL" \
+    --hsm-port "$hsm_port" --cert "$dir/pki/azure.crt" --key "$dir/pki/azure.key" \
+    --vault-url "$VAULT_URL" --hsm-url "$HSM_URL" \
     --tenant-id "$BYOK_AZURE_TENANT_ID" --client-id "$BYOK_AZURE_CLIENT_ID" \
     --client-secret "$BYOK_AZURE_CLIENT_SECRET" --object-id "$BYOK_AZURE_OBJECT_ID" \
     --federated-client-id "$BYOK_AZURE_FEDERATED_CLIENT_ID" \
@@ -98,12 +133,14 @@ start_fake() {
   local deadline=$((SECONDS + READY_TIMEOUT))
   until curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null \
       "https://127.0.0.1:$vault_port/__fake/health" 2>/dev/null &&
+    curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null \
+      "https://127.0.0.1:$hsm_port/__fake/health" 2>/dev/null &&
     curl -sS --cacert "$dir/pki/ca.crt" -o /dev/null \
       "https://127.0.0.1:$entra_port/" 2>/dev/null; do
     # kill -0, not is_ours: the child may not have exec'd python yet.
     kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "the fake exited during start"
     ((SECONDS < deadline)) ||
-      fail_start "$dir" "the fake did not answer on ports $entra_port/$vault_port within ${READY_TIMEOUT}s"
+      fail_start "$dir" "the fake did not answer on ports $entra_port/$vault_port/$hsm_port within ${READY_TIMEOUT}s"
     sleep 0.2
   done
   mv "$dir/env.tmp" "$dir/env"

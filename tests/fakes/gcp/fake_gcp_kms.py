@@ -7,29 +7,56 @@ Follows:
 - Cloud KMS REST reference v1 (cloudkms.googleapis.com/v1): the resources CryptoKey,
   CryptoKeyVersion, ImportJob with their JSON field names, and the methods
   cryptoKeys.create/get/updatePrimaryVersion, cryptoKeyVersions.get/list/import/destroy/restore,
-  importJobs.create/get; path templates, query parameters and request bodies as published.
-  Google's JSON conventions: camelCase names, RFC 3339 "Zulu" timestamps with nanoseconds,
-  durations as "<seconds>s", enum names as strings, empty and default fields left out.
+  importJobs.create/get; path templates, query parameters and request bodies as published, with
+  every field google-cloud-kms 3.18.0 (tests/conformance/requirements.txt) has for them (the
+  MESSAGES and ENUMS tables below come from its types/resources.py and types/service.py).
+- Protobuf JSON as Google's front end parses it: a field by its lowerCamel JSON name or its proto
+  name (crypto_key_id and cryptoKeyId alike, in bodies and query strings; not both at once), an
+  enum by name or number (a JSON number, or its digits in a string), null for a field left out,
+  proto3 defaults ("", false, 0, an enum's 0) the same as absent; bytes in standard or URL-safe
+  base64, RFC 3339 timestamps, durations "<seconds>[.<fraction>]s". Unknown field names, a field
+  given twice, unknown enum values and values of the wrong JSON type are refused.
+- Google's answers: lowerCamel names, RFC 3339 "Zulu" timestamps with nanoseconds, durations as
+  "<seconds>s", empty and default fields left out, enums as names - or as numbers when the query
+  has $alt=json;enum-encoding=int, which Google's REST client libraries send on every call. The
+  system parameters $alt / alt (json, json;enum-encoding=int) and prettyPrint are taken on every
+  method; any other query parameter must be a field of the request message.
 - Google's error body {"error": {"code": <HTTP>, "message": ..., "status": <google.rpc.Code>}}
   with the standard HTTP mapping (INVALID_ARGUMENT and FAILED_PRECONDITION 400,
-  UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS 409).
+  UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS 409,
+  UNIMPLEMENTED 501). UNIMPLEMENTED means: the published API has it, this fake does not.
 - "Using OAuth 2.0 for server to server applications": POST token_uri with
   grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer and assertion=<JWT>; RFC 6749 errors
   {"error": "invalid_grant", "error_description": ...}.
+- AIP-4111 self-signed JWTs: a JWT the service account signed itself, used directly as the
+  bearer token (what google-auth does by default for a service-account key), with either
+  aud "https://cloudkms.googleapis.com/" or no aud and a scope claim.
 - ImportJob.ImportMethod: RSA_OAEP_{3072,4096}_{SHA1,SHA256}_AES_256 (CKM_RSA_AES_KEY_WRAP:
   RSA-OAEP of an ephemeral AES-256 key, MGF1 with the same hash, empty label, then AES-KWP,
   RFC 5649) and RSA_OAEP_{3072,4096}_SHA256 (RSA-OAEP of the material itself; cannot carry RSA
-  keys). Symmetric material is raw bytes, asymmetric material PKCS#8 DER.
+  keys), in wrappedKey or the older rsaAesWrappedKey (exactly one of them). Symmetric material
+  is raw bytes, asymmetric material PKCS#8 DER.
 
 What it checks (and refuses with Google's own error shapes):
 - the JWT grant: RS256 signature verified with the service account's public key (the fake
-  generated the key and wrote its JSON key file into DIR), kid, iss, sub, aud (the token_uri),
+  generated the key and wrote its JSON key file into DIR), kid, iss, sub, aud (the key file's
+  token_uri, or Google's https://oauth2.googleapis.com/token, which google-auth always sends),
   scope, iat/exp (at most one hour, not in the future, not expired);
-- every /v1/ call: a bearer token the fake issued and that has not expired; unknown query
-  parameters and unknown body fields; ids against [a-zA-Z0-9_-]{1,63}; labels against Google's
-  rules; purpose/algorithm compatibility; ImportJob protection level against the key's;
-  state rules (destroy only ENABLED/DISABLED, restore only DESTROY_SCHEDULED, primary only an
-  ENABLED version of an ENCRYPT_DECRYPT key, imports only with an ACTIVE job);
+- every /v1/ call: a bearer token the fake issued and that has not expired, or a self-signed JWT
+  as above (the account's key, kid, iss = sub = the account, at most an hour and current; a grant
+  assertion, aud = a token URI, is refused); the request as protobuf JSON (above); ids against
+  [a-zA-Z0-9_-]{1,63}; labels against Google's rules; purpose/algorithm compatibility;
+  destroyScheduledDuration between 24 hours and 120 days; a rotation schedule (nextRotationTime,
+  rotationPeriod of 24 to 876,000 hours, the period only with a time) on ENCRYPT_DECRYPT keys
+  only; trustedWrappingEnabled and cryptoKeyBackend, which apply only to protection levels this
+  fake lacks, refused; ImportJob protection level against the key's; state rules (destroy only
+  ENABLED/DISABLED, restore only DESTROY_SCHEDULED, primary only an ENABLED version of an
+  ENCRYPT_DECRYPT key, imports only with an ACTIVE job);
+- output-only fields in a create body (name, primary, createTime, an ImportJob's state,
+  publicKey, attestation, ...) are type-checked and then ignored, as AIP-203 has it: the service
+  sets them. Accepted fields the fake has no behaviour for are kept and returned: a rotation
+  schedule (no automatic rotation happens), keyAccessJustificationsPolicy (not enforced), list
+  view FULL; GetImportJob's publicKeyFormat PEM or DER (publicKey.data, the SPKI DER);
 - imports really unwrap with the ImportJob's private key and the method's hash, and the material
   must fit the algorithm (16/32 raw bytes; a PKCS#8 RSA key of the right size; an EC key on the
   right curve; an Ed25519 key). A wrap that does not open or material that does not fit leaves
@@ -54,15 +81,19 @@ Test-only endpoints, under /__fake/ (no authentication; the real service has not
                                             DISABLED, from ENABLED or DISABLED)
   GET  /__fake/material-sha256?name=<version name>  {"sha256": hex} of the imported material (and
                                             "public_sha256", of a private key's SPKI)
-  POST /__fake/expire-tokens                every issued access token stops working
+  POST /__fake/expire-tokens                every issued access token stops working, and so do
+                                            self-signed JWTs made before now
 
-Deliberately not implemented: key rings (one exists: --project/--location/--key-ring), listing
-CryptoKeys or ImportJobs, cryptoKeys.patch and cryptoKeyVersions.patch (use /__fake/), encrypt /
-decrypt / sign / getPublicKey, reimport into an existing version (cryptoKeyVersion in the import
-request), HMAC and post-quantum algorithms, EXTERNAL / EXTERNAL_VPC / HSM_SINGLE_TENANT
-protection, rotation schedules, IAM (the one service account may do everything),
-list filter / orderBy, the 3-day ImportJob expiry beyond reporting expireTime, and automatic
-destruction after destroyScheduledDuration (versions stay DESTROY_SCHEDULED).
+Deliberately not implemented (UNIMPLEMENTED where the request names it): key rings (one exists:
+--project/--location/--key-ring), listing CryptoKeys or ImportJobs, cryptoKeys.patch and
+cryptoKeyVersions.patch (use /__fake/), createCryptoKeyVersion, encrypt / decrypt / sign /
+getPublicKey, reimport into an existing version (cryptoKeyVersion in the import request), HMAC,
+RSA_SIGN_RAW_PKCS1_*, AES_256_KWP, EXTERNAL_SYMMETRIC_ENCRYPTION and post-quantum algorithms,
+the HPKE import methods, EXTERNAL / EXTERNAL_VPC / HSM_SINGLE_TENANT protection, automatic
+rotation, Key Access Justifications enforcement, IAM (the one service account may do
+everything), list filter / orderBy, version attestations (view FULL returns none), $alt=proto,
+partial responses (fields=), the 3-day ImportJob expiry beyond reporting expireTime, and
+automatic destruction after destroyScheduledDuration (versions stay DESTROY_SCHEDULED).
 """
 
 import argparse
@@ -92,6 +123,7 @@ import struct
 
 SCOPES = {"https://www.googleapis.com/auth/cloudkms", "https://www.googleapis.com/auth/cloud-platform"}
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,63}$")
 LABEL_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE_RE = re.compile(r"^[a-z0-9_-]{0,63}$")
@@ -103,8 +135,7 @@ HTTP_CODE = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE"
              "ALREADY_EXISTS": 409, "ABORTED": 409, "RESOURCE_EXHAUSTED": 429,
              "INTERNAL": 500, "UNIMPLEMENTED": 501, "UNAVAILABLE": 503}
 
-PURPOSES = {"ENCRYPT_DECRYPT", "ASYMMETRIC_SIGN", "ASYMMETRIC_DECRYPT", "RAW_ENCRYPT_DECRYPT", "MAC"}
-PROTECTION_LEVELS = {"SOFTWARE", "HSM"}
+PROTECTION_LEVELS = {"SOFTWARE", "HSM"}  # the ones implemented
 
 # algorithm -> (purpose, material kind, parameter)
 ALGORITHMS = {"GOOGLE_SYMMETRIC_ENCRYPTION": ("ENCRYPT_DECRYPT", "raw", 32)}
@@ -313,21 +344,221 @@ def bytes_field(value, field):
         raise ApiError("INVALID_ARGUMENT", f"Invalid value at '{field}' (TYPE_BYTES), Base64 decoding failed")
 
 
-def check_fields(body, allowed, where):
+def invalid_value(where, kind, value):
+    shown = value if isinstance(value, str) else json.dumps(value)
+    return ApiError("INVALID_ARGUMENT", f"Invalid value at '{where}' ({kind}), \"{shown}\"")
+
+
+def enum_kind(enum):
+    return f"type.googleapis.com/{ENUM_PACKAGE[enum]}"
+
+
+def parse_enum(value, enum, where):
+    """An enum in protobuf JSON: its name, or its number (a JSON number, or its digits in a string,
+    which protobuf's JSON parser also takes). Returns the name."""
+    values = ENUMS[enum]
+    if isinstance(value, str) and value in values:
+        return value
+    number = value
+    if isinstance(value, str) and re.match(r"^-?[0-9]+$", value):
+        number = int(value)
+    if isinstance(number, int) and not isinstance(number, bool) and number in ENUM_NAMES[enum]:
+        return ENUM_NAMES[enum][number]
+    raise invalid_value(where, enum_kind(enum), value)
+
+
+def parse_scalar(value, kind, where, from_query=False):
+    """One protobuf JSON value of a scalar kind, checked; returns the canonical JSON value."""
+    if isinstance(kind, tuple):
+        return parse_enum(value, kind[1], where)
+    if kind == "string":
+        if not isinstance(value, str):
+            raise invalid_value(where, "TYPE_STRING", value)
+        return value
+    if kind == "bool":
+        if from_query and value in ("true", "false"):
+            return value == "true"
+        if not isinstance(value, bool):
+            raise invalid_value(where, "TYPE_BOOL", value)
+        return value
+    if kind == "int32":
+        if isinstance(value, str) and re.match(r"^-?[0-9]+$", value):
+            number = int(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            raise invalid_value(where, "TYPE_INT32", value)
+        if not -2 ** 31 <= number < 2 ** 31:
+            raise invalid_value(where, "TYPE_INT32", value)
+        return number
+    if kind == "bytes":
+        bytes_field(value, where)
+        return value
+    if kind == "timestamp":
+        canonical = canonical_timestamp(value) if isinstance(value, str) else None
+        if canonical is None:
+            raise invalid_value(where, "type.googleapis.com/google.protobuf.Timestamp", value)
+        return canonical
+    if kind == "duration":
+        if not isinstance(value, str) or duration_seconds(value) is None:
+            raise invalid_value(where, "type.googleapis.com/google.protobuf.Duration", value)
+        return canonical_duration(value)
+    raise AssertionError(kind)
+
+
+def is_default(value):
+    return value in (None, "", 0, False, [], {}) and value is not True
+
+
+def parse_message(body, message, where):
+    """A request message in protobuf JSON, as Google's front end parses it: each field by its
+    lowerCamel JSON name or its proto name (not both), enums by name or number, null for a field
+    left out, unknown names refused. Returns the fake's canonical form: lowerCamel names, enum
+    names, default values (proto3: "", false, 0, the enum's 0, empty lists and maps) left out."""
+    fields = MESSAGES[message]
     if not isinstance(body, dict):
         raise ApiError("INVALID_ARGUMENT", f"Invalid JSON payload received. Expected an object at '{where}'.")
-    for name in body:
-        if name not in allowed:
+    by_proto = {proto: camel for camel, (proto, _, _) in fields.items()}
+    out, seen = {}, set()
+    for name, value in body.items():
+        camel = name if name in fields else by_proto.get(name)
+        if camel is None:
+            at = f" at '{where}'" if where else ""
             raise ApiError("INVALID_ARGUMENT",
-                           f"Invalid JSON payload received. Unknown name \"{name}\" at '{where}': Cannot find field.")
+                           f"Invalid JSON payload received. Unknown name \"{name}\"{at}: Cannot find field.")
+        proto, kind, repeated = fields[camel]
+        if camel in seen:
+            raise ApiError("INVALID_ARGUMENT",
+                           f"Invalid JSON payload received. Message type \"google.cloud.kms.v1.{message}\" "
+                           f"should not have multiple \"{proto}\" fields.")
+        seen.add(camel)
+        if value is None:
+            continue
+        path = f"{where}.{proto}" if where else proto
+        if kind == "map":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ApiError("INVALID_ARGUMENT", f"Invalid JSON payload received. Expected a map of strings at "
+                                                   f"'{path}'.")
+            parsed = dict(value)
+        elif repeated:
+            if not isinstance(value, list):
+                raise ApiError("INVALID_ARGUMENT", f"Invalid JSON payload received. Expected a list at '{path}'.")
+            parsed = [parse_message(v, kind[1], path) if isinstance(kind, tuple) and kind[0] == "message"
+                      else parse_scalar(v, kind, path) for v in value]
+        elif isinstance(kind, tuple) and kind[0] == "message":
+            parsed = parse_message(value, kind[1], path)
+            out[camel] = parsed  # a message field is set even when empty
+            continue
+        else:
+            parsed = parse_scalar(value, kind, path)
+            if isinstance(kind, tuple) and ENUMS[kind[1]][parsed] == 0:
+                parsed = None
+        if not is_default(parsed):
+            out[camel] = parsed
+    return out
 
 
-def check_query(query, allowed):
-    for name in query:
-        if name not in allowed:
+def parse_query(query, method):
+    """A method's query string: the system parameters ($alt / alt, prettyPrint) and the request's
+    fields that are neither in the path nor in the body, by JSON or proto name, each at most once.
+    Returns (canonical parameters, {"int_enums": bool, "pretty": bool})."""
+    fields = QUERY_FIELDS[method]
+    by_proto = {proto: camel for camel, (proto, _, _) in fields.items()}
+    params, options, seen = {}, {"int_enums": False, "pretty": True}, set()
+    for name, values in query.items():
+        if name in ("$alt", "alt", "prettyPrint"):
+            key = "alt" if name != "prettyPrint" else name
+            if key in seen or len(values) != 1:
+                raise ApiError("INVALID_ARGUMENT", f"Parameter {name} is given more than once.")
+            seen.add(key)
+            value = values[0]
+            if key == "prettyPrint":
+                if value not in ("true", "false"):
+                    raise invalid_value("prettyPrint", "TYPE_BOOL", value)
+                options["pretty"] = value == "true"
+            elif re.sub(r"\s*;\s*", ";", value) == ALT_JSON_INT:
+                options["int_enums"] = True
+            elif value in ("proto", "media", "sse"):
+                raise ApiError("UNIMPLEMENTED", f"{name}={value} is not implemented by this fake (JSON only).")
+            elif value != ALT_JSON:
+                raise ApiError("INVALID_ARGUMENT", f"Invalid {name} value \"{value}\".")
+            continue
+        if name in ("fields", "$fields"):
+            raise unimplemented("Partial responses (fields)")
+        camel = name if name in fields else by_proto.get(name)
+        if camel is None:
             raise ApiError("INVALID_ARGUMENT",
                            f"Invalid JSON payload received. Unknown name \"{name}\": Cannot bind query parameter. "
                            f"Field '{name}' could not be found in request message.")
+        proto, kind, _ = fields[camel]
+        if camel in seen or len(values) != 1:
+            raise ApiError("INVALID_ARGUMENT", f"Invalid JSON payload received. Field '{proto}' is given more "
+                                               "than once in the query string.")
+        seen.add(camel)
+        value = parse_scalar(values[0], kind, proto, from_query=True)
+        if not (isinstance(kind, tuple) and ENUMS[kind[1]][value] == 0):  # an enum's 0: not given
+            params[camel] = value
+    return params, options
+
+
+def encode_enums(obj, message):
+    """A response in protobuf JSON with enum numbers ($alt=json;enum-encoding=int) instead of names."""
+    fields = MESSAGES[message]
+    out = {}
+    for name, value in obj.items():
+        _, kind, repeated = fields[name]
+        if isinstance(kind, tuple):
+            convert = (lambda v: encode_enums(v, kind[1])) if kind[0] == "message" else \
+                (lambda v: ENUMS[kind[1]][v])
+            value = [convert(v) for v in value] if repeated else convert(value)
+        out[name] = value
+    return out
+
+
+def duration_seconds(text):
+    """A protobuf JSON Duration ("<seconds>[.<fraction>]s") in seconds, or None."""
+    m = DURATION_RE.match(text) if isinstance(text, str) else None
+    if not m:
+        return None
+    seconds = int(m.group(2)) + int((m.group(3) or "0").ljust(9, "0")) / 1e9
+    if seconds > 315576000000:
+        return None
+    return -seconds if m.group(1) else seconds
+
+
+def canonical_timestamp(text):
+    """An RFC 3339 timestamp as the fake writes them (UTC, "Z", nanoseconds), or None."""
+    m = TIMESTAMP_RE.match(text)
+    if not m:
+        return None
+    try:
+        t = datetime.datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
+    if m.group(2) != "Z":
+        sign = -1 if m.group(2)[0] == "+" else 1
+        t += sign * datetime.timedelta(hours=int(m.group(2)[1:3]), minutes=int(m.group(2)[4:6]))
+    if not 1 <= t.year <= 9999:
+        return None
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + (m.group(1) or ".")[1:].ljust(9, "0") + "Z"
+
+
+def canonical_duration(text):
+    """The Duration as Google writes it: no fraction, or 3, 6 or 9 digits of it."""
+    m = DURATION_RE.match(text)
+    nanos = int((m.group(3) or "0").ljust(9, "0"))
+    seconds = str(int(m.group(2)))
+    sign = m.group(1) if (int(m.group(2)) or nanos) else ""
+    if nanos == 0:
+        return f"{sign}{seconds}s"
+    frac = f"{nanos:09d}"
+    for digits in (3, 6, 9):
+        if frac[digits:].strip("0") == "":
+            return f"{sign}{seconds}.{frac[:digits]}s"
+
+
+def unimplemented(what):
+    return ApiError("UNIMPLEMENTED", f"{what} is not implemented by this fake.")
 
 
 def prune(d):
@@ -346,6 +577,7 @@ class Fake:
         self.sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.sa_key_id = secrets.token_hex(20)
         self.tokens = {}      # access token -> expiry (epoch seconds)
+        self.jwt_cutoff = 0   # self-signed JWTs with an earlier iat are refused (expire-tokens)
         self.keys = {}        # CryptoKey name -> dict
         self.versions = {}    # CryptoKey name -> [version dict], in id order
         self.materials = {}   # version name -> sha256 hex of the imported material
@@ -454,7 +686,9 @@ class Fake:
             raise OAuthError("unauthorized_client",
                              "Client is unauthorized to retrieve access tokens using this method, or client not "
                              "authorized for any of the scopes requested.")
-        if claims.get("aud") != self.token_uri:
+        # The token endpoint's URI: the key file's token_uri (the operator's choice), or Google's
+        # canonical one, which google-auth always puts there whatever the key file says.
+        if claims.get("aud") not in (self.token_uri, GOOGLE_TOKEN_URI):
             raise OAuthError("invalid_grant", f"Invalid JWT: Failed audience check. The right audience is {self.token_uri}")
         now = time.time()
         iat, exp = claims.get("iat"), claims.get("exp")
@@ -477,12 +711,48 @@ class Fake:
                            "Request is missing required authentication credential. Expected OAuth 2 access token, "
                            "login cookie or other valid authentication credential.")
         scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() == "bearer" and token.count(".") == 2 and self.self_signed_jwt_ok(token):
+            return
         with self.lock:
-            expiry = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+            expiry = self.tokens.get(token) if scheme.lower() == "bearer" else None
         if expiry is None or expiry < time.time():
             raise ApiError("UNAUTHENTICATED",
                            "Request had invalid authentication credentials. Expected OAuth 2 access token, "
                            "login cookie or other valid authentication credential.")
+
+    def self_signed_jwt_ok(self, token):
+        """A service account's self-signed JWT used directly as the bearer token (AIP-4111; what
+        Google's client libraries send by default for a service-account key): RS256 signed by a key
+        of the account (kid), iss = sub = the account, at most an hour long and current, and either
+        aud = the service (https://cloudkms.googleapis.com/) or no aud and a scope claim with a
+        Cloud KMS scope. An OAuth grant assertion (aud = the token URI) is no access token."""
+        parts = token.split(".")
+        try:
+            header = json.loads(b64url_decode(parts[0]))
+            claims = json.loads(b64url_decode(parts[1]))
+            signature = b64url_decode(parts[2])
+        except (ValueError, binascii.Error):
+            return False
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            return False
+        if header.get("alg") != "RS256" or header.get("kid") != self.sa_key_id:
+            return False
+        try:
+            self.sa_key.public_key().verify(signature, (parts[0] + "." + parts[1]).encode(),
+                                            padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return False
+        if claims.get("iss") != self.sa_email or claims.get("sub") != self.sa_email:
+            return False
+        now = time.time()
+        iat, exp = claims.get("iat"), claims.get("exp")
+        if not isinstance(iat, int) or not isinstance(exp, int) or exp - iat > 3600 or exp <= iat \
+                or iat > now + 300 or exp < now or iat < self.jwt_cutoff:
+            return False
+        if "aud" in claims:
+            return claims["aud"] in SERVICE_AUDIENCES
+        return bool(set(str(claims.get("scope", "")).split()) & SCOPES)
 
     # ---- resources ---------------------------------------------------------------------------
     def check_key_ring(self, project, location, key_ring, permission, resource):
@@ -525,7 +795,10 @@ class Fake:
         primary = next((v for v in versions if v["name"] == key.get("_primary")), None)
         if primary is not None:
             out["primary"] = prune(self.settle_version(primary))
-        return prune(out)
+        pruned = prune(out)
+        if "keyAccessJustificationsPolicy" in key:  # set, even empty (which allows no access)
+            pruned["keyAccessJustificationsPolicy"] = key["keyAccessJustificationsPolicy"]
+        return pruned
 
     def get_key(self, name):
         key = self.keys.get(name)
@@ -551,51 +824,68 @@ class Fake:
         return v
 
     # ---- methods -----------------------------------------------------------------------------
-    def create_crypto_key(self, kr, query, body):
-        check_query(query, {"cryptoKeyId", "skipInitialVersionCreation"})
-        check_fields(body, CRYPTO_KEY_FIELDS, "crypto_key")
-        key_id = query.get("cryptoKeyId", [""])[0]
+    # Each takes the path's names, the parsed query parameters and the parsed body (parse_query,
+    # parse_message: lowerCamel names, enum names, defaults left out) and returns the resource in
+    # JSON with enum names.
+    def create_crypto_key(self, kr, params, body):
+        key_id = params.get("cryptoKeyId", "")
         if not ID_RE.match(key_id):
             raise ApiError("INVALID_ARGUMENT", f"Invalid cryptoKeyId \"{key_id}\": it must match [a-zA-Z0-9_-]{{1,63}}.")
-        skip = query.get("skipInitialVersionCreation", ["false"])[0]
-        if skip not in ("true", "false"):
-            raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'skip_initial_version_creation' (TYPE_BOOL), \"{skip}\"")
-        skip = skip == "true"
+        skip = params.get("skipInitialVersionCreation", False)
         purpose = body.get("purpose", "")
-        if purpose not in PURPOSES:
+        if not purpose:
             raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'crypto_key.purpose': \"{purpose}\"")
         template = body.get("versionTemplate", {})
-        check_fields(template, VERSION_TEMPLATE_FIELDS, "crypto_key.version_template")
+        level = template.get("protectionLevel") or "SOFTWARE"
+        if level in ("EXTERNAL", "EXTERNAL_VPC", "HSM_SINGLE_TENANT"):
+            raise unimplemented(f"Protection level {level}")
         algorithm = template.get("algorithm") or ("GOOGLE_SYMMETRIC_ENCRYPTION" if purpose == "ENCRYPT_DECRYPT" else "")
-        if algorithm not in ALGORITHMS:
+        if not algorithm:
             raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'crypto_key.version_template.algorithm': \"{algorithm}\"")
+        if algorithm not in ALGORITHMS:
+            raise unimplemented(f"Algorithm {algorithm}")
         if ALGORITHMS[algorithm][0] != purpose:
             raise ApiError("INVALID_ARGUMENT", f"Algorithm {algorithm} is not compatible with CryptoKey purpose {purpose}.")
-        level = template.get("protectionLevel") or "SOFTWARE"
-        if level not in PROTECTION_LEVELS:
-            raise ApiError("INVALID_ARGUMENT", f"Protection level {level} is not supported by this fake.")
+        if params.get("trustedWrappingEnabled"):
+            raise ApiError("INVALID_ARGUMENT", "trusted_wrapping_enabled is only supported for keys with protection "
+                                               "level HSM_SINGLE_TENANT.")
+        if body.get("cryptoKeyBackend"):
+            raise ApiError("INVALID_ARGUMENT", "crypto_key_backend only applies to keys with protection level "
+                                               "EXTERNAL_VPC or HSM_SINGLE_TENANT.")
         import_only = body.get("importOnly", False)
-        if not isinstance(import_only, bool):
-            raise ApiError("INVALID_ARGUMENT", "Invalid value at 'crypto_key.import_only' (TYPE_BOOL)")
         if import_only and not skip:
             raise ApiError("INVALID_ARGUMENT", "An import-only CryptoKey must be created with skip_initial_version_creation.")
         labels = body.get("labels", {})
-        if not isinstance(labels, dict) or len(labels) > 64:
-            raise ApiError("INVALID_ARGUMENT", "Invalid labels.")
+        if len(labels) > 64:
+            raise ApiError("INVALID_ARGUMENT", "Invalid labels: at most 64.")
         for k, v in labels.items():
-            if not LABEL_KEY_RE.match(k) or not isinstance(v, str) or not LABEL_VALUE_RE.match(v):
+            if not LABEL_KEY_RE.match(k) or not LABEL_VALUE_RE.match(v):
                 raise ApiError("INVALID_ARGUMENT", f"Invalid label {k}={v}: keys must match [a-z][a-z0-9_-]{{0,62}}, "
                                                    "values [a-z0-9_-]{0,63}.")
         duration = body.get("destroyScheduledDuration", DEFAULT_DESTROY_SCHEDULED)
-        if not re.match(r"^[0-9]+(\.[0-9]+)?s$", str(duration)):
-            raise ApiError("INVALID_ARGUMENT", f"Invalid duration \"{duration}\" at 'crypto_key.destroy_scheduled_duration'")
+        if not 24 * 3600 <= duration_seconds(duration) <= 120 * 24 * 3600:
+            raise ApiError("INVALID_ARGUMENT", f"Invalid duration \"{duration}\" at 'crypto_key.destroy_scheduled_duration': "
+                                               "it must be between 24 hours and 120 days.")
+        rotation = {f: body[f] for f in ("nextRotationTime", "rotationPeriod") if f in body}
+        if rotation and purpose != "ENCRYPT_DECRYPT":
+            raise ApiError("INVALID_ARGUMENT", "Only CryptoKeys with purpose ENCRYPT_DECRYPT support automatic rotation: "
+                                               "next_rotation_time and rotation_period must be omitted.")
+        if "rotationPeriod" in rotation:
+            if "nextRotationTime" not in rotation:
+                raise ApiError("INVALID_ARGUMENT", "rotation_period is set, so next_rotation_time must be set too.")
+            if not 24 * 3600 <= duration_seconds(rotation["rotationPeriod"]) <= 876000 * 3600:
+                raise ApiError("INVALID_ARGUMENT", "rotation_period must be at least 24 hours and at most 876,000 hours.")
         name = f"{kr}/cryptoKeys/{key_id}"
         with self.lock:
             if name in self.keys:
                 raise ApiError("ALREADY_EXISTS", f"CryptoKey {name} already exists.")
+            # name, primary and createTime are output only: the service sets them, whatever was sent.
             key = {"name": name, "purpose": purpose, "createTime": rfc3339(time.time()),
                    "versionTemplate": {"protectionLevel": level, "algorithm": algorithm},
                    "labels": dict(labels), "importOnly": import_only, "destroyScheduledDuration": duration}
+            key.update(rotation)
+            if "keyAccessJustificationsPolicy" in body:
+                key["keyAccessJustificationsPolicy"] = body["keyAccessJustificationsPolicy"]
             self.keys[name] = key
             self.versions[name] = []
             if not skip:
@@ -605,20 +895,18 @@ class Fake:
                     key["_primary"] = v["name"]
             return self.key_json(key)
 
-    def get_crypto_key(self, name, query):
-        check_query(query, set())
+    def get_crypto_key(self, name, params, body):
         with self.lock:
             return self.key_json(self.get_key(name))
 
-    def list_versions(self, key_name, query):
-        check_query(query, {"pageSize", "pageToken", "view", "filter", "orderBy"})
-        if query.get("filter", [""])[0] or query.get("orderBy", [""])[0]:
-            raise ApiError("INVALID_ARGUMENT", "filter and orderBy are not implemented by this fake.")
+    def list_versions(self, key_name, params, body):
+        if params.get("filter") or params.get("orderBy"):
+            raise unimplemented("filter and order_by")
+        size = params.get("pageSize", 0)
         try:
-            size = int(query.get("pageSize", ["0"])[0])
-            start = int(base64.urlsafe_b64decode(query["pageToken"][0]).decode()) if "pageToken" in query else 0
+            start = int(base64.urlsafe_b64decode(params["pageToken"]).decode()) if params.get("pageToken") else 0
         except (ValueError, binascii.Error):
-            raise ApiError("INVALID_ARGUMENT", "Invalid page token or page size.")
+            raise ApiError("INVALID_ARGUMENT", "Invalid page token.")
         if size < 0 or size > 1000:
             raise ApiError("INVALID_ARGUMENT", "page_size must be between 0 and 1000.")
         size = size or 1000
@@ -631,14 +919,11 @@ class Fake:
             out["nextPageToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
         return prune(out)
 
-    def get_crypto_key_version(self, key_name, version_id, query):
-        check_query(query, set())
+    def get_crypto_key_version(self, key_name, version_id, params, body):
         with self.lock:
             return prune(self.get_version(key_name, version_id))
 
-    def destroy(self, key_name, version_id, query, body):
-        check_query(query, set())
-        check_fields(body, {"name"}, "destroy_crypto_key_version_request")
+    def destroy(self, key_name, version_id, params, body):
         with self.lock:
             key = self.get_key(key_name)
             v = self.get_version(key_name, version_id)
@@ -646,14 +931,12 @@ class Fake:
                 raise ApiError("FAILED_PRECONDITION",
                                f"The request cannot be fulfilled. Resource {v['name']} has value {v['state']} in "
                                "field crypto_key_version.state.")
-            seconds = float(key["destroyScheduledDuration"][:-1])
+            seconds = duration_seconds(key["destroyScheduledDuration"])
             v["state"] = "DESTROY_SCHEDULED"
             v["destroyTime"] = rfc3339(time.time() + seconds)
             return prune(v)
 
-    def restore(self, key_name, version_id, query, body):
-        check_query(query, set())
-        check_fields(body, {"name"}, "restore_crypto_key_version_request")
+    def restore(self, key_name, version_id, params, body):
         with self.lock:
             v = self.get_version(key_name, version_id)
             if v["state"] != "DESTROY_SCHEDULED":
@@ -664,11 +947,9 @@ class Fake:
             v.pop("destroyTime", None)
             return prune(v)
 
-    def update_primary(self, key_name, query, body):
-        check_query(query, set())
-        check_fields(body, {"name", "cryptoKeyVersionId"}, "update_crypto_key_primary_version_request")
+    def update_primary(self, key_name, params, body):
         version_id = body.get("cryptoKeyVersionId", "")
-        if not isinstance(version_id, str) or not version_id:
+        if not version_id:
             raise ApiError("INVALID_ARGUMENT", "crypto_key_version_id is required.")
         with self.lock:
             key = self.get_key(key_name)
@@ -684,18 +965,24 @@ class Fake:
             key["_primary"] = v["name"]
             return self.key_json(key)
 
-    def create_import_job(self, kr, query, body):
-        check_query(query, {"importJobId"})
-        check_fields(body, IMPORT_JOB_FIELDS, "import_job")
-        job_id = query.get("importJobId", [""])[0]
+    def create_import_job(self, kr, params, body):
+        job_id = params.get("importJobId", "")
         if not ID_RE.match(job_id):
             raise ApiError("INVALID_ARGUMENT", f"Invalid importJobId \"{job_id}\": it must match [a-zA-Z0-9_-]{{1,63}}.")
         method = body.get("importMethod", "")
+        if method.startswith("HPKE_"):
+            raise unimplemented(f"Import method {method}")
         if method not in IMPORT_METHODS:
             raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'import_job.import_method': \"{method}\"")
         level = body.get("protectionLevel", "")
+        if level == "HSM_SINGLE_TENANT":
+            raise unimplemented(f"Protection level {level}")
         if level not in PROTECTION_LEVELS:
             raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'import_job.protection_level': \"{level}\"")
+        if body.get("cryptoKeyBackend"):
+            raise ApiError("INVALID_ARGUMENT", "crypto_key_backend only applies to ImportJobs with protection level "
+                                               "HSM_SINGLE_TENANT.")
+        # Everything else in an ImportJob is output only: the service sets it, whatever was sent.
         name = f"{kr}/importJobs/{job_id}"
         with self.lock:
             if name in self.jobs:
@@ -710,22 +997,35 @@ class Fake:
             self.jobs[name] = job
             return prune(self.settle_job(job))
 
-    def get_import_job(self, name, query):
-        check_query(query, set())
+    def get_import_job(self, name, params, body):
+        fmt = params.get("publicKeyFormat")
+        if fmt in ("NIST_PQC", "XWING_RAW_BYTES"):
+            raise ApiError("INVALID_ARGUMENT", f"public_key_format {fmt} does not apply to RSA import methods.")
         with self.lock:
             job = self.jobs.get(name)
             if job is None:
                 raise ApiError("NOT_FOUND", f"ImportJob {name} not found.")
-            return prune(self.settle_job(job))
+            out = prune(self.settle_job(job))
+        if fmt:
+            out["publicKeyFormat"] = fmt
+            if fmt == "DER" and "publicKey" in out:
+                der = job["_private"].public_key().public_bytes(serialization.Encoding.DER,
+                                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+                out["publicKey"] = {"data": base64.b64encode(der).decode()}
+        return out
 
-    def import_version(self, key_name, query, body):
-        check_query(query, set())
-        check_fields(body, IMPORT_REQUEST_FIELDS, "import_crypto_key_version_request")
+    def import_version(self, key_name, params, body):
+        # parent is bound to the path, which wins over a parent in the body.
         if body.get("cryptoKeyVersion"):
-            raise ApiError("INVALID_ARGUMENT", "Reimport into an existing version is not implemented by this fake.")
+            raise unimplemented("Reimport into an existing version (crypto_key_version)")
+        if body.get("trustedWrappingEnabled"):
+            raise ApiError("INVALID_ARGUMENT", "trusted_wrapping_enabled is only supported for keys with protection "
+                                               "level HSM_SINGLE_TENANT.")
         algorithm = body.get("algorithm", "")
-        if algorithm not in ALGORITHMS:
+        if not algorithm:
             raise ApiError("INVALID_ARGUMENT", f"Invalid value at 'algorithm': \"{algorithm}\"")
+        if algorithm not in ALGORITHMS:
+            raise unimplemented(f"Algorithm {algorithm}")
         job_name = body.get("importJob", "")
         if not job_name:
             raise ApiError("INVALID_ARGUMENT", "import_job is required.")
@@ -791,6 +1091,7 @@ class Fake:
         with self.lock:
             for t in self.tokens:
                 self.tokens[t] = 0
+            self.jwt_cutoff = int(time.time())  # and self-signed JWTs made before now
         return {}
 
 
@@ -855,23 +1156,29 @@ def unwrap_and_check(private, oaep_hash, with_kwp, n, wrapped, algorithm):
 
 
 KR = r"projects/([^/]+)/locations/([^/]+)/keyRings/([^/]+)"
+# (HTTP method, path, handler, IAM permission, body message and where it is in the request (None:
+# no body), response message)
 ROUTES = [
-    ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys$"), "create_crypto_key", "cloudkms.cryptoKeys.create"),
-    ("GET", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)$"), "get_crypto_key", "cloudkms.cryptoKeys.get"),
+    ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys$"), "create_crypto_key", "cloudkms.cryptoKeys.create",
+     ("CryptoKey", "crypto_key"), "CryptoKey"),
+    ("GET", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)$"), "get_crypto_key", "cloudkms.cryptoKeys.get",
+     None, "CryptoKey"),
     ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+):updatePrimaryVersion$"), "update_primary",
-     "cloudkms.cryptoKeys.update"),
+     "cloudkms.cryptoKeys.update", ("UpdateCryptoKeyPrimaryVersionRequest", ""), "CryptoKey"),
     ("GET", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions$"), "list_versions",
-     "cloudkms.cryptoKeyVersions.list"),
+     "cloudkms.cryptoKeyVersions.list", None, "ListCryptoKeyVersionsResponse"),
     ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions:import$"), "import_version",
-     "cloudkms.cryptoKeyVersions.create"),
+     "cloudkms.cryptoKeyVersions.create", ("ImportCryptoKeyVersionRequest", ""), "CryptoKeyVersion"),
     ("GET", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions/([^/:]+)$"), "get_crypto_key_version",
-     "cloudkms.cryptoKeyVersions.get"),
+     "cloudkms.cryptoKeyVersions.get", None, "CryptoKeyVersion"),
     ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions/([^/:]+):destroy$"), "destroy",
-     "cloudkms.cryptoKeyVersions.destroy"),
+     "cloudkms.cryptoKeyVersions.destroy", ("DestroyCryptoKeyVersionRequest", ""), "CryptoKeyVersion"),
     ("POST", re.compile(rf"^/v1/{KR}/cryptoKeys/([^/:]+)/cryptoKeyVersions/([^/:]+):restore$"), "restore",
-     "cloudkms.cryptoKeyVersions.restore"),
-    ("POST", re.compile(rf"^/v1/{KR}/importJobs$"), "create_import_job", "cloudkms.importJobs.create"),
-    ("GET", re.compile(rf"^/v1/{KR}/importJobs/([^/:]+)$"), "get_import_job", "cloudkms.importJobs.get"),
+     "cloudkms.cryptoKeyVersions.restore", ("RestoreCryptoKeyVersionRequest", ""), "CryptoKeyVersion"),
+    ("POST", re.compile(rf"^/v1/{KR}/importJobs$"), "create_import_job", "cloudkms.importJobs.create",
+     ("ImportJob", "import_job"), "ImportJob"),
+    ("GET", re.compile(rf"^/v1/{KR}/importJobs/([^/:]+)$"), "get_import_job", "cloudkms.importJobs.get",
+     None, "ImportJob"),
 ]
 
 
@@ -883,8 +1190,8 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         sys.stderr.write("%s %s\n" % (self.log_date_time_string(), fmt % args))
 
-    def send_json(self, code, obj):
-        data = json.dumps(obj, indent=2).encode()
+    def send_json(self, code, obj, pretty=True):
+        data = json.dumps(obj, indent=2 if pretty else None).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
@@ -940,7 +1247,7 @@ class Handler(BaseHTTPRequestHandler):
             if not path.startswith("/v1/"):
                 raise ApiError("NOT_FOUND", f"The requested URL {path} was not found on this server.")
             fake.authenticate(self.headers.get("Authorization", ""))
-            for route_method, pattern, handler, permission in ROUTES:
+            for route_method, pattern, handler, permission, body_spec, response in ROUTES:
                 m = pattern.match(path)
                 if not m or route_method != method:
                     continue
@@ -948,27 +1255,23 @@ class Handler(BaseHTTPRequestHandler):
                 kr = f"projects/{project}/locations/{location}/keyRings/{key_ring}"
                 fake.check_key_ring(project, location, key_ring, permission, path[len("/v1/"):])
                 rest = m.groups()[3:]
-                fn = getattr(fake, handler)
-                if method == "POST":
+                params, options = parse_query(query, handler)
+                body = {}
+                if body_spec is not None:
                     ctype = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
                     if raw and ctype != "application/json":
                         raise ApiError("INVALID_ARGUMENT", f"Content-Type {ctype} is not application/json.")
-                    body = self.json_body(raw)
+                    body = parse_message(self.json_body(raw), *body_spec)
                 if handler in ("create_crypto_key", "create_import_job"):
-                    return self.send_json(200, fn(kr, query, body))
-                key_name = f"{kr}/cryptoKeys/{rest[0]}" if "importJob" not in handler else None
-                if handler == "get_crypto_key":
-                    return self.send_json(200, fn(key_name, query))
-                if handler in ("update_primary", "import_version"):
-                    return self.send_json(200, fn(key_name, query, body))
-                if handler == "list_versions":
-                    return self.send_json(200, fn(key_name, query))
-                if handler == "get_crypto_key_version":
-                    return self.send_json(200, fn(key_name, rest[1], query))
-                if handler in ("destroy", "restore"):
-                    return self.send_json(200, fn(key_name, rest[1], query, body))
-                if handler == "get_import_job":
-                    return self.send_json(200, fn(f"{kr}/importJobs/{rest[0]}", query))
+                    names = (kr,)
+                elif handler == "get_import_job":
+                    names = (f"{kr}/importJobs/{rest[0]}",)
+                else:
+                    names = (f"{kr}/cryptoKeys/{rest[0]}",) + tuple(rest[1:])
+                result = getattr(fake, handler)(*names, params, body)
+                if options["int_enums"]:
+                    result = encode_enums(result, response)
+                return self.send_json(200, result, options["pretty"])
             raise ApiError("NOT_FOUND", f"Method {method} {path} is not found (or not implemented by this fake).")
         except ApiError as e:
             self.send_json(HTTP_CODE[e.status], {"error": {"code": HTTP_CODE[e.status], "message": e.message,
