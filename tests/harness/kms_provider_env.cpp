@@ -7,7 +7,8 @@
 namespace byok::testing {
 
 kms::ProviderConfig provider_config_from_env(const std::string& provider) {
-  const auto env = ServerEnv::for_provider(provider);
+  // A Managed HSM is served by the Azure fixture beside its vault.
+  const auto env = ServerEnv::for_provider(provider == "azurehsm" ? "azure" : provider);
   kms::ProviderConfig c;
   c.type = provider;
   if (provider == "aws") {
@@ -26,9 +27,11 @@ kms::ProviderConfig provider_config_from_env(const std::string& provider) {
     c.endpoint = env["BYOK_LOCALKMS_ENDPOINT"];
     c.settings = {{"stsEndpoint", env["BYOK_LOCALKMS_ENDPOINT"]}};
     c.credentials = {{"accessKeyId", "AKIALOCALKMSTEST0000"}, {"secretAccessKey", "local-kms"}};
-  } else if (provider == "azure") {
-    c.endpoint = env["BYOK_AZURE_ENDPOINT"];
-    c.settings = {{"vaultUrl", env["BYOK_AZURE_VAULT_URL"]}};
+  } else if (provider == "azure" || provider == "azurehsm") {
+    c.type = "azure";
+    const bool hsm = provider == "azurehsm";
+    c.endpoint = env[hsm ? "BYOK_AZURE_HSM_ENDPOINT" : "BYOK_AZURE_ENDPOINT"];
+    c.settings = {{"vaultUrl", env[hsm ? "BYOK_AZURE_HSM_URL" : "BYOK_AZURE_VAULT_URL"]}};
     c.credentials = {{"tenantId", env["BYOK_AZURE_TENANT_ID"]},
                      {"clientId", env["BYOK_AZURE_CLIENT_ID"]},
                      {"clientSecret", env["BYOK_AZURE_CLIENT_SECRET"]},

@@ -13,8 +13,8 @@
 
 namespace byok::testing {
 
-// "aws", "azure", "gcp", "oci", "transit", "thalassa", or "localkms" (an aws provider on
-// local-kms).
+// "aws", "azure", "gcp", "oci", "transit", "thalassa", "localkms" (an aws provider on
+// local-kms) or "azurehsm" (an azure provider on the Azure fixture's Managed HSM).
 kms::ProviderConfig provider_config_from_env(const std::string& provider);
 
 // Creates Secrets <name>-credentials and <name>-ca and KmsProvider <name> in `ns`.

@@ -27,7 +27,7 @@
 #include "tests/harness/operator_process.h"
 #include "tests/harness/server_env.h"
 #include "tests/hsm/crypto_check.h"
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 #include "tests/integration/kms/kms_test_support.h"
 #include "tests/integration/kms/vault_root.h"
 
@@ -56,7 +56,7 @@ struct IkFixture {
   std::unique_ptr<kube::RestKubeClient> client = testing::connect_from_env();
   kube::KubeClient& c = *client;
   std::string ns;
-  hsm::test::SoftHsmToken token;
+  hsm::test::TestToken token;
   std::string log_path;
   std::unique_ptr<testing::ChildProcess> op;
   std::map<std::string, KnownKey> keys;  // by HSM label
@@ -256,8 +256,9 @@ inline void check_kms_holds(const std::string& provider, const Json& st, const K
   } else if (provider == "gcp") {
     auto j = fake_get("gcp", "BYOK_GCP_ENDPOINT", "BYOK_GCP_CA_FILE", "/__fake/material-sha256?name=" + version);
     CHECK(j.value(digest_field, "") == key_digest);
-  } else if (provider == "azure") {
-    auto j = fake_get("azure", "BYOK_AZURE_FAKE_URL", "BYOK_AZURE_CA_FILE",
+  } else if (provider == "azure" || provider == "azurehsm") {
+    auto j = fake_get("azure", provider == "azure" ? "BYOK_AZURE_FAKE_URL" : "BYOK_AZURE_HSM_ENDPOINT",
+                      "BYOK_AZURE_CA_FILE",
                       "/__fake/keys/" + last_segment(key_id) + "/material-sha256");
     CHECK(j.value(digest_field, "") == key_digest);
   } else if (provider == "oci") {
@@ -325,12 +326,13 @@ inline OfflineWrap wrap_offline(const std::string& provider, const std::string& 
   auto w = handle.client->prepare_import(t, "");  // no key is created by these providers
   if (!w) FAIL("fetching the wrapping key: " << w.error().message);
   const EVP_MD* md = EVP_sha256();
-  if (provider == "azure" || t.wrapping_algorithm == "SHA1" || t.wrapping_algorithm == "sha1") md = EVP_sha1();
+  const bool azure = provider == "azure" || provider == "azurehsm";
+  if (azure || t.wrapping_algorithm == "SHA1" || t.wrapping_algorithm == "sha1") md = EVP_sha1();
   OfflineWrap out;
   out.wrapped = testing::rsa_aes_wrap(w->public_key_der, md, material);
   out.fingerprint = kms::aws::sha256_hex(w->public_key_der);
   out.algorithm = t.wrapping_algorithm;
-  if (provider == "azure") out.kid = w->import_token;
+  if (azure) out.kid = w->import_token;
   return out;
 }
 

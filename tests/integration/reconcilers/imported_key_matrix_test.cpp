@@ -130,6 +130,18 @@ TEST_CASE("importedkey matrix: azure", "[azure][importedkey]") {
   });
 }
 
+// A Managed HSM takes AES keys (oct-HSM), which a vault refuses; same .byok import, same fixture.
+TEST_CASE("importedkey matrix: azure managed HSM", "[azure][importedkey]") {
+  run_matrix("azurehsm", {
+      {"aes128-gcm96", Source::Hsm, ""},
+      {"aes256-gcm96", Source::Hsm, ""},
+      {"aes256-gcm96", Source::Secret, ""},
+      {"rsa-2048", Source::Hsm, ""},
+      {"chacha20-poly1305", Source::Hsm, "UnsupportedKeyType"},
+      {"ed25519", Source::Hsm, "UnsupportedKeyType"},
+  });
+}
+
 TEST_CASE("importedkey matrix: oci", "[oci][importedkey]") {
   run_matrix("oci", {
       {"aes128-gcm96", Source::Secret, ""},
