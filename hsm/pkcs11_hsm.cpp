@@ -343,6 +343,12 @@ bool Pkcs11Hsm::has_mechanism(CK_MECHANISM_TYPE m) const {
   return std::find(mechanisms_.begin(), mechanisms_.end(), m) != mechanisms_.end();
 }
 
+std::optional<CK_MECHANISM_TYPE> Pkcs11Hsm::kwp_mechanism() const {
+  if (has_mechanism(CKM_AES_KEY_WRAP_KWP)) return CKM_AES_KEY_WRAP_KWP;
+  if (has_mechanism(CKM_AES_KEY_WRAP_PAD)) return CKM_AES_KEY_WRAP_PAD;
+  return std::nullopt;
+}
+
 Result<HsmInfo> Pkcs11Hsm::info() {
   auto mi = module_->info();
   if (!mi.ok()) return mi.error();
@@ -365,7 +371,7 @@ Result<Capabilities> Pkcs11Hsm::capabilities() {
   for (KeyType t : all_key_types())
     if (has_mechanism(generator_for(t))) c.can_generate.push_back(t);
   c.rsa_oaep = has_mechanism(CKM_RSA_PKCS_OAEP);
-  c.aes_key_wrap_pad = has_mechanism(CKM_AES_KEY_WRAP_PAD);
+  c.aes_key_wrap_pad = kwp_mechanism().has_value();
   c.native_rsa_aes_key_wrap = has_mechanism(CKM_RSA_AES_KEY_WRAP);
   int learned = oaep_sha256_.load();
   if (learned >= 0) c.oaep_sha256 = learned == 1;
@@ -510,9 +516,11 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
   bool native = spec.method == WrapMethod::RsaAesKeyWrap && has_mechanism(CKM_RSA_AES_KEY_WRAP);
   if (!native && !has_mechanism(CKM_RSA_PKCS_OAEP))
     return make_error(ErrorKind::Unsupported, "this HSM offers no CKM_RSA_PKCS_OAEP");
-  if (spec.method == WrapMethod::RsaAesKeyWrap && !native && !has_mechanism(CKM_AES_KEY_WRAP_PAD))
+  const auto kwp = kwp_mechanism();
+  if (spec.method == WrapMethod::RsaAesKeyWrap && !native && !kwp)
     return make_error(ErrorKind::Unsupported,
-                      "this HSM offers neither CKM_RSA_AES_KEY_WRAP nor CKM_AES_KEY_WRAP_PAD");
+                      "this HSM offers neither CKM_RSA_AES_KEY_WRAP nor RFC 5649 AES key wrap "
+                      "(CKM_AES_KEY_WRAP_KWP or CKM_AES_KEY_WRAP_PAD)");
   std::string token = pool_->token().label;
   // Set when a remembered handle turned out stale: the wrap is then retried once, looked up anew.
   bool stale_handle = false;
@@ -649,15 +657,18 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
     if (rv != CKR_OK) return s.fail(rv, "generating the ephemeral AES-256 key");
     ObjectGuard eph_guard(s.fn(), s.handle(), eph);
 
-    std::vector<std::uint8_t> kwp;
-    CK_MECHANISM kwp_mech{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
-    rv = wrap_once(s.fn(), s.handle(), &kwp_mech, eph, found.value().handle, kwp);
-    if (rv != CKR_OK) return target_error(rv, "C_WrapKey(CKM_AES_KEY_WRAP_PAD, " + what + ")");
+    std::vector<std::uint8_t> wrapped_target;
+    CK_MECHANISM kwp_mech{*kwp, nullptr, 0};
+    rv = wrap_once(s.fn(), s.handle(), &kwp_mech, eph, found.value().handle, wrapped_target);
+    if (rv != CKR_OK)
+      return target_error(rv, std::string("C_WrapKey(") +
+                                  (*kwp == CKM_AES_KEY_WRAP_KWP ? "CKM_AES_KEY_WRAP_KWP" : "CKM_AES_KEY_WRAP_PAD") +
+                                  ", " + what + ")");
     CK_MECHANISM oaep_mech{CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
     rv = wrap_once(s.fn(), s.handle(), &oaep_mech, kek_h, eph, out);
     if (rv != CKR_OK) return oaep_error(rv, "C_WrapKey(CKM_RSA_PKCS_OAEP, ephemeral AES key)");
     learned_sha256();
-    out.insert(out.end(), kwp.begin(), kwp.end());
+    out.insert(out.end(), wrapped_target.begin(), wrapped_target.end());
     return out;
   };
   auto result = pool_->run(attempt);

@@ -15,8 +15,9 @@
 //    the handle is invalid (then the wrap is retried once after a fresh lookup). Set
 //    key_cache_ttl to 0 to check on every wrap.
 //  - RSA-AES wrap uses the module's CKM_RSA_AES_KEY_WRAP when C_GetMechanismList offers it, and
-//    otherwise composes it: ephemeral AES-256 session key, C_WrapKey(CKM_AES_KEY_WRAP_PAD) of the
-//    target, C_WrapKey(CKM_RSA_PKCS_OAEP) of the ephemeral key. Both give the same layout.
+//    otherwise composes it: ephemeral AES-256 session key, C_WrapKey of the target with RFC 5649
+//    (CKM_AES_KEY_WRAP_KWP, else SoftHSM2's CKM_AES_KEY_WRAP_PAD), C_WrapKey(CKM_RSA_PKCS_OAEP)
+//    of the ephemeral key. Both give the same layout.
 // Known module limits (SoftHSM2 2.6.1, see tests/hsm): OAEP with SHA-1 only (SHA-256 ->
 // Unsupported); no CKM_RSA_AES_KEY_WRAP; private keys are zero-padded to a multiple of 8 bytes
 // before the AES wrap, so the unwrapped PKCS#8 may carry trailing zeros after the DER (a DER
@@ -28,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -68,6 +70,8 @@ class Pkcs11Hsm final : public Hsm {
   SessionPool& pool() { return *pool_; }
   const std::shared_ptr<Module>& module() const { return module_; }
   bool has_mechanism(CK_MECHANISM_TYPE m) const;
+  // The token's RFC 5649 AES key wrap (see CKM_AES_KEY_WRAP_KWP in pkcs11_types.h), if any.
+  std::optional<CK_MECHANISM_TYPE> kwp_mechanism() const;
 
  private:
   Pkcs11Hsm(std::shared_ptr<Module> module, std::unique_ptr<SessionPool> pool,

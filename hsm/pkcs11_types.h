@@ -38,6 +38,13 @@
 #ifndef CKM_CHACHA20_KEY_GEN
 #define CKM_CHACHA20_KEY_GEN (0x1225UL)
 #endif
+// RFC 5649 AES key wrap with padding has two mechanism numbers: PKCS#11 3.0 names it
+// CKM_AES_KEY_WRAP_KWP (0x210B) and redefines 0x210A (CKM_AES_KEY_WRAP_PAD) as RFC 3394 over
+// PKCS#7-padded data; older tokens (SoftHSM2 2.6) serve RFC 5649 under 0x210A. kryoptic has
+// 0x210B only. kwp_mechanism() (pkcs11_hsm.cpp) picks the one a token offers.
+#ifndef CKM_AES_KEY_WRAP_KWP
+#define CKM_AES_KEY_WRAP_KWP (0x210BUL)
+#endif
 #ifndef CKR_ACTION_PROHIBITED
 #define CKR_ACTION_PROHIBITED (0x1bUL)
 #endif

@@ -27,3 +27,11 @@ if ! go_env_setup; then
   log "no usable Go toolchain: install Go $GO_MIN or newer (it builds the test control plane)"
   exit 1
 fi
+
+# Rust (cargo) builds kryoptic, the second PKCS#11 token of the HSM tests
+# (scripts/build-kryoptic.sh; built and tested with cargo 1.95). Debian bookworm's own cargo
+# (1.65) is older than kryoptic's dependencies allow, so 1.80 is asked as a floor.
+if ! command -v cargo >/dev/null || ! cargo --version | awk '{split($2, v, "."); exit !(v[1] > 1 || v[2] >= 80)}'; then
+  log "no cargo 1.80 or newer: install a current Rust toolchain (it builds kryoptic, the second PKCS#11 token)"
+  exit 1
+fi

@@ -17,10 +17,11 @@ source "$ROOT/scripts/go-env.sh" && go_env_setup  # the Go that install-deps.sh 
 #          that no ctest fixture runs into its timeout building it
 #   helm: for the chart tests (tests/chart)
 #   local-kms: the third-party AWS KMS emulator (tests/harness/local-kms.sh)
+#   kryoptic: the second PKCS#11 token (Rust, with a static OpenSSL 3.5; 2-4 min the first time)
 #   build-sanitize: the sanitizer lane's C++ build (clang, ASan + UBSan, libFuzzer)
 LOGS=$(mktemp -d)
 pids=()
-for tool in build-control-plane build-vault build-helm build-local-kms build-sanitize; do
+for tool in build-control-plane build-vault build-helm build-local-kms build-kryoptic build-sanitize; do
   "$ROOT/scripts/$tool.sh" >"$LOGS/$tool.log" 2>&1 &
   pids+=("$!:$tool")
 done

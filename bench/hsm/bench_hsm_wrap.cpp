@@ -16,7 +16,7 @@
 #include "hsm/kek.h"
 #include "hsm/pkcs11_objects.h"
 #include "tests/hsm/crypto_check.h"
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 
 namespace {
 
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  byok::hsm::test::SoftHsmToken token("bench");
+  byok::hsm::test::TestToken token("bench");
   auto hsm = token.open_hsm(1);  // one session: the raw loop has one too
   if (!hsm->generate_key({*type, "target", ""}).ok()) return 1;
   auto kek_key = byok::hsm::test::generate_rsa(kek_bits);

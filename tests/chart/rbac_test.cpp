@@ -36,7 +36,7 @@
 #include "tests/harness/operator_process.h"
 #include "tests/harness/server_env.h"
 #include "tests/hsm/crypto_check.h"
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 #include "tests/integration/kms/kms_test_support.h"
 
 using namespace byok;
@@ -83,7 +83,7 @@ struct Run {
   std::string username;  // system:serviceaccount:<ns>:<name>
   std::vector<std::string> chart_args;  // the operator container's args in the chart
   std::vector<std::pair<std::string, std::string>> chart_env;  // its literal env values
-  hsm::test::SoftHsmToken token{"chart-rbac"};  // the HSM the chart's values name
+  hsm::test::TestToken token{"chart-rbac"};  // the HSM the chart's values name
   std::string kubeconfig;
   std::string log_path;
   std::unique_ptr<testing::ChildProcess> op;
@@ -106,7 +106,7 @@ void install_chart(Run& run) {
                          testing::shell_quote(testing::kubeconfig_path()) +
                          " --set hsm.enabled=true --set hsm.tokenLabel=" + run.token.label() +
                          " --set hsm.pinSecret.name=hsm-pin --set hsm.modulePath=" +
-                         testing::shell_quote(hsm::test::SoftHsmToken::module_path()) +
+                         testing::shell_quote(hsm::test::TestToken::module_path()) +
                          // The emulator is on 127.0.0.1: the admin allows it for KmsProviders.
                          " --set " + testing::shell_quote("kmsEndpointAllow={https://127.0.0.1:*}"));
   INFO(r.all());

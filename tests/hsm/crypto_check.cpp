@@ -214,6 +214,17 @@ Bytes token_sign(RawSession& s, CK_OBJECT_HANDLE key, KeyType type,
     sig.resize(len);
     return sig;
   }
+  if (type == KeyType::Ed25519) {  // pure EdDSA over the message (a token that has CKM_EDDSA)
+    CK_MECHANISM mech{CKM_EDDSA, nullptr, 0};
+    require(s.fn()->C_SignInit(s.handle(), &mech, key) == CKR_OK, "C_SignInit(EDDSA)");
+    Bytes sig(64);
+    CK_ULONG len = sig.size();
+    require(s.fn()->C_Sign(s.handle(), const_cast<CK_BYTE*>(msg.data()), msg.size(), sig.data(),
+                           &len) == CKR_OK,
+            "C_Sign(EDDSA)");
+    sig.resize(len);
+    return sig;
+  }
   // SoftHSM offers CKM_ECDSA (over a digest) but not CKM_ECDSA_SHA256.
   unsigned char digest[32];
   unsigned int dlen = 0;
@@ -238,9 +249,10 @@ Bytes token_sign(RawSession& s, CK_OBJECT_HANDLE key, KeyType type,
 
 bool verify(EVP_PKEY* key, KeyType type, std::span<const std::uint8_t> msg,
             std::span<const std::uint8_t> sig) {
-  if (key_family(type) == KeyFamily::Rsa) {
+  if (key_family(type) == KeyFamily::Rsa || type == KeyType::Ed25519) {
     std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
-    if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1) return false;
+    const EVP_MD* md = type == KeyType::Ed25519 ? nullptr : EVP_sha256();  // EdDSA hashes itself
+    if (EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key) != 1) return false;
     return EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), msg.data(), msg.size()) == 1;
   }
   unsigned char digest[32];
@@ -309,7 +321,7 @@ CK_OBJECT_HANDLE import_private(RawSession& s, const std::string& label, EVP_PKE
   return h;
 }
 
-std::string check_wrapped(SoftHsmToken& token, const std::string& label, KeyType type,
+std::string check_wrapped(TestToken& token, const std::string& label, KeyType type,
                           const WrapSpec& spec, EVP_PKEY* kek, std::span<const std::uint8_t> blob) {
   std::optional<Bytes> material =
       spec.method == WrapMethod::RsaOaep ? oaep_decrypt(kek, spec.hash, blob)

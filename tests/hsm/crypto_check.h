@@ -15,7 +15,7 @@
 #include "hsm/key_types.h"
 #include "hsm/openssl_key.h"
 #include "hsm/wrap_spec.h"
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 
 namespace byok::hsm::test {
 
@@ -63,7 +63,7 @@ CK_OBJECT_HANDLE import_private(RawSession& s, const std::string& label, EVP_PKE
 // Proves wrapped material is this token key: unwraps it like the KMS would and checks it
 // against the token (encrypt/sign in the token, decrypt/verify with the unwrapped key).
 // Returns "" on success, else what failed.
-std::string check_wrapped(SoftHsmToken& token, const std::string& label, KeyType type,
+std::string check_wrapped(TestToken& token, const std::string& label, KeyType type,
                           const WrapSpec& spec, EVP_PKEY* kek, std::span<const std::uint8_t> blob);
 
 }  // namespace byok::hsm::test

@@ -5,7 +5,7 @@
 
 #include "hsm/config.h"
 #include "hsm/wrap_spec.h"
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 
 using namespace byok::hsm;
 

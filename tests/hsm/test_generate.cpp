@@ -2,13 +2,13 @@
 
 #include "hsm/pkcs11_objects.h"
 #include "tests/hsm/crypto_check.h"
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 
 using namespace byok::hsm;
 using byok::ErrorKind;
 
 TEST_CASE("generate: every key type SoftHSM can make is a sensitive, extractable token key") {
-  test::SoftHsmToken token;
+  test::TestToken token;
   auto hsm = token.open_hsm();
   auto caps = hsm->capabilities();
   REQUIRE(caps.ok());
@@ -45,7 +45,7 @@ TEST_CASE("generate: every key type SoftHSM can make is a sensitive, extractable
 }
 
 TEST_CASE("generate: rsa-4096 with a caller-chosen id") {
-  test::SoftHsmToken token;
+  test::TestToken token;
   auto hsm = token.open_hsm();
   auto info = hsm->generate_key({KeyType::Rsa4096, "big", "c0ffee01"});
   REQUIRE(info.ok());
@@ -54,7 +54,7 @@ TEST_CASE("generate: rsa-4096 with a caller-chosen id") {
 }
 
 TEST_CASE("generate: chacha20 is refused clearly when the HSM has no CKM_CHACHA20_KEY_GEN") {
-  test::SoftHsmToken token;
+  test::TestToken token;
   auto hsm = token.open_hsm();
   if (hsm->has_mechanism(CKM_CHACHA20_KEY_GEN)) {
     auto info = hsm->generate_key({KeyType::Chacha20Poly1305, "cc", ""});
@@ -72,7 +72,7 @@ TEST_CASE("generate: chacha20 is refused clearly when the HSM has no CKM_CHACHA2
 }
 
 TEST_CASE("list_keys shows secret and private keys with their types, not public keys") {
-  test::SoftHsmToken token;
+  test::TestToken token;
   auto hsm = token.open_hsm();
   REQUIRE(hsm->generate_key({KeyType::Aes256Gcm96, "a", ""}).ok());
   REQUIRE(hsm->generate_key({KeyType::EcdsaP256, "b", ""}).ok());
@@ -86,5 +86,5 @@ TEST_CASE("list_keys shows secret and private keys with their types, not public 
   auto info = hsm->info();
   REQUIRE(info.ok());
   CHECK(info->token_label == "byok-test");
-  CHECK(info->manufacturer.find("SoftHSM") != std::string::npos);
+  CHECK(info->manufacturer.find(test::TestToken::manufacturer()) != std::string::npos);
 }

@@ -4,7 +4,7 @@
 #include <thread>
 
 #include "tests/hsm/crypto_check.h"
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 
 using namespace byok::hsm;
 using byok::ErrorKind;
@@ -14,7 +14,7 @@ const WrapSpec kRsaAesSha1{WrapMethod::RsaAesKeyWrap, OaepHash::Sha1, 0};
 }
 
 TEST_CASE("pool: survives all sessions being closed behind its back") {
-  test::SoftHsmToken token;
+  test::TestToken token;
   auto hsm = token.open_hsm(2);
   REQUIRE(hsm->generate_key({KeyType::Aes256Gcm96, "aes", ""}).ok());
   // CKR_SESSION_HANDLE_INVALID on the next call: the pool must reopen and log in again.
@@ -31,7 +31,7 @@ TEST_CASE("pool: survives all sessions being closed behind its back") {
 }
 
 TEST_CASE("pool: logs in again after a logout behind its back") {
-  test::SoftHsmToken token;
+  test::TestToken token;
   auto hsm = token.open_hsm(1);
   REQUIRE(hsm->generate_key({KeyType::Aes128Gcm96, "aes", ""}).ok());
   {
@@ -50,7 +50,7 @@ TEST_CASE("pool: logs in again after a logout behind its back") {
 }
 
 TEST_CASE("pool: many threads wrap at once within the session cap") {
-  test::SoftHsmToken token;
+  test::TestToken token;
   auto hsm = token.open_hsm(3);
   REQUIRE(hsm->generate_key({KeyType::Aes256Gcm96, "aes", ""}).ok());
   auto kek = test::generate_rsa(2048);
@@ -69,7 +69,7 @@ TEST_CASE("pool: many threads wrap at once within the session cap") {
 }
 
 TEST_CASE("pool: acquire times out as Unavailable when every session is leased") {
-  test::SoftHsmToken token;
+  test::TestToken token;
   auto module = token.module();
   SessionPool::Options o;
   o.max_sessions = 1;

@@ -1,5 +1,6 @@
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -21,45 +22,89 @@ RawSession::RawSession(std::shared_ptr<Module> module, CK_SLOT_ID slot, const st
 
 RawSession::~RawSession() { module_->fn()->C_CloseSession(handle_); }
 
-std::string SoftHsmToken::module_path() {
-  const char* env = std::getenv("BYOK_PKCS11_MODULE");
+std::string TestToken::module_path() {
+  const char* env = std::getenv("BYOK_TEST_PKCS11_MODULE");
   return env && *env ? env : BYOK_TEST_PKCS11_MODULE;
 }
 
-SoftHsmToken::SoftHsmToken(std::string label) : label_(std::move(label)) {
+TokenKind TestToken::kind() {
+  const char* env = std::getenv("BYOK_TEST_TOKEN");
+  const std::string name = env ? env : "";
+  if (name.empty() || name == "softhsm") return TokenKind::SoftHsm;
+  if (name == "kryoptic") return TokenKind::Kryoptic;
+  throw std::runtime_error("BYOK_TEST_TOKEN=" + name + ": expected softhsm or kryoptic");
+}
+
+std::string TestToken::manufacturer() {
+  return kind() == TokenKind::Kryoptic ? "Kryoptic" : "SoftHSM";
+}
+
+TestToken::TestToken(std::string label) : label_(std::move(label)) {
   char tmpl[] = "/tmp/byok-hsm-test-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  std::filesystem::create_directory(dir_ + "/tokens");
-  conf_ = dir_ + "/softhsm2.conf";
-  {
-    std::ofstream c(conf_);
-    c << "directories.tokendir = " << dir_ << "/tokens\n"
-      << "objectstore.backend = file\n"
-      << "log.level = ERROR\n"
-      << "slots.removable = false\n";
-  }
-  if (const char* old = std::getenv("SOFTHSM2_CONF")) {
+  conf_env_ = kind() == TokenKind::Kryoptic ? "KRYOPTIC_CONF" : "SOFTHSM2_CONF";
+  if (const char* old = std::getenv(conf_env_.c_str())) {
     had_old_conf_ = true;
     old_conf_ = old;
   }
-  setenv("SOFTHSM2_CONF", conf_.c_str(), 1);
+  if (kind() == TokenKind::Kryoptic) init_kryoptic();
+  else init_softhsm();
+  pin_file_ = write_file("pin", pin_ + "\n");
+}
+
+void TestToken::init_softhsm() {
+  std::filesystem::create_directory(dir_ + "/tokens");
+  conf_ = write_file("softhsm2.conf", "directories.tokendir = " + dir_ + "/tokens\n"
+                                      "objectstore.backend = file\n"
+                                      "log.level = ERROR\n"
+                                      "slots.removable = false\n");
+  setenv(conf_env_.c_str(), conf_.c_str(), 1);
   std::string cmd = "softhsm2-util --init-token --free --label '" + label_ + "' --so-pin '" +
                     so_pin_ + "' --pin '" + pin_ + "' >" + dir_ + "/init.log 2>&1";
   if (std::system(cmd.c_str()) != 0)
     throw std::runtime_error("softhsm2-util --init-token failed; see " + dir_ + "/init.log");
-  pin_file_ = write_file("pin", pin_ + "\n");
 }
 
-SoftHsmToken::~SoftHsmToken() {
+// kryoptic has no init tool: the token is made as a PKCS#11 application would make it.
+void TestToken::init_kryoptic() {
+  constexpr CK_SLOT_ID kSlot = 42;
+  conf_ = write_file("kryoptic.conf", "[[slots]]\nslot = " + std::to_string(kSlot) +
+                                      "\ndbtype = \"sqlite\"\ndbargs = \"" + dir_ +
+                                      "/token.sql\"\n");
+  setenv(conf_env_.c_str(), conf_.c_str(), 1);
+  auto* fn = module()->fn();
+  auto utf8 = [](const std::string& s) {
+    return reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(s.data()));
+  };
+  auto check = [](CK_RV rv, const char* what) {
+    if (rv == CKR_OK) return;
+    char code[24];
+    std::snprintf(code, sizeof code, "0x%lx", static_cast<unsigned long>(rv));
+    throw std::runtime_error(std::string("kryoptic token: ") + what + " failed with CK_RV " + code);
+  };
+  std::string padded = label_;
+  padded.resize(32, ' ');
+  check(fn->C_InitToken(kSlot, utf8(so_pin_), so_pin_.size(), utf8(padded)), "C_InitToken");
+  CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
+  check(fn->C_OpenSession(kSlot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
+        "C_OpenSession");
+  CK_RV rv = fn->C_Login(session, CKU_SO, utf8(so_pin_), so_pin_.size());
+  if (rv == CKR_OK) rv = fn->C_InitPIN(session, utf8(pin_), pin_.size());
+  fn->C_Logout(session);
+  fn->C_CloseSession(session);
+  check(rv, "C_Login as SO and C_InitPIN");
+}
+
+TestToken::~TestToken() {
   module_.reset();  // C_Finalize before the token directory goes
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
-  if (had_old_conf_) setenv("SOFTHSM2_CONF", old_conf_.c_str(), 1);
-  else unsetenv("SOFTHSM2_CONF");
+  if (had_old_conf_) setenv(conf_env_.c_str(), old_conf_.c_str(), 1);
+  else unsetenv(conf_env_.c_str());
 }
 
-std::shared_ptr<Module> SoftHsmToken::module() {
+std::shared_ptr<Module> TestToken::module() {
   if (!module_) {
     auto m = Module::load(module_path());
     if (!m.ok()) throw std::runtime_error(m.error().message);
@@ -68,13 +113,13 @@ std::shared_ptr<Module> SoftHsmToken::module() {
   return module_;
 }
 
-CK_SLOT_ID SoftHsmToken::slot() {
+CK_SLOT_ID TestToken::slot() {
   auto t = module()->find_token(label_);
   if (!t.ok()) throw std::runtime_error(t.error().message);
   return t.value().slot;
 }
 
-std::unique_ptr<Pkcs11Hsm> SoftHsmToken::open_hsm(std::size_t max_sessions) {
+std::unique_ptr<Pkcs11Hsm> TestToken::open_hsm(std::size_t max_sessions) {
   Pkcs11Hsm::Options o;
   o.pool.max_sessions = max_sessions;
   auto pin = SecureBuffer(reinterpret_cast<const std::uint8_t*>(pin_.data()), pin_.size());
@@ -83,18 +128,18 @@ std::unique_ptr<Pkcs11Hsm> SoftHsmToken::open_hsm(std::size_t max_sessions) {
   return std::move(h.value());
 }
 
-std::unique_ptr<RawSession> SoftHsmToken::raw_session() {
+std::unique_ptr<RawSession> TestToken::raw_session() {
   return std::make_unique<RawSession>(module(), slot(), pin_);
 }
 
-std::string SoftHsmToken::write_file(const std::string& name, const std::string& content) const {
+std::string TestToken::write_file(const std::string& name, const std::string& content) const {
   std::string path = dir_ + "/" + name;
   std::ofstream f(path, std::ios::binary);
   f << content;
   return path;
 }
 
-void SoftHsmToken::export_to_environment(const std::string& pin_file) const {
+void TestToken::export_to_environment(const std::string& pin_file) const {
   setenv("BYOK_PKCS11_MODULE", module_path().c_str(), 1);
   setenv("BYOK_HSM_TOKEN", label_.c_str(), 1);
   setenv("BYOK_HSM_PIN_FILE", (pin_file.empty() ? pin_file_ : pin_file).c_str(), 1);

@@ -1,7 +1,12 @@
 #pragma once
-// A fresh SoftHSM2 token for one test: its own temp directory and softhsm2.conf (SOFTHSM2_CONF
-// points at it while the fixture lives), initialised with softhsm2-util, removed afterwards.
-// The module path is BYOK_PKCS11_MODULE if set, else the CMake-configured SoftHSM2 path.
+// A fresh PKCS#11 software token for one test, in its own temp directory, removed afterwards.
+// Which implementation: BYOK_TEST_TOKEN, "softhsm" (the default: SoftHSM2, softhsm2.conf there,
+// SOFTHSM2_CONF pointing at it while the fixture lives, initialised with softhsm2-util) or
+// "kryoptic" (kryoptic.conf with one SQLite token there, KRYOPTIC_CONF pointing at it,
+// initialised through PKCS#11 itself: C_InitToken, C_InitPIN). The module path is
+// BYOK_TEST_PKCS11_MODULE if set, else the CMake-configured SoftHSM2 path (BYOK_PKCS11_MODULE is
+// the operator's and byokctl's own setting, which tests set and unset). The tests that depend on
+// one implementation's limits ask kind().
 
 #include <memory>
 #include <string>
@@ -27,12 +32,19 @@ class RawSession {
   CK_SESSION_HANDLE handle_ = CK_INVALID_HANDLE;
 };
 
-class SoftHsmToken {
+enum class TokenKind { SoftHsm, Kryoptic };
+
+class TestToken {
  public:
-  explicit SoftHsmToken(std::string label = "byok-test");
-  ~SoftHsmToken();
-  SoftHsmToken(const SoftHsmToken&) = delete;
-  SoftHsmToken& operator=(const SoftHsmToken&) = delete;
+  // BYOK_TEST_TOKEN's choice; throws on an unknown name.
+  static TokenKind kind();
+  // What the implementation writes in CK_INFO.manufacturerID ("SoftHSM", "Kryoptic").
+  static std::string manufacturer();
+
+  explicit TestToken(std::string label = "byok-test");
+  ~TestToken();
+  TestToken(const TestToken&) = delete;
+  TestToken& operator=(const TestToken&) = delete;
 
   const std::string& dir() const { return dir_; }
   const std::string& label() const { return label_; }
@@ -55,8 +67,11 @@ class SoftHsmToken {
 
  private:
   std::string dir_, conf_, label_, pin_ = "8642-user", so_pin_ = "1357-so", pin_file_;
+  std::string conf_env_;  // SOFTHSM2_CONF or KRYOPTIC_CONF
   std::string old_conf_;
   bool had_old_conf_ = false;
+  void init_softhsm();
+  void init_kryoptic();
   std::shared_ptr<Module> module_;
 };
 

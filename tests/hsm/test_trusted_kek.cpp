@@ -3,7 +3,7 @@
 #include "hsm/encoding.h"
 #include "hsm/trusted_kek.h"
 #include "tests/hsm/crypto_check.h"
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 
 using namespace byok::hsm;
 using byok::ErrorKind;
@@ -17,13 +17,13 @@ bool mentions(const byok::Error& e, const std::string& what) {
 }  // namespace
 
 TEST_CASE("trusted wrapping: a CKA_WRAP_WITH_TRUSTED key is wrapped by the token only under a KEK "
-          "the security officer installed, whatever the software asks") {
-  test::SoftHsmToken token("trusted-kek");
+          "the security officer installed, whatever the software asks", "[trusted-kek]") {
+  test::TestToken token("trusted-kek");
   auto kms_kek = test::generate_rsa(2048);
   auto kms_der = test::public_der(kms_kek.get());
   auto other_der = test::public_der(test::generate_rsa(2048).get());
   HsmConfig where;
-  where.module = test::SoftHsmToken::module_path();
+  where.module = test::TestToken::module_path();
   where.token = token.label();
 
   {

@@ -9,13 +9,13 @@
 
 #include "common/log.h"
 #include "reconcilers/imported_key/operator_hsm.h"
-#include "tests/hsm/softhsm_fixture.h"
+#include "tests/hsm/test_token.h"
 
 using namespace byok;
 
 TEST_CASE("operator HSM: a refused PIN is not offered again until the PIN file changes",
           "[importedkey][hsm]") {
-  hsm::test::SoftHsmToken token("pin-guard");
+  hsm::test::TestToken token("pin-guard");
   const std::string pin_file = token.write_file("operator-pin", "0000-wrong\n");
   token.export_to_environment(pin_file);
   std::ostringstream out;
@@ -54,7 +54,7 @@ TEST_CASE("operator HSM: a refused PIN is not offered again until the PIN file c
 
 TEST_CASE("operator HSM: a PIN in the environment is refused at start, naming the file to use",
           "[importedkey][hsm]") {
-  hsm::test::SoftHsmToken token("pin-env");
+  hsm::test::TestToken token("pin-env");
   token.export_to_environment();
   setenv("BYOK_HSM_PIN", token.pin().c_str(), 1);
   std::ostringstream out;
@@ -73,7 +73,7 @@ TEST_CASE("operator HSM: a PIN in the environment is refused at start, naming th
 
 TEST_CASE("operator HSM: /readyz's check asks the token at most once per cache period",
           "[importedkey][hsm]") {
-  hsm::test::SoftHsmToken token("health-cache");
+  hsm::test::TestToken token("health-cache");
   token.export_to_environment();
   std::ostringstream out;
   Logger log(out, Logger::Format::Json);
