@@ -264,10 +264,10 @@ bool verify(EVP_PKEY* key, KeyType type, std::span<const std::uint8_t> msg,
 }
 
 CK_OBJECT_HANDLE import_secret(RawSession& s, const std::string& label,
-                               std::span<const std::uint8_t> value) {
+                               std::span<const std::uint8_t> value, CK_KEY_TYPE key_type) {
   Template t;
   t.ulong(CKA_CLASS, CKO_SECRET_KEY)
-      .ulong(CKA_KEY_TYPE, CKK_AES)
+      .ulong(CKA_KEY_TYPE, key_type)
       .flag(CKA_TOKEN, true)
       .flag(CKA_PRIVATE, true)
       .flag(CKA_SENSITIVE, true)
@@ -279,7 +279,7 @@ CK_OBJECT_HANDLE import_secret(RawSession& s, const std::string& label,
       .bytes(CKA_VALUE, value);
   CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
   require(s.fn()->C_CreateObject(s.handle(), t.data(), t.size(), &h) == CKR_OK,
-          "C_CreateObject(AES)");
+          "C_CreateObject(secret key)");
   return h;
 }
 
@@ -303,6 +303,14 @@ CK_OBJECT_HANDLE import_private(RawSession& s, const std::string& label, EVP_PKE
         .bytes(CKA_EXPONENT_1, bn_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT1))
         .bytes(CKA_EXPONENT_2, bn_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT2))
         .bytes(CKA_COEFFICIENT, bn_param(key, OSSL_PKEY_PARAM_RSA_COEFFICIENT1));
+  } else if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
+    std::vector<std::uint8_t> seed(32);
+    std::size_t len = seed.size();
+    require(EVP_PKEY_get_raw_private_key(key, seed.data(), &len) == 1 && len == 32,
+            "EVP_PKEY_get_raw_private_key(Ed25519)");
+    t.ulong(CKA_KEY_TYPE, CKK_EC_EDWARDS)
+        .bytes(CKA_EC_PARAMS, ec_params_ed25519())
+        .bytes(CKA_VALUE, seed);
   } else {
     char group[32] = {};
     std::size_t len = 0;

@@ -56,8 +56,11 @@ Bytes token_sign(RawSession& s, CK_OBJECT_HANDLE key, KeyType type,
 bool verify(EVP_PKEY* key, KeyType type, std::span<const std::uint8_t> msg,
             std::span<const std::uint8_t> sig);
 // Imports known material as a token key (sensitive, extractable), as a ceremony would.
+// Known material onto the token with C_CreateObject: a secret key of `key_type` (CKK_AES,
+// CKK_CHACHA20), or an RSA, EC or Ed25519 private key (Ed25519: CKK_EC_EDWARDS, a token with
+// PKCS#11 3.0 keys such as kryoptic; SoftHSM2 2.6.1 cannot take one).
 CK_OBJECT_HANDLE import_secret(RawSession& s, const std::string& label,
-                               std::span<const std::uint8_t> value);
+                               std::span<const std::uint8_t> value, CK_KEY_TYPE key_type = CKK_AES);
 CK_OBJECT_HANDLE import_private(RawSession& s, const std::string& label, EVP_PKEY* key);
 
 // Proves wrapped material is this token key: unwraps it like the KMS would and checks it

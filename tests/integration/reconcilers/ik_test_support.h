@@ -70,7 +70,8 @@ struct IkFixture {
   // wrapping, as a ceremony leaves it).
   const KnownKey& add_key(const std::string& label, const std::string& type) {
     KnownKey k{type, testing::make_material(type)};
-    if (type == "ed25519" || type == "chacha20-poly1305") {
+    const bool softhsm = hsm::test::TestToken::kind() == hsm::test::TokenKind::SoftHsm;
+    if (softhsm && (type == "ed25519" || type == "chacha20-poly1305")) {
       // Material SoftHSM cannot take by C_CreateObject here: a key of the type made in the token.
       auto h = token.open_hsm();
       hsm::GenerateRequest req;
@@ -91,7 +92,7 @@ struct IkFixture {
       hsm::test::import_private(*s, label, k.material.pkey.get());
     } else {
       std::vector<std::uint8_t> value(k.material.bytes.begin(), k.material.bytes.end());
-      hsm::test::import_secret(*s, label, value);
+      hsm::test::import_secret(*s, label, value, type == "chacha20-poly1305" ? CKK_CHACHA20 : CKK_AES);
     }
     return keys.emplace(label, std::move(k)).first->second;
   }
