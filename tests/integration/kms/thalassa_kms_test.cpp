@@ -18,6 +18,7 @@
 #include "kms/http_transport.h"
 #include "kms/key_state.h"
 #include "kms/thalassa/thalassa_client.h"
+#include "tests/harness/kms_provider_env.h"
 #include "tests/harness/server_env.h"
 #include "tests/integration/kms/kms_test_support.h"
 
@@ -314,11 +315,7 @@ TEST_CASE("thalassa: a personal access token goes as Token, an access token as B
           "[kms][thalassa]") {
   auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
   RealClock clock;
-  ProviderConfig config;
-  config.type = "thalassa";
-  config.endpoint = fake()["BYOK_THALASSA_ENDPOINT"];
-  config.region = fake()["BYOK_THALASSA_REGION"];
-  config.settings = {{"organisation", fake()["BYOK_THALASSA_ORGANISATION"]}};
+  ProviderConfig config = byok::testing::provider_config_from_env("thalassa");
   auto who_with = [&](const std::string& key, const std::string& token) {
     config.credentials = {{key, token}};
     auto client = ThalassaClient::from_config(config, *transport, clock);
@@ -358,11 +355,7 @@ TEST_CASE("thalassa: a server whose CA is not trusted is refused", "[kms][thalas
 TEST_CASE("thalassa: from_config builds a working client", "[kms][thalassa]") {
   auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
   RealClock clock;
-  ProviderConfig config;
-  config.type = "thalassa";
-  config.endpoint = fake()["BYOK_THALASSA_ENDPOINT"];
-  config.region = fake()["BYOK_THALASSA_REGION"];
-  config.settings = {{"organisation", fake()["BYOK_THALASSA_ORGANISATION"]}};
+  ProviderConfig config = byok::testing::provider_config_from_env("thalassa");
   config.credentials = {{"token", fake()["BYOK_THALASSA_TOKEN"]}};
   auto client = ThalassaClient::from_config(config, *transport, clock);
   REQUIRE(client.ok());
