@@ -33,6 +33,7 @@
 #include "controller/runtime/work_queue.h"
 #include "kms/metered_provider.h"
 #include "kms/provider_factory.h"
+#include "kms/retry.h"
 #include "reconcilers/customer_managed_key/cmk_reconciler.h"
 #include "reconcilers/customer_managed_key/cmk_verification.h"
 #include "reconcilers/imported_key/ik_reconciler.h"
@@ -285,6 +286,7 @@ int main(int argc, char** argv) {
     sigwait(&signals, &sig);
     log.info("shutting down", {{"signal", strsignal(sig)}});
     stop.request_stop();
+    byok::kms::stop_waiting();  // a worker in a KMS backoff or poll gives up now
   });
   signal_thread.detach();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <optional>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -11,48 +12,105 @@
 
 namespace byok::kms {
 
-std::string body_snippet(const std::string& body) {
+std::string printable_line(const std::string& text, std::size_t limit) {
   std::string out;
-  for (char c : body) {
+  for (char c : text) {
     bool space = std::isspace(static_cast<unsigned char>(c));
     if (space && (out.empty() || out.back() == ' ')) continue;
     out += space ? ' ' : (std::isprint(static_cast<unsigned char>(c)) ? c : '?');
-    if (out.size() >= 200) return out + "...";
+    if (out.size() >= limit) return out + "...";
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
+}
+
+std::string body_snippet(const std::string& body) { return printable_line(body, 200); }
+
+std::optional<std::chrono::seconds> retry_after(const HttpResponse& response) {
+  const std::string value = response.header("Retry-After");
+  if (value.empty() || value.size() > 9) return std::nullopt;
+  long long seconds = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') return std::nullopt;  // an HTTP-date: not read, the backoff stands
+    seconds = seconds * 10 + (c - '0');
+  }
+  return std::chrono::seconds(seconds);
+}
+
+namespace {
+bool transient(const Error& e) {
+  return e.kind == ErrorKind::Unavailable || e.kind == ErrorKind::Throttled;
+}
+}  // namespace
+
+Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what,
+                               const CallOptions& options, const RetryPolicy& policy,
+                               const RetryEnvironment& env, const ErrorReader& read) {
+  const int max_attempts = options.idempotent ? std::max(1, policy.max_attempts) : 1;
+  bool renewed = false;
+  Error last;
+  int attempt = 1;
+  for (;; ++attempt) {
+    std::optional<std::chrono::milliseconds> asked;  // the KMS's Retry-After
+    auto request = options.build();
+    if (!request) {
+      last = request.error().context(what);
+    } else {
+      auto resp = transport.send(*request);
+      const std::string note = options.annotate ? options.annotate(*request, resp ? &*resp : nullptr) : "";
+      if (!resp) {
+        last = resp.error().context(what);
+        if (!note.empty()) last.message += " (" + note + ")";
+      } else if (resp->status >= 200 && resp->status < 300) {
+        return std::move(*resp);
+      } else if (resp->status == 401 && options.renew_credentials && !renewed) {
+        renewed = true;
+        options.renew_credentials();
+        --attempt;
+        continue;
+      } else {
+        auto reading = read(*resp);
+        std::string text = printable_line(reading.text);
+        last = Error{reading.kind, what + ": " + (text.empty() ? "no message" : text) + " (HTTP " +
+                                       std::to_string(resp->status) +
+                                       (note.empty() ? "" : ", " + note) + ")"};
+        if (auto after = retry_after(*resp)) asked = *after;
+      }
+    }
+    if (!transient(last) || attempt >= max_attempts) break;
+    if (asked && *asked > policy.max_delay) {
+      last.message += " (the KMS asked to retry after " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*asked).count()) +
+                      " s)";
+      return last;
+    }
+    auto cap = policy.base_delay * (1LL << std::min(attempt - 1, 20));
+    if (cap > policy.max_delay) cap = policy.max_delay;
+    // Equal jitter: at least half the exponential step, so retries never bunch at zero.
+    auto delay = std::chrono::milliseconds(
+        static_cast<long long>(cap.count() / 2.0 + env.random01() * (cap.count() / 2.0)));
+    if (asked && *asked > delay) delay = *asked;
+    env.sleep(delay);
+    if (waiting_stopped()) {
+      last.message += " (not retried: the operator is stopping)";
+      return last;
+    }
+  }
+  if (max_attempts > 1 && transient(last))
+    last.message += " (gave up after " + std::to_string(max_attempts) + " attempts)";
+  return last;
 }
 
 Result<std::string> send_with_retry(HttpTransport& transport, const HttpRequest& request,
                                     const std::string& what, bool idempotent,
                                     const RetryPolicy& policy,
                                     const RetryEnvironment& env, const ErrorReader& read) {
-  const int max_attempts = idempotent ? std::max(1, policy.max_attempts) : 1;
-  auto transient = [](const Error& e) {
-    return e.kind == ErrorKind::Unavailable || e.kind == ErrorKind::Throttled;
-  };
-  Error last;
-  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
-    auto resp = transport.send(request);
-    if (!resp) {
-      last = resp.error().context(what);
-    } else if (resp->status >= 200 && resp->status < 300) {
-      return std::move(resp->body);
-    } else {
-      auto reading = read(*resp);
-      last = Error{reading.kind, what + ": " + reading.text + " (HTTP " +
-                                     std::to_string(resp->status) + ")"};
-    }
-    if (!transient(last) || attempt == max_attempts) break;
-    auto cap = policy.base_delay * (1LL << std::min(attempt - 1, 20));
-    if (cap > policy.max_delay) cap = policy.max_delay;
-    // Equal jitter: at least half the exponential step, so retries never bunch at zero.
-    env.sleep(std::chrono::milliseconds(
-        static_cast<long long>(cap.count() / 2.0 + env.random01() * (cap.count() / 2.0))));
-  }
-  if (max_attempts > 1 && transient(last))
-    last.message += " (gave up after " + std::to_string(max_attempts) + " attempts)";
-  return last;
+  CallOptions options;
+  options.idempotent = idempotent;
+  options.build = [&request]() -> Result<HttpRequest> { return request; };
+  auto resp = send_call(transport, what, options, policy, env, read);
+  if (!resp) return resp.error();
+  return std::move(resp->body);
 }
 
 Result<PublicKeyDer> public_key_der_from_pem(const std::string& pem) {

@@ -18,7 +18,14 @@ struct RetryEnvironment {
   std::function<void(std::chrono::milliseconds)> sleep;  // required
   std::function<double()> random01;                      // uniform in [0, 1); required
 };
-// Real sleeping and a random_device-seeded generator.
+// Real sleeping and a random_device-seeded generator. The sleep ends early once stop_waiting()
+// is called, so no worker sits out a backoff or a poll interval during shutdown.
 RetryEnvironment default_retry_environment();
+
+// Process-wide: wakes every default sleep now and later (main calls it on SIGTERM); the retry
+// loop and the pollers then give up instead of trying again. resume_waiting() is for tests.
+void stop_waiting();
+bool waiting_stopped();
+void resume_waiting();
 
 }  // namespace byok::kms

@@ -160,6 +160,16 @@ std::pair<std::string, std::string> parse_aws_error(const std::string& body,
   return {code, message};
 }
 
+namespace {
+// An AWS error answer (KMS's JSON, STS's XML) as "<code>: <message>".
+ErrorReading read_aws_error(const HttpResponse& resp) {
+  auto [code, message] = parse_aws_error(resp.body, resp.header("x-amzn-ErrorType"));
+  if (message.empty() && code.empty()) message = body_snippet(resp.body);
+  return {aws_error_kind(code, resp.status),
+          (code.empty() ? "" : code + ": ") + (message.empty() ? "no message" : message)};
+}
+}  // namespace
+
 AwsKmsClient::AwsKmsClient(AwsKmsConfig config, HttpTransport& transport, const Clock& clock,
                            RetryEnvironment env)
     : config_(std::move(config)), transport_(transport), clock_(clock), env_(std::move(env)) {
@@ -173,42 +183,22 @@ AwsKmsClient::AwsKmsClient(AwsKmsConfig config, HttpTransport& transport, const 
   while (sts_endpoint_.size() > 8 && sts_endpoint_.back() == '/') sts_endpoint_.pop_back();
 }
 
-Result<std::string> AwsKmsClient::send_with_retry(const std::string& what, HttpRequest request,
-                                                  const SigningScope& scope, bool idempotent) {
+Result<std::string> AwsKmsClient::send_signed(const std::string& what, const HttpRequest& request,
+                                              const SigningScope& scope, bool idempotent) {
   if (config_.region.empty())
     return make_error(ErrorKind::InvalidArgument, what + ": no AWS region configured");
-  int max_attempts = idempotent ? std::max(1, config_.retry.max_attempts) : 1;
-  Error last;
-  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+  CallOptions options;
+  options.idempotent = idempotent;
+  // Signed afresh each attempt: the signature covers the time.
+  options.build = [&]() -> Result<HttpRequest> {
     HttpRequest signed_request = request;
     if (auto s = sign_request(signed_request, config_.credentials, scope, clock_.now()); !s)
-      return s.error().context(what);
-    auto resp = transport_.send(signed_request);
-    if (!resp) {
-      last = resp.error().context(what);
-    } else if (resp->status >= 200 && resp->status < 300) {
-      return std::move(resp->body);
-    } else {
-      auto [code, message] = parse_aws_error(resp->body, resp->header("x-amzn-ErrorType"));
-      if (message.empty() && code.empty()) message = body_snippet(resp->body);
-      std::string text = what + ": " + (code.empty() ? "" : code + ": ") +
-                         (message.empty() ? "no message" : message) + " (HTTP " +
-                         std::to_string(resp->status) + ")";
-      last = Error{aws_error_kind(code, resp->status), text};
-    }
-    bool transient = last.kind == ErrorKind::Unavailable || last.kind == ErrorKind::Throttled;
-    if (!transient || attempt == max_attempts) break;
-    auto cap = config_.retry.base_delay * (1LL << std::min(attempt - 1, 20));
-    if (cap > config_.retry.max_delay) cap = config_.retry.max_delay;
-    // Equal jitter: at least half the exponential step, so retries never bunch at zero.
-    auto delay = std::chrono::milliseconds(static_cast<long long>(
-        cap.count() / 2.0 + env_.random01() * (cap.count() / 2.0)));
-    env_.sleep(delay);
-  }
-  bool transient = last.kind == ErrorKind::Unavailable || last.kind == ErrorKind::Throttled;
-  if (max_attempts > 1 && transient)
-    last.message += " (gave up after " + std::to_string(max_attempts) + " attempts)";
-  return last;
+      return s.error();
+    return signed_request;
+  };
+  auto resp = send_call(transport_, what, options, config_.retry, env_, read_aws_error);
+  if (!resp) return resp.error();
+  return std::move(resp->body);
 }
 
 Result<std::string> AwsKmsClient::call_kms(const std::string& op, const std::string& body,
@@ -218,7 +208,7 @@ Result<std::string> AwsKmsClient::call_kms(const std::string& op, const std::str
   req.url = kms_endpoint_ + "/";
   req.headers = {{"Content-Type", kJson11}, {"X-Amz-Target", "TrentService." + op}};
   req.body = body;
-  return send_with_retry("KMS " + op, std::move(req), SigningScope{config_.region, "kms"},
+  return send_signed("KMS " + op, req, SigningScope{config_.region, "kms"},
                          idempotent);
 }
 
@@ -228,7 +218,7 @@ Result<std::string> AwsKmsClient::call_sts(const std::string& action, bool idemp
   req.url = sts_endpoint_ + "/";
   req.headers = {{"Content-Type", kFormUrlEncoded}};
   req.body = "Action=" + action + "&Version=2011-06-15";
-  return send_with_retry("STS " + action, std::move(req), SigningScope{config_.region, "sts"},
+  return send_signed("STS " + action, req, SigningScope{config_.region, "sts"},
                          idempotent);
 }
 

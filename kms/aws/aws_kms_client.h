@@ -141,8 +141,9 @@ class AwsKmsClient final : public KmsProvider {
  private:
   Result<std::string> call_kms(const std::string& op, const std::string& body, bool idempotent);
   Result<std::string> call_sts(const std::string& action, bool idempotent);
-  Result<std::string> send_with_retry(const std::string& what, HttpRequest request,
-                                      const SigningScope& scope, bool idempotent);
+  // kms/rest_call.h's send_call, each attempt signed with SigV4 for `scope`.
+  Result<std::string> send_signed(const std::string& what, const HttpRequest& request,
+                                  const SigningScope& scope, bool idempotent);
 
   AwsKmsConfig config_;
   HttpTransport& transport_;

@@ -15,6 +15,7 @@
 #include "common/json_fields.h"
 #include "kms/azure/byok_file.h"
 #include "kms/key_state.h"
+#include "kms/rest_call.h"
 
 namespace byok::kms::azure {
 namespace {
@@ -128,14 +129,24 @@ Result<std::string> rsa_spki_der(const std::string& n, const std::string& e) {
   return out;
 }
 
-// One line of a body that is not a Key Vault error (a proxy's page), for the message.
-std::string one_line(const std::string& body) {
-  std::string out;
-  for (char c : body) {
-    if (out.size() >= 200) return out + "...";
-    out += std::isspace(static_cast<unsigned char>(c)) ? ' ' : c;
+// Key Vault's error answer {"error": {"code", "message", "innererror": {"code"}}} as
+// "<code>: (<inner code>) <message>".
+ErrorReading read_key_vault_error(const HttpResponse& resp) {
+  std::string code, message, inner;
+  try {
+    auto j = Json::parse(resp.body);
+    if (j.is_object() && j.contains("error") && j["error"].is_object()) {
+      code = str(j["error"], "code");
+      message = str(j["error"], "message");
+      if (auto in = j["error"].find("innererror"); in != j["error"].end() && in->is_object())
+        inner = str(*in, "code");
+    }
+  } catch (const Json::exception&) {
   }
-  return out;
+  if (code.empty() && message.empty()) message = body_snippet(resp.body);
+  return {key_vault_error_kind(code, resp.status),
+          (code.empty() ? "" : code + ": ") + (inner.empty() ? "" : "(" + inner + ") ") +
+              (message.empty() ? "no message" : message)};
 }
 
 bool transient(const Error& e) {
@@ -255,60 +266,22 @@ Result<std::string> KeyVaultClient::call(const std::string& what, const std::str
                                          const std::string& path, const std::string& body,
                                          bool idempotent) {
   const std::string url = endpoint_ + path + "?api-version=" + kApiVersion;
-  int max_attempts = idempotent ? std::max(1, config_.retry.max_attempts) : 1;
-  bool fresh_token_tried = false;
-  Error last;
-  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+  CallOptions options;
+  options.idempotent = idempotent;
+  options.build = [&]() -> Result<HttpRequest> {
     auto token = tokens_.token();
-    if (!token) {
-      last = token.error().context(what);
-    } else {
-      HttpRequest req{method, url,
-                      {{"Authorization", "Bearer " + token->value}, {"Accept", "application/json"}},
-                      body};
-      if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
-      auto resp = transport_.send(req);
-      if (!resp) {
-        last = resp.error().context(what);
-      } else if (resp->status >= 200 && resp->status < 300) {
-        return std::move(resp->body);
-      } else if (resp->status == 401 && !fresh_token_tried) {
-        // The vault refused the token (revoked, or expired early): it processed nothing, so one
-        // more try with a fresh token is safe for writes too.
-        fresh_token_tried = true;
-        tokens_.invalidate();
-        --attempt;
-        continue;
-      } else {
-        std::string code, message, inner;
-        try {
-          auto j = Json::parse(resp->body);
-          if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-            code = str(j["error"], "code");
-            message = str(j["error"], "message");
-            if (auto in = j["error"].find("innererror"); in != j["error"].end() && in->is_object())
-              inner = str(*in, "code");
-          }
-        } catch (const Json::exception&) {
-        }
-        if (code.empty() && message.empty()) message = one_line(resp->body);
-        last = Error{key_vault_error_kind(code, resp->status),
-                     what + ": " + (code.empty() ? "" : code + ": ") +
-                         (inner.empty() ? "" : "(" + inner + ") ") +
-                         (message.empty() ? "no message" : message) + " (HTTP " +
-                         std::to_string(resp->status) + ")"};
-      }
-    }
-    if (!transient(last) || attempt == max_attempts) break;
-    auto cap = config_.retry.base_delay * (1LL << std::min(attempt - 1, 20));
-    if (cap > config_.retry.max_delay) cap = config_.retry.max_delay;
-    // Equal jitter: at least half the exponential step, so retries never bunch at zero.
-    env_.sleep(std::chrono::milliseconds(static_cast<long long>(
-        cap.count() / 2.0 + env_.random01() * (cap.count() / 2.0))));
-  }
-  if (max_attempts > 1 && transient(last))
-    last.message += " (gave up after " + std::to_string(max_attempts) + " attempts)";
-  return last;
+    if (!token) return token.error();
+    HttpRequest req{method, url,
+                    {{"Authorization", "Bearer " + token->value}, {"Accept", "application/json"}},
+                    body};
+    if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+    return req;
+  };
+  // The vault refused the token (revoked, or expired early): a fresh one, once.
+  options.renew_credentials = [&] { tokens_.invalidate(); };
+  auto resp = send_call(transport_, what, options, config_.retry, env_, read_key_vault_error);
+  if (!resp) return resp.error();
+  return std::move(resp->body);
 }
 
 Result<KeyVaultKey> KeyVaultClient::key_call(const std::string& what, const std::string& method,

@@ -187,10 +187,11 @@ std::string GcpKmsClient::key_ring_name() const {
 Result<std::string> GcpKmsClient::call(const std::string& rpc, const std::string& method,
                                        const std::string& path_and_query, const std::string& body,
                                        bool idempotent) {
-  const std::string what = "GCP " + rpc;
-  for (int attempt = 0;; ++attempt) {
+  CallOptions options;
+  options.idempotent = idempotent;
+  options.build = [&]() -> Result<HttpRequest> {
     auto token = tokens_->access_token();
-    if (!token) return token.error().context(what);
+    if (!token) return token.error();
     HttpRequest req;
     req.method = method;
     req.url = endpoint_ + "/v1/" + path_and_query;
@@ -199,16 +200,13 @@ Result<std::string> GcpKmsClient::call(const std::string& rpc, const std::string
       req.headers.emplace_back("Content-Type", "application/json");
       req.body = body.empty() ? "{}" : body;
     }
-    auto answer =
-        send_with_retry(transport_, req, what, idempotent, config_.retry, env_, read_google_error);
-    // A revoked or expired token: the request was refused before it did anything, so sending it
-    // again with a fresh token is safe even for writes.
-    if (!answer && answer.error().kind == ErrorKind::Unauthenticated && attempt == 0) {
-      tokens_->invalidate();
-      continue;
-    }
-    return answer;
-  }
+    return req;
+  };
+  // A revoked or expired token: a fresh one, once.
+  options.renew_credentials = [&] { tokens_->invalidate(); };
+  auto answer = send_call(transport_, "GCP " + rpc, options, config_.retry, env_, read_google_error);
+  if (!answer) return answer.error();
+  return std::move(answer->body);
 }
 
 Result<Json> GcpKmsClient::call_json(const std::string& rpc, const std::string& method,
@@ -477,6 +475,9 @@ Result<ImportJob> GcpKmsClient::wait_until_active(ImportJob job) {
                                                     " still PENDING_GENERATION after " +
                                                     std::to_string(poll) + " polls");
     env_.sleep(config_.poll.interval);
+    if (waiting_stopped())  // shutting down: the next reconcile looks again
+      return make_error(ErrorKind::Unavailable, "GCP: " + job.name + " still PENDING_GENERATION; not polled "
+                                                "further, the operator is stopping");
     auto next = get_import_job(job.name);
     if (!next) return next.error();
     job = std::move(*next);
@@ -577,6 +578,9 @@ Result<CryptoKeyVersion> GcpKmsClient::wait_until_imported(CryptoKeyVersion vers
                                                     " still PENDING_IMPORT after " +
                                                     std::to_string(poll) + " polls");
     env_.sleep(config_.poll.interval);
+    if (waiting_stopped())  // shutting down: the next reconcile looks again
+      return make_error(ErrorKind::Unavailable, "GCP: " + version.name + " still PENDING_IMPORT; not polled "
+                                                "further, the operator is stopping");
     auto next = get_crypto_key_version(version.name);
     if (!next) return next.error();
     version = std::move(*next);

@@ -195,59 +195,46 @@ Result<std::unique_ptr<OciKmsClient>> OciKmsClient::from_config(const ProviderCo
   return std::make_unique<OciKmsClient>(std::move(c), std::move(*signer), transport, clock, std::move(env));
 }
 
-// Not kms/rest_call.h's send_with_retry: ListKeys needs the answer's headers (opc-next-page),
-// and each attempt is signed afresh with a request id of its own.
+namespace {
+// OCI's error answer {"code", "message"} as "<code>: <message>".
+ErrorReading read_oci_error(const HttpResponse& resp) {
+  std::string code, message;
+  try {
+    auto j = Json::parse(resp.body);
+    if (j.is_object()) {
+      code = str(j, "code");
+      message = str(j, "message");
+    }
+  } catch (const Json::exception&) {
+  }
+  if (code.empty() && message.empty()) message = body_snippet(resp.body);
+  return {oci_error_kind(code, resp.status),
+          (code.empty() ? "" : code + ": ") + (message.empty() ? "no message" : message)};
+}
+}  // namespace
+
+// The whole answer (ListKeys needs its opc-next-page header). Each attempt is signed afresh with
+// a request id of its own, which every failure names (the one OCI answered with, if any).
 Result<HttpResponse> OciKmsClient::call(const std::string& op, const std::string& method,
                                         const std::string& path_and_query,
                                         const std::string& body, bool idempotent) {
-  const std::string what = "OCI " + op;
-  int max_attempts = idempotent ? std::max(1, config_.retry.max_attempts) : 1;
-  Error last;
-  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
-    std::string request_id = new_request_id();
+  CallOptions options;
+  options.idempotent = idempotent;
+  options.build = [&]() -> Result<HttpRequest> {
     HttpRequest req;
     req.method = method;
     req.url = config_.management_endpoint + path_and_query;
-    req.headers = {{"accept", "application/json"}, {"opc-request-id", request_id}};
+    req.headers = {{"accept", "application/json"}, {"opc-request-id", new_request_id()}};
     if (method == "POST") req.headers.emplace_back("content-type", "application/json");
     req.body = body;
-    if (auto s = signer_.sign(req, clock_.now()); !s) return s.error().context(what);
-    auto resp = transport_.send(req);
-    if (!resp) {
-      last = resp.error().context(what);
-      last.message += " (opc-request-id " + request_id + ")";
-    } else if (resp->status >= 200 && resp->status < 300) {
-      return std::move(*resp);
-    } else {
-      std::string code, message;
-      try {
-        auto j = Json::parse(resp->body);
-        if (j.is_object()) {
-          code = str(j, "code");
-          message = str(j, "message");
-        }
-      } catch (const Json::exception&) {
-      }
-      if (code.empty() && message.empty()) message = body_snippet(resp->body);
-      std::string answered_id = resp->header("opc-request-id");
-      last = Error{oci_error_kind(code, resp->status),
-                   what + ": " + (code.empty() ? "" : code + ": ") +
-                       (message.empty() ? "no message" : message) + " (HTTP " +
-                       std::to_string(resp->status) + ", opc-request-id " +
-                       (answered_id.empty() ? request_id : answered_id) + ")"};
-    }
-    bool transient = last.kind == ErrorKind::Unavailable || last.kind == ErrorKind::Throttled;
-    if (!transient || attempt == max_attempts) break;
-    auto cap = config_.retry.base_delay * (1LL << std::min(attempt - 1, 20));
-    if (cap > config_.retry.max_delay) cap = config_.retry.max_delay;
-    // Equal jitter: at least half the exponential step, so retries never bunch at zero.
-    env_.sleep(std::chrono::milliseconds(static_cast<long long>(
-        cap.count() / 2.0 + env_.random01() * (cap.count() / 2.0))));
-  }
-  bool transient = last.kind == ErrorKind::Unavailable || last.kind == ErrorKind::Throttled;
-  if (max_attempts > 1 && transient)
-    last.message += " (gave up after " + std::to_string(max_attempts) + " attempts)";
-  return last;
+    if (auto s = signer_.sign(req, clock_.now()); !s) return s.error();
+    return req;
+  };
+  options.annotate = [](const HttpRequest& req, const HttpResponse* resp) {
+    std::string id = resp ? resp->header("opc-request-id") : "";
+    return "opc-request-id " + (id.empty() ? find_header(req.headers, "opc-request-id") : id);
+  };
+  return send_call(transport_, "OCI " + op, options, config_.retry, env_, read_oci_error);
 }
 
 Result<OciKey> OciKmsClient::get_key(const std::string& key_id) {
