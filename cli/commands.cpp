@@ -36,7 +36,8 @@ using Bytes = std::vector<std::uint8_t>;
 int exit_code(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::InvalidArgument:
-    case ErrorKind::FailedPrecondition: return 2;
+    case ErrorKind::FailedPrecondition:
+    case ErrorKind::AlreadyExists: return 2;
     case ErrorKind::NotFound: return 3;
     case ErrorKind::Unauthenticated:
     case ErrorKind::PermissionDenied: return 4;

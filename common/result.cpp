@@ -12,6 +12,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::Gone: return "Gone";
     case ErrorKind::InvalidArgument: return "InvalidArgument";
     case ErrorKind::FailedPrecondition: return "FailedPrecondition";
+    case ErrorKind::AlreadyExists: return "AlreadyExists";
     case ErrorKind::Unauthenticated: return "Unauthenticated";
     case ErrorKind::PermissionDenied: return "PermissionDenied";
     case ErrorKind::Unsupported: return "Unsupported";

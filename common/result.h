@@ -19,7 +19,10 @@ enum class ErrorKind {
   NotFound,            // 404
   Gone,                // 410: a watch's resourceVersion is too old; relist
   InvalidArgument,     // bad input: terminal until the object changes
-  FailedPrecondition,  // the world is not in a state that allows this: terminal until it changes
+  FailedPrecondition,  // the world is not in a state that allows this (yet): retry with backoff
+  // A KMS key by that name exists and is not the caller's (another owner, or unusable for this
+  // key): terminal until the name changes.
+  AlreadyExists,
   Unauthenticated,     // 401
   PermissionDenied,    // 403
   Unsupported,         // the module/provider cannot do this at all

@@ -514,7 +514,7 @@ Result<std::optional<KeyDescription>> AwsKmsClient::find_key(const ImportTarget&
     if (!tags) return tags.error();
     auto owner = tags->find(kOwnerTag);
     if (owner == tags->end() || owner->second != target.owner)
-      return make_error(ErrorKind::FailedPrecondition,
+      return make_error(ErrorKind::AlreadyExists,
                         alias_of(target) + " already names key " + by_alias->key_id +
                             ", which is not this object's (its " + kOwnerTag + " tag is " +
                             (owner == tags->end() ? "missing" : "\"" + owner->second + "\"") +
@@ -572,7 +572,7 @@ Result<WrappingKey> AwsKmsClient::prepare_import(const ImportTarget& target,
     if (aliased.error().kind != ErrorKind::NotFound) return aliased.error();
     if (auto st = create_alias(alias_of(target), key_id); !st) return st.error();
   } else if (aliased->key_id != key_id && aliased->resource != key_id) {  // an id or an ARN
-    return make_error(ErrorKind::FailedPrecondition,
+    return make_error(ErrorKind::AlreadyExists,
                       alias_of(target) + " names key " + aliased->key_id + ", not " + key_id);
   }
   // The largest wrapping key the KMS offers: AWS has RSA_2048..RSA_4096; some KMSes speaking its

@@ -447,7 +447,7 @@ Result<std::optional<KeyDescription>> KeyVaultClient::find_key(const ImportTarge
   }
   auto owner = key->tags.find(kOwnerTag);
   if (owner == key->tags.end() || owner->second != target.owner)
-    return make_error(ErrorKind::FailedPrecondition,
+    return make_error(ErrorKind::AlreadyExists,
                       "Key Vault key " + target.name + (key->deleted ? " (deleted, recoverable)" : "") +
                           " exists but is not this ImportedKey's: its tag " + kOwnerTag + " is " +
                           (owner == key->tags.end() ? "absent" : "'" + owner->second + "'") +
@@ -476,7 +476,7 @@ Result<WrappingKey> KeyVaultClient::prepare_import(const ImportTarget& target,
     auto owner = kek->tags.find(kOwnerTag);
     bool ours = owner != kek->tags.end() && owner->second == target.owner;
     if (!usable && !ours)
-      return make_error(ErrorKind::FailedPrecondition,
+      return make_error(ErrorKind::AlreadyExists,
                         "Key Vault key " + kek_name + " exists but is no usable import KEK (" +
                             kek->kty + ", key_ops [" + join(kek->key_ops, ",") + "], " +
                             key_vault_key_state(*kek, clock_.now()) +

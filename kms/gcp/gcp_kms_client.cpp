@@ -458,7 +458,7 @@ Result<std::optional<KeyDescription>> GcpKmsClient::find_key(const ImportTarget&
     auto it = key->labels.find(kOwnerLabel);
     std::string have = it == key->labels.end() ? "" : it->second;
     if (have != want)
-      return make_error(ErrorKind::FailedPrecondition,
+      return make_error(ErrorKind::AlreadyExists,
                         "GCP: CryptoKey " + key->name + " exists but is not this key's: its " +
                             kOwnerLabel + " label is \"" + have + "\", not \"" + want +
                             "\" (CryptoKeys cannot be deleted; choose another kmsKeyName)");
@@ -529,7 +529,7 @@ Result<WrappingKey> GcpKmsClient::prepare_import(const ImportTarget& target,
     auto key = get_crypto_key(key_name);
     if (!key) return key.error();
     if (key->purpose != spec->purpose)
-      return make_error(ErrorKind::FailedPrecondition,
+      return make_error(ErrorKind::AlreadyExists,
                         "GCP: CryptoKey " + key_name + " has purpose " + key->purpose + ", a " +
                             target.key_type + " key needs " + spec->purpose);
     protection_level = key->protection_level;

@@ -247,7 +247,7 @@ Result<std::optional<KeyDescription>> ThalassaClient::find_key(const ImportTarge
   if (!keys->empty()) {
     const auto& k = keys->front();
     auto owner = k.labels.find(kOwnerLabel);
-    return make_error(ErrorKind::FailedPrecondition,
+    return make_error(ErrorKind::AlreadyExists,
                       "thalassa key " + k.identity + " is already named " + target.name +
                           " and is not this object's (its " + kOwnerLabel + " label is " +
                           (owner == k.labels.end() ? "missing" : "\"" + owner->second + "\"") +

@@ -258,7 +258,7 @@ Result<std::optional<KeyDescription>> TransitClient::find_key(const ImportTarget
     mismatch = std::string("was imported with allow_rotation ") +
                (key->allow_rotation ? "true" : "false");
   if (!mismatch.empty())
-    return make_error(ErrorKind::FailedPrecondition,
+    return make_error(ErrorKind::AlreadyExists,
                       "transit key " + resource_of(target.name) + " already exists and " +
                           mismatch + ": it is not this object's; choose another spec.kmsKeyName");
   return std::optional<KeyDescription>(describe(*key));

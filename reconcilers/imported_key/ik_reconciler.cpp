@@ -5,6 +5,7 @@
 #include "controller/runtime/status_writer.h"
 #include "hsm/encoding.h"
 #include "reconcilers/customer_managed_key/cmk_verification.h"
+#include "reconcilers/imported_key/ik_failure.h"
 #include "reconcilers/imported_key/wrap_choice.h"
 #include "reconcilers/kms_provider/kms_failure.h"
 
@@ -13,45 +14,6 @@ namespace {
 
 using Action = runtime::ReconcileResult::Action;
 using kmsprovider::ProviderProblem;
-
-Failure kms_failure(ProviderProblem problem, const Error& e, const std::string& step) {
-  if (problem == ProviderProblem::None && e.kind == ErrorKind::FailedPrecondition)
-    return {reasons::kKeyNameTaken, step + ": " + e.message, false};
-  if (problem == ProviderProblem::None &&
-      (e.kind == ErrorKind::InvalidArgument || e.kind == ErrorKind::Unsupported))
-    return {reasons::kImportRefused, step + ": " + e.message, false};
-  auto f = kmsprovider::classify_kms_failure(problem, e.kind);
-  std::string message = step + ": " + e.message;
-  if (*f.fix && f.reason != std::string(kmsprovider::reasons::kKeyNotFound))
-    message += " (" + std::string(f.fix) + ")";
-  return {f.reason, message, f.transient};
-}
-
-// The reasons whose message carries the KMS's own words, or the admin's configuration.
-bool is_kms_reason(const std::string& reason) {
-  namespace kr = kmsprovider::reasons;
-  for (const char* r : {kr::kKeyNotFound, kr::kInvalidCredentials, kr::kAccessDenied, kr::kKmsUnavailable,
-                        kr::kKmsError, kr::kProviderMisconfigured, kr::kCredentialsSecretNotFound,
-                        reasons::kKeyNameTaken, reasons::kImportRefused,
-                        reasons::kRotationUnsupported, reasons::kDeletionFailed})
-    if (reason == r) return true;
-  return false;
-}
-
-Failure hsm_failure(const Error& e, const std::string& step) {
-  std::string message = step + ": " + e.message;
-  switch (e.kind) {
-    case ErrorKind::NotFound:
-      return {reasons::kHsmKeyNotFound, message, false};
-    case ErrorKind::Unavailable:
-    case ErrorKind::Internal:
-      return {reasons::kHsmUnavailable, message, true};
-    case ErrorKind::Unauthenticated:
-      return {reasons::kHsmUnavailable, message + " (check the HSM PIN the operator is given)", false};
-    default:
-      return {reasons::kHsmCannotWrap, message, false};
-  }
-}
 
 std::string bytes_as_string(const std::vector<std::uint8_t>& b) { return std::string(b.begin(), b.end()); }
 

@@ -495,7 +495,7 @@ TEST_CASE("prepare_import resumes with the key named by id or by ARN, and refuse
       target, "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab").ok());
   auto other = f.client->prepare_import(target, "ffffffff-12ab-34cd-56ef-1234567890ab");
   REQUIRE_FALSE(other.ok());
-  CHECK(other.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(other.error().kind == ErrorKind::AlreadyExists);
   CHECK(other.error().message == "alias/ik names key 1234abcd-12ab-34cd-56ef-1234567890ab, not "
                                  "ffffffff-12ab-34cd-56ef-1234567890ab");
 }

@@ -493,7 +493,7 @@ TEST_CASE("find_key: ours by the owner tag, someone else's refused, none is null
   };
   auto clash = theirs.client->find_key(target());
   REQUIRE_FALSE(clash.ok());
-  CHECK(clash.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(clash.error().kind == ErrorKind::AlreadyExists);
   CHECK(clash.error().message.find("'other'") != std::string::npos);
 
   Fixture none;
@@ -570,7 +570,7 @@ TEST_CASE("prepare_import reuses a usable KEK, renews our unusable one, refuses 
   };
   auto r = foreign.client->prepare_import(target(), "");
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(r.error().kind == ErrorKind::AlreadyExists);
   CHECK(foreign.vault_requests.size() == 1);
 
   Fixture bad_alg;

@@ -629,7 +629,7 @@ TEST_CASE("schedule_key_deletion destroys every ENABLED or DISABLED version and 
 }
 
 TEST_CASE("find_key: none when the key does not exist, the key when its owner label matches, "
-          "FailedPrecondition when someone else's key has the name",
+          "AlreadyExists when someone else's key has the name",
           "[kms][gcp]") {
   const auto name = key_name("payments");
   Fixture none;
@@ -655,6 +655,6 @@ TEST_CASE("find_key: none when the key does not exist, the key when its owner la
   theirs.router.on("GET " + v1(name), key);
   auto clash = theirs.client->find_key(aes_target());
   REQUIRE_FALSE(clash.ok());
-  CHECK(clash.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(clash.error().kind == ErrorKind::AlreadyExists);
   CHECK(clash.error().message.find("\"someone-else\"") != std::string::npos);
 }

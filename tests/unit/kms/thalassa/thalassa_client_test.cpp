@@ -296,7 +296,7 @@ TEST_CASE("find_key lists by name and takes only the key with this owner's label
   };
   auto foreign = h.client->find_key(target());
   REQUIRE_FALSE(foreign.ok());
-  CHECK(foreign.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(foreign.error().kind == ErrorKind::AlreadyExists);
   CHECK(foreign.error().message.find("\"uid-other\"") != std::string::npos);
 
   Fixture n;

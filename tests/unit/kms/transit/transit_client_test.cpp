@@ -480,7 +480,7 @@ TEST_CASE("find_key refuses a same-named key that cannot be this object's", "[km
     auto found = f.client->find_key(c.target);
     REQUIRE_FALSE(found.ok());
     INFO(found.error().message);
-    CHECK(found.error().kind == ErrorKind::FailedPrecondition);
+    CHECK(found.error().kind == ErrorKind::AlreadyExists);
     CHECK(found.error().message.find(c.words) != std::string::npos);
     CHECK(found.error().message.find("spec.kmsKeyName") != std::string::npos);
   }
