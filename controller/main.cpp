@@ -17,6 +17,7 @@
 #include "common/file_read.h"
 #include "common/process_init.h"
 #include "common/clock.h"
+#include "common/duration.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/stop_signal.h"
@@ -234,12 +235,12 @@ int main(int argc, char** argv) {
     std::cerr << "byok-operator: --kms-endpoint-allow: " << tenant_endpoints.error().message << "\n";
     return 2;
   }
-  auto min_verify = byok::cmk::parse_duration(opts.min_verify_interval);
+  auto min_verify = byok::parse_duration(opts.min_verify_interval);
   if (!min_verify || min_verify->count() < 1) {
     std::cerr << "byok-operator: --min-verify-interval is a duration such as 60s or 5m\n";
     return 2;
   }
-  auto kms_request_timeout = byok::cmk::parse_duration(opts.kms_request_timeout);
+  auto kms_request_timeout = byok::parse_duration(opts.kms_request_timeout);
   if (!kms_request_timeout || kms_request_timeout->count() < 1) {
     std::cerr << "byok-operator: --kms-request-timeout is a duration such as 60s or 2m\n";
     return 2;

@@ -61,7 +61,7 @@ std::string canonical_query(std::string_view query) {
       size_t eq = item.find('=');
       std::string k = percent_decode(item.substr(0, eq));
       std::string v = eq == std::string_view::npos ? "" : percent_decode(item.substr(eq + 1));
-      params.emplace_back(uri_encode(k, false), uri_encode(v, false));
+      params.emplace_back(percent_encode(k, false), percent_encode(v, false));
     }
     if (amp == std::string_view::npos) break;
     start = amp + 1;
@@ -77,7 +77,7 @@ std::string canonical_query(std::string_view query) {
 
 std::string canonical_uri(std::string_view path) {
   if (path.empty()) return "/";
-  return uri_encode(path, true);
+  return percent_encode(path, true);
 }
 
 }  // namespace
@@ -116,21 +116,6 @@ std::string derive_signing_key(std::string_view secret, std::string_view date_st
   return hmac_sha256(k_service, "aws4_request");
 }
 
-std::string uri_encode(std::string_view s, bool keep_slash) {
-  static const char* digits = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    bool unreserved = std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0xf];
-    }
-  }
-  return out;
-}
 
 std::string amz_date(SystemTime t) { return format_utc(t, "%Y%m%dT%H%M%SZ"); }
 

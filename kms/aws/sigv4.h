@@ -56,8 +56,6 @@ std::string hmac_sha256(std::string_view key, std::string_view data);  // raw by
 std::string derive_signing_key(std::string_view secret, std::string_view date_stamp,
                                std::string_view region, std::string_view service);
 std::string hex_encode(std::string_view bytes);
-// RFC 3986 percent-encoding of everything but unreserved characters (A-Z a-z 0-9 - . _ ~).
-std::string uri_encode(std::string_view s, bool keep_slash);
 std::string amz_date(SystemTime t);  // "YYYYMMDDTHHMMSSZ"
 
 }  // namespace byok::kms::aws

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
-#include "kms/aws/sigv4.h"  // uri_encode: RFC 3986 percent-encoding for the form body
+#include "common/text.h"
 
 namespace byok::kms::azure {
 namespace {
@@ -114,15 +114,15 @@ Result<AccessToken> EntraTokenSource::fetch() {
   const std::string what =
       "Entra token (tenant " + credentials_.tenant_id + ", client " + credentials_.client_id + ")";
   std::string body = "grant_type=client_credentials&client_id=" +
-                     aws::uri_encode(credentials_.client_id, false) +
-                     "&scope=" + aws::uri_encode(scope_, false);
+                     percent_encode(credentials_.client_id) +
+                     "&scope=" + percent_encode(scope_);
   if (!credentials_.token_file.empty()) {
     auto assertion = read_token_file(credentials_.token_file);
     if (!assertion) return assertion.error().context(what);
-    body += std::string("&client_assertion_type=") + aws::uri_encode(kJwtBearer, false) +
-            "&client_assertion=" + aws::uri_encode(*assertion, false);
+    body += std::string("&client_assertion_type=") + percent_encode(kJwtBearer) +
+            "&client_assertion=" + percent_encode(*assertion);
   } else {
-    body += "&client_secret=" + aws::uri_encode(credentials_.client_secret, false);
+    body += "&client_secret=" + percent_encode(credentials_.client_secret);
   }
   HttpRequest req{"POST", token_url(),
                   {{"Content-Type", "application/x-www-form-urlencoded"},

@@ -7,8 +7,8 @@
 
 #include "common/base64.h"
 #include "common/json_fields.h"
+#include "common/text.h"
 #include "common/uuid.h"
-#include "kms/aws/sigv4.h"  // uri_encode: RFC 3986, nothing AWS-specific
 #include "kms/gcp/gcp_errors.h"
 #include "kms/paging.h"
 #include "kms/key_state.h"
@@ -230,7 +230,7 @@ Result<std::vector<CryptoKeyVersion>> GcpKmsClient::list_crypto_key_versions(
   PageGuard guard("GCP ListCryptoKeyVersions", "nextPageToken");
   for (;;) {
     std::string path = key_name + "/cryptoKeyVersions?pageSize=100";
-    if (!page_token.empty()) path += "&pageToken=" + aws::uri_encode(page_token, false);
+    if (!page_token.empty()) path += "&pageToken=" + percent_encode(page_token);
     auto j = call_json("ListCryptoKeyVersions", "GET", path, "", true);
     if (!j) return j.error();
     // Empty repeated fields are left out of Google's JSON: no cryptoKeyVersions, no versions.

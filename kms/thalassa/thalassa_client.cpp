@@ -7,6 +7,7 @@
 
 #include "common/base64.h"
 #include "common/json_fields.h"
+#include "common/text.h"
 #include "kms/key_state.h"
 #include "kms/rest_call.h"
 
@@ -24,22 +25,6 @@ const std::vector<std::string> kKeyTypes = {
     "aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048",  "rsa-3072",
     "rsa-4096",     "ecdsa-p256",   "ecdsa-p384",        "ecdsa-p521", "ed25519"};
 
-// Percent-encodes everything but RFC 3986 unreserved characters, for path segments and query
-// values.
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 Result<Json> parse_answer(const std::string& what, const std::string& body) {
   try {
@@ -114,7 +99,7 @@ ThalassaClient::ThalassaClient(ThalassaConfig config, HttpTransport& transport,
 }
 
 std::string ThalassaClient::keys_path() const {
-  return "kms/" + url_encode(config_.region) + "/keys";
+  return "kms/" + percent_encode(config_.region) + "/keys";
 }
 
 std::string ThalassaClient::identity_of(const std::string& key_id) const {
@@ -156,7 +141,7 @@ KeyDescription ThalassaClient::describe(const ThalassaKey& key) const {
 }
 
 Result<ThalassaKey> ThalassaClient::get_key(const std::string& identity) {
-  const std::string path = keys_path() + "/" + url_encode(identity);
+  const std::string path = keys_path() + "/" + percent_encode(identity);
   if (identity.empty())
     return make_error(ErrorKind::InvalidArgument, "thalassa GET " + path + ": empty key identity");
   auto body = call("GET", path, "");
@@ -167,7 +152,7 @@ Result<ThalassaKey> ThalassaClient::get_key(const std::string& identity) {
 }
 
 Result<std::vector<ThalassaKey>> ThalassaClient::list_keys_by_name(const std::string& name) {
-  const std::string path = keys_path() + "?name=" + url_encode(name);
+  const std::string path = keys_path() + "?name=" + percent_encode(name);
   const std::string what = "thalassa GET " + path;
   auto body = call("GET", path, "");
   if (!body) return body.error();
@@ -192,7 +177,7 @@ Result<KeyDescription> ThalassaClient::describe_key(const std::string& key_id) {
 Result<DeletionSchedule> ThalassaClient::schedule_key_deletion(const std::string& key_id,
                                                                int /*pending_window_days*/) {
   const std::string identity = identity_of(key_id);
-  auto deleted = call("DELETE", keys_path() + "/" + url_encode(identity), "");
+  auto deleted = call("DELETE", keys_path() + "/" + percent_encode(identity), "");
   if (!deleted) return deleted.error();
   auto key = get_key(identity);
   if (!key) return key.error().context("thalassa: deletion scheduled, but reading the key back failed");
@@ -200,7 +185,7 @@ Result<DeletionSchedule> ThalassaClient::schedule_key_deletion(const std::string
 }
 
 Status ThalassaClient::cancel_key_deletion(const std::string& key_id) {
-  auto body = call("DELETE", keys_path() + "/" + url_encode(identity_of(key_id)) + "/cancel-deletion", "");
+  auto body = call("DELETE", keys_path() + "/" + percent_encode(identity_of(key_id)) + "/cancel-deletion", "");
   if (!body) return body.error();
   return {};
 }
@@ -257,7 +242,7 @@ Result<std::optional<KeyDescription>> ThalassaClient::find_key(const ImportTarge
 }
 
 Result<std::string> ThalassaClient::wrapping_key_pem() {
-  const std::string path = "kms/" + url_encode(config_.region) + "/wrapping-key";
+  const std::string path = "kms/" + percent_encode(config_.region) + "/wrapping-key";
   auto body = call("GET", path, "");
   if (!body) return body.error();
   // The published client reads {publicKey, algorithm}; the seed describes a bare PEM.
@@ -328,7 +313,7 @@ Result<ImportResult> ThalassaClient::import_key(const ImportTarget& target,
                             (key->imported ? " was imported with allowRotation false"
                                            : " was not imported") +
                             ", so it takes no new versions");
-    path = keys_path() + "/" + url_encode(wrapping.key_id) + "/versions";
+    path = keys_path() + "/" + percent_encode(wrapping.key_id) + "/versions";
   }
   what = "thalassa POST " + path;
   auto body = call("POST", path, req.dump());

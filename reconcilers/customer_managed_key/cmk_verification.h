@@ -18,23 +18,15 @@
 #include "controller/runtime/object_meta.h"
 #include "kms/kms_provider.h"
 #include "reconcilers/kms_provider/provider_registry.h"
+#include "reconcilers/kms_provider/verify_interval.h"
 
 namespace byok::cmk {
 
-inline constexpr char kVerifyIntervalAnnotation[] = "byok.dev/verify-interval";
-inline constexpr std::chrono::seconds kDefaultVerifyInterval{600};
-inline constexpr std::chrono::seconds kDefaultMinVerifyInterval{60};
-
-struct VerifyInterval {
-  std::chrono::seconds every = kDefaultVerifyInterval;
-  std::string problem;  // set when the annotation was present but unusable (default applies)
-};
-// An annotation below `floor` is raised to it (and said in `problem`).
-VerifyInterval verify_interval(const runtime::ObjectMeta& meta,
-                               std::chrono::seconds floor = kDefaultMinVerifyInterval);
-
-// Parses "<n>s", "<n>m", "<n>h" (also combined: "1h30m"). Nothing for anything else.
-std::optional<std::chrono::seconds> parse_duration(const std::string& text);
+using kmsprovider::kDefaultMinVerifyInterval;
+using kmsprovider::kDefaultVerifyInterval;
+using kmsprovider::kVerifyIntervalAnnotation;
+using kmsprovider::verify_interval;
+using kmsprovider::VerifyInterval;
 
 // What one verification found: the key's description, or why there is none.
 struct KeyCheck {

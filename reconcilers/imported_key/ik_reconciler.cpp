@@ -4,7 +4,6 @@
 #include "common/failpoint.h"
 #include "controller/runtime/status_writer.h"
 #include "hsm/encoding.h"
-#include "reconcilers/customer_managed_key/cmk_verification.h"
 #include "reconcilers/imported_key/ik_failure.h"
 #include "reconcilers/imported_key/wrap_choice.h"
 #include "reconcilers/kms_provider/kms_failure.h"
@@ -25,7 +24,7 @@ class ImportedKeyReconciler::Pass {
  public:
   Pass(ImportedKeyReconciler& r, runtime::Json object, ImportedKey key)
       : r_(r), object_(std::move(object)), key_(std::move(key)), rv_(key_.meta.resource_version),
-        interval_(cmk::verify_interval(key_.meta, r.min_verify_interval_).every) {}
+        interval_(kmsprovider::verify_interval(key_.meta, r.min_verify_interval_).every) {}
 
   Result<runtime::ReconcileResult> run();
 

@@ -30,7 +30,7 @@
 #include "controller/runtime/events.h"
 #include "controller/runtime/store.h"
 #include "hsm/hsm.h"
-#include "reconcilers/customer_managed_key/cmk_verification.h"
+#include "reconcilers/kms_provider/verify_interval.h"
 #include "reconcilers/hsm_key_policy/export_authorizer.h"
 #include "reconcilers/imported_key/export_audit.h"
 #include "reconcilers/imported_key/ik_plan.h"
@@ -54,7 +54,7 @@ class ImportedKeyReconciler {
   void set_min_verify_interval(std::chrono::seconds floor) { min_verify_interval_ = floor; }
 
  private:
-  std::chrono::seconds min_verify_interval_{cmk::kDefaultMinVerifyInterval};
+  std::chrono::seconds min_verify_interval_{kmsprovider::kDefaultMinVerifyInterval};
   class Pass;
   kube::KubeClient& client_;
   const runtime::Store& store_;

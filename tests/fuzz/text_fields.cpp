@@ -9,6 +9,7 @@
 #include "kms/endpoint_policy.h"
 #include "kms/gcp/service_account.h"
 #include "kms/http_transport.h"
+#include "common/duration.h"
 #include "reconcilers/customer_managed_key/cmk_verification.h"
 #include "reconcilers/hsm_key_policy/hsm_key_policy.h"
 
@@ -18,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
   std::string a = in.ConsumeRandomLengthString(512);
   std::string b = in.ConsumeRandomLengthString(512);
-  (void)cmk::parse_duration(a);
+  (void)parse_duration(a);
   SystemTime t;
   if (parse_rfc3339(a, t)) (void)format_rfc3339(t);
   if (auto url = kms::parse_url(a)) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
+#include "common/text.h"
 #include "common/uuid.h"
 #include "kms/aws/sigv4.h"
 #include "kms/gcp/gcp_kms_client.h"
@@ -81,7 +82,7 @@ HttpResponse admin(const std::string& method, const std::string& path_and_query,
 }
 
 std::string imported_sha256(const std::string& version_name) {
-  auto resp = admin("GET", "material-sha256?name=" + aws::uri_encode(version_name, false));
+  auto resp = admin("GET", "material-sha256?name=" + percent_encode(version_name));
   INFO(resp.body);
   REQUIRE(resp.status == 200);
   return Json::parse(resp.body)["sha256"].get<std::string>();

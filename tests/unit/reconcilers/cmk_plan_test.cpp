@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "common/duration.h"
 #include "reconcilers/customer_managed_key/cmk_plan.h"
 #include "reconcilers/customer_managed_key/cmk_reconciler.h"
 
