@@ -118,6 +118,14 @@ class CurlTransport final : public HttpTransport {
     struct curl_slist* headers = nullptr;
     bool content_type = false;
     for (const auto& [name, value] : request.headers) {
+      // A value is a tenant's credential, organisation or a token server's answer: a line break
+      // in it would start a header (or a request) of the tenant's making, a NUL would cut it.
+      if ((name + value).find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+        curl_slist_free_all(headers);
+        return make_error(ErrorKind::InvalidArgument,
+                          what + ": header " + name + " carries a line break or a NUL byte (a "
+                          "credential with a trailing newline? store it without one)");
+      }
       // libcurl writes Host from the URL: a given one must agree with it.
       if (iequals(name, "host")) {
         if (value != parts->authority()) {

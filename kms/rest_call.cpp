@@ -41,6 +41,14 @@ namespace {
 bool transient(const Error& e) {
   return e.kind == ErrorKind::Unavailable || e.kind == ErrorKind::Throttled;
 }
+
+// Every failure leaves as one printable, bounded line, whichever part a hostile server wrote:
+// its error text, a header it answered with (OCI's request id), a token server's words, the TLS
+// library's view of its certificate.
+Error safe(Error e) {
+  e.message = printable_line(e.message, 1000);
+  return e;
+}
 }  // namespace
 
 Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what,
@@ -54,10 +62,13 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
     std::optional<std::chrono::milliseconds> asked;  // the KMS's Retry-After
     auto request = options.build();
     if (!request) {
-      last = request.error().context(what);
+      // Signing or a token failed: the token sources retry on their own, so a second loop here
+      // would multiply their requests (and their waits).
+      return safe(request.error().context(what));
     } else {
       auto resp = transport.send(*request);
-      const std::string note = options.annotate ? options.annotate(*request, resp ? &*resp : nullptr) : "";
+      const std::string note =
+          options.annotate ? printable_line(options.annotate(*request, resp ? &*resp : nullptr), 100) : "";
       if (!resp) {
         last = resp.error().context(what);
         if (!note.empty()) last.message += " (" + note + ")";
@@ -82,7 +93,7 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
       last.message += " (the KMS asked to retry after " +
                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*asked).count()) +
                       " s)";
-      return last;
+      return safe(std::move(last));
     }
     auto cap = policy.base_delay * (1LL << std::min(attempt - 1, 20));
     if (cap > policy.max_delay) cap = policy.max_delay;
@@ -93,12 +104,12 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
     env.sleep(delay);
     if (waiting_stopped()) {
       last.message += " (not retried: the operator is stopping)";
-      return last;
+      return safe(std::move(last));
     }
   }
   if (max_attempts > 1 && transient(last))
     last.message += " (gave up after " + std::to_string(max_attempts) + " attempts)";
-  return last;
+  return safe(std::move(last));
 }
 
 Result<std::string> send_with_retry(HttpTransport& transport, const HttpRequest& request,

@@ -27,7 +27,7 @@ using ErrorReader = std::function<ErrorReading(const HttpResponse&)>;
 struct CallOptions {
   // A read, or a write the KMS makes idempotent: retried when transient. Otherwise sent once.
   bool idempotent = false;
-  // Builds one attempt's request; an error counts as that attempt's failure.
+  // Builds one attempt's request; an error (signing, a token) ends the call.
   std::function<Result<HttpRequest>()> build;
   // Set when the KMS's credentials can be renewed: a 401 answer calls it and sends the request
   // once more (the KMS processed nothing, so this is safe for writes too), without using up an
@@ -39,9 +39,10 @@ struct CallOptions {
 };
 
 // Sends the call and returns the 2xx answer. Failures read "<what>: <text> (HTTP n)", or
-// "<what>: <transport's reason>"; after retries the last one says how many attempts were made.
-// A Retry-After longer than policy.max_delay ends the retries at once (the caller's queue waits
-// instead of a worker), and the message says what the KMS asked.
+// "<what>: <transport's reason>", as one printable line of at most 1000 characters; after retries
+// the last one says how many attempts were made. A Retry-After longer than policy.max_delay
+// ends the retries at once (the Throttled error goes to the caller, whose work queue backs off
+// instead of a worker sleeping), and the message says what the KMS asked.
 Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what,
                                const CallOptions& options, const RetryPolicy& policy,
                                const RetryEnvironment& env, const ErrorReader& read);

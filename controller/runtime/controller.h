@@ -29,7 +29,8 @@ struct ReconcileResult {
 };
 
 // success -> Done; Unavailable/Throttled/Internal -> RetryBackoff; Conflict -> RequeueNow;
-// InvalidArgument/FailedPrecondition/Unsupported/NotFound/auth -> Terminal.
+// InvalidArgument/FailedPrecondition/AlreadyExists/Unsupported/NotFound/auth -> Terminal (a
+// reconciler that expects a precondition to clear asks for its own requeue).
 ReconcileResult result_for(const Status& outcome);
 
 struct ControllerCounters {

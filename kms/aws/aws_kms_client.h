@@ -97,7 +97,7 @@ class AwsKmsClient final : public KmsProvider {
   Status check_target(const ImportTarget& target, SystemTime now) const override;
   // By alias (alias/<name>) first; without one, by the owner tag among the account's keys: a
   // crash between CreateKey and CreateAlias leaves a tagged key without its alias, which
-  // prepare_import then adds. An alias on a key with another owner is FailedPrecondition.
+  // prepare_import then adds. An alias on a key with another owner is AlreadyExists.
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // check_target first; creates the EXTERNAL key (tagged byok.dev/owner) when existing_key_id is
   // empty, makes sure alias/<name> points at it, then GetParametersForImport with

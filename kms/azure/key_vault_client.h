@@ -142,7 +142,7 @@ class KeyVaultClient final : public KmsProvider {
   Result<Accessor> who_am_i() override;
 
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override;
-  // GET /keys/{name}: ours when its byok.dev/owner tag is target.owner, FailedPrecondition when
+  // GET /keys/{name}: ours when its byok.dev/owner tag is target.owner, AlreadyExists when
   // a key of that name has another owner (or none); a soft-deleted key of that name likewise
   // (ours comes back with state Deleted: recover it rather than import again, since the name
   // cannot be reused until it is purged).

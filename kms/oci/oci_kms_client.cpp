@@ -108,7 +108,8 @@ ErrorKind oci_error_kind(const std::string& code, int status) {
       {"CannotParseRequest", ErrorKind::InvalidArgument},
       {"InvalidParameter", ErrorKind::InvalidArgument},
       {"MissingParameter", ErrorKind::InvalidArgument},
-      // Service limits and compartment quotas: a count, not a rate; waiting does not help.
+      // Service limits and compartment quotas: a count, not a rate; no quick retry helps (an
+      // ImportedKey looks again after its lasting-failure delay, KmsNotReady).
       {"LimitExceeded", ErrorKind::FailedPrecondition},
       {"QuotaExceeded", ErrorKind::FailedPrecondition},
       {"IncorrectState", ErrorKind::FailedPrecondition},

@@ -103,7 +103,7 @@ class ThalassaClient final : public KmsProvider {
 
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override;
   // By name, then by the byok.dev/owner label: a key of that name with another owner (or none)
-  // is FailedPrecondition.
+  // is AlreadyExists.
   Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // Fetches the regional wrapping key; nothing is created before the import.

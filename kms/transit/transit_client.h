@@ -22,7 +22,7 @@
 //   (pending_window_days is ignored) and cancel_key_deletion is Unsupported;
 // - no tags or descriptions: an import cannot carry the owner mark. find_key() takes a key of the
 //   target's name as ours when it is imported, of the target's type and rotation setting, and
-//   refuses (FailedPrecondition) any other key of that name. The import call creates the key and
+//   refuses (AlreadyExists) any other key of that name. The import call creates the key and
 //   its material in one step, so an attempt that died after it leaves a complete key, and one
 //   that died before leaves nothing: a key found for a target is either that earlier attempt's
 //   or a foreign imported key nobody can tell apart from it (see kms/README.md);

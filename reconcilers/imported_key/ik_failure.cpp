@@ -5,13 +5,15 @@ namespace byok::importedkey {
 using kmsprovider::ProviderProblem;
 
 Failure kms_failure(ProviderProblem problem, const Error& e, const std::string& step) {
-  // Only a name held by another key is a name clash (terminal until spec.kmsKeyName changes); a
-  // KMS not yet ready (an expired import token, an import job still generating, a quota, a key
-  // being purged) is tried again with backoff.
+  // Only a name held by another key is a name clash (terminal until spec.kmsKeyName changes). A
+  // KMS not ready for the import (an expired import token, an import job still generating, a
+  // quota, a key being purged) is looked at again after the lasting-failure delay (a minute at
+  // first, up to an hour): not on the queue's fast backoff, since each try repeats the import
+  // (and Google keeps every ImportJob), and some of these clear only when someone acts.
   if (problem == ProviderProblem::None && e.kind == ErrorKind::AlreadyExists)
     return {reasons::kKeyNameTaken, step + ": " + e.message, false};
   if (problem == ProviderProblem::None && e.kind == ErrorKind::FailedPrecondition)
-    return {reasons::kKmsNotReady, step + ": " + e.message, true};
+    return {reasons::kKmsNotReady, step + ": " + e.message, false};
   if (problem == ProviderProblem::None &&
       (e.kind == ErrorKind::InvalidArgument || e.kind == ErrorKind::Unsupported))
     return {reasons::kImportRefused, step + ": " + e.message, false};

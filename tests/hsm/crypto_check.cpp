@@ -319,9 +319,15 @@ CK_OBJECT_HANDLE import_private(RawSession& s, const std::string& label, EVP_PKE
     auto params = g == "secp384r1" ? ec_params_p384()
                   : g == "secp521r1" ? ec_params_p521()
                                      : ec_params_p256();
+    // The private value at the curve's full size (RFC 5915's fixed-length privateKey): kryoptic
+    // keeps CKA_VALUE as given and wraps a short one into a PKCS#8 that AWS and the fakes refuse
+    // (a P-521 scalar is one byte short about half the time).
+    Bytes d = bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY);
+    const std::size_t size = (static_cast<std::size_t>(EVP_PKEY_get_bits(key)) + 7) / 8;
+    if (d.size() < size) d.insert(d.begin(), size - d.size(), 0);
     t.ulong(CKA_KEY_TYPE, CKK_EC)
         .bytes(CKA_EC_PARAMS, params)
-        .bytes(CKA_VALUE, bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY));
+        .bytes(CKA_VALUE, d);
   }
   CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
   CK_RV rv = s.fn()->C_CreateObject(s.handle(), t.data(), t.size(), &h);

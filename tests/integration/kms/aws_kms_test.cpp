@@ -298,7 +298,7 @@ TEST_CASE("aws: prepare_import aliases the key, so find_key then finds it by ali
 
   auto stranger = c.kms.find_key(target_named(target.name, "uid-someone-else"));
   REQUIRE_FALSE(stranger.ok());
-  CHECK(stranger.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(stranger.error().kind == ErrorKind::AlreadyExists);
   CHECK(stranger.error().message.find("alias/" + target.name + " already names key") == 0);
 }
 

@@ -431,7 +431,7 @@ TEST_CASE("azure: find_key refuses a key of the target's name that another owner
   create_rsa_key(c, name);
   auto r = c.kv->find_key(import_target(name, "rsa-2048"));
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(r.error().kind == ErrorKind::AlreadyExists);
   CHECK(r.error().message.find("tag byok.dev/owner is absent") != std::string::npos);
 }
 

@@ -330,7 +330,7 @@ TEST_CASE("gcp: AES-256 material imported with RSA-OAEP-SHA256 + AES-KWP is what
   stranger.owner = random_uuid();
   auto clash = c.kms->find_key(stranger);
   REQUIRE_FALSE(clash.ok());
-  CHECK(clash.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(clash.error().kind == ErrorKind::AlreadyExists);
 
   // Rotation: new material, new version, and it becomes the primary Cloud KMS encrypts with.
   auto next = byok::testing::make_material("aes256-gcm96");

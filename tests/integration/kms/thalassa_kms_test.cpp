@@ -187,7 +187,7 @@ TEST_CASE("thalassa: a taken name is a Conflict, and find_key refuses another ow
   other.owner = "uid-someone-else";
   auto found = c.kms.find_key(other);
   REQUIRE_FALSE(found.ok());
-  CHECK(found.error().kind == ErrorKind::FailedPrecondition);
+  CHECK(found.error().kind == ErrorKind::AlreadyExists);
   auto wrapping = c.kms.prepare_import(other, "");
   REQUIRE(wrapping.ok());
   auto again = c.kms.import_key(other, *wrapping,

@@ -127,8 +127,10 @@ TEST_CASE("importedkey matrix: gcp", "[gcp][importedkey][matrix]") {
       {"aes128-gcm96", Source::Hsm, ""},
       {"aes256-gcm96", Source::Hsm, ""},
       {"rsa-2048", Source::Secret, "WrappedSourceUnsupported"},
-      // SoftHSM2 zero-pads the PKCS#8 it wraps, which Cloud KMS refuses for RSA; kryoptic does not.
-      {"rsa-2048", Source::Hsm, "ImportRefused", ""},
+      // kryoptic only: SoftHSM2 zero-pads the PKCS#8 it wraps to a multiple of 8 bytes, which
+      // Cloud KMS refuses for RSA, unless the key's DER happens to be such a multiple already (an
+      // RSA-2048 PKCS#8 is 1216 to 1219 bytes), so its outcome depends on the key.
+      {"rsa-2048", Source::Hsm, "", std::nullopt, true},
       {"ecdsa-p256", Source::Hsm, ""},
       {"chacha20-poly1305", Source::Hsm, "UnsupportedKeyType"},
   });

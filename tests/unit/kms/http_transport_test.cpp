@@ -44,6 +44,18 @@ TEST_CASE("the transport refuses a Host header that disagrees with the URL",
         std::string::npos);
 }
 
+TEST_CASE("the transport refuses a header value with a line break or a NUL: a tenant's "
+          "credential cannot add headers", "[kms][http]") {
+  auto t = make_http_transport();
+  for (const std::string value : {std::string("Token pat\r\nX-Injected: 1"), std::string("pat\n"),
+                                  std::string("pat\0tail", 8)}) {
+    auto r = t->send({"GET", "http://127.0.0.1:1/", {{"Authorization", value}}, ""});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::InvalidArgument);
+    CHECK(r.error().message.find("header Authorization carries a line break or a NUL") != std::string::npos);
+  }
+}
+
 TEST_CASE("header lookup ignores case", "[kms][http]") {
   HttpHeaders h = {{"Content-Type", "a"}, {"content-type", "b"}};
   CHECK(find_header(h, "CONTENT-TYPE") == "a");

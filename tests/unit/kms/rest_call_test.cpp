@@ -142,16 +142,40 @@ TEST_CASE("send_call: the KMS's words reach a condition printable and bounded, w
   auto t = l.send();
   REQUIRE_FALSE(t.ok());
   CHECK(t.error().message == "TEST Get: refused by the transport (id sent)");
+  // The TLS library's words (a certificate's subject), a header the server answered with: the
+  // same cleaning.
+  l.options.annotate = [](const HttpRequest&, const HttpResponse* resp) {
+    return resp ? "opc-request-id " + resp->header("opc-request-id") : std::string("none");
+  };
+  l.transport.handler = [](const HttpRequest&) -> Result<HttpResponse> {
+    return make_error(ErrorKind::Unavailable, "certificate subject name 'evil\x1b[31mRED' does not match");
+  };
+  auto tls = l.send();
+  REQUIRE_FALSE(tls.ok());
+  CHECK(tls.error().message.find("'evil?[31mRED'") != std::string::npos);
+  l.transport.handler = [](const HttpRequest&) {
+    return answer(500, "x", {{"opc-request-id", "id\x1b\xff" + std::string(70000, 'a')}});
+  };
+  auto header = l.send();
+  REQUIRE_FALSE(header.ok());
+  CHECK(header.error().message.size() < 1100);
+  CHECK(header.error().message.find("opc-request-id id??aaa") != std::string::npos);
+  for (char c : header.error().message) CHECK(std::isprint(static_cast<unsigned char>(c)));
 }
 
-TEST_CASE("send_call: a request that cannot be built (signing, token) counts as the attempt",
+TEST_CASE("send_call: a request that cannot be built (signing, token) ends the call",
           "[kms][retry]") {
   Loop l;
-  l.options.build = []() -> Result<HttpRequest> { return make_error(ErrorKind::Unauthenticated, "no token"); };
+  int builds = 0;
+  l.options.build = [&]() -> Result<HttpRequest> {
+    ++builds;
+    return make_error(ErrorKind::Unavailable, "token server down");
+  };
   l.transport.handler = [](const HttpRequest&) { return answer(200, "ok"); };
   auto r = l.send();
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error().message == "TEST Get: no token");
+  CHECK(r.error().message == "TEST Get: token server down");
+  CHECK(builds == 1);  // the token source retried already
   CHECK(l.transport.requests.empty());
 }
 

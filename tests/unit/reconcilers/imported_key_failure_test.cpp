@@ -8,7 +8,7 @@ using namespace byok::importedkey;
 using byok::kmsprovider::ProviderProblem;
 
 TEST_CASE("kms_failure: only a name held by another key is KeyNameTaken, a KMS not ready yet is "
-          "retried", "[importedkey][failure]") {
+          "KmsNotReady", "[importedkey][failure]") {
   auto taken = kms_failure(ProviderProblem::None,
                            Error{ErrorKind::AlreadyExists, "alias/k names key 1, not 2"}, "importing");
   CHECK(taken.reason == reasons::kKeyNameTaken);
@@ -16,7 +16,8 @@ TEST_CASE("kms_failure: only a name held by another key is KeyNameTaken, a KMS n
   CHECK(taken.message == "importing: alias/k names key 1, not 2");
 
   // An expired AWS import token, a Google ImportJob still generating, an OCI quota, an Azure key
-  // being purged: none of them is a name clash, and each clears by itself.
+  // being purged: none of them is a name clash. Each is looked at again after the lasting-failure
+  // delay, not the queue's fast backoff (each try repeats the import).
   for (const char* words : {"KMS ImportKeyMaterial: ExpiredImportTokenException: expired (HTTP 400)",
                             "GCP GetImportJob: projects/p/.../importJobs/j is PENDING_GENERATION, not ACTIVE",
                             "OCI ImportKey: QuotaExceeded: key quota reached (HTTP 400)",
@@ -24,7 +25,7 @@ TEST_CASE("kms_failure: only a name held by another key is KeyNameTaken, a KMS n
     auto f = kms_failure(ProviderProblem::None, Error{ErrorKind::FailedPrecondition, words}, "importing");
     INFO(words);
     CHECK(f.reason == reasons::kKmsNotReady);
-    CHECK(f.transient);
+    CHECK_FALSE(f.transient);
     CHECK(is_kms_reason(f.reason));  // the KMS's words: shown to a tenant for its own provider only
   }
 
