@@ -59,40 +59,35 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
   Error last;
   int attempt = 1;
   for (;; ++attempt) {
-    std::optional<std::chrono::milliseconds> asked;  // the KMS's Retry-After
+    std::optional<std::chrono::seconds> asked;  // the KMS's Retry-After
     auto request = options.build();
-    if (!request) {
-      // Signing or a token failed: the token sources retry on their own, so a second loop here
-      // would multiply their requests (and their waits).
-      return safe(request.error().context(what));
+    // Signing or a token failed: the token sources retry on their own, so a second loop here
+    // would multiply their requests (and their waits).
+    if (!request) return safe(request.error().context(what));
+    auto resp = transport.send(*request);
+    const std::string note =
+        options.annotate ? printable_line(options.annotate(*request, resp ? &*resp : nullptr), 100) : "";
+    if (!resp) {
+      last = resp.error().context(what);
+      if (!note.empty()) last.message += " (" + note + ")";
+    } else if (resp->status >= 200 && resp->status < 300) {
+      return std::move(*resp);
+    } else if (resp->status == 401 && options.renew_credentials && !renewed) {
+      renewed = true;
+      options.renew_credentials();
+      --attempt;
+      continue;
     } else {
-      auto resp = transport.send(*request);
-      const std::string note =
-          options.annotate ? printable_line(options.annotate(*request, resp ? &*resp : nullptr), 100) : "";
-      if (!resp) {
-        last = resp.error().context(what);
-        if (!note.empty()) last.message += " (" + note + ")";
-      } else if (resp->status >= 200 && resp->status < 300) {
-        return std::move(*resp);
-      } else if (resp->status == 401 && options.renew_credentials && !renewed) {
-        renewed = true;
-        options.renew_credentials();
-        --attempt;
-        continue;
-      } else {
-        auto reading = read(*resp);
-        std::string text = printable_line(reading.text);
-        last = Error{reading.kind, what + ": " + (text.empty() ? "no message" : text) + " (HTTP " +
-                                       std::to_string(resp->status) +
-                                       (note.empty() ? "" : ", " + note) + ")"};
-        if (auto after = retry_after(*resp)) asked = *after;
-      }
+      auto reading = read(*resp);
+      std::string text = printable_line(reading.text);  // the KMS's words: 300 characters
+      last = Error{reading.kind, what + ": " + (text.empty() ? "no message" : text) + " (HTTP " +
+                                     std::to_string(resp->status) +
+                                     (note.empty() ? "" : ", " + note) + ")"};
+      asked = retry_after(*resp);
     }
     if (!transient(last) || attempt >= max_attempts) break;
     if (asked && *asked > policy.max_delay) {
-      last.message += " (the KMS asked to retry after " +
-                      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*asked).count()) +
-                      " s)";
+      last.message += " (the KMS asked to retry after " + std::to_string(asked->count()) + " s)";
       return safe(std::move(last));
     }
     auto cap = policy.base_delay * (1LL << std::min(attempt - 1, 20));
@@ -100,7 +95,7 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
     // Equal jitter: at least half the exponential step, so retries never bunch at zero.
     auto delay = std::chrono::milliseconds(
         static_cast<long long>(cap.count() / 2.0 + env.random01() * (cap.count() / 2.0)));
-    if (asked && *asked > delay) delay = *asked;
+    if (asked && *asked > delay) delay = std::chrono::duration_cast<std::chrono::milliseconds>(*asked);
     env.sleep(delay);
     if (waiting_stopped()) {
       last.message += " (not retried: the operator is stopping)";
