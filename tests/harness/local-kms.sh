@@ -12,7 +12,7 @@
 #
 # DIR/env sets:
 #   BYOK_LOCALKMS_ENDPOINT=http://127.0.0.1:PORT  the forwarder (the KMS endpoint to use)
-#   BYOK_LOCALKMS_REGION, BYOK_LOCALKMS_ACCOUNT   the region and account in its ARNs
+#   BYOK_LOCALKMS_REGION                          the region in its ARNs
 #
 # What local-kms serves of import (its src/handler/*.go): Origin EXTERNAL for SYMMETRIC_DEFAULT
 # only, GetParametersForImport with WrappingKeySpec RSA_2048 and RSAES_OAEP_SHA_1/_SHA_256 or
@@ -67,6 +67,7 @@ start() {
   if [[ -f "$dir/pid" ]] && is_ours "$(cat "$dir/pid")" "$dir" && [[ -f "$dir/env" ]]; then
     return 0
   fi
+  [[ $(id -u) -eq 0 ]] || die "needs root: local-kms runs in a network namespace of its own (unshare -n)"
   stop_all "$dir"
   rm -rf "$dir/env" "$dir/data"
   mkdir -p "$dir/data"
@@ -79,6 +80,16 @@ start() {
     setsid unshare --net sh -c 'ip link set lo up && exec "$0"' "$binary" \
     >"$dir/$SERVER_LOG" 2>&1 </dev/null &
   echo $! >"$dir/pid"
+  # The forwarder enters local-kms's namespace: wait until unshare has made it (it runs in the
+  # background), else the forwarder would join this one.
+  local here
+  here=$(readlink /proc/self/ns/net)
+  for _ in $(seq 1 100); do
+    [[ "$(readlink "/proc/$(cat "$dir/pid")/ns/net" 2>/dev/null)" != "$here" ]] && break
+    sleep 0.05
+  done
+  [[ "$(readlink "/proc/$(cat "$dir/pid")/ns/net" 2>/dev/null)" != "$here" ]] ||
+    { stop_all "$dir"; fail_start "$dir" "local-kms did not get a network namespace of its own"; }
   port=$(free_port)
   echo "$port" >"$dir/port"
   setsid python3 "$ROOT/tests/harness/tcp_forward.py" "$port" "$INNER_PORT" "/proc/$(cat "$dir/pid")/ns/net" \
@@ -89,6 +100,8 @@ start() {
   until curl -fsS -o /dev/null -X POST -H 'X-Amz-Target: TrentService.ListKeys' \
       -H 'Content-Type: application/x-amz-json-1.1' -d '{}' "$url/" 2>/dev/null; do
     is_ours "$(cat "$dir/pid")" "$dir" || { stop_all "$dir"; fail_start "$dir" "local-kms exited during start"; }
+    forwarder_is_ours "$(cat "$dir/forward-pid")" "$dir" ||
+      { cat "$dir/forward.log" >&2; stop_all "$dir"; fail_start "$dir" "the forwarder exited during start"; }
     if ((SECONDS >= deadline)); then
       cat "$dir/forward.log" >&2 || true
       stop_all "$dir"
@@ -99,7 +112,6 @@ start() {
   {
     echo "export BYOK_LOCALKMS_ENDPOINT=$url"
     echo "export BYOK_LOCALKMS_REGION=$REGION"
-    echo "export BYOK_LOCALKMS_ACCOUNT=$ACCOUNT"
   } >"$dir/env"
 }
 

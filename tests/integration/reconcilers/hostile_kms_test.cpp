@@ -106,9 +106,10 @@ TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end i
   for (int i = 0; i < 3; ++i) {
     ends_with(kIk, "huge-" + std::to_string(i), "KmsResponseTooLarge");
     ends_with(kIk, "drip-" + std::to_string(i), "KmsRequestTimeout");
-  // One deadline per reconcile: a request that ran out of time is not sent again at once.
-  CHECK(testing::condition_field(testing::status_of(f.c, kIk, f.ns, "drip-0"), "Ready", "message").find("attempts") ==
-        std::string::npos);
+    // One deadline per reconcile: a request that ran out of time is not sent again at once.
+    CHECK(testing::condition_field(testing::status_of(f.c, kIk, f.ns, "drip-" + std::to_string(i)), "Ready",
+                                   "message")
+              .find("attempts") == std::string::npos);
   }
   ends_with(kIk, "endless", "KmsTooManyPages");
 
