@@ -19,7 +19,9 @@ enum class ErrorKind {
   NotFound,            // 404
   Gone,                // 410: a watch's resourceVersion is too old; relist
   InvalidArgument,     // bad input: terminal until the object changes
-  FailedPrecondition,  // the world is not in a state that allows this (yet): retry with backoff
+  // The world is not in a state that allows this (yet): the runtime's default is Terminal; a
+  // reconciler that expects it to clear requeues after its own delay (ImportedKey: KmsNotReady).
+  FailedPrecondition,
   // A KMS key by that name exists and is not the caller's (another owner, or unusable for this
   // key): terminal until the name changes.
   AlreadyExists,

@@ -428,12 +428,17 @@ Status check_alias(const std::string& name) {
   auto bad = std::find_if(name.begin(), name.end(), [](unsigned char c) {
     return !(std::isalnum(c) || c == ':' || c == '/' || c == '_' || c == '-');
   });
-  if (bad != name.end())
+  if (bad != name.end()) {
+    // The byte as hex, never as itself: a lone UTF-8 lead byte would make the status invalid JSON.
+    char shown[8];
+    std::snprintf(shown, sizeof shown, "0x%02X", static_cast<unsigned char>(*bad));
     return make_error(ErrorKind::InvalidArgument,
-                      "the AWS alias " + alias + " has '" + std::string(1, *bad) +
-                          "': AWS alias names take letters, digits, '/', '_', '-' and ':' only; set "
+                      "the AWS alias alias/" + name.substr(0, static_cast<std::size_t>(bad - name.begin())) +
+                          "... has the byte " + shown +
+                          ": AWS alias names take letters, digits, '/', '_', '-' and ':' only; set "
                           "spec.kmsKeyName to a name without it (the alias is alias/<spec.kmsKeyName "
                           "or metadata.name>)");
+  }
   if (alias.size() > kMaxAliasLength)
     return make_error(ErrorKind::InvalidArgument,
                       "the AWS alias alias/" + name.substr(0, 32) + "... is " + std::to_string(alias.size()) +

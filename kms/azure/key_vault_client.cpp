@@ -150,7 +150,8 @@ ErrorReading read_key_vault_error(const HttpResponse& resp) {
 }
 
 bool transient(const Error& e) {
-  return e.kind == ErrorKind::Unavailable || e.kind == ErrorKind::Throttled;
+  return e.kind == ErrorKind::Unavailable || e.kind == ErrorKind::Throttled ||
+         e.kind == ErrorKind::DeadlineExceeded;
 }
 
 }  // namespace

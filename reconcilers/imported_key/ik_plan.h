@@ -52,7 +52,7 @@ inline constexpr char kImportInProgress[] = "ImportInProgress";
 inline constexpr char kKeyMissing[] = "KeyMissing";
 inline constexpr char kKeyNameTaken[] = "KeyNameTaken";
 // The KMS refused for its present state (an expired import token, an import job not yet active,
-// a quota, a key still being purged): tried again with backoff.
+// a quota, a key still being purged): looked at again after the lasting-failure delay.
 inline constexpr char kKmsNotReady[] = "KmsNotReady";
 inline constexpr char kUnsupportedKeyType[] = "UnsupportedKeyType";
 inline constexpr char kHsmNotConfigured[] = "HsmNotConfigured";

@@ -546,6 +546,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
     target.allow_rotation = key_.spec.allow_rotation;
     target.owner = meta.uid;
     auto found = lookup.client->find_key(target);
+    // The name is another owner's key now: nothing of this object's is there to delete.
+    if (!found && found.error().kind == ErrorKind::AlreadyExists) found = std::optional<kms::KeyDescription>();
     if (!found) {
       auto f = kms_failure(ProviderProblem::None, found.error(), "looking up key " + name);
       return fail({reasons::kDeletionFailed, f.message, f.transient});

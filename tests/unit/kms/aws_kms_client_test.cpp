@@ -582,7 +582,11 @@ TEST_CASE("what AWS would refuse is refused before anything is created: alias na
 
   auto dotted = t;
   dotted.name = "payments.v2";  // a Kubernetes name may have dots; an alias may not
-  refused(dotted, "alias/payments.v2 has '.'");
+  refused(dotted, "alias/payments... has the byte 0x2E");
+  // A tenant's non-ASCII name: the byte is named in hex, so the message stays valid UTF-8.
+  auto accented = t;
+  accented.name = "caf\xc3\xa9";
+  refused(accented, "alias/caf... has the byte 0xC3");
   auto long_name = t;
   long_name.name = std::string(251, 'k');  // alias/ + 251 = 257
   refused(long_name, "257 characters, AWS allows 256");
