@@ -11,6 +11,7 @@
 
 #include "common/base64.h"
 #include "common/text.h"
+#include "kms/rest_call.h"
 
 namespace byok::kms::azure {
 namespace {
@@ -45,6 +46,20 @@ Result<std::string> read_token_file(const std::string& path) {
 }
 
 }  // namespace
+
+ErrorReading read_entra_error(const HttpResponse& response) {
+  Json j;
+  try {
+    j = Json::parse(response.body);
+  } catch (const Json::exception&) {
+    j = Json();
+  }
+  std::string error = j.is_object() ? str(j, "error") : "";
+  std::string description = j.is_object() ? first_line(str(j, "error_description")) : "";
+  if (error.empty() && description.empty()) description = "no error in the answer";
+  return {entra_error_kind(error, response.status),
+          (error.empty() ? "" : error + ": ") + description};
+}
 
 Result<TokenClaims> access_token_claims(const std::string& jwt) {
   auto first = jwt.find('.');
@@ -82,11 +97,14 @@ ErrorKind entra_error_kind(const std::string& error, int status) {
 }
 
 EntraTokenSource::EntraTokenSource(EntraCredentials credentials, std::string scope,
-                                   HttpTransport& transport, const Clock& clock)
+                                   HttpTransport& transport, const Clock& clock,
+                                   RetryPolicy retry, RetryEnvironment env)
     : credentials_(std::move(credentials)),
       scope_(std::move(scope)),
       transport_(transport),
-      clock_(clock) {
+      clock_(clock),
+      retry_(retry),
+      env_(std::move(env)) {
   auto& host = credentials_.authority_host;
   if (host.empty()) host = kDefaultAuthorityHost;
   while (host.size() > 8 && host.back() == '/') host.pop_back();
@@ -129,21 +147,15 @@ Result<AccessToken> EntraTokenSource::fetch() {
                    {"Accept", "application/json"}},
                   std::move(body)};
   SystemTime sent = clock_.now();
-  auto resp = transport_.send(req);
-  if (!resp) return resp.error().context(what);
+  // The token endpoint answers 429 and 5xx like any other service: one retry loop for both (a
+  // fetch asks for a token, so repeating it is safe).
+  auto answer = send_with_retry(transport_, req, what, true, retry_, env_, read_entra_error);
+  if (!answer) return answer.error();
   Json j;
   try {
-    j = Json::parse(resp->body);
+    j = Json::parse(*answer);
   } catch (const Json::exception&) {
     j = Json();
-  }
-  if (resp->status < 200 || resp->status >= 300) {
-    std::string error = j.is_object() ? str(j, "error") : "";
-    std::string description = j.is_object() ? first_line(str(j, "error_description")) : "";
-    if (error.empty() && description.empty()) description = "no error in the answer";
-    return Error{entra_error_kind(error, resp->status),
-                 what + ": " + (error.empty() ? "" : error + ": ") + description + " (HTTP " +
-                     std::to_string(resp->status) + ")"};
   }
   if (!j.is_object() || str(j, "access_token").empty())
     return make_error(ErrorKind::Internal, what + ": answer has no access_token");

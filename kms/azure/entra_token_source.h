@@ -28,7 +28,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
-#include "kms/http_transport.h"
+#include "kms/rest_call.h"
 
 namespace byok::kms::azure {
 
@@ -59,13 +59,18 @@ Result<TokenClaims> access_token_claims(const std::string& jwt);
 
 // Maps an Entra token endpoint error (`error` member) and HTTP status to an ErrorKind.
 ErrorKind entra_error_kind(const std::string& error, int http_status);
+// The token endpoint's error answer as send_call's reader wants it: "<error>: <first line of
+// error_description>", kind from entra_error_kind().
+ErrorReading read_entra_error(const HttpResponse& response);
 
 class EntraTokenSource {
  public:
   // `scope` is "<resource>/.default" (key_vault_scope()). The transport and clock are borrowed
-  // and must outlive the source.
+  // and must outlive the source. A fetch is retried by `retry` on throttling and 5xx (the
+  // vault's own policy: a token is part of the call that needs it).
   EntraTokenSource(EntraCredentials credentials, std::string scope, HttpTransport& transport,
-                   const Clock& clock);
+                   const Clock& clock, RetryPolicy retry = {},
+                   RetryEnvironment env = default_retry_environment());
 
   Result<AccessToken> token();
   void invalidate();
@@ -82,6 +87,8 @@ class EntraTokenSource {
   std::string scope_;
   HttpTransport& transport_;
   const Clock& clock_;
+  RetryPolicy retry_;
+  RetryEnvironment env_;
   std::mutex mu_;
   std::optional<AccessToken> cached_;
   SystemTime refresh_at_{};

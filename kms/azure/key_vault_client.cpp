@@ -203,7 +203,7 @@ KeyVaultClient::KeyVaultClient(KeyVaultConfig config, VaultUrl vault, HttpTransp
       transport_(transport),
       clock_(clock),
       env_(std::move(env)),
-      tokens_(config_.credentials, key_vault_scope(vault_), transport, clock) {
+      tokens_(config_.credentials, key_vault_scope(vault_), transport, clock, config_.retry, env_) {
   endpoint_ = config_.endpoint.empty() ? vault_.url : config_.endpoint;
   while (endpoint_.size() > 8 && endpoint_.back() == '/') endpoint_.pop_back();
 }

@@ -25,9 +25,13 @@ struct Fixture {
   EntraCredentials creds{"72f988bf-86f1-41af-91ab-2d7cd011db47",
                          "0f4c1e6a-2b2e-4f38-9d2e-6a0c4d1e9b11", "s3cret+&=/value", "",
                          "https://login.microsoftonline.com/"};
+  std::vector<std::chrono::milliseconds> sleeps;  // the retry loop's waits, not slept
   Fixture() { REQUIRE(parse_rfc3339("2026-11-23T15:38:00Z", clock.wall)); }
   EntraTokenSource source() {
-    return EntraTokenSource(creds, "https://vault.azure.net/.default", transport, clock);
+    RetryEnvironment env{[this](std::chrono::milliseconds d) { sleeps.push_back(d); },
+                         [] { return 0.5; }};
+    return EntraTokenSource(creds, "https://vault.azure.net/.default", transport, clock,
+                            RetryPolicy{}, env);
   }
 };
 
@@ -188,6 +192,35 @@ TEST_CASE("Entra errors map to kinds, the message keeps AADSTS's first line and 
         "Entra token (tenant 72f988bf-86f1-41af-91ab-2d7cd011db47, client "
         "0f4c1e6a-2b2e-4f38-9d2e-6a0c4d1e9b11): invalid_client: AADSTS7000215: Invalid client "
         "secret provided. (HTTP 401)");
+}
+
+TEST_CASE("a throttled or unavailable token endpoint is retried, a refused secret is not",
+          "[kms][azure][retry]") {
+  Fixture f;
+  int n = 0;
+  f.transport.handler = [&](const HttpRequest&) {
+    ++n;
+    if (n == 1) return answer(429, R"({"error":"","error_description":"slow down"})");
+    if (n == 2) return answer(503, R"({"error":"temporarily_unavailable"})");
+    return token_answer("tok-after-retries");
+  };
+  auto src = f.source();
+  auto t = src.token();
+  REQUIRE(t.ok());
+  CHECK(t->value == "tok-after-retries");
+  CHECK(f.transport.requests.size() == 3);
+  CHECK(f.sleeps.size() == 2);
+
+  Fixture refused;
+  refused.transport.handler = [](const HttpRequest&) {
+    return answer(401, R"({"error":"invalid_client","error_description":"AADSTS7000215"})");
+  };
+  auto src2 = refused.source();
+  auto t2 = src2.token();
+  REQUIRE_FALSE(t2.ok());
+  CHECK(t2.error().kind == ErrorKind::Unauthenticated);
+  CHECK(refused.transport.requests.size() == 1);
+  CHECK(refused.sleeps.empty());
 }
 
 TEST_CASE("a token answer without access_token or expires_in is refused", "[kms][azure]") {
