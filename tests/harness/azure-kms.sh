@@ -130,19 +130,13 @@ start_fake() {
     --federated-object-id "$BYOK_AZURE_FEDERATED_OBJECT_ID" \
     --federated-token-dir "$dir/federated" >"$dir/fake.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  until curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null \
-      "https://127.0.0.1:$vault_port/__fake/health" 2>/dev/null &&
-    curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null \
-      "https://127.0.0.1:$hsm_port/__fake/health" 2>/dev/null &&
-    curl -sS --cacert "$dir/pki/ca.crt" -o /dev/null \
-      "https://127.0.0.1:$entra_port/" 2>/dev/null; do
-    # kill -0, not is_ours: the child may not have exec'd python yet.
-    kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "the fake exited during start"
-    ((SECONDS < deadline)) ||
-      fail_start "$dir" "the fake did not answer on ports $entra_port/$vault_port/$hsm_port within ${READY_TIMEOUT}s"
-    sleep 0.2
-  done
+  # The vault, the Managed HSM and Entra: three listeners of one process.
+  ready() {
+    curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "https://127.0.0.1:$vault_port/__fake/health" &&
+      curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "https://127.0.0.1:$hsm_port/__fake/health" &&
+      curl -sS --cacert "$dir/pki/ca.crt" -o /dev/null "https://127.0.0.1:$entra_port/"
+  }
+  wait_ready "$dir" "on ports $entra_port/$vault_port/$hsm_port" ready
   mv "$dir/env.tmp" "$dir/env"
 }
 

@@ -64,13 +64,7 @@ start_fake() {
     --key "$dir/pki/server.key" --project "$PROJECT" --location "$LOCATION" \
     --key-ring "$KEY_RING" >"$dir/fake.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  until curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "$url/__fake/health" 2>/dev/null; do
-    # kill -0, not is_ours: the child may not have exec'd python yet.
-    kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "the fake exited during start"
-    ((SECONDS < deadline)) || fail_start "$dir" "the fake did not answer on $url within ${READY_TIMEOUT}s"
-    sleep 0.2
-  done
+  wait_ready "$dir" "on $url" curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "$url/__fake/health"
   [[ -s "$dir/sa-key.json" ]] || fail_start "$dir" "the fake wrote no service-account key"
   local email
   email=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_email"])' "$dir/sa-key.json")

@@ -84,6 +84,20 @@ stop_server() {
   rm -f "$dir/pid"
 }
 
+# wait_ready DIR WHERE PROBE...: runs PROBE (a command) every 0.2 s until it succeeds. Fails the
+# start when the server exits first or READY_TIMEOUT seconds pass. kill -0, not is_ours: the child
+# may not have exec'd its program yet.
+wait_ready() {
+  local dir=$1 where=$2; shift 2
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until "$@" 2>/dev/null; do
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "$SERVER_NAME exited during start"
+    ((SECONDS < deadline)) ||
+      fail_start "$dir" "$SERVER_NAME did not answer $where within ${READY_TIMEOUT}s"
+    sleep 0.2
+  done
+}
+
 # fail_start DIR MESSAGE...: says why the start failed with the last lines of the server's log,
 # stops what was started, exits 1.
 fail_start() {

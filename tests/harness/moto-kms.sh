@@ -108,13 +108,7 @@ start_moto() {
     setsid "$python" "$FAKES_DIR/aws/moto_with_import.py" -H 127.0.0.1 -p "$port" \
       -c "$dir/pki/server.crt" -k "$dir/pki/server.key" >"$dir/moto.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  until curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "$url/moto-api/data.json" 2>/dev/null; do
-    # kill -0, not is_ours: the child may not have exec'd python yet.
-    kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "moto exited during start"
-    ((SECONDS < deadline)) || fail_start "$dir" "moto did not answer on $url within ${READY_TIMEOUT}s"
-    sleep 0.2
-  done
+  wait_ready "$dir" "on $url" curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "$url/moto-api/data.json"
   provision "$dir" "$python" "$url" >>"$dir/moto.log" 2>&1 || fail_start "$dir" "IAM provisioning failed"
   {
     echo "export BYOK_AWS_ENDPOINT=$url"

@@ -55,14 +55,9 @@ start_fake() {
   setsid "$python" "$FAKE" --dir "$dir" --port "$port" \
     --cert "$dir/pki/server.crt" --key "$dir/pki/server.key" >"$dir/fake.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  until [[ -f "$dir/fake.env" ]] &&
-        curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "$url/__fake/health" 2>/dev/null; do
-    # kill -0, not is_ours: the child may not have exec'd python yet.
-    kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "the fake exited during start"
-    ((SECONDS < deadline)) || fail_start "$dir" "the fake did not answer on $url within ${READY_TIMEOUT}s"
-    sleep 0.2
-  done
+  # The fake writes fake.env (its tenancy and user) before it serves.
+  ready() { [[ -f "$dir/fake.env" ]] && curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "$url/__fake/health"; }
+  wait_ready "$dir" "on $url" ready
   {
     echo "export BYOK_OCI_ENDPOINT=$url"
     echo "export BYOK_OCI_CA_FILE=$dir/pki/ca.crt"

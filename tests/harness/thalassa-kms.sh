@@ -93,12 +93,7 @@ PY
   setsid "$python" "$FAKE" --config "$dir/config.json" --port "$port" \
     --cert "$dir/pki/server.crt" --key "$dir/pki/server.key" >"$dir/fake.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
-  local deadline=$((SECONDS + READY_TIMEOUT))
-  until curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "$url/__fake/health" 2>/dev/null; do
-    kill -0 "$(cat "$dir/pid")" 2>/dev/null || fail_start "$dir" "the fake exited during start"
-    ((SECONDS < deadline)) || fail_start "$dir" "the fake did not answer on $url within ${READY_TIMEOUT}s"
-    sleep 0.2
-  done
+  wait_ready "$dir" "on $url" curl -fsS --cacert "$dir/pki/ca.crt" -o /dev/null "$url/__fake/health"
   {
     echo "export BYOK_THALASSA_ENDPOINT=$url"
     echo "export BYOK_THALASSA_CA_FILE=$dir/pki/ca.crt"
