@@ -1,0 +1,224 @@
+// The fault suite's scenarios (label faults): the real operator process importing keys into all
+// six KMS servers at once, each behind a fault proxy (tests/faults/fault_proxy.py) that
+// throttles, fails, delays, resets and black-holes in that service's own words, while the test
+// kills the operator with SIGKILL at seeded random moments. Then the invariants: every
+// ImportedKey converges to Ready, each KMS holds exactly the known material under the key the
+// status names (the servers' own evidence), AWS holds exactly one key per owner and imported
+// its material once, no hot loop (requests per key bounded), and the operator's memory stays
+// under a bound. The figures are printed.
+
+#include <cctype>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "kms/aws/aws_kms_client.h"
+#include "tests/integration/reconcilers/ik_test_support.h"
+
+using namespace byok;
+using namespace byok::iktest;
+
+namespace {
+
+// A fault proxy in front of one fixture's server, terminating TLS with that server's own
+// certificate (so the operator trusts it with the same CA).
+struct FaultProxy {
+  std::string provider;
+  int port = 0, control = 0;
+  std::unique_ptr<testing::ChildProcess> process;
+  std::string upstream;
+
+  FaultProxy(const std::string& p, const std::string& upstream_url, const std::string& pki,
+             const std::string& cert, const std::string& key, const std::string& ca, int seed)
+      : provider(p), upstream(upstream_url) {
+    port = testing::free_loopback_port();
+    control = testing::free_loopback_port();
+    const std::string dialect = p;
+    process = std::make_unique<testing::ChildProcess>(
+        "/usr/bin/env",
+        std::vector<std::string>{"python3", std::string(BYOK_SOURCE_DIR) + "/tests/faults/fault_proxy.py",
+                                 "--port", std::to_string(port), "--upstream", upstream_url,
+                                 "--upstream-ca", pki + "/" + ca, "--cert", pki + "/" + cert,
+                                 "--key", pki + "/" + key, "--dialect", dialect,
+                                 "--control-port", std::to_string(control), "--seed",
+                                 std::to_string(seed), "--max-hold", "40"},
+        "/tmp/byok-fault-proxy-" + p + "-" + std::to_string(port) + ".log");
+    REQUIRE(testing::wait_until([&] { return call("GET", "/stats").is_object(); }, 20s));
+  }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port); }
+
+  Json call(const std::string& method, const std::string& path, const Json& body = nullptr) {
+    static auto transport = kms::make_http_transport({std::chrono::seconds(5), ""});
+    kms::HttpRequest req{method, "http://127.0.0.1:" + std::to_string(control) + path,
+                         {{"Content-Type", "application/json"}},
+                         body.is_null() ? "" : body.dump()};
+    auto resp = transport->send(req);
+    if (!resp || resp->status != 200) return nullptr;
+    return Json::parse(resp->body, nullptr, false);
+  }
+  void plan(const Json& rules) { REQUIRE(call("PUT", "/plan", {{"rules", rules}}).is_object()); }
+  Json stats() { return call("GET", "/stats"); }
+};
+
+// Where each fixture keeps the certificate its server presents: beside the CA its env names.
+struct ServerPki {
+  std::string dir, cert, key, ca;
+};
+ServerPki pki_of(const std::string& provider) {
+  std::string upper = provider;
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  const std::string ca_file = testing::ServerEnv::for_provider(provider)["BYOK_" + upper + "_CA_FILE"];
+  const std::string dir = ca_file.substr(0, ca_file.rfind('/'));
+  const std::string ca = ca_file.substr(ca_file.rfind('/') + 1);
+  if (provider == "transit") return {dir, "vault-cert.pem", "vault-key.pem", ca};  // Vault -dev-tls
+  return {dir, "server.crt", "server.key", ca};
+}
+
+// The config with every URL of the server replaced by the proxy's.
+kms::ProviderConfig through(kms::ProviderConfig c, const std::string& from, const std::string& to) {
+  auto swap = [&](std::string& s) {
+    if (!from.empty() && s.rfind(from, 0) == 0) s = to + s.substr(from.size());
+  };
+  swap(c.endpoint);
+  for (auto& [k, v] : c.settings) swap(v);
+  return c;
+}
+
+std::string upstream_of(const kms::ProviderConfig& c) {
+  return c.type == "oci" ? c.settings.at("managementEndpoint") : c.endpoint;
+}
+
+long peak_rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return 0;
+}
+
+}  // namespace
+
+TEST_CASE("faults: six KMSes throttling, failing, resetting and black-holed while the operator is "
+          "killed, every key imported exactly once", "[faults]") {
+  const std::vector<std::string> providers = {"aws", "gcp", "azure", "oci", "transit", "thalassa"};
+  const int keys_per_provider = 6;
+  const int kills = 6;
+  const std::size_t rss_bound_kib = 150 * 1024;
+
+  IkFixture f("faults");
+  std::map<std::string, std::unique_ptr<FaultProxy>> proxies;
+  int seed = 11;
+  for (const auto& p : providers) {
+    auto config = testing::provider_config_from_env(p);
+    const std::string upstream = upstream_of(config);
+    auto pki = pki_of(p);
+    auto proxy = std::make_unique<FaultProxy>(p, upstream, pki.dir, pki.cert, pki.key, pki.ca, seed++);
+    auto routed = through(config, upstream, proxy->url());
+    testing::apply_cluster_kms_provider(f.c, f.ns, f.cluster_provider(p), routed, f.ns);
+    testing::apply_hsm_key_policy(f.c, f.cluster_provider(p), f.ns, "*", f.cluster_provider(p));
+    proxies[p] = std::move(proxy);
+  }
+
+  // Names interleave the providers, so the queue (which a restart refills in name order) meets
+  // every KMS early.
+  std::vector<std::pair<std::string, std::string>> objects;  // (name, provider)
+  for (int i = 0; i < keys_per_provider; ++i) {
+    for (const auto& p : providers) {
+      const std::string type = p == "azure" ? "rsa-2048" : "aes256-gcm96";
+      const std::string name = "k" + std::to_string(i) + "-" + p;
+      f.add_key(name, type);
+      f.create(imported_key(name, p, type, name, {{"kmsKeyName", testing::unique_name("flt-" + name)}}));
+      objects.emplace_back(name, p);
+    }
+  }
+
+  // Kills at seeded random moments while the imports run.
+  std::mt19937 rng(20261204);
+  std::uniform_int_distribution<int> pause_ms(2000, 6000);
+  const auto started = std::chrono::steady_clock::now();
+  long peak_kib = 0;
+  // Four workers, and a KMS request may take 8 s (a black hole holds a worker that long).
+  const std::vector<std::string> flags{"--workers", "4", "--kms-request-timeout", "8s"};
+  f.start(flags);
+  // The world fails as soon as the operator runs: every KMS throttles (Retry-After 1 s), fails, resets
+  // answers mid-body and is slow at random; Google is a black hole from 1 s to 16 s.
+  const Json noisy = Json::array({
+      {{"fault", "throttle"}, {"rate", 0.15}, {"retry_after", 1}},
+      {{"fault", "unavailable"}, {"rate", 0.08}},
+      {{"fault", "reset"}, {"rate", 0.05}},
+      {{"fault", "latency"}, {"rate", 0.2}, {"ms", 150}},
+  });
+  for (auto& [p, proxy] : proxies) {
+    Json rules = noisy;
+    if (p == "gcp")
+      rules.insert(rules.begin(), Json{{"fault", "blackhole"}, {"after", 1}, {"until", 16}, {"seconds", 40}});
+    proxy->plan(rules);
+  }
+  for (int k = 0; k < kills; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
+    peak_kib = std::max(peak_kib, peak_rss_kib(f.op->pid()));
+    f.op->kill_hard();
+    f.start(flags);
+  }
+
+  // The last fault: the proxies forward everything from now on; time to converge from here.
+  Json injected = Json::object();
+  for (auto& [p, proxy] : proxies) {
+    auto s = proxy->stats();
+    for (auto& [kind, n] : s["injected"].items()) injected[kind] = injected.value(kind, 0) + n.get<int>();
+    proxy->plan(Json::array());
+  }
+  // Every kind of fault met the operator (else the scenario proved less than it says).
+  for (const char* kind : {"throttle", "unavailable", "reset", "latency", "blackhole"}) {
+    INFO("fault " << kind << " injected " << injected.value(kind, 0) << " times");
+    CHECK(injected.value(kind, 0) > 0);
+  }
+  const auto calm = std::chrono::steady_clock::now();
+  std::map<std::string, Json> statuses;
+  for (const auto& [name, p] : objects) {
+    auto st = f.try_wait(name, "", 240s);
+    REQUIRE(st);
+    statuses[name] = *st;
+  }
+  const double converge_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - calm).count();
+  const double total_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  peak_kib = std::max(peak_kib, peak_rss_kib(f.op->pid()));
+
+  // What each KMS holds: the known material, under the key the status names.
+  for (const auto& [name, p] : objects) check_kms_holds(p, statuses[name], f.keys.at(name));
+
+  // AWS: one key per owner, its material imported once (moto's import log, one line per import).
+  {
+    auto env = testing::ServerEnv::for_provider("aws");
+    std::map<std::string, int> imports;
+    std::ifstream log(env["BYOK_AWS_IMPORT_LOG"]);
+    std::string id, material, digest;
+    while (log >> id >> material >> digest) ++imports[id];
+    for (const auto& [name, p] : objects) {
+      if (p != "aws") continue;
+      INFO("ImportedKey " << name);
+      CHECK(imports[last_segment(statuses[name].value("keyId", ""))] == 1);
+    }
+  }
+
+  // No hot loop: requests per key bounded, with the faults and the kills counted in.
+  int requests = 0;
+  std::string per_provider;
+  for (auto& [p, proxy] : proxies) {
+    int n = proxy->stats().value("requests", 0);
+    requests += n;
+    per_provider += (per_provider.empty() ? "" : ", ") + p + " " + std::to_string(n);
+    INFO(p << ": " << n << " requests for " << keys_per_provider << " keys");
+    CHECK(n < keys_per_provider * 60);
+  }
+  CHECK(peak_kib < static_cast<long>(rss_bound_kib));
+
+  std::cout << "[faults] " << objects.size() << " ImportedKeys on " << providers.size()
+            << " KMSes, " << kills << " SIGKILLs, faults injected " << injected.dump() << ", "
+            << requests << " KMS requests (" << per_provider << "), converged " << converge_s << " s after the last fault ("
+            << total_s << " s in all), operator peak RSS " << peak_kib / 1024 << " MiB\n";
+  f.op->terminate();
+}
