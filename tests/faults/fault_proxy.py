@@ -10,6 +10,7 @@ the rest the way that server breaks in production, in that server's own words.
 The plan is set at run time through the control port (plain HTTP, 127.0.0.1 only):
     PUT  /plan    {"rules": [RULE, ...]}   replaces the plan; its clock starts now
     GET  /stats   what came in and what was done to it (JSON, below)
+    GET  /log     the last 5000 requests: [{"t": seconds since the plan was set, "op", "fault"}]
     POST /reset   zeroes the counters
 A RULE is a JSON object; the first rule that matches a request decides its fate:
     fault        throttle | unavailable | latency | reset | blackhole | drop
@@ -38,6 +39,7 @@ Every connection it accepts is on 127.0.0.1; it sends traffic only to --upstream
 Bounded: a body over 16 MiB is refused, a hold ends after --max-hold seconds.
 """
 import argparse
+import collections
 import http.client
 import http.server
 import json
@@ -60,6 +62,7 @@ state_lock = threading.Lock()
 plan = {"rules": [], "started": time.monotonic()}
 hits = {}  # rule index -> times the rule matched (for `first`)
 stats = {"requests": 0, "forwarded": 0, "injected": {}, "by_op": {}, "open_holds": 0}
+request_log = collections.deque(maxlen=5000)
 rng = random.Random(0)
 
 
@@ -127,6 +130,8 @@ def choose(op):
         per = stats["by_op"].setdefault(op, {"requests": 0, "injected": 0})
         per["requests"] += 1
         elapsed = time.monotonic() - plan["started"]
+        entry = {"t": round(elapsed, 3), "op": op, "fault": None}
+        request_log.append(entry)
         for i, rule in enumerate(plan["rules"]):
             if rule.get("match") and rule["match"] not in op:
                 continue
@@ -140,6 +145,7 @@ def choose(op):
             kind = rule["fault"]
             stats["injected"][kind] = stats["injected"].get(kind, 0) + 1
             per["injected"] += 1
+            entry["fault"] = kind
             return rule
         return None
 
@@ -314,10 +320,12 @@ class Control(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        if self.path != "/stats":
-            return self.reply(404, {"error": "GET /stats"})
         with state_lock:
-            self.reply(200, json.loads(json.dumps(stats)))
+            if self.path == "/stats":
+                return self.reply(200, json.loads(json.dumps(stats)))
+            if self.path == "/log":
+                return self.reply(200, list(request_log))
+        self.reply(404, {"error": "GET /stats or /log"})
 
     def do_PUT(self):
         if self.path != "/plan":
@@ -342,6 +350,7 @@ class Control(http.server.BaseHTTPRequestHandler):
             return self.reply(404, {"error": "POST /reset"})
         with state_lock:
             stats.update({"requests": 0, "forwarded": 0, "injected": {}, "by_op": {}})
+            request_log.clear()
         self.reply(200, {})
 
 

@@ -144,6 +144,10 @@ def main():
         control_call(control, "PUT", "/plan", {"rules": [{"fault": "unavailable", "first": 2}]})
         codes = [post(port)[0] for _ in range(4)]
         check(codes == [500, 500, 200, 200], "first 2 hits two requests, then forwards: %s" % codes)
+        _, log = control_call(control, "GET", "/log")
+        check([e["fault"] for e in log[-4:]] == ["unavailable", "unavailable", None, None] and
+              all(e["op"] == "POST /x" for e in log[-4:]),
+              "the log lists each request with its fault, in order")
 
         # a schedule: live from 0.5 s to 1.0 s after the plan was set.
         control_call(control, "PUT", "/plan", {"rules": [
