@@ -32,7 +32,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 READY_TIMEOUT=${BYOK_READY_TIMEOUT:-90}
 
 die() { printf 'control-plane: %s\n' "$*" >&2; exit 1; }
-usage() { die "usage: $0 start|stop DIR"; }
+usage() { die "usage: $0 start|stop|restart-apiserver|compact DIR"; }
 
 # shellcheck source=tests/harness/lib.sh
 source "$ROOT/tests/harness/lib.sh"
@@ -202,6 +202,28 @@ install_crds() {
     --timeout=60s "${names[@]}" 2>&1) || fail_start "$dir" "CRDs not Established: $out"
 }
 
+# launch_apiserver DIR BINARY PORT ETCD_URL: starts kube-apiserver in the background and records
+# its pid in DIR/pids (start, and the fault tests' restart).
+launch_apiserver() {
+  local dir=$1 apiserver=$2 api_port=$3 etcd_url=$4
+  setsid "$apiserver" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
+    --etcd-servers="$etcd_url" \
+    --client-ca-file="$dir/pki/ca.crt" \
+    --tls-cert-file="$dir/pki/apiserver.crt" --tls-private-key-file="$dir/pki/apiserver.key" \
+    --cert-dir="$dir/pki" \
+    --service-account-issuer=https://kubernetes.default.svc \
+    --service-account-key-file="$dir/pki/sa.pub" \
+    --service-account-signing-key-file="$dir/pki/sa.key" \
+    --authorization-mode=RBAC \
+    --audit-policy-file="$dir/audit-policy.yaml" --audit-log-path="$dir/audit.log" \
+    --service-cluster-ip-range=10.0.0.0/24 \
+    --enable-priority-and-fairness=false \
+    --profiling=false \
+    </dev/null >>"$dir/apiserver.log" 2>&1 &
+  echo "apiserver $!" >>"$dir/pids"
+}
+
 start_cp() {
   local dir=$1
   mkdir -p "$dir"
@@ -245,22 +267,7 @@ start_cp() {
   echo "etcd $!" >"$dir/pids"
   wait_etcd "$dir" "$etcd_url"
 
-  setsid "$apiserver" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
-    --etcd-servers="$etcd_url" \
-    --client-ca-file="$dir/pki/ca.crt" \
-    --tls-cert-file="$dir/pki/apiserver.crt" --tls-private-key-file="$dir/pki/apiserver.key" \
-    --cert-dir="$dir/pki" \
-    --service-account-issuer=https://kubernetes.default.svc \
-    --service-account-key-file="$dir/pki/sa.pub" \
-    --service-account-signing-key-file="$dir/pki/sa.key" \
-    --authorization-mode=RBAC \
-    --audit-policy-file="$dir/audit-policy.yaml" --audit-log-path="$dir/audit.log" \
-    --service-cluster-ip-range=10.0.0.0/24 \
-    --enable-priority-and-fairness=false \
-    --profiling=false \
-    </dev/null >"$dir/apiserver.log" 2>&1 &
-  echo "apiserver $!" >>"$dir/pids"
+  launch_apiserver "$dir" "$apiserver" "$api_port" "$etcd_url"
 
   write_kubeconfig "$dir" "$url"
   cat >"$dir/env" <<EOF
@@ -274,9 +281,41 @@ EOF
   install_crds "$dir" "$kubectl"
 }
 
+# The fault tests' disruptions of a running control plane (tests/faults):
+#   restart-apiserver DIR  stops kube-apiserver (TERM) and starts it again on the same port; etcd
+#                          keeps every object; watches end and must reconnect
+#   compact DIR            compacts etcd at its current revision (etcd's JSON gateway), so a
+#                          watch that resumes from an older resourceVersion gets 410 Gone
+restart_apiserver() {
+  local dir=$1 bins pid
+  bins=$("$ROOT/scripts/build-control-plane.sh") || die "scripts/build-control-plane.sh failed"
+  eval "$bins"
+  # shellcheck disable=SC1091
+  local url etcd_url; url=$(. "$dir/env" && echo "$BYOK_APISERVER_URL"); etcd_url=$(. "$dir/env" && echo "$BYOK_ETCD_URL")
+  pid=$(awk '$1 == "apiserver" {print $2}' "$dir/pids")
+  stop_pid "$pid" "$dir"
+  grep -v '^apiserver ' "$dir/pids" >"$dir/pids.tmp" && mv "$dir/pids.tmp" "$dir/pids"
+  launch_apiserver "$dir" "$BYOK_K8S_BIN/kube-apiserver" "${url##*:}" "$etcd_url"
+  wait_ready "$dir" "$url"
+}
+
+compact_etcd() {
+  local dir=$1 etcd_url revision
+  # shellcheck disable=SC1091
+  etcd_url=$(. "$dir/env" && echo "$BYOK_ETCD_URL")
+  revision=$(curl -sf -X POST -d '{"key":"AA=="}' "$etcd_url/v3/kv/range" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["header"]["revision"])') ||
+    die "reading etcd's revision failed"
+  curl -sf -X POST -d "{\"revision\":\"$revision\",\"physical\":true}" \
+    "$etcd_url/v3/kv/compaction" >/dev/null || die "compacting etcd at revision $revision failed"
+  echo "$revision"
+}
+
 [[ $# -eq 2 ]] || usage
 case $1 in
   start) start_cp "$2" ;;
+  restart-apiserver) restart_apiserver "$(cd "$2" && pwd)" ;;
+  compact) compact_etcd "$(cd "$2" && pwd)" ;;
   stop)
     [[ -d "$2" ]] || exit 0
     stop_cp "$(cd "$2" && pwd)"
