@@ -8,7 +8,7 @@
 #include "common/base64.h"
 #include "kms/kms_provider.h"
 #include "reconcilers/kms_provider/provider_registry.h"
-#include "tests/unit/support/stub_kube_client.h"
+#include "tests/unit/support/fake_kube_client.h"
 
 using namespace byok;
 using Json = nlohmann::json;
@@ -16,7 +16,7 @@ using Json = nlohmann::json;
 namespace {
 
 // Objects by "<plural>/<ns>/<name>" for get; the other calls are the stub's.
-class MemoryApi : public testing::StubKubeClient {
+class MemoryApi : public testing::FakeKubeClient {
  public:
   std::map<std::string, Json> objects;
   void put(const kube::ResourceType& t, const std::string& ns, const std::string& name, Json o) {
