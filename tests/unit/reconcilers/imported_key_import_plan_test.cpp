@@ -249,12 +249,17 @@ TEST_CASE("import plan: the progress written before the KMS changes says what co
     pending.key_id = "key-1";
     pending.state = "PendingImport";
     auto o = observe(k, pending);
+    auto grant = walk(o, Kind::Authorize);
+    CHECK(grant.attempt == -1);
+    CHECK(grant.existing == "key-1");  // the account is asked about that key
+    answer(o, grant);
     auto s = walk(o, Kind::Begin);
     CHECK(s.status->phase == phases::kImporting);
     CHECK(s.event->note == "importing into key-1, which awaits its material");
-    CHECK(walk(o, Kind::Authorize).existing == "key-1");  // the account is asked about that key
-    o.grant = ImportGrant{"allow-team", false};
-    CHECK(walk(o, Kind::Prepare).existing == "key-1");
+    answer(o, s);
+    auto prepare = plan_import(o);
+    REQUIRE(prepare.kind == Kind::Prepare);
+    CHECK(prepare.existing == "key-1");
   }
   SECTION("a rotation imports a new version") {
     k.status.imported = true;
