@@ -100,14 +100,16 @@ struct World {
       if (c.value("type", "") == "Ready") return c.value(field, "");
     return "";
   }
-  // The audit log's lines, as "<stage> <outcome>".
+  std::vector<Json> audit_records() {
+    std::vector<Json> out;
+    std::istringstream lines(audit_lines.str());
+    for (std::string line; std::getline(lines, line);) out.push_back(Json::parse(line));
+    return out;
+  }
+  // The audit log's records, as "<stage> <outcome>".
   std::vector<std::string> audited() {
     std::vector<std::string> out;
-    std::istringstream lines(audit_lines.str());
-    for (std::string line; std::getline(lines, line);) {
-      auto j = Json::parse(line);
-      out.push_back(j.value("stage", "") + " " + j.value("outcome", ""));
-    }
+    for (const auto& r : audit_records()) out.push_back(r.value("stage", "") + " " + r.value("outcome", ""));
     return out;
   }
   testing::FakeKms::Key& kms_key() {
@@ -165,7 +167,7 @@ TEST_CASE("importedkey executor: every export leaves an intent and an outcome in
   w.create_key();
   w.reconcile();
   CHECK(w.audited() == std::vector<std::string>{"intent authorized", "outcome succeeded"});
-  auto last = Json::parse(w.audit_lines.str().substr(w.audit_lines.str().rfind('{')));
+  auto last = w.audit_records().back();
   CHECK(last.value("log", "") == "audit");
   CHECK(last.value("requester", "") == "team/payments");
   CHECK(last.value("hsmKey", "") == "label \"payments-key\"");
@@ -261,8 +263,7 @@ TEST_CASE("importedkey executor: spec.rotate imports new material as a new versi
   CHECK(w.kms.violations.empty());
   CHECK(has(w.events.reasons(), "RotationStarted"));
   CHECK(has(w.events.reasons(), "Rotated"));
-  auto last = Json::parse(w.audit_lines.str().substr(w.audit_lines.str().rfind('{')));
-  CHECK(last.value("action", "") == "rotate");
+  CHECK(w.audit_records().back().value("action", "") == "rotate");
 }
 
 TEST_CASE("importedkey executor: a refusal of check_target leaves nothing created or exported",
