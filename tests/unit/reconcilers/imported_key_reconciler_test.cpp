@@ -119,6 +119,13 @@ struct World {
   const std::vector<std::uint8_t>& hsm_material() { return hsm->keys.front().material; }
 };
 
+// The string fields of `o`, in the order named ("" for a missing one).
+std::vector<std::string> fields(const Json& o, std::initializer_list<const char*> names) {
+  std::vector<std::string> out;
+  for (const char* n : names) out.push_back(o.value(n, ""));
+  return out;
+}
+
 bool has(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -133,12 +140,9 @@ TEST_CASE("importedkey executor: a first import wraps in the HSM, imports once a
   CHECK(r.action == runtime::ReconcileResult::Action::RequeueAfter);
   auto st = w.status();
   CHECK(st.value("imported", false));
-  CHECK(st.value("phase", "") == "Imported");
-  CHECK(st.value("keyId", "") == "fake:key-1");
-  CHECK(st.value("keyVersion", "") == "v1");
-  CHECK(st.value("keyState", "") == "Enabled");
-  CHECK(st.value("authorizedBy", "") == "allow-team");
-  CHECK(st.value("wrappingKeyFingerprint", "") == w.kms.wrapping_key_fingerprint());
+  CHECK(fields(st, {"phase", "keyId", "keyVersion", "keyState", "authorizedBy", "wrappingKeyFingerprint"}) ==
+        std::vector<std::string>{"Imported", "fake:key-1", "v1", "Enabled", "allow-team",
+                                 w.kms.wrapping_key_fingerprint()});
   CHECK(w.ready("reason") == "Imported");
   // The KMS holds exactly the HSM's key, sent once.
   CHECK(w.kms_key().material == w.hsm_material());
@@ -167,14 +171,10 @@ TEST_CASE("importedkey executor: every export leaves an intent and an outcome in
   w.create_key();
   w.reconcile();
   CHECK(w.audited() == std::vector<std::string>{"intent authorized", "outcome succeeded"});
-  auto last = w.audit_records().back();
-  CHECK(last.value("log", "") == "audit");
-  CHECK(last.value("requester", "") == "team/payments");
-  CHECK(last.value("hsmKey", "") == "label \"payments-key\"");
-  CHECK(last.value("destination", "") == "ClusterKmsProvider vault");
-  CHECK(last.value("kmsKey", "") == "fake:key-1");
-  CHECK(last.value("policy", "") == "allow-team");
-  CHECK(last.value("wrappingKeyFingerprint", "") == w.kms.wrapping_key_fingerprint());
+  CHECK(fields(w.audit_records().back(),
+               {"log", "requester", "hsmKey", "destination", "kmsKey", "policy", "wrappingKeyFingerprint"}) ==
+        std::vector<std::string>{"audit", "team/payments", "label \"payments-key\"", "ClusterKmsProvider vault",
+                                 "fake:key-1", "allow-team", w.kms.wrapping_key_fingerprint()});
   CHECK(has(w.events.reasons(), "ExportCompleted"));
 }
 
