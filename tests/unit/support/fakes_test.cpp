@@ -29,7 +29,7 @@ std::span<const std::uint8_t> bytes(const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("FakeKms: what the HSM wrapped arrives unwrapped; a second import with one wrapping key "
+TEST_CASE("FakeKms: what the HSM wrapped arrives unwrapped, and a second import with one wrapping key "
           "is a breach of the interface", "[fakes]") {
   testing::FakeKms kms;
   testing::FakeHsm hsm;
