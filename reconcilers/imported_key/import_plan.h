@@ -11,6 +11,10 @@
 // wrapping key is recorded, checked (pin, grant, account, attestation) and used (Wrap), and the
 // material is imported once (Import). An HSM that learns on its first SHA-256 wrap that it has
 // none gets one more attempt with a mechanism it has; nothing else is tried twice.
+//
+// Asking for a grant (Authorize) is the executor's, through the same helpers run() uses before
+// the KMS is touched: they read the cluster, audit a refusal and end the pass themselves; the
+// plan only says when to ask and reads the grant back.
 
 #include <cstdint>
 #include <optional>
@@ -39,8 +43,8 @@ struct ImportGrant {
 // One round of prepare -> record -> authorize -> wrap. A second round follows only when the
 // HSM turned out to lack OAEP SHA-256.
 struct ImportAttempt {
-  Result<kms::WrappingKey> prepared;
-  bool recorded = false;    // the wrapping key's fingerprint is in the status
+  Result<kms::WrappingKey> prepared;  // the KMS's answer that began the attempt
+  bool recorded = false;  // the wrapping key's fingerprint is in the status
   std::optional<ImportGrant> grant{};  // asked again (with the account) right before the wrap
   std::optional<Result<std::vector<std::uint8_t>>> wrapped{};
   std::optional<Result<hsm::Capabilities>> capabilities{};  // asked again after an Unsupported wrap
