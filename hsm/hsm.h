@@ -1,7 +1,7 @@
 #pragma once
 // The HSM as the controller and byokctl see it: find, list and generate keys, and wrap a key for
-// a KMS's import, all inside the HSM. Pkcs11Hsm (pkcs11_hsm.h) is the real one; tests of the
-// reconcilers use a small fake behind this interface.
+// a KMS's import, all inside the HSM. Pkcs11Hsm (pkcs11_hsm.h) is the real one; the reconcilers'
+// unit tests use FakeHsm (tests/unit/support/fake_hsm.h), which wraps in software.
 //
 // Guarantees of every implementation:
 //  - wrap_key() never exposes the target key's plaintext to the calling process: the result is

@@ -1,11 +1,9 @@
 #include "reconcilers/imported_key/ik_reconciler.h"
 
-#include "common/base64.h"
 #include "common/failpoint.h"
 #include "controller/runtime/status_writer.h"
-#include "hsm/encoding.h"
 #include "reconcilers/imported_key/ik_failure.h"
-#include "reconcilers/imported_key/wrap_choice.h"
+#include "reconcilers/imported_key/import_plan.h"
 #include "reconcilers/kms_provider/kms_failure.h"
 
 namespace byok::importedkey {
@@ -13,8 +11,6 @@ namespace {
 
 using Action = runtime::ReconcileResult::Action;
 using kmsprovider::ProviderProblem;
-
-std::string bytes_as_string(const std::vector<std::uint8_t>& b) { return std::string(b.begin(), b.end()); }
 
 }  // namespace
 
@@ -38,9 +34,6 @@ class ImportedKeyReconciler::Pass {
   hsmpolicy::ExportAsk export_ask() const {
     const auto& h = *key_.spec.hsm;
     return {key_.meta.namespace_, !h.label.empty(), h.label.empty() ? h.id : h.label, key_.spec.provider_ref};
-  }
-  static std::string existing_key_id(const std::optional<kms::KeyDescription>& found) {
-    return found ? found->key_id : std::string();
   }
   std::string hsm_key_described() const {
     if (!key_.spec.hsm) return "none (material wrapped offline)";
@@ -79,7 +72,6 @@ class ImportedKeyReconciler::Pass {
   std::chrono::seconds interval_;
   std::shared_ptr<hsm::Hsm> hsm_;
   std::string found_label_, found_id_;  // the HSM key found for source.hsm
-  std::string last_fingerprint_;        // the wrapping key the material was wrapped for
   bool shared_provider_ = false;        // a ClusterKmsProvider: KMS answers are the admin's
   std::string granted_account_;         // the account the granting policy's destination requires
   bool require_attestation_ = false;    // the granting policy wants the wrapping key attested
@@ -281,250 +273,87 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     const kmsprovider::ProviderLookup& lookup, kms::ImportTarget target,
     const std::optional<kms::KeyDescription>& found, bool rotate) {
+  using Kind = ImportStep::Kind;
   kms::KmsProvider& kms = *lookup.client;
-  const std::string& provider = lookup.type;
-  const auto& spec = key_.spec;
-  const std::string action = rotate ? "rotate" : action_name();
-  std::string policy;
-  auto algorithms = kms.wrapping_algorithms(spec.key_type);
-  if (!algorithms) {
-    if (algorithms.error().kind == ErrorKind::Unsupported)
-      return fail({reasons::kUnsupportedKeyType, algorithms.error().message +
-                                                     ": spec.keyType cannot be imported into this "
-                                                     "provider; choose another provider or key type",
-                   false});
-    return fail(kms_failure(ProviderProblem::None, algorithms.error(), "wrapping algorithms"));
-  }
-  auto type = hsm::parse_key_type(spec.key_type);
-  if (!type)
-    return fail({reasons::kUnsupportedKeyType, "spec.keyType " + spec.key_type + " is not one of " +
-                                                   hsm::key_type_names(), false});
-
-  // Everything about the source is checked before anything changes in the KMS.
-  std::optional<hsm::KeyRef> ref;
-  WrapChoice choice;
-  std::string offline;  // already-wrapped material from the Secret
-  if (spec.hsm) {
-    ref = spec.hsm->label.empty() ? hsm::KeyRef::id_hex(spec.hsm->id) : hsm::KeyRef::label(spec.hsm->label);
-    auto h = r_.hsm_();
-    if (!h) {
-      if (h.error().kind == ErrorKind::FailedPrecondition)
-        return fail({reasons::kHsmNotConfigured, h.error().message, false});
-      return fail(hsm_failure(h.error(), "opening the HSM"));
-    }
-    hsm_ = *h;
-    auto info = hsm_->find_key(*ref);
-    if (!info) return fail(hsm_failure(info.error(), "spec.source.hsm: key with " + ref->describe()));
-    // The grant again, now on the key actually found (its label and its id).
-    found_label_ = info->label;
-    found_id_ = info->id_hex;
-    if (auto refused = authorize(action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
-    // The policy may name the account the destination must be: asked of the KMS for these
-    // credentials, before anything is created there (and again before the wrap).
-    if (auto refused = check_account(lookup, action, policy, existing_key_id(found))) return *refused;
-    if (!info->sensitive)
-      return fail({reasons::kHsmCannotWrap,
-                   "spec.source.hsm: the key with " + ref->describe() +
-                       " is extractable but not sensitive (CKA_SENSITIVE false): its plaintext "
-                       "could be read out of the HSM, so the operator does not export it; "
-                       "generate it sensitive (byokctl generate does)",
-                   false});
-    if (!info->extractable)
-      return fail({reasons::kHsmCannotWrap,
-                   "spec.source.hsm: the key with " + ref->describe() +
-                       " is not extractable (CKA_EXTRACTABLE false), so the HSM cannot wrap it for "
-                       "any KMS: generate it extractable (byokctl generate does) and sensitive",
-                   false});
-    if (info->type != type)
-      return fail({reasons::kHsmKeyTypeMismatch,
-                   "spec.source.hsm names a key with " + ref->describe() + " of type " +
-                       (info->type ? std::string(hsm::key_type_name(*info->type)) : info->pkcs11_key_type) +
-                       ", but spec.keyType is " + spec.key_type +
-                       ": point source.hsm at a " + spec.key_type + " key",
-                   false});
-    auto caps = hsm_->capabilities();
-    if (!caps) return fail(hsm_failure(caps.error(), "reading the HSM's mechanisms"));
-    auto chosen = choose_hsm_wrapping(provider, *type, *algorithms, *caps);
-    if (!chosen) return fail({reasons::kHsmCannotWrap, chosen.error().message, false});
-    choice = *chosen;
-  } else if (spec.wrapped_secret) {
-    const auto& src = *spec.wrapped_secret;
-    auto alg = choose_offline_algorithm(provider, src.wrapping_algorithm, *algorithms);
-    if (!alg)
-      return fail({alg.error().kind == ErrorKind::Unsupported ? reasons::kWrappedSourceUnsupported
-                                                              : reasons::kWrappedSecretInvalid,
-                   alg.error().message, false});
-    choice.algorithm = *alg;
-    auto secret = r_.client_.get(kube::resources::secrets(), key_.meta.namespace_, src.name);
-    if (!secret && secret.error().kind == ErrorKind::NotFound)
-      return fail({reasons::kWrappedSecretNotFound,
-                   "spec.source.wrappedSecretRef: Secret " + src.name + " does not exist in namespace " +
-                       key_.meta.namespace_ + ": create it with the wrapped material under key " + src.key,
-                   false});
-    if (!secret && secret.error().kind == ErrorKind::PermissionDenied)
-      return fail({reasons::kWrappedSecretNotFound,
-                   "spec.source.wrappedSecretRef: the operator may not read Secret " + src.name +
-                       " in namespace " + key_.meta.namespace_ + " (" + secret.error().message +
-                       "): grant its ServiceAccount get on secrets there",
-                   false});
-    if (!secret) return fail({reasons::kWrappedSecretNotFound, "reading Secret " + src.name + ": " + secret.error().message, true});
-    const auto& data = (*secret).value("data", runtime::Json::object());
-    if (!data.contains(src.key) || !data[src.key].is_string())
-      return fail({reasons::kWrappedSecretInvalid,
-                   "spec.source.wrappedSecretRef: Secret " + src.name + " has no key " + src.key +
-                       ": put the wrapped material there, or set wrappedSecretRef.key",
-                   false});
-    auto bytes = base64_decode(data[src.key].get<std::string>());
-    if (!bytes || bytes->empty())
-      return fail({reasons::kWrappedSecretInvalid,
-                   "spec.source.wrappedSecretRef: Secret " + src.name + " key " + src.key + " is empty", false});
-    offline = std::move(*bytes);
-  } else {
-    return fail({reasons::kImportRefused, "spec.source sets neither hsm nor wrappedSecretRef: set one", false});
-  }
-  target.wrapping_algorithm = choice.algorithm;
-
-  std::string existing = found ? found->key_id : "";
-  const std::string name = target.name;
-  {
-    const char* phase = rotate ? phases::kRotating : existing.empty() ? phases::kCreatingKey : phases::kImporting;
-    std::string msg = rotate ? "importing new material for " + name + " as a new version"
-                             : existing.empty() ? "preparing the import of " + name + " (the KMS may create the key first)"
-                                                : "importing into " + existing + ", which awaits its material";
-    if (auto w = write(status_in_progress(key_, phase, msg, now())); !w) return w.error();
-    event("Normal", rotate ? "RotationStarted" : "ImportStarted", msg);
-  }
-  failpoint("importedkey.before-prepare");
-
-  kms::WrappingKey wrapping;
-  std::string wrapped;
-  for (int attempt = 0;; ++attempt) {
-    auto prepared = kms.prepare_import(target, existing);
-    if (!prepared) return fail(kms_failure(ProviderProblem::None, prepared.error(), "preparing the import"));
-    wrapping = std::move(*prepared);
-    if (!wrapping.key_id.empty()) existing = wrapping.key_id;
-    failpoint("importedkey.after-prepare");
-
-    const auto* der = reinterpret_cast<const std::uint8_t*>(wrapping.public_key_der.data());
-    std::string fingerprint = hsm::spki_fingerprint_sha256({der, wrapping.public_key_der.size()});
-    auto st = status_in_progress(key_, rotate ? phases::kRotating : phases::kImporting,
-                                 "wrapping key " + fingerprint + " fetched (" + wrapping.algorithm +
-                                     "); wrapping and importing the material",
-                                 now());
-    if (!wrapping.key_id.empty() && !st.imported) st.key_id = wrapping.key_id;
-    st.wrapping_key_fingerprint = fingerprint;
-    st.wrapping_algorithm = wrapping.algorithm;
-    if (auto w = write(st); !w) return w.error();
-    event("Normal", "WrappingKeyFetched",
-          "wrapping key " + fingerprint + " for " + wrapping.algorithm + " fetched from the KMS");
-
-    if (!ref) {
-      const auto& src = *spec.wrapped_secret;
-      if (fingerprint != src.wrapping_key_fingerprint)
-        return fail({reasons::kWrappingKeyMismatch,
-                     "the material in Secret " + src.name + " was wrapped for wrapping key " +
-                         src.wrapping_key_fingerprint + ", but the KMS's wrapping key is now " +
-                         fingerprint + " (" + wrapping.algorithm +
-                         "): re-wrap it for that key with byokctl and recreate the ImportedKey "
-                         "with the new fingerprint",
-                     false});
-      wrapped = offline;
-      break;
-    }
-    if (!lookup.pinned_fingerprints.empty() &&
-        std::find(lookup.pinned_fingerprints.begin(), lookup.pinned_fingerprints.end(), fingerprint) ==
-            lookup.pinned_fingerprints.end()) {
-      audit(lookup, {.stage = "refused", .action = action, .outcome = "refused",
-                     .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
-                     .message = "the wrapping key is not among the ClusterKmsProvider's wrappingKeyFingerprints"});
-      return fail({reasons::kWrappingKeyNotTrusted,
-                   "the KMS served wrapping key " + fingerprint + ", which " +
-                       key_.spec.provider_ref.describe() +
-                       " does not list in spec.wrappingKeyFingerprints: nothing was wrapped; a "
-                       "cluster admin must check the KMS and update the pin",
-                   false});
-    }
-    // Last look before C_WrapKey: the grant may have been revoked while the KMS answered.
-    if (auto refused = authorize(action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
-    if (auto refused = check_account(lookup, action, policy, existing)) return *refused;
-    if (require_attestation_ && !wrapping.attested) {
-      std::string why = "HsmKeyPolicy " + policy + " requires the KMS to attest its wrapping key, and " +
-                        wrapping.attestation_problem;
-      audit(lookup, {.stage = "refused", .action = action, .outcome = "refused",
-                     .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
-                     .message = why});
-      return fail({reasons::kWrappingKeyNotTrusted, why + ": nothing was wrapped", false});
-    }
-    audit(lookup, {.stage = "intent", .action = action, .outcome = "authorized",
-                   .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
-                   .message = "wrapping in the HSM (" + hsm::describe(choice.spec) + ") and sending"});
-    auto blob = hsm_->wrap_key(*ref, choice.spec, {der, wrapping.public_key_der.size()});
-    if (blob) {
-      wrapped = bytes_as_string(*blob);
-      last_fingerprint_ = fingerprint;
-      event("Normal", "MaterialWrapped",
-            "key with " + ref->describe() + " wrapped inside the HSM (" + hsm::describe(choice.spec) + ")");
-      break;
-    }
-    if (blob.error().kind == ErrorKind::InvalidArgument) {
-      // The HSM library refused the wrapping key itself (hsm/kek.h: e != 65537, odd size).
-      audit(lookup, {.stage = "outcome", .action = action, .outcome = "failed",
-                     .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
-                     .message = blob.error().message});
-      return fail({reasons::kWrappingKeyNotTrusted,
-                   "the KMS's wrapping key was refused: " + blob.error().message +
-                       "; nothing was wrapped: check the provider's endpoint",
-                   false});
-    }
-    // The HSM learns on its first SHA-256 wrap whether it can do one; choose again once.
-    if (attempt == 0 && blob.error().kind == ErrorKind::Unsupported &&
-        choice.spec.hash == hsm::OaepHash::Sha256) {
-      auto caps = hsm_->capabilities();
-      if (caps && caps->oaep_sha256 == false) {
-        audit(lookup, {.stage = "outcome", .action = action, .outcome = "failed",
-                       .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
-                       .message = blob.error().message + " (trying again with a mechanism the HSM has)"});
-        auto chosen = choose_hsm_wrapping(provider, *type, *algorithms, *caps);
-        if (!chosen) return fail({reasons::kHsmCannotWrap, chosen.error().message, false});
-        choice = *chosen;
-        target.wrapping_algorithm = choice.algorithm;
-        continue;
+  ImportObserved o{.key = key_, .provider = lookup.type, .pinned_fingerprints = lookup.pinned_fingerprints,
+                   .target = std::move(target), .found = found, .rotate = rotate,
+                   .action = rotate ? "rotate" : action_name()};
+  // The plan decides; this loop only performs its steps and tells it what came back.
+  for (;;) {
+    o.now = now();
+    ImportStep s = plan_import(o);
+    if (s.audit) audit(lookup, *s.audit);
+    if (s.status)
+      if (auto w = write(*s.status); !w) return w.error();
+    if (s.event) r_.events_.record(object_, *s.event);
+    switch (s.kind) {
+      case Kind::ListAlgorithms:
+        o.algorithms = kms.wrapping_algorithms(key_.spec.key_type);
+        break;
+      case Kind::OpenHsm: {
+        auto h = r_.hsm_();
+        if (h) hsm_ = *h;
+        o.hsm = h ? Status() : Status(h.error());
+        break;
       }
+      case Kind::FindHsmKey:
+        o.hsm_key = hsm_->find_key(s.ref);
+        if (*o.hsm_key) {
+          found_label_ = (*o.hsm_key)->label;
+          found_id_ = (*o.hsm_key)->id_hex;
+        }
+        break;
+      case Kind::Authorize: {
+        std::string policy;
+        if (auto refused = authorize(o.action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
+        if (auto refused = check_account(lookup, o.action, policy, s.existing)) return *refused;
+        (s.attempt < 0 ? o.grant : o.attempts[s.attempt].grant) = ImportGrant{policy, require_attestation_};
+        break;
+      }
+      case Kind::ReadCapabilities:
+        (s.attempt < 0 ? o.capabilities : o.attempts[s.attempt].capabilities) = hsm_->capabilities();
+        break;
+      case Kind::ReadSecret:
+        o.secret = r_.client_.get(kube::resources::secrets(), key_.meta.namespace_, s.secret);
+        break;
+      case Kind::Begin:
+        o.begun = true;
+        failpoint("importedkey.before-prepare");
+        break;
+      case Kind::Prepare: {
+        auto prepared = kms.prepare_import(s.target, s.existing);
+        if (prepared) failpoint("importedkey.after-prepare");
+        o.attempts.push_back(ImportAttempt{std::move(prepared)});
+        break;
+      }
+      case Kind::RecordWrappingKey:
+        o.attempts.back().recorded = true;
+        break;
+      case Kind::Wrap: {
+        const auto* der = reinterpret_cast<const std::uint8_t*>(s.wrapping.public_key_der.data());
+        o.attempts.back().wrapped = hsm_->wrap_key(s.ref, s.spec, {der, s.wrapping.public_key_der.size()});
+        break;
+      }
+      case Kind::Import:
+        failpoint("importedkey.before-import");
+        o.imported = kms.import_key(s.target, s.wrapping, s.wrapped, s.import_kind);
+        break;
+      case Kind::LookAfter: {
+        failpoint("importedkey.after-import");
+        // The state word after the import, for status.keyState; a failed look leaves it to the next.
+        auto after = kms.find_key(s.target);
+        o.state_after = after && *after ? (*after)->state : "";
+        break;
+      }
+      case Kind::Record:
+        r_.log_.info(rotate ? "rotated" : "imported",
+                     {{"object", key_.meta.namespace_ + "/" + key_.meta.name}, {"key", key_.status.key_id},
+                      {"version", key_.status.key_version}, {"wrappingAlgorithm", key_.status.wrapping_algorithm}});
+        return recheck();
+      case Kind::Fail:
+        return fail(s.failure);
     }
-    audit(lookup, {.stage = "outcome", .action = action, .outcome = "failed",
-                   .wrapping_key_fingerprint = fingerprint, .kms_key = existing, .policy = policy,
-                   .message = blob.error().message});
-    return fail(hsm_failure(blob.error(), "wrapping the key with " + ref->describe() + " in the HSM"));
   }
-
-  failpoint("importedkey.before-import");
-  auto result = kms.import_key(target, wrapping, wrapped, rotate ? kms::ImportKind::NewVersion
-                                                                 : kms::ImportKind::First);
-  if (ref)
-    audit(lookup, {.stage = "outcome", .action = action, .outcome = result ? "succeeded" : "failed",
-                   .wrapping_key_fingerprint = last_fingerprint_,
-                   .kms_key = result ? (result->resource.empty() ? result->key_id : result->resource) : existing,
-                   .policy = policy, .message = result ? "" : result.error().message});
-  if (!result) {
-    if (rotate && result.error().kind == ErrorKind::Unsupported)
-      return fail({reasons::kRotationUnsupported, result.error().message, false});
-    return fail(kms_failure(ProviderProblem::None, result.error(), "importing the key material"));
-  }
-  failpoint("importedkey.after-import");
-
-  // The state word after the import, for status.keyState; a failed look leaves it to the next.
-  std::string state;
-  if (auto after = kms.find_key(target); after && *after) state = (*after)->state;
-  auto st = status_imported(key_, *result, state, rotate, now());
-  st.authorized_by = policy;
-  if (auto w = write(st); !w) return w.error();
-  event("Normal", rotate ? "Rotated" : "Imported",
-        (rotate ? "new key material imported into " : "key material imported into ") + st.key_id +
-            (st.key_version.empty() ? "" : " (version " + st.key_version + ")"));
-  r_.log_.info(rotate ? "rotated" : "imported",
-               {{"object", key_.meta.namespace_ + "/" + key_.meta.name}, {"key", st.key_id},
-                {"version", st.key_version}, {"wrappingAlgorithm", st.wrapping_algorithm}});
-  return recheck();
 }
 
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "controller/runtime/informer.h"
-#include "tests/unit/support/stub_kube_client.h"
+#include "tests/unit/support/fake_kube_client.h"
 
 using namespace byok;
 using namespace byok::runtime;
@@ -20,7 +20,7 @@ Json obj(const std::string& name, const std::string& rv) {
 }
 
 // A KubeClient that answers list and watch from a script; everything else is unused here.
-class ScriptedClient : public testing::StubKubeClient {
+class ScriptedClient : public testing::FakeKubeClient {
  public:
   struct Session {
     std::vector<kube::WatchEvent> events;
@@ -136,7 +136,7 @@ Json obj_in(const std::string& ns, const std::string& name, const std::string& r
 
 // Per namespace: the lists and watch sessions to answer, in order. A namespace whose script is
 // done waits for the others; the last one done stops the run.
-class PerNamespaceClient : public testing::StubKubeClient {
+class PerNamespaceClient : public testing::FakeKubeClient {
  public:
   struct Script {
     std::deque<Json> lists;

@@ -6,7 +6,7 @@
 #include "controller/kube/resource.h"
 #include "controller/kube/rest_client.h"
 #include "tests/unit/support/raw_server.h"
-#include "tests/unit/support/stub_kube_client.h"
+#include "tests/unit/support/fake_kube_client.h"
 
 using namespace byok;
 using byok::testing::RawServer;
@@ -52,7 +52,7 @@ TEST_CASE("an apiserver answer over the cap is refused by name", "[controller][k
 
 TEST_CASE("list_all asks a page too large to read again in smaller pages",
           "[controller][kube][limits]") {
-  struct Pager : byok::testing::StubKubeClient {
+  struct Pager : byok::testing::FakeKubeClient {
     std::vector<int> limits;
     Result<kube::Json> list(const kube::ResourceType&, const std::string&,
                             const kube::ListOptions& o) override {
@@ -74,7 +74,7 @@ TEST_CASE("list_all asks a page too large to read again in smaller pages",
 }
 
 TEST_CASE("list_all gives up when even one object is too large", "[controller][kube][limits]") {
-  struct Huge : byok::testing::StubKubeClient {
+  struct Huge : byok::testing::FakeKubeClient {
     int calls = 0;
     Result<kube::Json> list(const kube::ResourceType&, const std::string&,
                             const kube::ListOptions&) override {

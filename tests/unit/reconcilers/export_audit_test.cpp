@@ -4,16 +4,12 @@
 #include <vector>
 
 #include "reconcilers/imported_key/export_audit.h"
+#include "tests/unit/support/recorded_events.h"
 
 using namespace byok;
 
 namespace {
-struct RecordedEvents : runtime::EventRecorder {
-  std::vector<std::pair<nlohmann::json, runtime::EventSpec>> events;
-  void record(const nlohmann::json& regarding, const runtime::EventSpec& e) override {
-    events.emplace_back(regarding, e);
-  }
-};
+using testing::RecordedEvents;
 const nlohmann::json kKey = {{"metadata", {{"namespace", "team-a"}, {"name", "db"}, {"uid", "u-1"}}}};
 const char* kAdminWords = "AccessDeniedException: arn:aws:iam::111122223333:role/kms-admin is not allowed";
 }  // namespace

@@ -8,28 +8,23 @@
 #include "common/base64.h"
 #include "kms/kms_provider.h"
 #include "reconcilers/kms_provider/provider_registry.h"
-#include "tests/unit/support/stub_kube_client.h"
+#include "tests/unit/support/fake_kube_client.h"
 
 using namespace byok;
 using Json = nlohmann::json;
 
 namespace {
 
-// Objects by "<plural>/<ns>/<name>" for get; the other calls are the stub's.
-class MemoryApi : public testing::StubKubeClient {
+// The in-memory apiserver, with objects put at resourceVersion 1 (putting one again is no change
+// the registry could see).
+class MemoryApi : public testing::FakeKubeClient {
  public:
-  std::map<std::string, Json> objects;
   void put(const kube::ResourceType& t, const std::string& ns, const std::string& name, Json o) {
     o["metadata"]["name"] = name;
     if (!ns.empty()) o["metadata"]["namespace"] = ns;
     o["metadata"]["uid"] = "uid-" + name;
     o["metadata"]["resourceVersion"] = "1";
-    objects[t.plural + "/" + ns + "/" + name] = o;
-  }
-  Result<Json> get(const kube::ResourceType& t, const std::string& ns, const std::string& name) override {
-    auto it = objects.find(t.plural + "/" + (t.namespaced ? ns : "") + "/" + name);
-    if (it == objects.end()) return make_error(ErrorKind::NotFound, name + " not found");
-    return it->second;
+    FakeKubeClient::put(t, o);
   }
 };
 
@@ -141,7 +136,7 @@ TEST_CASE("registry: a provider deleted, or whose Secret is deleted, leaves no c
     CHECK(s.built == 1);
   }
   CHECK_FALSE(held.expired());  // the registry holds it
-  s.api.objects.erase("secrets/team-a/mine");
+  REQUIRE(s.api.remove(kube::resources::secrets(), "team-a", "mine", ""));
   CHECK_FALSE(s.registry.get("team-a", kTenant).client);
   CHECK(s.registry.cached() == 0);
   CHECK(held.expired());
@@ -149,7 +144,7 @@ TEST_CASE("registry: a provider deleted, or whose Secret is deleted, leaves no c
   s.api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
   REQUIRE(s.registry.get("team-a", kTenant).client);
   CHECK(s.registry.cached() == 1);
-  s.api.objects.erase("kmsproviders/team-a/vault");
+  REQUIRE(s.api.remove(kube::resources::kms_providers(), "team-a", "vault", ""));
   CHECK_FALSE(s.registry.get("team-a", kTenant).client);
   CHECK(s.registry.cached() == 0);
 }
