@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "kms/aws/aws_kms_client.h"
+#include "tests/integration/operations/operations_support.h"
 #include "tests/integration/reconcilers/ik_test_support.h"
 
 using namespace byok;
@@ -311,4 +312,93 @@ TEST_CASE("faults: the apiserver restarted and etcd compacted while keys import,
             << "revision " << revision.substr(0, revision.find('\n')) << ", " << relists
             << " watch relists after 410 Gone, all Ready " << total_s << " s after the operator started\n";
   f.op->terminate();
+}
+
+TEST_CASE("faults: the leader's Lease stolen while two replicas import, the leader stops at once "
+          "and no key is reconciled by two replicas at a time", "[faults]") {
+  IkFixture f("faults-lease");
+  f.provider("aws");
+  f.provider("transit");
+  for (int i = 0; i < 16; ++i) {
+    const std::string p = i % 2 ? "transit" : "aws";
+    const std::string name = "k" + std::to_string(i) + "-" + p;
+    f.add_key(name, "aes256-gcm96");
+    f.create(imported_key(name, p, "aes256-gcm96", name, {{"kmsKeyName", testing::unique_name("lease-" + name)}}));
+  }
+  f.token.export_to_environment();
+  const std::vector<std::string> flags{"--leader-elect", "--workers", "4"};
+  testing::RunningOperator a(f.ns, "a", flags);
+  REQUIRE(testing::wait_until([&] { return !a.records("acquired the leader election lease").empty(); }, 30s));
+  testing::RunningOperator b(f.ns, "b", flags);
+  std::this_thread::sleep_for(1500ms);  // imports under way
+
+  // A thief writes itself into the Lease, as a misconfigured second deployment would.
+  const auto lease = kube::resources::leases();
+  // (MicroTime: six fraction digits; a renewal racing the theft is a conflict: read, try again.)
+  std::string now = format_rfc3339(std::chrono::system_clock::now());
+  now.insert(now.size() - 1, ".000000");
+  std::string why;
+  const bool stolen = testing::wait_until([&] {
+    auto current = f.c.get(lease, f.ns, "byok-operator-leader");
+    if (!current) return false;
+    auto r = f.c.patch(lease, f.ns, "byok-operator-leader", kube::PatchType::Merge,
+                       {{"metadata", {{"resourceVersion", (*current)["metadata"]["resourceVersion"]}}},
+                        {"spec", {{"holderIdentity", "thief"}, {"renewTime", now}, {"acquireTime", now}}}});
+    if (!r) why = r.error().message;
+    return r.ok();
+  }, 10s);
+  INFO("stealing the Lease: " << why);
+  REQUIRE(stolen);
+  const auto stolen_at = std::chrono::steady_clock::now();
+
+  // The leader notices at its next renewal and exits (its pod would be restarted); nobody leads
+  // until the thief's lease runs out, then the follower takes over and finishes the work.
+  REQUIRE(testing::wait_until([&] { return !a.process->running(); }, 30s));
+  const double stopped_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - stolen_at).count();
+  CHECK_FALSE(a.records("leader election lost").empty());
+  REQUIRE(testing::wait_until([&] { return !b.records("acquired the leader election lease").empty(); }, 60s));
+  std::map<std::string, Json> statuses;
+  for (int i = 0; i < 16; ++i) {
+    const std::string p = i % 2 ? "transit" : "aws";
+    const std::string name = "k" + std::to_string(i) + "-" + p;
+    auto st = f.try_wait(name, "", 120s);
+    REQUIRE(st);
+    check_kms_holds(p, *st, f.keys.at(name));
+    statuses[name] = *st;
+  }
+  const double converged_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - stolen_at).count();
+
+  // No key reconciled by two replicas at a time: every reconcile of A's ended before B held the
+  // Lease (the log's times, to the resolution they carry), and B reconciled nothing before.
+  SystemTime a_last{}, b_acquired{};
+  for (const auto& r : a.records("reconciling")) {
+    SystemTime t;
+    if (parse_rfc3339(r.value("ts", ""), t) && t > a_last) a_last = t;
+  }
+  REQUIRE(parse_rfc3339(b.records("acquired the leader election lease").front().value("ts", ""), b_acquired));
+  CHECK(a_last < b_acquired);
+  const auto b_all = b.records();
+  long b_first_reconcile = -1, b_acquire = -1;
+  for (std::size_t i = 0; i < b_all.size(); ++i) {
+    const std::string msg = b_all[i].value("msg", "");
+    if (msg == "acquired the leader election lease" && b_acquire < 0) b_acquire = static_cast<long>(i);
+    if (msg == "reconciling" && b_first_reconcile < 0) b_first_reconcile = static_cast<long>(i);
+  }
+  CHECK(b_acquire >= 0);
+  CHECK(b_acquire < b_first_reconcile);
+
+  // AWS: each key's material imported once, across both replicas.
+  auto env = testing::ServerEnv::for_provider("aws");
+  std::map<std::string, int> imports;
+  std::ifstream log(env["BYOK_AWS_IMPORT_LOG"]);
+  std::string id, material, digest;
+  while (log >> id >> material >> digest) ++imports[id];
+  for (const auto& [name, st] : statuses) {
+    if (name.find("-aws") == std::string::npos) continue;
+    INFO("ImportedKey " << name);
+    CHECK(imports[last_segment(st.value("keyId", ""))] == 1);
+  }
+  std::cout << "[faults] Lease stolen from the leader of 2 replicas with 16 ImportedKeys: leader stopped "
+            << stopped_s << " s later, all Ready " << converged_s << " s after the theft\n";
+  b.process->terminate();
 }
