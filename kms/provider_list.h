@@ -4,11 +4,16 @@
 // (kms/provider_factory.cpp) read the same lines. A visitor that ignores the client class never
 // names its code, so the registry does not pull the HTTP clients into byokctl.
 //
-// Adding a seventh provider: its folder kms/<provider>/ (client, <provider>_traits.{h,cpp} with
-// its wrap specs, state mapping and CMK key check), one visit() line and its two includes here,
-// and the type word in the CRDs' enums (crds/byok.dev_kmsproviders.yaml,
-// byok.dev_clusterkmsproviders.yaml; byok.dev_customermanagedkeys.yaml if CMKs may use it).
-// The registry test (tests/unit/kms/provider_traits_test.cpp) checks the list against the CRDs.
+// Adding a seventh provider takes: its folder kms/<provider>/ (the client and
+// <provider>_traits.{h,cpp}: its wrap specs, state mapping, CMK key check; CMake finds both by
+// name); here, one visit() line and its two includes; the type word in the CRDs' enums
+// (crds/byok.dev_kmsproviders.yaml and byok.dev_clusterkmsproviders.yaml, plus
+// byok.dev_customermanagedkeys.yaml if CMKs may use it); in tests, a config for it in
+// tests/unit/kms/provider_traits_test.cpp, which checks this list against the CRDs and every
+// algorithm its client offers against its wrap specs. Before this list it took two new files,
+// eight production edits outside the folder (the factory, key_state.{h,cpp},
+// hsm/wrap_spec.{h,cpp}, cli/commands.cpp, cmk_verification.cpp, wrap_choice.cpp, ik_plan.cpp)
+// and about eight test files.
 
 #include <type_traits>
 
