@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -18,7 +17,7 @@
 #include "hsm/pkcs11_hsm.h"
 #include "hsm/software_wrap.h"
 #include "hsm/trusted_kek.h"
-#include "kms/azure/byok_file.h"
+#include "kms/provider_traits.h"
 
 #ifndef BYOKCTL_VERSION
 #define BYOKCTL_VERSION "0.0.0"
@@ -235,6 +234,29 @@ std::vector<FlagSpec> software_flags() {
            "TYPE"}};
 }
 
+// The KMSes `byokctl wrap --format NAME` serves: those whose traits describe its --algorithm
+// (AWS and Azure have ceremony commands of their own).
+std::vector<const kms::ProviderTraits*> wrap_formats() {
+  std::vector<const kms::ProviderTraits*> out;
+  for (const auto* traits : kms::all_provider_traits())
+    if (!traits->byokctl_algorithm_help.empty()) out.push_back(traits);
+  return out;
+}
+
+// What `what` says of each wrap format, joined by `sep`: the format list in messages and help.
+template <typename What>
+std::string join_wrap_formats(const std::string& sep, What what) {
+  std::string out;
+  for (const auto* traits : wrap_formats()) out += (out.empty() ? "" : sep) + std::string(what(*traits));
+  return out;
+}
+
+std::string_view name_of(const kms::ProviderTraits& traits) { return traits.name; }
+std::string_view title_of(const kms::ProviderTraits& traits) { return traits.title; }
+std::string algorithm_help_of(const kms::ProviderTraits& traits) {
+  return std::string(traits.name) + ": " + std::string(traits.byokctl_algorithm_help);
+}
+
 int cmd_azure(const Args& args, Io& io) {
   if (!args.has("kek-identifier"))
     return fail(io, make_error(ErrorKind::InvalidArgument, "--kek-identifier is required"));
@@ -247,10 +269,13 @@ int cmd_azure(const Args& args, Io& io) {
     return fail(io, make_error(ErrorKind::Unsupported,
                                "Azure Key Vault does not import " +
                                    std::string(hsm::key_type_name(src.value().type)) + " keys"));
-  auto blob = src.value().wrap(hsm::azure_byok_spec(), kek.value());
+  const kms::ProviderTraits& azure = *kms::provider_traits("azure");
+  auto spec = azure.wrap_spec(azure.default_wrapping_algorithm);
+  if (!spec.ok()) return fail(io, spec.error());
+  auto blob = src.value().wrap(spec.value(), kek.value());
   if (!blob.ok()) return fail(io, blob.error());
   const auto& wrap = blob.value();
-  std::string text = kms::azure::make_byok_file(
+  std::string text = azure.wrap_file(
       args.get("kek-identifier"), {reinterpret_cast<const char*>(wrap.data()), wrap.size()},
       std::string("byokctl ") + BYOKCTL_VERSION + "; " + src.value().origin);
   if (!args.has("out") || args.get("out") == "-") {
@@ -275,7 +300,7 @@ int cmd_aws(const Args& args, Io& io) {
   // AWS's recommended algorithms; SHA-1 variants remain available for HSMs without OAEP-SHA-256.
   std::string algorithm =
       args.get("algorithm", symmetric ? "RSAES_OAEP_SHA_256" : "RSA_AES_KEY_WRAP_SHA_256");
-  auto spec = hsm::aws_wrapping_algorithm(algorithm);
+  auto spec = kms::wrap_spec_for("aws", algorithm);
   if (!spec.ok()) return fail(io, spec.error());
   if (!symmetric && spec.value().method == WrapMethod::RsaOaep)
     return fail(io, make_error(ErrorKind::InvalidArgument,
@@ -299,26 +324,29 @@ int cmd_wrap(const Args& args, Io& io) {
     if (h == "sha256" || h.empty()) return hsm::OaepHash::Sha256;
     return make_error(ErrorKind::InvalidArgument, "--hash must be sha1 or sha256");
   };
-  // A provider's own words for the wrap, as the operator reads them (hsm::wrap_spec_for).
-  const std::map<std::string, std::string> default_algorithm = {
-      {"oci", "RSA_OAEP_AES_SHA256"}, {"transit", "SHA256"}, {"thalassa", "sha256"}};
-  if (format == "gcp" || default_algorithm.count(format)) {
-    if (format == "gcp" && algorithm.empty())
+  // A provider's own words for the wrap, as the operator reads them (its traits).
+  const kms::ProviderTraits* kms_format = kms::provider_traits(format);
+  if (kms_format && kms_format->byokctl_algorithm_help.empty()) kms_format = nullptr;
+  if (kms_format) {
+    if (algorithm.empty() && kms_format->default_wrapping_algorithm.empty())
       return fail(io, make_error(ErrorKind::InvalidArgument,
-                                 "--algorithm (the ImportJob's importMethod) is required for gcp"));
-    spec = hsm::wrap_spec_for(format, algorithm.empty() ? default_algorithm.at(format) : algorithm);
+                                 "--algorithm (" + std::string(kms_format->byokctl_algorithm_name) +
+                                     ") is required for " + format));
+    spec = kms_format->wrap_spec(algorithm.empty() ? kms_format->default_wrapping_algorithm
+                                                   : std::string_view(algorithm));
   } else if (format == "raw-rsa-aes" || format == "rsa-oaep") {
     if (!algorithm.empty())
       return fail(io, make_error(ErrorKind::InvalidArgument,
-                                 "--algorithm is for gcp/oci/transit/thalassa; use --hash here"));
+                                 "--algorithm is for " + join_wrap_formats("/", name_of) +
+                                     "; use --hash here"));
     auto h = hash_of(args.get("hash"));
     if (!h.ok()) return fail(io, h.error());
     spec = WrapSpec{format == "rsa-oaep" ? WrapMethod::RsaOaep : WrapMethod::RsaAesKeyWrap,
                     h.value(), 0};
   } else {
     return fail(io, make_error(ErrorKind::InvalidArgument,
-                               "--format must be gcp, oci, transit, thalassa, raw-rsa-aes or "
-                                 "rsa-oaep"));
+                               "--format must be " + join_wrap_formats(", ", name_of) +
+                                   ", raw-rsa-aes or rsa-oaep"));
   }
   if (!spec.ok()) return fail(io, spec.error());
   if (args.has("hash") && format != "raw-rsa-aes" && format != "rsa-oaep")
@@ -530,16 +558,13 @@ std::vector<Command> commands() {
              kek_flags(true), software_flags(), hsm_flags(), {help_flag()}}),
        cmd_aws},
       {"wrap",
-       "wrap a key for Google Cloud KMS, OCI Vault, the transit engine, a Thalassa KMS, or raw",
-       "byokctl wrap --format gcp|oci|transit|thalassa|raw-rsa-aes|rsa-oaep\n"
+       "wrap a key for " + join_wrap_formats(", ", title_of) + ", or raw",
+       "byokctl wrap --format " + join_wrap_formats("|", name_of) + "|raw-rsa-aes|rsa-oaep\n"
        "             (--key L | --key-id HEX | --software-key F) (--kek-file F | --kek-data B64)\n"
        "             [--algorithm A | --hash sha1|sha256] [--out FILE [--base64]] [--json]",
-       join({{{"format", true, "gcp | oci | transit | thalassa | raw-rsa-aes | rsa-oaep", "FORMAT"},
-              {"algorithm", true,
-               "gcp: importMethod (e.g. RSA_OAEP_3072_SHA1_AES_256); oci: RSA_OAEP_AES_SHA256 "
-               "(default) | RSA_OAEP_SHA256; transit: hash_function SHA256 (default) | SHA1; "
-               "thalassa: hashFunction sha256 (default) | sha1",
-               "ALG"},
+       join({{{"format", true, join_wrap_formats(" | ", name_of) + " | raw-rsa-aes | rsa-oaep",
+               "FORMAT"},
+              {"algorithm", true, join_wrap_formats("; ", algorithm_help_of), "ALG"},
               {"hash", true, "OAEP hash for raw-rsa-aes / rsa-oaep: sha256 (default) | sha1",
                "HASH"},
               {"out", true, "output file (default: base64 on stdout)", "FILE"},

@@ -33,12 +33,18 @@ struct KeyDescription {
   std::string version;    // the current/primary version (Google primary, Azure kid version,
                           // OCI currentKeyVersion, transit latest_version); empty if none
   std::string state;      // the provider's own state word, verbatim (AWS: KeyState)
-  std::optional<CmkStatus> status;  // state mapped by key_state.h; empty for an unknown word
+  // state mapped by the provider's traits (kms/<provider>/<provider>_traits.h); empty for an
+  // unknown word
+  std::optional<CmkStatus> status;
   std::string key_spec;   // provider's word (AWS: KeySpec, e.g. SYMMETRIC_DEFAULT)
   std::string key_usage;  // provider's word (AWS: KeyUsage, e.g. ENCRYPT_DECRYPT)
   std::string origin;     // where the material comes from (AWS: AWS_KMS | EXTERNAL | ...)
   bool enabled = false;
   bool imported = false;  // the material came from outside the provider
+  // The key holds material, rather than being a container awaiting its import (AWS
+  // PendingImport; a Google CryptoKey without a version, or whose version is PENDING_IMPORT or
+  // IMPORT_FAILED). Set by the client, which alone knows its state words.
+  bool holds_material = false;
   std::optional<SystemTime> created;
   std::optional<SystemTime> deletion_date;     // set while deletion is pending
   std::optional<SystemTime> material_expires;  // imported material that expires

@@ -1,12 +1,7 @@
 #include "kms/provider_factory.h"
 
-#include "kms/aws/aws_kms_client.h"
-#include "kms/azure/key_vault_client.h"
-#include "kms/gcp/gcp_kms_client.h"
 #include "kms/metered_provider.h"
-#include "kms/oci/oci_kms_client.h"
-#include "kms/thalassa/thalassa_client.h"
-#include "kms/transit/transit_client.h"
+#include "kms/provider_list.h"
 
 namespace byok::kms {
 namespace {
@@ -27,14 +22,14 @@ Result<ProviderHandle> build(const ProviderConfig& config, std::unique_ptr<HttpT
 Result<ProviderHandle> make_provider(const ProviderConfig& config,
                                      std::unique_ptr<HttpTransport> t, const Clock& clock,
                                      RetryEnvironment env) {
-  if (config.type == "aws") return build<aws::AwsKmsClient>(config, std::move(t), clock, env);
-  if (config.type == "azure") return build<azure::KeyVaultClient>(config, std::move(t), clock, env);
-  if (config.type == "gcp") return build<gcp::GcpKmsClient>(config, std::move(t), clock, env);
-  if (config.type == "oci") return build<oci::OciKmsClient>(config, std::move(t), clock, env);
-  if (config.type == "transit") return build<transit::TransitClient>(config, std::move(t), clock, env);
-  if (config.type == "thalassa") return build<thalassa::ThalassaClient>(config, std::move(t), clock, env);
-  return make_error(ErrorKind::InvalidArgument,
-                    "spec.type " + config.type + " is not a provider type this operator knows");
+  Result<ProviderHandle> out = make_error(
+      ErrorKind::InvalidArgument,
+      "spec.type " + config.type + " is not a provider type this operator knows");
+  for_each_provider([&](const ProviderTraits& traits, auto client) {
+    using Client = typename decltype(client)::type;
+    if (traits.name == config.type) out = build<Client>(config, std::move(t), clock, env);
+  });
+  return out;
 }
 
 Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& clock,

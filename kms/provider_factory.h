@@ -1,6 +1,6 @@
 #pragma once
-// Builds the client for a ProviderConfig: the one place that knows which class serves which
-// provider type. The handle owns the HTTP transport the client borrows.
+// Builds the client for a ProviderConfig: the class kms/provider_list.h pairs with its type.
+// The handle owns the HTTP transport the client borrows.
 
 #include <memory>
 

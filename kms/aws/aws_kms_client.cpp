@@ -12,7 +12,7 @@
 #include "common/base64.h"
 #include "common/json_fields.h"
 #include "common/text.h"
-#include "kms/key_state.h"
+#include "kms/aws/aws_traits.h"
 #include "kms/paging.h"
 #include "kms/rest_call.h"
 
@@ -46,6 +46,8 @@ KeyDescription key_from_metadata(const Json& m) {
   d.resource = str(m, "Arn");
   d.state = str(m, "KeyState");
   d.status = aws_cmk_status(d.state);
+  // An EXTERNAL key before its import, or after its material was deleted or expired.
+  d.holds_material = !d.state.empty() && d.state != "PendingImport";
   d.key_spec = str(m, "KeySpec");
   if (d.key_spec.empty()) d.key_spec = str(m, "CustomerMasterKeySpec");
   d.key_usage = str(m, "KeyUsage");

@@ -13,8 +13,8 @@
 
 #include "common/base64.h"
 #include "common/json_fields.h"
+#include "kms/azure/azure_traits.h"
 #include "kms/azure/byok_file.h"
-#include "kms/key_state.h"
 #include "kms/rest_call.h"
 
 namespace byok::kms::azure {
@@ -348,6 +348,7 @@ KeyDescription KeyVaultClient::describe(const KeyVaultKey& key) {
   d.version = key.version;
   d.state = key_vault_key_state(key, clock_.now());
   d.status = azure_cmk_status(d.state);
+  d.holds_material = !d.state.empty();  // the import makes key and material in one call
   d.key_spec = key.crv.empty() ? key.kty : key.kty + " " + key.crv;
   d.key_usage = join(key.key_ops, ",");
   d.enabled = key.enabled;

@@ -17,7 +17,7 @@
 // What Key Vault lacks, and what this client does about it:
 // - no state word: key_vault_key_state() makes one from the attributes (enabled, nbf, exp) and
 //   whether the key sits in /deletedkeys: Enabled, Disabled, Expired, NotYetValid, Deleted;
-//   key_state.h's azure_cmk_status() maps it. A purged key is gone: NotFound.
+//   azure_traits.h's azure_cmk_status() maps it. A purged key is gone: NotFound.
 // - no per-key deletion window: DELETE moves the key to /deletedkeys for the vault's soft-delete
 //   retention (7-90 days, set on the vault, reported as attributes.recoverableDays), after which
 //   it is purged; pending_window_days is ignored. A vault without soft delete (recoveryLevel

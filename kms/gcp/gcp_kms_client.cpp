@@ -10,8 +10,8 @@
 #include "common/text.h"
 #include "common/uuid.h"
 #include "kms/gcp/gcp_errors.h"
+#include "kms/gcp/gcp_traits.h"
 #include "kms/paging.h"
-#include "kms/key_state.h"
 #include "kms/rest_call.h"
 
 namespace byok::kms::gcp {
@@ -349,6 +349,7 @@ Result<KeyDescription> GcpKmsClient::describe(const CryptoKey& key) {
   d.version = v.name;
   d.state = v.state;
   d.status = gcp_cmk_status(v.state);
+  d.holds_material = !v.state.empty() && v.state != "PENDING_IMPORT" && v.state != "IMPORT_FAILED";
   if (!v.algorithm.empty()) d.key_spec = v.algorithm;
   if (!v.protection_level.empty()) d.origin = v.protection_level;
   d.enabled = v.state == "ENABLED";

@@ -9,7 +9,7 @@
 #include "common/base64.h"
 #include "common/json_fields.h"
 #include "common/uuid.h"
-#include "kms/key_state.h"
+#include "kms/oci/oci_traits.h"
 #include "kms/paging.h"
 #include "kms/rest_call.h"
 
@@ -68,6 +68,7 @@ OciKey key_from_json(const Json& j) {
   d.version = str(j, "currentKeyVersion");
   d.state = str(j, "lifecycleState");
   d.status = oci_cmk_status(d.state);
+  d.holds_material = !d.state.empty();  // the import makes key and material in one call
   d.enabled = d.state == "ENABLED";
   d.created = time_field(j, "timeCreated");
   d.deletion_date = time_field(j, "timeOfDeletion");

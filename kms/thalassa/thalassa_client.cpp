@@ -8,8 +8,8 @@
 #include "common/base64.h"
 #include "common/json_fields.h"
 #include "common/text.h"
-#include "kms/key_state.h"
 #include "kms/rest_call.h"
+#include "kms/thalassa/thalassa_traits.h"
 
 namespace byok::kms::thalassa {
 namespace {
@@ -132,6 +132,7 @@ KeyDescription ThalassaClient::describe(const ThalassaKey& key) const {
   d.version = key.latest_version > 0 ? std::to_string(key.latest_version) : "";
   d.state = key.status;
   d.status = thalassa_cmk_status(d.state);
+  d.holds_material = !d.state.empty();  // the import makes key and material in one call
   d.key_spec = key.key_type;
   d.origin = key.imported ? "imported" : "thalassa";
   d.enabled = key.status == "active";

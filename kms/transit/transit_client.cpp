@@ -7,8 +7,8 @@
 
 #include "common/base64.h"
 #include "common/json_fields.h"
-#include "kms/key_state.h"
 #include "kms/rest_call.h"
+#include "kms/transit/transit_traits.h"
 #include "kms/transit/vault_errors.h"
 
 namespace byok::kms::transit {
@@ -170,6 +170,7 @@ KeyDescription TransitClient::describe(const TransitKey& key) const {
   d.version = std::to_string(key.latest_version);
   d.state = transit_key_state(key);
   d.status = transit_cmk_status(d.state);
+  d.holds_material = !d.state.empty();  // the import makes key and material in one call
   d.key_spec = key.type;
   d.key_usage = join(key.supports, ",");
   d.origin = key.imported ? "imported" : "transit";

@@ -17,7 +17,7 @@
 //
 // What transit lacks, and what this client does about it:
 // - no key state: the state word is made up here from the key's fields (transit_key_state());
-//   key_state.h's transit_cmk_status() maps it;
+//   transit_traits.h's transit_cmk_status() maps it;
 // - no deletion window: deletion is immediate and final, so schedule_key_deletion deletes at once
 //   (pending_window_days is ignored) and cancel_key_deletion is Unsupported;
 // - no tags or descriptions: an import cannot carry the owner mark. find_key() takes a key of the

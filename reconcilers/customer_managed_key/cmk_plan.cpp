@@ -1,6 +1,6 @@
 #include "reconcilers/customer_managed_key/cmk_plan.h"
 
-#include "kms/key_state.h"
+#include "kms/provider_traits.h"
 #include "reconcilers/kms_provider/kms_failure.h"
 
 namespace byok::cmk {

@@ -39,12 +39,6 @@ void set_ready_from_state(ImportedKeyStatus& st, const ImportedKey& key,
 
 }  // namespace
 
-bool holds_material(const kms::KeyDescription& key) {
-  if (key.state.empty()) return false;  // Google: a CryptoKey with no version yet
-  return key.state != "PendingImport" && key.state != "PENDING_IMPORT" &&
-         key.state != "IMPORT_FAILED";
-}
-
 std::string reimport_request(const ImportedKey& key) {
   const auto& a = key.meta.annotations;
   auto it = a.find(kReimportAnnotation);
@@ -69,7 +63,7 @@ std::chrono::seconds lasting_failure_delay(const ImportedKeyStatus& before, Syst
 Step decide(const ImportedKey& key, const std::optional<kms::KeyDescription>& found) {
   const auto& st = key.status;
   if (!found) return st.imported ? Step::KeyMissing : Step::Import;
-  if (!holds_material(*found)) {
+  if (!found->holds_material) {
     if (!st.imported) return Step::Import;  // a container awaiting its first material
     return reimport_requested(key) ? Step::Import : Step::MaterialMissing;
   }

@@ -81,9 +81,6 @@ inline constexpr char kWrappingKeyNotTrusted[] = "WrappingKeyNotTrusted";  // we
 // material back on its own, since deleting it is how a KMS revokes a key in an emergency.
 inline constexpr char kReimportAnnotation[] = "byok.dev/reimport";
 
-// Whether the KMS's key holds material (vs a container awaiting its import).
-bool holds_material(const kms::KeyDescription& key);
-
 enum class Step {
   Import,         // first material (into found->key_id when a container exists)
   Adopt,          // the KMS holds the imported key; record it

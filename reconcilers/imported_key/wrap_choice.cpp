@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kms/provider_traits.h"
+
 namespace byok::importedkey {
 namespace {
 
@@ -18,7 +20,7 @@ Result<WrapChoice> choose_hsm_wrapping(const std::string& provider, hsm::KeyType
                                        const hsm::Capabilities& caps) {
   std::vector<std::string> why;
   for (const auto& algorithm : algorithms) {
-    auto spec = hsm::wrap_spec_for(provider, algorithm);
+    auto spec = kms::wrap_spec_for(provider, algorithm);
     if (!spec) {
       why.push_back(algorithm + ": " + spec.error().message);
       continue;
@@ -55,15 +57,9 @@ Result<WrapChoice> choose_hsm_wrapping(const std::string& provider, hsm::KeyType
 Result<std::string> choose_offline_algorithm(const std::string& provider,
                                              const std::string& requested,
                                              const std::vector<std::string>& algorithms) {
-  if (provider == "aws")
-    return make_error(ErrorKind::Unsupported,
-                      "AWS KMS issues a new wrapping key and import token with every "
-                      "GetParametersForImport, so material wrapped beforehand cannot be imported "
-                      "here: use source.hsm, or byokctl's offline AWS ceremony");
-  if (provider == "gcp")
-    return make_error(ErrorKind::Unsupported,
-                      "Google Cloud KMS issues a new wrapping key with every ImportJob, so "
-                      "material wrapped beforehand cannot be imported here: use source.hsm");
+  if (const kms::ProviderTraits* traits = kms::provider_traits(provider);
+      traits && !traits->prewrapped_import_refusal.empty())
+    return make_error(ErrorKind::Unsupported, std::string(traits->prewrapped_import_refusal));
   if (algorithms.empty())
     return make_error(ErrorKind::Unsupported, provider + " offers no wrapping algorithm");
   if (requested.empty()) return algorithms.front();

@@ -29,8 +29,8 @@ Result<WrapChoice> choose_hsm_wrapping(const std::string& provider, hsm::KeyType
                                        const hsm::Capabilities& caps);
 
 // InvalidArgument when `requested` is not one of `algorithms`; Unsupported when the provider
-// issues a new wrapping key for every import (AWS per GetParametersForImport, Google per
-// ImportJob), so nothing wrapped offline beforehand can match it.
+// issues a new wrapping key for every import (its traits' prewrapped_import_refusal), so nothing
+// wrapped offline beforehand can match it.
 Result<std::string> choose_offline_algorithm(const std::string& provider,
                                              const std::string& requested,
                                              const std::vector<std::string>& algorithms);

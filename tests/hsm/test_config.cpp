@@ -84,22 +84,8 @@ TEST_CASE("config: validate names every missing setting") {
   CHECK(st.error().message.find("BYOK_HSM_PIN") != std::string::npos);
 }
 
-TEST_CASE("wrap specs: each KMS's import option maps to the right method and hash") {
-  CHECK(azure_byok_spec() == WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha1, 0});
-  CHECK(aws_wrapping_algorithm("RSAES_OAEP_SHA_1").value() ==
-        WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0});
-  CHECK(aws_wrapping_algorithm("RSA_AES_KEY_WRAP_SHA_256").value() ==
-        WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha256, 0});
-  CHECK(aws_wrapping_algorithm("RSAES_PKCS1_V1_5").error().kind == byok::ErrorKind::Unsupported);
-  CHECK(gcp_import_method("RSA_OAEP_3072_SHA1_AES_256").value() ==
-        WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha1, 3072});
-  CHECK(gcp_import_method("RSA_OAEP_4096_SHA256").value() ==
-        WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha256, 4096});
-  CHECK(oci_wrapping_algorithm("RSA_OAEP_AES_SHA256").value() ==
-        WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha256, 0});
-  CHECK(transit_hash_function("").value().hash == OaepHash::Sha256);
-  CHECK(transit_hash_function("SHA1").value().hash == OaepHash::Sha1);
-  CHECK_FALSE(gcp_import_method("RSA_OAEP_2048_SHA1_AES_256").ok());
+// Which spec each KMS's words mean is the providers' (tests/unit/kms/provider_traits_test.cpp).
+TEST_CASE("wrap specs: direct RSA-OAEP cannot carry a private key") {
   CHECK_FALSE(check_wrap_target(WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0},
                                 KeyType::Rsa2048).ok());
 }

@@ -2,6 +2,7 @@
 
 #include "hsm/pkcs11_objects.h"
 #include "hsm/wrap_spec.h"
+#include "kms/provider_traits.h"
 #include "tests/hsm/crypto_check.h"
 #include "tests/hsm/test_token.h"
 
@@ -106,11 +107,13 @@ TEST_CASE("wrap: by CKA_ID, and the provider formats SoftHSM can serve") {
     WrapSpec spec;
   };
   const Case cases[] = {
-      {"azure .byok", azure_byok_spec()},
-      {"aws RSAES_OAEP_SHA_1", aws_wrapping_algorithm("RSAES_OAEP_SHA_1").value()},
-      {"aws RSA_AES_KEY_WRAP_SHA_1", aws_wrapping_algorithm("RSA_AES_KEY_WRAP_SHA_1").value()},
-      {"gcp RSA_OAEP_3072_SHA1_AES_256", gcp_import_method("RSA_OAEP_3072_SHA1_AES_256").value()},
-      {"transit SHA1", transit_hash_function("SHA1").value()},
+      {"azure .byok", byok::kms::wrap_spec_for("azure", "CKM_RSA_AES_KEY_WRAP").value()},
+      {"aws RSAES_OAEP_SHA_1", byok::kms::wrap_spec_for("aws", "RSAES_OAEP_SHA_1").value()},
+      {"aws RSA_AES_KEY_WRAP_SHA_1",
+       byok::kms::wrap_spec_for("aws", "RSA_AES_KEY_WRAP_SHA_1").value()},
+      {"gcp RSA_OAEP_3072_SHA1_AES_256",
+       byok::kms::wrap_spec_for("gcp", "RSA_OAEP_3072_SHA1_AES_256").value()},
+      {"transit SHA1", byok::kms::wrap_spec_for("transit", "SHA1").value()},
   };
   for (const Case& c : cases) {
     INFO(c.name);
@@ -121,7 +124,8 @@ TEST_CASE("wrap: by CKA_ID, and the provider formats SoftHSM can serve") {
   }
   // The import method fixes the KEK size.
   auto wrong = hsm->wrap_key(KeyRef::label("aes"),
-                             gcp_import_method("RSA_OAEP_4096_SHA1_AES_256").value(), der3072);
+                             byok::kms::wrap_spec_for("gcp", "RSA_OAEP_4096_SHA1_AES_256").value(),
+                             der3072);
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.error().kind == ErrorKind::InvalidArgument);
   CHECK(wrong.error().message.find("RSA-4096") != std::string::npos);

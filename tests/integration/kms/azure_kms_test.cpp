@@ -17,10 +17,10 @@
 #include <openssl/evp.h>
 
 #include "common/clock.h"
-#include "kms/azure/key_vault_client.h"
 #include "kms/aws/sigv4.h"
+#include "kms/azure/azure_traits.h"
+#include "kms/azure/key_vault_client.h"
 #include "kms/http_transport.h"
-#include "kms/key_state.h"
 #include "tests/harness/server_env.h"
 #include "tests/integration/kms/kms_test_support.h"
 

@@ -238,6 +238,7 @@ TEST_CASE("CreateKey with Origin EXTERNAL sends spec and usage and origin and ta
   REQUIRE(key.ok());
   CHECK(key->state == "PendingImport");
   CHECK(*key->status == CmkStatus::Old);
+  CHECK_FALSE(key->holds_material);  // a container awaiting its import
   const auto& sent = f.transport.requests[0];
   CHECK(find_header(sent.headers, "X-Amz-Target") == "TrentService.CreateKey");
   CHECK(Json::parse(sent.body) ==

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "kms/key_state.h"
+#include "kms/aws/aws_traits.h"
 
 using namespace byok::kms;
 

@@ -11,9 +11,9 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "kms/azure/azure_traits.h"
 #include "kms/azure/byok_file.h"
 #include "kms/azure/key_vault_client.h"
-#include "kms/key_state.h"
 #include "tests/unit/kms/azure/azure_test_support.h"
 
 using namespace byok;

@@ -11,7 +11,7 @@
 #include "common/base64.h"
 #include "kms/gcp/gcp_errors.h"
 #include "kms/gcp/gcp_kms_client.h"
-#include "kms/key_state.h"
+#include "kms/gcp/gcp_traits.h"
 #include "tests/unit/kms/gcp/gcp_test_support.h"
 
 using namespace byok;
@@ -97,6 +97,7 @@ TEST_CASE("describe_key GETs the CryptoKey with a bearer token and reads its pri
   CHECK(d->state == "ENABLED");
   REQUIRE(d->status.has_value());
   CHECK(*d->status == CmkStatus::Current);
+  CHECK(d->holds_material);
   CHECK(d->enabled);
   CHECK(d->imported);
   CHECK(d->key_spec == "GOOGLE_SYMMETRIC_ENCRYPTION");
@@ -146,6 +147,7 @@ TEST_CASE("a CryptoKey with no version at all holds no material: old, no state",
   REQUIRE(d.ok());
   CHECK(d->state.empty());
   CHECK(d->version.empty());
+  CHECK_FALSE(d->holds_material);
   REQUIRE(d->status.has_value());
   CHECK(*d->status == CmkStatus::Old);
   CHECK(d->imported);

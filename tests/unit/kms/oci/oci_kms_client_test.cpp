@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
-#include "tests/unit/kms/scripted_transport.h"
-#include "kms/key_state.h"
 #include "kms/oci/oci_kms_client.h"
+#include "kms/oci/oci_traits.h"
 #include "tests/unit/kms/oci/oci_test_keys.h"
+#include "tests/unit/kms/scripted_transport.h"
 
 using namespace byok;
 using namespace byok::kms;

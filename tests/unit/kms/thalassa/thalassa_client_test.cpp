@@ -12,8 +12,8 @@
 #include <openssl/x509.h>
 
 #include "common/base64.h"
-#include "kms/key_state.h"
 #include "kms/thalassa/thalassa_client.h"
+#include "kms/thalassa/thalassa_traits.h"
 #include "tests/unit/kms/scripted_transport.h"
 
 using namespace byok;

@@ -13,8 +13,8 @@
 #include <openssl/x509.h>
 
 #include "common/base64.h"
-#include "kms/key_state.h"
 #include "kms/transit/transit_client.h"
+#include "kms/transit/transit_traits.h"
 #include "kms/transit/vault_errors.h"
 #include "tests/unit/kms/scripted_transport.h"
 
