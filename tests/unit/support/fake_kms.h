@@ -19,6 +19,7 @@
 #include "hsm/encoding.h"
 #include "hsm/wrap_spec.h"
 #include "kms/kms_provider.h"
+#include "kms/provider_traits.h"
 #include "tests/hsm/crypto_check.h"
 #include "tests/unit/support/call_log.h"
 
@@ -150,9 +151,12 @@ class FakeKms : public kms::KmsProvider {
     k.description.state = state;
     k.description.status = status;
     k.description.enabled = status == kms::CmkStatus::Current;
+    // Material arrives with the import and stays through disabling and scheduled deletion.
+    if (state == "Enabled") k.description.holds_material = true;
+    if (state == "PendingImport") k.description.holds_material = false;
   }
   std::optional<std::vector<std::uint8_t>> unwrap(const std::string& algorithm, const std::string& wrapped) {
-    auto spec = hsm::wrap_spec_for(type, algorithm);
+    auto spec = kms::wrap_spec_for(type, algorithm);
     if (!spec) return std::nullopt;
     std::span<const std::uint8_t> blob{reinterpret_cast<const std::uint8_t*>(wrapped.data()), wrapped.size()};
     return spec->method == hsm::WrapMethod::RsaOaep ? hsm::test::oaep_decrypt(kek_.get(), spec->hash, blob)

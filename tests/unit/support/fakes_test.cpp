@@ -6,6 +6,7 @@
 #include "controller/kube/resource.h"
 #include "hsm/encoding.h"
 #include "tests/unit/support/fake_hsm.h"
+#include "kms/provider_traits.h"
 #include "tests/unit/support/fake_kms.h"
 #include "tests/unit/support/fake_kube_client.h"
 
@@ -36,7 +37,7 @@ TEST_CASE("FakeKms: what the HSM wrapped arrives unwrapped, and a second import 
   hsm.add_key("k", hsm::KeyType::Aes256Gcm96);
   auto w = kms.prepare_import(target(), "");
   REQUIRE(w);
-  auto blob = hsm.wrap_key(hsm::KeyRef::label("k"), *hsm::wrap_spec_for("transit", "SHA256"), bytes(w->public_key_der));
+  auto blob = hsm.wrap_key(hsm::KeyRef::label("k"), *kms::wrap_spec_for("transit", "SHA256"), bytes(w->public_key_der));
   REQUIRE(blob);
   std::string wrapped(blob->begin(), blob->end());
   REQUIRE(kms.import_key(target(), *w, wrapped, kms::ImportKind::First));
@@ -65,7 +66,7 @@ TEST_CASE("FakeHsm: refuses what a token refuses", "[fakes]") {
   hsm.add_key("k", hsm::KeyType::Aes256Gcm96).info.extractable = false;
   testing::FakeKms kms;
   auto der = kms.prepare_import(target(), "")->public_key_der;
-  auto spec = *hsm::wrap_spec_for("transit", "SHA256");
+  auto spec = *kms::wrap_spec_for("transit", "SHA256");
   CHECK(hsm.wrap_key(hsm::KeyRef::label("k"), spec, bytes(der)).error().kind == ErrorKind::PermissionDenied);
   CHECK(hsm.wrap_key(hsm::KeyRef::label("none"), spec, bytes(der)).error().kind == ErrorKind::NotFound);
   hsm.add_key("weak", hsm::KeyType::Aes256Gcm96);
