@@ -143,9 +143,8 @@ DeletionOutcome delete_key(kmsprovider::ProviderRegistry& providers, const Cmk& 
 }  // namespace
 
 Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) {
-  using Action = runtime::ReconcileResult::Action;
   auto object = store_.get(key);
-  if (!object) return runtime::ReconcileResult{};  // deleted; nothing holds it any more
+  if (!object) return runtime::done();  // deleted; nothing holds it any more
   auto parsed = parse_cmk(*object);
   if (!parsed) return parsed.error();
 
@@ -176,7 +175,7 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
     auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Merge,
                            runtime::finalizers_patch(meta, runtime::with_finalizer(meta.finalizers, kFinalizer)));
     if (!r) return r.error().context("adding finalizer");
-    return runtime::ReconcileResult{};  // the update comes back through the watch: next step
+    return runtime::done();  // the update comes back through the watch: next step
   }
 
   if (plan.status) {
@@ -192,17 +191,16 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
     auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Merge,
                            runtime::finalizers_patch(fresh, runtime::without_finalizer(meta.finalizers, kFinalizer)));
     if (!r && r.error().kind != ErrorKind::NotFound) return r.error().context("removing finalizer");
-    return runtime::ReconcileResult{};
+    return runtime::done();
   }
   if (plan.transient_failure)
-    return runtime::ReconcileResult{
-        Action::RetryBackoff, runtime::Millis(0),
+    return runtime::retry_with_backoff(
         in.deletion ? in.deletion->error.message
-                    : (in.check ? in.check->error.message : std::string("KMS unavailable"))};
-  if (in.cmk.meta.deleting) return runtime::ReconcileResult{};
+                    : (in.check ? in.check->error.message : std::string("KMS unavailable")));
+  if (in.cmk.meta.deleting) return runtime::done();
   // Come back when the next verification is due. After a lasting failure (a missing key, bad
   // credentials) within a minute at most: the fix may be in a Secret, which is not watched.
-  auto next = std::min<std::chrono::seconds>(interval.every, std::chrono::seconds(60));
+  auto next = std::min<std::chrono::seconds>(interval.every, runtime::kLastingFailureMin);
   const auto& st = plan.status ? *plan.status : in.cmk.status;
   const auto* verified = runtime::find_condition(st.conditions, conditions::kKeyVerified);
   SystemTime last;
@@ -211,7 +209,7 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
     auto left = std::chrono::duration_cast<std::chrono::seconds>(last + interval.every - now);
     next = std::max(std::chrono::seconds(1), std::min(left, interval.every));
   }
-  return runtime::ReconcileResult{Action::RequeueAfter, next, ""};
+  return runtime::requeue_after(next);
 }
 
 }  // namespace byok::cmk

@@ -11,7 +11,6 @@
 namespace byok::importedkey {
 namespace {
 
-using Action = runtime::ReconcileResult::Action;
 using kmsprovider::ProviderProblem;
 
 std::string bytes_as_string(const std::vector<std::uint8_t>& b) { return std::string(b.begin(), b.end()); }
@@ -68,9 +67,7 @@ class ImportedKeyReconciler::Pass {
     r_.events_.record(object_, runtime::EventSpec{type, reason, "Import", note});
   }
   std::string now() const { return format_rfc3339(r_.clock_.now()); }
-  runtime::ReconcileResult recheck() const {
-    return runtime::ReconcileResult{Action::RequeueAfter, interval_, ""};
-  }
+  runtime::ReconcileResult recheck() const { return runtime::requeue_after(interval_); }
 
   ImportedKeyReconciler& r_;
   runtime::Json object_;
@@ -129,12 +126,11 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::fail(const Failure
                     "(object " + key_.meta.namespace_ + "/" + key_.meta.name + ")";
   auto settled = settle(status_failed(key_, shown, now()));
   if (!settled) return settled.error();
-  if (f.transient) return runtime::ReconcileResult{Action::RetryBackoff, runtime::Millis(0), f.message};
-  // A lasting failure's fix may be in something the operator does not watch (a Secret, a key in
-  // the HSM, the KMS itself): looked at again, less often the longer it lasts.
-  return runtime::ReconcileResult{
-      Action::RequeueAfter, std::min<std::chrono::seconds>(interval_, lasting_failure_delay(key_.status, r_.clock_.now())),
-      f.message};
+  // A lasting failure is looked at again less often the longer it lasts, never later than the
+  // periodic check.
+  return runtime::reported_failure(
+      f.transient, f.message,
+      std::min<std::chrono::seconds>(interval_, lasting_failure_delay(key_.status, r_.clock_.now())));
 }
 
 std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::authorize(
@@ -184,7 +180,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
                               kube::PatchType::Merge,
                               runtime::finalizers_patch(meta, runtime::with_finalizer(meta.finalizers, kFinalizer)));
     if (!r) return r.error().context("adding finalizer");
-    return runtime::ReconcileResult{};  // the update comes back through the watch
+    return runtime::done();  // the update comes back through the watch
   }
 
   // A key from the HSM: the spec's request must be granted before anything is read from the
@@ -529,7 +525,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
 
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
   const auto& meta = key_.meta;
-  if (!meta.has_finalizer(kFinalizer)) return runtime::ReconcileResult{};
+  if (!meta.has_finalizer(kFinalizer)) return runtime::done();
   // Something may exist in the KMS once an import got as far as its first step.
   bool touched_kms = key_.status.imported || !key_.status.phase.empty() || !key_.status.key_id.empty();
   std::string name = kms_key_name(key_);
@@ -581,7 +577,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
                             kube::PatchType::Merge,
                             runtime::finalizers_patch(fresh, runtime::without_finalizer(meta.finalizers, kFinalizer)));
   if (!r && r.error().kind != ErrorKind::NotFound) return r.error().context("removing finalizer");
-  return runtime::ReconcileResult{};
+  return runtime::done();
 }
 
 ImportedKeyReconciler::ImportedKeyReconciler(kube::KubeClient& client, const runtime::Store& store,
@@ -594,7 +590,7 @@ ImportedKeyReconciler::ImportedKeyReconciler(kube::KubeClient& client, const run
 
 runtime::ReconcileResult ImportedKeyReconciler::reconcile(const std::string& key) {
   auto object = store_.get(key);
-  if (!object) return runtime::ReconcileResult{};  // deleted; nothing holds it any more
+  if (!object) return runtime::done();  // deleted; nothing holds it any more
   auto parsed = parse_imported_key(*object);
   if (!parsed) return runtime::result_for(parsed.error());
   Pass pass(*this, std::move(*object), std::move(*parsed));

@@ -59,9 +59,8 @@ KmsProviderReconciler::KmsProviderReconciler(kube::KubeClient& client, const run
     : client_(client), store_(store), providers_(providers), events_(events), clock_(clock) {}
 
 runtime::ReconcileResult KmsProviderReconciler::reconcile(const std::string& key) {
-  using Action = runtime::ReconcileResult::Action;
   auto object = store_.get(key);
-  if (!object) return {};
+  if (!object) return runtime::done();
   auto provider = parse_kms_provider(*object);
   if (!provider) return runtime::result_for(provider.error());
   const auto& meta = provider->meta;
@@ -84,9 +83,11 @@ runtime::ReconcileResult KmsProviderReconciler::reconcile(const std::string& key
     if (!written) return runtime::result_for(written.error());
   }
   for (const auto& e : plan.events) events_.record(*object, e);
-  if (plan.transient_failure)
-    return {Action::RetryBackoff, runtime::Millis(0), check.error.message};
-  return {Action::RequeueAfter, kRecheckInterval, ""};
+  // Checked again every kRecheckInterval, failing or not: a lasting failure's fix is often in a
+  // Secret, which is not watched.
+  if (!check.accessor)
+    return runtime::reported_failure(plan.transient_failure, check.error.message, kRecheckInterval);
+  return runtime::requeue_after(kRecheckInterval);
 }
 
 }  // namespace byok::kmsprovider
