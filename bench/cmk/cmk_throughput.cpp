@@ -18,6 +18,7 @@
 #include "controller/kube/resource.h"
 #include "tests/harness/cluster.h"
 #include "tests/harness/operator_process.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 
 using namespace byok;
 using kube::Json;
@@ -25,7 +26,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const auto kCmk = kube::resources::customer_managed_keys();
+const auto kCmk = byok::cmk::customer_managed_keys();
 
 Json cmk(int i) {
   return {{"apiVersion", "byok.dev/v1alpha1"},

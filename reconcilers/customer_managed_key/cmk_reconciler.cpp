@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <set>
 
+#include "controller/runtime/finalizer.h"
 #include "controller/runtime/status_writer.h"
 #include "reconcilers/customer_managed_key/cmk_plan.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 
 namespace byok::cmk {
 namespace {
@@ -167,14 +169,14 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
   if (in.cmk.status.id.empty()) in.fresh_id = new_id_();
   CmkPlan plan = plan_cmk(in);
 
-  const auto type = kube::resources::customer_managed_keys();
+  const auto type = customer_managed_keys();
   const auto& meta = in.cmk.meta;
   std::string rv = meta.resource_version;
 
+  // The pure plan decides when the finalizer comes and goes (added first, released once the
+  // deletionPolicy is carried out); the guarded patches are the runtime's.
   if (plan.add_finalizer) {
-    auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Merge,
-                           runtime::finalizers_patch(meta, runtime::with_finalizer(meta.finalizers, kFinalizer)));
-    if (!r) return r.error().context("adding finalizer");
+    if (auto added = runtime::add_finalizer(client_, type, meta, kFinalizer); !added) return added.error();
     return runtime::done();  // the update comes back through the watch: next step
   }
 
@@ -186,11 +188,8 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
   for (const auto& e : plan.events) events_.record(*object, e);
 
   if (plan.remove_finalizer) {
-    runtime::ObjectMeta fresh = meta;
-    fresh.resource_version = rv;
-    auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Merge,
-                           runtime::finalizers_patch(fresh, runtime::without_finalizer(meta.finalizers, kFinalizer)));
-    if (!r && r.error().kind != ErrorKind::NotFound) return r.error().context("removing finalizer");
+    if (auto removed = runtime::remove_finalizer(client_, type, meta, kFinalizer, rv); !removed)
+      return removed.error();
     return runtime::done();
   }
   if (plan.transient_failure)

@@ -3,6 +3,7 @@
 #include "controller/kube/resource.h"
 #include "controller/runtime/status_writer.h"
 #include "reconcilers/kms_provider/kms_failure.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 namespace byok::kmsprovider {
 namespace {
@@ -78,7 +79,7 @@ runtime::ReconcileResult KmsProviderReconciler::reconcile(const std::string& key
   auto plan = plan_kms_provider(*provider, check, format_rfc3339(clock_.now()));
 
   if (plan.status) {
-    auto written = runtime::apply_status(client_, kube::resources::kms_providers(), meta,
+    auto written = runtime::apply_status(client_, kms_providers(), meta,
                                          meta.resource_version, status_to_json(*plan.status));
     if (!written) return runtime::result_for(written.error());
   }

@@ -10,6 +10,7 @@
 #include "controller/kube/resource.h"
 #include "tests/harness/cluster.h"
 #include "tests/integration/operations/operations_support.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 
 using namespace byok;
 using byok::kube::Json;
@@ -17,7 +18,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const auto kCmk = kube::resources::customer_managed_keys();
+const auto kCmk = byok::cmk::customer_managed_keys();
 const auto kLease = kube::resources::leases();
 const char kLeaseName[] = "byok-operator-leader";
 // client-go's defaults, which the operator uses.

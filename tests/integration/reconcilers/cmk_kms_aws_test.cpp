@@ -16,6 +16,8 @@
 #include "tests/harness/cluster.h"
 #include "tests/harness/operator_process.h"
 #include "tests/harness/server_env.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 using namespace byok;
 using byok::kube::Json;
@@ -23,7 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const auto kCmk = kube::resources::customer_managed_keys();
+const auto kCmk = byok::cmk::customer_managed_keys();
 
 const testing::ServerEnv& moto() {
   static const auto env = testing::ServerEnv::for_provider("aws");
@@ -84,7 +86,7 @@ void create_provider(kube::KubeClient& c, const std::string& ns, const std::stri
                      {"aws", {{"stsEndpoint", endpoint}}},  // moto serves STS too
                      {"credentialsSecretRef", {{"name", name + "-credentials"}}},
                      {"caSecretRef", {{"name", name + "-ca"}}}}}};
-  REQUIRE(c.create(kube::resources::kms_providers(), ns, provider).ok());
+  REQUIRE(c.create(byok::kmsprovider::kms_providers(), ns, provider).ok());
 }
 
 Json cmk(const std::string& name, const std::string& arn, const std::string& provider = "aws",

@@ -10,13 +10,14 @@
 #include "controller/kube/resource.h"
 #include "tests/harness/cluster.h"
 #include "tests/harness/operator_process.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 
 using namespace byok;
 using byok::kube::Json;
 
 namespace {
 
-const auto kCmk = kube::resources::customer_managed_keys();
+const auto kCmk = byok::cmk::customer_managed_keys();
 
 Json cmk(const std::string& name, bool is_default, const std::string& replaces = "") {
   Json j = {{"apiVersion", "byok.dev/v1alpha1"},
