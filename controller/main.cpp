@@ -35,6 +35,7 @@
 #include "kms/provider_factory.h"
 #include "kms/retry.h"
 #include "reconcilers/customer_managed_key/cmk_reconciler.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 #include "reconcilers/customer_managed_key/cmk_verification.h"
 #include "reconcilers/imported_key/ik_reconciler.h"
 #include "reconcilers/imported_key/operator_hsm.h"
