@@ -78,7 +78,7 @@ Status Informer::list_into_store(Stream& stream) {
 
 void Informer::run(StopSignal& stop) {
   std::vector<Stream> streams;
-  for (const auto& ns : namespaces_) streams.push_back(Stream{ns});
+  for (const auto& ns : namespaces_) streams.push_back(Stream{ns, ""});
   if (streams.size() == 1) return run_stream(streams[0], stop);
   std::vector<std::thread> threads;
   for (auto& stream : streams) threads.emplace_back([this, &stream, &stop] { run_stream(stream, stop); });
