@@ -20,7 +20,8 @@
 #include "tests/harness/operator_process.h"
 #include "reconcilers/customer_managed_key/cmk_types.h"
 
-using namespace byok;
+namespace kube = byok::kube;
+namespace testing = byok::testing;
 using kube::Json;
 using Clock = std::chrono::steady_clock;
 
