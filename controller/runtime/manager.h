@@ -11,14 +11,14 @@
 //   manager.run_controllers(stop);  // the leader: blocks until stop
 //   manager.join_informers();
 //
-// Wiring a new kind, before the manager: 4 files, 9 places: its ResourceType in
-// controller/kube/resource.{h,cpp}; in controller/main.cpp an informer, a queue, an event
-// handler, a Controller, and both of the informer and controller lists; its sources in
+// Wiring a new kind, besides its own reconcilers/<kind>/ folder. Before the manager: 5 files,
+// 9 places: its ResourceType in controller/kube/resource.h and resource.cpp; in
+// controller/main.cpp five (an informer, a queue with its event handler, a Controller, and a
+// place in each of the informer and controller lists); its sources in
 // reconcilers/CMakeLists.txt; its verbs in the chart's ClusterRole.
-// With it: 3 files besides the kind's own folder (which now also names its ResourceType), 3
-// places: one manager.controller(...) statement (and its reconciler) in controller/main.cpp;
-// its sources in reconcilers/CMakeLists.txt; its verbs in the ClusterRole (tests/chart's RBAC
-// test fails on a missing one).
+// With it: 3 files, 3 places: one manager.controller(...) statement (after its reconciler) in
+// controller/main.cpp; its sources in reconcilers/CMakeLists.txt; its verbs in the ClusterRole
+// (tests/chart's RBAC test fails on a missing one). Its ResourceType lives in its own folder.
 
 #include <cstdint>
 #include <map>
