@@ -40,11 +40,19 @@ struct Error {
   // Prefixes the message with what was being done, so an error read in a log or a condition
   // says which call failed ("GET /apis/...: connection refused").
   Error context(const std::string& what) const { return Error{kind, what + ": " + message}; }
-  bool retryable() const {
-    return kind == ErrorKind::Unavailable || kind == ErrorKind::Throttled || kind == ErrorKind::DeadlineExceeded ||
-           kind == ErrorKind::Conflict;
-  }
 };
+
+// The one table from an error's kind to what comes next. Every "is this transient?" in the tree
+// reads it: the reconcile's result (controller/runtime/error_policy.h), the conditions' Unknown
+// versus False, a KMS client deciding whether a failed fallback hides the first answer. Only a
+// KMS client's quick in-call retry (kms/rest_call.cpp) is narrower, for reasons given there.
+enum class Recovery {
+  Backoff,     // the world may heal on its own: try again with per-item exponential backoff
+  Refetch,     // the object (or the watch) moved under us: read it again at once
+  Lasting,     // someone must change something: report it; look again after a change or a delay
+};
+Recovery recovery_for(ErrorKind kind);
+inline bool transient(ErrorKind kind) { return recovery_for(kind) == Recovery::Backoff; }
 
 inline Error make_error(ErrorKind kind, std::string message) { return Error{kind, std::move(message)}; }
 

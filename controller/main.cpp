@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -17,6 +18,7 @@
 #include "common/file_read.h"
 #include "common/process_init.h"
 #include "common/clock.h"
+#include "common/random.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -26,16 +28,14 @@
 #include "controller/kube/rest_client.h"
 #include "controller/observability/endpoints.h"
 #include "controller/observability/health.h"
-#include "controller/runtime/change_filter.h"
-#include "controller/runtime/controller.h"
 #include "controller/runtime/events.h"
-#include "controller/runtime/informer.h"
 #include "controller/runtime/leader_election.h"
-#include "controller/runtime/work_queue.h"
+#include "controller/runtime/manager.h"
 #include "kms/metered_provider.h"
 #include "kms/provider_factory.h"
 #include "kms/retry.h"
 #include "reconcilers/customer_managed_key/cmk_reconciler.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 #include "reconcilers/customer_managed_key/cmk_verification.h"
 #include "reconcilers/imported_key/ik_reconciler.h"
 #include "reconcilers/imported_key/operator_hsm.h"
@@ -280,6 +280,8 @@ int main(int argc, char** argv) {
   }
   byok::kube::RestKubeClient client(*config);
   byok::RealClock clock;
+  // The process's one source of randomness (backoff jitter, Event names): seeded once here.
+  byok::SeededRandom random{std::random_device{}()};
   byok::StopSignal stop;
 
   std::thread signal_thread([&] {
@@ -291,33 +293,28 @@ int main(int argc, char** argv) {
   });
   signal_thread.detach();
 
-  byok::runtime::KubeEventRecorder events(client, clock, log, "byok.dev/operator", instance_name());
+  byok::runtime::KubeEventRecorder events(client, clock, random, log, "byok.dev/operator", instance_name());
   // The registry /metrics serves (every informer, controller, queue and the KMS/HSM decorators
   // below record into it), and the named checks /readyz runs: register more with
   // health.add_readiness_check(name, [] { return byok::Status{}; }).
   byok::metrics::Registry metrics;
-  byok::runtime::ControllerOptions controller_options;
-  controller_options.metrics = &metrics;
   byok::kms::kms_metrics(metrics);  // the KMS families show before the first call
   byok::observability::HealthChecks health;
 
+  byok::runtime::ManagerOptions manager_options;
+  // Every namespace (one watch per kind), or the ones --namespace names (one watch each).
+  manager_options.namespaces = comma_list(opts.watch_namespace);
+  manager_options.workers = opts.workers;
+  manager_options.resync = std::chrono::seconds(opts.resync_seconds);
   // Tenants share the workers: a namespace whose reconciles hang on a slow or hostile KMS may hold
   // at most half of each kind's workers (work_queue.h), so other namespaces keep moving.
-  byok::runtime::WorkQueueOptions queue_options;
-  queue_options.max_slow_per_namespace = std::max(1, opts.workers / 2);
+  manager_options.queue.max_slow_per_namespace = std::max(1, opts.workers / 2);
+  manager_options.metrics = &metrics;
+  byok::runtime::Manager manager(client, clock, random, log, std::move(manager_options));
+  const auto cmks = byok::cmk::customer_managed_keys();
+  const auto imported_keys = byok::importedkey::imported_keys();
+  const auto kms_providers = byok::kmsprovider::kms_providers();
 
-  // Every namespace (one watch per kind), or the ones --namespace names (one watch each).
-  const auto watched = comma_list(opts.watch_namespace);
-
-  // CustomerManagedKey
-  byok::runtime::Informer cmk_informer(client, byok::kube::resources::customer_managed_keys(),
-                                       watched, log, &metrics);
-  byok::runtime::WorkQueue cmk_queue(clock, queue_options);
-  cmk_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
-    if (byok::runtime::wakes_reconcile(old, now)) cmk_queue.add(byok::runtime::object_key(*now));
-    for (const auto& key : byok::cmk::related_cmk_keys(old, now, cmk_informer.store()))
-      cmk_queue.add(key);
-  });
   // ImportedKey: the HSM (when configured) wraps key material for the KMS's wrapping key.
   auto operator_hsm =
       byok::importedkey::OperatorHsm::from_environment(opts.hsm_config, log, &metrics);
@@ -325,77 +322,50 @@ int main(int argc, char** argv) {
     log.error("cannot configure the HSM", {{"error", operator_hsm.error().message}});
     return 2;
   }
-  byok::runtime::Informer ik_informer(client, byok::kube::resources::imported_keys(),
-                                      watched, log, &metrics);
-  byok::runtime::WorkQueue ik_queue(clock, queue_options);
-  ik_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
-    if (byok::runtime::wakes_reconcile(old, now)) ik_queue.add(byok::runtime::object_key(*now));
-  });
-  // KMS clients per KmsProvider, rebuilt when it or its Secrets change. A KmsProvider's change
-  // re-verifies the CMKs that use it.
+  // KMS clients per KmsProvider, rebuilt when it or its Secrets change.
   byok::kmsprovider::ProviderRegistry providers(
       client, [&](const byok::kms::ProviderConfig& c) {
         return byok::kms::make_provider(c, clock, &metrics, *kms_request_timeout);
       },
       byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns, manufacturer_roots, owner_roots});
-  byok::runtime::Informer provider_informer(client, byok::kube::resources::kms_providers(),
-                                            watched, log, &metrics);
-  byok::runtime::WorkQueue provider_queue(clock, queue_options);
-  provider_informer.add_handler([&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
-    if (byok::runtime::wakes_reconcile(old, now)) provider_queue.add(byok::runtime::object_key(*now));
-    const byok::runtime::Json* o = now ? now : old;
-    if (old && now && old->at("metadata").value("generation", 0) == now->at("metadata").value("generation", 0))
-      return;  // a status-only change: nothing the CMKs depend on
-    const auto& md = o->at("metadata");
-    for (const auto& key : byok::kmsprovider::objects_using_provider(
-             cmk_informer.store(), md.value("namespace", ""), md.value("name", "")))
-      cmk_queue.add(key);
-    for (const auto& key : byok::kmsprovider::objects_using_provider(
-             ik_informer.store(), md.value("namespace", ""), md.value("name", "")))
-      ik_queue.add(key);
-  });
-  byok::kmsprovider::KmsProviderReconciler provider_reconciler(client, provider_informer.store(),
+
+  // KmsProvider: one worker is plenty for asking each KMS who the credentials are.
+  byok::kmsprovider::KmsProviderReconciler provider_reconciler(client, manager.store(kms_providers),
                                                               providers, events, clock);
-  byok::runtime::Controller provider_controller(
-      "kmsprovider", provider_queue,
-      [&](const std::string& key) { return provider_reconciler.reconcile(key); }, 1,
-      std::chrono::seconds(opts.resync_seconds), log, controller_options);
-  byok::cmk::CmkReconciler cmk_reconciler(client, cmk_informer.store(), providers, events, clock,
-                                          log, [] { return byok::random_uuid(); });
+  manager.controller(kms_providers, [&](const std::string& key) { return provider_reconciler.reconcile(key); }, 1);
+
+  // CustomerManagedKey: its default and status depend on its namespace's other CMKs, and a
+  // KmsProvider's change re-verifies the CMKs that use it.
+  const auto& cmk_store = manager.store(cmks);
+  byok::cmk::CmkReconciler cmk_reconciler(client, cmk_store, providers, events, clock, log,
+                                          [] { return byok::random_uuid(); });
   cmk_reconciler.set_min_verify_interval(*min_verify);
-  byok::runtime::Controller cmk_controller(
-      "customermanagedkey", cmk_queue,
-      [&](const std::string& key) { return cmk_reconciler.reconcile(key); }, opts.workers,
-      std::chrono::seconds(opts.resync_seconds), log, controller_options);
+  manager.controller(cmks, [&](const std::string& key) { return cmk_reconciler.reconcile(key); })
+      .watches(cmks, [&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
+        return byok::cmk::related_cmk_keys(old, now, cmk_store);
+      })
+      .watches(kms_providers, byok::kmsprovider::users_of_provider(cmk_store));
 
   log.info("starting", {{"namespace", opts.watch_namespace.empty() ? "*" : opts.watch_namespace},
                         {"clusterResourceNamespace", cluster_ns},
                         {"kmsEndpointAllow", opts.kms_endpoint_allow.empty() ? "public endpoints" : std::to_string(opts.kms_endpoint_allow.size()) + " patterns"},
                         {"workers", std::to_string(opts.workers)},
                         {"server", config->server}});
+  // ImportedKey: re-tried when its KmsProvider changes.
   byok::hsmpolicy::ExportAuthorizer export_authorizer(client);
   byok::importedkey::ExportAudit export_audit(audit_log, events, cluster_ns);
+  const auto& ik_store = manager.store(imported_keys);
   byok::importedkey::ImportedKeyReconciler ik_reconciler(
-      client, ik_informer.store(), providers, (*operator_hsm)->access(), export_authorizer,
+      client, ik_store, providers, (*operator_hsm)->access(), export_authorizer,
       export_audit, events, clock, log);
   ik_reconciler.set_min_verify_interval(*min_verify);
-  byok::runtime::Controller ik_controller(
-      "importedkey", ik_queue, [&](const std::string& key) { return ik_reconciler.reconcile(key); },
-      opts.workers, std::chrono::seconds(opts.resync_seconds), log, controller_options);
+  manager.controller(imported_keys, [&](const std::string& key) { return ik_reconciler.reconcile(key); })
+      .watches(kms_providers, byok::kmsprovider::users_of_provider(ik_store));
   if ((*operator_hsm)->configured())
     health.add_readiness_check("hsm", [&] { return (*operator_hsm)->check(); });
 
-  // Every informer and controller of the wiring above: a new kind adds its own here.
-  std::vector<byok::runtime::Informer*> informers{&cmk_informer, &provider_informer, &ik_informer};
-  std::vector<byok::runtime::Controller*> controllers{&cmk_controller, &provider_controller,
-                                                      &ik_controller};
-
   // Probes and /metrics first; /readyz turns 200 once every cache has its first list.
-  for (auto* informer : informers)
-    health.add_readiness_check("informer-" + informer->type().plural, [informer]() -> byok::Status {
-      if (informer->synced()) return {};
-      return byok::make_error(byok::ErrorKind::Unavailable, "first list not done yet");
-    });
+  manager.add_readiness_checks(health);
   byok::observability::Endpoints endpoints(metrics, health, log);
   if (auto st = endpoints.start(opts.metrics_bind, opts.probe_bind); !st) {
     log.error("cannot serve metrics and probes", {{"error", st.error().message}});
@@ -404,8 +374,7 @@ int main(int argc, char** argv) {
 
   // Informers run on every replica (a follower's caches are warm when it takes over); the
   // workers only on the leader.
-  std::vector<std::thread> informer_threads;
-  for (auto* informer : informers) informer_threads.emplace_back([informer, &stop] { informer->run(stop); });
+  manager.start_informers(stop);
 
   // Lease requests time out well within the renew deadline.
   std::optional<byok::kube::RestKubeClient> lease_client;
@@ -439,19 +408,14 @@ int main(int argc, char** argv) {
     }
   }
 
-  if (leading) {
-    std::vector<std::thread> controller_threads;
-    for (auto* controller : controllers)
-      controller_threads.emplace_back([controller, &stop] { controller->run(stop); });
-    for (auto& t : controller_threads) t.join();
-  }
+  if (leading) manager.run_controllers(stop);
   // The workers have stopped: only now may another replica take over.
   renewing_done.request_stop();
   if (renew_thread.joinable()) renew_thread.join();
   if (deadline_thread.joinable()) deadline_thread.join();
   if (elector) elector->release();
-  for (auto& t : informer_threads) t.join();
+  manager.join_informers();
   endpoints.stop();
-  log.info("stopped", {{"reconciled", std::to_string(cmk_controller.counters().success.load())}});
+  log.info("stopped", {{"reconciled", std::to_string(manager.reconciled())}});
   return 0;
 }

@@ -38,7 +38,10 @@ std::optional<std::chrono::seconds> retry_after(const HttpResponse& response) {
 }
 
 namespace {
-bool transient(const Error& e) {
+// Narrower than the reconcile's policy (byok::transient): a quick retry inside one call is for
+// a blip. A DeadlineExceeded call already spent its whole budget, and an Internal (an answer
+// nobody expected) is not cured in 100 ms; both are left to the work queue's backoff.
+bool retried_in_call(const Error& e) {
   return e.kind == ErrorKind::Unavailable || e.kind == ErrorKind::Throttled;
 }
 
@@ -85,7 +88,7 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
                                      (note.empty() ? "" : ", " + note) + ")"};
       asked = retry_after(*resp);
     }
-    if (!transient(last) || attempt >= max_attempts) break;
+    if (!retried_in_call(last) || attempt >= max_attempts) break;
     if (asked && *asked > policy.max_delay) {
       last.message += " (the KMS asked to retry after " + std::to_string(asked->count()) + " s)";
       return safe(std::move(last));
@@ -102,7 +105,7 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
       return safe(std::move(last));
     }
   }
-  if (max_attempts > 1 && transient(last))
+  if (max_attempts > 1 && retried_in_call(last))
     last.message += " (gave up after " + std::to_string(max_attempts) + " attempts)";
   return safe(std::move(last));
 }

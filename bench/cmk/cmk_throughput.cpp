@@ -18,14 +18,16 @@
 #include "controller/kube/resource.h"
 #include "tests/harness/cluster.h"
 #include "tests/harness/operator_process.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 
-using namespace byok;
+namespace kube = byok::kube;
+namespace testing = byok::testing;
 using kube::Json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const auto kCmk = kube::resources::customer_managed_keys();
+const auto kCmk = byok::cmk::customer_managed_keys();
 
 Json cmk(int i) {
   return {{"apiVersion", "byok.dev/v1alpha1"},

@@ -13,15 +13,6 @@ std::string ResourceType::path(const std::string& ns, const std::string& name,
 }
 
 namespace resources {
-ResourceType customer_managed_keys() {
-  return {"byok.dev", "v1alpha1", "customermanagedkeys", "CustomerManagedKey", true};
-}
-ResourceType imported_keys() { return {"byok.dev", "v1alpha1", "importedkeys", "ImportedKey", true}; }
-ResourceType kms_providers() { return {"byok.dev", "v1alpha1", "kmsproviders", "KmsProvider", true}; }
-ResourceType cluster_kms_providers() {
-  return {"byok.dev", "v1alpha1", "clusterkmsproviders", "ClusterKmsProvider", false};
-}
-ResourceType hsm_key_policies() { return {"byok.dev", "v1alpha1", "hsmkeypolicies", "HsmKeyPolicy", false}; }
 ResourceType secrets() { return {"", "v1", "secrets", "Secret", true}; }
 ResourceType namespaces() { return {"", "v1", "namespaces", "Namespace", false}; }
 ResourceType events() { return {"events.k8s.io", "v1", "events", "Event", true}; }

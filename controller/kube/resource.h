@@ -19,12 +19,8 @@ struct ResourceType {
                    const std::string& subresource = "") const;
 };
 
+// Kubernetes' own kinds the runtime uses; each byok kind names itself in its reconciler's folder.
 namespace resources {
-ResourceType customer_managed_keys();
-ResourceType imported_keys();
-ResourceType kms_providers();
-ResourceType cluster_kms_providers();
-ResourceType hsm_key_policies();
 ResourceType secrets();
 ResourceType namespaces();
 ResourceType events();

@@ -8,24 +8,6 @@
 
 namespace byok::runtime {
 
-ReconcileResult result_for(const Status& outcome) {
-  using A = ReconcileResult::Action;
-  if (outcome.ok()) return {A::Done, Millis(0), ""};
-  const auto& e = outcome.error();
-  switch (e.kind) {
-    case ErrorKind::Unavailable:
-    case ErrorKind::Throttled:
-    case ErrorKind::DeadlineExceeded:
-    case ErrorKind::Internal:
-      return {A::RetryBackoff, Millis(0), e.message};
-    case ErrorKind::Conflict:
-    case ErrorKind::Gone:
-      return {A::RequeueNow, Millis(0), e.message};
-    default:
-      return {A::Terminal, Millis(0), e.message};
-  }
-}
-
 namespace {
 
 const char* result_label(ReconcileResult::Action a) {
@@ -132,13 +114,15 @@ void Controller::reconcile_one(const std::string& key) {
                   {"reconcileID", new_reconcile_id_()}});
   log_.debug("reconciling");
   metrics_.active_workers->inc();
+  // The real steady clock, not the injected one: it only measures how long the reconcile took
+  // for the duration histogram, and decides nothing (a fake clock would report 0 s in tests).
   auto started = std::chrono::steady_clock::now();
   ReconcileResult r;
   try {
     r = reconcile_(key);
   } catch (const std::exception& e) {
-    // A bug must not kill the worker; it shows in the log and is retried with backoff.
-    r = {ReconcileResult::Action::RetryBackoff, Millis(0), std::string("exception: ") + e.what()};
+    // A bug must not kill the worker; it shows in the log and is retried as policy retries one.
+    r = result_for(Error{ErrorKind::Internal, std::string("exception: ") + e.what()});
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.duration->observe(seconds);

@@ -1,7 +1,6 @@
 #pragma once
 // Runs N workers over a work queue. A reconcile gets only the object's key (never why it was
-// queued) and answers with what should happen next; the mapping from an outcome to that answer
-// is a pure function so it is tested on its own.
+// queued) and answers with what should happen next (error_policy.h builds that answer).
 
 #include <atomic>
 #include <functional>
@@ -11,27 +10,10 @@
 #include "common/metrics.h"
 #include "common/result.h"
 #include "common/stop_signal.h"
+#include "controller/runtime/error_policy.h"
 #include "controller/runtime/work_queue.h"
 
 namespace byok::runtime {
-
-struct ReconcileResult {
-  enum class Action {
-    Done,          // nothing more until something changes or the resync period passes
-    RequeueAfter,  // look again after `after` (polling an operation in progress)
-    RetryBackoff,  // transient failure: per-item exponential backoff
-    RequeueNow,    // conflict: the object changed under us; read it again after a short backoff
-    Terminal,      // invalid input: reported in a condition, retried only on a change/resync
-  };
-  Action action = Action::Done;
-  Millis after{0};
-  std::string error;  // for the log, when not Done
-};
-
-// success -> Done; Unavailable/Throttled/Internal -> RetryBackoff; Conflict -> RequeueNow;
-// InvalidArgument/FailedPrecondition/AlreadyExists/Unsupported/NotFound/auth -> Terminal (a
-// reconciler that expects a precondition to clear asks for its own requeue).
-ReconcileResult result_for(const Status& outcome);
 
 struct ControllerCounters {
   std::atomic<uint64_t> success{0}, error{0}, requeue{0}, requeue_after{0};

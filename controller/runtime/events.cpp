@@ -1,7 +1,6 @@
 #include "controller/runtime/events.h"
 
 #include <cstdio>
-#include <random>
 
 namespace byok::runtime {
 
@@ -14,10 +13,10 @@ std::string format_micro_time(SystemTime t) {
   return base.substr(0, base.size() - 1) + frac;
 }
 
-KubeEventRecorder::KubeEventRecorder(kube::KubeClient& client, const Clock& clock, Logger& log,
-                                     std::string controller, std::string instance,
+KubeEventRecorder::KubeEventRecorder(kube::KubeClient& client, const Clock& clock, Random& random,
+                                     Logger& log, std::string controller, std::string instance,
                                      std::chrono::seconds suppress)
-    : client_(client), clock_(clock), log_(log), controller_(std::move(controller)),
+    : client_(client), clock_(clock), random_(random), log_(log), controller_(std::move(controller)),
       instance_(std::move(instance)), suppress_(suppress) {}
 
 void KubeEventRecorder::record(const nlohmann::json& regarding, const EventSpec& event) {
@@ -33,9 +32,8 @@ void KubeEventRecorder::record(const nlohmann::json& regarding, const EventSpec&
     last_sent_[dedup] = now;
     if (last_sent_.size() > 10000) last_sent_.clear();  // bounded memory; at worst one repeat
   }
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
   char suffix[17];
-  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(rng()));
+  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(random_.next()));
   nlohmann::json ev = {
       {"apiVersion", "events.k8s.io/v1"},
       {"kind", "Event"},

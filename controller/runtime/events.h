@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/random.h"
 #include "controller/kube/client.h"
 
 namespace byok::runtime {
@@ -32,7 +33,8 @@ class EventRecorder {
 
 class KubeEventRecorder final : public EventRecorder {
  public:
-  KubeEventRecorder(kube::KubeClient& client, const Clock& clock, Logger& log,
+  // An Event's name is the object's and 64 bits drawn from `random`.
+  KubeEventRecorder(kube::KubeClient& client, const Clock& clock, Random& random, Logger& log,
                     std::string controller, std::string instance,
                     std::chrono::seconds suppress = std::chrono::minutes(10));
   void record(const nlohmann::json& regarding, const EventSpec& event) override;
@@ -40,6 +42,7 @@ class KubeEventRecorder final : public EventRecorder {
  private:
   kube::KubeClient& client_;
   const Clock& clock_;
+  Random& random_;
   Logger& log_;
   std::string controller_;
   std::string instance_;

@@ -23,15 +23,20 @@ std::vector<std::string> distinct_or_all(std::vector<std::string> namespaces) {
 }
 }  // namespace
 
-Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns, Logger& log,
-                   metrics::Registry* metrics)
-    : Informer(client, std::move(type), std::vector<std::string>{std::move(ns)}, log, metrics) {}
+Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns,
+                   const Clock& clock, Random& random, Logger& log, InformerOptions options)
+    : Informer(client, std::move(type), std::vector<std::string>{std::move(ns)}, clock, random, log,
+               std::move(options)) {}
 
 Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::vector<std::string> namespaces,
-                   Logger& log, metrics::Registry* metrics)
+                   const Clock& clock, Random& random, Logger& log, InformerOptions options)
     : client_(client), type_(std::move(type)),
-      namespaces_(distinct_or_all(std::move(namespaces))), log_(log),
-      watch_restarts_metric_(metrics::given_or_own(metrics, own_metrics_)
+      namespaces_(distinct_or_all(std::move(namespaces))), clock_(clock), random_(random),
+      wait_(options.wait ? std::move(options.wait)
+                         : std::function<bool(Millis, StopSignal&)>(
+                               [](Millis d, StopSignal& stop) { return stop.wait_for(d); })),
+      log_(log),
+      watch_restarts_metric_(metrics::given_or_own(options.metrics, own_metrics_)
                                  .counter("byok_informer_watch_restarts_total",
                                           "Watches of a resource that ended and were started again",
                                           {"resource"})
@@ -73,7 +78,7 @@ Status Informer::list_into_store(Stream& stream) {
 
 void Informer::run(StopSignal& stop) {
   std::vector<Stream> streams;
-  for (const auto& ns : namespaces_) streams.push_back(Stream{ns});
+  for (const auto& ns : namespaces_) streams.push_back(Stream{ns, ""});
   if (streams.size() == 1) return run_stream(streams[0], stop);
   std::vector<std::thread> threads;
   for (auto& stream : streams) threads.emplace_back([this, &stream, &stop] { run_stream(stream, stop); });
@@ -101,7 +106,7 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
         break;
       }
       case State::Watching: {
-        auto started = std::chrono::steady_clock::now();
+        auto started = clock_.steady_now();
         kube::WatchOptions opts;
         opts.resource_version = stream.resource_version;
         auto st = client_.watch(type_, stream.ns, opts, [this, &stream](const kube::WatchEvent& ev) {
@@ -120,7 +125,7 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
           if (!rv.empty()) stream.resource_version = rv;
           return true;
         }, stop);
-        if (std::chrono::steady_clock::now() - started > kQuietPeriod) failures = 0;
+        if (clock_.steady_now() - started > kQuietPeriod) failures = 0;
         if (stop.stop_requested()) return;
         watch_restarts_++;
         watch_restarts_metric_.inc();
@@ -136,7 +141,7 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
         break;
       }
       case State::Backoff: {
-        if (stop.wait_for(jittered_backoff(failures++, kBackoffBase, kBackoffCap, stream.rng))) return;
+        if (wait_(jittered_backoff(failures++, kBackoffBase, kBackoffCap, random_), stop)) return;
         state = relist_after_backoff ? State::Listing : State::Watching;
         break;
       }

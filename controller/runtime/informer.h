@@ -5,37 +5,49 @@
 // resourceVersion and relists), all into the one Store.
 // A bookmark moves the resourceVersion; 410 Gone relists; a clean end of the stream watches
 // again from the last resourceVersion; errors reconnect with jittered exponential backoff
-// (800 ms .. 30 s), reset once a watch has stayed up for a quiet period.
+// (800 ms .. 30 s), reset once a watch has stayed up for a quiet period (read on the injected
+// Clock; the jitter drawn from the injected Random).
 
 #include <atomic>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/random.h"
 #include "common/stop_signal.h"
 #include "controller/kube/client.h"
+#include "controller/runtime/backoff.h"
 #include "controller/runtime/store.h"
 
 namespace byok::runtime {
 
 // Called for every change seen: old is null on add, now is null on delete.
 using ChangeHandler = std::function<void(const Json* old, const Json* now)>;
+// Maps a change (as a ChangeHandler sees it) to the work-queue keys it should wake.
+using MapFn = std::function<std::vector<std::string>(const Json* old, const Json* now)>;
+
+struct InformerOptions {
+  // Counts byok_informer_watch_restarts_total{resource=<plural>} here (nullptr: a registry of its
+  // own, unscraped).
+  metrics::Registry* metrics = nullptr;
+  // How a reconnect backoff waits; true when `stop` fired meanwhile. Empty: stop.wait_for. A
+  // test records the delays instead of sleeping through them.
+  std::function<bool(Millis, StopSignal&)> wait;
+};
 
 class Informer {
  public:
   enum class State { Listing, Watching, Backoff };
 
-  // Counts byok_informer_watch_restarts_total{resource=<plural>} in `metrics` (nullptr: a
-  // registry of its own, unscraped).
   // `ns`: one namespace, or "" for every namespace (and for cluster-scoped kinds).
-  Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns, Logger& log,
-           metrics::Registry* metrics = nullptr);
+  Informer(kube::KubeClient& client, kube::ResourceType type, std::string ns, const Clock& clock,
+           Random& random, Logger& log, InformerOptions options = {});
   // Several namespaces, each watched on its own (none empty; an empty list: every namespace).
   Informer(kube::KubeClient& client, kube::ResourceType type, std::vector<std::string> namespaces,
-           Logger& log, metrics::Registry* metrics = nullptr);
+           const Clock& clock, Random& random, Logger& log, InformerOptions options = {});
 
   void add_handler(ChangeHandler handler) { handlers_.push_back(std::move(handler)); }
   // Runs until `stop` fires. Handlers run on this thread, or, with several namespaces, on one
@@ -54,7 +66,6 @@ class Informer {
   struct Stream {
     std::string ns;
     std::string resource_version;
-    std::mt19937_64 rng{std::random_device{}()};
   };
   void run_stream(Stream& stream, StopSignal& stop);
   Status list_into_store(Stream& stream);
@@ -63,6 +74,9 @@ class Informer {
   kube::KubeClient& client_;
   kube::ResourceType type_;
   std::vector<std::string> namespaces_;
+  const Clock& clock_;
+  Random& random_;
+  std::function<bool(Millis, StopSignal&)> wait_;
   Logger& log_;
   Store store_;
   std::vector<ChangeHandler> handlers_;

@@ -149,11 +149,6 @@ ErrorReading read_key_vault_error(const HttpResponse& resp) {
               (message.empty() ? "no message" : message)};
 }
 
-bool transient(const Error& e) {
-  return e.kind == ErrorKind::Unavailable || e.kind == ErrorKind::Throttled ||
-         e.kind == ErrorKind::DeadlineExceeded;
-}
-
 }  // namespace
 
 std::string key_vault_key_state(const KeyVaultKey& key, SystemTime now) {
@@ -372,7 +367,7 @@ Result<KeyDescription> KeyVaultClient::describe_key(const std::string& key_id) {
     if (!ref->version.empty()) d.version = ref->version;
     return d;
   }
-  if (transient(deleted.error())) return deleted.error();
+  if (transient(deleted.error().kind)) return deleted.error();
   return key.error();
 }
 

@@ -68,11 +68,6 @@ namespace {
 
 using runtime::find_condition;
 
-bool transient(ErrorKind kind) {
-  return kind == ErrorKind::Unavailable || kind == ErrorKind::Throttled ||
-         kind == ErrorKind::DeadlineExceeded || kind == ErrorKind::Internal;
-}
-
 }  // namespace
 
 bool verification_due(const Cmk& cmk, SystemTime now, std::chrono::seconds interval) {

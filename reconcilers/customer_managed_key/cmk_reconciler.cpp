@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <set>
 
+#include "controller/runtime/finalizer.h"
 #include "controller/runtime/status_writer.h"
 #include "reconcilers/customer_managed_key/cmk_plan.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 
 namespace byok::cmk {
 namespace {
@@ -143,9 +145,8 @@ DeletionOutcome delete_key(kmsprovider::ProviderRegistry& providers, const Cmk& 
 }  // namespace
 
 Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) {
-  using Action = runtime::ReconcileResult::Action;
   auto object = store_.get(key);
-  if (!object) return runtime::ReconcileResult{};  // deleted; nothing holds it any more
+  if (!object) return runtime::done();  // deleted; nothing holds it any more
   auto parsed = parse_cmk(*object);
   if (!parsed) return parsed.error();
 
@@ -168,15 +169,15 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
   if (in.cmk.status.id.empty()) in.fresh_id = new_id_();
   CmkPlan plan = plan_cmk(in);
 
-  const auto type = kube::resources::customer_managed_keys();
+  const auto type = customer_managed_keys();
   const auto& meta = in.cmk.meta;
   std::string rv = meta.resource_version;
 
+  // The pure plan decides when the finalizer comes and goes (added first, released once the
+  // deletionPolicy is carried out); the guarded patches are the runtime's.
   if (plan.add_finalizer) {
-    auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Merge,
-                           runtime::finalizers_patch(meta, runtime::with_finalizer(meta.finalizers, kFinalizer)));
-    if (!r) return r.error().context("adding finalizer");
-    return runtime::ReconcileResult{};  // the update comes back through the watch: next step
+    if (auto added = runtime::add_finalizer(client_, type, meta, kFinalizer); !added) return added.error();
+    return runtime::done();  // the update comes back through the watch: next step
   }
 
   if (plan.status) {
@@ -187,22 +188,18 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
   for (const auto& e : plan.events) events_.record(*object, e);
 
   if (plan.remove_finalizer) {
-    runtime::ObjectMeta fresh = meta;
-    fresh.resource_version = rv;
-    auto r = client_.patch(type, meta.namespace_, meta.name, kube::PatchType::Merge,
-                           runtime::finalizers_patch(fresh, runtime::without_finalizer(meta.finalizers, kFinalizer)));
-    if (!r && r.error().kind != ErrorKind::NotFound) return r.error().context("removing finalizer");
-    return runtime::ReconcileResult{};
+    if (auto removed = runtime::remove_finalizer(client_, type, meta, kFinalizer, rv); !removed)
+      return removed.error();
+    return runtime::done();
   }
   if (plan.transient_failure)
-    return runtime::ReconcileResult{
-        Action::RetryBackoff, runtime::Millis(0),
+    return runtime::retry_with_backoff(
         in.deletion ? in.deletion->error.message
-                    : (in.check ? in.check->error.message : std::string("KMS unavailable"))};
-  if (in.cmk.meta.deleting) return runtime::ReconcileResult{};
+                    : (in.check ? in.check->error.message : std::string("KMS unavailable")));
+  if (in.cmk.meta.deleting) return runtime::done();
   // Come back when the next verification is due. After a lasting failure (a missing key, bad
   // credentials) within a minute at most: the fix may be in a Secret, which is not watched.
-  auto next = std::min<std::chrono::seconds>(interval.every, std::chrono::seconds(60));
+  auto next = std::min<std::chrono::seconds>(interval.every, runtime::kLastingFailureMin);
   const auto& st = plan.status ? *plan.status : in.cmk.status;
   const auto* verified = runtime::find_condition(st.conditions, conditions::kKeyVerified);
   SystemTime last;
@@ -211,7 +208,7 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
     auto left = std::chrono::duration_cast<std::chrono::seconds>(last + interval.every - now);
     next = std::max(std::chrono::seconds(1), std::min(left, interval.every));
   }
-  return runtime::ReconcileResult{Action::RequeueAfter, next, ""};
+  return runtime::requeue_after(next);
 }
 
 }  // namespace byok::cmk

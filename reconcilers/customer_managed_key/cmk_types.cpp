@@ -2,6 +2,10 @@
 
 namespace byok::cmk {
 
+kube::ResourceType customer_managed_keys() {
+  return {"byok.dev", "v1alpha1", "customermanagedkeys", "CustomerManagedKey", true};
+}
+
 CmkStatus parse_cmk_status(const nlohmann::json& s) {
   CmkStatus st;
   if (!s.is_object()) return st;

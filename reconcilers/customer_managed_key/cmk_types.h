@@ -8,11 +8,15 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "controller/kube/resource.h"
 #include "controller/runtime/conditions.h"
 #include "controller/runtime/object_meta.h"
 #include "reconcilers/kms_provider/kms_provider_types.h"
 
 namespace byok::cmk {
+
+// The kind on the apiserver.
+kube::ResourceType customer_managed_keys();
 
 inline constexpr char kFinalizer[] = "byok.dev/customermanagedkey";
 

@@ -1,6 +1,7 @@
 #include "reconcilers/hsm_key_policy/export_authorizer.h"
 
 #include "controller/kube/resource.h"
+#include "reconcilers/hsm_key_policy/hsm_key_policy.h"
 
 namespace byok::hsmpolicy {
 
@@ -21,7 +22,7 @@ Result<Grant> ExportAuthorizer::authorize(const ExportAsk& ask,
     if (the_ns.error().kind == ErrorKind::NotFound) return refused;
     return the_ns.error().context("reading Namespace " + ask.ns + " for HsmKeyPolicy checks");
   }
-  auto listed = kube::list_all(client_, kube::resources::hsm_key_policies(), "");
+  auto listed = kube::list_all(client_, hsm_key_policies(), "");
   if (!listed) return listed.error().context("listing HsmKeyPolicies");
   std::vector<HsmKeyPolicy> policies;
   for (const auto& item : listed->items)

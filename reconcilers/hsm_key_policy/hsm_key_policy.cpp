@@ -4,6 +4,8 @@
 #include <cctype>
 
 namespace byok::hsmpolicy {
+
+kube::ResourceType hsm_key_policies() { return {"byok.dev", "v1alpha1", "hsmkeypolicies", "HsmKeyPolicy", false}; }
 namespace {
 
 std::string lower(std::string s) {

@@ -18,9 +18,13 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "controller/kube/resource.h"
 #include "controller/runtime/label_selector.h"
 
 namespace byok::hsmpolicy {
+
+// The kind on the apiserver (cluster-scoped: the admin's).
+kube::ResourceType hsm_key_policies();
 
 // '*' matches any run of characters (also none), '?' exactly one; nothing else is special.
 bool glob_match(std::string_view pattern, std::string_view text);

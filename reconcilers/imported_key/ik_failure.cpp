@@ -37,12 +37,10 @@ bool is_kms_reason(const std::string& reason) {
 
 Failure hsm_failure(const Error& e, const std::string& step) {
   std::string message = step + ": " + e.message;
+  if (transient(e.kind)) return {reasons::kHsmUnavailable, message, true};
   switch (e.kind) {
     case ErrorKind::NotFound:
       return {reasons::kHsmKeyNotFound, message, false};
-    case ErrorKind::Unavailable:
-    case ErrorKind::Internal:
-      return {reasons::kHsmUnavailable, message, true};
     case ErrorKind::Unauthenticated:
       return {reasons::kHsmUnavailable, message + " (check the HSM PIN the operator is given)", false};
     default:

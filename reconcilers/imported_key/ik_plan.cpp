@@ -1,5 +1,7 @@
 #include "reconcilers/imported_key/ik_plan.h"
 
+#include "controller/runtime/error_policy.h"
+
 #include <algorithm>
 
 namespace byok::importedkey {
@@ -51,13 +53,11 @@ bool reimport_requested(const ImportedKey& key) {
 }
 
 std::chrono::seconds lasting_failure_delay(const ImportedKeyStatus& before, SystemTime now) {
-  constexpr std::chrono::seconds kMin{60}, kMax{3600};
   const auto* ready = runtime::find_condition(before.conditions, conditions::kReady);
   SystemTime since;
   if (!ready || ready->status != "False" || !parse_rfc3339(ready->last_transition_time, since))
-    return kMin;
-  auto failing = std::chrono::duration_cast<std::chrono::seconds>(now - since);
-  return std::clamp(failing, kMin, kMax);
+    return runtime::lasting_failure_delay(std::chrono::seconds(0));
+  return runtime::lasting_failure_delay(std::chrono::duration_cast<std::chrono::seconds>(now - since));
 }
 
 Step decide(const ImportedKey& key, const std::optional<kms::KeyDescription>& found) {

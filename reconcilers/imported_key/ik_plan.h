@@ -107,10 +107,9 @@ struct Failure {
   bool transient = false;  // retry with backoff; else wait for a change (or the periodic look)
 };
 
-// When to look again after a lasting failure: as long as the key has been not Ready (Ready
-// False since its lastTransitionTime in `before`), at least a minute and at most an hour. A
-// retry can have side effects in the KMS (Google keeps every ImportJob), so a failure that
-// lasts is retried less and less often; a fix the operator sees (a spec change) acts at once.
+// When to look again after a lasting failure: the runtime's lasting_failure_delay of how long
+// the key has been not Ready (Ready False since its lastTransitionTime in `before`). A fix the
+// operator sees (a spec change) acts at once.
 std::chrono::seconds lasting_failure_delay(const ImportedKeyStatus& before, SystemTime now);
 
 // The status after a step; `now` is RFC 3339. Conditions keep their lastTransitionTime unless

@@ -1,15 +1,16 @@
 #include "reconcilers/imported_key/ik_reconciler.h"
 
 #include "common/failpoint.h"
+#include "controller/runtime/finalizer.h"
 #include "controller/runtime/status_writer.h"
 #include "reconcilers/imported_key/ik_failure.h"
 #include "reconcilers/imported_key/import_plan.h"
 #include "reconcilers/kms_provider/kms_failure.h"
+#include "reconcilers/imported_key/imported_key_types.h"
 
 namespace byok::importedkey {
 namespace {
 
-using Action = runtime::ReconcileResult::Action;
 using kmsprovider::ProviderProblem;
 
 }  // namespace
@@ -25,7 +26,10 @@ class ImportedKeyReconciler::Pass {
   Result<runtime::ReconcileResult> run();
 
  private:
-  Result<runtime::ReconcileResult> finalize();
+  // With the finalizer on a live object: the import, a rotation, or the periodic look.
+  Result<runtime::ReconcileResult> apply();
+  // On deletion: the deletionPolicy, before the finalizer goes.
+  Result<runtime::Cleanup> finalize();
   Result<runtime::ReconcileResult> import(const kmsprovider::ProviderLookup& lookup,
                                           kms::ImportTarget target,
                                           const std::optional<kms::KeyDescription>& found,
@@ -61,9 +65,7 @@ class ImportedKeyReconciler::Pass {
     r_.events_.record(object_, runtime::EventSpec{type, reason, "Import", note});
   }
   std::string now() const { return format_rfc3339(r_.clock_.now()); }
-  runtime::ReconcileResult recheck() const {
-    return runtime::ReconcileResult{Action::RequeueAfter, interval_, ""};
-  }
+  runtime::ReconcileResult recheck() const { return runtime::requeue_after(interval_); }
 
   ImportedKeyReconciler& r_;
   runtime::Json object_;
@@ -90,7 +92,7 @@ class ImportedKeyReconciler::Pass {
 };
 
 Status ImportedKeyReconciler::Pass::write(const ImportedKeyStatus& st) {
-  auto written = runtime::apply_status(r_.client_, kube::resources::imported_keys(), key_.meta, rv_,
+  auto written = runtime::apply_status(r_.client_, imported_keys(), key_.meta, rv_,
                                        imported_key_status_to_json(st));
   if (!written) return written.error();
   rv_ = *written;
@@ -121,12 +123,11 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::fail(const Failure
                     "(object " + key_.meta.namespace_ + "/" + key_.meta.name + ")";
   auto settled = settle(status_failed(key_, shown, now()));
   if (!settled) return settled.error();
-  if (f.transient) return runtime::ReconcileResult{Action::RetryBackoff, runtime::Millis(0), f.message};
-  // A lasting failure's fix may be in something the operator does not watch (a Secret, a key in
-  // the HSM, the KMS itself): looked at again, less often the longer it lasts.
-  return runtime::ReconcileResult{
-      Action::RequeueAfter, std::min<std::chrono::seconds>(interval_, lasting_failure_delay(key_.status, r_.clock_.now())),
-      f.message};
+  // A lasting failure is looked at again less often the longer it lasts, never later than the
+  // periodic check.
+  return runtime::reported_failure(
+      f.transient, f.message,
+      std::min<std::chrono::seconds>(interval_, lasting_failure_delay(key_.status, r_.clock_.now())));
 }
 
 std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::authorize(
@@ -167,17 +168,14 @@ std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::che
 }
 
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
-  const auto& meta = key_.meta;
   // Whatever comes back about a ClusterKmsProvider (its Secrets, its KMS) is the admin's.
   shared_provider_ = key_.spec.provider_ref.cluster();
-  if (meta.deleting) return finalize();
-  if (!meta.has_finalizer(kFinalizer)) {
-    auto r = r_.client_.patch(kube::resources::imported_keys(), meta.namespace_, meta.name,
-                              kube::PatchType::Merge,
-                              runtime::finalizers_patch(meta, runtime::with_finalizer(meta.finalizers, kFinalizer)));
-    if (!r) return r.error().context("adding finalizer");
-    return runtime::ReconcileResult{};  // the update comes back through the watch
-  }
+  return runtime::with_finalizer(r_.client_, imported_keys(), key_.meta, kFinalizer,
+                                 [this] { return apply(); }, [this] { return finalize(); });
+}
+
+Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
+  const auto& meta = key_.meta;
 
   // A key from the HSM: the spec's request must be granted before anything is read from the
   // provider's KMS or the HSM. Nothing here depends on what the HSM holds.
@@ -356,9 +354,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
   }
 }
 
-Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
+Result<runtime::Cleanup> ImportedKeyReconciler::Pass::finalize() {
   const auto& meta = key_.meta;
-  if (!meta.has_finalizer(kFinalizer)) return runtime::ReconcileResult{};
   // Something may exist in the KMS once an import got as far as its first step.
   bool touched_kms = key_.status.imported || !key_.status.phase.empty() || !key_.status.key_id.empty();
   std::string name = kms_key_name(key_);
@@ -366,7 +363,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
     auto lookup = r_.providers_.get(meta.namespace_, key_.spec.provider_ref);
     if (!lookup.client) {
       auto f = kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe());
-      return fail({reasons::kDeletionFailed, "deletionPolicy Delete cannot reach the KMS: " + f.message, f.transient});
+      return runtime::cleanup_pending(fail({reasons::kDeletionFailed, "deletionPolicy Delete cannot reach the KMS: " + f.message, f.transient}));
     }
     if (lookup.cluster) name = shared_kms_key_name(key_);
     kms::ImportTarget target;
@@ -379,7 +376,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
     if (!found && found.error().kind == ErrorKind::AlreadyExists) found = std::optional<kms::KeyDescription>();
     if (!found) {
       auto f = kms_failure(ProviderProblem::None, found.error(), "looking up key " + name);
-      return fail({reasons::kDeletionFailed, f.message, f.transient});
+      return runtime::cleanup_pending(fail({reasons::kDeletionFailed, f.message, f.transient}));
     }
     if (*found && (*found)->status != kms::CmkStatus::Deleted) {
       audit(lookup, {.stage = "deletion", .action = "delete", .outcome = "intent", .kms_key = (*found)->key_id,
@@ -390,7 +387,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
                      .kms_key = (*found)->key_id, .message = scheduled ? "" : scheduled.error().message});
       if (!scheduled) {
         auto f = kms_failure(ProviderProblem::None, scheduled.error(), "scheduling the deletion of " + name);
-        return fail({reasons::kDeletionFailed, f.message, f.transient});
+        return runtime::cleanup_pending(fail({reasons::kDeletionFailed, f.message, f.transient}));
       }
       event("Normal", "KeyDeletionScheduled",
             "deletionPolicy Delete: the KMS " +
@@ -404,13 +401,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::finalize() {
           "deletionPolicy Retain: key " + (key_.status.key_id.empty() ? name : key_.status.key_id) +
               " stays in the KMS");
   }
-  runtime::ObjectMeta fresh = meta;
-  fresh.resource_version = rv_;
-  auto r = r_.client_.patch(kube::resources::imported_keys(), meta.namespace_, meta.name,
-                            kube::PatchType::Merge,
-                            runtime::finalizers_patch(fresh, runtime::without_finalizer(meta.finalizers, kFinalizer)));
-  if (!r && r.error().kind != ErrorKind::NotFound) return r.error().context("removing finalizer");
-  return runtime::ReconcileResult{};
+  return runtime::Cleanup::finished(rv_);
 }
 
 ImportedKeyReconciler::ImportedKeyReconciler(kube::KubeClient& client, const runtime::Store& store,
@@ -423,7 +414,7 @@ ImportedKeyReconciler::ImportedKeyReconciler(kube::KubeClient& client, const run
 
 runtime::ReconcileResult ImportedKeyReconciler::reconcile(const std::string& key) {
   auto object = store_.get(key);
-  if (!object) return runtime::ReconcileResult{};  // deleted; nothing holds it any more
+  if (!object) return runtime::done();  // deleted; nothing holds it any more
   auto parsed = parse_imported_key(*object);
   if (!parsed) return runtime::result_for(parsed.error());
   Pass pass(*this, std::move(*object), std::move(*parsed));

@@ -4,6 +4,8 @@
 
 namespace byok::importedkey {
 
+kube::ResourceType imported_keys() { return {"byok.dev", "v1alpha1", "importedkeys", "ImportedKey", true}; }
+
 Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
   try {
     ImportedKey k;

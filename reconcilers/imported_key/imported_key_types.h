@@ -9,11 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "controller/kube/resource.h"
 #include "controller/runtime/conditions.h"
 #include "controller/runtime/object_meta.h"
 #include "reconcilers/kms_provider/kms_provider_types.h"
 
 namespace byok::importedkey {
+
+// The kind on the apiserver.
+kube::ResourceType imported_keys();
 
 struct HsmSource {
   std::string label;

@@ -17,6 +17,7 @@ KmsFailure classify_kms_failure(ProviderProblem problem, ErrorKind kind) {
     case ProviderProblem::None:
       break;
   }
+  if (transient(kind)) return {reasons::kKmsUnavailable, "Unknown", true, "retrying with backoff"};
   switch (kind) {
     case ErrorKind::NotFound:
       return {reasons::kKeyNotFound, "False", false,
@@ -28,11 +29,6 @@ KmsFailure classify_kms_failure(ProviderProblem problem, ErrorKind kind) {
     case ErrorKind::PermissionDenied:
       return {reasons::kAccessDenied, "False", false,
               "grant the accessor (status.accessor) permission to describe and use the key"};
-    case ErrorKind::Unavailable:
-    case ErrorKind::Throttled:
-    case ErrorKind::DeadlineExceeded:
-    case ErrorKind::Internal:
-      return {reasons::kKmsUnavailable, "Unknown", true, "retrying with backoff"};
     default:
       return {reasons::kKmsError, "False", false, ""};
   }

@@ -3,6 +3,7 @@
 #include "controller/kube/resource.h"
 #include "controller/runtime/status_writer.h"
 #include "reconcilers/kms_provider/kms_failure.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 namespace byok::kmsprovider {
 namespace {
@@ -59,9 +60,8 @@ KmsProviderReconciler::KmsProviderReconciler(kube::KubeClient& client, const run
     : client_(client), store_(store), providers_(providers), events_(events), clock_(clock) {}
 
 runtime::ReconcileResult KmsProviderReconciler::reconcile(const std::string& key) {
-  using Action = runtime::ReconcileResult::Action;
   auto object = store_.get(key);
-  if (!object) return {};
+  if (!object) return runtime::done();
   auto provider = parse_kms_provider(*object);
   if (!provider) return runtime::result_for(provider.error());
   const auto& meta = provider->meta;
@@ -79,14 +79,16 @@ runtime::ReconcileResult KmsProviderReconciler::reconcile(const std::string& key
   auto plan = plan_kms_provider(*provider, check, format_rfc3339(clock_.now()));
 
   if (plan.status) {
-    auto written = runtime::apply_status(client_, kube::resources::kms_providers(), meta,
+    auto written = runtime::apply_status(client_, kms_providers(), meta,
                                          meta.resource_version, status_to_json(*plan.status));
     if (!written) return runtime::result_for(written.error());
   }
   for (const auto& e : plan.events) events_.record(*object, e);
-  if (plan.transient_failure)
-    return {Action::RetryBackoff, runtime::Millis(0), check.error.message};
-  return {Action::RequeueAfter, kRecheckInterval, ""};
+  // Checked again every kRecheckInterval, failing or not: a lasting failure's fix is often in a
+  // Secret, which is not watched.
+  if (!check.accessor)
+    return runtime::reported_failure(plan.transient_failure, check.error.message, kRecheckInterval);
+  return runtime::requeue_after(kRecheckInterval);
 }
 
 }  // namespace byok::kmsprovider

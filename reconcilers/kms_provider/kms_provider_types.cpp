@@ -2,6 +2,11 @@
 
 namespace byok::kmsprovider {
 
+kube::ResourceType kms_providers() { return {"byok.dev", "v1alpha1", "kmsproviders", "KmsProvider", true}; }
+kube::ResourceType cluster_kms_providers() {
+  return {"byok.dev", "v1alpha1", "clusterkmsproviders", "ClusterKmsProvider", false};
+}
+
 ProviderRef parse_provider_ref(const nlohmann::json& spec) {
   ProviderRef ref;
   if (!spec.is_object() || !spec.contains("providerRef") || !spec["providerRef"].is_object()) return ref;

@@ -9,10 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "common/result.h"
+#include "controller/kube/resource.h"
 #include "controller/runtime/conditions.h"
 #include "controller/runtime/object_meta.h"
 
 namespace byok::kmsprovider {
+
+// The kinds on the apiserver: a namespace's own KmsProvider, and the admin's cluster-scoped one.
+kube::ResourceType kms_providers();
+kube::ResourceType cluster_kms_providers();
 
 // What a CustomerManagedKey or ImportedKey names in spec.providerRef.
 struct ProviderRef {

@@ -5,6 +5,7 @@
 #include "common/base64.h"
 #include "controller/kube/resource.h"
 #include "controller/runtime/label_selector.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 namespace byok::kmsprovider {
 namespace {
@@ -138,8 +139,8 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
                           "ClusterKmsProvider " + name + " (spec.providerRef) does not exist or "
                           "does not serve namespace " + ns + ": ask a cluster admin to select "
                           "this namespace in its spec.namespaceSelector, or fix spec.providerRef"};
-  auto object = cluster ? client_.get(kube::resources::cluster_kms_providers(), "", name)
-                        : client_.get(kube::resources::kms_providers(), ns, name);
+  auto object = cluster ? client_.get(cluster_kms_providers(), "", name)
+                        : client_.get(kms_providers(), ns, name);
   if (!object) {
     if (object.error().kind == ErrorKind::NotFound)
       return fail(ProviderProblem::ProviderNotFound,

@@ -16,4 +16,13 @@ std::vector<std::string> objects_using_provider(const runtime::Store& store, con
   return keys;
 }
 
+runtime::MapFn users_of_provider(const runtime::Store& users) {
+  return [&users](const runtime::Json* old, const runtime::Json* now) -> std::vector<std::string> {
+    if (old && now && old->at("metadata").value("generation", 0) == now->at("metadata").value("generation", 0))
+      return {};
+    const auto& md = (now ? now : old)->at("metadata");
+    return objects_using_provider(users, md.value("namespace", ""), md.value("name", ""));
+  };
+}
+
 }  // namespace byok::kmsprovider

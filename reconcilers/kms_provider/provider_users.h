@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/runtime/informer.h"
 #include "controller/runtime/store.h"
 
 namespace byok::kmsprovider {
@@ -14,5 +15,9 @@ namespace byok::kmsprovider {
 // `ns` that use KmsProvider `provider`.
 std::vector<std::string> objects_using_provider(const runtime::Store& store, const std::string& ns,
                                                 const std::string& provider);
+// For a controller's watches(kms_providers(), ...): a KmsProvider's change wakes the objects of
+// `users` that use it. A status-only change (same generation) wakes nobody: nothing they depend
+// on moved.
+runtime::MapFn users_of_provider(const runtime::Store& users);
 
 }  // namespace byok::kmsprovider

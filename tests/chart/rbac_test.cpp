@@ -38,6 +38,10 @@
 #include "tests/hsm/crypto_check.h"
 #include "tests/hsm/test_token.h"
 #include "tests/integration/kms/kms_test_support.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
+#include "reconcilers/hsm_key_policy/hsm_key_policy.h"
+#include "reconcilers/imported_key/imported_key_types.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 using namespace byok;
 using byok::kube::Json;
@@ -234,7 +238,7 @@ void expect_ready(Run& run, const kube::ResourceType& type, const std::string& n
 // A KmsProvider for the emulator, with its credentials and CA Secrets, as a user applies them.
 void drive_kms_provider(Run& run) {
   testing::apply_kms_provider(run.admin, run.ns, "aws", testing::provider_config_from_env("aws"));
-  expect_ready(run, kube::resources::kms_providers(), "aws");
+  expect_ready(run, byok::kmsprovider::kms_providers(), "aws");
 }
 
 // A CustomerManagedKey on a fresh key in the emulator, through the KmsProvider above: Ready,
@@ -251,7 +255,7 @@ void drive_customer_managed_key(Run& run) {
   auto key = console.create_key({});
   REQUIRE(key.ok());
 
-  const auto type = kube::resources::customer_managed_keys();
+  const auto type = byok::cmk::customer_managed_keys();
   Json cmk = {{"apiVersion", "byok.dev/v1alpha1"},
               {"kind", "CustomerManagedKey"},
               {"metadata", {{"name", "key"}}},
@@ -283,7 +287,7 @@ void drive_imported_key(Run& run) {
   const std::string provider = run.ns + "-aws";
   testing::apply_cluster_kms_provider(run.admin, run.ns, provider, testing::provider_config_from_env("aws"), run.ns);
   testing::apply_hsm_key_policy(run.admin, provider, run.ns, "rbac-*", provider);
-  const auto type = kube::resources::imported_keys();
+  const auto type = byok::importedkey::imported_keys();
   Json ik = {{"apiVersion", "byok.dev/v1alpha1"},
              {"kind", "ImportedKey"},
              {"metadata", {{"name", "imported"}}},
@@ -477,7 +481,7 @@ TEST_CASE("chart/rbac: namespace editors manage the namespaced kinds but not sta
 
   auto check_tenant = [&](const std::string& scope) {
     INFO("tenant bound " << scope);
-    const auto ik = kube::resources::imported_keys();
+    const auto ik = byok::importedkey::imported_keys();
     const std::string name = "ik-" + scope;
     Json object = {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ImportedKey"},
                    {"metadata", {{"name", name}}},
@@ -487,8 +491,8 @@ TEST_CASE("chart/rbac: namespace editors manage the namespaced kinds but not sta
     INFO((created.ok() ? std::string() : created.error().message));
     CHECK(created.ok());
     CHECK(tenant.get(ik, run.ns, name).ok());
-    CHECK(tenant.list(kube::resources::kms_providers(), run.ns).ok());
-    CHECK(tenant.list(kube::resources::customer_managed_keys(), run.ns).ok());
+    CHECK(tenant.list(byok::kmsprovider::kms_providers(), run.ns).ok());
+    CHECK(tenant.list(byok::cmk::customer_managed_keys(), run.ns).ok());
     auto denied = [](const auto& result) { return !result.ok() && result.error().kind == ErrorKind::PermissionDenied; };
     // Status is the operator's word: a tenant cannot forge imported, authorizedBy or phase.
     CHECK(denied(tenant.patch(ik, run.ns, name, kube::PatchType::Merge,
@@ -496,19 +500,19 @@ TEST_CASE("chart/rbac: namespace editors manage the namespaced kinds but not sta
     CHECK(denied(tenant.patch(ik, run.ns, name, kube::PatchType::Merge,
                               {{"metadata", {{"finalizers", Json::array()}}}}, {"finalizers"})));
     // The admin's kinds.
-    CHECK(denied(tenant.create(kube::resources::hsm_key_policies(), "",
+    CHECK(denied(tenant.create(byok::hsmpolicy::hsm_key_policies(), "",
                                {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
                                 {"metadata", {{"name", run.ns + "-grab"}}},
                                 {"spec", {{"namespaceSelector", testing::namespace_selector(run.ns)},
                                           {"keys", {{{"label", "*"}}}},
                                           {"destinations", {{{"clusterKmsProvider", "x"}}}}}}})));
-    CHECK(denied(tenant.list(kube::resources::hsm_key_policies(), "")));
-    CHECK(denied(tenant.create(kube::resources::cluster_kms_providers(), "",
+    CHECK(denied(tenant.list(byok::hsmpolicy::hsm_key_policies(), "")));
+    CHECK(denied(tenant.create(byok::kmsprovider::cluster_kms_providers(), "",
                                {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ClusterKmsProvider"},
                                 {"metadata", {{"name", run.ns + "-grab"}}},
                                 {"spec", {{"type", "transit"}, {"endpoint", "https://127.0.0.1:1"},
                                           {"namespaceSelector", testing::namespace_selector(run.ns)}}}})));
-    CHECK(denied(tenant.get(kube::resources::cluster_kms_providers(), "", "anything")));
+    CHECK(denied(tenant.get(byok::kmsprovider::cluster_kms_providers(), "", "anything")));
     // The edit role grants no Secrets and nothing outside the byok.dev kinds.
     CHECK(denied(tenant.get(kube::resources::secrets(), run.ns, "anything")));
   };

@@ -3,6 +3,8 @@
 #include <stdexcept>
 
 #include "tests/harness/server_env.h"
+#include "reconcilers/hsm_key_policy/hsm_key_policy.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 namespace byok::testing {
 
@@ -113,7 +115,7 @@ nlohmann::json namespace_selector(const std::string& ns) {
 void apply_kms_provider(kube::KubeClient& client, const std::string& ns, const std::string& name,
                         const kms::ProviderConfig& config) {
   auto spec = provider_spec(client, ns, name, config);
-  auto r = client.create(kube::resources::kms_providers(), ns,
+  auto r = client.create(byok::kmsprovider::kms_providers(), ns,
                          {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "KmsProvider"},
                           {"metadata", {{"name", name}, {"namespace", ns}}}, {"spec", spec}});
   if (!r) throw std::runtime_error("creating KmsProvider: " + r.error().message);
@@ -126,7 +128,7 @@ std::string apply_cluster_kms_provider(kube::KubeClient& client, const std::stri
   auto spec = provider_spec(client, secrets_ns, name, config);
   spec["namespaceSelector"] = serves.empty() ? nlohmann::json::object() : namespace_selector(serves);
   if (!pinned_fingerprints.empty()) spec["wrappingKeyFingerprints"] = pinned_fingerprints;
-  auto r = client.create(kube::resources::cluster_kms_providers(), "",
+  auto r = client.create(byok::kmsprovider::cluster_kms_providers(), "",
                          {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ClusterKmsProvider"},
                           {"metadata", {{"name", name}}}, {"spec", spec}});
   if (!r) throw std::runtime_error("creating ClusterKmsProvider: " + r.error().message);
@@ -138,7 +140,7 @@ void apply_hsm_key_policy(kube::KubeClient& client, const std::string& name, con
                           const std::string& account) {
   nlohmann::json dest = {{"clusterKmsProvider", destination}};
   if (!account.empty()) dest["account"] = account;
-  auto r = client.create(kube::resources::hsm_key_policies(), "",
+  auto r = client.create(byok::hsmpolicy::hsm_key_policies(), "",
                          {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
                           {"metadata", {{"name", name}}},
                           {"spec", {{"namespaceSelector", namespace_selector(ns)},

@@ -10,14 +10,15 @@
 #include "controller/kube/resource.h"
 #include "tests/harness/cluster.h"
 #include "tests/integration/operations/operations_support.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 
 using namespace byok;
 using byok::kube::Json;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-const auto kCmk = kube::resources::customer_managed_keys();
+const auto kCmk = byok::cmk::customer_managed_keys();
 const auto kLease = kube::resources::leases();
 const char kLeaseName[] = "byok-operator-leader";
 // client-go's defaults, which the operator uses.
@@ -91,10 +92,10 @@ TEST_CASE("two operators with leader election: only the leader reconciles and ki
   // The leader dies without a word; the follower takes over once the Lease has gone unrenewed
   // for a lease duration, which it notices within a retry period.
   a.process->kill_hard();
-  auto killed = Clock::now();
+  auto killed = SteadyClock::now();
   REQUIRE(testing::wait_until([&] { return lease_spec(c, ns).value("holderIdentity", "") == b.identity(); },
                               std::chrono::seconds(30), std::chrono::milliseconds(50)));
-  auto took = Clock::now() - killed;
+  auto took = SteadyClock::now() - killed;
   INFO("takeover after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
   // (+ 1 s for request round trips and this test's polling on two busy cores)
   CHECK(took <= kLeaseDuration + kRetryPeriod + std::chrono::seconds(1));
@@ -117,13 +118,13 @@ TEST_CASE("two operators with leader election: only the leader reconciles and ki
   Candidate d(ns, "d");
   REQUIRE(testing::wait_until([&] { return ready(d) && !d.identity().empty(); }));
   CHECK(b.process->terminate() == 0);
-  auto released = Clock::now();
+  auto released = SteadyClock::now();
   Json after_release = lease_spec(c, ns);
   CHECK((after_release.value("holderIdentity", "") == "" ||
          after_release.value("holderIdentity", "") == d.identity()));
   REQUIRE(testing::wait_until([&] { return lease_spec(c, ns).value("holderIdentity", "") == d.identity(); },
                               std::chrono::seconds(10), std::chrono::milliseconds(50)));
-  CHECK(Clock::now() - released <= kRetryPeriod + std::chrono::seconds(1));
+  CHECK(SteadyClock::now() - released <= kRetryPeriod + std::chrono::seconds(1));
   CHECK(lease_spec(c, ns).value("leaseTransitions", -1) == 2);
   CHECK(d.process->terminate() == 0);
 }

@@ -6,13 +6,14 @@
 #include "controller/kube/resource.h"
 #include "tests/harness/cluster.h"
 #include "tests/integration/operations/operations_support.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 
 using namespace byok;
 using byok::kube::Json;
 
 namespace {
 
-const auto kCmk = kube::resources::customer_managed_keys();
+const auto kCmk = byok::cmk::customer_managed_keys();
 
 double reconciles(const std::string& scrape, const std::string& controller) {
   return testing::sample_sum(scrape, "controller_runtime_reconcile_total",

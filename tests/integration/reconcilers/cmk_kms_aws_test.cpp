@@ -16,6 +16,8 @@
 #include "tests/harness/cluster.h"
 #include "tests/harness/operator_process.h"
 #include "tests/harness/server_env.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 using namespace byok;
 using byok::kube::Json;
@@ -23,7 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const auto kCmk = kube::resources::customer_managed_keys();
+const auto kCmk = byok::cmk::customer_managed_keys();
 
 const testing::ServerEnv& moto() {
   static const auto env = testing::ServerEnv::for_provider("aws");
@@ -84,10 +86,10 @@ void create_provider(kube::KubeClient& c, const std::string& ns, const std::stri
                      {"aws", {{"stsEndpoint", endpoint}}},  // moto serves STS too
                      {"credentialsSecretRef", {{"name", name + "-credentials"}}},
                      {"caSecretRef", {{"name", name + "-ca"}}}}}};
-  REQUIRE(c.create(kube::resources::kms_providers(), ns, provider).ok());
+  REQUIRE(c.create(byok::kmsprovider::kms_providers(), ns, provider).ok());
 }
 
-Json cmk(const std::string& name, const std::string& arn, const std::string& provider = "aws",
+Json cmk_object(const std::string& name, const std::string& arn, const std::string& provider = "aws",
          const std::string& interval = "1s") {
   return {{"apiVersion", "byok.dev/v1alpha1"},
           {"kind", "CustomerManagedKey"},
@@ -126,7 +128,7 @@ TEST_CASE("cmk/aws: a registered key is verified in the KMS and its status follo
   Fixture f("cmk-aws-drift");
   auto key = f.console.new_key();
   f.start();
-  REQUIRE(f.c.create(kCmk, f.ns, cmk("k", key.arn)).ok());
+  REQUIRE(f.c.create(kCmk, f.ns, cmk_object("k", key.arn)).ok());
 
   REQUIRE(testing::wait_until([&] { return f.has("k", "current", "KeyUsable"); }));
   auto s = f.status("k");
@@ -160,10 +162,10 @@ TEST_CASE("cmk/aws: a missing key, bad credentials, a signing key and a missing 
   std::string good = f.console.new_key().arn;
   std::string signing = f.console.new_key("SIGN_VERIFY", "RSA_2048").arn;
   f.start();
-  REQUIRE(f.c.create(kCmk, f.ns, cmk("missing", missing, "aws", "10m")).ok());
-  REQUIRE(f.c.create(kCmk, f.ns, cmk("bad-creds", good, "aws-bad-secret", "2s")).ok());
-  REQUIRE(f.c.create(kCmk, f.ns, cmk("signing", signing, "aws", "10m")).ok());
-  REQUIRE(f.c.create(kCmk, f.ns, cmk("no-provider", good, "nowhere", "10m")).ok());
+  REQUIRE(f.c.create(kCmk, f.ns, cmk_object("missing", missing, "aws", "10m")).ok());
+  REQUIRE(f.c.create(kCmk, f.ns, cmk_object("bad-creds", good, "aws-bad-secret", "2s")).ok());
+  REQUIRE(f.c.create(kCmk, f.ns, cmk_object("signing", signing, "aws", "10m")).ok());
+  REQUIRE(f.c.create(kCmk, f.ns, cmk_object("no-provider", good, "nowhere", "10m")).ok());
 
   REQUIRE(testing::wait_until([&] { return f.reason("missing") == "KeyNotFound"; }));
   CHECK(f.status("missing").value("status", "") == "deleted");
@@ -195,7 +197,7 @@ TEST_CASE("cmk/aws: while the KMS is unreachable the key is Unknown, and it conv
                   moto()["BYOK_AWS_SECRET_ACCESS_KEY"]);
   std::string arn = f.console.new_key().arn;
   f.start();
-  REQUIRE(f.c.create(kCmk, f.ns, cmk("k", arn, "flaky", "10m")).ok());
+  REQUIRE(f.c.create(kCmk, f.ns, cmk_object("k", arn, "flaky", "10m")).ok());
   REQUIRE(testing::wait_until([&] { return f.reason("k") == "KmsUnavailable"; }));
   CHECK(testing::condition_field(f.status("k"), "KeyVerified", "status") == "Unknown");
 
@@ -215,11 +217,11 @@ TEST_CASE("cmk/aws: deletionPolicy Delete schedules the key's deletion with the 
   auto doomed_key = f.console.new_key(), kept_key = f.console.new_key();
   const std::string doomed = doomed_key.arn, kept = kept_key.arn;
   f.start();
-  Json d = cmk("doomed", doomed, "aws", "10m");
+  Json d = cmk_object("doomed", doomed, "aws", "10m");
   d["spec"]["deletionPolicy"] = "Delete";
   d["spec"]["deletionWindowDays"] = 7;
   REQUIRE(f.c.create(kCmk, f.ns, d).ok());
-  REQUIRE(f.c.create(kCmk, f.ns, cmk("kept", kept, "aws", "10m")).ok());
+  REQUIRE(f.c.create(kCmk, f.ns, cmk_object("kept", kept, "aws", "10m")).ok());
   REQUIRE(testing::wait_until([&] { return f.has("doomed", "current", "KeyUsable") && f.has("kept", "current", "KeyUsable"); }));
 
   REQUIRE(f.c.remove(kCmk, f.ns, "doomed").ok());

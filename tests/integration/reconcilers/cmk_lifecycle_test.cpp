@@ -10,15 +10,16 @@
 #include "controller/kube/resource.h"
 #include "tests/harness/cluster.h"
 #include "tests/harness/operator_process.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 
 using namespace byok;
 using byok::kube::Json;
 
 namespace {
 
-const auto kCmk = kube::resources::customer_managed_keys();
+const auto kCmk = byok::cmk::customer_managed_keys();
 
-Json cmk(const std::string& name, bool is_default, const std::string& replaces = "") {
+Json cmk_object(const std::string& name, bool is_default, const std::string& replaces = "") {
   Json j = {{"apiVersion", "byok.dev/v1alpha1"},
             {"kind", "CustomerManagedKey"},
             {"metadata", {{"name", name}}},
@@ -59,7 +60,7 @@ TEST_CASE("CustomerManagedKey lifecycle against a real apiserver", "[integration
   Operator op(ns, log);
   INFO("operator log: " << log);
 
-  REQUIRE(c.create(kCmk, ns, cmk("alpha", true)).ok());
+  REQUIRE(c.create(kCmk, ns, cmk_object("alpha", true)).ok());
   REQUIRE(testing::wait_until([&] { return status_of(c, ns, "alpha").value("status", "") == "current"; }));
   Json alpha = status_of(c, ns, "alpha");
   std::string alpha_id = alpha.value("id", "");
@@ -75,7 +76,7 @@ TEST_CASE("CustomerManagedKey lifecycle against a real apiserver", "[integration
   CHECK((*fin)["metadata"]["finalizers"] == Json::array({"byok.dev/customermanagedkey"}));
 
   SECTION("a later default claimer wins; releasing it hands the default back") {
-    REQUIRE(c.create(kCmk, ns, cmk("beta", true)).ok());
+    REQUIRE(c.create(kCmk, ns, cmk_object("beta", true)).ok());
     REQUIRE(testing::wait_until([&] {
       return status_of(c, ns, "beta").value("default", false) &&
              !status_of(c, ns, "alpha").value("default", true);
@@ -91,7 +92,7 @@ TEST_CASE("CustomerManagedKey lifecycle against a real apiserver", "[integration
   }
 
   SECTION("replaces makes the older key old until the replacer goes away") {
-    REQUIRE(c.create(kCmk, ns, cmk("gamma", false, "alpha")).ok());
+    REQUIRE(c.create(kCmk, ns, cmk_object("gamma", false, "alpha")).ok());
     REQUIRE(testing::wait_until([&] { return status_of(c, ns, "alpha").value("status", "") == "old"; }));
     // alpha turns old as soon as the operator sees gamma; gamma's own status may come after.
     CHECK(testing::wait_until([&] {
@@ -111,7 +112,7 @@ TEST_CASE("CustomerManagedKey lifecycle against a real apiserver", "[integration
     REQUIRE(testing::wait_until([&] { return count_events(c, ns, "alpha", "Registered") == 1; }));
     op.process->kill_hard();
     // Changes while the controller is down are picked up by the restart's list.
-    REQUIRE(c.create(kCmk, ns, cmk("delta", false)).ok());
+    REQUIRE(c.create(kCmk, ns, cmk_object("delta", false)).ok());
     REQUIRE(c.patch(kCmk, ns, "alpha", kube::PatchType::Merge, {{"spec", {{"default", false}}}}).ok());
     op.start(ns);
     REQUIRE(testing::wait_until([&] { return status_of(c, ns, "delta").value("status", "") == "current"; }));
@@ -142,7 +143,7 @@ TEST_CASE("a finalizer of someone else's is kept through our delete", "[integrat
   std::string ns = testing::create_namespace(c, "cmk-fin");
   std::string log = (std::filesystem::temp_directory_path() / (ns + "-operator.log")).string();
   Operator op(ns, log);
-  Json obj = cmk("shared", false);
+  Json obj = cmk_object("shared", false);
   obj["metadata"]["finalizers"] = Json::array({"example.com/keep"});
   REQUIRE(c.create(kCmk, ns, obj).ok());
   REQUIRE(testing::wait_until([&] { return status_of(c, ns, "shared").value("status", "") == "current"; }));

@@ -11,6 +11,7 @@
 
 #include "tests/integration/reconcilers/attacker.h"
 #include "tests/integration/reconcilers/ik_test_support.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 using namespace byok;
 using namespace byok::iktest;
@@ -49,11 +50,11 @@ TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end i
   must(kube::resources::secrets(), secret("aws", {{"accessKeyId", "AKID"}, {"secretAccessKey", "s"}}));
   must(kube::resources::secrets(), secret("wrapped", {{"wrapped", std::string(552, 'w')}}));
   for (const auto& [name, server] : {std::pair{"huge", &huge}, std::pair{"drip", &drip}})
-    must(kube::resources::kms_providers(),
+    must(byok::kmsprovider::kms_providers(),
          kms_provider(name, {{"type", "transit"}, {"endpoint", "https" + server->url()},
                              {"caSecretRef", {{"name", std::string(name) + "-ca"}}},
                              {"credentialsSecretRef", {{"name", "token"}}}}));
-  must(kube::resources::kms_providers(),
+  must(byok::kmsprovider::kms_providers(),
        kms_provider("pages", {{"type", "aws"}, {"region", "eu-west-1"}, {"endpoint", "https" + pages.url()},
                               {"aws", {{"stsEndpoint", "https" + pages.url()}}},
                               {"caSecretRef", {{"name", "pages-ca"}}},

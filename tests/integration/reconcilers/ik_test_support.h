@@ -30,13 +30,14 @@
 #include "tests/hsm/test_token.h"
 #include "tests/integration/kms/kms_test_support.h"
 #include "tests/integration/kms/vault_root.h"
+#include "reconcilers/imported_key/imported_key_types.h"
 
 namespace byok::iktest {
 
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
-inline const kube::ResourceType kIk = kube::resources::imported_keys();
+inline const kube::ResourceType kIk = byok::importedkey::imported_keys();
 
 
 // The SubjectPublicKeyInfo of a private key, as a string of DER bytes.

@@ -9,6 +9,8 @@
 #include "tests/chart/chart_support.h"
 #include "tests/integration/reconcilers/attacker.h"
 #include "tests/integration/reconcilers/ik_test_support.h"
+#include "reconcilers/hsm_key_policy/hsm_key_policy.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 using namespace byok;
 using namespace byok::iktest;
@@ -90,21 +92,21 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
   Attacker theirs(f.ns, "tenant-https", true), plain(f.ns, "tenant-http", false);
   tenant_create(kube::resources::secrets(), secret("evil-ca", {{"ca.crt", testing::read_file(theirs.cert)}}));
   tenant_create(kube::resources::secrets(), secret("evil-token", {{"token", "stolen-looking-token"}}));
-  tenant_create(kube::resources::kms_providers(),
+  tenant_create(byok::kmsprovider::kms_providers(),
                 kms_provider("evil", {{"type", "transit"}, {"endpoint", "https" + theirs.url()},
                                       {"caSecretRef", {{"name", "evil-ca"}}}, {"credentialsSecretRef", {{"name", "evil-token"}}}}));
-  tenant_create(kube::resources::kms_providers(),
+  tenant_create(byok::kmsprovider::kms_providers(),
                 kms_provider("evil-http", {{"type", "transit"}, {"endpoint", "http" + plain.url()},
                                            {"credentialsSecretRef", {{"name", "evil-token"}}}}));
   // An Azure Secret that names the operator's PIN file and a token host of the tenant's.
   tenant_create(kube::resources::secrets(),
                 secret("evil-azure", {{"tenantId", "t"}, {"clientId", "c"}, {"tokenFile", f.token.pin_file()},
                                       {"authorityHost", "https" + theirs.url()}}));
-  tenant_create(kube::resources::kms_providers(),
+  tenant_create(byok::kmsprovider::kms_providers(),
                 kms_provider("evil-azure", {{"type", "azure"}, {"azure", {{"vaultUrl", "https://team-b.vault.azure.net"}}},
                                             {"credentialsSecretRef", {{"name", "evil-azure"}}}}));
 
-  const auto kmsp = kube::resources::kms_providers();
+  const auto kmsp = byok::kmsprovider::kms_providers();
   auto provider_reason = [&](const std::string& name, const std::string& reason) {
     Json st;
     bool ok = testing::wait_until([&] {
@@ -175,7 +177,7 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
   CHECK(forged.error().kind == ErrorKind::PermissionDenied);
 
   // A revoked grant stops the next export at once.
-  REQUIRE(f.c.remove(kube::resources::hsm_key_policies(), "", honest).ok());
+  REQUIRE(f.c.remove(byok::hsmpolicy::hsm_key_policies(), "", honest).ok());
   ik("after-revoke", honest, "team-a-db");
   f.wait_for("after-revoke", "NotAuthorized");
 
@@ -275,7 +277,7 @@ TEST_CASE("tenancy: a policy that requires attestation wraps only for an ImportJ
     const auto& known = f.add_key("attested-db", "aes256-gcm96");
     const std::string dest = f.ns + "-gcp";
     testing::apply_cluster_kms_provider(f.c, f.ns, dest, gcp, f.ns);
-    auto policy = f.c.create(kube::resources::hsm_key_policies(), "",
+    auto policy = f.c.create(byok::hsmpolicy::hsm_key_policies(), "",
                              {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
                               {"metadata", {{"name", dest}}},
                               {"spec", {{"namespaceSelector", testing::namespace_selector(f.ns)},

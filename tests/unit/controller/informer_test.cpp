@@ -8,6 +8,7 @@
 
 #include "controller/runtime/informer.h"
 #include "tests/unit/support/fake_kube_client.h"
+#include "tests/unit/support/test_kinds.h"
 
 using namespace byok;
 using namespace byok::runtime;
@@ -69,7 +70,9 @@ TEST_CASE("informer: list, watch, bookmark, clean end, 410 Gone relist", "[infor
   std::ostringstream sink;
   Logger log(sink);
   metrics::Registry registry;
-  Informer inf(client, kube::resources::customer_managed_keys(), "n", log, &registry);
+  RealClock clock;
+  SeededRandom random{1};
+  Informer inf(client, byok::testing::widgets(), "n", clock, random, log, {&registry});
   std::vector<std::string> seen;
   inf.add_handler([&](const Json* old, const Json* now) {
     std::string what = !old ? "add " : !now ? "delete " : "update ";
@@ -88,7 +91,7 @@ TEST_CASE("informer: list, watch, bookmark, clean end, 410 Gone relist", "[infor
                                          "delete n/a", "delete n/b"});
   CHECK(inf.store().size() == 0);
   CHECK(inf.watch_restarts() == 3);
-  CHECK(registry.render().find("byok_informer_watch_restarts_total{resource=\"customermanagedkeys\"} 3\n") !=
+  CHECK(registry.render().find("byok_informer_watch_restarts_total{resource=\"widgets\"} 3\n") !=
         std::string::npos);
 }
 
@@ -98,7 +101,9 @@ TEST_CASE("informer: a relist that finds nothing new notifies nothing", "[inform
   client.sessions = {{{}, Status{Error{ErrorKind::Gone, "expired"}}}};
   std::ostringstream sink;
   Logger log(sink);
-  Informer inf(client, kube::resources::customer_managed_keys(), "n", log);
+  RealClock clock;
+  SeededRandom random{1};
+  Informer inf(client, byok::testing::widgets(), "n", clock, random, log);
   int calls = 0;
   inf.add_handler([&](const Json*, const Json*) { calls++; });
   StopSignal stop;
@@ -114,7 +119,9 @@ TEST_CASE("informer: a handler that throws on one object is logged, and the othe
   client.sessions = {{{{"ADDED", obj("late", "4")}}, Status{}}};
   std::ostringstream sink;
   Logger log(sink, Logger::Format::Json);
-  Informer inf(client, kube::resources::customer_managed_keys(), "n", log);
+  RealClock clock;
+  SeededRandom random{1};
+  Informer inf(client, byok::testing::widgets(), "n", clock, random, log);
   std::vector<std::string> seen;
   inf.add_handler([&](const Json*, const Json* now) {
     if ((*now)["metadata"]["name"] == "bad") throw std::runtime_error("unexpected field");
@@ -183,7 +190,9 @@ TEST_CASE("informer: several namespaces are watched each on its own, and one's r
   client.scripts["b"] = {{list_of({obj_in("b", "y", "1")}, "2")}, {{{{"MODIFIED", obj_in("b", "y", "4")}}, Status{}}}};
   std::ostringstream sink;
   Logger log(sink);
-  Informer inf(client, kube::resources::customer_managed_keys(), std::vector<std::string>{"a", "b"}, log);
+  RealClock clock;
+  SeededRandom random{1};
+  Informer inf(client, byok::testing::widgets(), std::vector<std::string>{"a", "b"}, clock, random, log);
   std::mutex seen_mu;
   std::vector<std::string> seen;
   inf.add_handler([&](const Json* old, const Json* now) {
@@ -219,10 +228,82 @@ TEST_CASE("informer: a namespace named twice is watched once", "[informer]") {
   client.scripts["a"] = {{list_of({obj_in("a", "x", "1")}, "2")}, {}};
   std::ostringstream sink;
   Logger log(sink);
-  Informer inf(client, kube::resources::customer_managed_keys(), std::vector<std::string>{"a", "a"}, log);
+  RealClock clock;
+  SeededRandom random{1};
+  Informer inf(client, byok::testing::widgets(), std::vector<std::string>{"a", "a"}, clock, random, log);
   StopSignal stop;
   inf.run(stop);
   CHECK(inf.synced());
   CHECK(client.list_calls["a"] == 1);
   CHECK(inf.store().keys() == std::vector<std::string>{"a/x"});
+}
+
+namespace {
+
+// A Clock that moves only when told.
+class ManualClock final : public Clock {
+ public:
+  SystemTime now() const override { return SystemTime{} + elapsed; }
+  SteadyTime steady_now() const override { return SteadyTime{} + elapsed; }
+  std::chrono::milliseconds elapsed{0};
+};
+
+// Each watch fails after the time its session says; the informer's waits are recorded.
+struct FailingWatches : testing::FakeKubeClient {
+  ManualClock* clock = nullptr;
+  std::deque<std::chrono::milliseconds> watch_lasts;  // one per watch; none left: stop
+
+  Result<Json> list(const kube::ResourceType&, const std::string&, const kube::ListOptions&) override {
+    return list_of({}, "1");
+  }
+  Status watch(const kube::ResourceType&, const std::string&, const kube::WatchOptions&,
+               const std::function<bool(const kube::WatchEvent&)>&, StopSignal& stop) override {
+    if (watch_lasts.empty()) {
+      stop.request_stop();
+      return {};
+    }
+    clock->elapsed += watch_lasts.front();
+    watch_lasts.pop_front();
+    return Error{ErrorKind::Unavailable, "connection reset"};
+  }
+};
+
+std::vector<Millis> backoffs_with_seed(std::uint64_t seed) {
+  ManualClock clock;
+  FailingWatches client;
+  client.clock = &clock;
+  // Three quick failures, then a watch that stayed up past the quiet period, then one more.
+  client.watch_lasts = {std::chrono::seconds(1), std::chrono::seconds(1), std::chrono::seconds(1),
+                        std::chrono::minutes(3), std::chrono::seconds(1)};
+  std::ostringstream sink;
+  Logger log(sink);
+  SeededRandom random{seed};
+  std::vector<Millis> waits;
+  InformerOptions options;
+  options.wait = [&](Millis d, StopSignal&) {
+    waits.push_back(d);
+    clock.elapsed += d;
+    return false;
+  };
+  Informer inf(client, byok::testing::widgets(), "n", clock, random, log, options);
+  StopSignal stop;
+  inf.run(stop);
+  return waits;
+}
+
+}  // namespace
+
+TEST_CASE("informer: reconnect backoff reads the injected clock and random source, so a seed "
+          "replays it exactly", "[informer]") {
+  auto waits = backoffs_with_seed(42);
+  REQUIRE(waits.size() == 5);
+  // Jittered in [d/2, d] for d = 800 ms, 1.6 s, 3.2 s: the failures count up...
+  CHECK((waits[0] >= Millis(400) && waits[0] <= Millis(800)));
+  CHECK((waits[1] >= Millis(800) && waits[1] <= Millis(1600)));
+  CHECK((waits[2] >= Millis(1600) && waits[2] <= Millis(3200)));
+  // ...until a watch stays up past the quiet period on the injected clock: back to the base.
+  CHECK((waits[3] >= Millis(400) && waits[3] <= Millis(800)));
+  CHECK((waits[4] >= Millis(800) && waits[4] <= Millis(1600)));
+  CHECK(backoffs_with_seed(42) == waits);
+  CHECK(backoffs_with_seed(43) != waits);
 }

@@ -7,6 +7,7 @@
 #include "controller/kube/rest_client.h"
 #include "tests/unit/support/raw_server.h"
 #include "tests/unit/support/fake_kube_client.h"
+#include "tests/unit/support/test_kinds.h"
 
 using namespace byok;
 using byok::testing::RawServer;
@@ -29,7 +30,7 @@ TEST_CASE("a watch line over the cap ends the watch with an error naming the cap
   std::vector<std::string> names;
   StopSignal stop;
   auto st = client->watch(
-      kube::resources::customer_managed_keys(), "ns", {},
+      byok::testing::widgets(), "ns", {},
       [&](const kube::WatchEvent& ev) {
         names.push_back(ev.object["metadata"]["name"]);
         return true;
@@ -44,7 +45,7 @@ TEST_CASE("an apiserver answer over the cap is refused by name", "[controller][k
   RawServer server("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                    std::to_string(kube::kMaxApiserverBodyBytes + 1) + "\r\n\r\n{}");
   auto client = client_for(server);
-  auto r = client->get(kube::resources::customer_managed_keys(),
+  auto r = client->get(byok::testing::widgets(),
                                                       "ns", "a");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find(kube::kResponseTooLargeCode) != std::string::npos);
@@ -67,7 +68,7 @@ TEST_CASE("list_all asks a page too large to read again in smaller pages",
       return page;
     }
   } pager;
-  auto all = kube::list_all(pager, kube::resources::customer_managed_keys(), "ns", {});
+  auto all = kube::list_all(pager, byok::testing::widgets(), "ns", {});
   REQUIRE(all.ok());
   CHECK(all->items.size() == 150);
   CHECK(pager.limits == std::vector<int>{500, 250, 125, 62, 62, 62});
@@ -82,7 +83,7 @@ TEST_CASE("list_all gives up when even one object is too large", "[controller][k
       return make_error(ErrorKind::Internal, std::string("(") + kube::kResponseTooLargeCode + ")");
     }
   } huge;
-  auto all = kube::list_all(huge, kube::resources::customer_managed_keys(), "ns", {});
+  auto all = kube::list_all(huge, byok::testing::widgets(), "ns", {});
   REQUIRE_FALSE(all.ok());
   CHECK(huge.calls == 9);  // 500, 250, ... 1: bounded
 }

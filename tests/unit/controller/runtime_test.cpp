@@ -6,6 +6,8 @@
 #include "controller/runtime/events.h"
 #include "controller/runtime/object_meta.h"
 #include "controller/runtime/store.h"
+#include "tests/unit/support/fake_kube_client.h"
+#include "tests/unit/support/test_kinds.h"
 
 using namespace byok;
 using namespace byok::runtime;
@@ -23,16 +25,6 @@ TEST_CASE("a condition's transition time moves only when its status flips", "[co
   set_condition(conds, {"Other", "Unknown", "X", "", 2, ""}, "T4");
   CHECK(conds.size() == 2);
   CHECK(conditions_from_json(conditions_to_json(conds)) == conds);
-}
-
-TEST_CASE("outcomes map to actions", "[controller]") {
-  using A = ReconcileResult::Action;
-  CHECK(result_for(Status{}).action == A::Done);
-  CHECK(result_for(Error{ErrorKind::Unavailable, ""}).action == A::RetryBackoff);
-  CHECK(result_for(Error{ErrorKind::Throttled, ""}).action == A::RetryBackoff);
-  CHECK(result_for(Error{ErrorKind::Conflict, ""}).action == A::RequeueNow);
-  CHECK(result_for(Error{ErrorKind::InvalidArgument, ""}).action == A::Terminal);
-  CHECK(result_for(Error{ErrorKind::FailedPrecondition, ""}).action == A::Terminal);
 }
 
 TEST_CASE("finalizer edits keep other finalizers and guard on resourceVersion", "[meta]") {
@@ -65,11 +57,10 @@ TEST_CASE("the store lists one namespace's objects and reports what a relist rem
 }
 
 TEST_CASE("resource paths follow the API's layout", "[resource]") {
-  auto cmk = kube::resources::customer_managed_keys();
-  CHECK(cmk.path("ns") == "/apis/byok.dev/v1alpha1/namespaces/ns/customermanagedkeys");
-  CHECK(cmk.path("ns", "k", "status") ==
-        "/apis/byok.dev/v1alpha1/namespaces/ns/customermanagedkeys/k/status");
-  CHECK(cmk.path("") == "/apis/byok.dev/v1alpha1/customermanagedkeys");
+  auto widgets = byok::testing::widgets();
+  CHECK(widgets.path("ns") == "/apis/example.dev/v1/namespaces/ns/widgets");
+  CHECK(widgets.path("ns", "k", "status") == "/apis/example.dev/v1/namespaces/ns/widgets/k/status");
+  CHECK(widgets.path("") == "/apis/example.dev/v1/widgets");
   CHECK(kube::resources::secrets().path("ns", "s") == "/api/v1/namespaces/ns/secrets/s");
 }
 
@@ -77,4 +68,51 @@ TEST_CASE("event times carry microseconds", "[events]") {
   SystemTime t;
   REQUIRE(parse_rfc3339("2026-11-23T15:38:07Z", t));
   CHECK(format_micro_time(t + std::chrono::microseconds(1234)) == "2026-11-23T15:38:07.001234Z");
+}
+
+namespace {
+// Keeps the Events it is asked to create.
+struct EventSink : testing::FakeKubeClient {
+  std::vector<nlohmann::json> created;
+  Result<kube::Json> create(const kube::ResourceType&, const std::string&, const kube::Json& body,
+                            const std::string&, const std::string&) override {
+    created.push_back(body);
+    return body;
+  }
+};
+
+class FixedClock final : public Clock {
+ public:
+  SystemTime now() const override { return SystemTime{} + std::chrono::hours(24 * 365 * 57); }
+  SteadyTime steady_now() const override { return SteadyTime{}; }
+};
+
+std::vector<std::string> event_names(std::uint64_t seed) {
+  EventSink client;
+  FixedClock clock;
+  SeededRandom random{seed};
+  std::ostringstream sink;
+  Logger log(sink);
+  KubeEventRecorder events(client, clock, random, log, "byok.dev/operator", "pod-1");
+  auto regarding = nlohmann::json::parse(
+      R"({"apiVersion":"example.dev/v1","kind":"Widget","metadata":{"name":"w","namespace":"n","uid":"u1"}})");
+  events.record(regarding, {"Normal", "Made", "Reconcile", "first"});
+  events.record(regarding, {"Normal", "Made", "Reconcile", "second"});
+  std::vector<std::string> names;
+  for (const auto& e : client.created) {
+    names.push_back(e["metadata"]["name"]);
+    CHECK(e["eventTime"] == format_micro_time(clock.now()));
+  }
+  return names;
+}
+}  // namespace
+
+TEST_CASE("event names and times come from the injected random source and clock", "[events]") {
+  auto names = event_names(7);
+  REQUIRE(names.size() == 2);
+  CHECK(names[0].rfind("w.", 0) == 0);
+  CHECK(names[0].size() == 2 + 16);
+  CHECK(names[0] != names[1]);
+  CHECK(event_names(7) == names);  // the same seed names them the same
+  CHECK(event_names(8) != names);
 }

@@ -10,7 +10,10 @@
 
 #include "common/base64.h"
 #include "controller/kube/resource.h"
+#include "reconcilers/hsm_key_policy/hsm_key_policy.h"
 #include "reconcilers/imported_key/ik_reconciler.h"
+#include "reconcilers/imported_key/imported_key_types.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 #include "tests/unit/kms/scripted_transport.h"
 #include "tests/unit/support/fake_hsm.h"
 #include "tests/unit/support/fake_kms.h"
@@ -63,14 +66,14 @@ struct World {
   World() {
     parse_rfc3339("2026-12-04T10:00:00Z", clock.wall);
     api.put(res::namespaces(), {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
-    api.put(res::cluster_kms_providers(),
+    api.put(kmsprovider::cluster_kms_providers(),
             {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ClusterKmsProvider"},
              {"metadata", {{"name", "vault"}}},
              {"spec", {{"type", "transit"}, {"endpoint", "https://vault.example.com:8200"},
                        {"credentialsSecretRef", {{"name", "admin-token"}}}, {"namespaceSelector", kServesTeam}}}});
     api.put(res::secrets(), {{"metadata", {{"name", "admin-token"}, {"namespace", "byok-system"}}},
                              {"data", {{"token", base64_encode("s.admin")}}}});
-    api.put(res::hsm_key_policies(),
+    api.put(hsmpolicy::hsm_key_policies(),
             {{"metadata", {{"name", "allow-team"}}},
              {"spec", {{"namespaceSelector", kServesTeam}, {"keys", {{{"label", "payments-*"}}}},
                        {"destinations", {{{"clusterKmsProvider", "vault"}}}}}}});
@@ -82,13 +85,13 @@ struct World {
                  {"keyType", "aes256-gcm96"},
                  {"source", {{"hsm", {{"label", "payments-key"}}}}}};
     spec.merge_patch(spec_extra);
-    api.put(res::imported_keys(),
+    api.put(importedkey::imported_keys(),
             {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ImportedKey"},
              {"metadata", {{"name", "payments"}, {"namespace", "team"}, {"uid", "uid-payments"},
                            {"generation", 1}, {"finalizers", {"byok.dev/importedkey"}}}},
              {"spec", spec}});
   }
-  Json object() { return *api.object(res::imported_keys(), "team", "payments"); }
+  Json object() { return *api.object(importedkey::imported_keys(), "team", "payments"); }
   Json status() { return object().value("status", Json::object()); }
   // One reconcile of the object as the apiserver holds it now (the watch would bring it).
   runtime::ReconcileResult reconcile() {
@@ -181,7 +184,7 @@ TEST_CASE("importedkey executor: every export leaves an intent and an outcome in
 TEST_CASE("importedkey executor: without a grant nothing is read from the KMS or the HSM, and the "
           "refusal is audited", "[importedkey][executor][audit]") {
   World w;
-  REQUIRE(w.api.remove(res::hsm_key_policies(), "", "allow-team", ""));
+  REQUIRE(w.api.remove(hsmpolicy::hsm_key_policies(), "", "allow-team", ""));
   w.create_key();
   w.reconcile();
   CHECK(w.ready("reason") == "NotAuthorized");
@@ -234,7 +237,7 @@ TEST_CASE("importedkey executor: an import whose recording was lost is adopted, 
   // The status as it was before the import was recorded (the write lost with the controller).
   auto lost = w.object();
   lost["status"] = {{"phase", "Importing"}, {"keyId", "key-1"}};
-  w.api.put(res::imported_keys(), lost);
+  w.api.put(importedkey::imported_keys(), lost);
   w.reconcile();
   CHECK(w.status().value("imported", false));
   CHECK(w.status().value("keyId", "") == "fake:key-1");
@@ -252,7 +255,7 @@ TEST_CASE("importedkey executor: spec.rotate imports new material as a new versi
   auto o = w.object();
   o["spec"]["rotate"] = 1;
   o["metadata"]["generation"] = 2;
-  w.api.put(res::imported_keys(), o);
+  w.api.put(importedkey::imported_keys(), o);
   w.reconcile();
   auto st = w.status();
   CHECK(st.value("keyVersion", "") == "v2");

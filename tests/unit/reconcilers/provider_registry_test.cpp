@@ -9,6 +9,7 @@
 #include "kms/kms_provider.h"
 #include "reconcilers/kms_provider/provider_registry.h"
 #include "tests/unit/support/fake_kube_client.h"
+#include "reconcilers/kms_provider/kms_provider_types.h"
 
 using namespace byok;
 using Json = nlohmann::json;
@@ -78,7 +79,7 @@ struct Setup {
   }
   // team-a's KmsProvider "vault" at `endpoint`, with its credentials Secret "mine".
   void tenant_provider(const std::string& endpoint) {
-    api.put(kube::resources::kms_providers(), "team-a", "vault", provider_object(endpoint, "mine"));
+    api.put(byok::kmsprovider::kms_providers(), "team-a", "vault", provider_object(endpoint, "mine"));
     api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
   }
 };
@@ -94,7 +95,7 @@ TEST_CASE("registry: a ClusterKmsProvider serves only the namespaces it selects,
   Json admins = provider_object("https://anything.internal:8200", "admin-token",
                                 {{"matchLabels", {{"kubernetes.io/metadata.name", "team-a"}}}});
   admins["status"] = {{"accessor", "arn:aws:iam::111122223333:role/kms-admin"}};
-  s.api.put(kube::resources::cluster_kms_providers(), "", "vault", admins);
+  s.api.put(byok::kmsprovider::cluster_kms_providers(), "", "vault", admins);
   s.api.put(kube::resources::secrets(), "byok-system", "admin-token", secret_object("admin"));
   s.tenant_provider("https://vault.example.com:8200");
   // Team B names a Secret of the same name in its own namespace: never read for the cluster one.
@@ -144,7 +145,7 @@ TEST_CASE("registry: a provider deleted, or whose Secret is deleted, leaves no c
   s.api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
   REQUIRE(s.registry.get("team-a", kTenant).client);
   CHECK(s.registry.cached() == 1);
-  REQUIRE(s.api.remove(kube::resources::kms_providers(), "team-a", "vault", ""));
+  REQUIRE(s.api.remove(kmsprovider::kms_providers(), "team-a", "vault", ""));
   CHECK_FALSE(s.registry.get("team-a", kTenant).client);
   CHECK(s.registry.cached() == 0);
 }
@@ -166,7 +167,7 @@ TEST_CASE("registry: a tenant's AWS STS endpoint outside the allow-list is refus
   provider["spec"]["type"] = "aws";
   provider["spec"]["region"] = "eu-west-1";
   provider["spec"]["aws"] = {{"stsEndpoint", "https://attacker.example.com:443"}};
-  s.api.put(kube::resources::kms_providers(), "team-a", "vault", provider);
+  s.api.put(byok::kmsprovider::kms_providers(), "team-a", "vault", provider);
   s.api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
   auto r = s.registry.get("team-a", kTenant);
   REQUIRE_FALSE(r.client);
