@@ -2,6 +2,7 @@
 // Value-or-error for every I/O call. The error kind decides what the caller does next
 // (retry, requeue, give up), so it is part of every error rather than a string to parse.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <utility>
@@ -36,10 +37,13 @@ const char* to_string(ErrorKind kind);
 struct Error {
   ErrorKind kind = ErrorKind::Internal;
   std::string message;
+  // How long the server asked the caller to stay away (an HTTP Retry-After on a throttling or
+  // unavailable answer). The work queue waits at least this long before the next attempt.
+  std::optional<std::chrono::seconds> retry_after;
 
   // Prefixes the message with what was being done, so an error read in a log or a condition
   // says which call failed ("GET /apis/...: connection refused").
-  Error context(const std::string& what) const { return Error{kind, what + ": " + message}; }
+  Error context(const std::string& what) const { return Error{kind, what + ": " + message, retry_after}; }
 };
 
 // The one table from an error's kind to what comes next. Every "is this transient?" in the tree

@@ -68,6 +68,11 @@ struct ImportTarget {
   std::optional<SystemTime> valid_to;  // imported material that expires (AWS); else ignored
   // The provider's word for the wrapping algorithm, one of wrapping_algorithms(key_type).
   std::string wrapping_algorithm;
+  // An earlier attempt may have created the key and died before it was named (the caller's
+  // record says a create began). Only then does find_key() of a provider that names a key after
+  // creating it (AWS: CreateKey, then CreateAlias) search the account by owner mark, which costs
+  // a request per key in the account; otherwise the name alone answers.
+  bool unnamed_key_possible = true;
 };
 
 // The public half the material must be wrapped under, and what ties an import to it.

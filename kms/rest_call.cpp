@@ -87,6 +87,7 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
                                      std::to_string(resp->status) +
                                      (note.empty() ? "" : ", " + note) + ")"};
       asked = retry_after(*resp);
+      last.retry_after = asked;  // the work queue honours it if the retries here end first
     }
     if (!retried_in_call(last) || attempt >= max_attempts) break;
     if (asked && *asked > policy.max_delay) {

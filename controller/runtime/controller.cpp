@@ -95,7 +95,7 @@ void Controller::handle(const std::string& key, const ReconcileResult& r) {
       counters_.error++;
       metrics_.error->inc();
       log_.warn("reconcile failed, retrying", {{"error", r.error}});
-      queue_.add_rate_limited(key);
+      queue_.add_rate_limited(key, r.after);  // r.after: a server's Retry-After, if any
       break;
     case A::Terminal:
       counters_.error++;

@@ -5,6 +5,7 @@
 // field by field, so the policy changes in one edit and is tested as one table.
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -21,7 +22,7 @@ struct ReconcileResult {
     Terminal,      // invalid input: reported in a condition, retried only on a change/resync
   };
   Action action = Action::Done;
-  Millis after{0};
+  Millis after{0};  // RequeueAfter: the delay; RetryBackoff: the least the backoff may wait
   std::string error;  // for the log, when not Done
 };
 
@@ -31,10 +32,14 @@ inline constexpr std::chrono::seconds kLastingFailureMax{3600};
 
 // Done: come back after the resync period (or on a change).
 inline ReconcileResult done() { return {}; }
-// A transient failure (transient(), common/result.h): per-item exponential backoff.
-inline ReconcileResult retry_with_backoff(std::string why) {
-  return {ReconcileResult::Action::RetryBackoff, Millis(0), std::move(why)};
+// A transient failure (transient(), common/result.h): per-item exponential backoff, and never
+// sooner than `at_least` (what the server asked in a Retry-After; see honoured_retry_after).
+inline ReconcileResult retry_with_backoff(std::string why, Millis at_least = Millis(0)) {
+  return {ReconcileResult::Action::RetryBackoff, at_least, std::move(why)};
 }
+// The wait a server's Retry-After asks of the work queue: as asked, but at most
+// kLastingFailureMax, so a hostile or broken server cannot park a key for days.
+Millis honoured_retry_after(const std::optional<std::chrono::seconds>& asked);
 // Look again after `after`: the next periodic check, an operation in progress.
 inline ReconcileResult requeue_after(Millis after) {
   return {ReconcileResult::Action::RequeueAfter, after, ""};
@@ -46,7 +51,9 @@ ReconcileResult result_for(const Status& outcome);
 // A failure the reconciler already shows in a condition: transient -> RetryBackoff; lasting ->
 // look again after `lasting_delay`, since its fix may be in something the operator does not
 // watch (a Secret, a key in the KMS or the HSM).
-ReconcileResult reported_failure(bool transient, std::string message, Millis lasting_delay);
+// `retry_after`: the server's Retry-After, honoured by the backoff (see retry_with_backoff).
+ReconcileResult reported_failure(bool transient, std::string message, Millis lasting_delay,
+                                 const std::optional<std::chrono::seconds>& retry_after = std::nullopt);
 // How long to wait after a failure that has lasted `failing_for`: as long again, within
 // kLastingFailureMin..kLastingFailureMax. A retry can have side effects (Google keeps every
 // ImportJob), so a failure that lasts is retried less and less often.

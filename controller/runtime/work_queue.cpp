@@ -90,15 +90,15 @@ void WorkQueue::add_after(const std::string& key, Millis delay) {
   delay_cv_.notify_one();
 }
 
-void WorkQueue::add_rate_limited(const std::string& key) {
+void WorkQueue::add_rate_limited(const std::string& key, Millis at_least) {
   Millis delay;
   {
     std::lock_guard<std::mutex> lock(mu_);
     int n = failures_[key]++;
     count_retry_locked();
     auto now_ms = std::chrono::duration_cast<Millis>(clock_.steady_now().time_since_epoch()).count();
-    delay = std::max(exponential_backoff(n, options_.base_delay, options_.max_delay),
-                     bucket_.reserve(now_ms));
+    delay = std::max({exponential_backoff(n, options_.base_delay, options_.max_delay),
+                      bucket_.reserve(now_ms), at_least});
   }
   add_after(key, delay);
 }

@@ -57,7 +57,9 @@ class WorkQueue {
 
   void add(const std::string& key);
   void add_after(const std::string& key, Millis delay);
-  void add_rate_limited(const std::string& key);
+  // After max(per-item backoff, the overall bucket, `at_least`); `at_least` is what a server
+  // asked (Retry-After), so a throttled key is not tried again sooner.
+  void add_rate_limited(const std::string& key, Millis at_least = Millis(0));
   // Per-item backoff only, without the overall bucket: for conflicts, where the informer's cache
   // is briefly behind the apiserver and re-reading it at once would only conflict again.
   void add_backoff(const std::string& key);

@@ -530,7 +530,9 @@ Result<std::optional<KeyDescription>> AwsKmsClient::find_key(const ImportTarget&
     return std::optional<KeyDescription>(std::move(*by_alias));
   }
   if (by_alias.error().kind != ErrorKind::NotFound) return by_alias.error();
-  // No alias: an earlier attempt may have died between CreateKey and CreateAlias.
+  // No alias: an earlier attempt may have died between CreateKey and CreateAlias; only worth a
+  // scan of the account when the caller's record says a create began.
+  if (!target.unnamed_key_possible) return std::optional<KeyDescription>();
   auto ids = list_keys();
   if (!ids) return ids.error();
   for (const auto& id : *ids) {

@@ -192,10 +192,11 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
       return removed.error();
     return runtime::done();
   }
-  if (plan.transient_failure)
-    return runtime::retry_with_backoff(
-        in.deletion ? in.deletion->error.message
-                    : (in.check ? in.check->error.message : std::string("KMS unavailable")));
+  if (plan.transient_failure) {
+    const Error* e = in.deletion ? &in.deletion->error : (in.check ? &in.check->error : nullptr);
+    return runtime::retry_with_backoff(e ? e->message : std::string("KMS unavailable"),
+                                       runtime::honoured_retry_after(e ? e->retry_after : std::nullopt));
+  }
   if (in.cmk.meta.deleting) return runtime::done();
   // Come back when the next verification is due. After a lasting failure (a missing key, bad
   // credentials) within a minute at most: the fix may be in a Secret, which is not watched.

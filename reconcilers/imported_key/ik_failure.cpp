@@ -21,7 +21,7 @@ Failure kms_failure(ProviderProblem problem, const Error& e, const std::string& 
   std::string message = step + ": " + e.message;
   if (*f.fix && f.reason != std::string(kmsprovider::reasons::kKeyNotFound))
     message += " (" + std::string(f.fix) + ")";
-  return {f.reason, message, f.transient};
+  return {f.reason, message, f.transient, e.retry_after};
 }
 
 // The reasons whose message carries the KMS's own words, or the admin's configuration.

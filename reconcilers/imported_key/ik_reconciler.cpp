@@ -127,7 +127,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::fail(const Failure
   // periodic check.
   return runtime::reported_failure(
       f.transient, f.message,
-      std::min<std::chrono::seconds>(interval_, lasting_failure_delay(key_.status, r_.clock_.now())));
+      std::min<std::chrono::seconds>(interval_, lasting_failure_delay(key_.status, r_.clock_.now())),
+      f.retry_after);
 }
 
 std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::authorize(
@@ -201,6 +202,9 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
   target.description = key_.spec.description;
   target.allow_rotation = key_.spec.allow_rotation;
   target.owner = meta.uid;
+  // Only a create that began (and may have died before the key was named) can have left a key
+  // that the name does not find.
+  target.unnamed_key_possible = key_.status.phase == phases::kCreatingKey;
   if (lookup.cluster) target.name = shared_kms_key_name(key_);
   if (!key_.spec.valid_to.empty()) {
     SystemTime t;
@@ -371,6 +375,7 @@ Result<runtime::Cleanup> ImportedKeyReconciler::Pass::finalize() {
     target.key_type = key_.spec.key_type;
     target.allow_rotation = key_.spec.allow_rotation;
     target.owner = meta.uid;
+    target.unnamed_key_possible = key_.status.phase == phases::kCreatingKey;
     auto found = lookup.client->find_key(target);
     // The name is another owner's key now: nothing of this object's is there to delete.
     if (!found && found.error().kind == ErrorKind::AlreadyExists) found = std::optional<kms::KeyDescription>();

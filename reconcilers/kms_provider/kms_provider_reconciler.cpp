@@ -87,7 +87,8 @@ runtime::ReconcileResult KmsProviderReconciler::reconcile(const std::string& key
   // Checked again every kRecheckInterval, failing or not: a lasting failure's fix is often in a
   // Secret, which is not watched.
   if (!check.accessor)
-    return runtime::reported_failure(plan.transient_failure, check.error.message, kRecheckInterval);
+    return runtime::reported_failure(plan.transient_failure, check.error.message, kRecheckInterval,
+                                     check.error.retry_after);
   return runtime::requeue_after(kRecheckInterval);
 }
 

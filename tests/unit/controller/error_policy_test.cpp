@@ -51,8 +51,26 @@ TEST_CASE("error policy: a reported failure backs off when transient, else comes
   CHECK(later.after == std::chrono::minutes(5));
   CHECK(later.error == "key missing");
   CHECK(retry_with_backoff("x").action == A::RetryBackoff);
+  CHECK(retry_with_backoff("x").after == Millis(0));
   CHECK(requeue_after(std::chrono::seconds(3)).after == std::chrono::seconds(3));
   CHECK(done().action == A::Done);
+}
+
+TEST_CASE("error policy: a server's Retry-After becomes the least the backoff waits, at most an hour",
+          "[controller][policy]") {
+  Error throttled{ErrorKind::Throttled, "slow down", std::chrono::seconds(30)};
+  auto r = result_for(throttled);
+  CHECK(r.action == A::RetryBackoff);
+  CHECK(r.after == std::chrono::seconds(30));
+  auto reported = reported_failure(true, "slow down", std::chrono::minutes(5), std::chrono::seconds(30));
+  CHECK(reported.after == std::chrono::seconds(30));
+  // Only the backoff honours it: a lasting failure keeps its own delay.
+  CHECK(reported_failure(false, "gone", std::chrono::minutes(5), std::chrono::seconds(30)).after ==
+        std::chrono::minutes(5));
+  // A server asking for days gets an hour; none or a nonsense value, nothing.
+  CHECK(honoured_retry_after(std::chrono::seconds(86400 * 30)) == std::chrono::hours(1));
+  CHECK(honoured_retry_after(std::nullopt) == Millis(0));
+  CHECK(honoured_retry_after(std::chrono::seconds(-5)) == Millis(0));
 }
 
 TEST_CASE("error policy: the lasting-failure delay grows with the failure, within a minute and an "

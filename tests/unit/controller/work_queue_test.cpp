@@ -80,6 +80,19 @@ TEST_CASE("rate-limited adds back off per item and forget resets", "[workqueue]"
   CHECK(q.failures("k") == 0);
 }
 
+TEST_CASE("a rate-limited add waits at least what the server asked", "[workqueue]") {
+  RealClock clock;
+  WorkQueue q(clock, WorkQueueOptions{5ms, 1000s, 1000, 1000});
+  auto start = std::chrono::steady_clock::now();
+  q.add_rate_limited("asked", 400ms);  // a Retry-After, longer than the 5 ms backoff
+  q.add_rate_limited("plain");
+  CHECK(*q.get() == "plain");
+  CHECK(std::chrono::steady_clock::now() - start < 300ms);
+  q.done("plain");
+  CHECK(*q.get() == "asked");
+  CHECK(std::chrono::steady_clock::now() - start >= 400ms);
+}
+
 TEST_CASE("conflict backoff grows per item and ignores the overall bucket", "[workqueue]") {
   RealClock clock;
   WorkQueue q(clock, WorkQueueOptions{5ms, 1000s, 0.001, 1});  // a bucket that would block for ages

@@ -553,6 +553,34 @@ TEST_CASE("a KMS that answers Truncated forever is asked a bounded number of pag
   CHECK(calls == 2);
 }
 
+TEST_CASE("find_key scans the account by owner tag only when a create may have begun", "[kms][aws]") {
+  Fixture f;
+  std::vector<std::string> targets;
+  f.transport.handler = [&](const kms::HttpRequest& req) -> Result<kms::HttpResponse> {
+    targets.push_back(kms::find_header(req.headers, "X-Amz-Target"));
+    if (targets.back() == "TrentService.DescribeKey")
+      return answer(400, R"({"__type":"NotFoundException","message":"Alias not found"})");
+    if (targets.back() == "TrentService.ListKeys")
+      return answer(200, R"({"Keys":[{"KeyId":"k1"},{"KeyId":"k2"}],"Truncated":false})");
+    return answer(200, R"({"Tags":[],"Truncated":false})");
+  };
+  ImportTarget target;
+  target.name = "team-a-key";
+  target.owner = "uid-1";
+  // The first attempt ever: no key can exist without its alias, so the alias alone answers.
+  target.unnamed_key_possible = false;
+  auto none = f.client->find_key(target);
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+  CHECK(targets == std::vector<std::string>{"TrentService.DescribeKey"});
+  // After a create began: every key's tags are read (a request per key in the account).
+  targets.clear();
+  target.unnamed_key_possible = true;
+  REQUIRE(f.client->find_key(target).ok());
+  CHECK(targets == std::vector<std::string>{"TrentService.DescribeKey", "TrentService.ListKeys",
+                                            "TrentService.ListResourceTags", "TrentService.ListResourceTags"});
+}
+
 TEST_CASE("what AWS would refuse is refused before anything is created: alias names, ValidTo "
           "beyond 365 days or past, rotation of asymmetric keys", "[kms][aws][import]") {
   Fixture f;  // now: 2026-11-23T15:38:00Z

@@ -90,6 +90,9 @@ TEST_CASE("send_call: Retry-After stretches the wait, and one beyond max_delay e
   CHECK(l.transport.requests.size() == 1);
   CHECK(l.sleeps.empty());
   CHECK(r.error().message == "TEST Get: later (HTTP 429) (the KMS asked to retry after 3600 s)");
+  // ... and the error carries what it asked, for the work queue.
+  CHECK(r.error().retry_after == std::chrono::seconds(3600));
+  CHECK(r.error().context("importing").retry_after == std::chrono::seconds(3600));
   // An HTTP-date is not read: the backoff stands.
   l.transport.handler = [](const HttpRequest&) {
     return answer(429, "later", {{"Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT"}});
