@@ -168,7 +168,7 @@ std::string family_name(KeyFamily f) {
 // always the alternative.
 Result<Source> open_source(const Args& args, Io& io, const std::vector<std::string>& key_flags) {
   std::vector<std::string> all = key_flags;
-  all.push_back("software-key");
+  all.emplace_back("software-key");
   auto which = args.exactly_one(all);
   if (!which.ok()) return which.error();
   Source src;

@@ -206,7 +206,7 @@ Family<Histogram>& Registry::histogram(const std::string& name, const std::strin
                                        std::vector<std::string> label_names,
                                        std::vector<double> buckets) {
   return get_or_add<Histogram>(name, help, Type::Histogram, std::move(label_names),
-                               [buckets] { return std::make_unique<Histogram>(buckets); });
+                               [buckets = std::move(buckets)] { return std::make_unique<Histogram>(buckets); });
 }
 
 std::string Registry::render() const {

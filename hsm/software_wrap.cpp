@@ -161,7 +161,7 @@ Result<std::vector<std::uint8_t>> aes_kwp_wrap(std::span<const std::uint8_t> aes
                         static_cast<int>(plaintext.size())) != 1 ||
       EVP_EncryptFinal_ex(ctx.get(), out.data() + len, &fin) != 1)
     return make_error(ErrorKind::Internal, "AES-KWP wrap failed");
-  out.resize(static_cast<std::size_t>(len + fin));
+  out.resize(static_cast<std::size_t>(len) + static_cast<std::size_t>(fin));
   return out;
 }
 

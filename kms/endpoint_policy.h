@@ -32,7 +32,7 @@ class EndpointPolicy {
   // Everything allowed (admin-owned providers).
   static EndpointPolicy allow_all() { return EndpointPolicy(true, {}); }
   // InvalidArgument naming the bad pattern.
-  static Result<EndpointPolicy> parse(const std::vector<std::string>& patterns);
+  static Result<EndpointPolicy> parse(const std::vector<std::string>& given);
   // The providers' official public endpoints, https only: the default for tenant providers.
   static const std::vector<std::string>& public_endpoints();
 

@@ -37,8 +37,8 @@ Result<std::vector<std::string>> gcp_wrapping_algorithms(const std::string& key_
   // "Due to technical limitations of RSA wrapping, this method cannot be used to wrap RSA keys
   // for import" (ImportMethod reference).
   if (!spec->rsa) {
-    out.push_back("RSA_OAEP_4096_SHA256");
-    out.push_back("RSA_OAEP_3072_SHA256");
+    out.emplace_back("RSA_OAEP_4096_SHA256");
+    out.emplace_back("RSA_OAEP_3072_SHA256");
   }
   return out;
 }

@@ -33,7 +33,7 @@ struct ServiceAccountKey {
 // Parses the key file ("type": "service_account"). InvalidArgument names what is wrong (missing
 // client_email or private_key, a private key that is not an RSA key, not JSON at all) and never
 // echoes the key.
-Result<ServiceAccountKey> parse_service_account_key(std::string_view json);
+Result<ServiceAccountKey> parse_service_account_key(std::string_view text);
 
 // RS256 (RSASSA-PKCS1-v1_5, SHA-256) signature of `data` with a PEM RSA private key.
 Result<std::string> rs256_sign(std::string_view private_key_pem, std::string_view data);

@@ -42,7 +42,8 @@ std::string openssl_reason() {
 int passphrase_callback(char* buf, int size, int /*rwflag*/, void* user) {
   const auto* pass = static_cast<const std::string*>(user);
   if (pass->empty() || static_cast<int>(pass->size()) > size) return 0;
-  std::memcpy(buf, pass->data(), pass->size());
+  // OpenSSL's pem_password_cb takes the length returned, not a terminated string.
+  std::memcpy(buf, pass->data(), pass->size());  // NOLINT(bugprone-not-null-terminated-result)
   return static_cast<int>(pass->size());
 }
 

@@ -7,7 +7,6 @@ namespace byok::cmk {
 namespace {
 
 using runtime::Condition;
-using runtime::EventSpec;
 
 // Later creation wins; on equal timestamps the greater name, so every CMK agrees on one winner.
 bool newer(const CmkPeer& a, const CmkPeer& b) {

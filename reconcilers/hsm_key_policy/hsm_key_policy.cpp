@@ -26,7 +26,8 @@ bool rule_matches_found(const KeyRule& rule, const FoundKey& found) {
 
 }  // namespace
 
-bool glob_match(std::string_view p, std::string_view s) {
+bool glob_match(std::string_view pattern, std::string_view text) {
+  const std::string_view p = pattern, s = text;
   // Greedy with one backtrack point: O(|p| * |s|) at worst, no recursion.
   size_t pi = 0, si = 0, star = std::string_view::npos, mark = 0;
   while (si < s.size()) {
