@@ -22,8 +22,8 @@ Result<Args> Args::parse(std::span<const std::string> argv, const std::vector<Fl
                         "a PIN is never accepted on the command line (it would show in ps and "
                         "shell history); use --pin-file, BYOK_HSM_PIN or BYOK_HSM_PIN_FILE");
     }
-    auto spec = std::find_if(specs.begin(), specs.end(),
-                             [&](const FlagSpec& s) { return s.name == name; });
+    auto spec =
+        std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.name == name; });
     if (spec == specs.end())
       return make_error(ErrorKind::InvalidArgument, "unknown flag --" + name);
     if (out.values_.count(name))
@@ -60,8 +60,7 @@ Result<std::string> Args::exactly_one(const std::vector<std::string>& names) con
       ++count;
     }
   }
-  if (count != 1)
-    return make_error(ErrorKind::InvalidArgument, "give exactly one of " + all);
+  if (count != 1) return make_error(ErrorKind::InvalidArgument, "give exactly one of " + all);
   return found;
 }
 
@@ -69,8 +68,10 @@ std::string format_flags(const std::vector<FlagSpec>& specs) {
   std::string out;
   for (const auto& s : specs) {
     std::string left = "  --" + s.name + (s.takes_value ? " " + s.value_name : "");
-    if (left.size() < 30) left.resize(30, ' ');
-    else left += "\n" + std::string(30, ' ');
+    if (left.size() < 30)
+      left.resize(30, ' ');
+    else
+      left += "\n" + std::string(30, ' ');
     out += left + s.help + "\n";
   }
   return out;

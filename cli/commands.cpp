@@ -36,15 +36,21 @@ int exit_code(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::InvalidArgument:
     case ErrorKind::FailedPrecondition:
-    case ErrorKind::AlreadyExists: return 2;
-    case ErrorKind::NotFound: return 3;
+    case ErrorKind::AlreadyExists:
+      return 2;
+    case ErrorKind::NotFound:
+      return 3;
     case ErrorKind::Unauthenticated:
-    case ErrorKind::PermissionDenied: return 4;
-    case ErrorKind::Unsupported: return 5;
+    case ErrorKind::PermissionDenied:
+      return 4;
+    case ErrorKind::Unsupported:
+      return 5;
     case ErrorKind::Unavailable:
     case ErrorKind::Throttled:
-    case ErrorKind::DeadlineExceeded: return 6;
-    default: return 1;
+    case ErrorKind::DeadlineExceeded:
+      return 6;
+    default:
+      return 1;
   }
 }
 
@@ -155,11 +161,16 @@ std::optional<KeyFamily> family_of_flag(const std::string& flag) {
 
 std::string family_name(KeyFamily f) {
   switch (f) {
-    case KeyFamily::Rsa: return "RSA";
-    case KeyFamily::Ec: return "EC";
-    case KeyFamily::Aes: return "AES";
-    case KeyFamily::Chacha20: return "ChaCha20";
-    case KeyFamily::Ed25519: return "Ed25519";
+    case KeyFamily::Rsa:
+      return "RSA";
+    case KeyFamily::Ec:
+      return "EC";
+    case KeyFamily::Aes:
+      return "AES";
+    case KeyFamily::Chacha20:
+      return "ChaCha20";
+    case KeyFamily::Ed25519:
+      return "Ed25519";
   }
   return "?";
 }
@@ -204,10 +215,10 @@ Result<Source> open_source(const Args& args, Io& io, const std::vector<std::stri
   src.type = *info.value().type;
   auto want = family_of_flag(which.value());
   if (want && hsm::key_family(src.type) != *want)
-    return make_error(ErrorKind::InvalidArgument,
-                      "--" + which.value() + " names " + src.ref.describe() + ", which is " +
-                          std::string(hsm::key_type_name(src.type)) + ", not an " +
-                          family_name(*want) + " key");
+    return make_error(ErrorKind::InvalidArgument, "--" + which.value() + " names " +
+                                                      src.ref.describe() + ", which is " +
+                                                      std::string(hsm::key_type_name(src.type)) +
+                                                      ", not an " + family_name(*want) + " key");
   auto hi = src.hsm->info();
   if (!hi.ok()) return hi.error();
   src.origin = hi.value().token_manufacturer + " " + hi.value().token_model + " (firmware " +
@@ -247,7 +258,8 @@ std::vector<const kms::ProviderTraits*> wrap_formats() {
 template <typename What>
 std::string join_wrap_formats(const std::string& sep, What what) {
   std::string out;
-  for (const auto* traits : wrap_formats()) out += (out.empty() ? "" : sep) + std::string(what(*traits));
+  for (const auto* traits : wrap_formats())
+    out += (out.empty() ? "" : sep) + std::string(what(*traits));
   return out;
 }
 
@@ -291,7 +303,8 @@ int cmd_azure(const Args& args, Io& io) {
 }
 
 int cmd_aws(const Args& args, Io& io) {
-  if (!args.has("out")) return fail(io, make_error(ErrorKind::InvalidArgument, "--out is required"));
+  if (!args.has("out"))
+    return fail(io, make_error(ErrorKind::InvalidArgument, "--out is required"));
   auto kek = read_kek(args);
   if (!kek.ok()) return fail(io, kek.error());
   auto src = open_source(args, io, {"aes-key", "rsa-key", "ec-key"});
@@ -336,23 +349,22 @@ int cmd_wrap(const Args& args, Io& io) {
                                                    : std::string_view(algorithm));
   } else if (format == "raw-rsa-aes" || format == "rsa-oaep") {
     if (!algorithm.empty())
-      return fail(io, make_error(ErrorKind::InvalidArgument,
-                                 "--algorithm is for " + join_wrap_formats("/", name_of) +
-                                     "; use --hash here"));
+      return fail(io, make_error(ErrorKind::InvalidArgument, "--algorithm is for " +
+                                                                 join_wrap_formats("/", name_of) +
+                                                                 "; use --hash here"));
     auto h = hash_of(args.get("hash"));
     if (!h.ok()) return fail(io, h.error());
     spec = WrapSpec{format == "rsa-oaep" ? WrapMethod::RsaOaep : WrapMethod::RsaAesKeyWrap,
                     h.value(), 0};
   } else {
-    return fail(io, make_error(ErrorKind::InvalidArgument,
-                               "--format must be " + join_wrap_formats(", ", name_of) +
-                                   ", raw-rsa-aes or rsa-oaep"));
+    return fail(io, make_error(ErrorKind::InvalidArgument, "--format must be " +
+                                                               join_wrap_formats(", ", name_of) +
+                                                               ", raw-rsa-aes or rsa-oaep"));
   }
   if (!spec.ok()) return fail(io, spec.error());
   if (args.has("hash") && format != "raw-rsa-aes" && format != "rsa-oaep")
-    return fail(io, make_error(ErrorKind::InvalidArgument,
-                               "--hash is for raw-rsa-aes/rsa-oaep; " + format +
-                                   " takes --algorithm"));
+    return fail(io, make_error(ErrorKind::InvalidArgument, "--hash is for raw-rsa-aes/rsa-oaep; " +
+                                                               format + " takes --algorithm"));
   auto kek = read_kek(args);
   if (!kek.ok()) return fail(io, kek.error());
   auto src = open_source(args, io, {"key", "key-id"});
@@ -364,10 +376,10 @@ int cmd_wrap(const Args& args, Io& io) {
   if (out == "-") {
     io.out << b64 << "\n";  // binary on a terminal helps no one
   } else {
-    Status st = args.has("base64")
-                    ? write_output(out, {reinterpret_cast<const std::uint8_t*>(b64.data()),
-                                         b64.size()})
-                    : write_output(out, blob.value());
+    Status st =
+        args.has("base64")
+            ? write_output(out, {reinterpret_cast<const std::uint8_t*>(b64.data()), b64.size()})
+            : write_output(out, blob.value());
     if (!st.ok()) return fail(io, st.error());
   }
   if (args.has("json")) {
@@ -421,12 +433,13 @@ int cmd_generate(const Args& args, Io& io) {
     return fail(io, make_error(ErrorKind::InvalidArgument, "--type and --label are required"));
   auto type = hsm::parse_key_type(args.get("type"));
   if (!type)
-    return fail(io, make_error(ErrorKind::InvalidArgument,
-                               "unknown --type \"" + args.get("type") + "\" (" +
-                                   hsm::key_type_names() + ")"));
+    return fail(
+        io, make_error(ErrorKind::InvalidArgument, "unknown --type \"" + args.get("type") + "\" (" +
+                                                       hsm::key_type_names() + ")"));
   auto h = open_hsm(args, io);
   if (!h.ok()) return fail(io, h.error());
-  auto info = h.value()->generate_key({*type, args.get("label"), args.get("id"), args.has("wrap-with-trusted")});
+  auto info = h.value()->generate_key(
+      {*type, args.get("label"), args.get("id"), args.has("wrap-with-trusted")});
   if (!info.ok()) return fail(io, info.error());
   if (args.has("json")) {
     io.out << key_json(info.value()).dump(2) << "\n";
@@ -447,17 +460,19 @@ int cmd_info(const Args& args, Io& io) {
   nlohmann::ordered_json gen = nlohmann::ordered_json::array();
   for (KeyType t : caps.value().can_generate) gen.push_back(std::string(hsm::key_type_name(t)));
   const auto& i = info.value();
-  nlohmann::ordered_json j = {
-      {"module", i.module_path},
-      {"manufacturer", i.manufacturer},
-      {"library", i.library_description + " " + i.library_version},
-      {"token", {{"label", i.token_label}, {"manufacturer", i.token_manufacturer},
-                 {"model", i.token_model}, {"serial", i.token_serial},
-                 {"firmware", i.firmware_version}}},
-      {"canGenerate", gen},
-      {"rsaOaep", caps.value().rsa_oaep},
-      {"aesKeyWrapPad", caps.value().aes_key_wrap_pad},
-      {"nativeRsaAesKeyWrap", caps.value().native_rsa_aes_key_wrap}};
+  nlohmann::ordered_json j = {{"module", i.module_path},
+                              {"manufacturer", i.manufacturer},
+                              {"library", i.library_description + " " + i.library_version},
+                              {"token",
+                               {{"label", i.token_label},
+                                {"manufacturer", i.token_manufacturer},
+                                {"model", i.token_model},
+                                {"serial", i.token_serial},
+                                {"firmware", i.firmware_version}}},
+                              {"canGenerate", gen},
+                              {"rsaOaep", caps.value().rsa_oaep},
+                              {"aesKeyWrapPad", caps.value().aes_key_wrap_pad},
+                              {"nativeRsaAesKeyWrap", caps.value().native_rsa_aes_key_wrap}};
   if (args.has("json")) {
     io.out << j.dump(2) << "\n";
   } else {
@@ -466,7 +481,8 @@ int cmd_info(const Args& args, Io& io) {
            << "token:         " << i.token_label << " (" << i.token_manufacturer << " "
            << i.token_model << ", serial " << i.token_serial << ")\n"
            << "can generate:  ";
-    for (std::size_t n = 0; n < gen.size(); ++n) io.out << (n ? ", " : "") << gen[n].get<std::string>();
+    for (std::size_t n = 0; n < gen.size(); ++n)
+      io.out << (n ? ", " : "") << gen[n].get<std::string>();
     io.out << "\nRSA-AES wrap:  "
            << (caps.value().native_rsa_aes_key_wrap ? "native CKM_RSA_AES_KEY_WRAP"
                : caps.value().aes_key_wrap_pad && caps.value().rsa_oaep
@@ -499,7 +515,8 @@ int cmd_kek_info(const Args& args, Io& io) {
 // command, the SO PIN from its own file; the user PIN is not used.
 int cmd_trust_kek(const Args& args, Io& io) {
   if (!args.has("label") || !args.has("so-pin-file"))
-    return fail(io, make_error(ErrorKind::InvalidArgument, "--label and --so-pin-file are required"));
+    return fail(io,
+                make_error(ErrorKind::InvalidArgument, "--label and --so-pin-file are required"));
   auto kek = read_kek(args);
   if (!kek.ok()) return fail(io, kek.error());
   hsm::HsmConfig flags;
@@ -512,7 +529,8 @@ int cmd_trust_kek(const Args& args, Io& io) {
     file = loaded.value();
   }
   auto config = hsm::merge_hsm_configs({flags, hsm::hsm_config_from_env(io.env), file});
-  auto trusted = hsm::install_trusted_kek(config, args.get("so-pin-file"), kek.value(), args.get("label"));
+  auto trusted =
+      hsm::install_trusted_kek(config, args.get("so-pin-file"), kek.value(), args.get("label"));
   if (!trusted.ok()) return fail(io, trusted.error());
   if (args.has("json")) {
     io.out << nlohmann::ordered_json{{"label", trusted.value().label},
@@ -541,10 +559,12 @@ std::vector<Command> commands() {
               key_label("rsa-key", "label of the RSA key to export"),
               key_label("ec-key", "label of the EC key to export"),
               key_label("aes-key", "label of the AES key to export (Managed HSM oct-HSM)")},
-             kek_flags(false), software_flags(), hsm_flags(), {help_flag()}}),
+             kek_flags(false),
+             software_flags(),
+             hsm_flags(),
+             {help_flag()}}),
        cmd_azure},
-      {"aws-kms-export",
-       "write AWS KMS EncryptedKeyMaterial for ImportKeyMaterial",
+      {"aws-kms-export", "write AWS KMS EncryptedKeyMaterial for ImportKeyMaterial",
        "byokctl aws-kms-export (--aes-key L | --rsa-key L | --ec-key L | --software-key F)\n"
        "                       (--kek-file F | --kek-data B64) --out FILE [--algorithm ALG]",
        join({{{"out", true, "where to write the EncryptedKeyMaterial bytes", "FILE"},
@@ -555,13 +575,17 @@ std::vector<Command> commands() {
               key_label("aes-key", "label of the AES key to export"),
               key_label("rsa-key", "label of the RSA key to export"),
               key_label("ec-key", "label of the EC key to export")},
-             kek_flags(true), software_flags(), hsm_flags(), {help_flag()}}),
+             kek_flags(true),
+             software_flags(),
+             hsm_flags(),
+             {help_flag()}}),
        cmd_aws},
-      {"wrap",
-       "wrap a key for " + join_wrap_formats(", ", title_of) + ", or raw",
-       "byokctl wrap --format " + join_wrap_formats("|", name_of) + "|raw-rsa-aes|rsa-oaep\n"
-       "             (--key L | --key-id HEX | --software-key F) (--kek-file F | --kek-data B64)\n"
-       "             [--algorithm A | --hash sha1|sha256] [--out FILE [--base64]] [--json]",
+      {"wrap", "wrap a key for " + join_wrap_formats(", ", title_of) + ", or raw",
+       "byokctl wrap --format " + join_wrap_formats("|", name_of) +
+           "|raw-rsa-aes|rsa-oaep\n"
+           "             (--key L | --key-id HEX | --software-key F) (--kek-file F | --kek-data "
+           "B64)\n"
+           "             [--algorithm A | --hash sha1|sha256] [--out FILE [--base64]] [--json]",
        join({{{"format", true, join_wrap_formats(" | ", name_of) + " | raw-rsa-aes | rsa-oaep",
                "FORMAT"},
               {"algorithm", true, join_wrap_formats("; ", algorithm_help_of), "ALG"},
@@ -572,7 +596,10 @@ std::vector<Command> commands() {
               key_label("key", "label of the key to wrap"),
               {"key-id", true, "CKA_ID (hex) of the key to wrap", "HEX"},
               json_flag()},
-             kek_flags(true), software_flags(), hsm_flags(), {help_flag()}}),
+             kek_flags(true),
+             software_flags(),
+             hsm_flags(),
+             {help_flag()}}),
        cmd_wrap},
       {"keys", "list the token's secret and private keys", "byokctl keys [--json]",
        join({{json_flag()}, hsm_flags(), {help_flag()}}), cmd_keys},
@@ -585,20 +612,24 @@ std::vector<Command> commands() {
                "set CKA_WRAP_WITH_TRUSTED: the token wraps the key only under wrapping keys a "
                "security officer installed (byokctl trust-kek)"},
               json_flag()},
-             hsm_flags(), {help_flag()}}),
+             hsm_flags(),
+             {help_flag()}}),
        cmd_generate},
       {"info", "show the module, the token and what it can generate and wrap",
        "byokctl info [--json]", join({{json_flag()}, hsm_flags(), {help_flag()}}), cmd_info},
       {"trust-kek",
        "security officer: install a KMS wrapping key on the token as trusted (CKA_TRUSTED)",
-       "byokctl trust-kek (--kek-file F | --kek-data B64) --label LABEL --so-pin-file FILE [--json]",
-       join({kek_flags(true),
-             {{"label", true, "CKA_LABEL of the trusted public key", "LABEL"},
-              {"so-pin-file", true, "file holding the security officer's PIN", "FILE"},
-              {"module", true, "PKCS#11 module path (else BYOK_PKCS11_MODULE, else config)", "PATH"},
-              {"token", true, "token label (else BYOK_HSM_TOKEN, else config)", "LABEL"},
-              {"config", true, "YAML file with module, token", "FILE"},
-              json_flag(), help_flag()}}),
+       "byokctl trust-kek (--kek-file F | --kek-data B64) --label LABEL --so-pin-file FILE "
+       "[--json]",
+       join(
+           {kek_flags(true),
+            {{"label", true, "CKA_LABEL of the trusted public key", "LABEL"},
+             {"so-pin-file", true, "file holding the security officer's PIN", "FILE"},
+             {"module", true, "PKCS#11 module path (else BYOK_PKCS11_MODULE, else config)", "PATH"},
+             {"token", true, "token label (else BYOK_HSM_TOKEN, else config)", "LABEL"},
+             {"config", true, "YAML file with module, token", "FILE"},
+             json_flag(),
+             help_flag()}}),
        cmd_trust_kek},
       {"kek-info", "show a wrapping key's size and SHA-256 fingerprint (to compare with the KMS)",
        "byokctl kek-info (--kek-file F | --kek-data B64) [--json]",
@@ -643,7 +674,8 @@ int run(std::span<const std::string> args, Io& io) {
     auto rest = args.subspan(1);
     for (const auto& a : rest) {
       if (a == "--help" || a == "-h") {
-        io.out << "usage: " << c.usage << "\n\n" << c.summary << "\n\nflags:\n"
+        io.out << "usage: " << c.usage << "\n\n"
+               << c.summary << "\n\nflags:\n"
                << format_flags(c.flags);
         return 0;
       }

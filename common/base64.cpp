@@ -55,7 +55,10 @@ Result<std::string> base64_decode(std::string_view text) {
   bool padding = false;
   for (char c : text) {
     if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (c == '=') { padding = true; continue; }
+    if (c == '=') {
+      padding = true;
+      continue;
+    }
     int v = value[static_cast<unsigned char>(c)];
     if (v < 0 || padding)
       return make_error(ErrorKind::InvalidArgument, "invalid base64: unexpected character");

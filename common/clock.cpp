@@ -87,17 +87,19 @@ bool parse_rfc3339(const std::string& text, SystemTime& out) {
     const int sign = text[i] == '-' ? -1 : 1;
     ++i;
     int oh, om;
-    if (!digits(text, i, 2, oh) || !expect(text, i, ":") || !digits(text, i, 2, om) || oh > 23 || om > 59)
+    if (!digits(text, i, 2, oh) || !expect(text, i, ":") || !digits(text, i, 2, om) || oh > 23 ||
+        om > 59)
       return false;
     offset = sign * (oh * 3600 + om * 60);
   } else {
     return false;
   }
   if (i != text.size()) return false;
-  const std::int64_t seconds = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
-                               hour * 3600 + minute * 60 + second - offset;
-  out = SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::seconds(seconds) +
-                                                                     std::chrono::nanoseconds(nanos)));
+  const std::int64_t seconds =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+      hour * 3600 + minute * 60 + second - offset;
+  out = SystemTime(std::chrono::duration_cast<SystemTime::duration>(
+      std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos)));
   return true;
 }
 
@@ -105,8 +107,8 @@ std::optional<SystemTime> from_unix_seconds(double seconds) {
   // 1678-01-01T00:00:00Z and 2261-12-31T23:59:59Z, the years parse_rfc3339 accepts.
   constexpr double kMin = -9214560000.0, kMax = 9214646399.0;
   if (!(seconds >= kMin && seconds <= kMax)) return std::nullopt;  // NaN fails both
-  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(
-      std::chrono::duration<double>(seconds)));
+  return SystemTime(
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::duration<double>(seconds)));
 }
 
 }  // namespace byok

@@ -13,8 +13,8 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 class Clock {
  public:
   virtual ~Clock() = default;
-  virtual SystemTime now() const = 0;          // wall time, for timestamps written to objects
-  virtual SteadyTime steady_now() const = 0;   // monotonic, for backoff and deadlines
+  virtual SystemTime now() const = 0;         // wall time, for timestamps written to objects
+  virtual SteadyTime steady_now() const = 0;  // monotonic, for backoff and deadlines
 };
 
 class RealClock final : public Clock {

@@ -18,10 +18,17 @@ std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
     }
     if (i == start || i == text.size()) return std::nullopt;
     switch (text[i++]) {
-      case 's': total += n; break;
-      case 'm': total += n * 60; break;
-      case 'h': total += n * 3600; break;
-      default: return std::nullopt;
+      case 's':
+        total += n;
+        break;
+      case 'm':
+        total += n * 60;
+        break;
+      case 'h':
+        total += n * 3600;
+        break;
+      default:
+        return std::nullopt;
     }
   }
   return std::chrono::seconds(total);

@@ -13,8 +13,8 @@ Result<std::string> read_file_capped(const std::string& path, std::size_t cap) {
   if (in.bad()) return make_error(ErrorKind::InvalidArgument, "cannot read " + path);
   out.resize(static_cast<std::size_t>(in.gcount()));
   if (out.size() > cap)
-    return make_error(ErrorKind::InvalidArgument, path + " is larger than " + std::to_string(cap) +
-                                                      " bytes (FileTooLarge)");
+    return make_error(ErrorKind::InvalidArgument,
+                      path + " is larger than " + std::to_string(cap) + " bytes (FileTooLarge)");
   return out;
 }
 

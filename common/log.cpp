@@ -11,10 +11,14 @@ namespace {
 
 const char* level_name(Logger::Level level) {
   switch (level) {
-    case Logger::Level::Debug: return "debug";
-    case Logger::Level::Info: return "info";
-    case Logger::Level::Warn: return "warn";
-    case Logger::Level::Error: return "error";
+    case Logger::Level::Debug:
+      return "debug";
+    case Logger::Level::Info:
+      return "info";
+    case Logger::Level::Warn:
+      return "warn";
+    case Logger::Level::Error:
+      return "error";
   }
   return "info";
 }
@@ -60,18 +64,26 @@ void Logger::log(Level level, std::string_view msg, Fields fields) {
 }
 
 bool Logger::parse_level(std::string_view text, Level& out) {
-  if (text == "debug") out = Level::Debug;
-  else if (text == "info") out = Level::Info;
-  else if (text == "warn") out = Level::Warn;
-  else if (text == "error") out = Level::Error;
-  else return false;
+  if (text == "debug")
+    out = Level::Debug;
+  else if (text == "info")
+    out = Level::Info;
+  else if (text == "warn")
+    out = Level::Warn;
+  else if (text == "error")
+    out = Level::Error;
+  else
+    return false;
   return true;
 }
 
 bool Logger::parse_format(std::string_view text, Format& out) {
-  if (text == "text") out = Format::Text;
-  else if (text == "json") out = Format::Json;
-  else return false;
+  if (text == "text")
+    out = Format::Text;
+  else if (text == "json")
+    out = Format::Json;
+  else
+    return false;
   return true;
 }
 

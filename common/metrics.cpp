@@ -21,9 +21,12 @@ bool valid_name(const std::string& n, bool allow_colon) {
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::Counter: return "counter";
-    case Type::Gauge: return "gauge";
-    case Type::Histogram: return "histogram";
+    case Type::Counter:
+      return "counter";
+    case Type::Gauge:
+      return "gauge";
+    case Type::Histogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -32,9 +35,12 @@ const char* type_name(Type t) {
 std::string escape_help(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -52,10 +58,14 @@ std::string format_value(double v) {
 std::string escape_label_value(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -79,7 +89,8 @@ Histogram::Histogram(std::vector<double> upper_bounds)
 }
 
 void Histogram::observe(double v) {
-  size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();  // le: v <= bound
+  size_t i =
+      std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();  // le: v <= bound
   std::lock_guard<std::mutex> lock(mu_);
   counts_[i]++;
   sum_ += v;
@@ -103,7 +114,9 @@ Histogram::Snapshot Histogram::snapshot() const {
 
 FamilyBase::FamilyBase(std::string name, std::string help, Type type,
                        std::vector<std::string> label_names)
-    : name_(std::move(name)), help_(std::move(help)), type_(type),
+    : name_(std::move(name)),
+      help_(std::move(help)),
+      type_(type),
       label_names_(std::move(label_names)) {
   if (!valid_name(name_, true)) throw std::logic_error("invalid metric name " + name_);
   for (const auto& l : label_names_)
@@ -159,9 +172,11 @@ void Family<Histogram>::render_samples(std::string& out) const {
   for (const auto& [values, h] : children_) {
     auto s = h->snapshot();
     for (size_t i = 0; i < s.upper_bounds.size(); ++i)
-      out += name() + "_bucket" + label_set(values, "le=\"" + format_value(s.upper_bounds[i]) + "\"") +
-             " " + std::to_string(s.cumulative[i]) + "\n";
-    out += name() + "_bucket" + label_set(values, "le=\"+Inf\"") + " " + std::to_string(s.count) + "\n";
+      out += name() + "_bucket" +
+             label_set(values, "le=\"" + format_value(s.upper_bounds[i]) + "\"") + " " +
+             std::to_string(s.cumulative[i]) + "\n";
+    out += name() + "_bucket" + label_set(values, "le=\"+Inf\"") + " " + std::to_string(s.count) +
+           "\n";
     out += name() + "_sum" + label_set(values) + " " + format_value(s.sum) + "\n";
     out += name() + "_count" + label_set(values) + " " + std::to_string(s.count) + "\n";
   }
@@ -184,7 +199,8 @@ Family<M>& Registry::get_or_add(const std::string& name, const std::string& help
       throw std::logic_error("metric " + name + " registered twice with different shapes");
     return static_cast<Family<M>&>(*it->second);
   }
-  auto family = std::make_unique<Family<M>>(name, help, type, std::move(label_names), std::move(make));
+  auto family =
+      std::make_unique<Family<M>>(name, help, type, std::move(label_names), std::move(make));
   auto& ref = *family;
   families_.emplace(name, std::move(family));
   return ref;
@@ -205,8 +221,9 @@ Family<Gauge>& Registry::gauge(const std::string& name, const std::string& help,
 Family<Histogram>& Registry::histogram(const std::string& name, const std::string& help,
                                        std::vector<std::string> label_names,
                                        std::vector<double> buckets) {
-  return get_or_add<Histogram>(name, help, Type::Histogram, std::move(label_names),
-                               [buckets = std::move(buckets)] { return std::make_unique<Histogram>(buckets); });
+  return get_or_add<Histogram>(
+      name, help, Type::Histogram, std::move(label_names),
+      [buckets = std::move(buckets)] { return std::make_unique<Histogram>(buckets); });
 }
 
 std::string Registry::render() const {

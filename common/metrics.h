@@ -88,7 +88,8 @@ class FamilyBase {
  protected:
   virtual void render_samples(std::string& out) const = 0;
   // `{a="x",b="y"}` for these values, with `extra` (e.g. le="0.5") appended; "" without labels.
-  std::string label_set(const std::vector<std::string>& values, const std::string& extra = "") const;
+  std::string label_set(const std::vector<std::string>& values,
+                        const std::string& extra = "") const;
 
  private:
   std::string name_;
@@ -117,9 +118,12 @@ class Family final : public FamilyBase {
   std::map<std::vector<std::string>, std::unique_ptr<M>> children_;
 };
 
-template <> void Family<Counter>::render_samples(std::string& out) const;
-template <> void Family<Gauge>::render_samples(std::string& out) const;
-template <> void Family<Histogram>::render_samples(std::string& out) const;
+template <>
+void Family<Counter>::render_samples(std::string& out) const;
+template <>
+void Family<Gauge>::render_samples(std::string& out) const;
+template <>
+void Family<Histogram>::render_samples(std::string& out) const;
 extern template class Family<Counter>;
 extern template class Family<Gauge>;
 extern template class Family<Histogram>;

@@ -14,7 +14,9 @@ void skip_openssl_atexit_cleanup() {
 }
 
 void disable_core_dumps() {
-  struct rlimit none {0, 0};
+  struct rlimit none {
+    0, 0
+  };
   setrlimit(RLIMIT_CORE, &none);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }

@@ -4,7 +4,7 @@
 // other.
 //
 //  RsaOaep:        RSA-OAEP(KEK, target)                                 symmetric targets only
-//  RsaAesKeyWrap:  RSA-OAEP(KEK, ephemeral AES-256) || AES-KWP(eph, target)   (CKM_RSA_AES_KEY_WRAP)
+//  RsaAesKeyWrap:  RSA-OAEP(KEK, ephemeral AES-256) || AES-KWP(eph, target) (CKM_RSA_AES_KEY_WRAP)
 // In both, the OAEP hash and the MGF1 hash are the same (SHA-1 or SHA-256) and the label is empty.
 // Targets are encoded as raw key bytes (symmetric) or PKCS#8 DER (private keys).
 
@@ -25,7 +25,7 @@ struct WrapSpec {
   bool operator==(const WrapSpec&) const = default;
 };
 
-std::string describe(const WrapSpec& spec);  // "RSA-AES-KEY-WRAP(OAEP SHA-1)"
+std::string describe(const WrapSpec& spec);      // "RSA-AES-KEY-WRAP(OAEP SHA-1)"
 std::string_view oaep_hash_name(OaepHash hash);  // "SHA-1" / "SHA-256"
 
 }  // namespace byok

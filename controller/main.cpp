@@ -64,8 +64,8 @@ struct Options {
   // Endpoints a namespaced KmsProvider may name (kms/endpoint_policy.h); empty: the providers'
   // official public endpoints.
   std::vector<std::string> kms_endpoint_allow;
-  std::string min_verify_interval = "60s";  // the floor of byok.dev/verify-interval
-  std::string kms_request_timeout = "60s";  // a whole KMS request, answer included
+  std::string min_verify_interval = "60s";         // the floor of byok.dev/verify-interval
+  std::string kms_request_timeout = "60s";         // a whole KMS request, answer included
   std::string gcp_attestation_manufacturer_roots;  // PEM files: roots ImportJob attestations
   std::string gcp_attestation_owner_roots;         // chain to (the HSM maker's, Google's)
 };
@@ -79,7 +79,8 @@ const char kUsage[] =
     "                     [--leader-election-id NAME] [--hsm-config FILE]\n"
     "                     [--cluster-resource-namespace NS] [--kms-endpoint-allow PATTERN]...\n"
     "                     [--min-verify-interval DURATION] [--kms-request-timeout DURATION]\n"
-    "                     [--gcp-attestation-manufacturer-roots FILE] [--gcp-attestation-owner-roots FILE]\n"
+    "                     [--gcp-attestation-manufacturer-roots FILE] "
+    "[--gcp-attestation-owner-roots FILE]\n"
     "Without --kubeconfig: $KUBECONFIG, ~/.kube/config, then the in-cluster service account.\n"
     "--namespace: the namespace to watch, or several as a,b,c (default: every namespace).\n"
     "ADDR is [host]:port (\":8080\" = all interfaces) or 0 to disable: /metrics on\n"
@@ -125,7 +126,8 @@ std::vector<std::string> comma_list(const std::string& v) {
   std::vector<std::string> out;
   for (size_t start = 0; start <= v.size();) {
     size_t comma = v.find(',', start);
-    std::string one = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string one =
+        v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (!one.empty()) out.push_back(one);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -229,10 +231,12 @@ int main(int argc, char** argv) {
   byok::Logger log(std::cerr, format, level);
   // The audit trail of HSM exports: its own logger (always JSON, always info), same stream.
   byok::Logger audit_log(std::cerr, byok::Logger::Format::Json, byok::Logger::Level::Info);
-  auto tenant_endpoints = byok::kms::EndpointPolicy::parse(
-      opts.kms_endpoint_allow.empty() ? std::vector<std::string>{"public"} : opts.kms_endpoint_allow);
+  auto tenant_endpoints = byok::kms::EndpointPolicy::parse(opts.kms_endpoint_allow.empty()
+                                                               ? std::vector<std::string>{"public"}
+                                                               : opts.kms_endpoint_allow);
   if (!tenant_endpoints) {
-    std::cerr << "byok-operator: --kms-endpoint-allow: " << tenant_endpoints.error().message << "\n";
+    std::cerr << "byok-operator: --kms-endpoint-allow: " << tenant_endpoints.error().message
+              << "\n";
     return 2;
   }
   auto min_verify = byok::parse_duration(opts.min_verify_interval);
@@ -254,10 +258,14 @@ int main(int argc, char** argv) {
     return true;
   };
   std::string manufacturer_roots, owner_roots;
-  for (auto [flag, path, out] : {std::tuple{"--gcp-attestation-manufacturer-roots", &opts.gcp_attestation_manufacturer_roots, &manufacturer_roots},
-                                 std::tuple{"--gcp-attestation-owner-roots", &opts.gcp_attestation_owner_roots, &owner_roots}}) {
+  for (auto [flag, path, out] :
+       {std::tuple{"--gcp-attestation-manufacturer-roots", &opts.gcp_attestation_manufacturer_roots,
+                   &manufacturer_roots},
+        std::tuple{"--gcp-attestation-owner-roots", &opts.gcp_attestation_owner_roots,
+                   &owner_roots}}) {
     if (!read_roots(*path, *out)) {
-      std::cerr << "byok-operator: " << flag << " " << *path << " is not a readable PEM file of at most 1 MiB\n";
+      std::cerr << "byok-operator: " << flag << " " << *path
+                << " is not a readable PEM file of at most 1 MiB\n";
       return 2;
     }
   }
@@ -293,7 +301,8 @@ int main(int argc, char** argv) {
   });
   signal_thread.detach();
 
-  byok::runtime::KubeEventRecorder events(client, clock, random, log, "byok.dev/operator", instance_name());
+  byok::runtime::KubeEventRecorder events(client, clock, random, log, "byok.dev/operator",
+                                          instance_name());
   // The registry /metrics serves (every informer, controller, queue and the KMS/HSM decorators
   // below record into it), and the named checks /readyz runs: register more with
   // health.add_readiness_check(name, [] { return byok::Status{}; }).
@@ -324,15 +333,18 @@ int main(int argc, char** argv) {
   }
   // KMS clients per KmsProvider, rebuilt when it or its Secrets change.
   byok::kmsprovider::ProviderRegistry providers(
-      client, [&](const byok::kms::ProviderConfig& c) {
+      client,
+      [&](const byok::kms::ProviderConfig& c) {
         return byok::kms::make_provider(c, clock, &metrics, *kms_request_timeout);
       },
-      byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns, manufacturer_roots, owner_roots});
+      byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns, manufacturer_roots,
+                                       owner_roots});
 
   // KmsProvider: one worker is plenty for asking each KMS who the credentials are.
   byok::kmsprovider::KmsProviderReconciler provider_reconciler(client, manager.store(kms_providers),
-                                                              providers, events, clock);
-  manager.controller(kms_providers, [&](const std::string& key) { return provider_reconciler.reconcile(key); }, 1);
+                                                               providers, events, clock);
+  manager.controller(
+      kms_providers, [&](const std::string& key) { return provider_reconciler.reconcile(key); }, 1);
 
   // CustomerManagedKey: its default and status depend on its namespace's other CMKs, and a
   // KmsProvider's change re-verifies the CMKs that use it.
@@ -341,14 +353,18 @@ int main(int argc, char** argv) {
                                           [] { return byok::random_uuid(); });
   cmk_reconciler.set_min_verify_interval(*min_verify);
   manager.controller(cmks, [&](const std::string& key) { return cmk_reconciler.reconcile(key); })
-      .watches(cmks, [&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
-        return byok::cmk::related_cmk_keys(old, now, cmk_store);
-      })
+      .watches(cmks,
+               [&](const byok::runtime::Json* old, const byok::runtime::Json* now) {
+                 return byok::cmk::related_cmk_keys(old, now, cmk_store);
+               })
       .watches(kms_providers, byok::kmsprovider::users_of_provider(cmk_store));
 
   log.info("starting", {{"namespace", opts.watch_namespace.empty() ? "*" : opts.watch_namespace},
                         {"clusterResourceNamespace", cluster_ns},
-                        {"kmsEndpointAllow", opts.kms_endpoint_allow.empty() ? "public endpoints" : std::to_string(opts.kms_endpoint_allow.size()) + " patterns"},
+                        {"kmsEndpointAllow",
+                         opts.kms_endpoint_allow.empty()
+                             ? "public endpoints"
+                             : std::to_string(opts.kms_endpoint_allow.size()) + " patterns"},
                         {"workers", std::to_string(opts.workers)},
                         {"server", config->server}});
   // ImportedKey: re-tried when its KmsProvider changes.
@@ -356,10 +372,12 @@ int main(int argc, char** argv) {
   byok::importedkey::ExportAudit export_audit(audit_log, events, cluster_ns);
   const auto& ik_store = manager.store(imported_keys);
   byok::importedkey::ImportedKeyReconciler ik_reconciler(
-      client, ik_store, providers, (*operator_hsm)->access(), export_authorizer,
-      export_audit, events, clock, log);
+      client, ik_store, providers, (*operator_hsm)->access(), export_authorizer, export_audit,
+      events, clock, log);
   ik_reconciler.set_min_verify_interval(*min_verify);
-  manager.controller(imported_keys, [&](const std::string& key) { return ik_reconciler.reconcile(key); })
+  manager
+      .controller(imported_keys,
+                  [&](const std::string& key) { return ik_reconciler.reconcile(key); })
       .watches(kms_providers, byok::kmsprovider::users_of_provider(ik_store));
   if ((*operator_hsm)->configured())
     health.add_readiness_check("hsm", [&] { return (*operator_hsm)->check(); });
@@ -387,7 +405,8 @@ int main(int argc, char** argv) {
     lease_client.emplace(*config, std::chrono::seconds(4));
     elector = std::make_unique<byok::runtime::LeaderElector>(
         *lease_client, clock, log,
-        byok::runtime::LeaderElectionConfig{leader_election_namespace(opts), opts.leader_election_id,
+        byok::runtime::LeaderElectionConfig{leader_election_namespace(opts),
+                                            opts.leader_election_id,
                                             instance_name() + "_" + byok::random_uuid()},
         &metrics);
     leading = elector->acquire(stop);

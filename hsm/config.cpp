@@ -38,17 +38,21 @@ Result<HsmConfig> load_hsm_config_yaml(const std::string& path) {
     HsmConfig c;
     for (const auto& kv : root) {
       std::string key = kv.first.as<std::string>();
-      if (key == "module") c.module = kv.second.as<std::string>();
-      else if (key == "token") c.token = kv.second.as<std::string>();
-      else if (key == "pinFile") c.pin_file = kv.second.as<std::string>();
-      else if (key == "maxSessions") c.max_sessions = kv.second.as<std::size_t>();
+      if (key == "module")
+        c.module = kv.second.as<std::string>();
+      else if (key == "token")
+        c.token = kv.second.as<std::string>();
+      else if (key == "pinFile")
+        c.pin_file = kv.second.as<std::string>();
+      else if (key == "maxSessions")
+        c.max_sessions = kv.second.as<std::size_t>();
       else if (key == "pin")
         return make_error(ErrorKind::InvalidArgument,
                           path + ": a PIN is not accepted in the config file; use pinFile");
       else
-        return make_error(ErrorKind::InvalidArgument,
-                          path + ": unknown key \"" + key +
-                              "\" (known: module, token, pinFile, maxSessions)");
+        return make_error(
+            ErrorKind::InvalidArgument,
+            path + ": unknown key \"" + key + "\" (known: module, token, pinFile, maxSessions)");
     }
     return c;
   } catch (const YAML::Exception& e) {
@@ -118,14 +122,16 @@ Result<SecureBuffer> read_pin(const HsmConfig& config, const EnvLookup& env) {
     while (n > 0 && (pin.data()[n - 1] == '\n' || pin.data()[n - 1] == '\r')) --n;
     pin.shrink(n);
     if (pin.empty())
-      return make_error(ErrorKind::InvalidArgument, "the PIN file " + config.pin_file + " is empty");
+      return make_error(ErrorKind::InvalidArgument,
+                        "the PIN file " + config.pin_file + " is empty");
     return pin;
   }
   if (!config.pin_env.empty()) {
     const char* v = env(config.pin_env.c_str());
     if (v == nullptr || *v == '\0')
       return make_error(ErrorKind::InvalidArgument, config.pin_env + " is not set");
-    return SecureBuffer(reinterpret_cast<const std::uint8_t*>(v), std::char_traits<char>::length(v));
+    return SecureBuffer(reinterpret_cast<const std::uint8_t*>(v),
+                        std::char_traits<char>::length(v));
   }
   return make_error(ErrorKind::InvalidArgument, "no PIN source configured");
 }

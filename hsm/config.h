@@ -24,8 +24,8 @@ inline constexpr const char* kEnvPinFile = "BYOK_HSM_PIN_FILE";
 struct HsmConfig {
   std::string module;
   std::string token;
-  std::string pin_file;  // a file holding the PIN (one trailing newline is ignored)
-  std::string pin_env;   // or: the name of an environment variable holding it
+  std::string pin_file;          // a file holding the PIN (one trailing newline is ignored)
+  std::string pin_env;           // or: the name of an environment variable holding it
   std::size_t max_sessions = 0;  // 0: not set here
 };
 

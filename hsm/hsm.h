@@ -50,7 +50,7 @@ struct KeyInfo {
 
 struct HsmInfo {
   std::string module_path;
-  std::string manufacturer;         // of the module (CK_INFO)
+  std::string manufacturer;  // of the module (CK_INFO)
   std::string library_description;
   std::string library_version;
   std::string token_label;

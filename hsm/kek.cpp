@@ -18,7 +18,9 @@ struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
 
-PkeyPtr read_public(std::span<const std::uint8_t> in) { return decode_pkey(in, EVP_PKEY_PUBLIC_KEY); }
+PkeyPtr read_public(std::span<const std::uint8_t> in) {
+  return decode_pkey(in, EVP_PKEY_PUBLIC_KEY);
+}
 
 std::vector<std::uint8_t> bn_bytes(const EVP_PKEY* key, const char* name) {
   BIGNUM* raw = nullptr;
@@ -39,8 +41,8 @@ Result<Kek> parse_kek(std::span<const std::uint8_t> der_or_pem) {
                       "the KEK is not a public key (expected a DER or PEM SubjectPublicKeyInfo)");
   }
   if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_RSA) {
-    std::string type = EVP_PKEY_get0_type_name(key.get()) ? EVP_PKEY_get0_type_name(key.get())
-                                                           : "unknown";
+    std::string type =
+        EVP_PKEY_get0_type_name(key.get()) ? EVP_PKEY_get0_type_name(key.get()) : "unknown";
     return make_error(ErrorKind::InvalidArgument,
                       "the KEK is a " + type + " key; only RSA wrapping keys are supported");
   }

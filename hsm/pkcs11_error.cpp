@@ -7,7 +7,8 @@ namespace byok::hsm {
 std::string rv_name(CK_RV rv) {
   switch (rv) {
 #define BYOK_RV(x) \
-  case x: return #x;
+  case x:          \
+    return #x;
     BYOK_RV(CKR_OK)
     BYOK_RV(CKR_CANCEL)
     BYOK_RV(CKR_HOST_MEMORY)

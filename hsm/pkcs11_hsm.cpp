@@ -22,14 +22,22 @@ bool same_bytes(const std::vector<std::uint8_t>& a, std::span<const std::uint8_t
 
 std::string pkcs11_key_type_name(CK_KEY_TYPE t) {
   switch (t) {
-    case CKK_AES: return "AES";
-    case CKK_RSA: return "RSA";
-    case CKK_EC: return "EC";
-    case CKK_EC_EDWARDS: return "EC_EDWARDS";
-    case CKK_CHACHA20: return "CHACHA20";
-    case CKK_GENERIC_SECRET: return "GENERIC_SECRET";
-    case CKK_DES3: return "DES3";
-    case CKK_DSA: return "DSA";
+    case CKK_AES:
+      return "AES";
+    case CKK_RSA:
+      return "RSA";
+    case CKK_EC:
+      return "EC";
+    case CKK_EC_EDWARDS:
+      return "EC_EDWARDS";
+    case CKK_CHACHA20:
+      return "CHACHA20";
+    case CKK_GENERIC_SECRET:
+      return "GENERIC_SECRET";
+    case CKK_DES3:
+      return "DES3";
+    case CKK_DSA:
+      return "DSA";
     default: {
       char buf[24];
       std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(t));
@@ -111,8 +119,9 @@ Result<KeyInfo> read_key_info(Session& s, CK_OBJECT_HANDLE obj) {
       CK_RV arv = CKR_OK;
       auto v = get_attribute(s.fn(), s.handle(), obj, type, &arv);
       if (!v.ok()) return s.fail(arv, "reading key attributes");
-      if (v.value()) *out = type == CKA_LABEL ? std::string(v.value()->begin(), v.value()->end())
-                                              : to_hex(*v.value());
+      if (v.value())
+        *out = type == CKA_LABEL ? std::string(v.value()->begin(), v.value()->end())
+                                 : to_hex(*v.value());
     }
   } else {
     if (available(first[4])) info.label.assign(reinterpret_cast<char*>(label), first[4].ulValueLen);
@@ -125,7 +134,8 @@ Result<KeyInfo> read_key_info(Session& s, CK_OBJECT_HANDLE obj) {
   if (key_type == CKK_AES || key_type == CKK_CHACHA20 || key_type == CKK_GENERIC_SECRET) {
     CK_ATTRIBUTE a{CKA_VALUE_LEN, &value_len, sizeof value_len};
     rv = s.fn()->C_GetAttributeValue(s.handle(), obj, &a, 1);
-    if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID) return s.fail(rv, "reading CKA_VALUE_LEN");
+    if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID)
+      return s.fail(rv, "reading CKA_VALUE_LEN");
   } else if (key_type == CKK_RSA) {
     second = CKA_MODULUS;
   } else if (key_type == CKK_EC || key_type == CKK_EC_EDWARDS) {
@@ -201,7 +211,8 @@ Result<Found> find_one(Session& s, const KeyRef& ref, const std::string& token) 
 // One C_WrapKey call into a buffer that is normally large enough; a second only if the module
 // says it is not (the usual size-query call would double the work of an RSA operation).
 CK_RV wrap_once(CK_FUNCTION_LIST* fn, CK_SESSION_HANDLE s, CK_MECHANISM* mech,
-                CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE target, std::vector<std::uint8_t>& out) {
+                CK_OBJECT_HANDLE wrapping, CK_OBJECT_HANDLE target,
+                std::vector<std::uint8_t>& out) {
   out.resize(kWrapBufferHint);
   CK_ULONG len = out.size();
   CK_RV rv = fn->C_WrapKey(s, mech, wrapping, target, out.data(), &len);
@@ -215,42 +226,62 @@ CK_RV wrap_once(CK_FUNCTION_LIST* fn, CK_SESSION_HANDLE s, CK_MECHANISM* mech,
 
 std::string mech_need(CK_MECHANISM_TYPE m) {
   switch (m) {
-    case CKM_AES_KEY_GEN: return "CKM_AES_KEY_GEN";
-    case CKM_CHACHA20_KEY_GEN: return "CKM_CHACHA20_KEY_GEN";
-    case CKM_RSA_PKCS_KEY_PAIR_GEN: return "CKM_RSA_PKCS_KEY_PAIR_GEN";
-    case CKM_EC_KEY_PAIR_GEN: return "CKM_EC_KEY_PAIR_GEN";
-    case CKM_EC_EDWARDS_KEY_PAIR_GEN: return "CKM_EC_EDWARDS_KEY_PAIR_GEN";
-    default: return "mechanism";
+    case CKM_AES_KEY_GEN:
+      return "CKM_AES_KEY_GEN";
+    case CKM_CHACHA20_KEY_GEN:
+      return "CKM_CHACHA20_KEY_GEN";
+    case CKM_RSA_PKCS_KEY_PAIR_GEN:
+      return "CKM_RSA_PKCS_KEY_PAIR_GEN";
+    case CKM_EC_KEY_PAIR_GEN:
+      return "CKM_EC_KEY_PAIR_GEN";
+    case CKM_EC_EDWARDS_KEY_PAIR_GEN:
+      return "CKM_EC_EDWARDS_KEY_PAIR_GEN";
+    default:
+      return "mechanism";
   }
 }
 
 CK_MECHANISM_TYPE generator_for(KeyType type) {
   switch (key_family(type)) {
-    case KeyFamily::Aes: return CKM_AES_KEY_GEN;
-    case KeyFamily::Chacha20: return CKM_CHACHA20_KEY_GEN;
-    case KeyFamily::Rsa: return CKM_RSA_PKCS_KEY_PAIR_GEN;
-    case KeyFamily::Ec: return CKM_EC_KEY_PAIR_GEN;
-    case KeyFamily::Ed25519: return CKM_EC_EDWARDS_KEY_PAIR_GEN;
+    case KeyFamily::Aes:
+      return CKM_AES_KEY_GEN;
+    case KeyFamily::Chacha20:
+      return CKM_CHACHA20_KEY_GEN;
+    case KeyFamily::Rsa:
+      return CKM_RSA_PKCS_KEY_PAIR_GEN;
+    case KeyFamily::Ec:
+      return CKM_EC_KEY_PAIR_GEN;
+    case KeyFamily::Ed25519:
+      return CKM_EC_EDWARDS_KEY_PAIR_GEN;
   }
   return CKM_AES_KEY_GEN;
 }
 
 std::span<const std::uint8_t> ec_params_for(KeyType type) {
   switch (type) {
-    case KeyType::EcdsaP384: return ec_params_p384();
-    case KeyType::EcdsaP521: return ec_params_p521();
-    case KeyType::Ed25519: return ec_params_ed25519();
-    default: return ec_params_p256();
+    case KeyType::EcdsaP384:
+      return ec_params_p384();
+    case KeyType::EcdsaP521:
+      return ec_params_p521();
+    case KeyType::Ed25519:
+      return ec_params_ed25519();
+    default:
+      return ec_params_p256();
   }
 }
 
 std::string family_word(KeyType type) {
   switch (key_family(type)) {
-    case KeyFamily::Aes: return "AES";
-    case KeyFamily::Chacha20: return "chacha20";
-    case KeyFamily::Rsa: return "RSA";
-    case KeyFamily::Ec: return "EC";
-    case KeyFamily::Ed25519: return "ed25519";
+    case KeyFamily::Aes:
+      return "AES";
+    case KeyFamily::Chacha20:
+      return "chacha20";
+    case KeyFamily::Rsa:
+      return "RSA";
+    case KeyFamily::Ec:
+      return "EC";
+    case KeyFamily::Ed25519:
+      return "ed25519";
   }
   return "such";
 }
@@ -258,15 +289,14 @@ std::string family_word(KeyType type) {
 }  // namespace
 
 Result<std::unique_ptr<Pkcs11Hsm>> Pkcs11Hsm::open(std::shared_ptr<Module> module,
-                                                   const std::string& token_label,
-                                                   SecureBuffer pin, Options options,
-                                                   Logger* log) {
+                                                   const std::string& token_label, SecureBuffer pin,
+                                                   Options options, Logger* log) {
   auto pool = SessionPool::create(module, token_label, std::move(pin), options.pool, log);
   if (!pool.ok()) return pool.error();
   auto mechs = module->mechanisms(pool.value()->token().slot);
   if (!mechs.ok()) return mechs.error();
   return std::unique_ptr<Pkcs11Hsm>(new Pkcs11Hsm(std::move(module), std::move(pool.value()),
-                                                 std::move(mechs.value()), options, log));
+                                                  std::move(mechs.value()), options, log));
 }
 
 Result<std::unique_ptr<Pkcs11Hsm>> Pkcs11Hsm::open(const HsmConfig& config, const EnvLookup& env,
@@ -291,8 +321,10 @@ Result<Pkcs11Hsm::CachedKey> Pkcs11Hsm::lookup(Session& s, const KeyRef& ref,
     std::lock_guard<std::mutex> lock(cache_mu_);
     auto it = keys_.find(ck);
     if (it != keys_.end()) {
-      if (it->second.epoch == s.epoch()) cached = it->second;
-      else keys_.erase(it);  // from before a reconnect: handles may have changed
+      if (it->second.epoch == s.epoch())
+        cached = it->second;
+      else
+        keys_.erase(it);  // from before a reconnect: handles may have changed
     }
   }
   if (cached) {
@@ -434,9 +466,9 @@ Result<KeyInfo> Pkcs11Hsm::generate_key(const GenerateRequest& req) {
       auto existing = find_objects(s.fn(), s.handle(), t, &rv);
       if (!existing.ok()) return s.fail(rv, "checking the label");
       if (!existing.value().empty())
-        return make_error(ErrorKind::FailedPrecondition, "a key labelled \"" + req.label +
-                                                             "\" already exists on token \"" +
-                                                             token + "\"");
+        return make_error(
+            ErrorKind::FailedPrecondition,
+            "a key labelled \"" + req.label + "\" already exists on token \"" + token + "\"");
     }
     CK_MECHANISM mech{gen, nullptr, 0};
     CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
@@ -481,8 +513,8 @@ Result<KeyInfo> Pkcs11Hsm::generate_key(const GenerateRequest& req) {
                                      priv.size(), &pub_h, &key);
     }
     if (rv != CKR_OK) {
-      Error e = s.fail(rv, "generating " + std::string(key_type_name(req.type)) + " key \"" +
-                               req.label + "\"");
+      Error e = s.fail(
+          rv, "generating " + std::string(key_type_name(req.type)) + " key \"" + req.label + "\"");
       if (e.kind == ErrorKind::Unsupported || rv == CKR_TEMPLATE_INCONSISTENT ||
           rv == CKR_ATTRIBUTE_VALUE_INVALID) {
         e.kind = ErrorKind::Unsupported;
@@ -571,16 +603,18 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
     // A key bound to trusted wrapping keys, refused by the token: say what would allow it.
     auto not_trusted = [&](CK_RV code) -> std::optional<Error> {
       if (code != CKR_KEY_NOT_WRAPPABLE || !info.wrap_with_trusted) return std::nullopt;
-      return Error{ErrorKind::PermissionDenied,
-                   "key " + target.describe() + " has CKA_WRAP_WITH_TRUSTED: the token wraps it "
-                   "only under a wrapping key a security officer installed as trusted " +
-                   std::string(kek_guard ? "(this KEK " + kek.value().fingerprint_sha256 +
-                                               " is not: byokctl trust-kek installs it)"
-                                         : "(this KEK is, but the token cannot wrap the key "
-                                           "with this method under it: SoftHSM2 2.6.1 has no "
-                                           "native CKM_RSA_AES_KEY_WRAP, so only direct RSA-OAEP "
-                                           "works)") +
-                       " (" + rv_error(code, "C_WrapKey").message + ")"};
+      return Error{
+          ErrorKind::PermissionDenied,
+          "key " + target.describe() +
+              " has CKA_WRAP_WITH_TRUSTED: the token wraps it "
+              "only under a wrapping key a security officer installed as trusted " +
+              std::string(kek_guard ? "(this KEK " + kek.value().fingerprint_sha256 +
+                                          " is not: byokctl trust-kek installs it)"
+                                    : "(this KEK is, but the token cannot wrap the key "
+                                      "with this method under it: SoftHSM2 2.6.1 has no "
+                                      "native CKM_RSA_AES_KEY_WRAP, so only direct RSA-OAEP "
+                                      "works)") +
+              " (" + rv_error(code, "C_WrapKey").message + ")"};
     };
 
     CK_RSA_PKCS_OAEP_PARAMS oaep{};
@@ -610,9 +644,9 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
         stale_handle = true;
       if (code == CKR_KEY_NOT_WRAPPABLE || code == CKR_KEY_TYPE_INCONSISTENT ||
           code == CKR_FUNCTION_NOT_SUPPORTED || code == CKR_KEY_UNEXTRACTABLE) {
-        return Error{code == CKR_KEY_UNEXTRACTABLE ? ErrorKind::PermissionDenied
-                                                   : ErrorKind::Unsupported,
-                     "this HSM cannot wrap " + what + " keys (" + e.message + ")"};
+        return Error{
+            code == CKR_KEY_UNEXTRACTABLE ? ErrorKind::PermissionDenied : ErrorKind::Unsupported,
+            "this HSM cannot wrap " + what + " keys (" + e.message + ")"};
       }
       return e;
     };
@@ -661,9 +695,10 @@ Result<std::vector<std::uint8_t>> Pkcs11Hsm::wrap_key(const KeyRef& target, cons
     CK_MECHANISM kwp_mech{*kwp, nullptr, 0};
     rv = wrap_once(s.fn(), s.handle(), &kwp_mech, eph, found.value().handle, wrapped_target);
     if (rv != CKR_OK)
-      return target_error(rv, std::string("C_WrapKey(") +
-                                  (*kwp == CKM_AES_KEY_WRAP_KWP ? "CKM_AES_KEY_WRAP_KWP" : "CKM_AES_KEY_WRAP_PAD") +
-                                  ", " + what + ")");
+      return target_error(
+          rv, std::string("C_WrapKey(") +
+                  (*kwp == CKM_AES_KEY_WRAP_KWP ? "CKM_AES_KEY_WRAP_KWP" : "CKM_AES_KEY_WRAP_PAD") +
+                  ", " + what + ")");
     CK_MECHANISM oaep_mech{CKM_RSA_PKCS_OAEP, &oaep, sizeof oaep};
     rv = wrap_once(s.fn(), s.handle(), &oaep_mech, kek_h, eph, out);
     if (rv != CKR_OK) return oaep_error(rv, "C_WrapKey(CKM_RSA_PKCS_OAEP, ephemeral AES key)");

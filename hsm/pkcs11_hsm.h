@@ -76,8 +76,11 @@ class Pkcs11Hsm final : public Hsm {
  private:
   Pkcs11Hsm(std::shared_ptr<Module> module, std::unique_ptr<SessionPool> pool,
             std::vector<CK_MECHANISM_TYPE> mechanisms, Options options, Logger* log)
-      : module_(std::move(module)), pool_(std::move(pool)), mechanisms_(std::move(mechanisms)),
-        options_(options), log_(log) {
+      : module_(std::move(module)),
+        pool_(std::move(pool)),
+        mechanisms_(std::move(mechanisms)),
+        options_(options),
+        log_(log) {
     if (options_.clock == nullptr) {
       own_clock_ = std::make_unique<RealClock>();
       options_.clock = own_clock_.get();

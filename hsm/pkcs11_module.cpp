@@ -57,10 +57,9 @@ Result<ModuleInfo> Module::info() const {
   if (rv != CKR_OK) return rv_error(rv, "C_GetInfo");
   ModuleInfo out;
   out.manufacturer = trim_padded(info.manufacturerID, sizeof info.manufacturerID);
-  out.library_description =
-      trim_padded(info.libraryDescription, sizeof info.libraryDescription);
-  out.library_version = std::to_string(info.libraryVersion.major) + "." +
-                        std::to_string(info.libraryVersion.minor);
+  out.library_description = trim_padded(info.libraryDescription, sizeof info.libraryDescription);
+  out.library_version =
+      std::to_string(info.libraryVersion.major) + "." + std::to_string(info.libraryVersion.minor);
   return out;
 }
 
@@ -85,8 +84,8 @@ Result<TokenInfo> Module::find_token(std::string_view label) const {
       out.manufacturer = trim_padded(ti.manufacturerID, sizeof ti.manufacturerID);
       out.model = trim_padded(ti.model, sizeof ti.model);
       out.serial = trim_padded(ti.serialNumber, sizeof ti.serialNumber);
-      out.firmware_version = std::to_string(ti.firmwareVersion.major) + "." +
-                             std::to_string(ti.firmwareVersion.minor);
+      out.firmware_version =
+          std::to_string(ti.firmwareVersion.major) + "." + std::to_string(ti.firmwareVersion.minor);
       return out;
     }
     seen += (seen.empty() ? "" : ", ") + ("\"" + l + "\"");

@@ -23,7 +23,9 @@ SecureBuffer::SecureBuffer(const std::uint8_t* data, std::size_t size) : SecureB
 SecureBuffer::~SecureBuffer() { clear(); }
 
 SecureBuffer::SecureBuffer(SecureBuffer&& other) noexcept
-    : data_(std::move(other.data_)), size_(other.size_), capacity_(other.capacity_),
+    : data_(std::move(other.data_)),
+      size_(other.size_),
+      capacity_(other.capacity_),
       locked_(other.locked_) {
   other.size_ = other.capacity_ = 0;
   other.locked_ = false;

@@ -5,8 +5,12 @@
 namespace byok::hsm {
 
 Session::Session(Session&& other) noexcept
-    : pool_(other.pool_), fn_(other.fn_), slot_(other.slot_), handle_(other.handle_),
-      epoch_(other.epoch_), lost_(other.lost_) {
+    : pool_(other.pool_),
+      fn_(other.fn_),
+      slot_(other.slot_),
+      handle_(other.handle_),
+      epoch_(other.epoch_),
+      lost_(other.lost_) {
   other.pool_ = nullptr;
 }
 
@@ -20,9 +24,8 @@ Error Session::fail(CK_RV rv, const std::string& what) {
 }
 
 Result<std::unique_ptr<SessionPool>> SessionPool::create(std::shared_ptr<Module> module,
-                                                         std::string token_label,
-                                                         SecureBuffer pin, Options options,
-                                                         Logger* log) {
+                                                         std::string token_label, SecureBuffer pin,
+                                                         Options options, Logger* log) {
   if (!module) return make_error(ErrorKind::InvalidArgument, "no PKCS#11 module");
   if (options.max_sessions == 0) options.max_sessions = 1;
   auto token = module->find_token(token_label);
@@ -82,7 +85,8 @@ Result<Session> SessionPool::acquire() {
             login_rv == CKR_PIN_EXPIRED || login_rv == CKR_PIN_INVALID ||
             login_rv == CKR_PIN_LEN_RANGE) {
           pin_rejected_ = h.error().context("the PIN was rejected; not trying it again");
-          if (log_) log_->error("hsm login failed", {{"token", label_}, {"error", h.error().message}});
+          if (log_)
+            log_->error("hsm login failed", {{"token", label_}, {"error", h.error().message}});
         }
         return h.error();
       }

@@ -114,8 +114,11 @@ class SessionPool {
   friend class Session;
   SessionPool(std::shared_ptr<Module> module, std::string label, SecureBuffer pin, Options o,
               Logger* log)
-      : module_(std::move(module)), label_(std::move(label)), pin_(std::move(pin)),
-        options_(o), log_(log) {}
+      : module_(std::move(module)),
+        label_(std::move(label)),
+        pin_(std::move(pin)),
+        options_(o),
+        log_(log) {}
 
   Result<CK_SESSION_HANDLE> open_and_login(CK_SLOT_ID slot, CK_RV* login_rv);
   void release(CK_SESSION_HANDLE handle, std::uint64_t epoch, bool lost);

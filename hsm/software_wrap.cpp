@@ -32,9 +32,12 @@ Result<KeyType> private_key_type(EVP_PKEY* key) {
   int id = EVP_PKEY_get_base_id(key);
   if (id == EVP_PKEY_RSA) {
     switch (EVP_PKEY_get_bits(key)) {
-      case 2048: return KeyType::Rsa2048;
-      case 3072: return KeyType::Rsa3072;
-      case 4096: return KeyType::Rsa4096;
+      case 2048:
+        return KeyType::Rsa2048;
+      case 3072:
+        return KeyType::Rsa3072;
+      case 4096:
+        return KeyType::Rsa4096;
       default:
         return make_error(ErrorKind::InvalidArgument,
                           "RSA-" + std::to_string(EVP_PKEY_get_bits(key)) +
@@ -94,10 +97,10 @@ Result<SoftwareKey> software_key_from_bytes(std::span<const std::uint8_t> data,
   if (hint) {
     type = *hint;
     if (data.size() != key_size(type))
-      return make_error(ErrorKind::InvalidArgument,
-                        std::string(key_type_name(type)) + " needs " +
-                            std::to_string(key_size(type)) + " raw bytes, the file has " +
-                            std::to_string(data.size()));
+      return make_error(ErrorKind::InvalidArgument, std::string(key_type_name(type)) + " needs " +
+                                                        std::to_string(key_size(type)) +
+                                                        " raw bytes, the file has " +
+                                                        std::to_string(data.size()));
   } else if (data.size() == 16) {
     type = KeyType::Aes128Gcm96;
   } else if (data.size() == 32) {
@@ -105,7 +108,8 @@ Result<SoftwareKey> software_key_from_bytes(std::span<const std::uint8_t> data,
   } else {
     return make_error(ErrorKind::InvalidArgument,
                       "the key file is neither a private key (PEM/DER) nor a raw 16- or 32-byte "
-                      "symmetric key (" + std::to_string(data.size()) + " bytes)");
+                      "symmetric key (" +
+                          std::to_string(data.size()) + " bytes)");
   }
   return SoftwareKey{type, SecureBuffer(data.data(), data.size())};
 }

@@ -8,7 +8,8 @@
 namespace byok::hsm {
 
 Result<TrustedKek> install_trusted_kek(const HsmConfig& config, const std::string& so_pin_file,
-                                       std::span<const std::uint8_t> kek_input, const std::string& label) {
+                                       std::span<const std::uint8_t> kek_input,
+                                       const std::string& label) {
   if (label.empty()) return make_error(ErrorKind::InvalidArgument, "the trusted KEK needs a label");
   auto kek = parse_kek(kek_input);
   if (!kek.ok()) return kek.error();
@@ -22,7 +23,8 @@ Result<TrustedKek> install_trusted_kek(const HsmConfig& config, const std::strin
   if (!token.ok()) return token.error();
   CK_FUNCTION_LIST* fn = module.value()->fn();
   CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
-  CK_RV rv = fn->C_OpenSession(token.value().slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &h);
+  CK_RV rv = fn->C_OpenSession(token.value().slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
+                               nullptr, &h);
   if (rv != CKR_OK) return rv_error(rv, "C_OpenSession(token \"" + config.token + "\")");
   struct Close {
     CK_FUNCTION_LIST* fn;
@@ -33,8 +35,10 @@ Result<TrustedKek> install_trusted_kek(const HsmConfig& config, const std::strin
       fn->C_CloseSession(h);
     }
   } close{fn, h};
-  rv = fn->C_Login(h, CKU_SO, const_cast<CK_UTF8CHAR*>(so_pin.value().data()), so_pin.value().size());
-  if (rv != CKR_OK) return rv_error(rv, "C_Login as security officer (token \"" + config.token + "\")");
+  rv = fn->C_Login(h, CKU_SO, const_cast<CK_UTF8CHAR*>(so_pin.value().data()),
+                   so_pin.value().size());
+  if (rv != CKR_OK)
+    return rv_error(rv, "C_Login as security officer (token \"" + config.token + "\")");
   close.logged_in = true;
 
   Template existing;
@@ -42,14 +46,16 @@ Result<TrustedKek> install_trusted_kek(const HsmConfig& config, const std::strin
   auto found = find_objects(fn, h, existing, &rv);
   if (!found.ok()) return rv_error(rv, "checking the label");
   if (!found.value().empty())
-    return make_error(ErrorKind::FailedPrecondition,
-                      "a public key labelled \"" + label + "\" already exists on token \"" + config.token + "\"");
+    return make_error(
+        ErrorKind::FailedPrecondition,
+        "a public key labelled \"" + label + "\" already exists on token \"" + config.token + "\"");
   Template t = rsa_wrapping_key_template(kek.value().modulus, kek.value().public_exponent,
                                          /*token=*/true, /*trusted=*/true);
   t.text(CKA_LABEL, label);
   CK_OBJECT_HANDLE obj = CK_INVALID_HANDLE;
   rv = fn->C_CreateObject(h, t.data(), t.size(), &obj);
-  if (rv != CKR_OK) return rv_error(rv, "storing the trusted KEK (C_CreateObject with CKA_TRUSTED)");
+  if (rv != CKR_OK)
+    return rv_error(rv, "storing the trusted KEK (C_CreateObject with CKA_TRUSTED)");
   return TrustedKek{label, kek.value().fingerprint_sha256, kek.value().bits};
 }
 

@@ -10,8 +10,8 @@
 namespace byok::hsm {
 
 using byok::describe;
-using byok::OaepHash;
 using byok::oaep_hash_name;
+using byok::OaepHash;
 using byok::WrapMethod;
 using byok::WrapSpec;
 

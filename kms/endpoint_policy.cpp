@@ -67,18 +67,24 @@ const std::vector<std::string>& EndpointPolicy::public_endpoints() {
   static const std::vector<std::string> list = {
       // AWS KMS and STS, commercial and China partitions, FIPS endpoints.
       // ({region} is a whole region label: kms.s3.amazonaws.com, an S3 bucket, does not match.)
-      "https://kms.{region}.amazonaws.com", "https://kms-fips.{region}.amazonaws.com",
-      "https://sts.amazonaws.com", "https://sts.{region}.amazonaws.com",
-      "https://sts-fips.{region}.amazonaws.com", "https://kms.{region}.amazonaws.com.cn",
+      "https://kms.{region}.amazonaws.com",
+      "https://kms-fips.{region}.amazonaws.com",
+      "https://sts.amazonaws.com",
+      "https://sts.{region}.amazonaws.com",
+      "https://sts-fips.{region}.amazonaws.com",
+      "https://kms.{region}.amazonaws.com.cn",
       "https://sts.{region}.amazonaws.com.cn",
       // Google Cloud KMS and its OAuth token endpoint.
-      "https://cloudkms.googleapis.com", "https://oauth2.googleapis.com",
+      "https://cloudkms.googleapis.com",
+      "https://oauth2.googleapis.com",
       // Azure Key Vault, Managed HSM and Microsoft Entra ID.
-      "https://*.vault.azure.net", "https://*.managedhsm.azure.net",
+      "https://*.vault.azure.net",
+      "https://*.managedhsm.azure.net",
       "https://login.microsoftonline.com",
       // OCI Vault: per-vault management and crypto endpoints, and the regional KMS endpoint.
       "https://*-management.kms.{region}.oraclecloud.com",
-      "https://*-crypto.kms.{region}.oraclecloud.com", "https://kms.{region}.oraclecloud.com",
+      "https://*-crypto.kms.{region}.oraclecloud.com",
+      "https://kms.{region}.oraclecloud.com",
       "https://kms.{region}.oci.oraclecloud.com",
   };
   return list;
@@ -87,8 +93,10 @@ const std::vector<std::string>& EndpointPolicy::public_endpoints() {
 Result<EndpointPolicy> EndpointPolicy::parse(const std::vector<std::string>& given) {
   std::vector<std::string> patterns;
   for (const auto& p : given) {
-    if (p == "public") patterns.insert(patterns.end(), public_endpoints().begin(), public_endpoints().end());
-    else patterns.push_back(p);
+    if (p == "public")
+      patterns.insert(patterns.end(), public_endpoints().begin(), public_endpoints().end());
+    else
+      patterns.push_back(p);
   }
   std::vector<Rule> rules;
   for (const auto& pattern : patterns) {
@@ -102,10 +110,12 @@ Result<EndpointPolicy> EndpointPolicy::parse(const std::vector<std::string>& giv
     if (sep == std::string::npos) return bad("has no scheme");
     Rule r;
     r.scheme = ascii_lower(pattern.substr(0, sep));
-    if (r.scheme != "https" && r.scheme != "http") return bad("has a scheme other than https or http");
+    if (r.scheme != "https" && r.scheme != "http")
+      return bad("has a scheme other than https or http");
     std::string rest = pattern.substr(sep + 3);
     if (rest.empty()) return bad("has no host");
-    if (rest.find_first_of("/?#@") != std::string::npos) return bad("has a path, query or user part");
+    if (rest.find_first_of("/?#@") != std::string::npos)
+      return bad("has a path, query or user part");
     auto host_end = rest.front() == '[' ? rest.find(']') : 0;
     if (host_end == std::string::npos) return bad("has a bad IPv6 host");
     if (auto colon = rest.find(':', host_end); colon != std::string::npos) {
@@ -121,8 +131,10 @@ Result<EndpointPolicy> EndpointPolicy::parse(const std::vector<std::string>& giv
     r.host = ascii_lower(rest);
     {
       std::string without = r.host;
-      for (size_t at; (at = without.find(kRegionToken)) != std::string::npos;) without.replace(at, kRegionToken.size(), "*");
-      if (without.find_first_of("{}") != std::string::npos) return bad("uses '{' other than in {region}");
+      for (size_t at; (at = without.find(kRegionToken)) != std::string::npos;)
+        without.replace(at, kRegionToken.size(), "*");
+      if (without.find_first_of("{}") != std::string::npos)
+        return bad("uses '{' other than in {region}");
     }
     if (!r.host.empty() && r.host.back() == '.') r.host.pop_back();
     if (r.host.empty() || !ascii(r.host)) return bad("has no usable host");
@@ -156,17 +168,19 @@ Status EndpointPolicy::check(const UrlParts& url) const {
     for (const auto& r : rules_) {
       if (r.scheme != url.scheme) continue;
       if (r.port != "*" && r.port != port) continue;
-      bool host_ok = ip_literal(r.host) || ip_literal(host) ? r.host == host
-                                                             : glob_label_match(r.host.c_str(), host.c_str());
+      bool host_ok = ip_literal(r.host) || ip_literal(host)
+                         ? r.host == host
+                         : glob_label_match(r.host.c_str(), host.c_str());
       if (host_ok) return {};
     }
   }
-  return make_error(ErrorKind::PermissionDenied,
-                    url.scheme + "://" + url.authority() +
-                        " is not an endpoint the operator may reach for a namespaced KmsProvider "
-                        "(EndpointNotAllowed): use the provider's public endpoint, or ask a cluster "
-                        "admin to allow this exact endpoint in the operator's --kms-endpoint-allow "
-                        "list or to set up a ClusterKmsProvider");
+  return make_error(
+      ErrorKind::PermissionDenied,
+      url.scheme + "://" + url.authority() +
+          " is not an endpoint the operator may reach for a namespaced KmsProvider "
+          "(EndpointNotAllowed): use the provider's public endpoint, or ask a cluster "
+          "admin to allow this exact endpoint in the operator's --kms-endpoint-allow "
+          "list or to set up a ClusterKmsProvider");
 }
 
 }  // namespace byok::kms

@@ -66,7 +66,8 @@ struct Exchange {
     }
     if (auto colon = line.find(':'); colon != std::string_view::npos) {
       std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
       x.out.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
     }
     return len;
@@ -94,12 +95,14 @@ class CurlTransport final : public HttpTransport {
     curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
-    curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, +[](CURL*, curl_lock_data d, curl_lock_access, void* self) {
-      static_cast<CurlTransport*>(self)->locks_[d].lock();
-    });
-    curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, +[](CURL*, curl_lock_data d, void* self) {
-      static_cast<CurlTransport*>(self)->locks_[d].unlock();
-    });
+    curl_share_setopt(
+        share_, CURLSHOPT_LOCKFUNC, +[](CURL*, curl_lock_data d, curl_lock_access, void* self) {
+          static_cast<CurlTransport*>(self)->locks_[d].lock();
+        });
+    curl_share_setopt(
+        share_, CURLSHOPT_UNLOCKFUNC, +[](CURL*, curl_lock_data d, void* self) {
+          static_cast<CurlTransport*>(self)->locks_[d].unlock();
+        });
   }
   ~CurlTransport() override { curl_share_cleanup(share_); }
 
@@ -123,8 +126,9 @@ class CurlTransport final : public HttpTransport {
       if ((name + value).find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
         curl_slist_free_all(headers);
         return make_error(ErrorKind::InvalidArgument,
-                          what + ": header " + name + " carries a line break or a NUL byte (a "
-                          "credential with a trailing newline? store it without one)");
+                          what + ": header " + name +
+                              " carries a line break or a NUL byte (a "
+                              "credential with a trailing newline? store it without one)");
       }
       // libcurl writes Host from the URL: a given one must agree with it.
       if (iequals(name, "host")) {
@@ -140,7 +144,8 @@ class CurlTransport final : public HttpTransport {
     }
     headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
     if (!content_type) headers = curl_slist_append(headers, "Content-Type:");  // none invented
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers, curl_slist_free_all);
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
+                                                                             curl_slist_free_all);
 
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
     if (!h) return make_error(ErrorKind::Internal, what + ": cannot start a request");
@@ -161,18 +166,21 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (request.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
     }
     // Time: connecting, and any stretch of `timeout` in which less than a byte a second arrives,
     // fail as the network being down; the whole exchange may not outlast total_timeout.
-    const long wait_ms = options_.timeout.count() > 0 ? static_cast<long>(options_.timeout.count()) : 30000L;
+    const long wait_ms =
+        options_.timeout.count() > 0 ? static_cast<long>(options_.timeout.count()) : 30000L;
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, wait_ms);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, wait_ms / 1000));
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
     // Size: a Content-Length over the cap is refused before the body; the callbacks cap the rest.
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(options_.max_response_bytes));
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &Exchange::on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Exchange::on_body);
@@ -230,8 +238,8 @@ std::unique_ptr<HttpTransport> make_http_transport(HttpTransportOptions options)
 }
 
 std::string UrlParts::authority() const {
-  bool default_port = port.empty() || (scheme == "https" && port == "443") ||
-                      (scheme == "http" && port == "80");
+  bool default_port =
+      port.empty() || (scheme == "https" && port == "443") || (scheme == "http" && port == "80");
   return default_port ? host : host + ":" + port;
 }
 
@@ -276,13 +284,20 @@ Result<UrlParts> parse_url(std::string_view url) {
 ErrorKind error_kind_for_http_status(int status) {
   if (status >= 500) return ErrorKind::Unavailable;
   switch (status) {
-    case 400: return ErrorKind::InvalidArgument;
-    case 401: return ErrorKind::Unauthenticated;
-    case 403: return ErrorKind::PermissionDenied;
-    case 404: return ErrorKind::NotFound;
-    case 409: return ErrorKind::Conflict;
-    case 429: return ErrorKind::Throttled;
-    default: return ErrorKind::Internal;
+    case 400:
+      return ErrorKind::InvalidArgument;
+    case 401:
+      return ErrorKind::Unauthenticated;
+    case 403:
+      return ErrorKind::PermissionDenied;
+    case 404:
+      return ErrorKind::NotFound;
+    case 409:
+      return ErrorKind::Conflict;
+    case 429:
+      return ErrorKind::Throttled;
+    default:
+      return ErrorKind::Internal;
   }
 }
 

@@ -28,7 +28,7 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string url;     // absolute: scheme://host[:port]/path[?query]
   HttpHeaders headers;
-  std::string body;    // bytes, sent verbatim
+  std::string body;  // bytes, sent verbatim
 };
 
 struct HttpResponse {
@@ -46,11 +46,11 @@ class HttpTransport {
 
 // Pieces of an absolute URL, as the signers need them. The path is kept as written (encoded).
 struct UrlParts {
-  std::string scheme;     // lower case
-  std::string host;       // as written, without port
-  std::string port;       // empty when absent
-  std::string path;       // "/" when absent
-  std::string query;      // without '?', empty when absent
+  std::string scheme;  // lower case
+  std::string host;    // as written, without port
+  std::string port;    // empty when absent
+  std::string path;    // "/" when absent
+  std::string query;   // without '?', empty when absent
   // host, plus ":port" when the port is not the scheme's default: the Host header's value.
   std::string authority() const;
 };
@@ -65,7 +65,7 @@ struct HttpTransportOptions {
   // Checked before every connection, with the URL as parsed for connecting (see
   // endpoint_policy.h); null: any URL. Redirects are never followed and no proxy is used, so
   // the host checked is the host the request goes to.
-  std::function<Status(const UrlParts&)> url_guard;
+  std::function<Status(const UrlParts&)> url_guard = nullptr;
   // KMS answers are a few KiB (the largest, a page of 1000 AWS key ids, about 100 KiB); a larger
   // body (a hostile or broken endpoint) is refused before it is buffered whole (error kind
   // Internal, "KmsResponseTooLarge"). 1 MiB also bounds what parsing one answer can cost.
@@ -89,6 +89,5 @@ std::unique_ptr<HttpTransport> make_http_transport(HttpTransportOptions options 
 // 429 Throttled, 5xx Unavailable, anything else Internal. Clients read their provider's error
 // codes first and fall back to this.
 ErrorKind error_kind_for_http_status(int status);
-
 
 }  // namespace byok::kms

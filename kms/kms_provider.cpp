@@ -4,9 +4,12 @@ namespace byok::kms {
 
 const char* to_string(CmkStatus status) {
   switch (status) {
-    case CmkStatus::Current: return "current";
-    case CmkStatus::Old: return "old";
-    case CmkStatus::Deleted: return "deleted";
+    case CmkStatus::Current:
+      return "current";
+    case CmkStatus::Old:
+      return "old";
+    case CmkStatus::Deleted:
+      return "deleted";
   }
   return "unknown";
 }

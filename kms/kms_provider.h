@@ -27,12 +27,12 @@ enum class CmkStatus {
 const char* to_string(CmkStatus status);
 
 struct KeyDescription {
-  std::string key_id;     // the provider's short id (AWS: the key's UUID)
-  std::string resource;   // the full resource name (AWS: the key ARN)
-  std::string name;       // the human name where there is one (alias, key name, displayName)
-  std::string version;    // the current/primary version (Google primary, Azure kid version,
-                          // OCI currentKeyVersion, transit latest_version); empty if none
-  std::string state;      // the provider's own state word, verbatim (AWS: KeyState)
+  std::string key_id;    // the provider's short id (AWS: the key's UUID)
+  std::string resource;  // the full resource name (AWS: the key ARN)
+  std::string name;      // the human name where there is one (alias, key name, displayName)
+  std::string version;   // the current/primary version (Google primary, Azure kid version,
+                         // OCI currentKeyVersion, transit latest_version); empty if none
+  std::string state;     // the provider's own state word, verbatim (AWS: KeyState)
   // state mapped by the provider's traits (kms/<provider>/<provider>_traits.h); empty for an
   // unknown word
   std::optional<CmkStatus> status;

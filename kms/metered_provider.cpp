@@ -3,9 +3,10 @@
 namespace byok::kms {
 
 KmsMetrics kms_metrics(metrics::Registry& registry) {
-  return {registry.counter("byok_kms_requests_total",
-                           "Calls to a KMS by provider, operation and outcome (success or the error kind)",
-                           {"provider", "operation", "outcome"}),
+  return {registry.counter(
+              "byok_kms_requests_total",
+              "Calls to a KMS by provider, operation and outcome (success or the error kind)",
+              {"provider", "operation", "outcome"}),
           registry.histogram("byok_kms_request_duration_seconds",
                              "Duration of calls to a KMS, retries inside the client included",
                              {"provider", "operation"})};

@@ -18,21 +18,25 @@ inline constexpr std::size_t kMaxListItems = 10000;
 class PageGuard {
  public:
   // `what` names the call in errors; `marker` is the provider's word for its page token.
-  PageGuard(std::string what, std::string marker) : what_(std::move(what)), marker_(std::move(marker)) {}
+  PageGuard(std::string what, std::string marker)
+      : what_(std::move(what)), marker_(std::move(marker)) {}
 
   // After a page of `items` whose next marker is `next` ("" at the end): an error when the
   // listing must stop, else whether there is a next page to ask for.
   Result<bool> more(std::size_t items, const std::string& next) {
     items_ += items;
     if (items_ > kMaxListItems)
-      return make_error(ErrorKind::Internal, what_ + ": more than " + std::to_string(kMaxListItems) +
-                                                 " items (KmsTooManyPages)");
+      return make_error(
+          ErrorKind::Internal,
+          what_ + ": more than " + std::to_string(kMaxListItems) + " items (KmsTooManyPages)");
     if (next.empty()) return false;
     if (++pages_ >= kMaxListPages)
-      return make_error(ErrorKind::Internal, what_ + ": more than " + std::to_string(kMaxListPages) +
-                                                 " pages (KmsTooManyPages)");
+      return make_error(
+          ErrorKind::Internal,
+          what_ + ": more than " + std::to_string(kMaxListPages) + " pages (KmsTooManyPages)");
     if (!seen_.insert(next).second)
-      return make_error(ErrorKind::Internal, what_ + ": the same " + marker_ + " twice (KmsTooManyPages)");
+      return make_error(ErrorKind::Internal,
+                        what_ + ": the same " + marker_ + " twice (KmsTooManyPages)");
     return true;
   }
 

@@ -19,12 +19,11 @@ Result<ProviderHandle> build(const ProviderConfig& config, std::unique_ptr<HttpT
 
 }  // namespace
 
-Result<ProviderHandle> make_provider(const ProviderConfig& config,
-                                     std::unique_ptr<HttpTransport> t, const Clock& clock,
-                                     RetryEnvironment env) {
-  Result<ProviderHandle> out = make_error(
-      ErrorKind::InvalidArgument,
-      "spec.type " + config.type + " is not a provider type this operator knows");
+Result<ProviderHandle> make_provider(const ProviderConfig& config, std::unique_ptr<HttpTransport> t,
+                                     const Clock& clock, RetryEnvironment env) {
+  Result<ProviderHandle> out =
+      make_error(ErrorKind::InvalidArgument,
+                 "spec.type " + config.type + " is not a provider type this operator knows");
   for_each_provider([&](const ProviderTraits& traits, auto client) {
     using Client = typename decltype(client)::type;
     if (traits.name == config.type) out = build<Client>(config, std::move(t), clock, env);
@@ -39,11 +38,14 @@ Result<ProviderHandle> make_provider(const ProviderConfig& config, const Clock& 
   options.total_timeout = request_timeout;
   options.extra_ca_pem = config.extra_ca_pem;
   if (!config.endpoint_policy.allows_everything())
-    options.url_guard = [policy = config.endpoint_policy](const UrlParts& url) { return policy.check(url); };
-  auto handle = make_provider(config, make_http_transport(options), clock,
-                              default_retry_environment());
+    options.url_guard = [policy = config.endpoint_policy](const UrlParts& url) {
+      return policy.check(url);
+    };
+  auto handle =
+      make_provider(config, make_http_transport(options), clock, default_retry_environment());
   if (!handle) return handle.error();
-  if (metrics) handle->client = std::make_unique<MeteredProvider>(std::move(handle->client), *metrics);
+  if (metrics)
+    handle->client = std::make_unique<MeteredProvider>(std::move(handle->client), *metrics);
   return handle;
 }
 

@@ -20,18 +20,18 @@
 namespace byok::kms {
 
 struct ProviderTraits {
-  std::string_view name;   // the CRDs' spec.type / spec.provider word: "aws", "gcp", ...
-  std::string_view title;  // as a sentence names the KMS: "Google Cloud KMS", "the transit engine"
+  std::string_view name = {};   // the CRDs' spec.type / spec.provider word: "aws", "gcp", ...
+  std::string_view title = {};  // as a sentence names the KMS: "Google Cloud KMS", "the transit engine"
 
   // --- wrapping ----------------------------------------------------------------------------
   // The wrap the provider means by one of its wrapping-algorithm words (as
   // KmsProvider::wrapping_algorithms() lists them); InvalidArgument naming the words it knows.
   Result<WrapSpec> (*wrap_spec)(std::string_view algorithm) = nullptr;
   // The algorithm a ceremony uses when none is named; empty where the user must name one.
-  std::string_view default_wrapping_algorithm;
+  std::string_view default_wrapping_algorithm = {};
   // Why material wrapped before the import cannot be imported (the KMS issues a new wrapping key
   // for every import); empty when a wrap made offline against its stable wrapping key can be.
-  std::string_view prewrapped_import_refusal;
+  std::string_view prewrapped_import_refusal = {};
   // The file the import takes around the wrap bytes (Azure's .byok JSON, naming the KEK by
   // `kek_id`); nullptr where the KMS takes the wrap bytes as they are.
   std::string (*wrap_file)(std::string_view kek_id, std::string_view wrapped,
@@ -39,8 +39,8 @@ struct ProviderTraits {
   // byokctl wrap --format <name>: what --algorithm takes ("hash_function SHA256 (default) | SHA1")
   // and, for a provider without a default, what the algorithm is called in its API. An empty
   // help: the KMS has its own ceremony command (aws-kms-export, azure-byok-export).
-  std::string_view byokctl_algorithm_help;
-  std::string_view byokctl_algorithm_name;
+  std::string_view byokctl_algorithm_help = {};
+  std::string_view byokctl_algorithm_name = {};
 
   // --- keys --------------------------------------------------------------------------------
   // The provider's key-state word mapped to the CMK status; nothing for a word it does not know.

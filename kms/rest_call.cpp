@@ -69,7 +69,8 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
     if (!request) return safe(request.error().context(what));
     auto resp = transport.send(*request);
     const std::string note =
-        options.annotate ? printable_line(options.annotate(*request, resp ? &*resp : nullptr), 100) : "";
+        options.annotate ? printable_line(options.annotate(*request, resp ? &*resp : nullptr), 100)
+                         : "";
     if (!resp) {
       last = resp.error().context(what);
       if (!note.empty()) last.message += " (" + note + ")";
@@ -99,7 +100,8 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
     // Equal jitter: at least half the exponential step, so retries never bunch at zero.
     auto delay = std::chrono::milliseconds(
         static_cast<long long>(cap.count() / 2.0 + env.random01() * (cap.count() / 2.0)));
-    if (asked && *asked > delay) delay = std::chrono::duration_cast<std::chrono::milliseconds>(*asked);
+    if (asked && *asked > delay)
+      delay = std::chrono::duration_cast<std::chrono::milliseconds>(*asked);
     env.sleep(delay);
     if (waiting_stopped()) {
       last.message += " (not retried: the operator is stopping)";
@@ -113,8 +115,8 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
 
 Result<std::string> send_with_retry(HttpTransport& transport, const HttpRequest& request,
                                     const std::string& what, bool idempotent,
-                                    const RetryPolicy& policy,
-                                    const RetryEnvironment& env, const ErrorReader& read) {
+                                    const RetryPolicy& policy, const RetryEnvironment& env,
+                                    const ErrorReader& read) {
   CallOptions options;
   options.idempotent = idempotent;
   options.build = [&request]() -> Result<HttpRequest> { return request; };

@@ -50,8 +50,8 @@ Result<HttpResponse> send_call(HttpTransport& transport, const std::string& what
 // send_call for a request that needs nothing per attempt; returns the body.
 Result<std::string> send_with_retry(HttpTransport& transport, const HttpRequest& request,
                                     const std::string& what, bool idempotent,
-                                    const RetryPolicy& policy,
-                                    const RetryEnvironment& env, const ErrorReader& read);
+                                    const RetryPolicy& policy, const RetryEnvironment& env,
+                                    const ErrorReader& read);
 
 // Text from a KMS (its error message, a proxy's page) as one printable line of at most `limit`
 // characters: other bytes become '?', runs of whitespace one space.

@@ -43,16 +43,15 @@ void resume_waiting() {
 RetryEnvironment default_retry_environment() {
   auto gen = std::make_shared<std::mt19937_64>(std::random_device{}());
   auto mu = std::make_shared<std::mutex>();
-  return RetryEnvironment{
-      [](std::chrono::milliseconds d) {
-        auto& w = waiting();
-        std::unique_lock<std::mutex> lock(w.mu);
-        w.woken.wait_for(lock, d, [&] { return w.stopped; });
-      },
-      [gen, mu] {
-        std::lock_guard<std::mutex> lock(*mu);
-        return std::uniform_real_distribution<double>(0.0, 1.0)(*gen);
-      }};
+  return RetryEnvironment{[](std::chrono::milliseconds d) {
+                            auto& w = waiting();
+                            std::unique_lock<std::mutex> lock(w.mu);
+                            w.woken.wait_for(lock, d, [&] { return w.stopped; });
+                          },
+                          [gen, mu] {
+                            std::lock_guard<std::mutex> lock(*mu);
+                            return std::uniform_real_distribution<double>(0.0, 1.0)(*gen);
+                          }};
 }
 
 }  // namespace byok::kms

@@ -30,13 +30,14 @@ namespace {
 const auto kCmk = byok::cmk::customer_managed_keys();
 
 Json cmk(int i) {
-  return {{"apiVersion", "byok.dev/v1alpha1"},
-          {"kind", "CustomerManagedKey"},
-          {"metadata", {{"name", "cmk-" + std::to_string(i)}}},
-          {"spec",
-           {{"provider", "aws"},
-            {"resource", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
-            {"providerRef", {{"name", "aws"}}}}}};
+  return {
+      {"apiVersion", "byok.dev/v1alpha1"},
+      {"kind", "CustomerManagedKey"},
+      {"metadata", {{"name", "cmk-" + std::to_string(i)}}},
+      {"spec",
+       {{"provider", "aws"},
+        {"resource", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+        {"providerRef", {{"name", "aws"}}}}}};
 }
 
 // Runs fn(i) for i in [0, n) on `threads` threads.
@@ -86,12 +87,14 @@ int main(int argc, char** argv) {
   std::atomic<int> failures{0};
   parallel_for(n, workers, [&](kube::KubeClient& c, int i) {
     if (!c.create(kCmk, ceiling_ns, cmk(i)).ok()) failures++;
-    Json apply = {{"apiVersion", "byok.dev/v1alpha1"},
-                  {"kind", "CustomerManagedKey"},
-                  {"metadata", {{"name", "cmk-" + std::to_string(i)}, {"namespace", ceiling_ns}}},
-                  {"status", {{"status", "current"}, {"default", false}, {"observedGeneration", 1}}}};
+    Json apply = {
+        {"apiVersion", "byok.dev/v1alpha1"},
+        {"kind", "CustomerManagedKey"},
+        {"metadata", {{"name", "cmk-" + std::to_string(i)}, {"namespace", ceiling_ns}}},
+        {"status", {{"status", "current"}, {"default", false}, {"observedGeneration", 1}}}};
     if (!c.patch(kCmk, ceiling_ns, "cmk-" + std::to_string(i), kube::PatchType::Apply, apply,
-                 {"status", "bench", true}).ok())
+                 {"status", "bench", true})
+             .ok())
       failures++;
   });
   double ceiling = seconds_since(t0);
@@ -126,7 +129,8 @@ int main(int argc, char** argv) {
   }
   op.terminate();
 
-  std::printf("objects:                 %d (workers %d, failures %d)\n", n, workers, failures.load());
+  std::printf("objects:                 %d (workers %d, failures %d)\n", n, workers,
+              failures.load());
   std::printf("ceiling (plain client):  %.2f s  (%.0f objects/s: create + status apply)\n", ceiling,
               n / ceiling);
   std::printf("operator to all current: %.2f s  (%.0f objects/s; creates took %.2f s)%s\n",

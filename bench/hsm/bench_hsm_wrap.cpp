@@ -68,10 +68,14 @@ int main(int argc, char** argv) {
   std::string target = "aes256-gcm96";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--iterations") iterations = std::max(1, std::atoi(argv[i + 1]));
-    else if (a == "--rounds") rounds = std::max(1, std::atoi(argv[i + 1]));
-    else if (a == "--kek-bits") kek_bits = static_cast<unsigned>(std::atoi(argv[i + 1]));
-    else if (a == "--target") target = argv[i + 1];
+    if (a == "--iterations")
+      iterations = std::max(1, std::atoi(argv[i + 1]));
+    else if (a == "--rounds")
+      rounds = std::max(1, std::atoi(argv[i + 1]));
+    else if (a == "--kek-bits")
+      kek_bits = static_cast<unsigned>(std::atoi(argv[i + 1]));
+    else if (a == "--target")
+      target = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown flag %s\n", a.c_str());
       return 2;
@@ -89,8 +93,8 @@ int main(int argc, char** argv) {
   auto kek_key = byok::hsm::test::generate_rsa(kek_bits);
   auto kek_der = byok::hsm::test::public_der(kek_key.get());
   auto kek = byok::hsm::parse_kek(kek_der);
-  const byok::hsm::WrapSpec spec{byok::hsm::WrapMethod::RsaAesKeyWrap,
-                                 byok::hsm::OaepHash::Sha1, 0};
+  const byok::hsm::WrapSpec spec{byok::hsm::WrapMethod::RsaAesKeyWrap, byok::hsm::OaepHash::Sha1,
+                                 0};
 
   // The same library with its key-handle cache off (the handle is re-checked on every wrap).
   byok::hsm::Pkcs11Hsm::Options no_cache;
@@ -98,7 +102,8 @@ int main(int argc, char** argv) {
   no_cache.key_cache_ttl = std::chrono::milliseconds(0);
   auto pin = byok::hsm::SecureBuffer(reinterpret_cast<const std::uint8_t*>(token.pin().data()),
                                      token.pin().size());
-  auto checked = byok::hsm::Pkcs11Hsm::open(token.module(), token.label(), std::move(pin), no_cache);
+  auto checked =
+      byok::hsm::Pkcs11Hsm::open(token.module(), token.label(), std::move(pin), no_cache);
   if (!checked.ok()) return 1;
 
   auto raw = token.raw_session();

@@ -20,7 +20,7 @@ using Json = nlohmann::json;
 struct ListOptions {
   std::string label_selector;
   std::string field_selector;
-  int limit = 500;                 // page size; the apiserver's continue token pages the rest
+  int limit = 500;  // page size; the apiserver's continue token pages the rest
   std::string continue_token;
   std::string resource_version;
 };
@@ -59,7 +59,8 @@ class KubeClient {
   virtual Result<Json> list(const ResourceType& type, const std::string& ns,
                             const ListOptions& options = {}) = 0;
   virtual Result<Json> create(const ResourceType& type, const std::string& ns, const Json& object,
-                              const std::string& subresource = "", const std::string& name = "") = 0;
+                              const std::string& subresource = "",
+                              const std::string& name = "") = 0;
   virtual Result<Json> patch(const ResourceType& type, const std::string& ns,
                              const std::string& name, PatchType patch_type, const Json& body,
                              const PatchOptions& options = {}) = 0;

@@ -69,10 +69,12 @@ Result<ClusterConfig> parse_kubeconfig(const std::string& text, const std::strin
     if (!present(ctx))
       return make_error(ErrorKind::InvalidArgument,
                         "kubeconfig " + path + ": no context named '" + ctx_name + "'");
-    YAML::Node cluster = find_named(root["clusters"], ctx["cluster"].as<std::string>(""), "cluster");
+    YAML::Node cluster =
+        find_named(root["clusters"], ctx["cluster"].as<std::string>(""), "cluster");
     if (!present(cluster) || !cluster["server"])
-      return make_error(ErrorKind::InvalidArgument, "kubeconfig " + path + ": context '" +
-                                                        ctx_name + "' names no cluster with a server");
+      return make_error(
+          ErrorKind::InvalidArgument,
+          "kubeconfig " + path + ": context '" + ctx_name + "' names no cluster with a server");
     YAML::Node user = find_named(root["users"], ctx["user"].as<std::string>(""), "user");
     std::filesystem::path base = std::filesystem::path(path).parent_path();
 
@@ -102,8 +104,9 @@ Result<ClusterConfig> load_in_cluster_config(const std::string& sa_dir) {
   const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
   const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
   if (!host || !port)
-    return make_error(ErrorKind::FailedPrecondition,
-                      "not in a cluster: KUBERNETES_SERVICE_HOST/PORT are unset; pass --kubeconfig");
+    return make_error(
+        ErrorKind::FailedPrecondition,
+        "not in a cluster: KUBERNETES_SERVICE_HOST/PORT are unset; pass --kubeconfig");
   ClusterConfig cfg;
   std::string h = host;
   if (h.find(':') != std::string::npos) h = "[" + h + "]";  // IPv6 literal

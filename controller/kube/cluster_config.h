@@ -9,13 +9,13 @@
 namespace byok::kube {
 
 struct ClusterConfig {
-  std::string server;            // https://host:port, no trailing slash
-  std::string ca_pem;            // trusted CA bundle for the apiserver; empty: system roots
-  std::string client_cert_pem;   // client certificate auth (kubeconfig)
+  std::string server;           // https://host:port, no trailing slash
+  std::string ca_pem;           // trusted CA bundle for the apiserver; empty: system roots
+  std::string client_cert_pem;  // client certificate auth (kubeconfig)
   std::string client_key_pem;
-  std::string bearer_token;      // a static token
-  std::string token_file;        // re-read on every request: projected tokens rotate
-  std::string namespace_;        // the context's (or the pod's) namespace, "" if none
+  std::string bearer_token;  // a static token
+  std::string token_file;    // re-read on every request: projected tokens rotate
+  std::string namespace_;    // the context's (or the pod's) namespace, "" if none
 };
 
 // Reads the kubeconfig at `path` and picks `context` (the current-context when empty).

@@ -1,6 +1,5 @@
 #include "controller/kube/rest_client.h"
 
-
 #include <boost/asio/ssl.hpp>
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
@@ -20,9 +19,12 @@ std::string url_encode(const std::string& s) { return web::uri::encode_data_stri
 
 std::string content_type_of(PatchType t) {
   switch (t) {
-    case PatchType::Merge: return "application/merge-patch+json";
-    case PatchType::Json: return "application/json-patch+json";
-    case PatchType::Apply: return "application/apply-patch+yaml";
+    case PatchType::Merge:
+      return "application/merge-patch+json";
+    case PatchType::Json:
+      return "application/json-patch+json";
+    case PatchType::Apply:
+      return "application/apply-patch+yaml";
   }
   return "application/merge-patch+json";
 }
@@ -63,22 +65,38 @@ Error error_from_http(int status, const std::string& body, const std::string& wh
   message = what + ": HTTP " + std::to_string(status) + ": " + message;
   ErrorKind kind = ErrorKind::Internal;
   switch (status) {
-    case 400: case 422: kind = ErrorKind::InvalidArgument; break;
-    case 401: kind = ErrorKind::Unauthenticated; break;
-    case 403: kind = ErrorKind::PermissionDenied; break;
-    case 404: kind = ErrorKind::NotFound; break;
-    case 409: kind = ErrorKind::Conflict; break;
-    case 410: kind = ErrorKind::Gone; break;
-    case 429: kind = ErrorKind::Throttled; break;
-    default: kind = status >= 500 ? ErrorKind::Unavailable : ErrorKind::Internal;
+    case 400:
+    case 422:
+      kind = ErrorKind::InvalidArgument;
+      break;
+    case 401:
+      kind = ErrorKind::Unauthenticated;
+      break;
+    case 403:
+      kind = ErrorKind::PermissionDenied;
+      break;
+    case 404:
+      kind = ErrorKind::NotFound;
+      break;
+    case 409:
+      kind = ErrorKind::Conflict;
+      break;
+    case 410:
+      kind = ErrorKind::Gone;
+      break;
+    case 429:
+      kind = ErrorKind::Throttled;
+      break;
+    default:
+      kind = status >= 500 ? ErrorKind::Unavailable : ErrorKind::Internal;
   }
   return Error{kind, message};
 }
 
 RestKubeClient::RestKubeClient(ClusterConfig config, std::chrono::seconds request_timeout)
     : config_(std::move(config)), request_timeout_(request_timeout) {
-  client_ = std::make_unique<client::http_client>(config_.server,
-                                                  make_config(config_, request_timeout_));
+  client_ =
+      std::make_unique<client::http_client>(config_.server, make_config(config_, request_timeout_));
 }
 
 RestKubeClient::~RestKubeClient() = default;
@@ -88,7 +106,8 @@ std::string RestKubeClient::authorization() const {
     // A projected token is a few KiB; the file is re-read on every request, as it rotates.
     auto read = read_file_capped(config_.token_file, 64 * 1024);
     std::string token = read ? std::move(*read) : std::string();
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
     if (!token.empty()) return "Bearer " + token;
   }
   if (!config_.bearer_token.empty()) return "Bearer " + config_.bearer_token;
@@ -110,10 +129,10 @@ Result<Json> RestKubeClient::request(const std::string& method, const std::strin
     auto read = read_body_capped(resp, kMaxApiserverBodyBytes);
     if (!read) {
       cancel.cancel();  // close the connection: cpprestsdk would buffer the rest otherwise
-      return make_error(ErrorKind::Internal,
-                        what + ": the answer is larger than " +
-                            std::to_string(kMaxApiserverBodyBytes) +
-                            " bytes (" + kResponseTooLargeCode + "); not read");
+      return make_error(ErrorKind::Internal, what + ": the answer is larger than " +
+                                                 std::to_string(kMaxApiserverBodyBytes) +
+                                                 " bytes (" + kResponseTooLargeCode +
+                                                 "); not read");
     }
     const std::string& text = *read;
     if (status < 200 || status >= 300) return error_from_http(status, text, what);
@@ -154,22 +173,23 @@ Result<Json> RestKubeClient::patch(const ResourceType& type, const std::string& 
   auto add = [&q](const std::string& kv) { q += (q.empty() ? "?" : "&") + kv; };
   if (!o.field_manager.empty()) add("fieldManager=" + url_encode(o.field_manager));
   if (patch_type == PatchType::Apply && o.force) add("force=true");
-  return request("PATCH", type.path(ns, name, o.subresource) + q, body, content_type_of(patch_type));
+  return request("PATCH", type.path(ns, name, o.subresource) + q, body,
+                 content_type_of(patch_type));
 }
 
 Status RestKubeClient::remove(const ResourceType& type, const std::string& ns,
                               const std::string& name, const std::string& preconditions_uid) {
   Json body = nullptr;
   if (!preconditions_uid.empty())
-    body = Json{{"apiVersion", "v1"}, {"kind", "DeleteOptions"},
+    body = Json{{"apiVersion", "v1"},
+                {"kind", "DeleteOptions"},
                 {"preconditions", {{"uid", preconditions_uid}}}};
   auto r = request("DELETE", type.path(ns, name), body);
   if (!r) return r.error();
   return {};
 }
 
-Status RestKubeClient::watch(const ResourceType& type, const std::string& ns,
-                             const WatchOptions& o,
+Status RestKubeClient::watch(const ResourceType& type, const std::string& ns, const WatchOptions& o,
                              const std::function<bool(const WatchEvent&)>& on_event,
                              StopSignal& stop) {
   std::string q = "?watch=true&timeoutSeconds=" + std::to_string(o.timeout.count());
@@ -234,8 +254,9 @@ Result<WatchEvent> decode_watch_event(const std::string& line, const std::string
   auto type = j.find("type");
   auto object = j.find("object");
   if (type == j.end() || !type->is_string() || object == j.end() || !object->is_object())
-    return make_error(ErrorKind::Internal, what + ": unparseable watch event (needs a string "
-                                                  "\"type\" and an \"object\")");
+    return make_error(ErrorKind::Internal, what +
+                                               ": unparseable watch event (needs a string "
+                                               "\"type\" and an \"object\")");
   if (*type == "ERROR") {  // a Status: 410 Gone when the resourceVersion is too old
     auto code = integer(*object, "code").value_or(500);
     return error_from_http(code >= 100 && code <= 599 ? static_cast<int>(code) : 500,

@@ -31,7 +31,8 @@ class RestKubeClient final : public KubeClient {
                           std::chrono::seconds request_timeout = std::chrono::seconds(30));
   ~RestKubeClient() override;
 
-  Result<Json> get(const ResourceType& type, const std::string& ns, const std::string& name) override;
+  Result<Json> get(const ResourceType& type, const std::string& ns,
+                   const std::string& name) override;
   Result<Json> list(const ResourceType& type, const std::string& ns,
                     const ListOptions& options) override;
   Result<Json> create(const ResourceType& type, const std::string& ns, const Json& object,
@@ -41,8 +42,7 @@ class RestKubeClient final : public KubeClient {
   Status remove(const ResourceType& type, const std::string& ns, const std::string& name,
                 const std::string& preconditions_uid) override;
   Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
-               const std::function<bool(const WatchEvent&)>& on_event,
-               StopSignal& stop) override;
+               const std::function<bool(const WatchEvent&)>& on_event, StopSignal& stop) override;
 
   // Any other call (TokenRequest, SelfSubjectReview, ...): path with query, JSON body or null.
   Result<Json> request(const std::string& method, const std::string& path_and_query,

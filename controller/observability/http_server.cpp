@@ -15,12 +15,18 @@ constexpr auto kRequestTimeout = std::chrono::seconds(5);
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
   }
   return "Unknown";
 }
@@ -38,8 +44,11 @@ std::string serialize(const HttpResponse& r, bool allow_get) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, const std::map<std::string, HttpHandler>& handlers, Logger& log)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), buffer_(kMaxRequestHead),
-        handlers_(handlers), log_(log) {}
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        buffer_(kMaxRequestHead),
+        handlers_(handlers),
+        log_(log) {}
 
   void start() {
     auto self = shared_from_this();
@@ -50,16 +59,19 @@ class Session : public std::enable_shared_from_this<Session> {
         self->socket_.close(ignored);
       }
     });
-    asio::async_read_until(socket_, buffer_, "\r\n\r\n",
-                           [self](const boost::system::error_code& ec, size_t) { self->on_head(ec); });
+    asio::async_read_until(
+        socket_, buffer_, "\r\n\r\n",
+        [self](const boost::system::error_code& ec, size_t) { self->on_head(ec); });
   }
 
  private:
   void on_head(const boost::system::error_code& ec) {
     if (ec) {
       // Too large, timed out or closed by the peer: answer 400 where the socket still works.
-      if (ec == asio::error::not_found) respond({400, "text/plain; charset=utf-8", "request head too large\n"}, false);
-      else timer_.cancel();
+      if (ec == asio::error::not_found)
+        respond({400, "text/plain; charset=utf-8", "request head too large\n"}, false);
+      else
+        timer_.cancel();
       return;
     }
     std::istream in(&buffer_);
@@ -69,8 +81,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return respond({400, "text/plain; charset=utf-8", "bad request\n"}, false);
     std::string path = target.substr(0, target.find('?'));
     auto it = handlers_.find(path);
-    if (it == handlers_.end()) return respond({404, "text/plain; charset=utf-8", "404 page not found\n"}, false);
-    if (method != "GET") return respond({405, "text/plain; charset=utf-8", "method not allowed\n"}, true);
+    if (it == handlers_.end())
+      return respond({404, "text/plain; charset=utf-8", "404 page not found\n"}, false);
+    if (method != "GET")
+      return respond({405, "text/plain; charset=utf-8", "method not allowed\n"}, true);
     HttpResponse r;
     try {
       r = it->second();
@@ -84,12 +98,13 @@ class Session : public std::enable_shared_from_this<Session> {
   void respond(const HttpResponse& r, bool allow_get) {
     response_ = serialize(r, allow_get);
     auto self = shared_from_this();
-    asio::async_write(socket_, asio::buffer(response_), [self](const boost::system::error_code&, size_t) {
-      boost::system::error_code ignored;
-      self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
-      self->socket_.close(ignored);
-      self->timer_.cancel();
-    });
+    asio::async_write(socket_, asio::buffer(response_),
+                      [self](const boost::system::error_code&, size_t) {
+                        boost::system::error_code ignored;
+                        self->socket_.shutdown(tcp::socket::shutdown_both, ignored);
+                        self->socket_.close(ignored);
+                        self->timer_.cancel();
+                      });
   }
 
   tcp::socket socket_;
@@ -112,8 +127,10 @@ Result<std::optional<BindAddress>> parse_bind_address(const std::string& text) {
   if (colon == std::string::npos) return invalid();
   std::string host = text.substr(0, colon);
   std::string port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  else if (host.find(':') != std::string::npos) return invalid();  // IPv6 needs brackets
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos)
+    return invalid();  // IPv6 needs brackets
   if (port_text.empty() || port_text.size() > 5 ||
       port_text.find_first_not_of("0123456789") != std::string::npos)
     return invalid();
@@ -129,11 +146,12 @@ struct HttpServer::Impl {
   int port = 0;
 
   void accept(const std::map<std::string, HttpHandler>& handlers, Logger& log) {
-    acceptor.async_accept([this, &handlers, &log](const boost::system::error_code& ec, tcp::socket s) {
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      if (!ec) std::make_shared<Session>(std::move(s), handlers, log)->start();
-      accept(handlers, log);
-    });
+    acceptor.async_accept(
+        [this, &handlers, &log](const boost::system::error_code& ec, tcp::socket s) {
+          if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+          if (!ec) std::make_shared<Session>(std::move(s), handlers, log)->start();
+          accept(handlers, log);
+        });
   }
 };
 
@@ -152,14 +170,16 @@ Status HttpServer::start(const BindAddress& address) {
   auto endpoints = resolver.resolve(address.host.empty() ? "0.0.0.0" : address.host,
                                     std::to_string(address.port), tcp::resolver::passive, ec);
   if (ec || endpoints.empty())
-    return make_error(ErrorKind::InvalidArgument, "cannot resolve " + address.host + ": " + ec.message());
+    return make_error(ErrorKind::InvalidArgument,
+                      "cannot resolve " + address.host + ": " + ec.message());
   tcp::endpoint endpoint = endpoints.begin()->endpoint();
   std::string where = endpoint.address().to_string() + ":" + std::to_string(address.port);
   impl->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) impl->acceptor.bind(endpoint, ec);
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error(ErrorKind::Unavailable, "cannot listen on " + where + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorKind::Unavailable, "cannot listen on " + where + ": " + ec.message());
   impl->port = impl->acceptor.local_endpoint().port();
   impl->accept(handlers_, log_);
   impl->thread = std::thread([io = &impl->io] { io->run(); });

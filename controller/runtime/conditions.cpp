@@ -33,10 +33,9 @@ nlohmann::json conditions_to_json(const std::vector<Condition>& conditions) {
 void set_condition(std::vector<Condition>& conditions, Condition c, const std::string& now) {
   for (auto& existing : conditions) {
     if (existing.type != c.type) continue;
-    c.last_transition_time =
-        existing.status == c.status && !existing.last_transition_time.empty()
-            ? existing.last_transition_time
-            : now;
+    c.last_transition_time = existing.status == c.status && !existing.last_transition_time.empty()
+                                 ? existing.last_transition_time
+                                 : now;
     existing = std::move(c);
     return;
   }

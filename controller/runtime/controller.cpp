@@ -13,11 +13,15 @@ namespace {
 const char* result_label(ReconcileResult::Action a) {
   using A = ReconcileResult::Action;
   switch (a) {
-    case A::Done: return "success";
-    case A::RequeueAfter: return "requeue_after";
-    case A::RequeueNow: return "requeue";
+    case A::Done:
+      return "success";
+    case A::RequeueAfter:
+      return "requeue_after";
+    case A::RequeueNow:
+      return "requeue";
     case A::RetryBackoff:
-    case A::Terminal: return "error";
+    case A::Terminal:
+      return "error";
   }
   return "error";
 }
@@ -26,17 +30,23 @@ const char* result_label(ReconcileResult::Action a) {
 
 Controller::Controller(std::string name, WorkQueue& queue, ReconcileFn reconcile, int workers,
                        Millis resync, Logger& log, ControllerOptions options)
-    : name_(std::move(name)), queue_(queue), reconcile_(std::move(reconcile)), workers_(workers),
-      resync_(resync), log_(log), new_reconcile_id_(std::move(options.new_reconcile_id)) {
+    : name_(std::move(name)),
+      queue_(queue),
+      reconcile_(std::move(reconcile)),
+      workers_(workers),
+      resync_(resync),
+      log_(log),
+      new_reconcile_id_(std::move(options.new_reconcile_id)) {
   if (!new_reconcile_id_) new_reconcile_id_ = [] { return random_uuid(); };
   auto& m = metrics::given_or_own(options.metrics, own_metrics_);
   // controller-runtime's names, labels and buckets, so its dashboards work unchanged.
-  auto& total = m.counter("controller_runtime_reconcile_total",
-                          "Total number of reconciliations per controller", {"controller", "result"});
-  auto buckets = std::vector<double>{0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35,
-                                     0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75,
-                                     2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25,
-                                     30, 40, 50, 60};
+  auto& total =
+      m.counter("controller_runtime_reconcile_total",
+                "Total number of reconciliations per controller", {"controller", "result"});
+  auto buckets = std::vector<double>{0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3,  0.35,
+                                     0.4,   0.45, 0.5,   0.6,  0.7, 0.8,  0.9, 1.0,  1.25, 1.5,
+                                     1.75,  2.0,  2.5,   3.0,  3.5, 4.0,  4.5, 5,    6,    7,
+                                     8,     9,    10,    15,   20,  25,   30,  40,   50,   60};
   metrics_ = Metrics{
       &total.with({name_, "success"}),
       &total.with({name_, "error"}),
@@ -110,7 +120,9 @@ void Controller::handle(const std::string& key, const ReconcileResult& r) {
 
 void Controller::reconcile_one(const std::string& key) {
   auto [ns, name] = split_key(key);
-  LogScope scope({{"controller", name_}, {"namespace", ns}, {"name", name},
+  LogScope scope({{"controller", name_},
+                  {"namespace", ns},
+                  {"name", name},
                   {"reconcileID", new_reconcile_id_()}});
   log_.debug("reconciling");
   metrics_.active_workers->inc();
@@ -124,10 +136,12 @@ void Controller::reconcile_one(const std::string& key) {
     // A bug must not kill the worker; it shows in the log and is retried as policy retries one.
     r = result_for(Error{ErrorKind::Internal, std::string("exception: ") + e.what()});
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.duration->observe(seconds);
   metrics_.active_workers->dec();
-  log_.debug("reconciled", {{"result", result_label(r.action)}, {"seconds", metrics::format_value(seconds)}});
+  log_.debug("reconciled",
+             {{"result", result_label(r.action)}, {"seconds", metrics::format_value(seconds)}});
   handle(key, r);
 }
 

@@ -33,8 +33,8 @@ class Controller {
 
   // Every record logged on a worker thread during a reconcile carries controller, namespace,
   // name and reconcileID (a LogScope); "reconciling"/"reconciled" are logged at debug level.
-  Controller(std::string name, WorkQueue& queue, ReconcileFn reconcile, int workers,
-             Millis resync, Logger& log, ControllerOptions options = {});
+  Controller(std::string name, WorkQueue& queue, ReconcileFn reconcile, int workers, Millis resync,
+             Logger& log, ControllerOptions options = {});
   // Blocks until `stop` fires; then shuts the queue down and joins the workers.
   void run(StopSignal& stop);
   const ControllerCounters& counters() const { return counters_; }

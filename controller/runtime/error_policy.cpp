@@ -9,16 +9,20 @@ ReconcileResult result_for(const Status& outcome) {
   if (outcome.ok()) return done();
   const auto& e = outcome.error();
   switch (recovery_for(e.kind)) {
-    case Recovery::Backoff: return retry_with_backoff(e.message, honoured_retry_after(e.retry_after));
-    case Recovery::Refetch: return {A::RequeueNow, Millis(0), e.message};
-    case Recovery::Lasting: break;
+    case Recovery::Backoff:
+      return retry_with_backoff(e.message, honoured_retry_after(e.retry_after));
+    case Recovery::Refetch:
+      return {A::RequeueNow, Millis(0), e.message};
+    case Recovery::Lasting:
+      break;
   }
   return {A::Terminal, Millis(0), e.message};
 }
 
 Millis honoured_retry_after(const std::optional<std::chrono::seconds>& asked) {
   if (!asked || asked->count() <= 0) return Millis(0);
-  return std::chrono::duration_cast<Millis>(std::min<std::chrono::seconds>(*asked, kLastingFailureMax));
+  return std::chrono::duration_cast<Millis>(
+      std::min<std::chrono::seconds>(*asked, kLastingFailureMax));
 }
 
 ReconcileResult reported_failure(bool transient, std::string message, Millis lasting_delay,

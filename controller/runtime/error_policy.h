@@ -22,7 +22,7 @@ struct ReconcileResult {
     Terminal,      // invalid input: reported in a condition, retried only on a change/resync
   };
   Action action = Action::Done;
-  Millis after{0};  // RequeueAfter: the delay; RetryBackoff: the least the backoff may wait
+  Millis after{0};    // RequeueAfter: the delay; RetryBackoff: the least the backoff may wait
   std::string error;  // for the log, when not Done
 };
 
@@ -52,8 +52,9 @@ ReconcileResult result_for(const Status& outcome);
 // look again after `lasting_delay`, since its fix may be in something the operator does not
 // watch (a Secret, a key in the KMS or the HSM).
 // `retry_after`: the server's Retry-After, honoured by the backoff (see retry_with_backoff).
-ReconcileResult reported_failure(bool transient, std::string message, Millis lasting_delay,
-                                 const std::optional<std::chrono::seconds>& retry_after = std::nullopt);
+ReconcileResult reported_failure(
+    bool transient, std::string message, Millis lasting_delay,
+    const std::optional<std::chrono::seconds>& retry_after = std::nullopt);
 // How long to wait after a failure that has lasted `failing_for`: as long again, within
 // kLastingFailureMin..kLastingFailureMax. A retry can have side effects (Google keeps every
 // ImportJob), so a failure that lasts is retried less and less often.

@@ -16,8 +16,13 @@ std::string format_micro_time(SystemTime t) {
 KubeEventRecorder::KubeEventRecorder(kube::KubeClient& client, const Clock& clock, Random& random,
                                      Logger& log, std::string controller, std::string instance,
                                      std::chrono::seconds suppress)
-    : client_(client), clock_(clock), random_(random), log_(log), controller_(std::move(controller)),
-      instance_(std::move(instance)), suppress_(suppress) {}
+    : client_(client),
+      clock_(clock),
+      random_(random),
+      log_(log),
+      controller_(std::move(controller)),
+      instance_(std::move(instance)),
+      suppress_(suppress) {}
 
 void KubeEventRecorder::record(const nlohmann::json& regarding, const EventSpec& event) {
   const auto& md = regarding.at("metadata");

@@ -2,8 +2,8 @@
 
 namespace byok::runtime {
 
-Status add_finalizer(kube::KubeClient& client, const kube::ResourceType& type, const ObjectMeta& meta,
-                     const std::string& finalizer) {
+Status add_finalizer(kube::KubeClient& client, const kube::ResourceType& type,
+                     const ObjectMeta& meta, const std::string& finalizer) {
   auto r = client.patch(type, meta.namespace_, meta.name, kube::PatchType::Merge,
                         finalizers_patch(meta, with_finalizer(meta.finalizers, finalizer)));
   if (!r) return r.error().context("adding finalizer");
@@ -30,7 +30,8 @@ Result<ReconcileResult> with_finalizer(kube::KubeClient& client, const kube::Res
     auto cleaned = cleanup();
     if (!cleaned) return cleaned.error();
     if (!cleaned->done) return cleaned->then;
-    if (auto removed = remove_finalizer(client, type, meta, finalizer, cleaned->resource_version); !removed)
+    if (auto removed = remove_finalizer(client, type, meta, finalizer, cleaned->resource_version);
+        !removed)
       return removed.error();
     return done();
   }

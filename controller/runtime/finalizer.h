@@ -18,7 +18,9 @@ struct Cleanup {
   // Everything outside the cluster is cleaned up: the finalizer may go. `resource_version` is
   // the object's after cleanup's own writes (a status, an Event needs none), "" for the one
   // read; it guards the removal.
-  static Cleanup finished(std::string resource_version = "") { return {true, std::move(resource_version), {}}; }
+  static Cleanup finished(std::string resource_version = "") {
+    return {true, std::move(resource_version), {}};
+  }
   // Not yet (a KMS that did not answer, already shown in the status): the finalizer stays and
   // the reconcile comes back as `then` says.
   static Cleanup pending(ReconcileResult then) { return {false, "", std::move(then)}; }
@@ -53,8 +55,8 @@ Result<ReconcileResult> with_finalizer(kube::KubeClient& client, const kube::Res
 // The two guarded patches on their own, for a reconciler whose pure plan decides when (the
 // CustomerManagedKey's). remove_finalizer guards with `resource_version` ("" = meta's) and
 // takes a 404 as done.
-Status add_finalizer(kube::KubeClient& client, const kube::ResourceType& type, const ObjectMeta& meta,
-                     const std::string& finalizer);
+Status add_finalizer(kube::KubeClient& client, const kube::ResourceType& type,
+                     const ObjectMeta& meta, const std::string& finalizer);
 Status remove_finalizer(kube::KubeClient& client, const kube::ResourceType& type,
                         const ObjectMeta& meta, const std::string& finalizer,
                         const std::string& resource_version = "");

@@ -28,10 +28,14 @@ Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::strin
     : Informer(client, std::move(type), std::vector<std::string>{std::move(ns)}, clock, random, log,
                std::move(options)) {}
 
-Informer::Informer(kube::KubeClient& client, kube::ResourceType type, std::vector<std::string> namespaces,
-                   const Clock& clock, Random& random, Logger& log, InformerOptions options)
-    : client_(client), type_(std::move(type)),
-      namespaces_(distinct_or_all(std::move(namespaces))), clock_(clock), random_(random),
+Informer::Informer(kube::KubeClient& client, kube::ResourceType type,
+                   std::vector<std::string> namespaces, const Clock& clock, Random& random,
+                   Logger& log, InformerOptions options)
+    : client_(client),
+      type_(std::move(type)),
+      namespaces_(distinct_or_all(std::move(namespaces))),
+      clock_(clock),
+      random_(random),
       wait_(options.wait ? std::move(options.wait)
                          : std::function<bool(Millis, StopSignal&)>(
                                [](Millis d, StopSignal& stop) { return stop.wait_for(d); })),
@@ -52,7 +56,8 @@ void Informer::notify(const Json* old, const Json* now) {
     } catch (const std::exception& e) {
       const Json* o = now ? now : old;
       std::string key = o && o->is_object() && o->contains("metadata") ? object_key(*o) : "?";
-      log_.error("event handler failed", {{"resource", type_.plural}, {"object", key}, {"error", e.what()}});
+      log_.error("event handler failed",
+                 {{"resource", type_.plural}, {"object", key}, {"error", e.what()}});
     }
   }
 }
@@ -66,10 +71,13 @@ Status Informer::list_into_store(Stream& stream) {
     auto old = store_.get(object_key(item));
     previous.push_back(old ? *old : Json());
   }
-  auto removed = stream.ns.empty() ? store_.replace(items) : store_.replace_namespace(stream.ns, items);
+  auto removed =
+      stream.ns.empty() ? store_.replace(items) : store_.replace_namespace(stream.ns, items);
   for (size_t i = 0; i < items.size(); ++i) {
-    if (previous[i].is_null()) notify(nullptr, &items[i]);
-    else if (rv_of(previous[i]) != rv_of(items[i])) notify(&previous[i], &items[i]);
+    if (previous[i].is_null())
+      notify(nullptr, &items[i]);
+    else if (rv_of(previous[i]) != rv_of(items[i]))
+      notify(&previous[i], &items[i]);
   }
   for (const auto& gone : removed) notify(&gone, nullptr);
   stream.resource_version = listed->resource_version;
@@ -81,7 +89,8 @@ void Informer::run(StopSignal& stop) {
   for (const auto& ns : namespaces_) streams.push_back(Stream{ns, ""});
   if (streams.size() == 1) return run_stream(streams[0], stop);
   std::vector<std::thread> threads;
-  for (auto& stream : streams) threads.emplace_back([this, &stream, &stop] { run_stream(stream, stop); });
+  for (auto& stream : streams)
+    threads.emplace_back([this, &stream, &stop] { run_stream(stream, stop); });
   for (auto& t : threads) t.join();
 }
 
@@ -95,7 +104,9 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
       case State::Listing: {
         auto st = list_into_store(stream);
         if (!st) {
-          log_.warn("list failed", {{"resource", type_.plural}, {"namespace", stream.ns}, {"error", st.error().message}});
+          log_.warn("list failed", {{"resource", type_.plural},
+                                    {"namespace", stream.ns},
+                                    {"error", st.error().message}});
           relist_after_backoff = true;
           state = State::Backoff;
           break;
@@ -109,33 +120,39 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
         auto started = clock_.steady_now();
         kube::WatchOptions opts;
         opts.resource_version = stream.resource_version;
-        auto st = client_.watch(type_, stream.ns, opts, [this, &stream](const kube::WatchEvent& ev) {
-          if (ev.type == "BOOKMARK") {
-            stream.resource_version = rv_of(ev.object);
-            return true;
-          }
-          std::string rv = rv_of(ev.object);
-          if (ev.type == "DELETED") {
-            auto old = store_.erase(object_key(ev.object));
-            notify(old ? &*old : &ev.object, nullptr);
-          } else {
-            auto old = store_.upsert(ev.object);
-            notify(old ? &*old : nullptr, &ev.object);
-          }
-          if (!rv.empty()) stream.resource_version = rv;
-          return true;
-        }, stop);
+        auto st = client_.watch(
+            type_, stream.ns, opts,
+            [this, &stream](const kube::WatchEvent& ev) {
+              if (ev.type == "BOOKMARK") {
+                stream.resource_version = rv_of(ev.object);
+                return true;
+              }
+              std::string rv = rv_of(ev.object);
+              if (ev.type == "DELETED") {
+                auto old = store_.erase(object_key(ev.object));
+                notify(old ? &*old : &ev.object, nullptr);
+              } else {
+                auto old = store_.upsert(ev.object);
+                notify(old ? &*old : nullptr, &ev.object);
+              }
+              if (!rv.empty()) stream.resource_version = rv;
+              return true;
+            },
+            stop);
         if (clock_.steady_now() - started > kQuietPeriod) failures = 0;
         if (stop.stop_requested()) return;
         watch_restarts_++;
         watch_restarts_metric_.inc();
         if (st.ok()) break;  // clean end: watch again from the stream's resourceVersion
         if (st.error().kind == ErrorKind::Gone) {
-          log_.info("watch expired, relisting", {{"resource", type_.plural}, {"namespace", stream.ns}});
+          log_.info("watch expired, relisting",
+                    {{"resource", type_.plural}, {"namespace", stream.ns}});
           state = State::Listing;
           break;
         }
-        log_.warn("watch failed", {{"resource", type_.plural}, {"namespace", stream.ns}, {"error", st.error().message}});
+        log_.warn(
+            "watch failed",
+            {{"resource", type_.plural}, {"namespace", stream.ns}, {"error", st.error().message}});
         relist_after_backoff = false;
         state = State::Backoff;
         break;

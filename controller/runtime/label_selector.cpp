@@ -23,7 +23,9 @@ bool expression_holds(const nlohmann::json& e, const Labels& labels) {
   if (e.contains("values") && !string_list(e["values"], values)) return false;
   auto it = labels.find(key);
   const bool present = it != labels.end();
-  auto listed = [&] { return present && std::find(values.begin(), values.end(), it->second) != values.end(); };
+  auto listed = [&] {
+    return present && std::find(values.begin(), values.end(), it->second) != values.end();
+  };
   if (op == "In") return !values.empty() && listed();
   if (op == "NotIn") return !values.empty() && !listed();
   if (op == "Exists") return values.empty() && present;

@@ -15,10 +15,14 @@ using Json = nlohmann::json;
 
 const char* to_string(LeaseAction action) {
   switch (action) {
-    case LeaseAction::Create: return "create";
-    case LeaseAction::Acquire: return "acquire";
-    case LeaseAction::Renew: return "renew";
-    case LeaseAction::Wait: return "wait";
+    case LeaseAction::Create:
+      return "create";
+    case LeaseAction::Acquire:
+      return "acquire";
+    case LeaseAction::Renew:
+      return "renew";
+    case LeaseAction::Wait:
+      return "wait";
   }
   return "wait";
 }
@@ -33,8 +37,11 @@ LeaseDecision decide_lease(const std::optional<Json>& current, const LeaseObserv
   if (!current) {
     d.action = LeaseAction::Create;
     d.observation = {Json(), steady_now};
-    d.spec = {{"holderIdentity", config.identity}, {"leaseDurationSeconds", duration},
-              {"acquireTime", t}, {"renewTime", t}, {"leaseTransitions", 0}};
+    d.spec = {{"holderIdentity", config.identity},
+              {"leaseDurationSeconds", duration},
+              {"acquireTime", t},
+              {"renewTime", t},
+              {"leaseTransitions", 0}};
     d.write = {{"apiVersion", "coordination.k8s.io/v1"},
                {"kind", "Lease"},
                {"metadata", {{"name", config.name}, {"namespace", config.ns}}},
@@ -43,13 +50,14 @@ LeaseDecision decide_lease(const std::optional<Json>& current, const LeaseObserv
   }
 
   Json spec = current->contains("spec") && (*current)["spec"].is_object() ? (*current)["spec"]
-                                                                           : Json::object();
+                                                                          : Json::object();
   d.holder = str(spec, "holderIdentity");
   // A Lease that changed since the last round was renewed (or taken) just now, as far as this
   // replica can tell; one that did not change has been idle since we first saw it so.
   d.observation = seen.spec == spec ? seen : LeaseObservation{spec, steady_now};
   const bool mine = d.holder == config.identity;
-  const SteadyTime expiry = d.observation.since + std::chrono::seconds(integer(spec, "leaseDurationSeconds").value_or(0));
+  const SteadyTime expiry =
+      d.observation.since + std::chrono::seconds(integer(spec, "leaseDurationSeconds").value_or(0));
   if (!d.holder.empty() && !mine && expiry > steady_now) {
     d.action = LeaseAction::Wait;
     auto until_expiry = std::chrono::ceil<Millis>(expiry - steady_now);
@@ -65,14 +73,16 @@ LeaseDecision decide_lease(const std::optional<Json>& current, const LeaseObserv
             {"acquireTime", mine && !acquired.empty() ? acquired : t},
             {"renewTime", t},
             {"leaseTransitions", mine ? transitions : transitions + 1}};
-  d.write = {{"metadata", {{"resourceVersion", (*current)["metadata"].value("resourceVersion", "")}}},
-             {"spec", d.spec}};
+  d.write = {
+      {"metadata", {{"resourceVersion", (*current)["metadata"].value("resourceVersion", "")}}},
+      {"spec", d.spec}};
   return d;
 }
 
 Json release_patch(const Json& current, SystemTime now) {
   const std::string t = format_micro_time(now);
-  Json spec = current.contains("spec") && current["spec"].is_object() ? current["spec"] : Json::object();
+  Json spec =
+      current.contains("spec") && current["spec"].is_object() ? current["spec"] : Json::object();
   return {{"metadata", {{"resourceVersion", current["metadata"].value("resourceVersion", "")}}},
           {"spec",
            {{"holderIdentity", ""},
@@ -84,14 +94,18 @@ Json release_patch(const Json& current, SystemTime now) {
 
 LeaderElector::LeaderElector(kube::KubeClient& client, const Clock& clock, Logger& log,
                              LeaderElectionConfig config, metrics::Registry* metrics)
-    : client_(client), clock_(clock), log_(log), config_(std::move(config)),
-      status_(metrics::given_or_own(metrics, own_metrics_)
-                  .gauge("leader_election_master_status",
-                         "Gauge of whether the reporting system is master of the relevant lease, 0 "
-                         "indicates backup, 1 indicates master. 'name' is the string used to identify "
-                         "the lease.",
-                         {"name"})
-                  .with({config_.name})) {
+    : client_(client),
+      clock_(clock),
+      log_(log),
+      config_(std::move(config)),
+      status_(
+          metrics::given_or_own(metrics, own_metrics_)
+              .gauge("leader_election_master_status",
+                     "Gauge of whether the reporting system is master of the relevant lease, 0 "
+                     "indicates backup, 1 indicates master. 'name' is the string used to identify "
+                     "the lease.",
+                     {"name"})
+              .with({config_.name})) {
   status_.set(0);
 }
 
@@ -106,8 +120,8 @@ LeaderElector::Round LeaderElector::try_acquire_or_renew(LeaseDecision& d) {
   const auto leases = kube::resources::leases();
   auto got = client_.get(leases, config_.ns, config_.name);
   if (!got && got.error().kind != ErrorKind::NotFound) {
-    log_.warn("cannot read the leader election lease", {{"lease", config_.ns + "/" + config_.name},
-                                                        {"error", got.error().message}});
+    log_.warn("cannot read the leader election lease",
+              {{"lease", config_.ns + "/" + config_.name}, {"error", got.error().message}});
     return Round::Failed;
   }
   std::optional<Json> current;
@@ -115,14 +129,15 @@ LeaderElector::Round LeaderElector::try_acquire_or_renew(LeaseDecision& d) {
   d = decide_lease(current, seen_, clock_.steady_now(), clock_.now(), config_);
   seen_ = d.observation;
   if (d.holder != last_holder_ && !d.holder.empty() && d.holder != config_.identity)
-    log_.info("leader election lease held by another replica", {{"lease", config_.ns + "/" + config_.name},
-                                                                {"holder", d.holder}});
+    log_.info("leader election lease held by another replica",
+              {{"lease", config_.ns + "/" + config_.name}, {"holder", d.holder}});
   last_holder_ = d.holder;
   if (d.action == LeaseAction::Wait) return Round::HeldByOther;
 
-  Result<Json> written = d.action == LeaseAction::Create
-                             ? client_.create(leases, config_.ns, d.write)
-                             : client_.patch(leases, config_.ns, config_.name, kube::PatchType::Merge, d.write);
+  Result<Json> written =
+      d.action == LeaseAction::Create
+          ? client_.create(leases, config_.ns, d.write)
+          : client_.patch(leases, config_.ns, config_.name, kube::PatchType::Merge, d.write);
   if (!written) {
     // A conflict means another replica wrote first: its write is seen at the next round.
     log_.info("leader election lease write failed", {{"lease", config_.ns + "/" + config_.name},
@@ -145,8 +160,8 @@ bool LeaderElector::acquire(StopSignal& stop) {
     if (round == Round::Holding) {
       set_leading(true);
       log_.info("acquired the leader election lease", {{"lease", config_.ns + "/" + config_.name},
-                                                        {"identity", config_.identity},
-                                                        {"action", to_string(d.action)}});
+                                                       {"identity", config_.identity},
+                                                       {"action", to_string(d.action)}});
       return true;
     }
     Millis wait = round == Round::HeldByOther ? d.wait : config_.retry_period;
@@ -161,27 +176,32 @@ bool LeaderElector::keep_renewing(StopSignal& stop) {
     auto round = try_acquire_or_renew(d);
     if (round == Round::Holding) continue;
     std::string why;
-    if (round == Round::HeldByOther) why = "the lease is held by " + d.holder;
+    if (round == Round::HeldByOther)
+      why = "the lease is held by " + d.holder;
     else if (clock_.steady_now() - SteadyTime(SteadyTime::duration(renewed_at_.load())) >=
              config_.renew_deadline)
       why = "no renewal succeeded within the renew deadline";
-    else continue;
+    else
+      continue;
     set_leading(false);
-    log_.error("leader election lost", {{"lease", config_.ns + "/" + config_.name}, {"reason", why}});
+    log_.error("leader election lost",
+               {{"lease", config_.ns + "/" + config_.name}, {"reason", why}});
     return false;
   }
   return true;
 }
 
 bool LeaderElector::watch_renew_deadline(StopSignal& stop) {
-  const auto tick = std::max(Millis(10), std::chrono::duration_cast<Millis>(config_.retry_period) / 10);
+  const auto tick =
+      std::max(Millis(10), std::chrono::duration_cast<Millis>(config_.retry_period) / 10);
   while (!stop.wait_for(tick)) {
     auto since = clock_.steady_now() - SteadyTime(SteadyTime::duration(renewed_at_.load()));
     if (since < config_.renew_deadline) continue;
     set_leading(false);
     log_.error("leader election lost", {{"lease", config_.ns + "/" + config_.name},
-                                        {"reason", "no renewal succeeded within the renew deadline "
-                                                   "(a lease request is still hanging)"}});
+                                        {"reason",
+                                         "no renewal succeeded within the renew deadline "
+                                         "(a lease request is still hanging)"}});
     return false;
   }
   return true;

@@ -63,10 +63,10 @@ struct LeaseDecision {
   // Create: the whole Lease object. Acquire/Renew: a merge patch carrying the resourceVersion
   // read (the apiserver answers 409 when the Lease changed since). Wait: null.
   nlohmann::json write;
-  nlohmann::json spec;               // the spec written (Create/Acquire/Renew)
-  LeaseObservation observation;      // of the Lease as read; remember it for the next round
-  std::string holder;                // the holder as read ("" when free or absent)
-  Millis wait{0};                    // Wait: look again after this (≤ retry period; at expiry)
+  nlohmann::json spec;           // the spec written (Create/Acquire/Renew)
+  LeaseObservation observation;  // of the Lease as read; remember it for the next round
+  std::string holder;            // the holder as read ("" when free or absent)
+  Millis wait{0};                // Wait: look again after this (≤ retry period; at expiry)
 };
 
 // client-go's tryAcquireOrRenew as a function of what was read. `current` is the Lease as the
@@ -108,7 +108,8 @@ class LeaderElector {
  private:
   enum class Round {
     Holding,      // this replica holds the Lease after this round
-    HeldByOther,  // another replica holds it and it has not expired (decision.wait says when to look)
+    HeldByOther,  // another replica holds it and it has not expired (decision.wait says when to
+                  // look)
     Failed,       // the read or the write failed (a conflict included): try again
   };
   // One read + decide + write, as client-go's tryAcquireOrRenew.

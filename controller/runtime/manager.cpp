@@ -8,9 +8,10 @@ namespace byok::runtime {
 
 Manager::Builder& Manager::Builder::watches(const kube::ResourceType& kind, MapFn map) {
   WorkQueue& queue = queue_;
-  manager_.informer(kind).add_handler([&queue, map = std::move(map)](const Json* old, const Json* now) {
-    for (const auto& key : map(old, now)) queue.add(key);
-  });
+  manager_.informer(kind).add_handler(
+      [&queue, map = std::move(map)](const Json* old, const Json* now) {
+        for (const auto& key : map(old, now)) queue.add(key);
+      });
   return *this;
 }
 
@@ -30,8 +31,8 @@ Informer& Manager::informer(const kube::ResourceType& kind) {
 
 const Store& Manager::store(const kube::ResourceType& kind) { return informer(kind).store(); }
 
-Manager::Builder Manager::controller(const kube::ResourceType& kind, Controller::ReconcileFn reconcile,
-                                     int workers) {
+Manager::Builder Manager::controller(const kube::ResourceType& kind,
+                                     Controller::ReconcileFn reconcile, int workers) {
   std::string name;
   for (char c : kind.kind) name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto& queue = *queues_.emplace_back(std::make_unique<WorkQueue>(clock_, options_.queue));

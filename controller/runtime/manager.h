@@ -5,8 +5,10 @@
 //
 //   runtime::Manager manager(client, clock, random, log, options);
 //   MyReconciler reconciler(client, manager.store(my_kind()), ...);
-//   manager.controller(my_kind(), [&](const std::string& key) { return reconciler.reconcile(key); })
-//       .watches(other_kind(), [&](const Json* old, const Json* now) { return keys_for(old, now); });
+//   manager.controller(my_kind(), [&](const std::string& key) { return reconciler.reconcile(key);
+//   })
+//       .watches(other_kind(), [&](const Json* old, const Json* now) { return keys_for(old, now);
+//       });
 //   manager.start_informers(stop);  // every replica: warm caches
 //   manager.run_controllers(stop);  // the leader: blocks until stop
 //   manager.join_informers();
@@ -79,7 +81,8 @@ class Manager {
   // Reconciles objects of `kind` with `reconcile` on `workers` workers (0: the options'); the
   // controller is named as controller-runtime names it, the kind in lower case. An object's
   // change that wakes_reconcile (change_filter.h) queues its key.
-  Builder controller(const kube::ResourceType& kind, Controller::ReconcileFn reconcile, int workers = 0);
+  Builder controller(const kube::ResourceType& kind, Controller::ReconcileFn reconcile,
+                     int workers = 0);
 
   // /readyz passes "informer-<plural>" once that kind's first list is in.
   void add_readiness_checks(observability::HealthChecks& health);

@@ -28,7 +28,8 @@ bool ObjectMeta::has_finalizer(const std::string& f) const {
   return std::find(finalizers.begin(), finalizers.end(), f) != finalizers.end();
 }
 
-nlohmann::json finalizers_patch(const ObjectMeta& meta, const std::vector<std::string>& finalizers) {
+nlohmann::json finalizers_patch(const ObjectMeta& meta,
+                                const std::vector<std::string>& finalizers) {
   return {{"metadata", {{"resourceVersion", meta.resource_version}, {"finalizers", finalizers}}}};
 }
 

@@ -28,7 +28,8 @@ std::vector<Json> Store::list_namespace(const std::string& ns) const {
   return out;
 }
 
-void Store::visit_namespace(const std::string& ns, const std::function<void(const Json&)>& fn) const {
+void Store::visit_namespace(const std::string& ns,
+                            const std::function<void(const Json&)>& fn) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string prefix = ns + "/";
   for (auto it = objects_.lower_bound(prefix); it != objects_.end(); ++it) {
@@ -83,13 +84,15 @@ std::vector<Json> Store::replace(const std::vector<Json>& objects) {
   return removed;
 }
 
-std::vector<Json> Store::replace_namespace(const std::string& ns, const std::vector<Json>& objects) {
+std::vector<Json> Store::replace_namespace(const std::string& ns,
+                                           const std::vector<Json>& objects) {
   const std::string prefix = ns + "/";
   std::map<std::string, Json> fresh;
   for (const auto& o : objects) fresh.emplace(object_key(o), o);
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Json> removed;
-  for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.rfind(prefix, 0) == 0;) {
+  for (auto it = objects_.lower_bound(prefix);
+       it != objects_.end() && it->first.rfind(prefix, 0) == 0;) {
     if (!fresh.count(it->first)) removed.push_back(std::move(it->second));
     it = objects_.erase(it);
   }

@@ -52,16 +52,23 @@ void WorkQueue::instrument(const std::string& name, metrics::Registry& registry)
   auto buckets = metrics::exponential_buckets(10e-9, 10, 10);
   metrics_ = Metrics{
       &registry.gauge("workqueue_depth", "Current depth of workqueue", {"name"}).with({name}),
-      &registry.counter("workqueue_adds_total", "Total number of adds handled by workqueue", {"name"})
+      &registry
+           .counter("workqueue_adds_total", "Total number of adds handled by workqueue", {"name"})
            .with({name}),
-      &registry.counter("workqueue_retries_total", "Total number of retries handled by workqueue", {"name"})
+      &registry
+           .counter("workqueue_retries_total", "Total number of retries handled by workqueue",
+                    {"name"})
            .with({name}),
-      &registry.histogram("workqueue_queue_duration_seconds",
-                          "How long in seconds an item stays in workqueue before being requested",
-                          {"name"}, buckets).with({name}),
-      &registry.histogram("workqueue_work_duration_seconds",
-                          "How long in seconds processing an item from workqueue takes", {"name"},
-                          buckets).with({name}),
+      &registry
+           .histogram("workqueue_queue_duration_seconds",
+                      "How long in seconds an item stays in workqueue before being requested",
+                      {"name"}, buckets)
+           .with({name}),
+      &registry
+           .histogram("workqueue_work_duration_seconds",
+                      "How long in seconds processing an item from workqueue takes", {"name"},
+                      buckets)
+           .with({name}),
   };
   metrics_->depth->set(static_cast<double>(queue_.size()));
 }
@@ -79,7 +86,8 @@ void WorkQueue::add_after(const std::string& key, Millis delay) {
   auto it = waiting_deadline_.find(key);
   if (it != waiting_deadline_.end()) {
     if (it->second <= deadline) return;  // the earlier deadline wins
-    for (auto w = waiting_.lower_bound(it->second); w != waiting_.end() && w->first == it->second; ++w)
+    for (auto w = waiting_.lower_bound(it->second); w != waiting_.end() && w->first == it->second;
+         ++w)
       if (w->second == key) {
         waiting_.erase(w);
         break;
@@ -96,7 +104,8 @@ void WorkQueue::add_rate_limited(const std::string& key, Millis at_least) {
     std::lock_guard<std::mutex> lock(mu_);
     int n = failures_[key]++;
     count_retry_locked();
-    auto now_ms = std::chrono::duration_cast<Millis>(clock_.steady_now().time_since_epoch()).count();
+    auto now_ms =
+        std::chrono::duration_cast<Millis>(clock_.steady_now().time_since_epoch()).count();
     delay = std::max({exponential_backoff(n, options_.base_delay, options_.max_delay),
                       bucket_.reserve(now_ms), at_least});
   }
@@ -136,7 +145,8 @@ std::deque<std::string>::iterator WorkQueue::next_eligible_locked(SteadyTime now
     ++in_process[namespace_of(key)];
     if (now - since >= options_.slow_after) slow.insert(namespace_of(key));
   }
-  std::erase_if(slow_namespaces_, [&](const auto& entry) { return now - entry.second >= options_.slow_memory; });
+  std::erase_if(slow_namespaces_,
+                [&](const auto& entry) { return now - entry.second >= options_.slow_memory; });
   for (const auto& entry : slow_namespaces_) slow.insert(entry.first);
   std::erase_if(slow, [&](std::string_view ns) {
     auto n = in_process.find(ns);
@@ -157,8 +167,10 @@ std::optional<std::string> WorkQueue::get() {
     if (shutting_down_) return std::nullopt;
     // Only held-back keys (or none): done() and add() wake us; a slow worker becoming slow does
     // not, so look again after slow_after.
-    if (queue_.empty()) ready_cv_.wait(lock);
-    else ready_cv_.wait_for(lock, options_.slow_after);
+    if (queue_.empty())
+      ready_cv_.wait(lock);
+    else
+      ready_cv_.wait_for(lock, options_.slow_after);
   }
   std::string key = std::move(*it);
   queue_.erase(it);

@@ -27,7 +27,7 @@ namespace byok::runtime {
 struct WorkQueueOptions {
   Millis base_delay{5};
   Millis max_delay{1000 * 1000};
-  double qps = 10;     // the overall bucket applies to rate-limited adds only, as client-go's
+  double qps = 10;  // the overall bucket applies to rate-limited adds only, as client-go's
   double burst = 100;
   // Fairness between namespaces, which are tenants: a namespace is slow while one of its keys has
   // been in process for `slow_after`, and for `slow_memory` after one of its reconciles took that
@@ -98,14 +98,14 @@ class WorkQueue {
   std::condition_variable ready_cv_;
   std::condition_variable delay_cv_;
   std::deque<std::string> queue_;
-  std::unordered_set<std::string> dirty_;       // queued or to be queued when processing ends
+  std::unordered_set<std::string> dirty_;           // queued or to be queued when processing ends
   std::multimap<SteadyTime, std::string> waiting_;  // deadline -> key
   std::unordered_map<std::string, SteadyTime> waiting_deadline_;
   std::unordered_map<std::string, int> failures_;
   TokenBucket bucket_;
   WorkQueueStats stats_;
   std::optional<Metrics> metrics_;
-  std::unordered_map<std::string, SteadyTime> queued_at_;      // since the key became dirty
+  std::unordered_map<std::string, SteadyTime> queued_at_;  // since the key became dirty
   // Keys being processed, since when a worker took them (fairness, work duration metric).
   std::unordered_map<std::string, SteadyTime> processing_at_;
   // When each namespace last finished a reconcile that took slow_after or longer (fairness);

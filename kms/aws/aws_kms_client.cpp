@@ -175,12 +175,10 @@ ErrorReading read_aws_error(const HttpResponse& resp) {
 AwsKmsClient::AwsKmsClient(AwsKmsConfig config, HttpTransport& transport, const Clock& clock,
                            RetryEnvironment env)
     : config_(std::move(config)), transport_(transport), clock_(clock), env_(std::move(env)) {
-  kms_endpoint_ = config_.kms_endpoint.empty()
-                      ? "https://kms." + config_.region + ".amazonaws.com"
-                      : config_.kms_endpoint;
-  sts_endpoint_ = config_.sts_endpoint.empty()
-                      ? "https://sts." + config_.region + ".amazonaws.com"
-                      : config_.sts_endpoint;
+  kms_endpoint_ = config_.kms_endpoint.empty() ? "https://kms." + config_.region + ".amazonaws.com"
+                                               : config_.kms_endpoint;
+  sts_endpoint_ = config_.sts_endpoint.empty() ? "https://sts." + config_.region + ".amazonaws.com"
+                                               : config_.sts_endpoint;
   while (kms_endpoint_.size() > 8 && kms_endpoint_.back() == '/') kms_endpoint_.pop_back();
   while (sts_endpoint_.size() > 8 && sts_endpoint_.back() == '/') sts_endpoint_.pop_back();
 }
@@ -210,8 +208,7 @@ Result<std::string> AwsKmsClient::call_kms(const std::string& op, const std::str
   req.url = kms_endpoint_ + "/";
   req.headers = {{"Content-Type", kJson11}, {"X-Amz-Target", "TrentService." + op}};
   req.body = body;
-  return send_signed("KMS " + op, req, SigningScope{config_.region, "kms"},
-                         idempotent);
+  return send_signed("KMS " + op, req, SigningScope{config_.region, "kms"}, idempotent);
 }
 
 Result<std::string> AwsKmsClient::call_sts(const std::string& action, bool idempotent) {
@@ -220,8 +217,7 @@ Result<std::string> AwsKmsClient::call_sts(const std::string& action, bool idemp
   req.url = sts_endpoint_ + "/";
   req.headers = {{"Content-Type", kFormUrlEncoded}};
   req.body = "Action=" + action + "&Version=2011-06-15";
-  return send_signed("STS " + action, req, SigningScope{config_.region, "sts"},
-                         idempotent);
+  return send_signed("STS " + action, req, SigningScope{config_.region, "sts"}, idempotent);
 }
 
 Result<KeyDescription> AwsKmsClient::describe_key(const std::string& key_id) {
@@ -235,8 +231,8 @@ Result<KeyDescription> AwsKmsClient::describe_key(const std::string& key_id) {
 }
 
 Result<KeyDescription> AwsKmsClient::create_key(const CreateKeyRequest& request) {
-  Json req = {{"KeySpec", request.key_spec}, {"KeyUsage", request.key_usage},
-              {"Origin", request.origin}};
+  Json req = {
+      {"KeySpec", request.key_spec}, {"KeyUsage", request.key_usage}, {"Origin", request.origin}};
   if (!request.description.empty()) req["Description"] = request.description;
   if (!request.tags.empty()) {
     Json tags = Json::array();
@@ -368,9 +364,9 @@ Result<DeletionSchedule> AwsKmsClient::schedule_key_deletion(const std::string& 
     return make_error(ErrorKind::InvalidArgument,
                       "KMS ScheduleKeyDeletion: PendingWindowInDays must be 7..30, got " +
                           std::to_string(pending_window_days));
-  auto body = call_kms("ScheduleKeyDeletion",
-                       Json{{"KeyId", key_id}, {"PendingWindowInDays", pending_window_days}}.dump(),
-                       false);
+  auto body =
+      call_kms("ScheduleKeyDeletion",
+               Json{{"KeyId", key_id}, {"PendingWindowInDays", pending_window_days}}.dump(), false);
   if (!body) return body.error();
   auto j = parse_json("KMS ScheduleKeyDeletion", *body);
   if (!j) return j.error();
@@ -434,21 +430,24 @@ Status check_alias(const std::string& name) {
     // The byte as hex, never as itself: a lone UTF-8 lead byte would make the status invalid JSON.
     char shown[8];
     std::snprintf(shown, sizeof shown, "0x%02X", static_cast<unsigned char>(*bad));
-    return make_error(ErrorKind::InvalidArgument,
-                      "the AWS alias alias/" + name.substr(0, static_cast<std::size_t>(bad - name.begin())) +
-                          "... has the byte " + shown +
-                          ": AWS alias names take letters, digits, '/', '_', '-' and ':' only; set "
-                          "spec.kmsKeyName to a name without it (the alias is alias/<spec.kmsKeyName "
-                          "or metadata.name>)");
+    return make_error(
+        ErrorKind::InvalidArgument,
+        "the AWS alias alias/" + name.substr(0, static_cast<std::size_t>(bad - name.begin())) +
+            "... has the byte " + shown +
+            ": AWS alias names take letters, digits, '/', '_', '-' and ':' only; set "
+            "spec.kmsKeyName to a name without it (the alias is alias/<spec.kmsKeyName "
+            "or metadata.name>)");
   }
   if (alias.size() > kMaxAliasLength)
     return make_error(ErrorKind::InvalidArgument,
-                      "the AWS alias alias/" + name.substr(0, 32) + "... is " + std::to_string(alias.size()) +
+                      "the AWS alias alias/" + name.substr(0, 32) + "... is " +
+                          std::to_string(alias.size()) +
                           " characters, AWS allows 256: set a shorter spec.kmsKeyName");
   if (alias.rfind("alias/aws/", 0) == 0)
     return make_error(ErrorKind::InvalidArgument,
-                      "the AWS alias " + alias + " is in alias/aws/, which AWS keeps for its own "
-                      "keys: set spec.kmsKeyName to a name that does not start with aws/");
+                      "the AWS alias " + alias +
+                          " is in alias/aws/, which AWS keeps for its own "
+                          "keys: set spec.kmsKeyName to a name that does not start with aws/");
   return {};
 }
 
@@ -456,13 +455,16 @@ Status check_valid_to(const std::optional<SystemTime>& valid_to, SystemTime now)
   if (!valid_to) return {};
   const std::string when = "spec.validTo " + format_rfc3339(*valid_to);
   if (*valid_to <= now)
-    return make_error(ErrorKind::InvalidArgument,
-                      when + " has passed: AWS KMS needs imported material's expiry in the future; "
-                             "set a later spec.validTo, or remove it for material that does not expire");
+    return make_error(
+        ErrorKind::InvalidArgument,
+        when +
+            " has passed: AWS KMS needs imported material's expiry in the future; "
+            "set a later spec.validTo, or remove it for material that does not expire");
   if (*valid_to - now > kMaxMaterialLifetime)
     return make_error(ErrorKind::InvalidArgument,
-                      when + " is more than 365 days ahead: AWS KMS accepts an expiry at most 365 "
-                             "days after the import; set spec.validTo before " +
+                      when +
+                          " is more than 365 days ahead: AWS KMS accepts an expiry at most 365 "
+                          "days after the import; set spec.validTo before " +
                           format_rfc3339(now + kMaxMaterialLifetime) +
                           ", or remove it for material that does not expire");
   return {};
@@ -475,7 +477,8 @@ Result<AwsKeyShape> aws_key_shape(const std::string& key_type) {
   // OAEP block; AWS refuses RSAES_OAEP_* for them); symmetric keys may use either.
   const std::vector<std::string> rsa_aes = {"RSA_AES_KEY_WRAP_SHA_256", "RSA_AES_KEY_WRAP_SHA_1"};
   if (key_type == "aes256-gcm96")
-    return AwsKeyShape{"SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT",
+    return AwsKeyShape{"SYMMETRIC_DEFAULT",
+                       "ENCRYPT_DECRYPT",
                        {"RSAES_OAEP_SHA_256", "RSA_AES_KEY_WRAP_SHA_256", "RSAES_OAEP_SHA_1",
                         "RSA_AES_KEY_WRAP_SHA_1"}};
   if (key_type == "rsa-2048") return AwsKeyShape{"RSA_2048", "ENCRYPT_DECRYPT", rsa_aes};
@@ -490,8 +493,9 @@ Result<AwsKeyShape> aws_key_shape(const std::string& key_type) {
                       "keyType aes256-gcm96");
   if (key_type == "chacha20-poly1305" || key_type == "ed25519")
     return make_error(ErrorKind::Unsupported,
-                      "AWS KMS has no " + key_type + " key spec to import into: choose "
-                      "aes256-gcm96, rsa-2048/3072/4096 or ecdsa-p256/p384/p521");
+                      "AWS KMS has no " + key_type +
+                          " key spec to import into: choose "
+                          "aes256-gcm96, rsa-2048/3072/4096 or ecdsa-p256/p384/p521");
   return make_error(ErrorKind::InvalidArgument, "unknown key type " + key_type);
 }
 
@@ -500,11 +504,13 @@ Status AwsKmsClient::check_target(const ImportTarget& target, SystemTime now) co
   if (auto st = check_valid_to(target.valid_to, now); !st) return st;
   auto shape = aws_key_shape(target.key_type);
   if (shape && target.allow_rotation && shape->key_spec != "SYMMETRIC_DEFAULT")
-    return make_error(ErrorKind::InvalidArgument,
-                      "spec.allowRotation: AWS KMS takes new imported material (NEW_KEY_MATERIAL, "
-                      "RotateKeyOnDemand) for symmetric keys only, so this " + target.key_type +
-                          " key could never rotate: set allowRotation: false (rotate by importing a "
-                          "new ImportedKey) or use keyType aes256-gcm96");
+    return make_error(
+        ErrorKind::InvalidArgument,
+        "spec.allowRotation: AWS KMS takes new imported material (NEW_KEY_MATERIAL, "
+        "RotateKeyOnDemand) for symmetric keys only, so this " +
+            target.key_type +
+            " key could never rotate: set allowRotation: false (rotate by importing a "
+            "new ImportedKey) or use keyType aes256-gcm96");
   return {};
 }
 
@@ -559,9 +565,9 @@ Result<WrappingKey> AwsKmsClient::prepare_import(const ImportTarget& target,
   if (auto st = check_target(target, clock_.now()); !st) return st.error();
   if (std::find(shape->algorithms.begin(), shape->algorithms.end(), target.wrapping_algorithm) ==
       shape->algorithms.end())
-    return make_error(ErrorKind::InvalidArgument,
-                      "AWS KMS cannot carry " + target.key_type + " with WrappingAlgorithm " +
-                          target.wrapping_algorithm);
+    return make_error(ErrorKind::InvalidArgument, "AWS KMS cannot carry " + target.key_type +
+                                                      " with WrappingAlgorithm " +
+                                                      target.wrapping_algorithm);
   std::string key_id = existing_key_id;
   if (key_id.empty()) {
     CreateKeyRequest create;
@@ -629,7 +635,7 @@ Result<ImportResult> AwsKmsClient::import_key(const ImportTarget& target,
 Result<std::unique_ptr<AwsKmsClient>> AwsKmsClient::from_config(const ProviderConfig& config,
                                                                 HttpTransport& transport,
                                                                 const Clock& clock,
-    RetryEnvironment env) {
+                                                                RetryEnvironment env) {
   auto need = [&](const char* key) -> Result<std::string> {
     auto it = config.credentials.find(key);
     if (it == config.credentials.end() || it->second.empty())
@@ -650,7 +656,8 @@ Result<std::unique_ptr<AwsKmsClient>> AwsKmsClient::from_config(const ProviderCo
   c.region = config.region;
   c.kms_endpoint = config.endpoint;
   // STS is its own host: spec.endpoint (a KMS VPC or FIPS endpoint) does not serve it.
-  if (auto it = config.settings.find("stsEndpoint"); it != config.settings.end()) c.sts_endpoint = it->second;
+  if (auto it = config.settings.find("stsEndpoint"); it != config.settings.end())
+    c.sts_endpoint = it->second;
   c.credentials.access_key_id = *access;
   c.credentials.secret_access_key = *secret;
   if (auto it = config.credentials.find("sessionToken"); it != config.credentials.end())

@@ -37,7 +37,6 @@ struct AwsKmsConfig {
   RetryPolicy retry;
 };
 
-
 struct CreateKeyRequest {
   std::string description;
   std::string key_spec = "SYMMETRIC_DEFAULT";
@@ -111,9 +110,8 @@ class AwsKmsClient final : public KmsProvider {
   // Builds a client from a KmsProvider's settings: region (required), endpoint (KMS only),
   // settings["stsEndpoint"] (spec.aws.stsEndpoint; else STS's regional endpoint), credentials
   // accessKeyId, secretAccessKey, sessionToken.
-  static Result<std::unique_ptr<AwsKmsClient>> from_config(const ProviderConfig& config,
-                                                           HttpTransport& transport,
-                                                           const Clock& clock,
+  static Result<std::unique_ptr<AwsKmsClient>> from_config(
+      const ProviderConfig& config, HttpTransport& transport, const Clock& clock,
       RetryEnvironment env = default_retry_environment());
 
   // A hostile or broken endpoint may answer Truncated forever: paged calls stop after this many

@@ -116,7 +116,6 @@ std::string derive_signing_key(std::string_view secret, std::string_view date_st
   return hmac_sha256(k_service, "aws4_request");
 }
 
-
 std::string amz_date(SystemTime t) { return format_utc(t, "%Y%m%dT%H%M%SZ"); }
 
 Signature sign_parts(std::string_view method, std::string_view path, std::string_view query,
@@ -156,8 +155,8 @@ Signature sign_parts(std::string_view method, std::string_view path, std::string
   return sig;
 }
 
-Status sign_request(HttpRequest& request, const Credentials& credentials,
-                    const SigningScope& scope, SystemTime now) {
+Status sign_request(HttpRequest& request, const Credentials& credentials, const SigningScope& scope,
+                    SystemTime now) {
   auto url = parse_url(request.url);
   if (!url) return url.error();
   if (credentials.access_key_id.empty() || credentials.secret_access_key.empty())
@@ -165,9 +164,10 @@ Status sign_request(HttpRequest& request, const Credentials& credentials,
                       "AWS credentials have no access key id or secret");
   auto drop = [&request](std::string_view name) {
     auto& h = request.headers;
-    h.erase(std::remove_if(h.begin(), h.end(),
-                           [&](const auto& kv) { return ascii_lower(kv.first) == ascii_lower(name); }),
-            h.end());
+    h.erase(
+        std::remove_if(h.begin(), h.end(),
+                       [&](const auto& kv) { return ascii_lower(kv.first) == ascii_lower(name); }),
+        h.end());
   };
   drop("authorization");
   drop("x-amz-date");

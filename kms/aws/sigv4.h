@@ -47,8 +47,8 @@ Signature sign_parts(std::string_view method, std::string_view path, std::string
 
 // Adds Host (when missing), X-Amz-Date, X-Amz-Security-Token (with a session token) and
 // Authorization to `request`, replacing earlier values of those it sets.
-Status sign_request(HttpRequest& request, const Credentials& credentials,
-                    const SigningScope& scope, SystemTime now);
+Status sign_request(HttpRequest& request, const Credentials& credentials, const SigningScope& scope,
+                    SystemTime now);
 
 // Building blocks, exposed for the published-vector tests.
 std::string sha256_hex(std::string_view data);

@@ -24,8 +24,10 @@ std::optional<CmkStatus> azure_cmk_status(std::string_view s) {
 Result<WrapSpec> azure_wrap_spec(std::string_view algorithm) {
   if (algorithm == azure::kByokEncryption || algorithm.empty())
     return WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha1, 0};
-  return make_error(ErrorKind::InvalidArgument, "Azure Key Vault imports only CKM_RSA_AES_KEY_WRAP "
-                                                "wraps, not \"" + std::string(algorithm) + "\"");
+  return make_error(ErrorKind::InvalidArgument,
+                    "Azure Key Vault imports only CKM_RSA_AES_KEY_WRAP "
+                    "wraps, not \"" +
+                        std::string(algorithm) + "\"");
 }
 
 const ProviderTraits kAzureTraits{

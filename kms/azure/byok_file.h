@@ -2,8 +2,8 @@
 // The Azure Key Vault key transfer blob (".byok" file) of Microsoft's "Bring your own key
 // specification": a JSON object
 //   {"schema_version":"1.0.0",
-//    "header":{"kid":"<KEK key identifier, with version>","alg":"dir","enc":"CKM_RSA_AES_KEY_WRAP"},
-//    "ciphertext":"<base64url of the wrap>",
+//    "header":{"kid":"<KEK key identifier, with
+//    version>","alg":"dir","enc":"CKM_RSA_AES_KEY_WRAP"}, "ciphertext":"<base64url of the wrap>",
 //    "generator":"<BYOK tool name and version; source HSM name and firmware version>"}
 // where the wrap is CKM_RSA_AES_KEY_WRAP under the KEK: RSA-OAEP (SHA-1, MGF1-SHA-1, empty label)
 // of an ephemeral AES key, then AES key wrap with padding (RFC 5649) of the target key (PKCS#8

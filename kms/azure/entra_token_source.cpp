@@ -40,8 +40,8 @@ Result<std::string> read_token_file(const std::string& path) {
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
     token.pop_back();
   if (token.empty())
-    return make_error(ErrorKind::FailedPrecondition, "the federated token file " + path +
-                                                         " is empty");
+    return make_error(ErrorKind::FailedPrecondition,
+                      "the federated token file " + path + " is empty");
   return token;
 }
 
@@ -67,7 +67,8 @@ Result<TokenClaims> access_token_claims(const std::string& jwt) {
   if (second == std::string::npos)
     return make_error(ErrorKind::InvalidArgument, "access token is not a JWT (no two dots)");
   auto payload = base64_decode(std::string_view(jwt).substr(first + 1, second - first - 1));
-  if (!payload) return make_error(ErrorKind::InvalidArgument, "access token payload is not base64url");
+  if (!payload)
+    return make_error(ErrorKind::InvalidArgument, "access token payload is not base64url");
   Json claims;
   try {
     claims = Json::parse(*payload);
@@ -84,8 +85,7 @@ Result<TokenClaims> access_token_claims(const std::string& jwt) {
 ErrorKind entra_error_kind(const std::string& error, int status) {
   if (error == "invalid_client" || error == "unauthorized_client" || error == "invalid_grant")
     return ErrorKind::Unauthenticated;
-  if (error == "invalid_request" || error == "invalid_scope" ||
-      error == "unsupported_grant_type")
+  if (error == "invalid_request" || error == "invalid_scope" || error == "unsupported_grant_type")
     return ErrorKind::InvalidArgument;
   if (error == "temporarily_unavailable" || error == "server_error") return ErrorKind::Unavailable;
   if (status == 429) return ErrorKind::Throttled;
@@ -97,8 +97,8 @@ ErrorKind entra_error_kind(const std::string& error, int status) {
 }
 
 EntraTokenSource::EntraTokenSource(EntraCredentials credentials, std::string scope,
-                                   HttpTransport& transport, const Clock& clock,
-                                   RetryPolicy retry, RetryEnvironment env)
+                                   HttpTransport& transport, const Clock& clock, RetryPolicy retry,
+                                   RetryEnvironment env)
     : credentials_(std::move(credentials)),
       scope_(std::move(scope)),
       transport_(transport),
@@ -131,9 +131,9 @@ Result<AccessToken> EntraTokenSource::token() {
 Result<AccessToken> EntraTokenSource::fetch() {
   const std::string what =
       "Entra token (tenant " + credentials_.tenant_id + ", client " + credentials_.client_id + ")";
-  std::string body = "grant_type=client_credentials&client_id=" +
-                     percent_encode(credentials_.client_id) +
-                     "&scope=" + percent_encode(scope_);
+  std::string body =
+      "grant_type=client_credentials&client_id=" + percent_encode(credentials_.client_id) +
+      "&scope=" + percent_encode(scope_);
   if (!credentials_.token_file.empty()) {
     auto assertion = read_token_file(credentials_.token_file);
     if (!assertion) return assertion.error().context(what);
@@ -142,10 +142,11 @@ Result<AccessToken> EntraTokenSource::fetch() {
   } else {
     body += "&client_secret=" + percent_encode(credentials_.client_secret);
   }
-  HttpRequest req{"POST", token_url(),
-                  {{"Content-Type", "application/x-www-form-urlencoded"},
-                   {"Accept", "application/json"}},
-                  std::move(body)};
+  HttpRequest req{
+      "POST",
+      token_url(),
+      {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}},
+      std::move(body)};
   SystemTime sent = clock_.now();
   // The token endpoint answers 429 and 5xx like any other service: one retry loop for both (a
   // fetch asks for a token, so repeating it is safe).

@@ -98,8 +98,7 @@ Result<KeyVaultKey> parse_bundle(const std::string& what, const std::string& bod
 
 // SubjectPublicKeyInfo DER of the RSA public key (n, e): the KEK's JWK as the HSM wants it.
 Result<std::string> rsa_spki_der(const std::string& n, const std::string& e) {
-  if (n.empty() || e.empty())
-    return make_error(ErrorKind::Internal, "the KEK's JWK lacks n or e");
+  if (n.empty() || e.empty()) return make_error(ErrorKind::Internal, "the KEK's JWK lacks n or e");
   auto bn = [](const std::string& bytes) {
     return std::unique_ptr<BIGNUM, decltype(&BN_free)>(
         BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()),
@@ -108,12 +107,13 @@ Result<std::string> rsa_spki_der(const std::string& n, const std::string& e) {
   };
   auto bn_n = bn(n), bn_e = bn(e);
   std::unique_ptr<OSSL_PARAM_BLD, decltype(&OSSL_PARAM_BLD_free)> bld(OSSL_PARAM_BLD_new(),
-                                                                       OSSL_PARAM_BLD_free);
-  if (!bn_n || !bn_e || !bld || !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) ||
+                                                                      OSSL_PARAM_BLD_free);
+  if (!bn_n || !bn_e || !bld ||
+      !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()))
     return make_error(ErrorKind::Internal, "OpenSSL: cannot build RSA parameters");
-  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(
-      OSSL_PARAM_BLD_to_param(bld.get()), OSSL_PARAM_free);
+  std::unique_ptr<OSSL_PARAM, decltype(&OSSL_PARAM_free)> params(OSSL_PARAM_BLD_to_param(bld.get()),
+                                                                 OSSL_PARAM_free);
   std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
       EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr), EVP_PKEY_CTX_free);
   EVP_PKEY* raw = nullptr;
@@ -144,9 +144,9 @@ ErrorReading read_key_vault_error(const HttpResponse& resp) {
   } catch (const Json::exception&) {
   }
   if (code.empty() && message.empty()) message = body_snippet(resp.body);
-  return {key_vault_error_kind(code, resp.status),
-          (code.empty() ? "" : code + ": ") + (inner.empty() ? "" : "(" + inner + ") ") +
-              (message.empty() ? "no message" : message)};
+  return {key_vault_error_kind(code, resp.status), (code.empty() ? "" : code + ": ") +
+                                                       (inner.empty() ? "" : "(" + inner + ") ") +
+                                                       (message.empty() ? "no message" : message)};
 }
 
 }  // namespace
@@ -160,8 +160,8 @@ std::string key_vault_key_state(const KeyVaultKey& key, SystemTime now) {
 }
 
 Result<AzureKeyShape> azure_key_shape(const std::string& key_type, bool managed_hsm) {
-  const std::vector<std::string> rsa_ops = {"encrypt", "decrypt", "wrapKey",
-                                            "unwrapKey", "sign", "verify"};
+  const std::vector<std::string> rsa_ops = {"encrypt",   "decrypt", "wrapKey",
+                                            "unwrapKey", "sign",    "verify"};
   const std::vector<std::string> ec_ops = {"sign", "verify"};
   const std::vector<std::string> oct_ops = {"encrypt", "decrypt", "wrapKey", "unwrapKey"};
   if (key_type == "rsa-2048" || key_type == "rsa-3072" || key_type == "rsa-4096")
@@ -206,7 +206,7 @@ KeyVaultClient::KeyVaultClient(KeyVaultConfig config, VaultUrl vault, HttpTransp
 Result<std::unique_ptr<KeyVaultClient>> KeyVaultClient::from_config(const ProviderConfig& config,
                                                                     HttpTransport& transport,
                                                                     const Clock& clock,
-    RetryEnvironment env) {
+                                                                    RetryEnvironment env) {
   auto setting = [&](const char* key) {
     auto it = config.settings.find(key);
     return it == config.settings.end() ? std::string() : it->second;
@@ -255,7 +255,8 @@ Result<std::unique_ptr<KeyVaultClient>> KeyVaultClient::from_config(const Provid
     c.credentials.authority_host = host;
   }
   auto v = *vault;
-  return std::make_unique<KeyVaultClient>(std::move(c), std::move(v), transport, clock, std::move(env));
+  return std::make_unique<KeyVaultClient>(std::move(c), std::move(v), transport, clock,
+                                          std::move(env));
 }
 
 Result<std::string> KeyVaultClient::call(const std::string& what, const std::string& method,
@@ -267,7 +268,8 @@ Result<std::string> KeyVaultClient::call(const std::string& what, const std::str
   options.build = [&]() -> Result<HttpRequest> {
     auto token = tokens_.token();
     if (!token) return token.error();
-    HttpRequest req{method, url,
+    HttpRequest req{method,
+                    url,
                     {{"Authorization", "Bearer " + token->value}, {"Accept", "application/json"}},
                     body};
     if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
@@ -389,7 +391,8 @@ Result<DeletionSchedule> KeyVaultClient::schedule_key_deletion(const std::string
   const std::string kek_name = ref->name + kKekSuffix;
   if (valid_key_name(kek_name)) {
     auto kek = get_key(kek_name);
-    if (!kek && kek.error().kind != ErrorKind::NotFound) return kek.error().context("Key Vault KEK " + kek_name);
+    if (!kek && kek.error().kind != ErrorKind::NotFound)
+      return kek.error().context("Key Vault KEK " + kek_name);
     if (kek) {
       auto made_for = kek->tags.find(kKekForTag);
       if (made_for != kek->tags.end() && made_for->second == ref->name) {
@@ -434,8 +437,9 @@ Result<std::vector<std::string>> KeyVaultClient::wrapping_algorithms(const std::
 
 Result<std::optional<KeyDescription>> KeyVaultClient::find_key(const ImportTarget& target) {
   if (!valid_key_name(target.name))
-    return make_error(ErrorKind::InvalidArgument,
-                      "'" + target.name + "' is not a Key Vault key name (1-127 letters, digits, dashes)");
+    return make_error(
+        ErrorKind::InvalidArgument,
+        "'" + target.name + "' is not a Key Vault key name (1-127 letters, digits, dashes)");
   auto key = get_key(target.name);
   if (!key && key.error().kind == ErrorKind::NotFound) key = get_deleted_key(target.name);
   if (!key) {
@@ -445,7 +449,8 @@ Result<std::optional<KeyDescription>> KeyVaultClient::find_key(const ImportTarge
   auto owner = key->tags.find(kOwnerTag);
   if (owner == key->tags.end() || owner->second != target.owner)
     return make_error(ErrorKind::AlreadyExists,
-                      "Key Vault key " + target.name + (key->deleted ? " (deleted, recoverable)" : "") +
+                      "Key Vault key " + target.name +
+                          (key->deleted ? " (deleted, recoverable)" : "") +
                           " exists but is not this ImportedKey's: its tag " + kOwnerTag + " is " +
                           (owner == key->tags.end() ? "absent" : "'" + owner->second + "'") +
                           ", expected '" + target.owner + "'");
@@ -463,8 +468,9 @@ Result<WrappingKey> KeyVaultClient::prepare_import(const ImportTarget& target,
   const std::string kek_name = target.name + kKekSuffix;
   if (!valid_key_name(target.name) || !valid_key_name(kek_name))
     return make_error(ErrorKind::InvalidArgument,
-                      "'" + target.name + "' is not usable as a Key Vault key name: 1-123 "
-                      "letters, digits and dashes (the KEK is named <name>-kek)");
+                      "'" + target.name +
+                          "' is not usable as a Key Vault key name: 1-123 "
+                          "letters, digits and dashes (the KEK is named <name>-kek)");
   auto kek = get_key(kek_name);
   bool create = false;
   if (kek) {
@@ -532,9 +538,10 @@ Result<ImportResult> KeyVaultClient::import_key(const ImportTarget& target,
                             ": export it again with --kek-identifier " + wrapping.import_token);
     raw = std::move(file->wrapped);
   }
-  Json key = {{"kty", shape->kty}, {"key_ops", shape->key_ops},
-              {"key_hsm", base64url_encode(make_byok_file(wrapping.import_token, raw,
-                                                          config_.generator))}};
+  Json key = {
+      {"kty", shape->kty},
+      {"key_ops", shape->key_ops},
+      {"key_hsm", base64url_encode(make_byok_file(wrapping.import_token, raw, config_.generator))}};
   if (!shape->crv.empty()) key["crv"] = shape->crv;
   Json body = {{"key", key}, {"Hsm", true}, {"attributes", {{"enabled", true}}}};
   if (!target.owner.empty()) body["tags"] = {{kOwnerTag, target.owner}};

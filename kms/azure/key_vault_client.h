@@ -60,21 +60,21 @@ struct KeyVaultConfig {
   std::string endpoint;   // spec.endpoint: where requests go; empty: vault_url
   EntraCredentials credentials;
   RetryPolicy retry;
-  int kek_size = 4096;  // RSA-HSM KEK size: 2048, 3072 or 4096
+  int kek_size = 4096;                      // RSA-HSM KEK size: 2048, 3072 or 4096
   std::string generator = "byok-operator";  // the .byok "generator" member
 };
 
 // A KeyBundle or DeletedKeyBundle, as much of it as this client reads. Times are attributes'
 // unix seconds.
 struct KeyVaultKey {
-  std::string kid;      // as the server wrote it (its own authority behind an endpoint override)
+  std::string kid;  // as the server wrote it (its own authority behind an endpoint override)
   std::string name;
   std::string version;
-  std::string kty;      // RSA, RSA-HSM, EC, EC-HSM, oct, oct-HSM
-  std::string crv;      // P-256, P-384, P-521, P-256K; empty for RSA and oct
+  std::string kty;  // RSA, RSA-HSM, EC, EC-HSM, oct, oct-HSM
+  std::string crv;  // P-256, P-384, P-521, P-256K; empty for RSA and oct
   std::vector<std::string> key_ops;
-  std::string n, e;     // RSA public key, bytes
-  std::string x, y;     // EC public key, bytes
+  std::string n, e;  // RSA public key, bytes
+  std::string x, y;  // EC public key, bytes
   bool enabled = false;
   std::optional<SystemTime> not_before, expires, created, updated;
   std::string recovery_level;
@@ -129,9 +129,8 @@ class KeyVaultClient final : public KmsProvider {
 
   // From a KmsProvider: settings vaultUrl (required), endpoint (optional), credentials tenantId,
   // clientId, clientSecret | tokenFile, authorityHost (optional).
-  static Result<std::unique_ptr<KeyVaultClient>> from_config(const ProviderConfig& config,
-                                                             HttpTransport& transport,
-                                                             const Clock& clock,
+  static Result<std::unique_ptr<KeyVaultClient>> from_config(
+      const ProviderConfig& config, HttpTransport& transport, const Clock& clock,
       RetryEnvironment env = default_retry_environment());
 
   const char* provider() const override { return "azure"; }
@@ -146,7 +145,9 @@ class KeyVaultClient final : public KmsProvider {
   // a key of that name has another owner (or none); a soft-deleted key of that name likewise
   // (ours comes back with state Deleted: recover it rather than import again, since the name
   // cannot be reused until it is purged).
-  Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
+  Status check_target(const ImportTarget&, SystemTime) const override {
+    return {};
+  }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // Reuses {name}-kek when it is an enabled, unexpired RSA-HSM key whose only key_op is import;
   // creates it (or, when it is our own unusable KEK, a new version of it) otherwise. The
@@ -176,8 +177,7 @@ class KeyVaultClient final : public KmsProvider {
   Result<std::string> call(const std::string& what, const std::string& method,
                            const std::string& path, const std::string& body, bool idempotent);
   Result<KeyVaultKey> key_call(const std::string& what, const std::string& method,
-                               const std::string& path, const std::string& body,
-                               bool idempotent);
+                               const std::string& path, const std::string& body, bool idempotent);
   KeyDescription describe(const KeyVaultKey& key);
 
   KeyVaultConfig config_;

@@ -17,9 +17,8 @@ std::string lower(std::string s) {
 
 bool is_ip_literal(const std::string& host) {
   if (!host.empty() && host.front() == '[') return true;  // IPv6
-  return !host.empty() && std::all_of(host.begin(), host.end(), [](unsigned char c) {
-    return std::isdigit(c) || c == '.';
-  });
+  return !host.empty() && std::all_of(host.begin(), host.end(),
+                                      [](unsigned char c) { return std::isdigit(c) || c == '.'; });
 }
 
 std::vector<std::string> split(std::string_view s, char sep) {
@@ -60,8 +59,8 @@ Result<KeyRef> parse_name_version(std::string_view rest, std::string_view whole)
 Result<VaultUrl> parse_vault_url(std::string_view url) {
   auto parts = parse_url(url);
   if (!parts)
-    return make_error(ErrorKind::InvalidArgument,
-                      "vault URL '" + std::string(url) + "' is not a URL: " + parts.error().message);
+    return make_error(ErrorKind::InvalidArgument, "vault URL '" + std::string(url) +
+                                                      "' is not a URL: " + parts.error().message);
   if (parts->scheme != "https")
     return make_error(ErrorKind::InvalidArgument,
                       "vault URL '" + std::string(url) + "' must start with https://");
@@ -112,7 +111,8 @@ Result<KeyRef> parse_key_id(std::string_view key_id, const VaultUrl& vault) {
 Result<KeyRef> parse_kid(std::string_view kid) {
   auto parts = parse_url(kid);
   if (!parts || lower(parts->path.substr(0, 6)) != "/keys/")
-    return make_error(ErrorKind::Internal, "kid '" + std::string(kid) + "' is not a key identifier");
+    return make_error(ErrorKind::Internal,
+                      "kid '" + std::string(kid) + "' is not a key identifier");
   auto ref = parse_name_version(std::string_view(parts->path).substr(6), kid);
   if (!ref) return make_error(ErrorKind::Internal, ref.error().message);
   return ref;

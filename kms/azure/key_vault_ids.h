@@ -19,8 +19,8 @@
 namespace byok::kms::azure {
 
 struct VaultUrl {
-  std::string url;   // "https://host[:port]", no trailing slash
-  std::string host;  // lower case, without port
+  std::string url;           // "https://host[:port]", no trailing slash
+  std::string host;          // lower case, without port
   bool managed_hsm = false;  // a Managed HSM pool (its host has a "managedhsm" label)
 };
 

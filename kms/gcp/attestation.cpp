@@ -29,7 +29,8 @@ Error refused(const std::string& why) {
 
 std::vector<X509Ptr> read_pems(const std::string& pem) {
   std::vector<X509Ptr> out;
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) out.emplace_back(x);
   return out;
 }
@@ -49,7 +50,8 @@ bool same_key(EVP_PKEY* a, EVP_PKEY* b) { return a && b && EVP_PKEY_eq(a, b) == 
 bool links_to_root(const std::vector<X509*>& chain, const std::vector<X509Ptr>& roots) {
   if (chain.empty()) return false;
   for (size_t i = 0; i + 1 < chain.size(); ++i) {
-    if (X509_NAME_cmp(X509_get_issuer_name(chain[i]), X509_get_subject_name(chain[i + 1])) != 0) return false;
+    if (X509_NAME_cmp(X509_get_issuer_name(chain[i]), X509_get_subject_name(chain[i + 1])) != 0)
+      return false;
     if (X509_verify(chain[i], X509_get0_pubkey(chain[i + 1])) != 1) return false;
   }
   X509* top = chain.back();
@@ -62,7 +64,8 @@ bool links_to_root(const std::vector<X509*>& chain, const std::vector<X509Ptr>& 
 }
 
 Result<std::string> gunzip(const std::string& in) {
-  if (in.size() > kMaxAttestationBytes) return refused("content larger than " + std::to_string(kMaxAttestationBytes) + " bytes");
+  if (in.size() > kMaxAttestationBytes)
+    return refused("content larger than " + std::to_string(kMaxAttestationBytes) + " bytes");
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return refused("cannot start gzip");
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
@@ -78,12 +81,15 @@ Result<std::string> gunzip(const std::string& in) {
     if (out.size() > kMaxAttestationBytes) rc = Z_BUF_ERROR;
   }
   inflateEnd(&z);
-  if (rc != Z_STREAM_END) return refused("content is not gzip of at most " + std::to_string(kMaxAttestationBytes) + " bytes");
+  if (rc != Z_STREAM_END)
+    return refused("content is not gzip of at most " + std::to_string(kMaxAttestationBytes) +
+                   " bytes");
   return out;
 }
 
 std::uint32_t be32(const std::string& s, size_t at) {
-  return (std::uint32_t(std::uint8_t(s[at])) << 24) | (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |
+  return (std::uint32_t(std::uint8_t(s[at])) << 24) |
+         (std::uint32_t(std::uint8_t(s[at + 1])) << 16) |
          (std::uint32_t(std::uint8_t(s[at + 2])) << 8) | std::uint32_t(std::uint8_t(s[at + 3]));
 }
 std::uint16_t be16(const std::string& s, size_t at) {
@@ -124,7 +130,8 @@ Result<std::vector<std::pair<std::string, std::string>>> attested_keys(const std
       if (type == 0x0122) exponent = buf.substr(at, len);
       at += len;
     }
-    if (!modulus.empty() && !exponent.empty()) keys.emplace_back(strip_zeros(modulus), strip_zeros(exponent));
+    if (!modulus.empty() && !exponent.empty())
+      keys.emplace_back(strip_zeros(modulus), strip_zeros(exponent));
   }
   return keys;
 }
@@ -140,17 +147,22 @@ std::string bn_param(EVP_PKEY* key, const char* name) {
 
 }  // namespace
 
-Status verify_import_job_attestation(const ImportJobAttestation& a, const std::string& wrapping_key_der,
+Status verify_import_job_attestation(const ImportJobAttestation& a,
+                                     const std::string& wrapping_key_der,
                                      const std::string& manufacturer_roots_pem,
                                      const std::string& owner_roots_pem) {
-  if (a.format != "CAVIUM_V2_COMPRESSED") return refused("format \"" + a.format + "\" is not CAVIUM_V2_COMPRESSED");
-  auto manufacturer_roots = read_pems(manufacturer_roots_pem), owner_roots = read_pems(owner_roots_pem);
+  if (a.format != "CAVIUM_V2_COMPRESSED")
+    return refused("format \"" + a.format + "\" is not CAVIUM_V2_COMPRESSED");
+  auto manufacturer_roots = read_pems(manufacturer_roots_pem),
+       owner_roots = read_pems(owner_roots_pem);
   if (manufacturer_roots.empty() || owner_roots.empty())
     return refused("the manufacturer's and the owner's attestation roots are not both configured");
   auto cavium = read_all(a.cavium_certs), card = read_all(a.google_card_certs),
        partition = read_all(a.google_partition_certs);
   if (cavium.size() < 2 || card.empty() || partition.empty())
-    return refused("certChains lacks caviumCerts (partition and card), googleCardCerts or googlePartitionCerts");
+    return refused(
+        "certChains lacks caviumCerts (partition and card), googleCardCerts or "
+        "googlePartitionCerts");
   auto raw = [](const std::vector<X509Ptr>& v) {
     std::vector<X509*> out;
     for (const auto& c : v) out.push_back(c.get());
@@ -162,20 +174,24 @@ Status verify_import_job_attestation(const ImportJobAttestation& a, const std::s
     return refused("caviumCerts do not chain to a configured manufacturer root");
   if (!links_to_root(raw(partition), owner_roots))
     return refused("googlePartitionCerts do not chain to a configured owner root");
-  if (!links_to_root(raw(card), owner_roots)) return refused("googleCardCerts do not chain to a configured owner root");
+  if (!links_to_root(raw(card), owner_roots))
+    return refused("googleCardCerts do not chain to a configured owner root");
   EVP_PKEY* partition_key = X509_get0_pubkey(cavium[0].get());
   if (!same_key(partition_key, X509_get0_pubkey(partition[0].get())) ||
       !same_key(X509_get0_pubkey(cavium[1].get()), X509_get0_pubkey(card[0].get())))
-    return refused("the manufacturer's and Google's certificates name different card or partition keys");
+    return refused(
+        "the manufacturer's and Google's certificates name different card or partition keys");
 
   auto body = gunzip(a.content);
   if (!body) return body.error();
   if (body->size() <= 256) return refused("content shorter than its signature");
-  const std::string signed_part = body->substr(0, body->size() - 256), signature = body->substr(body->size() - 256);
+  const std::string signed_part = body->substr(0, body->size() - 256),
+                    signature = body->substr(body->size() - 256);
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   if (EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, partition_key) != 1 ||
-      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-                       reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) != 1)
+      EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
+                       signature.size(), reinterpret_cast<const unsigned char*>(signed_part.data()),
+                       signed_part.size()) != 1)
     return refused("the partition key's signature over the content does not verify");
 
   auto keys = attested_keys(signed_part);
@@ -183,7 +199,8 @@ Status verify_import_job_attestation(const ImportJobAttestation& a, const std::s
   const unsigned char* p = reinterpret_cast<const unsigned char*>(wrapping_key_der.data());
   PkeyPtr wrapping(d2i_PUBKEY(nullptr, &p, static_cast<long>(wrapping_key_der.size())));
   if (!wrapping) return refused("the ImportJob's public key is not readable");
-  const std::string n = bn_param(wrapping.get(), OSSL_PKEY_PARAM_RSA_N), e = bn_param(wrapping.get(), OSSL_PKEY_PARAM_RSA_E);
+  const std::string n = bn_param(wrapping.get(), OSSL_PKEY_PARAM_RSA_N),
+                    e = bn_param(wrapping.get(), OSSL_PKEY_PARAM_RSA_E);
   for (const auto& [mod, exp] : *keys)
     if (mod == n && exp == e) return {};
   return refused("no attested key is the ImportJob's wrapping key");

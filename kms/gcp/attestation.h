@@ -33,8 +33,8 @@ namespace byok::kms::gcp {
 inline constexpr std::size_t kMaxAttestationBytes = 256 * 1024;
 
 struct ImportJobAttestation {
-  std::string format;   // "CAVIUM_V2_COMPRESSED"
-  std::string content;  // the bytes (base64-decoded)
+  std::string format;                               // "CAVIUM_V2_COMPRESSED"
+  std::string content;                              // the bytes (base64-decoded)
   std::vector<std::string> cavium_certs;            // PEM, leaf (partition) first
   std::vector<std::string> google_card_certs;       // PEM
   std::vector<std::string> google_partition_certs;  // PEM

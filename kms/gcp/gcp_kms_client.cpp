@@ -204,7 +204,8 @@ Result<std::string> GcpKmsClient::call(const std::string& rpc, const std::string
   };
   // A revoked or expired token: a fresh one, once.
   options.renew_credentials = [&] { tokens_->invalidate(); };
-  auto answer = send_call(transport_, "GCP " + rpc, options, config_.retry, env_, read_google_error);
+  auto answer =
+      send_call(transport_, "GCP " + rpc, options, config_.retry, env_, read_google_error);
   if (!answer) return answer.error();
   return std::move(answer->body);
 }
@@ -251,9 +252,9 @@ Result<CryptoKeyVersion> GcpKmsClient::get_crypto_key_version(const std::string&
 
 Result<CryptoKey> GcpKmsClient::create_crypto_key(const CreateCryptoKeyRequest& request) {
   if (!valid_resource_id(request.crypto_key_id))
-    return make_error(ErrorKind::InvalidArgument,
-                      "GCP CreateCryptoKey: cryptoKeyId \"" + request.crypto_key_id +
-                          "\" must match [a-zA-Z0-9_-]{1,63}");
+    return make_error(ErrorKind::InvalidArgument, "GCP CreateCryptoKey: cryptoKeyId \"" +
+                                                      request.crypto_key_id +
+                                                      "\" must match [a-zA-Z0-9_-]{1,63}");
   Json key = {{"purpose", request.purpose},
               {"versionTemplate",
                {{"algorithm", request.algorithm},
@@ -272,9 +273,9 @@ Result<ImportJob> GcpKmsClient::create_import_job(const std::string& import_job_
                                                   const std::string& import_method,
                                                   const std::string& protection_level) {
   Json job = {{"importMethod", import_method}, {"protectionLevel", protection_level}};
-  auto j = call_json("CreateImportJob", "POST",
-                     key_ring_name() + "/importJobs?importJobId=" + import_job_id, job.dump(),
-                     false);
+  auto j =
+      call_json("CreateImportJob", "POST",
+                key_ring_name() + "/importJobs?importJobId=" + import_job_id, job.dump(), false);
   if (!j) return j.error();
   return job_from_json(*j);
 }
@@ -394,9 +395,9 @@ Result<DeletionSchedule> GcpKmsClient::schedule_key_deletion(const std::string& 
   }
   if (out.state.empty() && !versions->empty()) {
     // Nothing left to schedule: report the current version's state (DESTROYED, ...).
-    auto it = std::max_element(versions->begin(), versions->end(), [](const auto& a, const auto& b) {
-      return version_number(a) < version_number(b);
-    });
+    auto it = std::max_element(
+        versions->begin(), versions->end(),
+        [](const auto& a, const auto& b) { return version_number(a) < version_number(b); });
     out.state = it->state;
   }
   return out;
@@ -420,12 +421,13 @@ Status GcpKmsClient::cancel_key_deletion(const std::string& key_id) {
     if (!key) return key.error();
     auto current = current_version(*key);
     if (!current) return current.error();
-    if (*current && ((*current)->state == "DESTROYED" ||
-                     (*current)->state == "PENDING_EXTERNAL_DESTRUCTION" ||
-                     (*current)->state == "EXTERNAL_DESTRUCTION_FAILED"))
+    if (*current &&
+        ((*current)->state == "DESTROYED" || (*current)->state == "PENDING_EXTERNAL_DESTRUCTION" ||
+         (*current)->state == "EXTERNAL_DESTRUCTION_FAILED"))
       return make_error(ErrorKind::FailedPrecondition,
                         "GCP RestoreCryptoKeyVersion: " + (*current)->name + " is " +
-                            (*current)->state + ": past its destroyScheduledDuration, it cannot "
+                            (*current)->state +
+                            ": past its destroyScheduledDuration, it cannot "
                             "be restored");
   }
   return {};
@@ -477,8 +479,9 @@ Result<ImportJob> GcpKmsClient::wait_until_active(ImportJob job) {
                                                     std::to_string(poll) + " polls");
     env_.sleep(config_.poll.interval);
     if (waiting_stopped())  // shutting down: the next reconcile looks again
-      return make_error(ErrorKind::Unavailable, "GCP: " + job.name + " still PENDING_GENERATION; not polled "
-                                                "further, the operator is stopping");
+      return make_error(ErrorKind::Unavailable, "GCP: " + job.name +
+                                                    " still PENDING_GENERATION; not polled "
+                                                    "further, the operator is stopping");
     auto next = get_import_job(job.name);
     if (!next) return next.error();
     job = std::move(*next);
@@ -495,14 +498,14 @@ Result<WrappingKey> GcpKmsClient::prepare_import(const ImportTarget& target,
   if (!spec) return spec.error();
   auto methods = gcp_wrapping_algorithms(target.key_type);
   if (!methods) return methods.error();
-  std::string method = target.wrapping_algorithm.empty() ? methods->front()
-                                                         : target.wrapping_algorithm;
+  std::string method =
+      target.wrapping_algorithm.empty() ? methods->front() : target.wrapping_algorithm;
   if (std::find(methods->begin(), methods->end(), method) == methods->end()) {
     std::string list;
     for (const auto& m : *methods) list += (list.empty() ? "" : ", ") + m;
-    return make_error(ErrorKind::InvalidArgument, "GCP: importMethod " + method +
-                                                      " cannot carry " + target.key_type +
-                                                      " keys; use one of " + list);
+    return make_error(ErrorKind::InvalidArgument, "GCP: importMethod " + method + " cannot carry " +
+                                                      target.key_type + " keys; use one of " +
+                                                      list);
   }
   std::string key_name = existing_key_id;
   std::string protection_level;
@@ -530,9 +533,9 @@ Result<WrappingKey> GcpKmsClient::prepare_import(const ImportTarget& target,
     auto key = get_crypto_key(key_name);
     if (!key) return key.error();
     if (key->purpose != spec->purpose)
-      return make_error(ErrorKind::AlreadyExists,
-                        "GCP: CryptoKey " + key_name + " has purpose " + key->purpose + ", a " +
-                            target.key_type + " key needs " + spec->purpose);
+      return make_error(ErrorKind::AlreadyExists, "GCP: CryptoKey " + key_name + " has purpose " +
+                                                      key->purpose + ", a " + target.key_type +
+                                                      " key needs " + spec->purpose);
     protection_level = key->protection_level;
   }
   if (protection_level.empty()) protection_level = config_.protection_level;
@@ -558,11 +561,12 @@ Result<WrappingKey> GcpKmsClient::prepare_import(const ImportTarget& target,
                             active->protection_level + ") carries no attestation";
   } else if (config_.attestation_manufacturer_roots_pem.empty() ||
              config_.attestation_owner_roots_pem.empty()) {
-    w.attestation_problem = "the operator has no roots to check ImportJob attestations against "
-                            "(--gcp-attestation-manufacturer-roots, --gcp-attestation-owner-roots)";
-  } else if (auto checked = verify_import_job_attestation(*active->attestation, w.public_key_der,
-                                                          config_.attestation_manufacturer_roots_pem,
-                                                          config_.attestation_owner_roots_pem);
+    w.attestation_problem =
+        "the operator has no roots to check ImportJob attestations against "
+        "(--gcp-attestation-manufacturer-roots, --gcp-attestation-owner-roots)";
+  } else if (auto checked = verify_import_job_attestation(
+                 *active->attestation, w.public_key_der, config_.attestation_manufacturer_roots_pem,
+                 config_.attestation_owner_roots_pem);
              !checked) {
     w.attestation_problem = checked.error().message;
   } else {
@@ -580,8 +584,9 @@ Result<CryptoKeyVersion> GcpKmsClient::wait_until_imported(CryptoKeyVersion vers
                                                     std::to_string(poll) + " polls");
     env_.sleep(config_.poll.interval);
     if (waiting_stopped())  // shutting down: the next reconcile looks again
-      return make_error(ErrorKind::Unavailable, "GCP: " + version.name + " still PENDING_IMPORT; not polled "
-                                                "further, the operator is stopping");
+      return make_error(ErrorKind::Unavailable, "GCP: " + version.name +
+                                                    " still PENDING_IMPORT; not polled "
+                                                    "further, the operator is stopping");
     auto next = get_crypto_key_version(version.name);
     if (!next) return next.error();
     version = std::move(*next);
@@ -600,9 +605,9 @@ Result<ImportResult> GcpKmsClient::import_key(const ImportTarget& target,
   auto spec = gcp_import_spec(target.key_type);
   if (!spec) return spec.error();
   if (kind == ImportKind::NewVersion && !target.allow_rotation)
-    return make_error(ErrorKind::FailedPrecondition,
-                      "GCP ImportCryptoKeyVersion: a new version of " + target.name +
-                          " needs allowRotation");
+    return make_error(
+        ErrorKind::FailedPrecondition,
+        "GCP ImportCryptoKeyVersion: a new version of " + target.name + " needs allowRotation");
   if (!is_crypto_key_name(wrapping.key_id) || wrapping.import_token.empty())
     return make_error(ErrorKind::InvalidArgument,
                       "GCP ImportCryptoKeyVersion: the wrapping key names no CryptoKey or "

@@ -102,8 +102,8 @@ struct CryptoKeyVersion {
 struct CryptoKey {
   std::string name;
   std::string purpose;
-  std::string algorithm;         // versionTemplate.algorithm
-  std::string protection_level;  // versionTemplate.protectionLevel
+  std::string algorithm;                   // versionTemplate.algorithm
+  std::string protection_level;            // versionTemplate.protectionLevel
   std::string destroy_scheduled_duration;  // e.g. "2592000s"
   bool import_only = false;
   std::map<std::string, std::string> labels;
@@ -157,7 +157,9 @@ class GcpKmsClient final : public KmsProvider {
   Result<Accessor> who_am_i() override;
 
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override;
-  Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
+  Status check_target(const ImportTarget&, SystemTime) const override {
+    return {};
+  }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   Result<WrappingKey> prepare_import(const ImportTarget& target,
                                      const std::string& existing_key_id) override;

@@ -28,10 +28,9 @@ Result<Pkey> load_rsa_private_key(std::string_view pem) {
   std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return make_error(ErrorKind::Internal, "BIO_new_mem_buf failed");
   // An empty passphrase callback: Google's keys are not encrypted, and OpenSSL must not prompt.
-  Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, [](char*, int, int, void*) { return 0; },
-                                   nullptr));
-  if (!key)
-    return make_error(ErrorKind::InvalidArgument, "private_key is not a PEM private key");
+  Pkey key(PEM_read_bio_PrivateKey(
+      bio.get(), nullptr, [](char*, int, int, void*) { return 0; }, nullptr));
+  if (!key) return make_error(ErrorKind::InvalidArgument, "private_key is not a PEM private key");
   if (EVP_PKEY_base_id(key.get()) != EVP_PKEY_RSA)
     return make_error(ErrorKind::InvalidArgument, "private_key is not an RSA key");
   return key;
@@ -54,8 +53,8 @@ Result<ServiceAccountKey> parse_service_account_key(std::string_view text) {
   if (auto type = field("type"); type != "service_account")
     return make_error(ErrorKind::InvalidArgument,
                       "type is \"" + type + "\", not \"service_account\"");
-  ServiceAccountKey key{field("project_id"), field("private_key_id"), field("private_key"),
-                        field("client_email"), field("client_id"), field("token_uri")};
+  ServiceAccountKey key{field("project_id"),   field("private_key_id"), field("private_key"),
+                        field("client_email"), field("client_id"),      field("token_uri")};
   if (key.client_email.empty())
     return make_error(ErrorKind::InvalidArgument, "client_email is missing");
   if (key.private_key_pem.empty())
@@ -70,8 +69,7 @@ Result<std::string> rs256_sign(std::string_view private_key_pem, std::string_vie
   if (!key) return key.error();
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   size_t len = 0;
-  if (!ctx ||
-      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key->get()) != 1 ||
+  if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key->get()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()),
                      data.size()) != 1)
     return make_error(ErrorKind::Internal, "RS256: EVP_DigestSign setup failed");
@@ -95,7 +93,8 @@ Result<std::string> make_jwt_assertion(const ServiceAccountKey& key, std::string
                  {"aud", key.token_uri},
                  {"iat", iat},
                  {"exp", iat + lifetime.count()}};
-  std::string signing_input = base64url_encode(header.dump()) + "." + base64url_encode(claims.dump());
+  std::string signing_input =
+      base64url_encode(header.dump()) + "." + base64url_encode(claims.dump());
   auto sig = rs256_sign(key.private_key_pem, signing_input);
   if (!sig) return sig.error().context("service-account JWT");
   return signing_input + "." + base64url_encode(*sig);

@@ -18,8 +18,7 @@ constexpr const char* kWhat = "GCP OAuth2 token";
 
 ServiceAccountTokenSource::ServiceAccountTokenSource(ServiceAccountKey key, std::string scope,
                                                      HttpTransport& transport, const Clock& clock,
-                                                     RetryPolicy retry,
-                                                     RetryEnvironment env,
+                                                     RetryPolicy retry, RetryEnvironment env,
                                                      std::chrono::seconds refresh_margin)
     : key_(std::move(key)),
       scope_(std::move(scope)),
@@ -51,8 +50,8 @@ Result<std::string> ServiceAccountTokenSource::fetch() {
   req.url = key_.token_uri;
   req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
   // The assertion is base64url and dots: URL-safe as it is; the grant type's colons are not.
-  req.body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" +
-             *assertion;
+  req.body =
+      "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=" + *assertion;
   auto body = send_with_retry(transport_, req, kWhat, true, retry_, env_, read_oauth_error);
   if (!body) return body.error();
   std::string token;
@@ -67,7 +66,8 @@ Result<std::string> ServiceAccountTokenSource::fetch() {
       return make_error(ErrorKind::Internal,
                         std::string(kWhat) + ": token_type is \"" + type + "\", not Bearer");
   } catch (const Json::exception& e) {
-    return make_error(ErrorKind::Internal, std::string(kWhat) + ": unparseable answer: " + e.what());
+    return make_error(ErrorKind::Internal,
+                      std::string(kWhat) + ": unparseable answer: " + e.what());
   }
   if (token.empty() || expires_in <= 0)
     return make_error(ErrorKind::Internal,

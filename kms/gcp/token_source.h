@@ -25,8 +25,7 @@ class ServiceAccountTokenSource {
  public:
   // The transport and clock are borrowed and must outlive the source.
   ServiceAccountTokenSource(ServiceAccountKey key, std::string scope, HttpTransport& transport,
-                            const Clock& clock, RetryPolicy retry,
-                            RetryEnvironment env,
+                            const Clock& clock, RetryPolicy retry, RetryEnvironment env,
                             std::chrono::seconds refresh_margin = std::chrono::minutes(5));
 
   // A valid bearer token, from the cache or freshly granted.

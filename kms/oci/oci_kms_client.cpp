@@ -45,8 +45,8 @@ Status check_ocid(const std::string& what, const std::string& kind, const std::s
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
   });
   if (!ok)
-    return make_error(ErrorKind::InvalidArgument,
-                      what + ": '" + id + "' is not a " + kind + " OCID (ocid1." + kind + ".oc1...)");
+    return make_error(ErrorKind::InvalidArgument, what + ": '" + id + "' is not a " + kind +
+                                                      " OCID (ocid1." + kind + ".oc1...)");
   return {};
 }
 
@@ -165,7 +165,7 @@ OciKmsClient::OciKmsClient(OciKmsConfig config, RequestSigner signer, HttpTransp
 Result<std::unique_ptr<OciKmsClient>> OciKmsClient::from_config(const ProviderConfig& config,
                                                                 HttpTransport& transport,
                                                                 const Clock& clock,
-    RetryEnvironment env) {
+                                                                RetryEnvironment env) {
   if (!config.type.empty() && config.type != "oci")
     return make_error(ErrorKind::InvalidArgument,
                       "OCI client given a KmsProvider of type '" + config.type + "'");
@@ -178,9 +178,9 @@ Result<std::unique_ptr<OciKmsClient>> OciKmsClient::from_config(const ProviderCo
                       "e.g. https://xxx-management.kms.us-ashburn-1.oraclecloud.com");
   auto url = parse_url(c.management_endpoint);
   if (!url || (url->scheme != "https" && url->scheme != "http"))
-    return make_error(ErrorKind::InvalidArgument,
-                      "spec.oci.managementEndpoint is not an https:// URL: " +
-                          c.management_endpoint);
+    return make_error(
+        ErrorKind::InvalidArgument,
+        "spec.oci.managementEndpoint is not an https:// URL: " + c.management_endpoint);
   c.compartment_id = setting(config.settings, "compartmentId");
   for (const char* key : {"tenancy", "user", "fingerprint", "privateKey"})
     if (setting(config.credentials, key).empty())
@@ -194,7 +194,8 @@ Result<std::unique_ptr<OciKmsClient>> OciKmsClient::from_config(const ProviderCo
   if (!signer)
     return make_error(ErrorKind::InvalidArgument,
                       "credentials Secret key privateKey: " + signer.error().message);
-  return std::make_unique<OciKmsClient>(std::move(c), std::move(*signer), transport, clock, std::move(env));
+  return std::make_unique<OciKmsClient>(std::move(c), std::move(*signer), transport, clock,
+                                        std::move(env));
 }
 
 namespace {
@@ -218,8 +219,8 @@ ErrorReading read_oci_error(const HttpResponse& resp) {
 // The whole answer (ListKeys needs its opc-next-page header). Each attempt is signed afresh with
 // a request id of its own, which every failure names (the one OCI answered with, if any).
 Result<HttpResponse> OciKmsClient::call(const std::string& op, const std::string& method,
-                                        const std::string& path_and_query,
-                                        const std::string& body, bool idempotent) {
+                                        const std::string& path_and_query, const std::string& body,
+                                        bool idempotent) {
   CallOptions options;
   options.idempotent = idempotent;
   options.build = [&]() -> Result<HttpRequest> {
@@ -316,9 +317,7 @@ Status OciKmsClient::cancel_key_deletion(const std::string& key_id) {
   return {};
 }
 
-Result<Accessor> OciKmsClient::who_am_i() {
-  return Accessor{config_.user, config_.tenancy, ""};
-}
+Result<Accessor> OciKmsClient::who_am_i() { return Accessor{config_.user, config_.tenancy, ""}; }
 
 Result<std::vector<std::string>> OciKmsClient::wrapping_algorithms(const std::string& key_type) {
   auto shape = oci_key_shape(key_type);
@@ -330,8 +329,9 @@ Result<std::vector<OciKeySummary>> OciKmsClient::list_keys() {
   const std::string what = "OCI ListKeys";
   if (config_.compartment_id.empty())
     return make_error(ErrorKind::InvalidArgument,
-                      what + ": spec.oci.compartmentId is empty: keys are listed and imported in "
-                             "a compartment");
+                      what +
+                          ": spec.oci.compartmentId is empty: keys are listed and imported in "
+                          "a compartment");
   std::vector<OciKeySummary> keys;
   std::string page;
   PageGuard guard(what, "opc-next-page");
@@ -375,7 +375,8 @@ Result<std::optional<KeyDescription>> OciKmsClient::find_key(const ImportTarget&
     if (tag == key->freeform_tags.end() || tag->second != target.owner) continue;
     const auto& d = key->description;
     if (d.state == "DELETED" || d.state == "DELETING") continue;
-    if (!best || (d.created && best->description.created && *d.created < *best->description.created))
+    if (!best ||
+        (d.created && best->description.created && *d.created < *best->description.created))
       best = std::move(*key);
   }
   if (!best) return std::optional<KeyDescription>();
@@ -406,7 +407,8 @@ Result<WrappingKey> OciKmsClient::prepare_import(const ImportTarget& target,
   const auto& algs = shape->wrapping_algorithms;
   if (std::find(algs.begin(), algs.end(), target.wrapping_algorithm) == algs.end())
     return make_error(ErrorKind::InvalidArgument,
-                      what + ": " + target.key_type + " cannot be imported with wrapping algorithm '" +
+                      what + ": " + target.key_type +
+                          " cannot be imported with wrapping algorithm '" +
                           target.wrapping_algorithm + "'; OCI takes " + algs.front() +
                           (algs.size() > 1 ? " or " + algs.back() : std::string()));
   if (!existing_key_id.empty())
@@ -428,12 +430,14 @@ Result<ImportResult> OciKmsClient::import_key(const ImportTarget& target,
   const std::string what = "OCI " + op;
   auto shape = oci_key_shape(target.key_type);
   if (!shape) return shape.error();
-  std::string algorithm = wrapping.algorithm.empty() ? target.wrapping_algorithm : wrapping.algorithm;
+  std::string algorithm =
+      wrapping.algorithm.empty() ? target.wrapping_algorithm : wrapping.algorithm;
   const auto& algs = shape->wrapping_algorithms;
   if (std::find(algs.begin(), algs.end(), algorithm) == algs.end())
     return make_error(ErrorKind::InvalidArgument, what + ": " + target.key_type +
                                                       " cannot be imported with wrapping "
-                                                      "algorithm '" + algorithm + "'");
+                                                      "algorithm '" +
+                                                      algorithm + "'");
   if (wrapped.empty())
     return make_error(ErrorKind::InvalidArgument, what + ": no wrapped key material");
   Json wrapped_key = {{"keyMaterial", base64_encode(wrapped)}, {"wrappingAlgorithm", algorithm}};
@@ -442,8 +446,9 @@ Result<ImportResult> OciKmsClient::import_key(const ImportTarget& target,
   if (kind == ImportKind::First) {
     if (config_.compartment_id.empty())
       return make_error(ErrorKind::InvalidArgument,
-                        what + ": spec.oci.compartmentId is empty: keys are imported into a "
-                               "compartment");
+                        what +
+                            ": spec.oci.compartmentId is empty: keys are imported into a "
+                            "compartment");
     if (target.name.empty())
       return make_error(ErrorKind::InvalidArgument, what + ": the target has no name");
     Json body = {{"compartmentId", config_.compartment_id},
@@ -463,9 +468,9 @@ Result<ImportResult> OciKmsClient::import_key(const ImportTarget& target,
 
   if (auto s = check_ocid(what, "key", wrapping.key_id); !s) return s.error();
   Json body = {{"wrappedImportKey", wrapped_key}, {"freeformTags", tags}};
-  auto resp = call(op, "POST",
-                   std::string(kApi) + "/keys/" + wrapping.key_id + "/keyVersions/import",
-                   body.dump(), false);
+  auto resp =
+      call(op, "POST", std::string(kApi) + "/keys/" + wrapping.key_id + "/keyVersions/import",
+           body.dump(), false);
   if (!resp) return resp.error();
   auto j = parse_json(what, resp->body);
   if (!j) return j.error();

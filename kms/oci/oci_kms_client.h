@@ -93,9 +93,8 @@ class OciKmsClient final : public KmsProvider {
   // From a KmsProvider: spec.oci.managementEndpoint (or spec.endpoint), spec.oci.compartmentId;
   // credentials tenancy, user, fingerprint, privateKey (PEM) and passphrase (optional).
   // InvalidArgument naming the missing or unreadable field.
-  static Result<std::unique_ptr<OciKmsClient>> from_config(const ProviderConfig& config,
-                                                           HttpTransport& transport,
-                                                           const Clock& clock,
+  static Result<std::unique_ptr<OciKmsClient>> from_config(
+      const ProviderConfig& config, HttpTransport& transport, const Clock& clock,
       RetryEnvironment env = default_retry_environment());
 
   const char* provider() const override { return "oci"; }
@@ -112,7 +111,9 @@ class OciKmsClient final : public KmsProvider {
   // ListKeys in the compartment, keys whose displayName is target.name and that are not
   // DELETING or DELETED; GetKey of each; the one whose freeform tag byok.dev/owner is
   // target.owner (the oldest, should there be several).
-  Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
+  Status check_target(const ImportTarget&, SystemTime) const override {
+    return {};
+  }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // GetWrappingKey; the returned key_id is `existing_key_id` (ImportKey itself creates keys) and
   // import_token the wrapping key's OCID.

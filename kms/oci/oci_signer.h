@@ -2,7 +2,8 @@
 // OCI API request signatures, version 1 (Oracle Cloud Infrastructure documentation, "Request
 // Signatures"): draft-cavage-http-signatures-08 in the Authorization header,
 //
-//   Signature version="1",headers="date (request-target) host",keyId="<tenancy>/<user>/<fingerprint>",
+//   Signature version="1",headers="date (request-target)
+//   host",keyId="<tenancy>/<user>/<fingerprint>",
 //             algorithm="rsa-sha256",signature="<base64 RSA-SHA256 of the signing string>"
 //
 // The signing string is one "name: value" line per signed header, in the order the headers

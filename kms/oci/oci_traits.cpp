@@ -25,9 +25,9 @@ Result<WrapSpec> oci_wrapping_algorithm(std::string_view name) {
   if (name == "RSA_OAEP_AES_SHA256")
     return WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha256, 0};
   if (name == "RSA_OAEP_SHA256") return WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha256, 0};
-  return make_error(ErrorKind::InvalidArgument,
-                    "unknown OCI wrapping algorithm \"" + std::string(name) +
-                        "\" (RSA_OAEP_AES_SHA256, RSA_OAEP_SHA256)");
+  return make_error(ErrorKind::InvalidArgument, "unknown OCI wrapping algorithm \"" +
+                                                    std::string(name) +
+                                                    "\" (RSA_OAEP_AES_SHA256, RSA_OAEP_SHA256)");
 }
 
 const ProviderTraits kOciTraits{

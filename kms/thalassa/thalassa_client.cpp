@@ -22,9 +22,8 @@ const std::vector<std::string> kHashFunctions = {"sha256", "sha1"};
 
 // The ImportedKey API's key types; Thalassa's keyType words are the same.
 const std::vector<std::string> kKeyTypes = {
-    "aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048",  "rsa-3072",
+    "aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048",   "rsa-3072",
     "rsa-4096",     "ecdsa-p256",   "ecdsa-p384",        "ecdsa-p521", "ed25519"};
-
 
 Result<Json> parse_answer(const std::string& what, const std::string& body) {
   try {
@@ -72,9 +71,12 @@ Status check_key_type(const std::string& key_type) {
 
 ErrorKind thalassa_error_kind(int status) {
   switch (status) {
-    case 412: return ErrorKind::FailedPrecondition;
-    case 422: return ErrorKind::InvalidArgument;
-    default: return error_kind_for_http_status(status);
+    case 412:
+      return ErrorKind::FailedPrecondition;
+    case 422:
+      return ErrorKind::InvalidArgument;
+    default:
+      return error_kind_for_http_status(status);
   }
 }
 
@@ -92,8 +94,8 @@ ErrorReading read_error(const HttpResponse& resp) {
 
 }  // namespace
 
-ThalassaClient::ThalassaClient(ThalassaConfig config, HttpTransport& transport,
-                               const Clock& clock, RetryEnvironment env)
+ThalassaClient::ThalassaClient(ThalassaConfig config, HttpTransport& transport, const Clock& clock,
+                               RetryEnvironment env)
     : config_(std::move(config)), transport_(transport), clock_(clock), env_(std::move(env)) {
   while (config_.endpoint.size() > 8 && config_.endpoint.back() == '/') config_.endpoint.pop_back();
 }
@@ -120,8 +122,8 @@ Result<std::string> ThalassaClient::call(const std::string& method, const std::s
     request.body = body;
   }
   // Reads are idempotent; every write is sent once (the caller looks before trying again).
-  return send_with_retry(transport_, request, "thalassa " + method + " " + path,
-                         method == "GET", config_.retry, env_, read_error);
+  return send_with_retry(transport_, request, "thalassa " + method + " " + path, method == "GET",
+                         config_.retry, env_, read_error);
 }
 
 KeyDescription ThalassaClient::describe(const ThalassaKey& key) const {
@@ -181,12 +183,14 @@ Result<DeletionSchedule> ThalassaClient::schedule_key_deletion(const std::string
   auto deleted = call("DELETE", keys_path() + "/" + percent_encode(identity), "");
   if (!deleted) return deleted.error();
   auto key = get_key(identity);
-  if (!key) return key.error().context("thalassa: deletion scheduled, but reading the key back failed");
+  if (!key)
+    return key.error().context("thalassa: deletion scheduled, but reading the key back failed");
   return DeletionSchedule{key->identity, key->status, std::nullopt};
 }
 
 Status ThalassaClient::cancel_key_deletion(const std::string& key_id) {
-  auto body = call("DELETE", keys_path() + "/" + percent_encode(identity_of(key_id)) + "/cancel-deletion", "");
+  auto body = call(
+      "DELETE", keys_path() + "/" + percent_encode(identity_of(key_id)) + "/cancel-deletion", "");
   if (!body) return body.error();
   return {};
 }
@@ -271,8 +275,9 @@ Result<WrappingKey> ThalassaClient::prepare_import(const ImportTarget& target,
   const std::string what = "thalassa GET kms/" + config_.region + "/wrapping-key";
   if (!spki) return spki.error().context(what);
   if (spki->rsa_bits < 2048)
-    return make_error(ErrorKind::Internal, what + ": the wrapping key is not an RSA key of 2048 "
-                                                  "bits or more");
+    return make_error(ErrorKind::Internal, what +
+                                               ": the wrapping key is not an RSA key of 2048 "
+                                               "bits or more");
   WrappingKey w;
   w.key_id = existing_key_id.empty() ? "" : identity_of(existing_key_id);
   w.public_key_der = std::move(spki->der);
@@ -284,8 +289,8 @@ Result<ImportResult> ThalassaClient::import_key(const ImportTarget& target,
                                                 const WrappingKey& wrapping,
                                                 const std::string& wrapped, ImportKind kind) {
   if (auto st = check_key_type(target.key_type); !st) return st.error();
-  const std::string& hash = wrapping.algorithm.empty() ? target.wrapping_algorithm
-                                                       : wrapping.algorithm;
+  const std::string& hash =
+      wrapping.algorithm.empty() ? target.wrapping_algorithm : wrapping.algorithm;
   if (std::find(kHashFunctions.begin(), kHashFunctions.end(), hash) == kHashFunctions.end())
     return make_error(ErrorKind::InvalidArgument,
                       "thalassa: hashFunction \"" + hash + "\" is not sha256 or sha1");
@@ -309,11 +314,11 @@ Result<ImportResult> ThalassaClient::import_key(const ImportTarget& target,
     auto key = get_key(wrapping.key_id);
     if (!key) return key.error();
     if (!key->imported || key->allow_rotation == false)
-      return make_error(ErrorKind::FailedPrecondition,
-                        "thalassa key " + key->identity +
-                            (key->imported ? " was imported with allowRotation false"
-                                           : " was not imported") +
-                            ", so it takes no new versions");
+      return make_error(
+          ErrorKind::FailedPrecondition,
+          "thalassa key " + key->identity +
+              (key->imported ? " was imported with allowRotation false" : " was not imported") +
+              ", so it takes no new versions");
     path = keys_path() + "/" + percent_encode(wrapping.key_id) + "/versions";
   }
   what = "thalassa POST " + path;
@@ -333,7 +338,7 @@ Result<ImportResult> ThalassaClient::import_key(const ImportTarget& target,
 Result<std::unique_ptr<ThalassaClient>> ThalassaClient::from_config(const ProviderConfig& config,
                                                                     HttpTransport& transport,
                                                                     const Clock& clock,
-    RetryEnvironment env) {
+                                                                    RetryEnvironment env) {
   if (config.endpoint.empty())
     return make_error(ErrorKind::InvalidArgument,
                       "spec.endpoint is empty: thalassa needs the API address, e.g. "

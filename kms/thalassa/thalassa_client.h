@@ -104,7 +104,9 @@ class ThalassaClient final : public KmsProvider {
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override;
   // By name, then by the byok.dev/owner label: a key of that name with another owner (or none)
   // is AlreadyExists.
-  Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
+  Status check_target(const ImportTarget&, SystemTime) const override {
+    return {};
+  }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // Fetches the regional wrapping key; nothing is created before the import.
   Result<WrappingKey> prepare_import(const ImportTarget& target,
@@ -117,9 +119,8 @@ class ThalassaClient final : public KmsProvider {
 
   // Builds a client from a KmsProvider: endpoint and region (required), settings organisation
   // (required), credentials token.
-  static Result<std::unique_ptr<ThalassaClient>> from_config(const ProviderConfig& config,
-                                                             HttpTransport& transport,
-                                                             const Clock& clock,
+  static Result<std::unique_ptr<ThalassaClient>> from_config(
+      const ProviderConfig& config, HttpTransport& transport, const Clock& clock,
       RetryEnvironment env = default_retry_environment());
 
   // Thalassa-only calls.

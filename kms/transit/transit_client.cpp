@@ -24,7 +24,7 @@ const std::vector<std::string> kHashFunctions = {"SHA256", "SHA1"};
 
 // The ImportedKey API's key types; transit's import takes each under the same word.
 const std::vector<std::string> kKeyTypes = {
-    "aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048",  "rsa-3072",
+    "aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048",   "rsa-3072",
     "rsa-4096",     "ecdsa-p256",   "ecdsa-p384",        "ecdsa-p521", "ed25519"};
 
 bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -111,18 +111,17 @@ Result<std::string> TransitClient::call(const std::string& method, const std::st
   }
   // Reads are idempotent; every write is sent once (the caller looks before trying again).
   const std::string mount = config_.mount_path;
-  return send_with_retry(transport_, request, what, method == "GET", config_.retry, env_,
-                         [&mount](const HttpResponse& resp) {
-                           auto parsed = parse_vault_errors(resp.body);
-                           std::vector<std::string> errors = parsed.value_or(
-                               std::vector<std::string>{});
-                           std::string text = parsed ? join(errors, "; ") : body_snippet(resp.body);
-                           if (text.empty()) text = resp.status == 404 ? "not found" : "no message";
-                           if (resp.status == 404 &&
-                               text.find("no handler for route") != std::string::npos)
-                             text += " (is a transit engine mounted at " + mount + "/?)";
-                           return ErrorReading{vault_error_kind(resp.status, errors), text};
-                         });
+  return send_with_retry(
+      transport_, request, what, method == "GET", config_.retry, env_,
+      [&mount](const HttpResponse& resp) {
+        auto parsed = parse_vault_errors(resp.body);
+        std::vector<std::string> errors = parsed.value_or(std::vector<std::string>{});
+        std::string text = parsed ? join(errors, "; ") : body_snippet(resp.body);
+        if (text.empty()) text = resp.status == 404 ? "not found" : "no message";
+        if (resp.status == 404 && text.find("no handler for route") != std::string::npos)
+          text += " (is a transit engine mounted at " + mount + "/?)";
+        return ErrorReading{vault_error_kind(resp.status, errors), text};
+      });
 }
 
 Result<TransitKey> TransitClient::read_key(const std::string& name) {
@@ -221,9 +220,9 @@ Result<Accessor> TransitClient::who_am_i() {
   try {
     data = Json::parse(*body).at("data");
   } catch (const Json::exception& e) {
-    return make_error(ErrorKind::Internal,
-                      std::string("transit GET auth/token/lookup-self: answer has no data: ") +
-                          e.what());
+    return make_error(
+        ErrorKind::Internal,
+        std::string("transit GET auth/token/lookup-self: answer has no data: ") + e.what());
   }
   Accessor a;
   a.id = str(data, "accessor");
@@ -256,8 +255,8 @@ Result<std::optional<KeyDescription>> TransitClient::find_key(const ImportTarget
   else if (key->type != target.key_type)
     mismatch = "is of type " + key->type + ", not " + target.key_type;
   else if (key->allow_rotation != target.allow_rotation)
-    mismatch = std::string("was imported with allow_rotation ") +
-               (key->allow_rotation ? "true" : "false");
+    mismatch =
+        std::string("was imported with allow_rotation ") + (key->allow_rotation ? "true" : "false");
   if (!mismatch.empty())
     return make_error(ErrorKind::AlreadyExists,
                       "transit key " + resource_of(target.name) + " already exists and " +
@@ -294,9 +293,9 @@ Result<WrappingKey> TransitClient::prepare_import(const ImportTarget& target,
   const std::string what = "transit GET " + config_.mount_path + "/wrapping_key";
   if (!spki) return spki.error().context(what);
   if (spki->rsa_bits != static_cast<int>(kOaepBlockBytes * 8))
-    return make_error(ErrorKind::Internal,
-                      what + ": the wrapping key is not RSA-4096 (" +
-                          std::to_string(spki->rsa_bits) + " bits), which the transit wrap needs");
+    return make_error(ErrorKind::Internal, what + ": the wrapping key is not RSA-4096 (" +
+                                               std::to_string(spki->rsa_bits) +
+                                               " bits), which the transit wrap needs");
   WrappingKey w;
   w.key_id = existing_key_id;
   w.public_key_der = std::move(spki->der);
@@ -317,8 +316,8 @@ Result<ImportResult> TransitClient::import_key(const ImportTarget& target,
                       what + ": the wrap is " + std::to_string(wrapped.size()) +
                           " bytes; transit expects a 512-byte RSA-OAEP block (RSA-4096) followed "
                           "by the AES-KWP-wrapped material");
-  const std::string& hash = wrapping.algorithm.empty() ? target.wrapping_algorithm
-                                                       : wrapping.algorithm;
+  const std::string& hash =
+      wrapping.algorithm.empty() ? target.wrapping_algorithm : wrapping.algorithm;
   if (std::find(kHashFunctions.begin(), kHashFunctions.end(), hash) == kHashFunctions.end())
     return make_error(ErrorKind::InvalidArgument,
                       what + ": hash_function \"" + hash + "\" is not SHA256 or SHA1");
@@ -350,7 +349,7 @@ Result<ImportResult> TransitClient::import_key(const ImportTarget& target,
 Result<std::unique_ptr<TransitClient>> TransitClient::from_config(const ProviderConfig& config,
                                                                   HttpTransport& transport,
                                                                   const Clock& clock,
-    RetryEnvironment env) {
+                                                                  RetryEnvironment env) {
   if (config.endpoint.empty())
     return make_error(ErrorKind::InvalidArgument,
                       "spec.endpoint is empty: transit needs the Vault/OpenBao address, e.g. "

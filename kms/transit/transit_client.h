@@ -5,8 +5,9 @@
 // Calls (paths relative to <endpoint>/v1/, <mount> = settings mountPath, default "transit"):
 //   describe_key           GET  <mount>/keys/<name>
 //   who_am_i               GET  auth/token/lookup-self
-//   prepare_import         GET  <mount>/wrapping_key                  -> {"data":{"public_key": PEM}}
-//   import_key (First)     POST <mount>/keys/<name>/import            {ciphertext, hash_function,
+//   prepare_import         GET  <mount>/wrapping_key                  -> {"data":{"public_key":
+//   PEM}} import_key (First)     POST <mount>/keys/<name>/import            {ciphertext,
+//   hash_function,
 //                                                                      type, allow_rotation,
 //                                                                      exportable: false}
 //   import_key (NewVersion)POST <mount>/keys/<name>/import_version    {ciphertext, hash_function}
@@ -53,9 +54,9 @@
 namespace byok::kms::transit {
 
 struct TransitConfig {
-  std::string endpoint;              // the Vault/OpenBao address, e.g. https://vault:8200
+  std::string endpoint;  // the Vault/OpenBao address, e.g. https://vault:8200
   std::string mount_path = "transit";
-  std::string vault_namespace;       // empty: the root namespace
+  std::string vault_namespace;  // empty: the root namespace
   std::string token;
   RetryPolicy retry;
 };
@@ -63,16 +64,16 @@ struct TransitConfig {
 // The fields of a key read (GET <mount>/keys/<name>) this client uses.
 struct TransitKey {
   std::string name;
-  std::string type;  // aes256-gcm96, rsa-2048, ...
-  bool imported = false;                // imported_key
-  bool allow_rotation = false;          // imported_key_allow_rotation
+  std::string type;             // aes256-gcm96, rsa-2048, ...
+  bool imported = false;        // imported_key
+  bool allow_rotation = false;  // imported_key_allow_rotation
   bool deletion_allowed = false;
   bool exportable = false;
   long long latest_version = 0;
   long long min_decryption_version = 0;
   long long min_encryption_version = 0;
-  std::vector<std::string> supports;    // "encryption", "decryption", "signing", "derivation"
-  std::optional<SystemTime> created;    // the oldest version's creation time
+  std::vector<std::string> supports;  // "encryption", "decryption", "signing", "derivation"
+  std::optional<SystemTime> created;  // the oldest version's creation time
 };
 
 // The state word this client reports for a transit key (transit has none of its own):
@@ -107,7 +108,9 @@ class TransitClient final : public KmsProvider {
 
   // {"SHA256", "SHA1"} for every type the ImportedKey API has.
   Result<std::vector<std::string>> wrapping_algorithms(const std::string& key_type) override;
-  Status check_target(const ImportTarget&, SystemTime) const override { return {}; }  // none beyond the schema's
+  Status check_target(const ImportTarget&, SystemTime) const override {
+    return {};
+  }  // none beyond the schema's
   Result<std::optional<KeyDescription>> find_key(const ImportTarget& target) override;
   // Fetches the wrapping key (RSA-4096); nothing is created before the import in transit.
   // WrappingKey.key_id is existing_key_id (empty for a first import).
@@ -118,9 +121,8 @@ class TransitClient final : public KmsProvider {
 
   // Builds a client from a KmsProvider: endpoint (required), settings mountPath (default
   // "transit") and namespace, credentials token.
-  static Result<std::unique_ptr<TransitClient>> from_config(const ProviderConfig& config,
-                                                            HttpTransport& transport,
-                                                            const Clock& clock,
+  static Result<std::unique_ptr<TransitClient>> from_config(
+      const ProviderConfig& config, HttpTransport& transport, const Clock& clock,
       RetryEnvironment env = default_retry_environment());
 
   // Transit-only calls.

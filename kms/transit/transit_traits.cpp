@@ -13,9 +13,8 @@ Result<WrapSpec> transit_hash_function(std::string_view name) {
   if (name == "SHA256" || name.empty())
     return WrapSpec{WrapMethod::RsaAesKeyWrap, OaepHash::Sha256, 0};
   if (name == "SHA224" || name == "SHA384" || name == "SHA512")
-    return make_error(ErrorKind::Unsupported,
-                      "transit hash_function " + std::string(name) +
-                          " is not supported here; use SHA1 or SHA256");
+    return make_error(ErrorKind::Unsupported, "transit hash_function " + std::string(name) +
+                                                  " is not supported here; use SHA1 or SHA256");
   return make_error(ErrorKind::InvalidArgument,
                     "unknown transit hash_function \"" + std::string(name) + "\" (SHA1, SHA256)");
 }

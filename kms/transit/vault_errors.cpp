@@ -15,13 +15,13 @@ bool any_contains(const std::vector<std::string>& errors, const char* words) {
 // builtin/logical/transit (path_import.go) and sdk/helper/keysutil (policy.go): bad material or
 // a wrap the wrapping key cannot open.
 constexpr const char* kBadMaterial[] = {
-    "ciphertext is too short",        // shorter than the 512-byte RSA-OAEP block
-    "expected ephemeral AES key",     // the OAEP block did not hold a 256-bit AES key
-    "decryption error",               // crypto/rsa: wrong wrapping key or OAEP hash
-    "kwp:",                           // AES-KWP integrity check (tink's subtle.KWP)
-    "invalid key size",               // material of the wrong length for the type
-    "error parsing asymmetric key",   // not PKCS#8, or the wrong algorithm for the type
-    "illegal base64",                 // ciphertext not base64
+    "ciphertext is too short",       // shorter than the 512-byte RSA-OAEP block
+    "expected ephemeral AES key",    // the OAEP block did not hold a 256-bit AES key
+    "decryption error",              // crypto/rsa: wrong wrapping key or OAEP hash
+    "kwp:",                          // AES-KWP integrity check (tink's subtle.KWP)
+    "invalid key size",              // material of the wrong length for the type
+    "error parsing asymmetric key",  // not PKCS#8, or the wrong algorithm for the type
+    "illegal base64",                // ciphertext not base64
     "unknown hash function",
     "does not support public_key import",
 };
@@ -63,7 +63,7 @@ ErrorKind vault_error_kind(int status, const std::vector<std::string>& errors) {
   if (status == 403) return ErrorKind::PermissionDenied;
   if (status == 404)
     return any_contains(errors, "no handler for route") ? ErrorKind::FailedPrecondition
-                                                         : ErrorKind::NotFound;
+                                                        : ErrorKind::NotFound;
   if (any_contains(errors, "cannot be used with an existing key")) return ErrorKind::Conflict;
   if (any_contains(errors, "no existing key named") || any_contains(errors, "no key found"))
     return ErrorKind::NotFound;
@@ -74,12 +74,18 @@ ErrorKind vault_error_kind(int status, const std::vector<std::string>& errors) {
   for (const char* words : kBadMaterial)
     if (any_contains(errors, words)) return ErrorKind::InvalidArgument;
   switch (status) {
-    case 400: return ErrorKind::InvalidArgument;
-    case 405: return ErrorKind::Unsupported;
-    case 409: return ErrorKind::Conflict;
-    case 412: return ErrorKind::Unavailable;  // a performance standby not yet caught up
-    case 429: return ErrorKind::Throttled;
-    default: break;
+    case 400:
+      return ErrorKind::InvalidArgument;
+    case 405:
+      return ErrorKind::Unsupported;
+    case 409:
+      return ErrorKind::Conflict;
+    case 412:
+      return ErrorKind::Unavailable;  // a performance standby not yet caught up
+    case 429:
+      return ErrorKind::Throttled;
+    default:
+      break;
   }
   if (status >= 500) return ErrorKind::Unavailable;  // sealed (503), standby, internal
   return ErrorKind::Internal;

@@ -46,16 +46,19 @@ const CmkPeer* find_peer(const std::vector<CmkPeer>& peers, const std::string& n
 }  // namespace
 
 CmkPeer peer_of(const Cmk& c) {
-  return {c.meta.name, c.spec.provider, c.spec.replaces, c.spec.is_default,
-          c.meta.creation_timestamp, c.meta.deleting};
+  return {c.meta.name,       c.spec.provider,           c.spec.replaces,
+          c.spec.is_default, c.meta.creation_timestamp, c.meta.deleting};
 }
 
 CmkPeer peer_from_object(const nlohmann::json& o) {
   const auto& md = o.at("metadata");
   static const nlohmann::json kEmpty = nlohmann::json::object();
   const auto& spec = o.contains("spec") ? o["spec"] : kEmpty;
-  return {md.value("name", ""), spec.value("provider", ""), spec.value("replaces", ""),
-          spec.value("default", false), md.value("creationTimestamp", ""),
+  return {md.value("name", ""),
+          spec.value("provider", ""),
+          spec.value("replaces", ""),
+          spec.value("default", false),
+          md.value("creationTimestamp", ""),
           md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null()};
 }
 
@@ -102,8 +105,8 @@ CmkPlan plan_cmk(const CmkInputs& in) {
 
   const CmkPeer self = peer_of(cmk);
   auto set = [&](const char* type, const char* status, const char* reason, std::string message) {
-    runtime::set_condition(next.conditions, Condition{type, status, reason, std::move(message), gen, ""},
-                           in.now);
+    runtime::set_condition(next.conditions,
+                           Condition{type, status, reason, std::move(message), gen, ""}, in.now);
   };
   auto drop = [&](const char* type) {
     std::erase_if(next.conditions, [type](const Condition& c) { return c.type == type; });
@@ -149,8 +152,10 @@ CmkPlan plan_cmk(const CmkInputs& in) {
   if (const auto* v = find_condition(next.conditions, conditions::kKeyVerified)) verified = *v;
   const std::string verified_reason = verified ? verified->reason : "";
   std::optional<kms::CmkStatus> kms_status;
-  if (verified_reason == kmsprovider::reasons::kKeyNotFound) kms_status = kms::CmkStatus::Deleted;
-  else if (!next.key_state.empty()) kms_status = kms::cmk_status_for(provider, next.key_state);
+  if (verified_reason == kmsprovider::reasons::kKeyNotFound)
+    kms_status = kms::CmkStatus::Deleted;
+  else if (!next.key_state.empty())
+    kms_status = kms::cmk_status_for(provider, next.key_state);
 
   // Status word and the default.
   std::optional<CmkPeer> by;
@@ -159,9 +164,12 @@ CmkPlan plan_cmk(const CmkInputs& in) {
     next.is_default = false;
   } else {
     by = replaced_by(self, in.peers);
-    if (kms_status == kms::CmkStatus::Deleted) next.status = kDeleted;
-    else if (by || kms_status == kms::CmkStatus::Old) next.status = kOld;
-    else next.status = kCurrent;
+    if (kms_status == kms::CmkStatus::Deleted)
+      next.status = kDeleted;
+    else if (by || kms_status == kms::CmkStatus::Old)
+      next.status = kOld;
+    else
+      next.status = kCurrent;
     auto winner = default_winner(self, in.peers);
     next.is_default = winner && winner->name == self.name;
     if (!cmk.spec.is_default) {
@@ -173,7 +181,8 @@ CmkPlan plan_cmk(const CmkInputs& in) {
       set(conditions::kDefault, "False", "DefaultClaimedByNewer",
           "CustomerManagedKey " + winner->name +
               " also claims default and was created later, so it is the default; set "
-              "spec.default to false here, or delete " + winner->name);
+              "spec.default to false here, or delete " +
+              winner->name);
     }
   }
 
@@ -245,22 +254,23 @@ CmkPlan plan_cmk(const CmkInputs& in) {
   }
 
   // updatedAt moves with what a user would call an update, and with nothing else.
-  bool changed_meaning = cmk.status.observed_generation != gen || cmk.status.status != next.status ||
+  bool changed_meaning = cmk.status.observed_generation != gen ||
+                         cmk.status.status != next.status ||
                          cmk.status.is_default != next.is_default;
   if (changed_meaning || next.updated_at.empty()) next.updated_at = in.now;
 
   if (cmk.status.id.empty())
-    plan.events.push_back({"Normal", "Registered", "Register",
-                           "registered " + cmk.spec.provider + " key " + cmk.spec.resource +
-                               " as id " + next.id});
+    plan.events.push_back(
+        {"Normal", "Registered", "Register",
+         "registered " + cmk.spec.provider + " key " + cmk.spec.resource + " as id " + next.id});
   if (!cmk.status.key_state.empty() && !next.key_state.empty() &&
       cmk.status.key_state != next.key_state)
     plan.events.push_back({kms_status == kms::CmkStatus::Current ? "Normal" : "Warning",
                            "KeyStateChanged", "Verify",
-                           "the key's state changed in " + provider + ": " +
-                               cmk.status.key_state + " -> " + next.key_state});
-  if (verified && (!before || before->status != verified->status ||
-                   before->reason != verified->reason)) {
+                           "the key's state changed in " + provider + ": " + cmk.status.key_state +
+                               " -> " + next.key_state});
+  if (verified &&
+      (!before || before->status != verified->status || before->reason != verified->reason)) {
     if (verified->status == "True")
       plan.events.push_back({"Normal", "KeyVerified", "Verify", verified->message});
     else if (verified->reason != reasons::kVerificationPending)

@@ -55,9 +55,9 @@ struct DeletionOutcome {
 
 struct CmkInputs {
   Cmk cmk;
-  std::vector<CmkPeer> peers;  // may include the CMK itself; it is skipped by name
-  std::string now;             // RFC 3339
-  std::string fresh_id;        // used only if status.id is still empty
+  std::vector<CmkPeer> peers;               // may include the CMK itself; it is skipped by name
+  std::string now;                          // RFC 3339
+  std::string fresh_id;                     // used only if status.id is still empty
   std::optional<KeyCheck> check;            // when a verification ran in this pass
   std::optional<DeletionOutcome> deletion;  // when deletionPolicy Delete ran in this pass
   std::string interval_problem;             // an unusable verify-interval annotation

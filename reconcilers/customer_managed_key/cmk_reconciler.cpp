@@ -23,8 +23,8 @@ Relevance relevance_of(const runtime::Json* o) {
   if (!o) return r;
   auto c = parse_cmk(*o);
   if (!c) return r;
-  return {c->meta.namespace_, c->spec.provider, c->spec.replaces, c->spec.is_default,
-          c->meta.deleting, true};
+  return {c->meta.namespace_, c->spec.provider, c->spec.replaces,
+          c->spec.is_default, c->meta.deleting, true};
 }
 
 }  // namespace
@@ -39,7 +39,8 @@ std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtim
     if (!r.replaces.empty()) keys.insert(ns + "/" + r.replaces);
   if (before.claims_default || after.claims_default) {
     store.visit_namespace(ns, [&keys](const runtime::Json& o) {
-      if (o.contains("spec") && o["spec"].value("default", false)) keys.insert(runtime::object_key(o));
+      if (o.contains("spec") && o["spec"].value("default", false))
+        keys.insert(runtime::object_key(o));
     });
   }
   const runtime::Json* self = now ? now : old;
@@ -51,8 +52,13 @@ CmkReconciler::CmkReconciler(kube::KubeClient& client, const runtime::Store& sto
                              kmsprovider::ProviderRegistry& providers,
                              runtime::EventRecorder& events, const Clock& clock, Logger& log,
                              std::function<std::string()> new_id)
-    : client_(client), providers_(providers), store_(store), events_(events), clock_(clock),
-      log_(log), new_id_(std::move(new_id)) {}
+    : client_(client),
+      providers_(providers),
+      store_(store),
+      events_(events),
+      clock_(clock),
+      log_(log),
+      new_id_(std::move(new_id)) {}
 
 runtime::ReconcileResult CmkReconciler::reconcile(const std::string& key) {
   auto result = execute(key);
@@ -86,15 +92,16 @@ KeyCheck check_key(kmsprovider::ProviderRegistry& providers, const Cmk& cmk) {
   if (lookup.type != cmk.spec.provider) {
     check.provider_problem = kmsprovider::ProviderProblem::Misconfigured;
     check.error = Error{ErrorKind::InvalidArgument,
-                        "spec.providerRef names " + cmk.spec.provider_ref.describe() +
-                            " of type " + lookup.type + ", but spec.provider is " +
-                            cmk.spec.provider + ": point providerRef at a " + cmk.spec.provider +
-                            " KmsProvider"};
+                        "spec.providerRef names " + cmk.spec.provider_ref.describe() + " of type " +
+                            lookup.type + ", but spec.provider is " + cmk.spec.provider +
+                            ": point providerRef at a " + cmk.spec.provider + " KmsProvider"};
     return check;
   }
   auto key = lookup.client->describe_key(cmk.spec.resource);
-  if (key) check.key = std::move(*key);
-  else check.error = key.error();
+  if (key)
+    check.key = std::move(*key);
+  else
+    check.error = key.error();
   // The KmsProvider's own check already asked the KMS who its credentials are; ask here only
   // before it has (its failure only leaves the field as it was).
   check.accessor = lookup.accessor;
@@ -176,7 +183,8 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
   // The pure plan decides when the finalizer comes and goes (added first, released once the
   // deletionPolicy is carried out); the guarded patches are the runtime's.
   if (plan.add_finalizer) {
-    if (auto added = runtime::add_finalizer(client_, type, meta, kFinalizer); !added) return added.error();
+    if (auto added = runtime::add_finalizer(client_, type, meta, kFinalizer); !added)
+      return added.error();
     return runtime::done();  // the update comes back through the watch: next step
   }
 
@@ -194,8 +202,9 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
   }
   if (plan.transient_failure) {
     const Error* e = in.deletion ? &in.deletion->error : (in.check ? &in.check->error : nullptr);
-    return runtime::retry_with_backoff(e ? e->message : std::string("KMS unavailable"),
-                                       runtime::honoured_retry_after(e ? e->retry_after : std::nullopt));
+    return runtime::retry_with_backoff(
+        e ? e->message : std::string("KMS unavailable"),
+        runtime::honoured_retry_after(e ? e->retry_after : std::nullopt));
   }
   if (in.cmk.meta.deleting) return runtime::done();
   // Come back when the next verification is due. After a lasting failure (a missing key, bad

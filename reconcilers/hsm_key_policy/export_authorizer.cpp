@@ -34,7 +34,8 @@ Result<Grant> ExportAuthorizer::authorize(const ExportAsk& ask,
   Grant grant{*granted, ""};
   for (const auto& p : policies) {
     if (p.name != *granted) continue;
-    if (auto a = p.accounts.find(ask.destination.name); a != p.accounts.end()) grant.account = a->second;
+    if (auto a = p.accounts.find(ask.destination.name); a != p.accounts.end())
+      grant.account = a->second;
     grant.require_attestation = p.attestation_required.count(ask.destination.name) > 0;
   }
   return grant;

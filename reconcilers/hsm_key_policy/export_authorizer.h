@@ -18,15 +18,15 @@
 namespace byok::hsmpolicy {
 
 struct ExportAsk {
-  std::string ns;                  // the ImportedKey's namespace
+  std::string ns;  // the ImportedKey's namespace
   bool by_label = true;
-  std::string key;                 // source.hsm.label or .id
+  std::string key;  // source.hsm.label or .id
   kmsprovider::ProviderRef destination;
 };
 
 struct Grant {
-  std::string policy;   // the HsmKeyPolicy's name
-  std::string account;  // the account its destination requires; empty: none
+  std::string policy;                // the HsmKeyPolicy's name
+  std::string account;               // the account its destination requires; empty: none
   bool require_attestation = false;  // the KMS must attest its wrapping key
 };
 

@@ -5,7 +5,9 @@
 
 namespace byok::hsmpolicy {
 
-kube::ResourceType hsm_key_policies() { return {"byok.dev", "v1alpha1", "hsmkeypolicies", "HsmKeyPolicy", false}; }
+kube::ResourceType hsm_key_policies() {
+  return {"byok.dev", "v1alpha1", "hsmkeypolicies", "HsmKeyPolicy", false};
+}
 namespace {
 
 std::string lower(std::string s) {
@@ -59,7 +61,8 @@ Result<HsmKeyPolicy> parse_hsm_key_policy(const nlohmann::json& object) {
     for (const auto& d : spec.value("destinations", nlohmann::json::array())) {
       p.destinations.push_back(d.value("clusterKmsProvider", ""));
       if (d.contains("account")) p.accounts[p.destinations.back()] = d.value("account", "");
-      if (d.value("requireAttestation", false)) p.attestation_required.insert(p.destinations.back());
+      if (d.value("requireAttestation", false))
+        p.attestation_required.insert(p.destinations.back());
     }
     return p;
   } catch (const nlohmann::json::exception& e) {
@@ -75,8 +78,8 @@ std::optional<std::string> granting_policy(const std::vector<HsmKeyPolicy>& poli
   for (const auto& p : policies) sorted.push_back(&p);
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
   for (const auto* p : sorted) {
-    if (request.destination.empty() ||
-        std::find(p->destinations.begin(), p->destinations.end(), request.destination) == p->destinations.end())
+    if (request.destination.empty() || std::find(p->destinations.begin(), p->destinations.end(),
+                                                 request.destination) == p->destinations.end())
       continue;
     if (!runtime::selects(p->namespace_selector, request.namespace_labels)) continue;
     for (const auto& rule : p->keys) {

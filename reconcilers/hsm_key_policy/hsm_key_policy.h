@@ -51,9 +51,9 @@ Result<HsmKeyPolicy> parse_hsm_key_policy(const nlohmann::json& object);
 // An export as the ImportedKey asks for it.
 struct ExportRequest {
   runtime::Labels namespace_labels;
-  bool by_label = true;      // source.hsm.label (else source.hsm.id)
-  std::string key;           // the label or hex id the ImportedKey names
-  std::string destination;   // the ClusterKmsProvider's name
+  bool by_label = true;     // source.hsm.label (else source.hsm.id)
+  std::string key;          // the label or hex id the ImportedKey names
+  std::string destination;  // the ClusterKmsProvider's name
 };
 
 // The key the HSM found for the request.

@@ -21,15 +21,15 @@ namespace byok::importedkey {
 
 // Filled with designated initializers; audit() in the reconciler adds the key and destination.
 struct ExportRecord {
-  std::string stage{};        // "refused" | "intent" | "outcome" | "deletion"
-  std::string action{};       // "import" | "rotate" | "reimport" | "delete"
-  std::string outcome{};      // "refused" | "authorized" | "intent" | "succeeded" | "failed"
-  std::string hsm_key{};      // e.g. label "team-a-db"
+  std::string stage{};    // "refused" | "intent" | "outcome" | "deletion"
+  std::string action{};   // "import" | "rotate" | "reimport" | "delete"
+  std::string outcome{};  // "refused" | "authorized" | "intent" | "succeeded" | "failed"
+  std::string hsm_key{};  // e.g. label "team-a-db"
   std::string wrapping_key_fingerprint{};
   std::string destination{};  // "ClusterKmsProvider aws-prod"
   std::string provider_type{};
-  std::string kms_key{};      // the key in the KMS, when known
-  std::string policy{};       // the HsmKeyPolicy that allowed it
+  std::string kms_key{};  // the key in the KMS, when known
+  std::string policy{};   // the HsmKeyPolicy that allowed it
   std::string message{};
 };
 
@@ -40,7 +40,8 @@ class ExportAudit {
       : log_(audit_log), events_(events), operator_namespace_(std::move(operator_namespace)) {}
 
   // `object` is the ImportedKey; `destination_name` the ClusterKmsProvider's name (may be empty).
-  void record(const nlohmann::json& object, const std::string& destination_name, const ExportRecord& r);
+  void record(const nlohmann::json& object, const std::string& destination_name,
+              const ExportRecord& r);
 
  private:
   Logger& log_;

@@ -27,10 +27,11 @@ Failure kms_failure(ProviderProblem problem, const Error& e, const std::string& 
 // The reasons whose message carries the KMS's own words, or the admin's configuration.
 bool is_kms_reason(const std::string& reason) {
   namespace kr = kmsprovider::reasons;
-  for (const char* r : {kr::kKeyNotFound, kr::kInvalidCredentials, kr::kAccessDenied, kr::kKmsUnavailable,
-                        kr::kKmsError, kr::kProviderMisconfigured, kr::kCredentialsSecretNotFound,
-                        reasons::kKeyNameTaken, reasons::kKmsNotReady, reasons::kImportRefused,
-                        reasons::kRotationUnsupported, reasons::kDeletionFailed})
+  for (const char* r :
+       {kr::kKeyNotFound, kr::kInvalidCredentials, kr::kAccessDenied, kr::kKmsUnavailable,
+        kr::kKmsError, kr::kProviderMisconfigured, kr::kCredentialsSecretNotFound,
+        reasons::kKeyNameTaken, reasons::kKmsNotReady, reasons::kImportRefused,
+        reasons::kRotationUnsupported, reasons::kDeletionFailed})
     if (reason == r) return true;
   return false;
 }
@@ -42,7 +43,8 @@ Failure hsm_failure(const Error& e, const std::string& step) {
     case ErrorKind::NotFound:
       return {reasons::kHsmKeyNotFound, message, false};
     case ErrorKind::Unauthenticated:
-      return {reasons::kHsmUnavailable, message + " (check the HSM PIN the operator is given)", false};
+      return {reasons::kHsmUnavailable, message + " (check the HSM PIN the operator is given)",
+              false};
     default:
       return {reasons::kHsmCannotWrap, message, false};
   }

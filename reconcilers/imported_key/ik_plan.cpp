@@ -57,7 +57,8 @@ std::chrono::seconds lasting_failure_delay(const ImportedKeyStatus& before, Syst
   SystemTime since;
   if (!ready || ready->status != "False" || !parse_rfc3339(ready->last_transition_time, since))
     return runtime::lasting_failure_delay(std::chrono::seconds(0));
-  return runtime::lasting_failure_delay(std::chrono::duration_cast<std::chrono::seconds>(now - since));
+  return runtime::lasting_failure_delay(
+      std::chrono::duration_cast<std::chrono::seconds>(now - since));
 }
 
 Step decide(const ImportedKey& key, const std::optional<kms::KeyDescription>& found) {
@@ -71,7 +72,8 @@ Step decide(const ImportedKey& key, const std::optional<kms::KeyDescription>& fo
   if (key.spec.rotate > st.rotation) {
     if (!key.spec.allow_rotation) return Step::RotationNotAllowed;
     // A rotation recorded as under way whose new version the KMS already shows.
-    if (st.phase == phases::kRotating && !found->version.empty() && found->version != st.key_version)
+    if (st.phase == phases::kRotating && !found->version.empty() &&
+        found->version != st.key_version)
       return Step::AdoptRotation;
     return Step::Rotate;
   }
@@ -101,10 +103,11 @@ ImportedKeyStatus status_imported(const ImportedKey& key, const kms::ImportResul
   st.phase = phases::kImported;
   st.rotation = key.spec.rotate;
   st.reimport = reimport_request(key);
-  std::string what = rotated ? "new material imported as version " + result.version
-                             : "key material imported";
+  std::string what =
+      rotated ? "new material imported as version " + result.version : "key material imported";
   set(st, key, conditions::kImported, "True", reasons::kImported,
-      what + " into " + st.key_id + (rotated || result.version.empty() ? "" : " (version " + result.version + ")"),
+      what + " into " + st.key_id +
+          (rotated || result.version.empty() ? "" : " (version " + result.version + ")"),
       now);
   set(st, key, conditions::kReady, "True", reasons::kImported, what + " into " + st.key_id, now);
   return st;
@@ -160,10 +163,12 @@ std::optional<runtime::EventSpec> event_for(const ImportedKeyStatus& before,
                                             const ImportedKeyStatus& after) {
   const auto* was = runtime::find_condition(before.conditions, conditions::kReady);
   const auto* now = runtime::find_condition(after.conditions, conditions::kReady);
-  if (!now || (was && was->reason == now->reason && was->status == now->status)) return std::nullopt;
+  if (!now || (was && was->reason == now->reason && was->status == now->status))
+    return std::nullopt;
   if (now->reason == reasons::kImportInProgress || now->reason == reasons::kImported)
     return std::nullopt;  // the steps record their own Events
-  if (now->status == "True") return runtime::EventSpec{"Normal", now->reason, "Observe", now->message};
+  if (now->status == "True")
+    return runtime::EventSpec{"Normal", now->reason, "Observe", now->message};
   return runtime::EventSpec{"Warning", now->reason, "Import", now->message};
 }
 

@@ -72,7 +72,7 @@ inline constexpr char kImportRefused[] = "ImportRefused";
 inline constexpr char kSpecNotImportable[] = "SpecNotImportable";
 inline constexpr char kDeletionFailed[] = "DeletionFailed";
 inline constexpr char kKeyMaterialMissing[] = "KeyMaterialMissing";
-inline constexpr char kNotAuthorized[] = "NotAuthorized";          // no HsmKeyPolicy grants it
+inline constexpr char kNotAuthorized[] = "NotAuthorized";  // no HsmKeyPolicy grants it
 inline constexpr char kWrappingKeyNotTrusted[] = "WrappingKeyNotTrusted";  // weak or unpinned KEK
 }  // namespace reasons
 
@@ -82,12 +82,12 @@ inline constexpr char kWrappingKeyNotTrusted[] = "WrappingKeyNotTrusted";  // we
 inline constexpr char kReimportAnnotation[] = "byok.dev/reimport";
 
 enum class Step {
-  Import,         // first material (into found->key_id when a container exists)
-  Adopt,          // the KMS holds the imported key; record it
-  Rotate,         // new material as a new version
-  AdoptRotation,  // the rotation in progress happened; record it
-  Observe,        // imported and up to date: only refresh keyState and conditions
-  KeyMissing,     // imported before, gone from the KMS now
+  Import,           // first material (into found->key_id when a container exists)
+  Adopt,            // the KMS holds the imported key; record it
+  Rotate,           // new material as a new version
+  AdoptRotation,    // the rotation in progress happened; record it
+  Observe,          // imported and up to date: only refresh keyState and conditions
+  KeyMissing,       // imported before, gone from the KMS now
   MaterialMissing,  // imported before, the key is there but its material is gone
   RotationNotAllowed,
 };
@@ -105,7 +105,7 @@ struct Failure {
   std::string reason;
   std::string message;
   bool transient = false;  // retry with backoff; else wait for a change (or the periodic look)
-  std::optional<std::chrono::seconds> retry_after;  // the KMS's Retry-After, for the backoff
+  std::optional<std::chrono::seconds> retry_after = std::nullopt;  // the KMS's Retry-After, for the backoff
 };
 
 // When to look again after a lasting failure: the runtime's lasting_failure_delay of how long

@@ -20,7 +20,10 @@ using kmsprovider::ProviderProblem;
 class ImportedKeyReconciler::Pass {
  public:
   Pass(ImportedKeyReconciler& r, runtime::Json object, ImportedKey key)
-      : r_(r), object_(std::move(object)), key_(std::move(key)), rv_(key_.meta.resource_version),
+      : r_(r),
+        object_(std::move(object)),
+        key_(std::move(key)),
+        rv_(key_.meta.resource_version),
         interval_(kmsprovider::verify_interval(key_.meta, r.min_verify_interval_).every) {}
 
   Result<runtime::ReconcileResult> run();
@@ -37,7 +40,8 @@ class ImportedKeyReconciler::Pass {
   // The export as the spec asks for it (source.hsm only).
   hsmpolicy::ExportAsk export_ask() const {
     const auto& h = *key_.spec.hsm;
-    return {key_.meta.namespace_, !h.label.empty(), h.label.empty() ? h.id : h.label, key_.spec.provider_ref};
+    return {key_.meta.namespace_, !h.label.empty(), h.label.empty() ? h.id : h.label,
+            key_.spec.provider_ref};
   }
   std::string hsm_key_described() const {
     if (!key_.spec.hsm) return "none (material wrapped offline)";
@@ -46,9 +50,9 @@ class ImportedKeyReconciler::Pass {
   }
   // Asks the authorizer; on a refusal, audits it and fails the reconcile with NotAuthorized.
   // `granted` receives the policy's name.
-  std::optional<Result<runtime::ReconcileResult>> authorize(const std::string& action,
-                                                            const std::optional<hsmpolicy::FoundKey>& found,
-                                                            std::string& granted);
+  std::optional<Result<runtime::ReconcileResult>> authorize(
+      const std::string& action, const std::optional<hsmpolicy::FoundKey>& found,
+      std::string& granted);
   // Records `r` with what this pass knows: the HSM key, the destination and, given the lookup,
   // the provider's type and the admin's copy regarding a ClusterKmsProvider.
   void audit(const kmsprovider::ProviderLookup* lookup, ExportRecord r) {
@@ -57,7 +61,9 @@ class ImportedKeyReconciler::Pass {
     if (lookup) r.provider_type = lookup->type;
     r_.audit_.record(object_, lookup && lookup->cluster ? key_.spec.provider_ref.name : "", r);
   }
-  void audit(const kmsprovider::ProviderLookup& lookup, ExportRecord r) { audit(&lookup, std::move(r)); }
+  void audit(const kmsprovider::ProviderLookup& lookup, ExportRecord r) {
+    audit(&lookup, std::move(r));
+  }
   Status write(const ImportedKeyStatus& st);
   Result<runtime::ReconcileResult> fail(const Failure& f);
   Result<runtime::ReconcileResult> settle(const ImportedKeyStatus& st);
@@ -78,17 +84,19 @@ class ImportedKeyReconciler::Pass {
   std::string granted_account_;         // the account the granting policy's destination requires
   bool require_attestation_ = false;    // the granting policy wants the wrapping key attested
   // What an export in this pass would be, for the audit trail.
-  std::string action_name() const { return key_.status.imported && reimport_requested(key_) ? "reimport" : "import"; }
+  std::string action_name() const {
+    return key_.status.imported && reimport_requested(key_) ? "reimport" : "import";
+  }
   // Whether this pass may export HSM material: not for a key imported and up to date.
   bool may_import() const {
-    return !key_.status.imported || reimport_requested(key_) || key_.spec.rotate > key_.status.rotation;
+    return !key_.status.imported || reimport_requested(key_) ||
+           key_.spec.rotate > key_.status.rotation;
   }
   bool may_export() const { return key_.spec.hsm && may_import(); }
   // The account the granting policy names, asked of the KMS; a refusal when it differs.
-  std::optional<Result<runtime::ReconcileResult>> check_account(const kmsprovider::ProviderLookup& lookup,
-                                                                const std::string& action,
-                                                                const std::string& policy,
-                                                                const std::string& existing);
+  std::optional<Result<runtime::ReconcileResult>> check_account(
+      const kmsprovider::ProviderLookup& lookup, const std::string& action,
+      const std::string& policy, const std::string& existing);
 };
 
 Status ImportedKeyReconciler::Pass::write(const ImportedKeyStatus& st) {
@@ -112,27 +120,32 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::settle(const Impor
 
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::fail(const Failure& f) {
   r_.log_.warn("import not done", {{"object", key_.meta.namespace_ + "/" + key_.meta.name},
-                                   {"reason", f.reason}, {"message", f.message}});
+                                   {"reason", f.reason},
+                                   {"message", f.message}});
   Failure shown = f;
   if (shared_provider_ && is_kms_reason(f.reason))
     // The KMS answered the cluster admin's credentials: its words may name the admin's
     // principal, account or other tenants' keys. The tenant gets the reason; the admin has the
     // detail in the operator's log.
     shown.message = "the KMS behind " + key_.spec.provider_ref.describe() + " refused or failed (" +
-                    f.reason + "); the cluster admin finds the KMS's answer in the operator's log "
-                    "(object " + key_.meta.namespace_ + "/" + key_.meta.name + ")";
+                    f.reason +
+                    "); the cluster admin finds the KMS's answer in the operator's log "
+                    "(object " +
+                    key_.meta.namespace_ + "/" + key_.meta.name + ")";
   auto settled = settle(status_failed(key_, shown, now()));
   if (!settled) return settled.error();
   // A lasting failure is looked at again less often the longer it lasts, never later than the
   // periodic check.
   return runtime::reported_failure(
       f.transient, f.message,
-      std::min<std::chrono::seconds>(interval_, lasting_failure_delay(key_.status, r_.clock_.now())),
+      std::min<std::chrono::seconds>(interval_,
+                                     lasting_failure_delay(key_.status, r_.clock_.now())),
       f.retry_after);
 }
 
 std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::authorize(
-    const std::string& action, const std::optional<hsmpolicy::FoundKey>& found, std::string& granted) {
+    const std::string& action, const std::optional<hsmpolicy::FoundKey>& found,
+    std::string& granted) {
   auto ask = export_ask();
   auto decision = r_.authorizer_.authorize(ask, found);
   if (decision) {
@@ -142,9 +155,12 @@ std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::aut
     return std::nullopt;
   }
   if (decision.error().kind != ErrorKind::PermissionDenied)
-    return fail({reasons::kHsmUnavailable, "checking HsmKeyPolicies: " + decision.error().message, true});
+    return fail(
+        {reasons::kHsmUnavailable, "checking HsmKeyPolicies: " + decision.error().message, true});
   // No copy regarding the provider: the tenant may not be allowed to use it at all.
-  audit(nullptr, {.stage = "refused", .action = action, .outcome = "refused",
+  audit(nullptr, {.stage = "refused",
+                  .action = action,
+                  .outcome = "refused",
                   .message = decision.error().message});
   return fail({reasons::kNotAuthorized, decision.error().message, false});
 }
@@ -154,25 +170,35 @@ std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::che
     const std::string& existing) {
   if (granted_account_.empty()) return std::nullopt;
   auto who = lookup.client->who_am_i();
-  if (!who) return fail(kms_failure(ProviderProblem::None, who.error(), "asking the KMS which account its credentials act in"));
+  if (!who)
+    return fail(kms_failure(ProviderProblem::None, who.error(),
+                            "asking the KMS which account its credentials act in"));
   if (who->account == granted_account_) return std::nullopt;
   r_.log_.warn("destination account mismatch",
-               {{"object", key_.meta.namespace_ + "/" + key_.meta.name}, {"policy", policy},
-                {"requiredAccount", granted_account_}, {"kmsAccount", who->account},
+               {{"object", key_.meta.namespace_ + "/" + key_.meta.name},
+                {"policy", policy},
+                {"requiredAccount", granted_account_},
+                {"kmsAccount", who->account},
                 {"principal", who->principal}});
-  std::string message = key_.spec.provider_ref.describe() + " acts in another account than HsmKeyPolicy " +
-                        policy + " allows for it: nothing was wrapped (the cluster admin finds both "
+  std::string message = key_.spec.provider_ref.describe() +
+                        " acts in another account than HsmKeyPolicy " + policy +
+                        " allows for it: nothing was wrapped (the cluster admin finds both "
                         "accounts in the operator's log)";
-  audit(lookup, {.stage = "refused", .action = action, .outcome = "refused", .kms_key = existing,
-                 .policy = policy, .message = message});
+  audit(lookup, {.stage = "refused",
+                 .action = action,
+                 .outcome = "refused",
+                 .kms_key = existing,
+                 .policy = policy,
+                 .message = message});
   return fail({reasons::kNotAuthorized, message, false});
 }
 
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::run() {
   // Whatever comes back about a ClusterKmsProvider (its Secrets, its KMS) is the admin's.
   shared_provider_ = key_.spec.provider_ref.cluster();
-  return runtime::with_finalizer(r_.client_, imported_keys(), key_.meta, kFinalizer,
-                                 [this] { return apply(); }, [this] { return finalize(); });
+  return runtime::with_finalizer(
+      r_.client_, imported_keys(), key_.meta, kFinalizer, [this] { return apply(); },
+      [this] { return finalize(); });
 }
 
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
@@ -192,9 +218,10 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
   // the KMS is asked anything (first imports, re-imports and rotations alike).
   if (key_.spec.wrapped_secret && !lookup.allow_wrapped_imports && may_import())
     return fail({reasons::kNotAuthorized,
-                 key_.spec.provider_ref.describe() + " does not take material wrapped offline "
-                 "(spec.source.wrappedSecretRef): a cluster admin must set its "
-                 "spec.allowWrappedImports, or import through a KmsProvider of your own",
+                 key_.spec.provider_ref.describe() +
+                     " does not take material wrapped offline "
+                     "(spec.source.wrappedSecretRef): a cluster admin must set its "
+                     "spec.allowWrappedImports, or import through a KmsProvider of your own",
                  false});
   kms::ImportTarget target;
   target.name = kms_key_name(key_);
@@ -210,7 +237,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
     SystemTime t;
     if (!parse_rfc3339(key_.spec.valid_to, t))
       return fail({reasons::kImportRefused,
-                   "spec.validTo \"" + key_.spec.valid_to + "\" is not an RFC 3339 time, e.g. 2027-01-31T00:00:00Z",
+                   "spec.validTo \"" + key_.spec.valid_to +
+                       "\" is not an RFC 3339 time, e.g. 2027-01-31T00:00:00Z",
                    false});
     target.valid_to = t;
   }
@@ -220,9 +248,9 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
   if (!key_.status.imported)
     if (auto algorithms = lookup.client->wrapping_algorithms(key_.spec.key_type);
         !algorithms && algorithms.error().kind == ErrorKind::Unsupported)
-      return fail({reasons::kUnsupportedKeyType, algorithms.error().message +
-                                                     ": spec.keyType cannot be imported into this "
-                                                     "provider; choose another provider or key type",
+      return fail({reasons::kUnsupportedKeyType,
+                   algorithms.error().message + ": spec.keyType cannot be imported into this "
+                                                "provider; choose another provider or key type",
                    false});
   // The provider's own rules (AWS: alias names, validTo within 365 days, rotation of symmetric
   // keys only), before anything is created or exported. Its words are the operator's, so the
@@ -231,24 +259,26 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
     if (auto ok = lookup.client->check_target(target, r_.clock_.now()); !ok)
       return fail({reasons::kSpecNotImportable, ok.error().message, false});
   auto found = lookup.client->find_key(target);
-  if (!found) return fail(kms_failure(ProviderProblem::None, found.error(), "looking up key " + target.name));
+  if (!found)
+    return fail(kms_failure(ProviderProblem::None, found.error(), "looking up key " + target.name));
 
   switch (decide(key_, *found)) {
     case Step::Observe:
       return settle(status_observed(key_, **found, now()));
     case Step::KeyMissing:
       return fail({reasons::kKeyMissing,
-                   "key " + key_.status.key_id + " was imported, but the KMS no longer has it "
-                   "(deleted outside the cluster?); the operator does not re-create it: delete "
-                   "and recreate the ImportedKey to import the material again",
+                   "key " + key_.status.key_id +
+                       " was imported, but the KMS no longer has it "
+                       "(deleted outside the cluster?); the operator does not re-create it: delete "
+                       "and recreate the ImportedKey to import the material again",
                    false});
     case Step::MaterialMissing:
       return fail({reasons::kKeyMaterialMissing,
                    "key " + key_.status.key_id + " is " + (*found)->state +
                        " in the KMS: its imported material was deleted there or expired "
                        "(spec.validTo). The operator does not put it back on its own; to import "
-                       "it again, set the annotation " + kReimportAnnotation +
-                       " to a new value (e.g. the date)",
+                       "it again, set the annotation " +
+                       kReimportAnnotation + " to a new value (e.g. the date)",
                    false});
     case Step::RotationNotAllowed:
       return fail({reasons::kRotationNotAllowed,
@@ -261,7 +291,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
       auto st = status_adopted(key_, **found, now());
       if (auto w = write(st); !w) return w.error();
       const auto* imported = runtime::find_condition(st.conditions, conditions::kImported);
-      event("Normal", "Adopted", imported ? imported->message : "import found completed in the KMS");
+      event("Normal", "Adopted",
+            imported ? imported->message : "import found completed in the KMS");
       return recheck();
     }
     case Step::Import:
@@ -277,8 +308,12 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     const std::optional<kms::KeyDescription>& found, bool rotate) {
   using Kind = ImportStep::Kind;
   kms::KmsProvider& kms = *lookup.client;
-  ImportObserved o{.key = key_, .provider = lookup.type, .pinned_fingerprints = lookup.pinned_fingerprints,
-                   .target = std::move(target), .found = found, .rotate = rotate,
+  ImportObserved o{.key = key_,
+                   .provider = lookup.type,
+                   .pinned_fingerprints = lookup.pinned_fingerprints,
+                   .target = std::move(target),
+                   .found = found,
+                   .rotate = rotate,
                    .action = rotate ? "rotate" : action_name()};
   // The plan decides; this loop only performs its steps and tells it what came back.
   for (;;) {
@@ -307,13 +342,17 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
         break;
       case Kind::Authorize: {
         std::string policy;
-        if (auto refused = authorize(o.action, hsmpolicy::FoundKey{found_label_, found_id_}, policy)) return *refused;
+        if (auto refused =
+                authorize(o.action, hsmpolicy::FoundKey{found_label_, found_id_}, policy))
+          return *refused;
         if (auto refused = check_account(lookup, o.action, policy, s.existing)) return *refused;
-        (s.attempt < 0 ? o.grant : o.attempts[s.attempt].grant) = ImportGrant{policy, require_attestation_};
+        (s.attempt < 0 ? o.grant : o.attempts[s.attempt].grant) =
+            ImportGrant{policy, require_attestation_};
         break;
       }
       case Kind::ReadCapabilities:
-        (s.attempt < 0 ? o.capabilities : o.attempts[s.attempt].capabilities) = hsm_->capabilities();
+        (s.attempt < 0 ? o.capabilities : o.attempts[s.attempt].capabilities) =
+            hsm_->capabilities();
         break;
       case Kind::ReadSecret:
         o.secret = r_.client_.get(kube::resources::secrets(), key_.meta.namespace_, s.secret);
@@ -333,7 +372,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
         break;
       case Kind::Wrap: {
         const auto* der = reinterpret_cast<const std::uint8_t*>(s.wrapping.public_key_der.data());
-        o.attempts.back().wrapped = hsm_->wrap_key(s.ref, s.spec, {der, s.wrapping.public_key_der.size()});
+        o.attempts.back().wrapped =
+            hsm_->wrap_key(s.ref, s.spec, {der, s.wrapping.public_key_der.size()});
         break;
       }
       case Kind::Import:
@@ -342,15 +382,18 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
         break;
       case Kind::LookAfter: {
         failpoint("importedkey.after-import");
-        // The state word after the import, for status.keyState; a failed look leaves it to the next.
+        // The state word after the import, for status.keyState; a failed look leaves it to the
+        // next.
         auto after = kms.find_key(s.target);
         o.state_after = after && *after ? (*after)->state : "";
         break;
       }
       case Kind::Record:
         r_.log_.info(rotate ? "rotated" : "imported",
-                     {{"object", key_.meta.namespace_ + "/" + key_.meta.name}, {"key", key_.status.key_id},
-                      {"version", key_.status.key_version}, {"wrappingAlgorithm", key_.status.wrapping_algorithm}});
+                     {{"object", key_.meta.namespace_ + "/" + key_.meta.name},
+                      {"key", key_.status.key_id},
+                      {"version", key_.status.key_version},
+                      {"wrappingAlgorithm", key_.status.wrapping_algorithm}});
         return recheck();
       case Kind::Fail:
         return fail(s.failure);
@@ -361,13 +404,16 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
 Result<runtime::Cleanup> ImportedKeyReconciler::Pass::finalize() {
   const auto& meta = key_.meta;
   // Something may exist in the KMS once an import got as far as its first step.
-  bool touched_kms = key_.status.imported || !key_.status.phase.empty() || !key_.status.key_id.empty();
+  bool touched_kms =
+      key_.status.imported || !key_.status.phase.empty() || !key_.status.key_id.empty();
   std::string name = kms_key_name(key_);
   if (key_.spec.deletion_policy == "Delete" && touched_kms) {
     auto lookup = r_.providers_.get(meta.namespace_, key_.spec.provider_ref);
     if (!lookup.client) {
       auto f = kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe());
-      return runtime::cleanup_pending(fail({reasons::kDeletionFailed, "deletionPolicy Delete cannot reach the KMS: " + f.message, f.transient}));
+      return runtime::cleanup_pending(
+          fail({reasons::kDeletionFailed,
+                "deletionPolicy Delete cannot reach the KMS: " + f.message, f.transient}));
     }
     if (lookup.cluster) name = shared_kms_key_name(key_);
     kms::ImportTarget target;
@@ -378,20 +424,29 @@ Result<runtime::Cleanup> ImportedKeyReconciler::Pass::finalize() {
     target.unnamed_key_possible = key_.status.phase == phases::kCreatingKey;
     auto found = lookup.client->find_key(target);
     // The name is another owner's key now: nothing of this object's is there to delete.
-    if (!found && found.error().kind == ErrorKind::AlreadyExists) found = std::optional<kms::KeyDescription>();
+    if (!found && found.error().kind == ErrorKind::AlreadyExists)
+      found = std::optional<kms::KeyDescription>();
     if (!found) {
       auto f = kms_failure(ProviderProblem::None, found.error(), "looking up key " + name);
       return runtime::cleanup_pending(fail({reasons::kDeletionFailed, f.message, f.transient}));
     }
     if (*found && (*found)->status != kms::CmkStatus::Deleted) {
-      audit(lookup, {.stage = "deletion", .action = "delete", .outcome = "intent", .kms_key = (*found)->key_id,
+      audit(lookup, {.stage = "deletion",
+                     .action = "delete",
+                     .outcome = "intent",
+                     .kms_key = (*found)->key_id,
                      .message = "deletionPolicy Delete: scheduling the key's deletion"});
       failpoint("importedkey.before-delete");
-      auto scheduled = lookup.client->schedule_key_deletion((*found)->key_id, key_.spec.deletion_window_days);
-      audit(lookup, {.stage = "deletion", .action = "delete", .outcome = scheduled ? "succeeded" : "failed",
-                     .kms_key = (*found)->key_id, .message = scheduled ? "" : scheduled.error().message});
+      auto scheduled =
+          lookup.client->schedule_key_deletion((*found)->key_id, key_.spec.deletion_window_days);
+      audit(lookup, {.stage = "deletion",
+                     .action = "delete",
+                     .outcome = scheduled ? "succeeded" : "failed",
+                     .kms_key = (*found)->key_id,
+                     .message = scheduled ? "" : scheduled.error().message});
       if (!scheduled) {
-        auto f = kms_failure(ProviderProblem::None, scheduled.error(), "scheduling the deletion of " + name);
+        auto f = kms_failure(ProviderProblem::None, scheduled.error(),
+                             "scheduling the deletion of " + name);
         return runtime::cleanup_pending(fail({reasons::kDeletionFailed, f.message, f.transient}));
       }
       event("Normal", "KeyDeletionScheduled",
@@ -410,12 +465,19 @@ Result<runtime::Cleanup> ImportedKeyReconciler::Pass::finalize() {
 }
 
 ImportedKeyReconciler::ImportedKeyReconciler(kube::KubeClient& client, const runtime::Store& store,
-                                             kmsprovider::ProviderRegistry& providers, HsmAccess hsm,
-                                             hsmpolicy::ExportAuthorizer& authorizer,
+                                             kmsprovider::ProviderRegistry& providers,
+                                             HsmAccess hsm, hsmpolicy::ExportAuthorizer& authorizer,
                                              ExportAudit& audit, runtime::EventRecorder& events,
                                              const Clock& clock, Logger& log)
-    : client_(client), store_(store), providers_(providers), hsm_(std::move(hsm)),
-      authorizer_(authorizer), audit_(audit), events_(events), clock_(clock), log_(log) {}
+    : client_(client),
+      store_(store),
+      providers_(providers),
+      hsm_(std::move(hsm)),
+      authorizer_(authorizer),
+      audit_(audit),
+      events_(events),
+      clock_(clock),
+      log_(log) {}
 
 runtime::ReconcileResult ImportedKeyReconciler::reconcile(const std::string& key) {
   auto object = store_.get(key);

@@ -44,7 +44,8 @@ std::optional<ImportStep> plan_source(const ImportObserved& o, hsm::KeyType type
   const auto& spec = o.key.spec;
   const auto& algorithms = **o.algorithms;
   if (spec.hsm) {
-    out.ref = spec.hsm->label.empty() ? hsm::KeyRef::id_hex(spec.hsm->id) : hsm::KeyRef::label(spec.hsm->label);
+    out.ref = spec.hsm->label.empty() ? hsm::KeyRef::id_hex(spec.hsm->id)
+                                      : hsm::KeyRef::label(spec.hsm->label);
     const auto& ref = *out.ref;
     if (!o.hsm) return step(Kind::OpenHsm);
     if (!*o.hsm) {
@@ -57,7 +58,8 @@ std::optional<ImportStep> plan_source(const ImportObserved& o, hsm::KeyType type
       s.ref = ref;
       return s;
     }
-    if (!*o.hsm_key) return fail(hsm_failure(o.hsm_key->error(), "spec.source.hsm: key with " + ref.describe()));
+    if (!*o.hsm_key)
+      return fail(hsm_failure(o.hsm_key->error(), "spec.source.hsm: key with " + ref.describe()));
     // The grant again, now on the key actually found (its label and its id); the policy may
     // name the account the destination must be, asked of the KMS before anything is created
     // there (and again before the wrap).
@@ -81,14 +83,16 @@ std::optional<ImportStep> plan_source(const ImportObserved& o, hsm::KeyType type
                        "any KMS: generate it extractable (byokctl generate does) and sensitive",
                    false});
     if (info.type != type)
-      return fail({reasons::kHsmKeyTypeMismatch,
-                   "spec.source.hsm names a key with " + ref.describe() + " of type " +
-                       (info.type ? std::string(hsm::key_type_name(*info.type)) : info.pkcs11_key_type) +
-                       ", but spec.keyType is " + spec.key_type +
-                       ": point source.hsm at a " + spec.key_type + " key",
-                   false});
+      return fail(
+          {reasons::kHsmKeyTypeMismatch,
+           "spec.source.hsm names a key with " + ref.describe() + " of type " +
+               (info.type ? std::string(hsm::key_type_name(*info.type)) : info.pkcs11_key_type) +
+               ", but spec.keyType is " + spec.key_type + ": point source.hsm at a " +
+               spec.key_type + " key",
+           false});
     if (!o.capabilities) return step(Kind::ReadCapabilities);
-    if (!*o.capabilities) return fail(hsm_failure(o.capabilities->error(), "reading the HSM's mechanisms"));
+    if (!*o.capabilities)
+      return fail(hsm_failure(o.capabilities->error(), "reading the HSM's mechanisms"));
     auto chosen = choose_hsm_wrapping(o.provider, type, algorithms, **o.capabilities);
     if (!chosen) return fail({reasons::kHsmCannotWrap, chosen.error().message, false});
     out.choice = *chosen;
@@ -111,8 +115,9 @@ std::optional<ImportStep> plan_source(const ImportObserved& o, hsm::KeyType type
     const auto& secret = *o.secret;
     if (!secret && secret.error().kind == ErrorKind::NotFound)
       return fail({reasons::kWrappedSecretNotFound,
-                   "spec.source.wrappedSecretRef: Secret " + src.name + " does not exist in namespace " +
-                       ns + ": create it with the wrapped material under key " + src.key,
+                   "spec.source.wrappedSecretRef: Secret " + src.name +
+                       " does not exist in namespace " + ns +
+                       ": create it with the wrapped material under key " + src.key,
                    false});
     if (!secret && secret.error().kind == ErrorKind::PermissionDenied)
       return fail({reasons::kWrappedSecretNotFound,
@@ -120,7 +125,9 @@ std::optional<ImportStep> plan_source(const ImportObserved& o, hsm::KeyType type
                        " in namespace " + ns + " (" + secret.error().message +
                        "): grant its ServiceAccount get on secrets there",
                    false});
-    if (!secret) return fail({reasons::kWrappedSecretNotFound, "reading Secret " + src.name + ": " + secret.error().message, true});
+    if (!secret)
+      return fail({reasons::kWrappedSecretNotFound,
+                   "reading Secret " + src.name + ": " + secret.error().message, true});
     const auto& data = (*secret).value("data", nlohmann::json::object());
     if (!data.contains(src.key) || !data[src.key].is_string())
       return fail({reasons::kWrappedSecretInvalid,
@@ -129,12 +136,15 @@ std::optional<ImportStep> plan_source(const ImportObserved& o, hsm::KeyType type
                    false});
     auto bytes = base64_decode(data[src.key].get<std::string>());
     if (!bytes || bytes->empty())
-      return fail({reasons::kWrappedSecretInvalid,
-                   "spec.source.wrappedSecretRef: Secret " + src.name + " key " + src.key + " is empty", false});
+      return fail(
+          {reasons::kWrappedSecretInvalid,
+           "spec.source.wrappedSecretRef: Secret " + src.name + " key " + src.key + " is empty",
+           false});
     out.offline = std::move(*bytes);
     return std::nullopt;
   }
-  return fail({reasons::kImportRefused, "spec.source sets neither hsm nor wrappedSecretRef: set one", false});
+  return fail({reasons::kImportRefused,
+               "spec.source sets neither hsm nor wrappedSecretRef: set one", false});
 }
 
 }  // namespace
@@ -145,16 +155,17 @@ ImportStep plan_import(const ImportObserved& o) {
   if (!*o.algorithms) {
     const auto& e = o.algorithms->error();
     if (e.kind == ErrorKind::Unsupported)
-      return fail({reasons::kUnsupportedKeyType, e.message +
-                                                     ": spec.keyType cannot be imported into this "
-                                                     "provider; choose another provider or key type",
+      return fail({reasons::kUnsupportedKeyType,
+                   e.message + ": spec.keyType cannot be imported into this "
+                               "provider; choose another provider or key type",
                    false});
     return fail(kms_failure(ProviderProblem::None, e, "wrapping algorithms"));
   }
   auto type = hsm::parse_key_type(spec.key_type);
   if (!type)
-    return fail({reasons::kUnsupportedKeyType, "spec.keyType " + spec.key_type + " is not one of " +
-                                                   hsm::key_type_names(), false});
+    return fail({reasons::kUnsupportedKeyType,
+                 "spec.keyType " + spec.key_type + " is not one of " + hsm::key_type_names(),
+                 false});
 
   Source source;
   if (auto next = plan_source(o, *type, source)) return *next;
@@ -166,10 +177,14 @@ ImportStep plan_import(const ImportObserved& o) {
   bool require_attestation = o.grant && o.grant->require_attestation;
 
   if (!o.begun) {
-    const char* phase = o.rotate ? phases::kRotating : existing.empty() ? phases::kCreatingKey : phases::kImporting;
-    std::string msg = o.rotate ? "importing new material for " + target.name + " as a new version"
-                      : existing.empty() ? "preparing the import of " + target.name + " (the KMS may create the key first)"
-                                         : "importing into " + existing + ", which awaits its material";
+    const char* phase = o.rotate           ? phases::kRotating
+                        : existing.empty() ? phases::kCreatingKey
+                                           : phases::kImporting;
+    std::string msg =
+        o.rotate ? "importing new material for " + target.name + " as a new version"
+        : existing.empty()
+            ? "preparing the import of " + target.name + " (the KMS may create the key first)"
+            : "importing into " + existing + ", which awaits its material";
     auto s = step(Kind::Begin);
     s.status = status_in_progress(o.key, phase, msg, o.now);
     s.event = event(o.rotate ? "RotationStarted" : "ImportStarted", msg);
@@ -191,7 +206,8 @@ ImportStep plan_import(const ImportObserved& o) {
   std::optional<runtime::EventSpec> wrapped_event;
   for (size_t i = 0; i < o.attempts.size() && !wrapping; ++i) {
     const auto& a = o.attempts[i];
-    if (!a.prepared) return fail(kms_failure(ProviderProblem::None, a.prepared.error(), "preparing the import"));
+    if (!a.prepared)
+      return fail(kms_failure(ProviderProblem::None, a.prepared.error(), "preparing the import"));
     const auto& w = *a.prepared;
     if (!w.key_id.empty()) existing = w.key_id;
     const auto* der = reinterpret_cast<const std::uint8_t*>(w.public_key_der.data());
@@ -206,7 +222,8 @@ ImportStep plan_import(const ImportObserved& o) {
       st.wrapping_algorithm = w.algorithm;
       auto s = step(Kind::RecordWrappingKey);
       s.status = std::move(st);
-      s.event = event("WrappingKeyFetched", "wrapping key " + fingerprint + " for " + w.algorithm + " fetched from the KMS");
+      s.event = event("WrappingKeyFetched", "wrapping key " + fingerprint + " for " + w.algorithm +
+                                                " fetched from the KMS");
       return s;
     }
 
@@ -226,21 +243,26 @@ ImportStep plan_import(const ImportObserved& o) {
     }
     // Every record of this attempt names the wrapping key, the KMS key and the grant so far.
     auto record = [&](const char* stage, const char* outcome, std::string message) {
-      return ExportRecord{.stage = stage, .action = o.action, .outcome = outcome,
-                          .wrapping_key_fingerprint = fingerprint, .kms_key = existing,
-                          .policy = policy, .message = std::move(message)};
+      return ExportRecord{.stage = stage,
+                          .action = o.action,
+                          .outcome = outcome,
+                          .wrapping_key_fingerprint = fingerprint,
+                          .kms_key = existing,
+                          .policy = policy,
+                          .message = std::move(message)};
     };
     if (!o.pinned_fingerprints.empty() &&
         std::find(o.pinned_fingerprints.begin(), o.pinned_fingerprints.end(), fingerprint) ==
             o.pinned_fingerprints.end())
-      return fail({reasons::kWrappingKeyNotTrusted,
-                   "the KMS served wrapping key " + fingerprint + ", which " +
-                       spec.provider_ref.describe() +
-                       " does not list in spec.wrappingKeyFingerprints: nothing was wrapped; a "
-                       "cluster admin must check the KMS and update the pin",
-                   false},
-                  record("refused", "refused",
-                         "the wrapping key is not among the ClusterKmsProvider's wrappingKeyFingerprints"));
+      return fail(
+          {reasons::kWrappingKeyNotTrusted,
+           "the KMS served wrapping key " + fingerprint + ", which " +
+               spec.provider_ref.describe() +
+               " does not list in spec.wrappingKeyFingerprints: nothing was wrapped; a "
+               "cluster admin must check the KMS and update the pin",
+           false},
+          record("refused", "refused",
+                 "the wrapping key is not among the ClusterKmsProvider's wrappingKeyFingerprints"));
     // Last look before C_WrapKey: the grant may have been revoked while the KMS answered.
     if (!a.grant) {
       auto s = step(Kind::Authorize);
@@ -251,7 +273,8 @@ ImportStep plan_import(const ImportObserved& o) {
     policy = a.grant->policy;
     require_attestation = a.grant->require_attestation;
     if (require_attestation && !w.attested) {
-      std::string why = "HsmKeyPolicy " + policy + " requires the KMS to attest its wrapping key, and " +
+      std::string why = "HsmKeyPolicy " + policy +
+                        " requires the KMS to attest its wrapping key, and " +
                         w.attestation_problem;
       return fail({reasons::kWrappingKeyNotTrusted, why + ": nothing was wrapped", false},
                   record("refused", "refused", why));
@@ -261,7 +284,8 @@ ImportStep plan_import(const ImportObserved& o) {
       s.ref = *source.ref;
       s.spec = choice.spec;
       s.wrapping = w;
-      s.audit = record("intent", "authorized", "wrapping in the HSM (" + hsm::describe(choice.spec) + ") and sending");
+      s.audit = record("intent", "authorized",
+                       "wrapping in the HSM (" + hsm::describe(choice.spec) + ") and sending");
       return s;
     }
     const auto& blob = *a.wrapped;
@@ -270,7 +294,8 @@ ImportStep plan_import(const ImportObserved& o) {
       wrapped.assign(blob->begin(), blob->end());
       wrapped_fingerprint = fingerprint;
       wrapped_event = event("MaterialWrapped", "key with " + source.ref->describe() +
-                                                   " wrapped inside the HSM (" + hsm::describe(choice.spec) + ")");
+                                                   " wrapped inside the HSM (" +
+                                                   hsm::describe(choice.spec) + ")");
       break;
     }
     if (blob.error().kind == ErrorKind::InvalidArgument)
@@ -281,14 +306,17 @@ ImportStep plan_import(const ImportObserved& o) {
                    false},
                   record("outcome", "failed", blob.error().message));
     // The HSM learns on its first SHA-256 wrap whether it can do one; choose again once.
-    if (i == 0 && blob.error().kind == ErrorKind::Unsupported && choice.spec.hash == hsm::OaepHash::Sha256) {
+    if (i == 0 && blob.error().kind == ErrorKind::Unsupported &&
+        choice.spec.hash == hsm::OaepHash::Sha256) {
       if (!a.capabilities) {
         auto s = step(Kind::ReadCapabilities);
         s.attempt = static_cast<int>(i);
         return s;
       }
       if (*a.capabilities && (*a.capabilities)->oaep_sha256 == false) {
-        auto retried = record("outcome", "failed", blob.error().message + " (trying again with a mechanism the HSM has)");
+        auto retried =
+            record("outcome", "failed",
+                   blob.error().message + " (trying again with a mechanism the HSM has)");
         auto chosen = choose_hsm_wrapping(o.provider, *type, **o.algorithms, **a.capabilities);
         if (!chosen) return fail({reasons::kHsmCannotWrap, chosen.error().message, false}, retried);
         choice = *chosen;
@@ -297,7 +325,8 @@ ImportStep plan_import(const ImportObserved& o) {
         continue;
       }
     }
-    return fail(hsm_failure(blob.error(), "wrapping the key with " + source.ref->describe() + " in the HSM"),
+    return fail(hsm_failure(blob.error(),
+                            "wrapping the key with " + source.ref->describe() + " in the HSM"),
                 record("outcome", "failed", blob.error().message));
   }
 
@@ -313,14 +342,20 @@ ImportStep plan_import(const ImportObserved& o) {
   const auto& result = *o.imported;
   std::optional<ExportRecord> outcome;
   if (source.ref)
-    outcome = ExportRecord{.stage = "outcome", .action = o.action, .outcome = result ? "succeeded" : "failed",
-                           .wrapping_key_fingerprint = wrapped_fingerprint,
-                           .kms_key = result ? (result->resource.empty() ? result->key_id : result->resource) : existing,
-                           .policy = policy, .message = result ? "" : result.error().message};
+    outcome = ExportRecord{
+        .stage = "outcome",
+        .action = o.action,
+        .outcome = result ? "succeeded" : "failed",
+        .wrapping_key_fingerprint = wrapped_fingerprint,
+        .kms_key =
+            result ? (result->resource.empty() ? result->key_id : result->resource) : existing,
+        .policy = policy,
+        .message = result ? "" : result.error().message};
   if (!result) {
     if (o.rotate && result.error().kind == ErrorKind::Unsupported)
       return fail({reasons::kRotationUnsupported, result.error().message, false}, outcome);
-    return fail(kms_failure(ProviderProblem::None, result.error(), "importing the key material"), outcome);
+    return fail(kms_failure(ProviderProblem::None, result.error(), "importing the key material"),
+                outcome);
   }
   if (!o.state_after) {
     auto s = step(Kind::LookAfter);
@@ -331,9 +366,10 @@ ImportStep plan_import(const ImportObserved& o) {
   auto st = status_imported(o.key, *result, *o.state_after, o.rotate, o.now);
   st.authorized_by = policy;
   auto s = step(Kind::Record);
-  s.event = event(o.rotate ? "Rotated" : "Imported",
-                  (o.rotate ? "new key material imported into " : "key material imported into ") + st.key_id +
-                      (st.key_version.empty() ? "" : " (version " + st.key_version + ")"));
+  s.event =
+      event(o.rotate ? "Rotated" : "Imported",
+            (o.rotate ? "new key material imported into " : "key material imported into ") +
+                st.key_id + (st.key_version.empty() ? "" : " (version " + st.key_version + ")"));
   s.status = std::move(st);
   return s;
 }

@@ -43,8 +43,8 @@ struct ImportGrant {
 // One round of prepare -> record -> authorize -> wrap. A second round follows only when the
 // HSM turned out to lack OAEP SHA-256.
 struct ImportAttempt {
-  Result<kms::WrappingKey> prepared;  // the KMS's answer that began the attempt
-  bool recorded = false;  // the wrapping key's fingerprint is in the status
+  Result<kms::WrappingKey> prepared;   // the KMS's answer that began the attempt
+  bool recorded = false;               // the wrapping key's fingerprint is in the status
   std::optional<ImportGrant> grant{};  // asked again (with the account) right before the wrap
   std::optional<Result<std::vector<std::uint8_t>>> wrapped{};
   std::optional<Result<hsm::Capabilities>> capabilities{};  // asked again after an Unsupported wrap
@@ -52,8 +52,8 @@ struct ImportAttempt {
 
 // What the executor has seen so far; each field is empty until its step ran.
 struct ImportObserved {
-  const ImportedKey& key;  // as the status writes so far left it
-  std::string provider{};  // the provider's type ("aws", "transit", ...)
+  const ImportedKey& key;                          // as the status writes so far left it
+  std::string provider{};                          // the provider's type ("aws", "transit", ...)
   std::vector<std::string> pinned_fingerprints{};  // a ClusterKmsProvider's wrappingKeyFingerprints
   kms::ImportTarget target{};  // name, type, owner, validTo; the plan sets the wrapping algorithm
   std::optional<kms::KeyDescription> found{};  // what find_key returned before the import
@@ -67,28 +67,28 @@ struct ImportObserved {
   std::optional<ImportGrant> grant{};  // on the key the HSM found (the account asked too)
   std::optional<Result<hsm::Capabilities>> capabilities{};
   std::optional<Result<nlohmann::json>> secret{};  // spec.source.wrappedSecretRef's Secret
-  bool begun = false;  // the progress status of the import is written
-  std::vector<ImportAttempt> attempts{};  // one per Prepare
+  bool begun = false;                              // the progress status of the import is written
+  std::vector<ImportAttempt> attempts{};           // one per Prepare
   std::optional<Result<kms::ImportResult>> imported{};
   std::optional<std::string> state_after{};  // the key's state word after the import ("" unknown)
 };
 
 struct ImportStep {
   enum class Kind {
-    ListAlgorithms,    // kms.wrapping_algorithms(spec.keyType)     -> algorithms
-    OpenHsm,           // the operator's HSM                        -> hsm
-    FindHsmKey,        // hsm.find_key(ref)                          -> hsm_key
-    Authorize,         // the grant on the found key and the account -> grant
-    ReadCapabilities,  // hsm.capabilities()                         -> capabilities
-    ReadSecret,        // GET Secret `secret`                        -> secret
-    Begin,             // write `status` (phase before prepare)      -> begun
-    Prepare,           // kms.prepare_import(target, existing)       -> attempts.push_back
-    RecordWrappingKey, // write `status` (the wrapping key)          -> attempts.back().recorded
-    Wrap,              // hsm.wrap_key(ref, spec, wrapping key)      -> attempts.back().wrapped
-    Import,            // kms.import_key(target, wrapping, wrapped)  -> imported
-    LookAfter,         // kms.find_key(target) for the state word    -> state_after
-    Record,            // write `status`: imported; the pass is done
-    Fail,              // the pass ends with `failure`
+    ListAlgorithms,     // kms.wrapping_algorithms(spec.keyType)     -> algorithms
+    OpenHsm,            // the operator's HSM                        -> hsm
+    FindHsmKey,         // hsm.find_key(ref)                          -> hsm_key
+    Authorize,          // the grant on the found key and the account -> grant
+    ReadCapabilities,   // hsm.capabilities()                         -> capabilities
+    ReadSecret,         // GET Secret `secret`                        -> secret
+    Begin,              // write `status` (phase before prepare)      -> begun
+    Prepare,            // kms.prepare_import(target, existing)       -> attempts.push_back
+    RecordWrappingKey,  // write `status` (the wrapping key)          -> attempts.back().recorded
+    Wrap,               // hsm.wrap_key(ref, spec, wrapping key)      -> attempts.back().wrapped
+    Import,             // kms.import_key(target, wrapping, wrapped)  -> imported
+    LookAfter,          // kms.find_key(target) for the state word    -> state_after
+    Record,             // write `status`: imported; the pass is done
+    Fail,               // the pass ends with `failure`
   };
   Kind kind = Kind::Fail;
   // Done first, in this order: the audit record (the executor adds the HSM key and the
@@ -98,14 +98,14 @@ struct ImportStep {
   std::optional<ImportedKeyStatus> status;
   std::optional<runtime::EventSpec> event;
 
-  Failure failure;                   // Fail
-  hsm::KeyRef ref;                   // FindHsmKey, Wrap
-  hsm::WrapSpec spec;                // Wrap
-  std::string secret;                // ReadSecret: the Secret's name
-  std::string existing;              // Authorize, Prepare: the KMS key the import goes into
-  kms::ImportTarget target;          // Prepare, Import, LookAfter
-  kms::WrappingKey wrapping;         // Wrap (its public key), Import
-  std::string wrapped;               // Import: the wrapped bytes
+  Failure failure;            // Fail
+  hsm::KeyRef ref;            // FindHsmKey, Wrap
+  hsm::WrapSpec spec;         // Wrap
+  std::string secret;         // ReadSecret: the Secret's name
+  std::string existing;       // Authorize, Prepare: the KMS key the import goes into
+  kms::ImportTarget target;   // Prepare, Import, LookAfter
+  kms::WrappingKey wrapping;  // Wrap (its public key), Import
+  std::string wrapped;        // Import: the wrapped bytes
   kms::ImportKind import_kind = kms::ImportKind::First;  // Import
   // Authorize, ReadCapabilities: -1 before anything is prepared (the answer goes to the
   // observation's own field), else the index of the attempt the answer belongs to.

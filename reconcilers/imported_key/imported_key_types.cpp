@@ -4,7 +4,9 @@
 
 namespace byok::importedkey {
 
-kube::ResourceType imported_keys() { return {"byok.dev", "v1alpha1", "importedkeys", "ImportedKey", true}; }
+kube::ResourceType imported_keys() {
+  return {"byok.dev", "v1alpha1", "importedkeys", "ImportedKey", true};
+}
 
 Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
   try {
@@ -45,7 +47,8 @@ Result<ImportedKey> parse_imported_key(const nlohmann::json& object) {
       k.status.reimport = st.value("reimport", "");
       k.status.authorized_by = st.value("authorizedBy", "");
       k.status.observed_generation = st.value("observedGeneration", int64_t{0});
-      if (st.contains("conditions")) k.status.conditions = runtime::conditions_from_json(st["conditions"]);
+      if (st.contains("conditions"))
+        k.status.conditions = runtime::conditions_from_json(st["conditions"]);
     }
     return k;
   } catch (const nlohmann::json::exception& e) {

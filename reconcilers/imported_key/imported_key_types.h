@@ -55,7 +55,7 @@ struct ImportedKeyStatus {
   std::string key_state;  // the KMS's own state word at the last look
   std::string phase;
   int64_t rotation = 0;
-  std::string reimport;  // the byok.dev/reimport annotation's value the last import honoured
+  std::string reimport;       // the byok.dev/reimport annotation's value the last import honoured
   std::string authorized_by;  // the HsmKeyPolicy that allowed the last export from the HSM
   int64_t observed_generation = 0;
   std::vector<runtime::Condition> conditions;

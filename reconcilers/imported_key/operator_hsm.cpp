@@ -21,7 +21,8 @@ Result<std::unique_ptr<OperatorHsm>> OperatorHsm::from_environment(const std::st
   // /proc/<pid>/environ, crash reports and `kubectl describe`, and would override the file.
   if (!sources.back().pin_env.empty())
     return make_error(ErrorKind::InvalidArgument,
-                      "the operator reads the HSM PIN from a file only: unset " + sources.back().pin_env +
+                      "the operator reads the HSM PIN from a file only: unset " +
+                          sources.back().pin_env +
                           " and set BYOK_HSM_PIN_FILE (or pinFile in --hsm-config) to a file "
                           "holding it, e.g. a Secret mounted read-only");
   hsm::HsmConfig config = hsm::merge_hsm_configs(sources);
@@ -29,8 +30,7 @@ Result<std::unique_ptr<OperatorHsm>> OperatorHsm::from_environment(const std::st
   if (configured)
     if (auto st = hsm::validate(config); !st) return st.error().context("HSM configuration");
   if (metrics) hsm::hsm_metrics(*metrics);  // the families show before the first call
-  return std::unique_ptr<OperatorHsm>(
-      new OperatorHsm(std::move(config), configured, log, metrics));
+  return std::unique_ptr<OperatorHsm>(new OperatorHsm(std::move(config), configured, log, metrics));
 }
 
 Result<std::shared_ptr<hsm::Hsm>> OperatorHsm::get() {

@@ -1,9 +1,10 @@
 #pragma once
 // The operator's one HSM session pool, opened on first use and kept: where the HSM is comes
 // from the environment (BYOK_PKCS11_MODULE, BYOK_HSM_TOKEN, BYOK_HSM_PIN_FILE, see
-// hsm/config.h; a PIN in BYOK_HSM_PIN is refused: files only), overridden field by field by an optional YAML file (--hsm-config). Without
-// a module and token the operator runs without an HSM: ImportedKeys with source.hsm then report
-// HsmNotConfigured, and wrappedSecretRef imports work as usual.
+// hsm/config.h; a PIN in BYOK_HSM_PIN is refused: files only), overridden field by field by an
+// optional YAML file (--hsm-config). Without a module and token the operator runs without an HSM:
+// ImportedKeys with source.hsm then report HsmNotConfigured, and wrappedSecretRef imports work as
+// usual.
 
 #include <chrono>
 #include <memory>

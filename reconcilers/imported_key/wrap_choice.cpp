@@ -34,9 +34,11 @@ Result<WrapChoice> choose_hsm_wrapping(const std::string& provider, hsm::KeyType
       continue;
     }
     bool composed = caps.rsa_oaep && caps.aes_key_wrap_pad;
-    if (spec->method == hsm::WrapMethod::RsaAesKeyWrap && !caps.native_rsa_aes_key_wrap && !composed) {
-      why.push_back(algorithm + ": needs CKM_RSA_AES_KEY_WRAP (or CKM_RSA_PKCS_OAEP with "
-                                "CKM_AES_KEY_WRAP_PAD), which this HSM lacks");
+    if (spec->method == hsm::WrapMethod::RsaAesKeyWrap && !caps.native_rsa_aes_key_wrap &&
+        !composed) {
+      why.push_back(algorithm +
+                    ": needs CKM_RSA_AES_KEY_WRAP (or CKM_RSA_PKCS_OAEP with "
+                    "CKM_AES_KEY_WRAP_PAD), which this HSM lacks");
       continue;
     }
     if (spec->method == hsm::WrapMethod::RsaOaep && !caps.rsa_oaep) {

@@ -38,10 +38,10 @@ ProviderPlan plan_kms_provider(const KmsProvider& p, const ProviderCheck& check,
     ready.status = f.status;
     ready.reason = f.reason;
     // A key-level reading of NotFound makes no sense for "who am I": the endpoint is wrong.
-    ready.message = check.error.message + (std::string(f.fix).empty() || check.error.kind ==
-                                                   ErrorKind::NotFound
-                                               ? std::string()
-                                               : ": " + std::string(f.fix));
+    ready.message =
+        check.error.message + (std::string(f.fix).empty() || check.error.kind == ErrorKind::NotFound
+                                   ? std::string()
+                                   : ": " + std::string(f.fix));
   }
   runtime::set_condition(next.conditions, ready, now);
   if (!before || before->status != ready.status || before->reason != ready.reason)
@@ -79,8 +79,8 @@ runtime::ReconcileResult KmsProviderReconciler::reconcile(const std::string& key
   auto plan = plan_kms_provider(*provider, check, format_rfc3339(clock_.now()));
 
   if (plan.status) {
-    auto written = runtime::apply_status(client_, kms_providers(), meta,
-                                         meta.resource_version, status_to_json(*plan.status));
+    auto written = runtime::apply_status(client_, kms_providers(), meta, meta.resource_version,
+                                         status_to_json(*plan.status));
     if (!written) return runtime::result_for(written.error());
   }
   for (const auto& e : plan.events) events_.record(*object, e);

@@ -2,14 +2,17 @@
 
 namespace byok::kmsprovider {
 
-kube::ResourceType kms_providers() { return {"byok.dev", "v1alpha1", "kmsproviders", "KmsProvider", true}; }
+kube::ResourceType kms_providers() {
+  return {"byok.dev", "v1alpha1", "kmsproviders", "KmsProvider", true};
+}
 kube::ResourceType cluster_kms_providers() {
   return {"byok.dev", "v1alpha1", "clusterkmsproviders", "ClusterKmsProvider", false};
 }
 
 ProviderRef parse_provider_ref(const nlohmann::json& spec) {
   ProviderRef ref;
-  if (!spec.is_object() || !spec.contains("providerRef") || !spec["providerRef"].is_object()) return ref;
+  if (!spec.is_object() || !spec.contains("providerRef") || !spec["providerRef"].is_object())
+    return ref;
   const auto& r = spec["providerRef"];
   ref.name = r.value("name", "");
   ref.kind = r.value("kind", "KmsProvider");
@@ -41,7 +44,8 @@ Result<KmsProvider> parse_kms_provider(const nlohmann::json& object) {
       const auto& st = object["status"];
       p.status.observed_generation = st.value("observedGeneration", int64_t{0});
       p.status.accessor = st.value("accessor", "");
-      if (st.contains("conditions")) p.status.conditions = runtime::conditions_from_json(st["conditions"]);
+      if (st.contains("conditions"))
+        p.status.conditions = runtime::conditions_from_json(st["conditions"]);
     }
     return p;
   } catch (const nlohmann::json::exception& e) {

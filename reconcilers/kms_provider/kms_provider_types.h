@@ -32,9 +32,9 @@ ProviderRef parse_provider_ref(const nlohmann::json& spec);  // spec.providerRef
 struct KmsProviderSpec {
   std::string type;  // aws | gcp | azure | oci | transit | thalassa
   std::string region;
-  std::string endpoint;                // empty: the provider's public endpoint for the region
-  std::string credentials_secret;      // a Secret in the same namespace
-  std::string ca_secret;               // optional extra CA for the endpoint
+  std::string endpoint;            // empty: the provider's public endpoint for the region
+  std::string credentials_secret;  // a Secret in the same namespace
+  std::string ca_secret;           // optional extra CA for the endpoint
   std::string ca_secret_key = "ca.crt";
   // The per-type settings object (spec.azure, spec.gcp, ...) as flat strings, e.g. "vaultUrl".
   std::map<std::string, std::string> settings;

@@ -40,8 +40,9 @@ Result<SecretData> read_secret(kube::KubeClient& client, const std::string& ns,
 
 // The config and a fingerprint of everything it is built from: a change to any of them makes a
 // new client.
-Result<std::pair<kms::ProviderConfig, std::string>> config_and_fingerprint(
-    kube::KubeClient& client, const KmsProvider& p, const std::string& ns) {
+Result<std::pair<kms::ProviderConfig, std::string>> config_and_fingerprint(kube::KubeClient& client,
+                                                                           const KmsProvider& p,
+                                                                           const std::string& ns) {
   kms::ProviderConfig config;
   config.type = p.spec.type;
   config.region = p.spec.region;
@@ -61,7 +62,8 @@ Result<std::pair<kms::ProviderConfig, std::string>> config_and_fingerprint(
     if (it == secret->data.end() || it->second.empty())
       return make_error(ErrorKind::InvalidArgument,
                         "Secret " + ns + "/" + p.spec.ca_secret + " has no key " +
-                            p.spec.ca_secret_key + " (spec.caSecretRef.key): add the PEM CA "
+                            p.spec.ca_secret_key +
+                            " (spec.caSecretRef.key): add the PEM CA "
                             "bundle under that key or fix spec.caSecretRef.key");
     config.extra_ca_pem = it->second;
     fingerprint += "/" + secret->resource_version;
@@ -94,7 +96,8 @@ Status check_tenant_config(const kms::ProviderConfig& config, const kms::Endpoin
   auto check = [&](const std::string& field, const std::string& value) -> Status {
     if (!url_like(value)) return {};
     auto url = kms::parse_url(value);
-    if (!url) return make_error(ErrorKind::InvalidArgument, field + " is not a URL the operator can use");
+    if (!url)
+      return make_error(ErrorKind::InvalidArgument, field + " is not a URL the operator can use");
     if (auto allowed = policy.check(*url); !allowed) return allowed.error().context(field);
     return {};
   };
@@ -135,25 +138,31 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
     return out;
   };
   // One answer for "no such ClusterKmsProvider" and "not yours": tenants cannot list them.
-  const Error not_granted{ErrorKind::NotFound,
-                          "ClusterKmsProvider " + name + " (spec.providerRef) does not exist or "
-                          "does not serve namespace " + ns + ": ask a cluster admin to select "
-                          "this namespace in its spec.namespaceSelector, or fix spec.providerRef"};
+  const Error not_granted{
+      ErrorKind::NotFound,
+      "ClusterKmsProvider " + name +
+          " (spec.providerRef) does not exist or "
+          "does not serve namespace " +
+          ns +
+          ": ask a cluster admin to select "
+          "this namespace in its spec.namespaceSelector, or fix spec.providerRef"};
   auto object = cluster ? client_.get(cluster_kms_providers(), "", name)
                         : client_.get(kms_providers(), ns, name);
   if (!object) {
     if (object.error().kind == ErrorKind::NotFound)
       return fail(ProviderProblem::ProviderNotFound,
-                  cluster ? not_granted
-                          : Error{ErrorKind::NotFound, "KmsProvider " + ns + "/" + name +
-                                                           " (spec.providerRef.name) does not exist: "
-                                                           "create it or fix spec.providerRef.name"});
+                  cluster
+                      ? not_granted
+                      : Error{ErrorKind::NotFound, "KmsProvider " + ns + "/" + name +
+                                                       " (spec.providerRef.name) does not exist: "
+                                                       "create it or fix spec.providerRef.name"});
     return fail(ProviderProblem::Unreachable, object.error().context("reading " + ref.kind));
   }
   if (cluster) {
     // Whether it serves this namespace, before anything else about it is looked at.
     auto the_ns = client_.get(kube::resources::namespaces(), "", ns);
-    if (!the_ns) return fail(ProviderProblem::Unreachable, the_ns.error().context("reading Namespace " + ns));
+    if (!the_ns)
+      return fail(ProviderProblem::Unreachable, the_ns.error().context("reading Namespace " + ns));
     const auto* spec = object->contains("spec") ? &(*object)["spec"] : nullptr;
     if (!spec || !spec->is_object() || !spec->contains("namespaceSelector") ||
         !runtime::selects((*spec)["namespaceSelector"], runtime::labels_of(*the_ns))) {
@@ -168,10 +177,12 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
   std::string secrets_ns = ns;
   if (cluster) {
     if (trust_.cluster_namespace.empty())
-      return fail(ProviderProblem::Misconfigured,
-                  Error{ErrorKind::FailedPrecondition,
-                        "ClusterKmsProvider " + name + " cannot be used: the operator has no "
-                        "--cluster-resource-namespace for its Secrets (a cluster admin sets it)"});
+      return fail(
+          ProviderProblem::Misconfigured,
+          Error{ErrorKind::FailedPrecondition,
+                "ClusterKmsProvider " + name +
+                    " cannot be used: the operator has no "
+                    "--cluster-resource-namespace for its Secrets (a cluster admin sets it)"});
     secrets_ns = trust_.cluster_namespace;
     out.pinned_fingerprints = provider->spec.wrapping_key_fingerprints;
     out.allow_wrapped_imports = provider->spec.allow_wrapped_imports;
@@ -191,8 +202,9 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
   both->first.attestation_owner_roots_pem = trust_.attestation_owner_roots_pem;
   if (!cluster) {
     if (auto st = check_tenant_config(both->first, trust_.tenant_endpoints); !st)
-      return fail(st.error().kind == ErrorKind::PermissionDenied ? ProviderProblem::EndpointNotAllowed
-                                                                 : ProviderProblem::Misconfigured,
+      return fail(st.error().kind == ErrorKind::PermissionDenied
+                      ? ProviderProblem::EndpointNotAllowed
+                      : ProviderProblem::Misconfigured,
                   st.error().context("KmsProvider " + ns + "/" + name));
     both->first.endpoint_policy = trust_.tenant_endpoints;
   }
@@ -206,8 +218,7 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
   }
   auto handle = factory_(both->first);
   if (!handle)
-    return fail(ProviderProblem::Misconfigured,
-                handle.error().context(ref.kind + " " + name));
+    return fail(ProviderProblem::Misconfigured, handle.error().context(ref.kind + " " + name));
   // The client borrows the transport: keep both alive together, hand out the client.
   auto owner = std::make_shared<kms::ProviderHandle>(std::move(*handle));
   std::shared_ptr<kms::KmsProvider> client(owner, owner->client.get());

@@ -55,9 +55,10 @@ struct ProviderLookup {
                                              // (never set for a ClusterKmsProvider)
   bool cluster = false;                      // a ClusterKmsProvider (admin-owned)
   std::vector<std::string> pinned_fingerprints;  // ClusterKmsProvider wrappingKeyFingerprints
-  bool allow_wrapped_imports = true;  // a ClusterKmsProvider takes offline-wrapped material only if it says so
+  bool allow_wrapped_imports =
+      true;  // a ClusterKmsProvider takes offline-wrapped material only if it says so
   ProviderProblem problem = ProviderProblem::None;
-  Error error;                               // set when client is null
+  Error error;  // set when client is null
 };
 
 // A tenant's KmsProvider config: every URL it declares (spec.endpoint, URLs in spec.<type> and

@@ -10,15 +10,15 @@ std::vector<std::string> objects_using_provider(const runtime::Store& store, con
   store.visit_namespace(ns, [&](const runtime::Json& o) {
     if (!o.contains("spec")) return;
     auto ref = parse_provider_ref(o["spec"]);
-    if (!ref.cluster() && ref.name == provider)
-      keys.push_back(runtime::object_key(o));
+    if (!ref.cluster() && ref.name == provider) keys.push_back(runtime::object_key(o));
   });
   return keys;
 }
 
 runtime::MapFn users_of_provider(const runtime::Store& users) {
   return [&users](const runtime::Json* old, const runtime::Json* now) -> std::vector<std::string> {
-    if (old && now && old->at("metadata").value("generation", 0) == now->at("metadata").value("generation", 0))
+    if (old && now &&
+        old->at("metadata").value("generation", 0) == now->at("metadata").value("generation", 0))
       return {};
     const auto& md = (now ? now : old)->at("metadata");
     return objects_using_provider(users, md.value("namespace", ""), md.value("name", ""));

@@ -22,7 +22,8 @@ CommandResult run_command(const std::string& command) {
   if (!pipe) throw std::runtime_error("cannot run: " + command);
   std::array<char, 4096> buffer{};
   size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    result.out.append(buffer.data(), n);
   int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   std::ifstream err(err_path);
@@ -46,16 +47,18 @@ std::string helm_binary() {
   auto built = run_command(shell_quote(std::string(BYOK_SOURCE_DIR) + "/scripts/build-helm.sh"));
   std::string path = built.out.substr(0, built.out.find('\n'));
   if (built.exit_code != 0 || path.empty() || !std::filesystem::exists(path))
-    throw std::runtime_error("scripts/build-helm.sh found no helm (run it once: it builds helm "
-                             "from the Go module proxy): " + built.all());
+    throw std::runtime_error(
+        "scripts/build-helm.sh found no helm (run it once: it builds helm "
+        "from the Go module proxy): " +
+        built.all());
   return path;
 }
 
 // One folder for every test process of this user: helm only reads its config here (local charts,
 // no repositories), so they can share it.
 std::string helm_home() {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("byok-helm-home-" + std::to_string(::getuid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("byok-helm-home-" + std::to_string(::getuid()));
   std::filesystem::create_directories(dir);
   return dir.string();
 }
@@ -66,9 +69,8 @@ CommandResult helm(const std::string& args) {
   static const std::string binary = helm_binary();
   static const std::string home = helm_home();
   return run_command("HELM_CONFIG_HOME=" + shell_quote(home + "/config") +
-                     " HELM_CACHE_HOME=" + shell_quote(home + "/cache") +
-                     " HELM_DATA_HOME=" + shell_quote(home + "/data") + " " +
-                     shell_quote(binary) + " " + args);
+                     " HELM_CACHE_HOME=" + shell_quote(home + "/cache") + " HELM_DATA_HOME=" +
+                     shell_quote(home + "/data") + " " + shell_quote(binary) + " " + args);
 }
 
 std::vector<YAML::Node> yaml_documents(const std::string& text) {

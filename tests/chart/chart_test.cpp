@@ -85,8 +85,10 @@ std::string app_version() {
 
 }  // namespace
 
-TEST_CASE("chart: helm lint --strict is clean with the default values and with every optional "
-          "part switched on", "[chart]") {
+TEST_CASE(
+    "chart: helm lint --strict is clean with the default values and with every optional "
+    "part switched on",
+    "[chart]") {
   const std::vector<std::string> variants = {
       "",
       "--set replicaCount=1",
@@ -110,8 +112,10 @@ TEST_CASE("chart: helm lint --strict is clean with the default values and with e
   }
 }
 
-TEST_CASE("chart: helm template renders the operator with its flags, probes, downward-API env "
-          "and a locked-down security context", "[chart]") {
+TEST_CASE(
+    "chart: helm template renders the operator with its flags, probes, downward-API env "
+    "and a locked-down security context",
+    "[chart]") {
   auto docs = render();
   std::set<std::string> kinds;
   for (const auto& [kind, _] : docs) kinds.insert(kind);
@@ -134,13 +138,15 @@ TEST_CASE("chart: helm template renders the operator with its flags, probes, dow
   CHECK(flag_value(args, "--health-probe-bind-address") == ":8081");
   CHECK(std::count(args.begin(), args.end(), "--namespace") == 0);  // every namespace
 
-  CHECK(env_var(c, "POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"].as<std::string>() == "metadata.name");
+  CHECK(env_var(c, "POD_NAME")["valueFrom"]["fieldRef"]["fieldPath"].as<std::string>() ==
+        "metadata.name");
   CHECK(env_var(c, "POD_NAMESPACE")["valueFrom"]["fieldRef"]["fieldPath"].as<std::string>() ==
         "metadata.namespace");
   CHECK_FALSE(has_env(c, "BYOK_PKCS11_MODULE"));  // no HSM unless asked for
 
   std::map<std::string, int> ports;
-  for (const auto& p : c["ports"]) ports[p["name"].as<std::string>()] = p["containerPort"].as<int>();
+  for (const auto& p : c["ports"])
+    ports[p["name"].as<std::string>()] = p["containerPort"].as<int>();
   CHECK(ports == std::map<std::string, int>{{"health", 8081}, {"metrics", 8080}});
   CHECK(c["livenessProbe"]["httpGet"]["path"].as<std::string>() == "/healthz");
   CHECK(c["livenessProbe"]["httpGet"]["port"].as<std::string>() == "health");
@@ -192,7 +198,8 @@ TEST_CASE("chart: values switch the optional parts on and off", "[chart]") {
     CHECK(docs.count("RoleBinding") == 0);
   }
   SECTION("a ServiceMonitor scrapes the metrics Service when asked for") {
-    auto docs = render("--set metrics.serviceMonitor.enabled=true --set metrics.serviceMonitor.interval=1m");
+    auto docs = render(
+        "--set metrics.serviceMonitor.enabled=true --set metrics.serviceMonitor.interval=1m");
     auto endpoint = only(docs, "ServiceMonitor")["spec"]["endpoints"][0];
     CHECK(endpoint["port"].as<std::string>() == "metrics");
     CHECK(endpoint["path"].as<std::string>() == "/metrics");
@@ -208,7 +215,8 @@ TEST_CASE("chart: values switch the optional parts on and off", "[chart]") {
     CHECK(env_var(c, "BYOK_HSM_TOKEN")["value"].as<std::string>() == "byok-token");
     // The PIN is a file mounted from the Secret, never an environment variable.
     CHECK_FALSE(has_env(c, "BYOK_HSM_PIN"));
-    CHECK(env_var(c, "BYOK_HSM_PIN_FILE")["value"].as<std::string>() == "/var/run/byok/hsm-pin/pin");
+    CHECK(env_var(c, "BYOK_HSM_PIN_FILE")["value"].as<std::string>() ==
+          "/var/run/byok/hsm-pin/pin");
     std::map<std::string, YAML::Node> mounts, volumes;
     for (const YAML::Node& m : c["volumeMounts"]) mounts.emplace(m["name"].as<std::string>(), m);
     for (const YAML::Node& v : only(docs, "Deployment")["spec"]["template"]["spec"]["volumes"])
@@ -225,21 +233,26 @@ TEST_CASE("chart: values switch the optional parts on and off", "[chart]") {
     CHECK(mounts["hsm-module"]["mountPath"].as<std::string>() == "/opt/hsm");
     CHECK(mounts["hsm-module"]["readOnly"].as<bool>());
     REQUIRE(volumes.count("hsm-module"));
-    CHECK(volumes["hsm-module"]["persistentVolumeClaim"]["claimName"].as<std::string>() == "vendor-module");
+    CHECK(volumes["hsm-module"]["persistentVolumeClaim"]["claimName"].as<std::string>() ==
+          "vendor-module");
   }
   SECTION("one namespace watched, image by digest, another log format") {
-    auto docs = render("--set watchNamespace=team-a --set logging.format=text --set logging.level=debug "
-                       "--set image.repository=registry.example/byok-operator "
-                       "--set image.digest=sha256:" + std::string(64, 'b'));
+    auto docs = render(
+        "--set watchNamespace=team-a --set logging.format=text --set logging.level=debug "
+        "--set image.repository=registry.example/byok-operator "
+        "--set image.digest=sha256:" +
+        std::string(64, 'b'));
     auto c = operator_container(docs);
     auto args = args_of(c);
     CHECK(flag_value(args, "--namespace") == "team-a");
     CHECK(flag_value(args, "--log-format") == "text");
     CHECK(flag_value(args, "--log-level") == "debug");
-    CHECK(c["image"].as<std::string>() == "registry.example/byok-operator@sha256:" + std::string(64, 'b'));
+    CHECK(c["image"].as<std::string>() ==
+          "registry.example/byok-operator@sha256:" + std::string(64, 'b'));
   }
   SECTION("several namespaces watched (helm needs the comma escaped)") {
-    auto args = args_of(operator_container(render("--set-string watchNamespace=team-a\\\\,team-b")));
+    auto args =
+        args_of(operator_container(render("--set-string watchNamespace=team-a\\\\,team-b")));
     CHECK(flag_value(args, "--namespace") == "team-a,team-b");
   }
 }
@@ -260,8 +273,10 @@ TEST_CASE("chart: a bad value fails at template time with a message naming it", 
       {"--set replicas=2", "at '': additional properties 'replicas' not allowed"},
       {"--set hsm.pin=1234", "at '/hsm': additional properties 'pin' not allowed"},
       {"--set hsm.enabled=true", "at '/hsm/tokenLabel': minLength: got 0, want 1"},
-      {"--set hsm.enabled=true --set hsm.tokenLabel=t", "at '/hsm/pinSecret/name': minLength: got 0, want 1"},
-      {"--set hsm.moduleVolume.enabled=true", "at '/hsm/moduleVolume/source': minProperties: got 0, want 1"},
+      {"--set hsm.enabled=true --set hsm.tokenLabel=t",
+       "at '/hsm/pinSecret/name': minLength: got 0, want 1"},
+      {"--set hsm.moduleVolume.enabled=true",
+       "at '/hsm/moduleVolume/source': minProperties: got 0, want 1"},
       {"--set metrics.serviceMonitor.interval=often", "at '/metrics/serviceMonitor/interval'"},
       // Rules across values live in the templates, with a message of their own.
       {"--set replicaCount=3 --set leaderElection.enabled=false",
@@ -279,8 +294,10 @@ TEST_CASE("chart: a bad value fails at template time with a message naming it", 
   }
 }
 
-TEST_CASE("chart: the chart's CRDs are the files in crds/, in the chart folder and in the "
-          "packaged chart", "[chart]") {
+TEST_CASE(
+    "chart: the chart's CRDs are the files in crds/, in the chart folder and in the "
+    "packaged chart",
+    "[chart]") {
   const fs::path top = fs::path(BYOK_SOURCE_DIR) / "crds";
   const fs::path in_chart = fs::path(chart_dir()) / "crds";
   auto files_of = [](const fs::path& dir) {
@@ -300,15 +317,16 @@ TEST_CASE("chart: the chart's CRDs are the files in crds/, in the chart folder a
   for (auto& doc : yaml_documents(r.out))
     if (doc["kind"].as<std::string>() == "CustomResourceDefinition")
       rendered.insert(doc["metadata"]["name"].as<std::string>());
-  CHECK(rendered == std::set<std::string>{"clusterkmsproviders.byok.dev", "customermanagedkeys.byok.dev",
-                                          "hsmkeypolicies.byok.dev", "importedkeys.byok.dev",
-                                          "kmsproviders.byok.dev"});
+  CHECK(rendered == std::set<std::string>{"clusterkmsproviders.byok.dev",
+                                          "customermanagedkeys.byok.dev", "hsmkeypolicies.byok.dev",
+                                          "importedkeys.byok.dev", "kmsproviders.byok.dev"});
 
   // helm package follows the link: the archive carries the same bytes.
   auto work = fs::temp_directory_path() / ("byok-chart-package-" + std::to_string(::getpid()));
   fs::remove_all(work);
   fs::create_directories(work / "x");
-  auto packaged = helm("package " + shell_quote(chart_dir()) + " --destination " + shell_quote(work.string()));
+  auto packaged =
+      helm("package " + shell_quote(chart_dir()) + " --destination " + shell_quote(work.string()));
   INFO(packaged.all());
   REQUIRE(packaged.exit_code == 0);
   auto untar = run_command("tar -xzf " + shell_quote(work.string()) + "/byok-operator-*.tgz -C " +

@@ -84,10 +84,10 @@ struct Run {
   kube::KubeClient& admin = *client;  // system:masters: sets up and checks, never the operator
   std::string ns;
   std::string service_account;
-  std::string username;  // system:serviceaccount:<ns>:<name>
+  std::string username;                 // system:serviceaccount:<ns>:<name>
   std::vector<std::string> chart_args;  // the operator container's args in the chart
   std::vector<std::pair<std::string, std::string>> chart_env;  // its literal env values
-  hsm::test::TestToken token{"chart-rbac"};  // the HSM the chart's values name
+  hsm::test::TestToken token{"chart-rbac"};                    // the HSM the chart's values name
   std::string kubeconfig;
   std::string log_path;
   std::unique_ptr<testing::ChildProcess> op;
@@ -105,14 +105,14 @@ struct Run {
 // helm install of the chart as it ships (default values) into the run's namespace; the release
 // is named after the namespace so its cluster-scoped objects never clash with another run's.
 void install_chart(Run& run) {
-  auto r = testing::helm("install " + run.ns + " " + testing::shell_quote(testing::chart_dir()) +
-                         " --namespace " + run.ns + " --kubeconfig " +
-                         testing::shell_quote(testing::kubeconfig_path()) +
-                         " --set hsm.enabled=true --set hsm.tokenLabel=" + run.token.label() +
-                         " --set hsm.pinSecret.name=hsm-pin --set hsm.modulePath=" +
-                         testing::shell_quote(hsm::test::TestToken::module_path()) +
-                         // The emulator is on 127.0.0.1: the admin allows it for KmsProviders.
-                         " --set " + testing::shell_quote("kmsEndpointAllow={https://127.0.0.1:*}"));
+  auto r = testing::helm(
+      "install " + run.ns + " " + testing::shell_quote(testing::chart_dir()) + " --namespace " +
+      run.ns + " --kubeconfig " + testing::shell_quote(testing::kubeconfig_path()) +
+      " --set hsm.enabled=true --set hsm.tokenLabel=" + run.token.label() +
+      " --set hsm.pinSecret.name=hsm-pin --set hsm.modulePath=" +
+      testing::shell_quote(hsm::test::TestToken::module_path()) +
+      // The emulator is on 127.0.0.1: the admin allows it for KmsProviders.
+      " --set " + testing::shell_quote("kmsEndpointAllow={https://127.0.0.1:*}"));
   INFO(r.all());
   REQUIRE(r.exit_code == 0);
   // The ServiceAccount and the arguments are the ones the chart's Deployment runs with.
@@ -139,7 +139,8 @@ std::string token_kubeconfig(Run& run, const std::string& ns, const std::string&
 }
 
 void write_service_account_kubeconfig(Run& run) {
-  run.kubeconfig = token_kubeconfig(run, run.ns, run.service_account, "/tmp/byok-" + run.ns + ".kubeconfig");
+  run.kubeconfig =
+      token_kubeconfig(run, run.ns, run.service_account, "/tmp/byok-" + run.ns + ".kubeconfig");
 }
 
 // The operator binary as the chart's pod runs it: the Deployment's args (so a flag the binary
@@ -164,7 +165,8 @@ void start_operator(Run& run) {
   for (size_t i = 0; i < run.chart_args.size(); ++i) {
     args.push_back(run.chart_args[i]);
     if ((run.chart_args[i] == "--metrics-bind-address" ||
-         run.chart_args[i] == "--health-probe-bind-address") && i + 1 < run.chart_args.size()) {
+         run.chart_args[i] == "--health-probe-bind-address") &&
+        i + 1 < run.chart_args.size()) {
       args.push_back("127.0.0.1:" + std::to_string(testing::free_loopback_port()));
       ++i;
     }
@@ -186,8 +188,8 @@ struct Used {
 
 Used used_by(const std::string& username) {
   const auto log = std::filesystem::path(testing::kubeconfig_path()).parent_path() / "audit.log";
-  INFO("the control plane writes no audit log at " << log
-       << ": restart it with tests/harness/control-plane.sh, which turns it on");
+  INFO("the control plane writes no audit log at "
+       << log << ": restart it with tests/harness/control-plane.sh, which turns it on");
   REQUIRE(std::filesystem::exists(log));
   Used out;
   std::ifstream in(log);
@@ -199,7 +201,8 @@ Used used_by(const std::string& username) {
     const auto& ref = event["objectRef"];
     std::string resource = ref.value("resource", "");
     if (ref.contains("subresource")) resource += "/" + ref.value("subresource", "");
-    Grant g{ref.value("apiGroup", ""), resource, event.value("verb", ""), ref.value("namespace", "")};
+    Grant g{ref.value("apiGroup", ""), resource, event.value("verb", ""),
+            ref.value("namespace", "")};
     int code = event.contains("responseStatus") ? event["responseStatus"].value("code", 0) : 0;
     (code == 403 ? out.forbidden : out.allowed).insert(g);
   }
@@ -249,20 +252,24 @@ void drive_customer_managed_key(Run& run) {
   kms::aws::AwsKmsConfig config;
   config.region = aws.region;
   config.kms_endpoint = config.sts_endpoint = aws.endpoint;
-  config.credentials = {aws.credentials.at("accessKeyId"), aws.credentials.at("secretAccessKey"), ""};
+  config.credentials = {aws.credentials.at("accessKeyId"), aws.credentials.at("secretAccessKey"),
+                        ""};
   auto transport = kms::make_http_transport({10s, aws.extra_ca_pem});
   kms::aws::AwsKmsClient console(config, *transport, clock);
   auto key = console.create_key({});
   REQUIRE(key.ok());
 
   const auto type = byok::cmk::customer_managed_keys();
-  Json cmk = {{"apiVersion", "byok.dev/v1alpha1"},
-              {"kind", "CustomerManagedKey"},
-              {"metadata", {{"name", "key"}}},
-              {"spec", {{"provider", "aws"}, {"resource", key->resource}, {"providerRef", {{"name", "aws"}}}}}};
+  Json cmk = {
+      {"apiVersion", "byok.dev/v1alpha1"},
+      {"kind", "CustomerManagedKey"},
+      {"metadata", {{"name", "key"}}},
+      {"spec",
+       {{"provider", "aws"}, {"resource", key->resource}, {"providerRef", {{"name", "aws"}}}}}};
   REQUIRE(run.admin.create(type, run.ns, cmk).ok());
   expect_ready(run, type, "key");
-  CHECK(testing::wait_until([&] { return testing::count_events(run.admin, run.ns, "key", "Registered") >= 1; }));
+  CHECK(testing::wait_until(
+      [&] { return testing::count_events(run.admin, run.ns, "key", "Registered") >= 1; }));
 
   REQUIRE(run.admin.remove(type, run.ns, "key").ok());
   INFO("CustomerManagedKey not released by the operator; operator log: " << run.log_path);
@@ -285,7 +292,8 @@ void drive_imported_key(Run& run) {
   // As the cluster admin: a ClusterKmsProvider (its Secrets in the release namespace, where the
   // chart's operator looks) serving this namespace, and the policy that grants the key.
   const std::string provider = run.ns + "-aws";
-  testing::apply_cluster_kms_provider(run.admin, run.ns, provider, testing::provider_config_from_env("aws"), run.ns);
+  testing::apply_cluster_kms_provider(run.admin, run.ns, provider,
+                                      testing::provider_config_from_env("aws"), run.ns);
   testing::apply_hsm_key_policy(run.admin, provider, run.ns, "rbac-*", provider);
   const auto type = byok::importedkey::imported_keys();
   Json ik = {{"apiVersion", "byok.dev/v1alpha1"},
@@ -300,7 +308,8 @@ void drive_imported_key(Run& run) {
   auto st = testing::status_of(run.admin, type, run.ns, "imported");
   CHECK(st.value("imported", false));
   CHECK(st.value("authorizedBy", "") == provider);
-  CHECK(testing::wait_until([&] { return testing::count_events(run.admin, run.ns, "imported", "Imported") >= 1; }));
+  CHECK(testing::wait_until(
+      [&] { return testing::count_events(run.admin, run.ns, "imported", "Imported") >= 1; }));
 
   REQUIRE(run.admin.remove(type, run.ns, "imported").ok());
   INFO("ImportedKey not released by the operator; operator log: " << run.log_path);
@@ -336,14 +345,18 @@ Granted granted_to(Run& run) {
   };
   auto add_rules = [&](const Json& role, const std::string& ns, const std::string& where) {
     for (const auto& rule : role.value("rules", Json::array())) {
-      if (rule.contains("nonResourceURLs")) out.problems.push_back(where + " grants nonResourceURLs");
-      if (rule.contains("resourceNames")) out.problems.push_back(where + " narrows a rule by resourceNames: extend this test to check them");
+      if (rule.contains("nonResourceURLs"))
+        out.problems.push_back(where + " grants nonResourceURLs");
+      if (rule.contains("resourceNames"))
+        out.problems.push_back(where +
+                               " narrows a rule by resourceNames: extend this test to check them");
       for (const auto& g : rule.value("apiGroups", Json::array()))
         for (const auto& r : rule.value("resources", Json::array()))
           for (const auto& v : rule.value("verbs", Json::array())) {
             if (g == "*" || r == "*" || v == "*")
               out.problems.push_back(where + " grants a wildcard");
-            out.grants.insert({g.get<std::string>(), r.get<std::string>(), v.get<std::string>(), ns});
+            out.grants.insert(
+                {g.get<std::string>(), r.get<std::string>(), v.get<std::string>(), ns});
           }
     }
   };
@@ -364,15 +377,18 @@ Granted granted_to(Run& run) {
   for (const auto& b : bindings->items)
     if (is_ours(b)) {
       const std::string ns = b["metadata"].value("namespace", "");
-      add_rules(role_of(b, ns), ns, b["roleRef"].value("kind", "") + " " + b["roleRef"].value("name", ""));
+      add_rules(role_of(b, ns), ns,
+                b["roleRef"].value("kind", "") + " " + b["roleRef"].value("name", ""));
     }
   return out;
 }
 
 }  // namespace
 
-TEST_CASE("chart/rbac: the operator runs as the chart's ServiceAccount with exactly the "
-          "permissions the chart grants", "[aws][chart]") {
+TEST_CASE(
+    "chart/rbac: the operator runs as the chart's ServiceAccount with exactly the "
+    "permissions the chart grants",
+    "[aws][chart]") {
   Run run("chart-rbac");
   install_chart(run);
   write_service_account_kubeconfig(run);
@@ -404,10 +420,12 @@ TEST_CASE("chart/rbac: the operator runs as the chart's ServiceAccount with exac
   // The leader renews its Lease every couple of seconds and the informers' watches start at
   // once, but give the operator a little time to have made each kind of request.
   Used used;
-  testing::wait_until([&] {
-    used = used_by(run.username);
-    return unused_grants(used).empty();
-  }, 20s, 500ms);
+  testing::wait_until(
+      [&] {
+        used = used_by(run.username);
+        return unused_grants(used).empty();
+      },
+      20s, 500ms);
   run.op->terminate();
   used = used_by(run.username);  // with what a graceful stop does (releasing the Lease)
 
@@ -419,8 +437,10 @@ TEST_CASE("chart/rbac: the operator runs as the chart's ServiceAccount with exac
   }
   {
     auto unused = unused_grants(used);
-    INFO("granted by the chart but never used by the operator (drop them from the chart, or "
-         "drive the kind that needs them in kDrivers):" << lines(unused));
+    INFO(
+        "granted by the chart but never used by the operator (drop them from the chart, or "
+        "drive the kind that needs them in kDrivers):"
+        << lines(unused));
     CHECK(unused.empty());
   }
 }
@@ -441,9 +461,10 @@ TEST_CASE("chart/rbac: helm install refuses a bad value before creating anything
   CHECK((*service_accounts)["items"].empty());
 }
 
-TEST_CASE("chart/rbac: namespace editors manage the namespaced kinds but not status, finalizers "
-          "or the cluster-scoped HsmKeyPolicy and ClusterKmsProvider, even bound cluster-wide",
-          "[chart]") {
+TEST_CASE(
+    "chart/rbac: namespace editors manage the namespaced kinds but not status, finalizers "
+    "or the cluster-scoped HsmKeyPolicy and ClusterKmsProvider, even bound cluster-wide",
+    "[chart]") {
   Run run("chart-tenant");
   auto r = testing::helm("install " + run.ns + " " + testing::shell_quote(testing::chart_dir()) +
                          " --namespace " + run.ns + " --kubeconfig " +
@@ -459,21 +480,35 @@ TEST_CASE("chart/rbac: namespace editors manage the namespaced kinds but not sta
   CHECK(labels.value("rbac.authorization.k8s.io/aggregate-to-admin", "") == "true");
   auto view = run.admin.get(kClusterRoles, "", run.ns + "-byok-operator-view");
   REQUIRE(view.ok());
-  CHECK((*view)["metadata"]["labels"].value("rbac.authorization.k8s.io/aggregate-to-view", "") == "true");
+  CHECK((*view)["metadata"]["labels"].value("rbac.authorization.k8s.io/aggregate-to-view", "") ==
+        "true");
 
   // A tenant ServiceAccount bound to the edit role. (The test control plane has no controller
   // manager to aggregate roles, so the role is bound as it is; aggregation only adds its rules
   // to edit/admin.)
-  REQUIRE(run.admin.create(kServiceAccounts, run.ns, {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
-                                                      {"metadata", {{"name", "tenant"}}}}).ok());
-  const kube::ResourceType kRoleBindingType{"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true};
-  Json subjects = Json::array({{{"kind", "ServiceAccount"}, {"name", "tenant"}, {"namespace", run.ns}}});
-  REQUIRE(run.admin.create(kRoleBindingType, run.ns,
-                           {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "RoleBinding"},
-                            {"metadata", {{"name", "tenant-edit"}}},
-                            {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", edit_role}}},
-                            {"subjects", subjects}}).ok());
-  const std::string path = token_kubeconfig(run, run.ns, "tenant", "/tmp/byok-" + run.ns + "-tenant.kubeconfig");
+  REQUIRE(run.admin
+              .create(kServiceAccounts, run.ns,
+                      {{"apiVersion", "v1"},
+                       {"kind", "ServiceAccount"},
+                       {"metadata", {{"name", "tenant"}}}})
+              .ok());
+  const kube::ResourceType kRoleBindingType{"rbac.authorization.k8s.io", "v1", "rolebindings",
+                                            "RoleBinding", true};
+  Json subjects =
+      Json::array({{{"kind", "ServiceAccount"}, {"name", "tenant"}, {"namespace", run.ns}}});
+  REQUIRE(run.admin
+              .create(kRoleBindingType, run.ns,
+                      {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                       {"kind", "RoleBinding"},
+                       {"metadata", {{"name", "tenant-edit"}}},
+                       {"roleRef",
+                        {{"apiGroup", "rbac.authorization.k8s.io"},
+                         {"kind", "ClusterRole"},
+                         {"name", edit_role}}},
+                       {"subjects", subjects}})
+              .ok());
+  const std::string path =
+      token_kubeconfig(run, run.ns, "tenant", "/tmp/byok-" + run.ns + "-tenant.kubeconfig");
   auto config = kube::load_kubeconfig(path);
   REQUIRE(config.ok());
   kube::RestKubeClient tenant_client(*config);
@@ -483,35 +518,46 @@ TEST_CASE("chart/rbac: namespace editors manage the namespaced kinds but not sta
     INFO("tenant bound " << scope);
     const auto ik = byok::importedkey::imported_keys();
     const std::string name = "ik-" + scope;
-    Json object = {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ImportedKey"},
+    Json object = {{"apiVersion", "byok.dev/v1alpha1"},
+                   {"kind", "ImportedKey"},
                    {"metadata", {{"name", name}}},
-                   {"spec", {{"providerRef", {{"kind", "ClusterKmsProvider"}, {"name", "shared"}}},
-                             {"keyType", "aes256-gcm96"}, {"source", {{"hsm", {{"label", "x"}}}}}}}};
+                   {"spec",
+                    {{"providerRef", {{"kind", "ClusterKmsProvider"}, {"name", "shared"}}},
+                     {"keyType", "aes256-gcm96"},
+                     {"source", {{"hsm", {{"label", "x"}}}}}}}};
     auto created = tenant.create(ik, run.ns, object);
     INFO((created.ok() ? std::string() : created.error().message));
     CHECK(created.ok());
     CHECK(tenant.get(ik, run.ns, name).ok());
     CHECK(tenant.list(byok::kmsprovider::kms_providers(), run.ns).ok());
     CHECK(tenant.list(byok::cmk::customer_managed_keys(), run.ns).ok());
-    auto denied = [](const auto& result) { return !result.ok() && result.error().kind == ErrorKind::PermissionDenied; };
+    auto denied = [](const auto& result) {
+      return !result.ok() && result.error().kind == ErrorKind::PermissionDenied;
+    };
     // Status is the operator's word: a tenant cannot forge imported, authorizedBy or phase.
     CHECK(denied(tenant.patch(ik, run.ns, name, kube::PatchType::Merge,
-                              {{"status", {{"imported", true}, {"authorizedBy", "forged"}}}}, {"status"})));
+                              {{"status", {{"imported", true}, {"authorizedBy", "forged"}}}},
+                              {"status"})));
     CHECK(denied(tenant.patch(ik, run.ns, name, kube::PatchType::Merge,
                               {{"metadata", {{"finalizers", Json::array()}}}}, {"finalizers"})));
     // The admin's kinds.
     CHECK(denied(tenant.create(byok::hsmpolicy::hsm_key_policies(), "",
-                               {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
+                               {{"apiVersion", "byok.dev/v1alpha1"},
+                                {"kind", "HsmKeyPolicy"},
                                 {"metadata", {{"name", run.ns + "-grab"}}},
-                                {"spec", {{"namespaceSelector", testing::namespace_selector(run.ns)},
-                                          {"keys", {{{"label", "*"}}}},
-                                          {"destinations", {{{"clusterKmsProvider", "x"}}}}}}})));
+                                {"spec",
+                                 {{"namespaceSelector", testing::namespace_selector(run.ns)},
+                                  {"keys", {{{"label", "*"}}}},
+                                  {"destinations", {{{"clusterKmsProvider", "x"}}}}}}})));
     CHECK(denied(tenant.list(byok::hsmpolicy::hsm_key_policies(), "")));
     CHECK(denied(tenant.create(byok::kmsprovider::cluster_kms_providers(), "",
-                               {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ClusterKmsProvider"},
+                               {{"apiVersion", "byok.dev/v1alpha1"},
+                                {"kind", "ClusterKmsProvider"},
                                 {"metadata", {{"name", run.ns + "-grab"}}},
-                                {"spec", {{"type", "transit"}, {"endpoint", "https://127.0.0.1:1"},
-                                          {"namespaceSelector", testing::namespace_selector(run.ns)}}}})));
+                                {"spec",
+                                 {{"type", "transit"},
+                                  {"endpoint", "https://127.0.0.1:1"},
+                                  {"namespaceSelector", testing::namespace_selector(run.ns)}}}})));
     CHECK(denied(tenant.get(byok::kmsprovider::cluster_kms_providers(), "", "anything")));
     // The edit role grants no Secrets and nothing outside the byok.dev kinds.
     CHECK(denied(tenant.get(kube::resources::secrets(), run.ns, "anything")));
@@ -519,12 +565,19 @@ TEST_CASE("chart/rbac: namespace editors manage the namespaced kinds but not sta
   check_tenant("in-namespace");
 
   // Bound cluster-wide, the role still grants nothing cluster-scoped.
-  const kube::ResourceType kCrbType{"rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false};
-  REQUIRE(run.admin.create(kCrbType, "",
-                           {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "ClusterRoleBinding"},
-                            {"metadata", {{"name", run.ns + "-tenant-edit"}}},
-                            {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "ClusterRole"}, {"name", edit_role}}},
-                            {"subjects", subjects}}).ok());
+  const kube::ResourceType kCrbType{"rbac.authorization.k8s.io", "v1", "clusterrolebindings",
+                                    "ClusterRoleBinding", false};
+  REQUIRE(run.admin
+              .create(kCrbType, "",
+                      {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                       {"kind", "ClusterRoleBinding"},
+                       {"metadata", {{"name", run.ns + "-tenant-edit"}}},
+                       {"roleRef",
+                        {{"apiGroup", "rbac.authorization.k8s.io"},
+                         {"kind", "ClusterRole"},
+                         {"name", edit_role}}},
+                       {"subjects", subjects}})
+              .ok());
   check_tenant("cluster-wide");
   std::filesystem::remove(path);
 }

@@ -38,12 +38,17 @@ struct FaultProxy {
     const std::string dialect = p;
     process = std::make_unique<testing::ChildProcess>(
         "/usr/bin/env",
-        std::vector<std::string>{"python3", std::string(BYOK_SOURCE_DIR) + "/tests/faults/fault_proxy.py",
-                                 "--port", std::to_string(port), "--upstream", upstream_url,
-                                 "--upstream-ca", pki + "/" + ca, "--cert", pki + "/" + cert,
-                                 "--key", pki + "/" + key, "--dialect", dialect,
-                                 "--control-port", std::to_string(control), "--seed",
-                                 std::to_string(seed), "--max-hold", "40"},
+        std::vector<std::string>{
+            "python3",        std::string(BYOK_SOURCE_DIR) + "/tests/faults/fault_proxy.py",
+            "--port",         std::to_string(port),
+            "--upstream",     upstream_url,
+            "--upstream-ca",  pki + "/" + ca,
+            "--cert",         pki + "/" + cert,
+            "--key",          pki + "/" + key,
+            "--dialect",      dialect,
+            "--control-port", std::to_string(control),
+            "--seed",         std::to_string(seed),
+            "--max-hold",     "40"},
         "/tmp/byok-fault-proxy-" + p + "-" + std::to_string(port) + ".log");
     REQUIRE(testing::wait_until([&] { return call("GET", "/stats").is_object(); }, 20s));
   }
@@ -51,7 +56,8 @@ struct FaultProxy {
 
   Json call(const std::string& method, const std::string& path, const Json& body = nullptr) {
     static auto transport = kms::make_http_transport({std::chrono::seconds(5), ""});
-    kms::HttpRequest req{method, "http://127.0.0.1:" + std::to_string(control) + path,
+    kms::HttpRequest req{method,
+                         "http://127.0.0.1:" + std::to_string(control) + path,
                          {{"Content-Type", "application/json"}},
                          body.is_null() ? "" : body.dump()};
     auto resp = transport->send(req);
@@ -69,7 +75,8 @@ struct ServerPki {
 ServerPki pki_of(const std::string& provider) {
   std::string upper = provider;
   for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  const std::string ca_file = testing::ServerEnv::for_provider(provider)["BYOK_" + upper + "_CA_FILE"];
+  const std::string ca_file =
+      testing::ServerEnv::for_provider(provider)["BYOK_" + upper + "_CA_FILE"];
   const std::string dir = ca_file.substr(0, ca_file.rfind('/'));
   const std::string ca = ca_file.substr(ca_file.rfind('/') + 1);
   if (provider == "transit") return {dir, "vault-cert.pem", "vault-key.pem", ca};  // Vault -dev-tls
@@ -94,7 +101,8 @@ std::string upstream_of(const kms::ProviderConfig& c) {
 std::string control_plane(const std::string& command) {
   std::string dir = testing::kubeconfig_path();
   dir = dir.substr(0, dir.rfind('/'));
-  const std::string cmd = std::string(BYOK_SOURCE_DIR) + "/tests/harness/control-plane.sh " + command + " " + dir;
+  const std::string cmd =
+      std::string(BYOK_SOURCE_DIR) + "/tests/harness/control-plane.sh " + command + " " + dir;
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p);
@@ -122,8 +130,10 @@ long peak_rss_kib(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("faults: six KMSes throttling, failing, resetting and black-holed while the operator is "
-          "killed, every key imported exactly once", "[faults]") {
+TEST_CASE(
+    "faults: six KMSes throttling, failing, resetting and black-holed while the operator is "
+    "killed, every key imported exactly once",
+    "[faults]") {
   const std::vector<std::string> providers = {"aws", "gcp", "azure", "oci", "transit", "thalassa"};
   const int keys_per_provider = 6;
   const int kills = 6;
@@ -149,7 +159,8 @@ TEST_CASE("faults: six KMSes throttling, failing, resetting and black-holed whil
     auto config = testing::provider_config_from_env(p);
     const std::string upstream = upstream_of(config);
     auto pki = pki_of(p);
-    auto proxy = std::make_unique<FaultProxy>(p, upstream, pki.dir, pki.cert, pki.key, pki.ca, seed++);
+    auto proxy =
+        std::make_unique<FaultProxy>(p, upstream, pki.dir, pki.cert, pki.key, pki.ca, seed++);
     auto routed = through(config, upstream, proxy->url());
     testing::apply_cluster_kms_provider(f.c, f.ns, f.cluster_provider(p), routed, f.ns);
     testing::apply_hsm_key_policy(f.c, f.cluster_provider(p), f.ns, "*", f.cluster_provider(p));
@@ -164,7 +175,8 @@ TEST_CASE("faults: six KMSes throttling, failing, resetting and black-holed whil
       const std::string type = p == "azure" ? "rsa-2048" : "aes256-gcm96";
       const std::string name = "k" + std::to_string(i) + "-" + p;
       f.add_key(name, type);
-      f.create(imported_key(name, p, type, name, {{"kmsKeyName", testing::unique_name("flt-" + name)}}));
+      f.create(
+          imported_key(name, p, type, name, {{"kmsKeyName", testing::unique_name("flt-" + name)}}));
       objects.emplace_back(name, p);
     }
   }
@@ -177,8 +189,8 @@ TEST_CASE("faults: six KMSes throttling, failing, resetting and black-holed whil
   // Four workers, and a KMS request may take 8 s (a black hole holds a worker that long).
   const std::vector<std::string> flags{"--workers", "4", "--kms-request-timeout", "8s"};
   f.start(flags);
-  // The world fails as soon as the operator runs: every KMS throttles (Retry-After 1 s), fails, resets
-  // answers mid-body and is slow at random; Google is a black hole from 1 s to 16 s.
+  // The world fails as soon as the operator runs: every KMS throttles (Retry-After 1 s), fails,
+  // resets answers mid-body and is slow at random; Google is a black hole from 1 s to 16 s.
   const Json noisy = Json::array({
       {{"fault", "throttle"}, {"rate", 0.15}, {"retry_after", 1}},
       {{"fault", "unavailable"}, {"rate", 0.08}},
@@ -188,7 +200,8 @@ TEST_CASE("faults: six KMSes throttling, failing, resetting and black-holed whil
   for (auto& [p, proxy] : proxies) {
     Json rules = noisy;
     if (p == "gcp")
-      rules.insert(rules.begin(), Json{{"fault", "blackhole"}, {"after", 1}, {"until", 16}, {"seconds", 40}});
+      rules.insert(rules.begin(),
+                   Json{{"fault", "blackhole"}, {"after", 1}, {"until", 16}, {"seconds", 40}});
     proxy->plan(rules);
   }
   for (int k = 0; k < kills; ++k) {
@@ -202,7 +215,8 @@ TEST_CASE("faults: six KMSes throttling, failing, resetting and black-holed whil
   Json injected = Json::object();
   for (auto& [p, proxy] : proxies) {
     auto s = proxy->stats();
-    for (auto& [kind, n] : s["injected"].items()) injected[kind] = injected.value(kind, 0) + n.get<int>();
+    for (auto& [kind, n] : s["injected"].items())
+      injected[kind] = injected.value(kind, 0) + n.get<int>();
     proxy->plan(Json::array());
   }
   // Every kind of fault met the operator (else the scenario proved less than it says).
@@ -249,21 +263,24 @@ TEST_CASE("faults: six KMSes throttling, failing, resetting and black-holed whil
     per_provider += (per_provider.empty() ? "" : ", ") + p + " " + std::to_string(n);
     // Per kill, each of the 4 workers may have cut a create short: one scan each on restart.
     const std::size_t scans = p == "aws" ? kills * 4 * (aws_account_keys + objects.size()) : 0;
-    INFO(p << ": " << n << " requests for " << keys_per_provider << " keys (AWS account: "
-           << aws_account_keys << " keys before the test)");
+    INFO(p << ": " << n << " requests for " << keys_per_provider
+           << " keys (AWS account: " << aws_account_keys << " keys before the test)");
     CHECK(static_cast<std::size_t>(n) < keys_per_provider * 60 + scans);
   }
   CHECK(peak_kib < static_cast<long>(rss_bound_kib));
 
   std::cout << "[faults] " << objects.size() << " ImportedKeys on " << providers.size()
             << " KMSes, " << kills << " SIGKILLs, faults injected " << injected.dump() << ", "
-            << requests << " KMS requests (" << per_provider << "), converged " << converge_s << " s after the last fault ("
-            << total_s << " s in all), operator peak RSS " << peak_kib / 1024 << " MiB\n";
+            << requests << " KMS requests (" << per_provider << "), converged " << converge_s
+            << " s after the last fault (" << total_s << " s in all), operator peak RSS "
+            << peak_kib / 1024 << " MiB\n";
   f.op->terminate();
 }
 
-TEST_CASE("faults: the apiserver restarted and etcd compacted while keys import, the watches "
-          "relist after 410 Gone and nothing is lost or imported twice", "[faults]") {
+TEST_CASE(
+    "faults: the apiserver restarted and etcd compacted while keys import, the watches "
+    "relist after 410 Gone and nothing is lost or imported twice",
+    "[faults]") {
   IkFixture f("faults-api");
   f.provider("aws");
   f.provider("transit");
@@ -272,14 +289,19 @@ TEST_CASE("faults: the apiserver restarted and etcd compacted while keys import,
       const std::string p = i % 2 ? "transit" : "aws";
       const std::string name = "k" + std::to_string(i) + "-" + p;
       f.add_key(name, "aes256-gcm96");
-      auto object = imported_key(name, p, "aes256-gcm96", name, {{"kmsKeyName", testing::unique_name("api-" + name)}});
-      object["spec"]["providerRef"] = {{"kind", "ClusterKmsProvider"}, {"name", f.cluster_provider(p)}};
+      auto object = imported_key(name, p, "aes256-gcm96", name,
+                                 {{"kmsKeyName", testing::unique_name("api-" + name)}});
+      object["spec"]["providerRef"] = {{"kind", "ClusterKmsProvider"},
+                                       {"name", f.cluster_provider(p)}};
       // This client's pooled connection may be the one the restart cut: try again (a 409 says
       // an earlier try landed though its answer was lost).
-      bool created = testing::wait_until([&] {
-        auto r = f.c.create(kIk, f.ns, object);
-        return r.ok() || r.error().kind == ErrorKind::AlreadyExists || r.error().kind == ErrorKind::Conflict;
-      }, 30s);
+      bool created = testing::wait_until(
+          [&] {
+            auto r = f.c.create(kIk, f.ns, object);
+            return r.ok() || r.error().kind == ErrorKind::AlreadyExists ||
+                   r.error().kind == ErrorKind::Conflict;
+          },
+          30s);
       REQUIRE(created);
     }
   };
@@ -308,7 +330,8 @@ TEST_CASE("faults: the apiserver restarted and etcd compacted while keys import,
     check_kms_holds(p, *st, f.keys.at(name));
     statuses[name] = *st;
   }
-  const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double total_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   CHECK(f.op->running());  // the operator rode it out; no restart
   const int relists = count_lines_with(f.log_path, "watch expired, relisting");
   CHECK(relists > 0);
@@ -324,14 +347,18 @@ TEST_CASE("faults: the apiserver restarted and etcd compacted while keys import,
     INFO("ImportedKey " << name);
     CHECK(imports[last_segment(st.value("keyId", ""))] == 1);
   }
-  std::cout << "[faults] 24 ImportedKeys (AWS, Vault transit), 2 apiserver restarts, etcd compacted at "
-            << "revision " << revision.substr(0, revision.find('\n')) << ", " << relists
-            << " watch relists after 410 Gone, all Ready " << total_s << " s after the operator started\n";
+  std::cout
+      << "[faults] 24 ImportedKeys (AWS, Vault transit), 2 apiserver restarts, etcd compacted at "
+      << "revision " << revision.substr(0, revision.find('\n')) << ", " << relists
+      << " watch relists after 410 Gone, all Ready " << total_s
+      << " s after the operator started\n";
   f.op->terminate();
 }
 
-TEST_CASE("faults: the leader's Lease stolen while two replicas import, the leader stops at once "
-          "and no key is reconciled by two replicas at a time", "[faults]") {
+TEST_CASE(
+    "faults: the leader's Lease stolen while two replicas import, the leader stops at once "
+    "and no key is reconciled by two replicas at a time",
+    "[faults]") {
   IkFixture f("faults-lease");
   f.provider("aws");
   f.provider("transit");
@@ -339,12 +366,14 @@ TEST_CASE("faults: the leader's Lease stolen while two replicas import, the lead
     const std::string p = i % 2 ? "transit" : "aws";
     const std::string name = "k" + std::to_string(i) + "-" + p;
     f.add_key(name, "aes256-gcm96");
-    f.create(imported_key(name, p, "aes256-gcm96", name, {{"kmsKeyName", testing::unique_name("lease-" + name)}}));
+    f.create(imported_key(name, p, "aes256-gcm96", name,
+                          {{"kmsKeyName", testing::unique_name("lease-" + name)}}));
   }
   f.token.export_to_environment();
   const std::vector<std::string> flags{"--leader-elect", "--workers", "4"};
   testing::RunningOperator a(f.ns, "a", flags);
-  REQUIRE(testing::wait_until([&] { return !a.records("acquired the leader election lease").empty(); }, 30s));
+  REQUIRE(testing::wait_until(
+      [&] { return !a.records("acquired the leader election lease").empty(); }, 30s));
   testing::RunningOperator b(f.ns, "b", flags);
   std::this_thread::sleep_for(1500ms);  // imports under way
 
@@ -354,15 +383,18 @@ TEST_CASE("faults: the leader's Lease stolen while two replicas import, the lead
   std::string now = format_rfc3339(std::chrono::system_clock::now());
   now.insert(now.size() - 1, ".000000");
   std::string why;
-  const bool stolen = testing::wait_until([&] {
-    auto current = f.c.get(lease, f.ns, "byok-operator-leader");
-    if (!current) return false;
-    auto r = f.c.patch(lease, f.ns, "byok-operator-leader", kube::PatchType::Merge,
-                       {{"metadata", {{"resourceVersion", (*current)["metadata"]["resourceVersion"]}}},
-                        {"spec", {{"holderIdentity", "thief"}, {"renewTime", now}, {"acquireTime", now}}}});
-    if (!r) why = r.error().message;
-    return r.ok();
-  }, 10s);
+  const bool stolen = testing::wait_until(
+      [&] {
+        auto current = f.c.get(lease, f.ns, "byok-operator-leader");
+        if (!current) return false;
+        auto r = f.c.patch(
+            lease, f.ns, "byok-operator-leader", kube::PatchType::Merge,
+            {{"metadata", {{"resourceVersion", (*current)["metadata"]["resourceVersion"]}}},
+             {"spec", {{"holderIdentity", "thief"}, {"renewTime", now}, {"acquireTime", now}}}});
+        if (!r) why = r.error().message;
+        return r.ok();
+      },
+      10s);
   INFO("stealing the Lease: " << why);
   REQUIRE(stolen);
   const auto stolen_at = std::chrono::steady_clock::now();
@@ -370,9 +402,11 @@ TEST_CASE("faults: the leader's Lease stolen while two replicas import, the lead
   // The leader notices at its next renewal and exits (its pod would be restarted); nobody leads
   // until the thief's lease runs out, then the follower takes over and finishes the work.
   REQUIRE(testing::wait_until([&] { return !a.process->running(); }, 30s));
-  const double stopped_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - stolen_at).count();
+  const double stopped_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stolen_at).count();
   CHECK_FALSE(a.records("leader election lost").empty());
-  REQUIRE(testing::wait_until([&] { return !b.records("acquired the leader election lease").empty(); }, 60s));
+  REQUIRE(testing::wait_until(
+      [&] { return !b.records("acquired the leader election lease").empty(); }, 60s));
   std::map<std::string, Json> statuses;
   for (int i = 0; i < 16; ++i) {
     const std::string p = i % 2 ? "transit" : "aws";
@@ -382,7 +416,8 @@ TEST_CASE("faults: the leader's Lease stolen while two replicas import, the lead
     check_kms_holds(p, *st, f.keys.at(name));
     statuses[name] = *st;
   }
-  const double converged_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - stolen_at).count();
+  const double converged_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stolen_at).count();
 
   // No key reconciled by two replicas at a time: every reconcile of A's ended before B held the
   // Lease (the log's times, to the resolution they carry), and B reconciled nothing before.
@@ -391,13 +426,15 @@ TEST_CASE("faults: the leader's Lease stolen while two replicas import, the lead
     SystemTime t;
     if (parse_rfc3339(r.value("ts", ""), t) && t > a_last) a_last = t;
   }
-  REQUIRE(parse_rfc3339(b.records("acquired the leader election lease").front().value("ts", ""), b_acquired));
+  REQUIRE(parse_rfc3339(b.records("acquired the leader election lease").front().value("ts", ""),
+                        b_acquired));
   CHECK(a_last < b_acquired);
   const auto b_all = b.records();
   long b_first_reconcile = -1, b_acquire = -1;
   for (std::size_t i = 0; i < b_all.size(); ++i) {
     const std::string msg = b_all[i].value("msg", "");
-    if (msg == "acquired the leader election lease" && b_acquire < 0) b_acquire = static_cast<long>(i);
+    if (msg == "acquired the leader election lease" && b_acquire < 0)
+      b_acquire = static_cast<long>(i);
     if (msg == "reconciling" && b_first_reconcile < 0) b_first_reconcile = static_cast<long>(i);
   }
   CHECK(b_acquire >= 0);
@@ -414,26 +451,32 @@ TEST_CASE("faults: the leader's Lease stolen while two replicas import, the lead
     INFO("ImportedKey " << name);
     CHECK(imports[last_segment(st.value("keyId", ""))] == 1);
   }
-  std::cout << "[faults] Lease stolen from the leader of 2 replicas with 16 ImportedKeys: leader stopped "
-            << stopped_s << " s later, all Ready " << converged_s << " s after the theft\n";
+  std::cout
+      << "[faults] Lease stolen from the leader of 2 replicas with 16 ImportedKeys: leader stopped "
+      << stopped_s << " s later, all Ready " << converged_s << " s after the theft\n";
   b.process->terminate();
 }
 
-TEST_CASE("faults: a KMS's Retry-After longer than a call may wait is honoured by the work queue, "
-          "and the key imports after it", "[faults]") {
+TEST_CASE(
+    "faults: a KMS's Retry-After longer than a call may wait is honoured by the work queue, "
+    "and the key imports after it",
+    "[faults]") {
   IkFixture f("faults-retry-after");
   auto config = testing::provider_config_from_env("transit");
   auto pki = pki_of("transit");
   FaultProxy proxy("transit", config.endpoint, pki.dir, pki.cert, pki.key, pki.ca, 5);
   auto routed = through(config, config.endpoint, proxy.url());
   testing::apply_cluster_kms_provider(f.c, f.ns, f.cluster_provider("transit"), routed, f.ns);
-  testing::apply_hsm_key_policy(f.c, f.cluster_provider("transit"), f.ns, "*", f.cluster_provider("transit"));
+  testing::apply_hsm_key_policy(f.c, f.cluster_provider("transit"), f.ns, "*",
+                                f.cluster_provider("transit"));
   const std::string kms_name = testing::unique_name("ra");
   // Vault's rate-limit answer on this key's first request, asking for 5 s: longer than the
   // client's in-call retries may wait (2 s), so the error goes to the work queue, which must not
   // come back sooner.
   const int asked = 5;
-  proxy.plan(Json::array({{{"fault", "throttle"}, {"match", "/keys/" + kms_name}, {"first", 1},
+  proxy.plan(Json::array({{{"fault", "throttle"},
+                           {"match", "/keys/" + kms_name},
+                           {"first", 1},
                            {"retry_after", asked}}}));
   f.add_key("ra", "aes256-gcm96");
   f.create(imported_key("ra", "transit", "aes256-gcm96", "ra", {{"kmsKeyName", kms_name}}));

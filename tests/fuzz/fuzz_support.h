@@ -14,7 +14,9 @@ namespace byok::fuzz {
 
 class AdvancingClock final : public Clock {
  public:
-  SystemTime now() const override { return SystemTime{std::chrono::seconds(1'780'000'000)} + elapsed; }
+  SystemTime now() const override {
+    return SystemTime{std::chrono::seconds(1'780'000'000)} + elapsed;
+  }
   SteadyTime steady_now() const override { return SteadyTime{} + elapsed; }
   std::chrono::milliseconds elapsed{0};
 };
@@ -34,12 +36,12 @@ class PlayedTransport final : public kms::HttpTransport {
     if (++requests_ > 32 || in_.remaining_bytes() == 0)
       return make_error(ErrorKind::Unavailable, "played out");
     kms::HttpResponse r;
-    r.status = in_.PickValueInArray({200, 200, 200, 201, 204, 400, 401, 403, 404, 409, 410, 412,
-                                     429, 500, 503, 302, 0, 999});
+    r.status = in_.PickValueInArray(
+        {200, 200, 200, 201, 204, 400, 401, 403, 404, 409, 410, 412, 429, 500, 503, 302, 0, 999});
     if (in_.ConsumeBool()) r.headers.emplace_back("Retry-After", in_.ConsumeRandomLengthString(16));
     if (in_.ConsumeBool())
       r.headers.emplace_back(in_.PickValueInArray({"x-amzn-ErrorType", "WWW-Authenticate",
-                                                    "opc-next-page", "Content-Type", "Location"}),
+                                                   "opc-next-page", "Content-Type", "Location"}),
                              in_.ConsumeRandomLengthString(64));
     r.body = in_.ConsumeRandomLengthString(16 * 1024);
     return r;

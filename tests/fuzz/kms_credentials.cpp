@@ -17,13 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.type = in.PickValueInArray({"aws", "gcp", "azure", "oci", "transit", "thalassa", "x"});
   config.region = in.ConsumeRandomLengthString(64);
   if (in.ConsumeBool()) config.endpoint = in.ConsumeRandomLengthString(256);
-  static const char* kSettings[] = {"vaultUrl", "project", "location", "keyRing", "compartmentId",
-                                    "vaultId", "managementEndpoint", "mountPath", "namespace",
-                                    "organisation", "cryptoEndpoint"};
-  static const char* kCredentials[] = {"accessKeyId", "secretAccessKey", "sessionToken",
-                                       "serviceAccountKey", "tenantId", "clientId", "clientSecret",
-                                       "tokenFile", "authorityHost", "tenancy", "user",
-                                       "fingerprint", "privateKey", "passphrase", "token"};
+  static const char* kSettings[] = {
+      "vaultUrl",           "project",   "location",  "keyRing",      "compartmentId", "vaultId",
+      "managementEndpoint", "mountPath", "namespace", "organisation", "cryptoEndpoint"};
+  static const char* kCredentials[] = {
+      "accessKeyId", "secretAccessKey", "sessionToken", "serviceAccountKey", "tenantId",
+      "clientId",    "clientSecret",    "tokenFile",    "authorityHost",     "tenancy",
+      "user",        "fingerprint",     "privateKey",   "passphrase",        "token"};
   int n = in.ConsumeIntegralInRange(0, 8);
   for (int i = 0; i < n; ++i)
     config.settings[in.PickValueInArray(kSettings)] = in.ConsumeRandomLengthString(256);

@@ -45,11 +45,14 @@ const std::vector<Provider>& providers() {
     v[0].config.credentials = {{"accessKeyId", "AKID"}, {"secretAccessKey", "secret"}};
     v[0].key_id = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     v[1].config.type = "gcp";
-    v[1].config.settings = {{"project", "proj-1"}, {"location", "europe-west1"}, {"keyRing", "ring"}};
+    v[1].config.settings = {
+        {"project", "proj-1"}, {"location", "europe-west1"}, {"keyRing", "ring"}};
     v[1].config.credentials = {
         {"serviceAccountKey",
-         nlohmann::json{{"type", "service_account"}, {"project_id", "proj-1"},
-                        {"private_key_id", "kid-1"}, {"private_key", pem},
+         nlohmann::json{{"type", "service_account"},
+                        {"project_id", "proj-1"},
+                        {"private_key_id", "kid-1"},
+                        {"private_key", pem},
                         {"client_email", "byok@proj-1.iam.gserviceaccount.com"},
                         {"token_uri", "https://oauth2.googleapis.com/token"}}
              .dump()}};
@@ -57,14 +60,15 @@ const std::vector<Provider>& providers() {
     v[2].config.type = "azure";
     v[2].config.settings = {{"vaultUrl", "https://contoso.vault.azure.net"}};
     v[2].config.credentials = {{"tenantId", "72f988bf-86f1-41af-91ab-2d7cd011db47"},
-                               {"clientId", "c"}, {"clientSecret", "s"}};
+                               {"clientId", "c"},
+                               {"clientSecret", "s"}};
     v[2].key_id = "https://contoso.vault.azure.net/keys/k/0123456789abcdef0123456789abcdef";
     v[3].config.type = "oci";
     v[3].config.region = "us-ashburn-1";
-    v[3].config.settings = {{"compartmentId", "ocid1.compartment.oc1..aaaa"},
-                            {"vaultId", "ocid1.vault.oc1.iad.bbp123.vault"},
-                            {"managementEndpoint",
-                             "https://bbp123-management.kms.us-ashburn-1.oraclecloud.com"}};
+    v[3].config.settings = {
+        {"compartmentId", "ocid1.compartment.oc1..aaaa"},
+        {"vaultId", "ocid1.vault.oc1.iad.bbp123.vault"},
+        {"managementEndpoint", "https://bbp123-management.kms.us-ashburn-1.oraclecloud.com"}};
     v[3].config.credentials = {{"tenancy", "ocid1.tenancy.oc1..aaaa"},
                                {"user", "ocid1.user.oc1..aaaa"},
                                {"fingerprint", "20:3b:97:13:55:1c:5b:0d:d3:37:d8:50:4e:c5:3a:34"},
@@ -103,13 +107,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto algorithms = kms.wrapping_algorithms(target.key_type);
   if (algorithms && !algorithms->empty()) target.wrapping_algorithm = algorithms->front();
   switch (call) {
-    case 0: (void)kms.describe_key(p.key_id); break;
-    case 1: (void)kms.schedule_key_deletion(p.key_id, 7); break;
-    case 2: (void)kms.cancel_key_deletion(p.key_id); break;
-    case 3: (void)kms.who_am_i(); break;
-    case 4: (void)kms.find_key(target); break;
-    case 5: (void)kms.prepare_import(target, ""); break;
-    case 6: (void)kms.prepare_import(target, p.key_id); break;
+    case 0:
+      (void)kms.describe_key(p.key_id);
+      break;
+    case 1:
+      (void)kms.schedule_key_deletion(p.key_id, 7);
+      break;
+    case 2:
+      (void)kms.cancel_key_deletion(p.key_id);
+      break;
+    case 3:
+      (void)kms.who_am_i();
+      break;
+    case 4:
+      (void)kms.find_key(target);
+      break;
+    case 5:
+      (void)kms.prepare_import(target, "");
+      break;
+    case 6:
+      (void)kms.prepare_import(target, p.key_id);
+      break;
     case 7: {
       kms::WrappingKey wrapping;
       wrapping.key_id = p.key_id;

@@ -18,6 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     });
     if (!fed) break;
   }
-  (void)kube::error_from_http(in.ConsumeIntegral<int>(), std::string(reinterpret_cast<const char*>(data), size), "GET");
+  (void)kube::error_from_http(in.ConsumeIntegral<int>(),
+                              std::string(reinterpret_cast<const char*>(data), size), "GET");
   return 0;
 }

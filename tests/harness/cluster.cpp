@@ -28,8 +28,9 @@ std::unique_ptr<kube::RestKubeClient> connect_from_env() {
 std::string create_namespace(kube::KubeClient& client, const std::string& prefix) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   std::string name = prefix + "-" + std::to_string(rng() % 1000000);
-  auto r = client.create(kube::resources::namespaces(), "",
-                         {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}});
+  auto r =
+      client.create(kube::resources::namespaces(), "",
+                    {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}});
   if (!r) throw std::runtime_error("creating namespace " + name + ": " + r.error().message);
   return name;
 }
@@ -68,21 +69,26 @@ nlohmann::json status_of(kube::KubeClient& client, const kube::ResourceType& typ
 }
 
 std::string service_account_kubeconfig(kube::KubeClient& admin, const std::string& ns,
-                                       const std::string& service_account, const std::string& path) {
+                                       const std::string& service_account,
+                                       const std::string& path) {
   const kube::ResourceType service_accounts{"", "v1", "serviceaccounts", "ServiceAccount", true};
   nlohmann::json request = {{"apiVersion", "authentication.k8s.io/v1"},
                             {"kind", "TokenRequest"},
                             {"spec", {{"expirationSeconds", 3600}}}};
   auto token = admin.create(service_accounts, ns, request, "token", service_account);
-  if (!token) throw std::runtime_error("TokenRequest for " + ns + "/" + service_account + ": " + token.error().message);
+  if (!token)
+    throw std::runtime_error("TokenRequest for " + ns + "/" + service_account + ": " +
+                             token.error().message);
   const std::string jwt = (*token)["status"].value("token", "");
   auto admin_config = kube::load_kubeconfig(kubeconfig_path());
-  if (!admin_config) throw std::runtime_error("reading the admin kubeconfig: " + admin_config.error().message);
+  if (!admin_config)
+    throw std::runtime_error("reading the admin kubeconfig: " + admin_config.error().message);
   {
     std::ofstream out(path);
     out << "";
   }
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::ofstream out(path);
   out << "apiVersion: v1\nkind: Config\n"
       << "clusters:\n- name: test\n  cluster:\n    server: " << admin_config->server

@@ -19,10 +19,12 @@ HttpAnswer http_get(int port, const std::string& path, const std::string& method
     answer.error = "connect: " + ec.message();
     return answer;
   }
-  // A socket-level receive timeout, so a server that never answers fails the test instead of hanging it.
+  // A socket-level receive timeout, so a server that never answers fails the test instead of
+  // hanging it.
   timeval tv{10, 0};
   setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+  std::string request = method + " " + path +
+                        " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                         "\r\nConnection: close\r\n\r\n";
   asio::write(socket, asio::buffer(request), ec);
   if (ec) {

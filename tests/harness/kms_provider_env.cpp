@@ -85,10 +85,12 @@ nlohmann::json provider_spec(kube::KubeClient& client, const std::string& secret
   nlohmann::json credentials = nlohmann::json::object();
   for (const auto& [k, v] : config.credentials) credentials[k] = v;
   create(kube::resources::secrets(),
-         {{"apiVersion", "v1"}, {"kind", "Secret"},
+         {{"apiVersion", "v1"},
+          {"kind", "Secret"},
           {"metadata", {{"name", name + "-credentials"}, {"namespace", secrets_ns}}},
           {"stringData", credentials}});
-  nlohmann::json spec = {{"type", config.type}, {"credentialsSecretRef", {{"name", name + "-credentials"}}}};
+  nlohmann::json spec = {{"type", config.type},
+                         {"credentialsSecretRef", {{"name", name + "-credentials"}}}};
   if (!config.region.empty()) spec["region"] = config.region;
   if (!config.endpoint.empty()) spec["endpoint"] = config.endpoint;
   if (!config.settings.empty()) {
@@ -98,7 +100,8 @@ nlohmann::json provider_spec(kube::KubeClient& client, const std::string& secret
   }
   if (!config.extra_ca_pem.empty()) {
     create(kube::resources::secrets(),
-           {{"apiVersion", "v1"}, {"kind", "Secret"},
+           {{"apiVersion", "v1"},
+            {"kind", "Secret"},
             {"metadata", {{"name", name + "-ca"}, {"namespace", secrets_ns}}},
             {"stringData", {{"ca.crt", config.extra_ca_pem}}}});
     spec["caSecretRef"] = {{"name", name + "-ca"}};
@@ -116,8 +119,10 @@ void apply_kms_provider(kube::KubeClient& client, const std::string& ns, const s
                         const kms::ProviderConfig& config) {
   auto spec = provider_spec(client, ns, name, config);
   auto r = client.create(byok::kmsprovider::kms_providers(), ns,
-                         {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "KmsProvider"},
-                          {"metadata", {{"name", name}, {"namespace", ns}}}, {"spec", spec}});
+                         {{"apiVersion", "byok.dev/v1alpha1"},
+                          {"kind", "KmsProvider"},
+                          {"metadata", {{"name", name}, {"namespace", ns}}},
+                          {"spec", spec}});
   if (!r) throw std::runtime_error("creating KmsProvider: " + r.error().message);
 }
 
@@ -126,11 +131,14 @@ std::string apply_cluster_kms_provider(kube::KubeClient& client, const std::stri
                                        const std::string& serves,
                                        const std::vector<std::string>& pinned_fingerprints) {
   auto spec = provider_spec(client, secrets_ns, name, config);
-  spec["namespaceSelector"] = serves.empty() ? nlohmann::json::object() : namespace_selector(serves);
+  spec["namespaceSelector"] =
+      serves.empty() ? nlohmann::json::object() : namespace_selector(serves);
   if (!pinned_fingerprints.empty()) spec["wrappingKeyFingerprints"] = pinned_fingerprints;
   auto r = client.create(byok::kmsprovider::cluster_kms_providers(), "",
-                         {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ClusterKmsProvider"},
-                          {"metadata", {{"name", name}}}, {"spec", spec}});
+                         {{"apiVersion", "byok.dev/v1alpha1"},
+                          {"kind", "ClusterKmsProvider"},
+                          {"metadata", {{"name", name}}},
+                          {"spec", spec}});
   if (!r) throw std::runtime_error("creating ClusterKmsProvider: " + r.error().message);
   return name;
 }
@@ -141,11 +149,13 @@ void apply_hsm_key_policy(kube::KubeClient& client, const std::string& name, con
   nlohmann::json dest = {{"clusterKmsProvider", destination}};
   if (!account.empty()) dest["account"] = account;
   auto r = client.create(byok::hsmpolicy::hsm_key_policies(), "",
-                         {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
+                         {{"apiVersion", "byok.dev/v1alpha1"},
+                          {"kind", "HsmKeyPolicy"},
                           {"metadata", {{"name", name}}},
-                          {"spec", {{"namespaceSelector", namespace_selector(ns)},
-                                    {"keys", {{{"label", label_pattern}}}},
-                                    {"destinations", nlohmann::json::array({dest})}}}});
+                          {"spec",
+                           {{"namespaceSelector", namespace_selector(ns)},
+                            {"keys", {{{"label", label_pattern}}}},
+                            {"destinations", nlohmann::json::array({dest})}}}});
   if (!r) throw std::runtime_error("creating HsmKeyPolicy: " + r.error().message);
 }
 

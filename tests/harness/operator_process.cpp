@@ -86,15 +86,16 @@ std::unique_ptr<ChildProcess> start_operator(const std::string& ns, const std::s
   // No /metrics or probe listeners unless a test asks for them (on 127.0.0.1): the defaults
   // (:8080, :8081 on every interface) would collide between operators run in parallel.
   std::vector<std::string> args{"--kubeconfig", kubeconfig_path(), "--namespace", ns,
-                                "--log-format", "json", "--workers", "2",
-                                "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
+                                "--log-format", "json", "--workers", "2", "--metrics-bind-address",
+                                "0", "--health-probe-bind-address", "0",
                                 // ClusterKmsProviders' Secrets: the test's namespace.
                                 "--cluster-resource-namespace", ns,
                                 // Tests watch drift with byok.dev/verify-interval: 1s.
                                 "--min-verify-interval", "1s"};
   // The test servers listen on 127.0.0.1 over TLS (the Azure fake is named by a public vault
   // URL): the cluster admin's allow-list for namespaced KmsProviders, unless the test sets its own.
-  if (std::find(extra_flags.begin(), extra_flags.end(), "--kms-endpoint-allow") == extra_flags.end())
+  if (std::find(extra_flags.begin(), extra_flags.end(), "--kms-endpoint-allow") ==
+      extra_flags.end())
     args.insert(args.end(), {"--kms-endpoint-allow", "public,https://127.0.0.1:*"});
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   return std::make_unique<ChildProcess>(BYOK_OPERATOR_BINARY, args, log_path);

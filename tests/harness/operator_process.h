@@ -37,7 +37,8 @@ std::string read_file(const std::string& path);
 // The operator binary under test, watching namespace `ns` only (unless `extra_flags` name
 // another --namespace), JSON logs into `log_path`,
 // without /metrics or probe listeners, with `ns` as its --cluster-resource-namespace and
-// public,https://127.0.0.1:* as its --kms-endpoint-allow (unless extra_flags sets that flag). Extra flags are appended (a later flag wins, so
+// public,https://127.0.0.1:* as its --kms-endpoint-allow (unless extra_flags sets that flag). Extra
+// flags are appended (a later flag wins, so
 // --metrics-bind-address 127.0.0.1:PORT turns the listener on).
 std::unique_ptr<ChildProcess> start_operator(const std::string& ns, const std::string& log_path,
                                              const std::vector<std::string>& extra_flags = {});

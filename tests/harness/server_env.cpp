@@ -25,16 +25,18 @@ std::string read_all(const std::string& path) {
 
 ServerEnv ServerEnv::for_provider(const std::string& provider) {
   std::string variable = "BYOK_";
-  for (char c : provider) variable += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : provider)
+    variable += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   variable += "_KMS_ENV";
   const char* given = std::getenv(variable.c_str());
-  std::string path = given && *given ? given
-                                     : std::string(BYOK_TEST_SERVERS_DIR) + "/" + provider + "/env";
+  std::string path =
+      given && *given ? given : std::string(BYOK_TEST_SERVERS_DIR) + "/" + provider + "/env";
   std::ifstream probe(path);
   if (!probe)
     throw std::runtime_error("no " + path + ": run the test under ctest (its kms_" + provider +
                              " fixture starts the server), or run tests/harness/<script> start "
-                             "DIR yourself and export " + variable + "=DIR/env");
+                             "DIR yourself and export " +
+                             variable + "=DIR/env");
   ServerEnv env;
   env.source_ = path;
   std::istringstream lines(read_all(path));

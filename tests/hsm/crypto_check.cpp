@@ -53,19 +53,29 @@ std::string encode(EVP_PKEY* key, int selection, const char* type, const char* s
 Pkey generate_rsa(unsigned bits) {
   return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits)));
 }
-Pkey generate_ec(const char* group) { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", group)); }
+Pkey generate_ec(const char* group) {
+  return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", group));
+}
 Pkey generate_ed25519() { return Pkey(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")); }
 
 Pkey generate_for(KeyType type) {
   switch (type) {
-    case KeyType::Rsa2048: return generate_rsa(2048);
-    case KeyType::Rsa3072: return generate_rsa(3072);
-    case KeyType::Rsa4096: return generate_rsa(4096);
-    case KeyType::EcdsaP256: return generate_ec("P-256");
-    case KeyType::EcdsaP384: return generate_ec("P-384");
-    case KeyType::EcdsaP521: return generate_ec("P-521");
-    case KeyType::Ed25519: return generate_ed25519();
-    default: throw std::runtime_error("generate_for: not an asymmetric type");
+    case KeyType::Rsa2048:
+      return generate_rsa(2048);
+    case KeyType::Rsa3072:
+      return generate_rsa(3072);
+    case KeyType::Rsa4096:
+      return generate_rsa(4096);
+    case KeyType::EcdsaP256:
+      return generate_ec("P-256");
+    case KeyType::EcdsaP384:
+      return generate_ec("P-384");
+    case KeyType::EcdsaP521:
+      return generate_ec("P-521");
+    case KeyType::Ed25519:
+      return generate_ed25519();
+    default:
+      throw std::runtime_error("generate_for: not an asymmetric type");
   }
 }
 
@@ -106,15 +116,14 @@ std::optional<Bytes> oaep_decrypt(EVP_PKEY* kek, OaepHash hash, std::span<const 
   std::size_t len = 0;
   if (EVP_PKEY_decrypt(ctx.get(), nullptr, &len, ct.data(), ct.size()) <= 0) return std::nullopt;
   Bytes out(len);
-  if (EVP_PKEY_decrypt(ctx.get(), out.data(), &len, ct.data(), ct.size()) <= 0)
-    return std::nullopt;
+  if (EVP_PKEY_decrypt(ctx.get(), out.data(), &len, ct.data(), ct.size()) <= 0) return std::nullopt;
   out.resize(len);
   return out;
 }
 
 std::optional<Bytes> kwp_unwrap(std::span<const std::uint8_t> aes_key,
                                 std::span<const std::uint8_t> ct) {
-  const EVP_CIPHER* c = aes_key.size() == 32 ? EVP_aes_256_wrap_pad()
+  const EVP_CIPHER* c = aes_key.size() == 32   ? EVP_aes_256_wrap_pad()
                         : aes_key.size() == 16 ? EVP_aes_128_wrap_pad()
                                                : nullptr;
   if (c == nullptr) return std::nullopt;
@@ -180,7 +189,7 @@ Bytes token_gcm_encrypt(RawSession& s, CK_OBJECT_HANDLE key, std::span<const std
 std::optional<Bytes> gcm_decrypt(std::span<const std::uint8_t> key,
                                  std::span<const std::uint8_t> iv,
                                  std::span<const std::uint8_t> ct_and_tag) {
-  const EVP_CIPHER* c = key.size() == 32 ? EVP_aes_256_gcm()
+  const EVP_CIPHER* c = key.size() == 32   ? EVP_aes_256_gcm()
                         : key.size() == 16 ? EVP_aes_128_gcm()
                                            : nullptr;
   if (c == nullptr || ct_and_tag.size() < 16) return std::nullopt;
@@ -316,7 +325,7 @@ CK_OBJECT_HANDLE import_private(RawSession& s, const std::string& label, EVP_PKE
     std::size_t len = 0;
     EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len);
     std::string g(group, len);
-    auto params = g == "secp384r1" ? ec_params_p384()
+    auto params = g == "secp384r1"   ? ec_params_p384()
                   : g == "secp521r1" ? ec_params_p521()
                                      : ec_params_p256();
     // The private value at the curve's full size (RFC 5915's fixed-length privateKey): kryoptic
@@ -325,9 +334,7 @@ CK_OBJECT_HANDLE import_private(RawSession& s, const std::string& label, EVP_PKE
     Bytes d = bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY);
     const std::size_t size = (static_cast<std::size_t>(EVP_PKEY_get_bits(key)) + 7) / 8;
     if (d.size() < size) d.insert(d.begin(), size - d.size(), 0);
-    t.ulong(CKA_KEY_TYPE, CKK_EC)
-        .bytes(CKA_EC_PARAMS, params)
-        .bytes(CKA_VALUE, d);
+    t.ulong(CKA_KEY_TYPE, CKK_EC).bytes(CKA_EC_PARAMS, params).bytes(CKA_VALUE, d);
   }
   CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
   CK_RV rv = s.fn()->C_CreateObject(s.handle(), t.data(), t.size(), &h);
@@ -337,9 +344,9 @@ CK_OBJECT_HANDLE import_private(RawSession& s, const std::string& label, EVP_PKE
 
 std::string check_wrapped(TestToken& token, const std::string& label, KeyType type,
                           const WrapSpec& spec, EVP_PKEY* kek, std::span<const std::uint8_t> blob) {
-  std::optional<Bytes> material =
-      spec.method == WrapMethod::RsaOaep ? oaep_decrypt(kek, spec.hash, blob)
-                                         : unwrap_rsa_aes(kek, spec.hash, blob);
+  std::optional<Bytes> material = spec.method == WrapMethod::RsaOaep
+                                      ? oaep_decrypt(kek, spec.hash, blob)
+                                      : unwrap_rsa_aes(kek, spec.hash, blob);
   if (!material) return "unwrap failed";
   auto session = token.raw_session();
   const Bytes msg = {'b', 'y', 'o', 'k', '-', 'c', 'h', 'e', 'c', 'k'};

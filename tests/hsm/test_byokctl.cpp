@@ -58,8 +58,8 @@ std::string upper(std::string s) {
 
 // Every text form of `secret` the CLI might leak.
 void check_no_leak(const Run& r, std::span<const std::uint8_t> secret) {
-  for (const std::string& form : {to_hex(secret), upper(to_hex(secret)), base64_encode(secret),
-                                  base64url_encode(secret)}) {
+  for (const std::string& form :
+       {to_hex(secret), upper(to_hex(secret)), base64_encode(secret), base64url_encode(secret)}) {
     // Compare a prefix long enough to be unique but not hit by a line-wrapped encoder.
     std::string probe = form.substr(0, std::min<std::size_t>(form.size(), 24));
     CHECK(r.out.find(probe) == std::string::npos);
@@ -94,7 +94,8 @@ TEST_CASE("byokctl azure-byok-export: .byok for a known RSA and AES key decrypts
   CHECK(j["header"]["alg"] == "dir");
   CHECK(j["header"]["enc"] == "CKM_RSA_AES_KEY_WRAP");
   CHECK(j["generator"].get<std::string>().starts_with("byokctl "));
-  CHECK(j["generator"].get<std::string>().find(test::TestToken::manufacturer()) != std::string::npos);
+  CHECK(j["generator"].get<std::string>().find(test::TestToken::manufacturer()) !=
+        std::string::npos);
   std::string ct = j["ciphertext"];
   CHECK(ct.find_first_of("+/=") == std::string::npos);  // base64url, unpadded
   auto blob = base64_decode(ct);
@@ -117,13 +118,14 @@ TEST_CASE("byokctl azure-byok-export: .byok for a known RSA and AES key decrypts
   check_no_leak(a, known_aes);
 
   // The wrong key family for the flag is refused.
-  auto wrong = byokctl(token, {"azure-byok-export", "--kek-identifier", kid, "--kek-file",
-                               kek_pem, "--ec-key", "known-rsa"});
+  auto wrong = byokctl(token, {"azure-byok-export", "--kek-identifier", kid, "--kek-file", kek_pem,
+                               "--ec-key", "known-rsa"});
   CHECK(wrong.code == 2);
   CHECK(wrong.err.find("not an EC key") != std::string::npos);
 }
 
-TEST_CASE("byokctl aws-kms-export: EncryptedKeyMaterial decrypts to the key, refusals exit non-zero") {
+TEST_CASE(
+    "byokctl aws-kms-export: EncryptedKeyMaterial decrypts to the key, refusals exit non-zero") {
   test::TestToken token;
   auto known_aes = test::random_bytes(32);
   {
@@ -157,8 +159,8 @@ TEST_CASE("byokctl aws-kms-export: EncryptedKeyMaterial decrypts to the key, ref
   check_no_leak(r2, known_aes);
 
   // The default (SHA-256): SoftHSM 2.6.1 cannot, exit 5 with a clear message; kryoptic can.
-  auto r3 = byokctl(token, {"aws-kms-export", "--aes-key", "known-aes", "--kek-file", kek_file,
-                            "--out", out});
+  auto r3 = byokctl(
+      token, {"aws-kms-export", "--aes-key", "known-aes", "--kek-file", kek_file, "--out", out});
   if (test::TestToken::kind() == test::TokenKind::SoftHsm) {
     CHECK(r3.code == 5);
     CHECK(r3.err.find("does not accept SHA-256") != std::string::npos);
@@ -174,8 +176,9 @@ TEST_CASE("byokctl aws-kms-export: EncryptedKeyMaterial decrypts to the key, ref
 
   // The software path does SHA-256, from a raw key file.
   std::string key_file = token.write_file("aes.key", to_string(known_aes));
-  auto r4 = byokctl(token, {"aws-kms-export", "--software-key", key_file, "--kek-file", kek_file,
-                            "--out", out, "--algorithm", "RSAES_OAEP_SHA_256"},
+  auto r4 = byokctl(token,
+                    {"aws-kms-export", "--software-key", key_file, "--kek-file", kek_file, "--out",
+                     out, "--algorithm", "RSAES_OAEP_SHA_256"},
                     false);
   INFO(r4.err);
   REQUIRE(r4.code == 0);
@@ -209,11 +212,11 @@ TEST_CASE("byokctl: exit codes and messages for the usual mistakes") {
   CHECK(too_small.err.find("at least 2048") != std::string::npos);
 
   std::string bad_pin = token.write_file("bad-pin", "0000\n");
-  std::string cmd_pin_args[] = {"keys", "--module", test::TestToken::module_path(), "--token",
-                                token.label(), "--pin-file", bad_pin};
-  auto wrong_pin = byokctl(token, std::vector<std::string>(std::begin(cmd_pin_args),
-                                                           std::end(cmd_pin_args)),
-                           false);
+  std::string cmd_pin_args[] = {"keys",    "--module",    test::TestToken::module_path(),
+                                "--token", token.label(), "--pin-file",
+                                bad_pin};
+  auto wrong_pin = byokctl(
+      token, std::vector<std::string>(std::begin(cmd_pin_args), std::end(cmd_pin_args)), false);
   CHECK(wrong_pin.code == 4);
   CHECK(wrong_pin.err.find("CKR_PIN_INCORRECT") != std::string::npos);
 
@@ -259,7 +262,9 @@ TEST_CASE("byokctl: exit codes and messages for the usual mistakes") {
   CHECK(arr[1]["type"] == "aes128-gcm96");
 }
 
-TEST_CASE("byokctl wrap: gcp and transit formats through the HSM, config file and env for the connection") {
+TEST_CASE(
+    "byokctl wrap: gcp and transit formats through the HSM, config file and env for the "
+    "connection") {
   test::TestToken token;
   auto known_aes = test::random_bytes(32);
   {
@@ -268,14 +273,15 @@ TEST_CASE("byokctl wrap: gcp and transit formats through the HSM, config file an
   }
   auto kek = test::generate_rsa(3072);
   std::string kek_pem = token.write_file("kek.pem", test::public_pem(kek.get()));
-  std::string config = token.write_file(
-      "hsm.yaml", "module: " + test::TestToken::module_path() + "\ntoken: " + token.label() +
-                      "\npinFile: " + token.pin_file() + "\n");
+  std::string config = token.write_file("hsm.yaml", "module: " + test::TestToken::module_path() +
+                                                        "\ntoken: " + token.label() +
+                                                        "\npinFile: " + token.pin_file() + "\n");
   std::string out = token.dir() + "/gcp.bin";
-  auto r = byokctl(token, {"wrap", "--format", "gcp", "--algorithm", "RSA_OAEP_3072_SHA1_AES_256",
-                           "--key-id", "0b0c", "--kek-file", kek_pem, "--out", out, "--config",
-                           config, "--json"},
-                   false);
+  auto r =
+      byokctl(token,
+              {"wrap", "--format", "gcp", "--algorithm", "RSA_OAEP_3072_SHA1_AES_256", "--key-id",
+               "0b0c", "--kek-file", kek_pem, "--out", out, "--config", config, "--json"},
+              false);
   INFO(r.err);
   REQUIRE(r.code == 0);
   auto j = nlohmann::json::parse(r.out);
@@ -290,8 +296,9 @@ TEST_CASE("byokctl wrap: gcp and transit formats through the HSM, config file an
   setenv("BYOK_PKCS11_MODULE", test::TestToken::module_path().c_str(), 1);
   setenv("BYOK_HSM_TOKEN", token.label().c_str(), 1);
   setenv("BYOK_HSM_PIN", token.pin().c_str(), 1);
-  auto t = byokctl(token, {"wrap", "--format", "transit", "--algorithm", "SHA1", "--key",
-                           "known-aes", "--kek-file", kek_pem},
+  auto t = byokctl(token,
+                   {"wrap", "--format", "transit", "--algorithm", "SHA1", "--key", "known-aes",
+                    "--kek-file", kek_pem},
                    false);
   unsetenv("BYOK_PKCS11_MODULE");
   unsetenv("BYOK_HSM_TOKEN");
@@ -313,19 +320,24 @@ TEST_CASE("byokctl wrap: gcp and transit formats through the HSM, config file an
   CHECK(test::unwrap_rsa_aes(kek.get(), OaepHash::Sha1, *thb) == known_aes);
 
   // The gcp method's KEK size is enforced.
-  auto wrong = byokctl(token, {"wrap", "--format", "gcp", "--algorithm",
-                               "RSA_OAEP_4096_SHA1_AES_256", "--key", "known-aes", "--kek-file",
-                               kek_pem, "--out", out});
+  auto wrong =
+      byokctl(token, {"wrap", "--format", "gcp", "--algorithm", "RSA_OAEP_4096_SHA1_AES_256",
+                      "--key", "known-aes", "--kek-file", kek_pem, "--out", out});
   CHECK(wrong.code == 2);
 }
 
-TEST_CASE("byokctl: generate --wrap-with-trusted binds a key to KEKs the security officer "
-          "installs with trust-kek, and wrap refuses any other", "[trusted-kek]") {
+TEST_CASE(
+    "byokctl: generate --wrap-with-trusted binds a key to KEKs the security officer "
+    "installs with trust-kek, and wrap refuses any other",
+    "[trusted-kek]") {
   test::TestToken token("cli-trusted");
   auto kek = test::generate_rsa(2048);
   const std::string kek_file = token.write_file("kms-kek.pem", test::public_pem(kek.get()));
-  const std::string other_file = token.write_file("other.pem", test::public_pem(test::generate_rsa(2048).get()));
-  REQUIRE(byokctl(token, {"generate", "--type", "aes256-gcm96", "--label", "bound", "--wrap-with-trusted"}).code == 0);
+  const std::string other_file =
+      token.write_file("other.pem", test::public_pem(test::generate_rsa(2048).get()));
+  REQUIRE(byokctl(token,
+                  {"generate", "--type", "aes256-gcm96", "--label", "bound", "--wrap-with-trusted"})
+              .code == 0);
   auto wrap = [&](const std::string& kek_path) {
     return byokctl(token, {"wrap", "--format", "rsa-oaep", "--hash", "sha1", "--key", "bound",
                            "--kek-file", kek_path, "--out", token.dir() + "/wrapped.bin"});
@@ -334,14 +346,18 @@ TEST_CASE("byokctl: generate --wrap-with-trusted binds a key to KEKs the securit
   CHECK(before.code == 4);  // permission
   CHECK(before.err.find("byokctl trust-kek") != std::string::npos);
 
-  const std::vector<std::string> where = {"--module", test::TestToken::module_path(), "--token", token.label()};
+  const std::vector<std::string> where = {"--module", test::TestToken::module_path(), "--token",
+                                          token.label()};
   auto with = [&](std::vector<std::string> args) {
     args.insert(args.end(), where.begin(), where.end());
     return byokctl(token, args, false);
   };
   // The user PIN is refused as SO PIN; the PIN is never taken on the command line.
-  CHECK(with({"trust-kek", "--kek-file", kek_file, "--label", "kms", "--so-pin-file", token.pin_file()}).code == 4);
-  CHECK(with({"trust-kek", "--kek-file", kek_file, "--label", "kms", "--so-pin", "1357-so"}).code == 2);
+  CHECK(with({"trust-kek", "--kek-file", kek_file, "--label", "kms", "--so-pin-file",
+              token.pin_file()})
+            .code == 4);
+  CHECK(with({"trust-kek", "--kek-file", kek_file, "--label", "kms", "--so-pin", "1357-so"}).code ==
+        2);
   auto trusted = with({"trust-kek", "--kek-file", kek_file, "--label", "kms", "--so-pin-file",
                        token.write_file("so-pin", token.so_pin() + "\n"), "--json"});
   INFO(trusted.err);

@@ -86,8 +86,8 @@ TEST_CASE("config: validate names every missing setting") {
 
 // Which spec each KMS's words mean is the providers' (tests/unit/kms/provider_traits_test.cpp).
 TEST_CASE("wrap specs: direct RSA-OAEP cannot carry a private key") {
-  CHECK_FALSE(check_wrap_target(WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0},
-                                KeyType::Rsa2048).ok());
+  CHECK_FALSE(
+      check_wrap_target(WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0}, KeyType::Rsa2048).ok());
 }
 
 TEST_CASE("config: a secret file larger than the cap is refused by name") {

@@ -18,9 +18,13 @@ std::vector<std::uint8_t> bytes(const std::string& s) { return {s.begin(), s.end
 }  // namespace
 
 TEST_CASE("base64 matches the RFC 4648 test vectors, padded and url-safe unpadded") {
-  const std::pair<const char*, const char*> vectors[] = {
-      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
   for (auto [in, out] : vectors) {
     CHECK(base64_encode(bytes(in)) == out);
     std::string url = out;

@@ -12,9 +12,9 @@ TEST_CASE("generate: every key type SoftHSM can make is a sensitive, extractable
   auto hsm = token.open_hsm();
   auto caps = hsm->capabilities();
   REQUIRE(caps.ok());
-  KeyType type = GENERATE(KeyType::Aes128Gcm96, KeyType::Aes256Gcm96, KeyType::Rsa2048,
-                          KeyType::Rsa3072, KeyType::EcdsaP256, KeyType::EcdsaP384,
-                          KeyType::EcdsaP521, KeyType::Ed25519);
+  KeyType type =
+      GENERATE(KeyType::Aes128Gcm96, KeyType::Aes256Gcm96, KeyType::Rsa2048, KeyType::Rsa3072,
+               KeyType::EcdsaP256, KeyType::EcdsaP384, KeyType::EcdsaP521, KeyType::Ed25519);
   std::string label = "gen-" + std::string(key_type_name(type));
   auto info = hsm->generate_key({type, label, ""});
   INFO(key_type_name(type));

@@ -28,8 +28,8 @@ TEST_CASE("refuse: a wrong PIN is Unauthenticated, and is not tried again") {
 
 TEST_CASE("refuse: an unknown token label is NotFound and names the tokens that exist") {
   test::TestToken token;
-  auto pin = SecureBuffer(reinterpret_cast<const std::uint8_t*>(token.pin().data()),
-                          token.pin().size());
+  auto pin =
+      SecureBuffer(reinterpret_cast<const std::uint8_t*>(token.pin().data()), token.pin().size());
   auto hsm = Pkcs11Hsm::open(token.module(), "no-such-token", std::move(pin), {});
   REQUIRE_FALSE(hsm.ok());
   CHECK(hsm.error().kind == ErrorKind::NotFound);
@@ -74,8 +74,9 @@ TEST_CASE("refuse: a KEK under 2048 bits, a non-RSA KEK, or garbage") {
   CHECK(r3.error().kind == ErrorKind::InvalidArgument);
 }
 
-TEST_CASE("refuse: a token that cannot wrap Ed25519 private keys says so (SoftHSM2), one that "
-          "can wraps them right (kryoptic)") {
+TEST_CASE(
+    "refuse: a token that cannot wrap Ed25519 private keys says so (SoftHSM2), one that "
+    "can wraps them right (kryoptic)") {
   test::TestToken token;
   auto hsm = token.open_hsm();
   REQUIRE(hsm->generate_key({KeyType::Ed25519, "ed", ""}).ok());
@@ -83,7 +84,8 @@ TEST_CASE("refuse: a token that cannot wrap Ed25519 private keys says so (SoftHS
   auto r = hsm->wrap_key(KeyRef::label("ed"), kRsaAesSha1, test::public_der(kek.get()));
   if (test::TestToken::kind() == test::TokenKind::Kryoptic) {
     REQUIRE(r.ok());
-    CHECK(test::check_wrapped(token, "ed", KeyType::Ed25519, kRsaAesSha1, kek.get(), r.value()) == "");
+    CHECK(test::check_wrapped(token, "ed", KeyType::Ed25519, kRsaAesSha1, kek.get(), r.value()) ==
+          "");
     return;
   }
   REQUIRE_FALSE(r.ok());
@@ -92,8 +94,9 @@ TEST_CASE("refuse: a token that cannot wrap Ed25519 private keys says so (SoftHS
   INFO(r.error().message);
 }
 
-TEST_CASE("refuse: OAEP with SHA-256 on SoftHSM 2.6.1 is Unsupported, and remembered, while kryoptic "
-          "wraps with it right") {
+TEST_CASE(
+    "refuse: OAEP with SHA-256 on SoftHSM 2.6.1 is Unsupported, and remembered, while kryoptic "
+    "wraps with it right") {
   test::TestToken token;
   auto hsm = token.open_hsm();
   REQUIRE(hsm->generate_key({KeyType::Aes256Gcm96, "aes", ""}).ok());
@@ -123,7 +126,8 @@ TEST_CASE("refuse: direct RSA-OAEP of a private key, and a non-extractable key")
   REQUIRE(hsm->generate_key({KeyType::EcdsaP256, "ec", ""}).ok());
   auto kek = test::generate_rsa(2048);
   auto der = test::public_der(kek.get());
-  auto r = hsm->wrap_key(KeyRef::label("ec"), WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0}, der);
+  auto r =
+      hsm->wrap_key(KeyRef::label("ec"), WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0}, der);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::InvalidArgument);
   CHECK(mentions(r.error(), "only carry symmetric keys"));

@@ -78,8 +78,8 @@ TEST_CASE("software: refusals are clear") {
   auto direct = software_wrap(rsa.value(), WrapSpec{WrapMethod::RsaOaep, OaepHash::Sha1, 0}, der);
   REQUIRE_FALSE(direct.ok());
   CHECK(direct.error().kind == ErrorKind::InvalidArgument);
-  auto small = software_wrap(rsa.value(), WrapSpec{},
-                             test::public_der(test::generate_rsa(1024).get()));
+  auto small =
+      software_wrap(rsa.value(), WrapSpec{}, test::public_der(test::generate_rsa(1024).get()));
   REQUIRE_FALSE(small.ok());
   CHECK(small.error().message.find("at least 2048") != std::string::npos);
   auto chacha = software_key_from_bytes(test::random_bytes(32), KeyType::Chacha20Poly1305);

@@ -13,11 +13,9 @@ RawSession::RawSession(std::shared_ptr<Module> module, CK_SLOT_ID slot, const st
   CK_RV rv = module_->fn()->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr,
                                           nullptr, &handle_);
   if (rv != CKR_OK) throw std::runtime_error("C_OpenSession failed");
-  rv = module_->fn()->C_Login(handle_, CKU_USER,
-                              reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data())),
-                              pin.size());
-  if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
-    throw std::runtime_error("C_Login failed");
+  rv = module_->fn()->C_Login(
+      handle_, CKU_USER, reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(pin.data())), pin.size());
+  if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) throw std::runtime_error("C_Login failed");
 }
 
 RawSession::~RawSession() { module_->fn()->C_CloseSession(handle_); }
@@ -48,17 +46,20 @@ TestToken::TestToken(std::string label) : label_(std::move(label)) {
     had_old_conf_ = true;
     old_conf_ = old;
   }
-  if (kind() == TokenKind::Kryoptic) init_kryoptic();
-  else init_softhsm();
+  if (kind() == TokenKind::Kryoptic)
+    init_kryoptic();
+  else
+    init_softhsm();
   pin_file_ = write_file("pin", pin_ + "\n");
 }
 
 void TestToken::init_softhsm() {
   std::filesystem::create_directory(dir_ + "/tokens");
-  conf_ = write_file("softhsm2.conf", "directories.tokendir = " + dir_ + "/tokens\n"
-                                      "objectstore.backend = file\n"
-                                      "log.level = ERROR\n"
-                                      "slots.removable = false\n");
+  conf_ = write_file("softhsm2.conf", "directories.tokendir = " + dir_ +
+                                          "/tokens\n"
+                                          "objectstore.backend = file\n"
+                                          "log.level = ERROR\n"
+                                          "slots.removable = false\n");
   setenv(conf_env_.c_str(), conf_.c_str(), 1);
   std::string cmd = "softhsm2-util --init-token --free --label '" + label_ + "' --so-pin '" +
                     so_pin_ + "' --pin '" + pin_ + "' >" + dir_ + "/init.log 2>&1";
@@ -70,8 +71,8 @@ void TestToken::init_softhsm() {
 void TestToken::init_kryoptic() {
   constexpr CK_SLOT_ID kSlot = 42;
   conf_ = write_file("kryoptic.conf", "[[slots]]\nslot = " + std::to_string(kSlot) +
-                                      "\ndbtype = \"sqlite\"\ndbargs = \"" + dir_ +
-                                      "/token.sql\"\n");
+                                          "\ndbtype = \"sqlite\"\ndbargs = \"" + dir_ +
+                                          "/token.sql\"\n");
   setenv(conf_env_.c_str(), conf_.c_str(), 1);
   auto* fn = module()->fn();
   auto utf8 = [](const std::string& s) {
@@ -100,8 +101,10 @@ TestToken::~TestToken() {
   module_.reset();  // C_Finalize before the token directory goes
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
-  if (had_old_conf_) setenv(conf_env_.c_str(), old_conf_.c_str(), 1);
-  else unsetenv(conf_env_.c_str());
+  if (had_old_conf_)
+    setenv(conf_env_.c_str(), old_conf_.c_str(), 1);
+  else
+    unsetenv(conf_env_.c_str());
 }
 
 std::shared_ptr<Module> TestToken::module() {

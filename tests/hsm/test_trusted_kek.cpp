@@ -16,8 +16,10 @@ bool mentions(const byok::Error& e, const std::string& what) {
 }
 }  // namespace
 
-TEST_CASE("trusted wrapping: a CKA_WRAP_WITH_TRUSTED key is wrapped by the token only under a KEK "
-          "the security officer installed, whatever the software asks", "[trusted-kek]") {
+TEST_CASE(
+    "trusted wrapping: a CKA_WRAP_WITH_TRUSTED key is wrapped by the token only under a KEK "
+    "the security officer installed, whatever the software asks",
+    "[trusted-kek]") {
   test::TestToken token("trusted-kek");
   auto kms_kek = test::generate_rsa(2048);
   auto kms_der = test::public_der(kms_kek.get());
@@ -55,7 +57,8 @@ TEST_CASE("trusted wrapping: a CKA_WRAP_WITH_TRUSTED key is wrapped by the token
   CHECK(installed->fingerprint_sha256 == spki_fingerprint_sha256(kms_der));
   CHECK(installed->bits == 2048);
   // The same label twice is refused.
-  auto again = install_trusted_kek(where, token.write_file("so-pin", token.so_pin() + "\n"), kms_der, "kms-kek");
+  auto again = install_trusted_kek(where, token.write_file("so-pin", token.so_pin() + "\n"),
+                                   kms_der, "kms-kek");
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().kind == ErrorKind::FailedPrecondition);
 

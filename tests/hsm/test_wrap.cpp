@@ -35,9 +35,11 @@ TEST_CASE("wrap: AES keys, direct RSA-OAEP SHA-1 and RSA-AES SHA-1, under 2048/3
   CHECK(test::check_wrapped(token, "target", type, spec, kek.get(), blob.value()) == "");
 }
 
-TEST_CASE("wrap: RSA and EC private keys, RSA-AES SHA-1, unwrap to PKCS#8 that verifies the token's signatures") {
-  KeyType type = GENERATE(KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096,
-                          KeyType::EcdsaP256, KeyType::EcdsaP384, KeyType::EcdsaP521);
+TEST_CASE(
+    "wrap: RSA and EC private keys, RSA-AES SHA-1, unwrap to PKCS#8 that verifies the token's "
+    "signatures") {
+  KeyType type = GENERATE(KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096, KeyType::EcdsaP256,
+                          KeyType::EcdsaP384, KeyType::EcdsaP521);
   INFO(key_type_name(type));
   test::TestToken token;
   auto hsm = token.open_hsm();
@@ -123,9 +125,9 @@ TEST_CASE("wrap: by CKA_ID, and the provider formats SoftHSM can serve") {
                               blob.value()) == "");
   }
   // The import method fixes the KEK size.
-  auto wrong = hsm->wrap_key(KeyRef::label("aes"),
-                             byok::kms::wrap_spec_for("gcp", "RSA_OAEP_4096_SHA1_AES_256").value(),
-                             der3072);
+  auto wrong =
+      hsm->wrap_key(KeyRef::label("aes"),
+                    byok::kms::wrap_spec_for("gcp", "RSA_OAEP_4096_SHA1_AES_256").value(), der3072);
   REQUIRE_FALSE(wrong.ok());
   CHECK(wrong.error().kind == ErrorKind::InvalidArgument);
   CHECK(wrong.error().message.find("RSA-4096") != std::string::npos);
@@ -156,8 +158,8 @@ TEST_CASE("wrap: a remembered handle never wraps a replaced key (same label, new
   test::TestToken token;
   Pkcs11Hsm::Options o;
   o.key_cache_ttl = std::chrono::hours(1);  // force the stale-handle path, not the re-check
-  auto pin = SecureBuffer(reinterpret_cast<const std::uint8_t*>(token.pin().data()),
-                          token.pin().size());
+  auto pin =
+      SecureBuffer(reinterpret_cast<const std::uint8_t*>(token.pin().data()), token.pin().size());
   auto opened = Pkcs11Hsm::open(token.module(), token.label(), std::move(pin), o);
   REQUIRE(opened.ok());
   auto& hsm = opened.value();

@@ -30,9 +30,10 @@
 namespace {
 
 int usage() {
-  std::cerr << "usage: byok-demo-kms providers NAMESPACE PROVIDER...\n"
-               "       byok-demo-kms cluster-providers SECRETS_NAMESPACE SERVED_NAMESPACE PROVIDER...\n"
-               "       byok-demo-kms wrapping-key PROVIDER KMS_KEY_NAME KEY_TYPE OUT_DER\n";
+  std::cerr
+      << "usage: byok-demo-kms providers NAMESPACE PROVIDER...\n"
+         "       byok-demo-kms cluster-providers SECRETS_NAMESPACE SERVED_NAMESPACE PROVIDER...\n"
+         "       byok-demo-kms wrapping-key PROVIDER KMS_KEY_NAME KEY_TYPE OUT_DER\n";
   return 2;
 }
 

@@ -1,6 +1,6 @@
-// AwsKmsClient against a real AWS KMS emulator over TLS: moto's server (see tests/harness/moto-kms.sh
-// for why moto and not local-kms, and what moto lacks). moto runs with IAM
-// authentication on, so every request below is accepted only if moto's own SigV4 computation
+// AwsKmsClient against a real AWS KMS emulator over TLS: moto's server (see
+// tests/harness/moto-kms.sh for why moto and not local-kms, and what moto lacks). moto runs with
+// IAM authentication on, so every request below is accepted only if moto's own SigV4 computation
 // (botocore's) agrees with ours.
 //
 // The server is started once per ctest run by the kms_aws fixture (tests/integration/
@@ -31,7 +31,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 // The moto server the kms_aws ctest fixture started (tests/harness/moto-kms.sh).
 const byok::testing::ServerEnv& moto() {
   static const auto env = byok::testing::ServerEnv::for_provider("aws");
@@ -60,11 +59,11 @@ struct Client {
     return {m["BYOK_AWS_ACCESS_KEY_ID"], m["BYOK_AWS_SECRET_ACCESS_KEY"], ""};
   }
   explicit Client(Credentials creds = good(), std::string endpoint = "", bool trust_ca = true)
-      : transport(make_http_transport(
-            {std::chrono::seconds(10), trust_ca ? moto().file("BYOK_AWS_CA_FILE") : std::string()})),
+      : transport(
+            make_http_transport({std::chrono::seconds(10),
+                                 trust_ca ? moto().file("BYOK_AWS_CA_FILE") : std::string()})),
         kms(config(creds, endpoint), transport, clock) {}
 };
-
 
 std::string new_key(AwsKmsClient& kms, const std::string& origin = "AWS_KMS") {
   CreateKeyRequest req;
@@ -116,8 +115,10 @@ TEST_CASE("aws: a disabled key is Disabled (old) and enabling brings it back", "
   CHECK(c.kms.describe_key(id)->state == "Enabled");
 }
 
-TEST_CASE("aws: scheduling deletion makes the key PendingDeletion (deleted) and cancelling leaves it Disabled",
-          "[kms][aws][moto]") {
+TEST_CASE(
+    "aws: scheduling deletion makes the key PendingDeletion (deleted) and cancelling leaves it "
+    "Disabled",
+    "[kms][aws][moto]") {
   Client c;
   auto id = new_key(c.kms);
   auto scheduled = c.kms.schedule_key_deletion(id, 7);
@@ -217,7 +218,8 @@ TEST_CASE("aws: TLS verification stays on: a server whose CA is not trusted is r
 
 TEST_CASE("aws: an unreachable endpoint is Unavailable after a few quick attempts",
           "[kms][aws][moto]") {
-  Client c(Client::good(), "https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port()));
+  Client c(Client::good(),
+           "https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port()));
   auto key = c.kms.describe_key("alias/anything");
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().kind == ErrorKind::Unavailable);
@@ -246,8 +248,10 @@ ImportTarget target_named(const std::string& name, const std::string& owner) {
 
 }  // namespace
 
-TEST_CASE("aws: find_key finds nothing for a fresh target, and a key created but never aliased "
-          "by its owner tag", "[kms][aws][moto]") {
+TEST_CASE(
+    "aws: find_key finds nothing for a fresh target, and a key created but never aliased "
+    "by its owner tag",
+    "[kms][aws][moto]") {
   Client c;
   auto target = target_named(unique_name("ik"), "uid-" + unique_name("owner"));
   auto none = c.kms.find_key(target);
@@ -271,8 +275,10 @@ TEST_CASE("aws: find_key finds nothing for a fresh target, and a key created but
   CHECK_FALSE(other->has_value());
 }
 
-TEST_CASE("aws: prepare_import aliases the key, so find_key then finds it by alias, an alias "
-          "that belongs to another owner is refused", "[kms][aws][moto]") {
+TEST_CASE(
+    "aws: prepare_import aliases the key, so find_key then finds it by alias, an alias "
+    "that belongs to another owner is refused",
+    "[kms][aws][moto]") {
   Client c;
   auto target = target_named(unique_name("ik"), "uid-" + unique_name("owner"));
   // CreateKey, CreateAlias, then GetParametersForImport (moto's, with the import extension of

@@ -52,9 +52,7 @@ std::string to_hex(const std::string& bytes) {
 std::string random_hex(size_t bytes) { return to_hex(byok::testing::random_bytes(bytes)); }
 
 // A name no other test (nor an earlier run against the same fakes) uses.
-std::string unique_name(const std::string& prefix) {
-  return prefix + "-" + random_hex(6);
-}
+std::string unique_name(const std::string& prefix) { return prefix + "-" + random_hex(6); }
 
 ProviderConfig config(std::map<std::string, std::string> credential_changes = {},
                       std::string endpoint = "") {
@@ -108,7 +106,9 @@ struct FederatedToken {
     path = fs::path(dir) / ("token-" + random_hex(8));
     write("eyJhbGciOiJSUzI1NiJ9." + random_hex(24) + ".sig");
   }
-  void write(const std::string& contents) const { std::ofstream(path, std::ios::trunc) << contents; }
+  void write(const std::string& contents) const {
+    std::ofstream(path, std::ios::trunc) << contents;
+  }
   ~FederatedToken() { fs::remove(path); }
 };
 
@@ -151,7 +151,8 @@ TEST_CASE("azure: a created key describes as Enabled (current), named by the vau
   CHECK(key->enabled);
   CHECK_FALSE(key->imported);
   REQUIRE(key->created.has_value());
-  CHECK(std::chrono::abs(*key->created - std::chrono::system_clock::now()) < std::chrono::minutes(5));
+  CHECK(std::chrono::abs(*key->created - std::chrono::system_clock::now()) <
+        std::chrono::minutes(5));
   // By version too.
   auto pinned = c.kv->describe_key(id + "/" + version);
   REQUIRE(pinned.ok());
@@ -165,16 +166,18 @@ TEST_CASE("azure: a missing key is NotFound with Key Vault's message naming the 
   auto key = c.kv->describe_key(name);
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().kind == ErrorKind::NotFound);
-  CHECK(key.error().message.rfind("Key Vault GetKey " + name + ": KeyNotFound: A key with (name/id) " +
-                                      name + " was not found in this key vault.",
+  CHECK(key.error().message.rfind("Key Vault GetKey " + name +
+                                      ": KeyNotFound: A key with (name/id) " + name +
+                                      " was not found in this key vault.",
                                   0) == 0);
   CHECK(key.error().message.find("(HTTP 404)") != std::string::npos);
   CHECK(c.transport.sent == 3);  // token, GetKey, GetDeletedKey: nothing retried
 }
 
-TEST_CASE("azure: a disabled key is Disabled (old), an expired one Expired (old), enabling brings "
-          "it back",
-          "[kms][azure]") {
+TEST_CASE(
+    "azure: a disabled key is Disabled (old), an expired one Expired (old), enabling brings "
+    "it back",
+    "[kms][azure]") {
   Client c;
   const auto name = unique_name("toggle");
   create_rsa_key(c, name);
@@ -219,7 +222,8 @@ TEST_CASE("azure: deletion moves the key to /deletedkeys (deleted) until it is r
   // The vault's retention (90 days here), not the requested window.
   auto days = std::chrono::duration_cast<std::chrono::hours>(*schedule->deletion_date -
                                                              std::chrono::system_clock::now())
-                  .count() / 24;
+                  .count() /
+              24;
   CHECK(days >= 89);
   CHECK(days <= 90);
 
@@ -248,8 +252,8 @@ TEST_CASE("azure: a wrong client secret is Unauthenticated by the token endpoint
   CHECK(key.error().kind == ErrorKind::Unauthenticated);
   CHECK(key.error().message.find("Entra token (tenant " + fakes()["BYOK_AZURE_TENANT_ID"]) !=
         std::string::npos);
-  CHECK(key.error().message.find("invalid_client: AADSTS7000215: Invalid client secret provided.") !=
-        std::string::npos);
+  CHECK(key.error().message.find(
+            "invalid_client: AADSTS7000215: Invalid client secret provided.") != std::string::npos);
   CHECK(key.error().message.find("not-the-secret") == std::string::npos);
   CHECK(c.transport.sent == 1);  // no vault call without a token, and no retry
   Client unknown(config({{"clientId", "11111111-2222-3333-4444-555555555555"}}));
@@ -325,9 +329,10 @@ TEST_CASE("azure: TLS verification stays on: servers whose CA is not trusted are
   CHECK(who.error().kind == ErrorKind::Unavailable);
 }
 
-TEST_CASE("azure: RSA-2048 and EC P-256 keys imported through key_hsm arrive intact and are found "
-          "again",
-          "[kms][azure]") {
+TEST_CASE(
+    "azure: RSA-2048 and EC P-256 keys imported through key_hsm arrive intact and are found "
+    "again",
+    "[kms][azure]") {
   for (const char* type : {"rsa-2048", "ecdsa-p256"}) {
     INFO(type);
     Client c;
@@ -341,15 +346,15 @@ TEST_CASE("azure: RSA-2048 and EC P-256 keys imported through key_hsm arrive int
 
     auto wrapping = c.kv->prepare_import(target, "");
     REQUIRE(wrapping.ok());
-    CHECK(wrapping->import_token.rfind(fakes()["BYOK_AZURE_VAULT_URL"] + "/keys/" + target.name +
-                                           "-kek/",
-                                       0) == 0);
+    CHECK(wrapping->import_token.rfind(
+              fakes()["BYOK_AZURE_VAULT_URL"] + "/keys/" + target.name + "-kek/", 0) == 0);
     auto kek = byok::testing::public_key_from_spki(wrapping->public_key_der);
     CHECK(EVP_PKEY_get_bits(kek.get()) == 4096);
 
     auto material = byok::testing::make_material(type);
     // Azure's .byok wrap: OAEP with SHA-1.
-    auto wrapped = byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha1(), material.bytes);
+    auto wrapped =
+        byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha1(), material.bytes);
     auto imported = c.kv->import_key(target, *wrapping, wrapped, ImportKind::First);
     REQUIRE(imported.ok());
     CHECK(imported->key_id == target.name);
@@ -381,16 +386,18 @@ TEST_CASE("azure: the fake vault refuses a wrap it cannot unwrap with the KEK", 
   REQUIRE(wrapping.ok());
   auto material = byok::testing::make_material("ecdsa-p256");
   // OAEP with SHA-256 is not what a .byok file carries.
-  auto wrapped = byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha256(), material.bytes);
+  auto wrapped =
+      byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha256(), material.bytes);
   auto r = c.kv->import_key(target, *wrapping, wrapped, ImportKind::First);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::InvalidArgument);
   CHECK(r.error().message.find("RSA-OAEP (SHA-1) decryption") != std::string::npos);
   // Right wrap, wrong curve for the key type.
   auto p384 = byok::testing::make_material("ecdsa-p384");
-  auto r2 = c.kv->import_key(target, *wrapping,
-                             byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha1(), p384.bytes),
-                             ImportKind::First);
+  auto r2 = c.kv->import_key(
+      target, *wrapping,
+      byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha1(), p384.bytes),
+      ImportKind::First);
   REQUIRE_FALSE(r2.ok());
   CHECK(r2.error().message.find("curve is P-384") != std::string::npos);
   auto none = c.kv->find_key(target);
@@ -405,14 +412,16 @@ TEST_CASE("azure: a rotation imports new material as a new version", "[kms][azur
   auto wrapping = c.kv->prepare_import(target, "");
   REQUIRE(wrapping.ok());
   auto first = byok::testing::make_material("rsa-2048");
-  auto v1 = c.kv->import_key(target, *wrapping,
-                             byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha1(), first.bytes),
-                             ImportKind::First);
+  auto v1 = c.kv->import_key(
+      target, *wrapping,
+      byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha1(), first.bytes),
+      ImportKind::First);
   REQUIRE(v1.ok());
   auto second = byok::testing::make_material("rsa-2048");
-  auto v2 = c.kv->import_key(target, *wrapping,
-                             byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha1(), second.bytes),
-                             ImportKind::NewVersion);
+  auto v2 = c.kv->import_key(
+      target, *wrapping,
+      byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha1(), second.bytes),
+      ImportKind::NewVersion);
   REQUIRE(v2.ok());
   CHECK(v2->version != v1->version);
   CHECK(fake_call("GET", "/__fake/keys/" + target.name + "/material-sha256")["sha256"] ==

@@ -64,8 +64,9 @@ struct Client {
   }
   explicit Client(const std::string& sa_key_json = fake().file("BYOK_GCP_SA_KEY_FILE"),
                   const std::string& endpoint = "", bool trust_ca = true)
-      : transport(make_http_transport(
-            {std::chrono::seconds(10), trust_ca ? fake().file("BYOK_GCP_CA_FILE") : std::string()})),
+      : transport(
+            make_http_transport({std::chrono::seconds(10),
+                                 trust_ca ? fake().file("BYOK_GCP_CA_FILE") : std::string()})),
         kms(std::make_unique<GcpKmsClient>(config(sa_key_json, endpoint), transport, clock)) {}
 };
 
@@ -74,8 +75,10 @@ HttpResponse admin(const std::string& method, const std::string& path_and_query,
                    const std::string& body = "") {
   static auto transport =
       make_http_transport({std::chrono::seconds(10), fake().file("BYOK_GCP_CA_FILE")});
-  HttpRequest req{method, fake()["BYOK_GCP_ENDPOINT"] + "/__fake/" + path_and_query,
-                  {{"Content-Type", "application/json"}}, body};
+  HttpRequest req{method,
+                  fake()["BYOK_GCP_ENDPOINT"] + "/__fake/" + path_and_query,
+                  {{"Content-Type", "application/json"}},
+                  body};
   auto resp = transport->send(req);
   REQUIRE(resp.ok());
   return *resp;
@@ -137,8 +140,7 @@ std::string import(GcpKmsClient& kms, const ImportTarget& target, const std::str
 
 }  // namespace
 
-TEST_CASE("gcp: a key with a generated version describes as ENABLED and current",
-          "[kms][gcp]") {
+TEST_CASE("gcp: a key with a generated version describes as ENABLED and current", "[kms][gcp]") {
   Client c;
   auto name = generated_key(*c.kms);
   auto key = c.kms->describe_key(name);
@@ -162,8 +164,7 @@ TEST_CASE("gcp: a key with a generated version describes as ENABLED and current"
 
 TEST_CASE("gcp: who_am_i names the service account, built through from_config", "[kms][gcp]") {
   RealClock clock;
-  auto transport =
-      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_GCP_CA_FILE")});
+  auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_GCP_CA_FILE")});
   ProviderConfig config;
   config.type = "gcp";
   config.endpoint = fake()["BYOK_GCP_ENDPOINT"];
@@ -186,8 +187,8 @@ TEST_CASE("gcp: a missing key is NotFound with a message naming the call and the
   auto key = c.kms->describe_key(missing);
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().kind == ErrorKind::NotFound);
-  CHECK(key.error().message == "GCP GetCryptoKey: NOT_FOUND: CryptoKey " + missing +
-                                   " not found. (HTTP 404)");
+  CHECK(key.error().message ==
+        "GCP GetCryptoKey: NOT_FOUND: CryptoKey " + missing + " not found. (HTTP 404)");
   CHECK(c.transport.sent == 2);  // the grant, one GET: not retried
 }
 
@@ -210,9 +211,10 @@ TEST_CASE("gcp: a disabled version is DISABLED (old) and enabling brings it back
   CHECK(c.kms->describe_key(name)->state == "ENABLED");
 }
 
-TEST_CASE("gcp: scheduling deletion makes the key DESTROY_SCHEDULED (deleted) and cancelling "
-          "restores it DISABLED",
-          "[kms][gcp]") {
+TEST_CASE(
+    "gcp: scheduling deletion makes the key DESTROY_SCHEDULED (deleted) and cancelling "
+    "restores it DISABLED",
+    "[kms][gcp]") {
   Client c;
   auto name = generated_key(*c.kms);
   auto scheduled = c.kms->schedule_key_deletion(name, 7);
@@ -243,8 +245,7 @@ TEST_CASE("gcp: scheduling deletion makes the key DESTROY_SCHEDULED (deleted) an
   CHECK(c.kms->cancel_key_deletion(name).ok());  // nothing pending: nothing to do
 }
 
-TEST_CASE("gcp: a service-account key the token endpoint does not know is refused",
-          "[kms][gcp]") {
+TEST_CASE("gcp: a service-account key the token endpoint does not know is refused", "[kms][gcp]") {
   Client c(fake().file("BYOK_GCP_WRONG_SA_KEY_FILE"));
   auto key = c.kms->describe_key(key_ring() + "/cryptoKeys/anything");
   REQUIRE_FALSE(key.ok());
@@ -274,12 +275,13 @@ TEST_CASE("gcp: TLS verification stays on: a server whose CA is not trusted is r
   auto key = c.kms->describe_key(key_ring() + "/cryptoKeys/anything");
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().kind == ErrorKind::Unavailable);
-  CHECK(key.error().message.rfind("GCP GetCryptoKey: GCP OAuth2 token: POST https://127.0.0.1:", 0) ==
-        0);
+  CHECK(key.error().message.rfind("GCP GetCryptoKey: GCP OAuth2 token: POST https://127.0.0.1:",
+                                  0) == 0);
 }
 
 TEST_CASE("gcp: an unreachable endpoint is Unavailable after a few quick attempts", "[kms][gcp]") {
-  const std::string closed = "https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port());
+  const std::string closed =
+      "https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port());
   Client c(fake().file("BYOK_GCP_SA_KEY_FILE"), closed);
   auto key = c.kms->describe_key(key_ring() + "/cryptoKeys/anything");
   REQUIRE_FALSE(key.ok());
@@ -299,9 +301,10 @@ TEST_CASE("gcp: an unreachable endpoint is Unavailable after a few quick attempt
   CHECK(t.transport.sent == 3);
 }
 
-TEST_CASE("gcp: AES-256 material imported with RSA-OAEP-SHA256 + AES-KWP is what the KMS holds, "
-          "find_key finds it, and a rotation adds a primary version",
-          "[kms][gcp]") {
+TEST_CASE(
+    "gcp: AES-256 material imported with RSA-OAEP-SHA256 + AES-KWP is what the KMS holds, "
+    "find_key finds it, and a rotation adds a primary version",
+    "[kms][gcp]") {
   Client c;
   auto target = target_for("aes256-gcm96", "RSA_OAEP_3072_SHA256_AES_256");
   auto before = c.kms->find_key(target);

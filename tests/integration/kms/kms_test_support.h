@@ -27,7 +27,8 @@ namespace byok::testing {
 // Counts what goes through.
 class CountingTransport final : public kms::HttpTransport {
  public:
-  explicit CountingTransport(std::unique_ptr<kms::HttpTransport> inner) : inner_(std::move(inner)) {}
+  explicit CountingTransport(std::unique_ptr<kms::HttpTransport> inner)
+      : inner_(std::move(inner)) {}
   Result<kms::HttpResponse> send(const kms::HttpRequest& r) override {
     ++sent;
     return inner_->send(r);
@@ -37,7 +38,6 @@ class CountingTransport final : public kms::HttpTransport {
  private:
   std::unique_ptr<kms::HttpTransport> inner_;
 };
-
 
 using Pkey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
@@ -82,7 +82,8 @@ inline TestMaterial make_material(const std::string& key_type) {
   }
   EVP_PKEY* key = nullptr;
   if (key_type.rfind("rsa-", 0) == 0)
-    key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(std::stoi(key_type.substr(4))));
+    key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA",
+                            static_cast<size_t>(std::stoi(key_type.substr(4))));
   else if (key_type == "ecdsa-p256")
     key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
   else if (key_type == "ecdsa-p384")
@@ -114,8 +115,8 @@ inline Pkey public_key_from_spki(const std::string& der) {
 }
 
 inline std::string rsa_oaep_encrypt(EVP_PKEY* pub, const EVP_MD* md, const std::string& in) {
-  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
-      EVP_PKEY_CTX_new(pub, nullptr), &EVP_PKEY_CTX_free);
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(pub, nullptr),
+                                                                  &EVP_PKEY_CTX_free);
   ossl_check(ctx && EVP_PKEY_encrypt_init(ctx.get()) == 1, "EVP_PKEY_encrypt_init");
   ossl_check(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING) == 1, "OAEP padding");
   ossl_check(EVP_PKEY_CTX_set_rsa_oaep_md(ctx.get(), md) == 1, "OAEP md");
@@ -145,9 +146,9 @@ inline std::string aes_kwp_wrap(const std::string& kek, const std::string& in) {
                                reinterpret_cast<const unsigned char*>(in.data()),
                                static_cast<int>(in.size())) == 1,
              "AES-KWP wrap");
-  ossl_check(EVP_EncryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len,
-                                 &fin) == 1,
-             "AES-KWP final");
+  ossl_check(
+      EVP_EncryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &fin) == 1,
+      "AES-KWP final");
   out.resize(static_cast<size_t>(len + fin));
   return out;
 }
@@ -170,8 +171,8 @@ inline std::string aes_gcm_decrypt(const std::string& key, const std::string& no
                                                                       &EVP_CIPHER_CTX_free);
   const size_t n = ciphertext_and_tag.size() - 16;
   ossl_check(EVP_DecryptInit_ex(ctx.get(), cipher, nullptr, nullptr, nullptr) == 1, "GCM init");
-  ossl_check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN,
-                                 static_cast<int>(nonce.size()), nullptr) == 1,
+  ossl_check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(nonce.size()),
+                                 nullptr) == 1,
              "GCM iv length");
   ossl_check(EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr,
                                 reinterpret_cast<const unsigned char*>(key.data()),
@@ -185,9 +186,9 @@ inline std::string aes_gcm_decrypt(const std::string& key, const std::string& no
              "GCM decrypt");
   std::string tag = ciphertext_and_tag.substr(n);
   ossl_check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16, tag.data()) == 1, "GCM tag");
-  ossl_check(EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len,
-                                 &fin) == 1,
-             "GCM tag check");
+  ossl_check(
+      EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + len, &fin) == 1,
+      "GCM tag check");
   out.resize(static_cast<size_t>(len + fin));
   return out;
 }

@@ -65,8 +65,9 @@ struct Client {
   std::unique_ptr<OciKmsClient> kms;
 
   explicit Client(ProviderConfig config = provider_config(), bool trust_ca = true)
-      : transport(make_http_transport(
-            {std::chrono::seconds(10), trust_ca ? fake().file("BYOK_OCI_CA_FILE") : std::string()})) {
+      : transport(
+            make_http_transport({std::chrono::seconds(10),
+                                 trust_ca ? fake().file("BYOK_OCI_CA_FILE") : std::string()})) {
     auto built = OciKmsClient::from_config(config, transport, clock);
     REQUIRE(built.ok());
     kms = std::move(*built);
@@ -77,8 +78,10 @@ struct Client {
 Json admin(const std::string& method, const std::string& path, const Json& body = nullptr) {
   static auto transport =
       make_http_transport({std::chrono::seconds(10), fake().file("BYOK_OCI_CA_FILE")});
-  HttpRequest req{method, fake()["BYOK_OCI_ENDPOINT"] + "/__fake/" + path,
-                  {{"content-type", "application/json"}}, body.is_null() ? "" : body.dump()};
+  HttpRequest req{method,
+                  fake()["BYOK_OCI_ENDPOINT"] + "/__fake/" + path,
+                  {{"content-type", "application/json"}},
+                  body.is_null() ? "" : body.dump()};
   auto resp = transport->send(req);
   REQUIRE(resp.ok());
   INFO(resp->body);
@@ -153,8 +156,7 @@ TEST_CASE("oci: an existing key describes as ENABLED and current", "[kms][oci]")
   CHECK(c.transport.sent == 2);  // GetKey, GetKeyVersion
 }
 
-TEST_CASE("oci: a missing key is NotFound, naming the call and the opc-request-id",
-          "[kms][oci]") {
+TEST_CASE("oci: a missing key is NotFound, naming the call and the opc-request-id", "[kms][oci]") {
   Client c;
   auto key = c.kms->describe_key("ocid1.key.oc1.iad.bbpmissing.nosuchkey");
   REQUIRE_FALSE(key.ok());
@@ -244,7 +246,9 @@ TEST_CASE("oci: a request signed with another private key is refused (Unauthenti
 
 TEST_CASE("oci: a clock more than 5 minutes off is refused (Unauthenticated)", "[kms][oci]") {
   struct SkewedClock final : Clock {
-    SystemTime now() const override { return std::chrono::system_clock::now() + std::chrono::minutes(6); }
+    SystemTime now() const override {
+      return std::chrono::system_clock::now() + std::chrono::minutes(6);
+    }
     SteadyTime steady_now() const override { return std::chrono::steady_clock::now(); }
   } skewed;
   CountingTransport transport(
@@ -261,11 +265,13 @@ TEST_CASE("oci: a body changed after signing is refused by its x-content-sha256"
                                           "/" + fake()["BYOK_OCI_FINGERPRINT"],
                                       fake().file("BYOK_OCI_PRIVATE_KEY_FILE"));
   REQUIRE(signer.ok());
-  auto transport =
-      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_OCI_CA_FILE")});
+  auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_OCI_CA_FILE")});
   std::string id = console_key(unique_name("tamper"));
-  HttpRequest req{"POST", fake()["BYOK_OCI_ENDPOINT"] + "/20180608/keys/" + id + "/actions/scheduleDeletion",
-                  {}, R"({"timeOfDeletion":null})"};
+  HttpRequest req{
+      "POST",
+      fake()["BYOK_OCI_ENDPOINT"] + "/20180608/keys/" + id + "/actions/scheduleDeletion",
+      {},
+      R"({"timeOfDeletion":null})"};
   REQUIRE(signer->sign(req, std::chrono::system_clock::now()).ok());
   req.body = R"({"timeOfDeletion":nul })";  // same length, other bytes
   auto resp = transport->send(req);
@@ -300,9 +306,9 @@ TEST_CASE("oci: who_am_i names the API key's user and tenancy", "[kms][oci]") {
   CHECK(c.transport.sent == 0);
 }
 
-TEST_CASE("oci: an unreachable endpoint is Unavailable after a few quick attempts",
-          "[kms][oci]") {
-  Client c(provider_config("https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port())));
+TEST_CASE("oci: an unreachable endpoint is Unavailable after a few quick attempts", "[kms][oci]") {
+  Client c(
+      provider_config("https://127.0.0.1:" + std::to_string(byok::testing::free_loopback_port())));
   auto key = c.kms->describe_key("ocid1.key.oc1.iad.bbp.unreachable");
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().kind == ErrorKind::Unavailable);
@@ -367,11 +373,12 @@ TEST_CASE("oci: material that does not match the shape, or a damaged wrap, is re
   REQUIRE(w.ok());
 
   // A 16-byte key declared as AES-256.
-  auto short_key = c.kms->import_key(t, *w, wrap(*w, byok::testing::random_bytes(16)),
-                                     ImportKind::First);
+  auto short_key =
+      c.kms->import_key(t, *w, wrap(*w, byok::testing::random_bytes(16)), ImportKind::First);
   REQUIRE_FALSE(short_key.ok());
   CHECK(short_key.error().kind == ErrorKind::InvalidArgument);
-  CHECK(short_key.error().message.find("OCI ImportKey: InvalidParameter: key material is 16 bytes") == 0);
+  CHECK(short_key.error().message.find(
+            "OCI ImportKey: InvalidParameter: key material is 16 bytes") == 0);
 
   // One flipped byte in the AES-KWP part fails the unwrap's integrity check.
   std::string damaged = wrap(*w, byok::testing::random_bytes(32));
@@ -386,8 +393,7 @@ TEST_CASE("oci: material that does not match the shape, or a damaged wrap, is re
   CHECK_FALSE(none->has_value());  // nothing was created by the refused imports
 }
 
-TEST_CASE("oci: find_key finds the imported key by displayName and owner tag only",
-          "[kms][oci]") {
+TEST_CASE("oci: find_key finds the imported key by displayName and owner tag only", "[kms][oci]") {
   Client c;
   auto t = target_for("aes256-gcm96", "RSA_OAEP_AES_SHA256");
   auto fresh = c.kms->find_key(t);

@@ -52,17 +52,20 @@ struct Client {
   }
   explicit Client(std::string token = fake()["BYOK_THALASSA_TOKEN"], std::string endpoint = "",
                   bool trust_ca = true, std::string organisation = "")
-      : transport(make_http_transport(
-            {std::chrono::seconds(10),
-             trust_ca ? fake().file("BYOK_THALASSA_CA_FILE") : std::string()})),
+      : transport(
+            make_http_transport({std::chrono::seconds(10),
+                                 trust_ca ? fake().file("BYOK_THALASSA_CA_FILE") : std::string()})),
         kms(config(token, endpoint, organisation), transport, clock) {}
 };
 
 // The fake's test-only endpoints (no authentication).
 Json fake_call(const std::string& method, const std::string& path, const Json& body = nullptr) {
-  auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
-  HttpRequest req{method, fake()["BYOK_THALASSA_ENDPOINT"] + path,
-                  {{"Content-Type", "application/json"}}, body.is_null() ? "" : body.dump()};
+  auto transport =
+      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
+  HttpRequest req{method,
+                  fake()["BYOK_THALASSA_ENDPOINT"] + path,
+                  {{"Content-Type", "application/json"}},
+                  body.is_null() ? "" : body.dump()};
   auto resp = transport->send(req);
   if (!resp) FAIL(method << " " << path << ": " << resp.error().message);
   INFO(method << " " << path << " -> " << resp->status << " " << resp->body);
@@ -86,7 +89,9 @@ ImportTarget target_for(const std::string& type, bool allow_rotation = false,
   return t;
 }
 
-const EVP_MD* oaep_md(const std::string& hash) { return hash == "sha1" ? EVP_sha1() : EVP_sha256(); }
+const EVP_MD* oaep_md(const std::string& hash) {
+  return hash == "sha1" ? EVP_sha1() : EVP_sha256();
+}
 
 struct Imported {
   std::string identity;
@@ -100,10 +105,11 @@ Imported import_fresh(ThalassaClient& kms, const ImportTarget& target) {
   auto wrapping = kms.prepare_import(target, "");
   if (!wrapping) FAIL("prepare_import: " << wrapping.error().message);
   auto material = byok::testing::make_material(target.key_type);
-  auto r = kms.import_key(target, *wrapping,
-                          byok::testing::rsa_aes_wrap(wrapping->public_key_der,
-                                                      oaep_md(target.wrapping_algorithm), material.bytes),
-                          ImportKind::First);
+  auto r = kms.import_key(
+      target, *wrapping,
+      byok::testing::rsa_aes_wrap(wrapping->public_key_der, oaep_md(target.wrapping_algorithm),
+                                  material.bytes),
+      ImportKind::First);
   if (!r) FAIL("import_key: " << r.error().message);
   CHECK(r->version == "1");
   CHECK(r->resource == "kms/" + fake()["BYOK_THALASSA_REGION"] + "/keys/" + r->key_id);
@@ -122,7 +128,8 @@ TEST_CASE("thalassa: who_am_i names the token's user in the configured organisat
   CHECK(who->account == fake()["BYOK_THALASSA_ORGANISATION"]);
   CHECK(who->id == fake()["BYOK_THALASSA_SUBJECT"]);
   // The organisation may be named by its slug too.
-  Client by_slug(fake()["BYOK_THALASSA_TOKEN"], "", true, fake()["BYOK_THALASSA_ORGANISATION_SLUG"]);
+  Client by_slug(fake()["BYOK_THALASSA_TOKEN"], "", true,
+                 fake()["BYOK_THALASSA_ORGANISATION_SLUG"]);
   REQUIRE(by_slug.kms.who_am_i().ok());
 }
 
@@ -172,7 +179,8 @@ TEST_CASE("thalassa: a wrap the wrapping key cannot open is refused and creates 
   REQUIRE_FALSE(r.ok());
   INFO(r.error().message);
   CHECK(r.error().kind == ErrorKind::InvalidArgument);
-  CHECK(r.error().message.rfind("thalassa POST kms/" + fake()["BYOK_THALASSA_REGION"] + "/keys: ", 0) == 0);
+  CHECK(r.error().message.rfind("thalassa POST kms/" + fake()["BYOK_THALASSA_REGION"] + "/keys: ",
+                                0) == 0);
   auto after = c.kms.find_key(target);
   REQUIRE(after.ok());
   CHECK_FALSE(after->has_value());
@@ -207,9 +215,10 @@ TEST_CASE("thalassa: new material as a new version only for keys imported with a
   REQUIRE(wrapping.ok());
   CHECK(wrapping->key_id == first.identity);
   auto second = byok::testing::make_material("aes256-gcm96");
-  auto r = c.kms.import_key(rotatable, *wrapping,
-                            byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha256(), second.bytes),
-                            ImportKind::NewVersion);
+  auto r = c.kms.import_key(
+      rotatable, *wrapping,
+      byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha256(), second.bytes),
+      ImportKind::NewVersion);
   if (!r) FAIL(r.error().message);
   CHECK(r->key_id == first.identity);
   CHECK(r->version == "2");
@@ -310,10 +319,12 @@ TEST_CASE("thalassa: an unknown token is Unauthenticated, another organisation i
   CHECK(no_membership.error().kind == ErrorKind::PermissionDenied);
 }
 
-TEST_CASE("thalassa: a personal access token goes as Token, an access token as Bearer, and "
-          "neither under the other scheme",
-          "[kms][thalassa]") {
-  auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
+TEST_CASE(
+    "thalassa: a personal access token goes as Token, an access token as Bearer, and "
+    "neither under the other scheme",
+    "[kms][thalassa]") {
+  auto transport =
+      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
   RealClock clock;
   ProviderConfig config = byok::testing::provider_config_from_env("thalassa");
   auto who_with = [&](const std::string& key, const std::string& token) {
@@ -353,7 +364,8 @@ TEST_CASE("thalassa: a server whose CA is not trusted is refused", "[kms][thalas
 }
 
 TEST_CASE("thalassa: from_config builds a working client", "[kms][thalassa]") {
-  auto transport = make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
+  auto transport =
+      make_http_transport({std::chrono::seconds(10), fake().file("BYOK_THALASSA_CA_FILE")});
   RealClock clock;
   ProviderConfig config = byok::testing::provider_config_from_env("thalassa");
   config.credentials = {{"token", fake()["BYOK_THALASSA_TOKEN"]}};

@@ -50,9 +50,9 @@ struct Client {
   }
   explicit Client(std::string token = vault()["BYOK_TRANSIT_TOKEN"], std::string endpoint = "",
                   bool trust_ca = true, std::string mount = "transit")
-      : transport(make_http_transport(
-            {std::chrono::seconds(10),
-             trust_ca ? vault().file("BYOK_TRANSIT_CA_FILE") : std::string()})),
+      : transport(
+            make_http_transport({std::chrono::seconds(10),
+                                 trust_ca ? vault().file("BYOK_TRANSIT_CA_FILE") : std::string()})),
         kms(config(token, endpoint, mount), transport, clock) {}
 };
 
@@ -91,8 +91,8 @@ byok::testing::TestMaterial import_fresh(TransitClient& kms, const ImportTarget&
   auto wrapping = kms.prepare_import(target, "");
   if (!wrapping) FAIL("prepare_import: " << wrapping.error().message);
   auto material = byok::testing::make_material(target.key_type);
-  auto wrapped = byok::testing::rsa_aes_wrap(wrapping->public_key_der, oaep_md(target.wrapping_algorithm),
-                                             material.bytes);
+  auto wrapped = byok::testing::rsa_aes_wrap(wrapping->public_key_der,
+                                             oaep_md(target.wrapping_algorithm), material.bytes);
   REQUIRE(wrapped.size() > 512);
   auto imported = kms.import_key(target, *wrapping, wrapped, ImportKind::First);
   if (!imported) FAIL("import_key: " << imported.error().message);
@@ -103,9 +103,11 @@ byok::testing::TestMaterial import_fresh(TransitClient& kms, const ImportTarget&
 }
 
 // Encrypts with transit, decrypts here with the material: only the same key opens it.
-void check_aes_key(const std::string& name, const std::string& material, const std::string& version) {
+void check_aes_key(const std::string& name, const std::string& material,
+                   const std::string& version) {
   const std::string plaintext = "byok transit check " + name;
-  auto enc = byok::testing::vault_root_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode(plaintext)}});
+  auto enc = byok::testing::vault_root_call("POST", "transit/encrypt/" + name,
+                                            {{"plaintext", base64_encode(plaintext)}});
   auto blob = unprefix(enc["data"]["ciphertext"].get<std::string>(), version);
   REQUIRE(blob.size() > 12 + 16);
   CHECK(byok::testing::aes_gcm_decrypt(material, blob.substr(0, 12), blob.substr(12)) == plaintext);
@@ -117,8 +119,10 @@ void check_signing_key(const std::string& name, const std::string& type, EVP_PKE
   Json req = {{"input", base64_encode(data)}};
   const EVP_MD* md = EVP_sha256();
   if (type.rfind("rsa-", 0) == 0) req["signature_algorithm"] = "pkcs1v15";
-  if (type == "ed25519") md = nullptr;
-  else req["hash_algorithm"] = "sha2-256";
+  if (type == "ed25519")
+    md = nullptr;
+  else
+    req["hash_algorithm"] = "sha2-256";
   auto sig = byok::testing::vault_root_call("POST", "transit/sign/" + name, req);
   auto bytes = unprefix(sig["data"]["signature"].get<std::string>(), "1");
   CHECK(byok::testing::verify_signature(key, md, data, bytes));
@@ -154,7 +158,8 @@ TEST_CASE("transit: AES-256 material imports and encrypts as the same key (SHA25
     CHECK(key->origin == "imported");
     CHECK(key->version == "1");
     REQUIRE(key->created.has_value());
-    CHECK(std::chrono::abs(std::chrono::system_clock::now() - *key->created) < std::chrono::minutes(5));
+    CHECK(std::chrono::abs(std::chrono::system_clock::now() - *key->created) <
+          std::chrono::minutes(5));
     check_aes_key(target.name, material.bytes, "1");
     // find_key now finds it: a second reconcile does not import again.
     auto found = c.kms.find_key(target);
@@ -200,7 +205,8 @@ TEST_CASE("transit: a wrap the wrapping key cannot open is refused and creates n
   REQUIRE_FALSE(imported.ok());
   INFO(imported.error().message);
   CHECK(imported.error().kind == ErrorKind::InvalidArgument);
-  CHECK(imported.error().message.rfind("transit POST transit/keys/" + target.name + "/import: ", 0) == 0);
+  CHECK(imported.error().message.rfind("transit POST transit/keys/" + target.name + "/import: ",
+                                       0) == 0);
   auto after = c.kms.find_key(target);
   REQUIRE(after.ok());
   CHECK_FALSE(after->has_value());
@@ -212,10 +218,10 @@ TEST_CASE("transit: importing onto an existing name is a Conflict", "[kms][trans
   import_fresh(c.kms, target);
   auto wrapping = c.kms.prepare_import(target, target.name);
   REQUIRE(wrapping.ok());
-  auto again = c.kms.import_key(
-      target, *wrapping,
-      byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha256(), byok::testing::random_bytes(32)),
-      ImportKind::First);
+  auto again = c.kms.import_key(target, *wrapping,
+                                byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha256(),
+                                                            byok::testing::random_bytes(32)),
+                                ImportKind::First);
   REQUIRE_FALSE(again.ok());
   INFO(again.error().message);
   CHECK(again.error().kind == ErrorKind::Conflict);
@@ -230,9 +236,10 @@ TEST_CASE("transit: import_version adds a version to a rotatable key, and is ref
   REQUIRE(wrapping.ok());
   CHECK(wrapping->key_id == target.name);
   auto second = byok::testing::make_material("aes256-gcm96");
-  auto r = c.kms.import_key(target, *wrapping,
-                            byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha256(), second.bytes),
-                            ImportKind::NewVersion);
+  auto r = c.kms.import_key(
+      target, *wrapping,
+      byok::testing::rsa_aes_wrap(wrapping->public_key_der, EVP_sha256(), second.bytes),
+      ImportKind::NewVersion);
   if (!r) FAIL(r.error().message);
   CHECK(r->version == "2");
   auto key = c.kms.describe_key(target.name);
@@ -254,8 +261,9 @@ TEST_CASE("transit: import_version adds a version to a rotatable key, and is ref
   CHECK(c.kms.describe_key(fixed.name)->version == "1");
   // Why the client checks: the server itself takes a new version for such a key (allow_rotation
   // only governs transit's own rotate). If this ever fails, the server started enforcing it.
-  byok::testing::vault_root_call("POST", "transit/keys/" + fixed.name + "/import_version",
-            {{"ciphertext", base64_encode(wrapped)}, {"hash_function", "SHA256"}});
+  byok::testing::vault_root_call(
+      "POST", "transit/keys/" + fixed.name + "/import_version",
+      {{"ciphertext", base64_encode(wrapped)}, {"hash_function", "SHA256"}});
   CHECK(c.kms.describe_key(fixed.name)->version == "2");
 }
 
@@ -263,7 +271,8 @@ TEST_CASE("transit: find_key refuses a same-named key that is not an import of t
           "[kms][transit]") {
   Client c;
   auto target = target_for("aes256-gcm96");
-  byok::testing::vault_root_call("POST", "transit/keys/" + target.name, {{"type", "aes256-gcm96"}});  // generated
+  byok::testing::vault_root_call("POST", "transit/keys/" + target.name,
+                                 {{"type", "aes256-gcm96"}});  // generated
   auto found = c.kms.find_key(target);
   REQUIRE_FALSE(found.ok());
   CHECK(found.error().kind == ErrorKind::AlreadyExists);
@@ -368,7 +377,8 @@ TEST_CASE("transit: a server whose CA is not trusted is refused", "[kms][transit
 }
 
 TEST_CASE("transit: from_config builds a working client", "[kms][transit]") {
-  auto transport = make_http_transport({std::chrono::seconds(10), vault().file("BYOK_TRANSIT_CA_FILE")});
+  auto transport =
+      make_http_transport({std::chrono::seconds(10), vault().file("BYOK_TRANSIT_CA_FILE")});
   RealClock clock;
   ProviderConfig config;
   config.type = "transit";

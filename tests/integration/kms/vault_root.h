@@ -17,10 +17,13 @@ namespace byok::testing {
 inline nlohmann::json vault_root_call(const std::string& method, const std::string& path,
                                       const nlohmann::json& body = nullptr) {
   auto env = ServerEnv::for_provider("transit");
-  auto transport = kms::make_http_transport({std::chrono::seconds(10), env.file("BYOK_TRANSIT_CA_FILE")});
-  kms::HttpRequest req{method, env["BYOK_TRANSIT_ENDPOINT"] + "/v1/" + path,
-                       {{"X-Vault-Token", env["BYOK_TRANSIT_ROOT_TOKEN"]}, {"Content-Type", "application/json"}},
-                       body.is_null() ? "" : body.dump()};
+  auto transport =
+      kms::make_http_transport({std::chrono::seconds(10), env.file("BYOK_TRANSIT_CA_FILE")});
+  kms::HttpRequest req{
+      method,
+      env["BYOK_TRANSIT_ENDPOINT"] + "/v1/" + path,
+      {{"X-Vault-Token", env["BYOK_TRANSIT_ROOT_TOKEN"]}, {"Content-Type", "application/json"}},
+      body.is_null() ? "" : body.dump()};
   auto resp = transport->send(req);
   if (!resp) FAIL(method << " " << path << ": " << resp.error().message);
   INFO(method << " " << path << " -> " << resp->status << " " << resp->body);

@@ -35,9 +35,12 @@ struct Candidate : testing::RunningOperator {
     return r.empty() ? "" : r.front().value("identity", "");
   }
   bool leading() const {
-    return testing::sample_sum(scrape(), "leader_election_master_status", {"name=\"byok-operator-leader\""}) == 1;
+    return testing::sample_sum(scrape(), "leader_election_master_status",
+                               {"name=\"byok-operator-leader\""}) == 1;
   }
-  double reconciles() const { return testing::sample_sum(scrape(), "controller_runtime_reconcile_total"); }
+  double reconciles() const {
+    return testing::sample_sum(scrape(), "controller_runtime_reconcile_total");
+  }
   // Positions in the log: every "reconciling" record comes after "acquired" (-1 when absent).
   long first(const std::string& msg) const {
     auto all = records();
@@ -58,8 +61,10 @@ bool ready(const testing::RunningOperator& op) {
 
 }  // namespace
 
-TEST_CASE("two operators with leader election: only the leader reconciles and kill -9 hands over within the lease",
-          "[integration][operations][leader]") {
+TEST_CASE(
+    "two operators with leader election: only the leader reconciles and kill -9 hands over within "
+    "the lease",
+    "[integration][operations][leader]") {
   auto client = testing::connect_from_env();
   kube::KubeClient& c = *client;
   std::string ns = testing::create_namespace(c, "ops-leader");
@@ -79,9 +84,11 @@ TEST_CASE("two operators with leader election: only the leader reconciles and ki
   // A change made while both run is handled by the leader alone.
   REQUIRE(c.create(kCmk, ns, testing::cmk_without_provider("alpha")).ok());
   REQUIRE(testing::wait_until([&] {
-    return testing::condition_field(testing::status_of(c, kCmk, ns, "alpha"), "Ready") == "ProviderNotFound";
+    return testing::condition_field(testing::status_of(c, kCmk, ns, "alpha"), "Ready") ==
+           "ProviderNotFound";
   }));
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // would the follower have reacted, it has now
+  std::this_thread::sleep_for(
+      std::chrono::seconds(1));  // would the follower have reacted, it has now
   CHECK_FALSE(a.records("reconciling", "alpha").empty());
   CHECK(b.records("reconciling").empty());
   CHECK(b.reconciles() == 0);
@@ -93,10 +100,12 @@ TEST_CASE("two operators with leader election: only the leader reconciles and ki
   // for a lease duration, which it notices within a retry period.
   a.process->kill_hard();
   auto killed = SteadyClock::now();
-  REQUIRE(testing::wait_until([&] { return lease_spec(c, ns).value("holderIdentity", "") == b.identity(); },
-                              std::chrono::seconds(30), std::chrono::milliseconds(50)));
+  REQUIRE(testing::wait_until(
+      [&] { return lease_spec(c, ns).value("holderIdentity", "") == b.identity(); },
+      std::chrono::seconds(30), std::chrono::milliseconds(50)));
   auto took = SteadyClock::now() - killed;
-  INFO("takeover after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  INFO("takeover after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                         << " ms");
   // (+ 1 s for request round trips and this test's polling on two busy cores)
   CHECK(took <= kLeaseDuration + kRetryPeriod + std::chrono::seconds(1));
   // ... and not before the dead leader's last renewal (at most a retry period before the kill)
@@ -122,8 +131,9 @@ TEST_CASE("two operators with leader election: only the leader reconciles and ki
   Json after_release = lease_spec(c, ns);
   CHECK((after_release.value("holderIdentity", "") == "" ||
          after_release.value("holderIdentity", "") == d.identity()));
-  REQUIRE(testing::wait_until([&] { return lease_spec(c, ns).value("holderIdentity", "") == d.identity(); },
-                              std::chrono::seconds(10), std::chrono::milliseconds(50)));
+  REQUIRE(testing::wait_until(
+      [&] { return lease_spec(c, ns).value("holderIdentity", "") == d.identity(); },
+      std::chrono::seconds(10), std::chrono::milliseconds(50)));
   CHECK(SteadyClock::now() - released <= kRetryPeriod + std::chrono::seconds(1));
   CHECK(lease_spec(c, ns).value("leaseTransitions", -1) == 2);
   CHECK(d.process->terminate() == 0);

@@ -70,8 +70,9 @@ TEST_CASE("the operator serves metrics and probes, and its reconcile counter gro
     CHECK(text.find("\n# TYPE " + name + " " + type + "\n") != std::string::npos);
   }
   CHECK(metrics.body.find("workqueue_depth{name=\"customermanagedkey\"}") != std::string::npos);
-  CHECK(metrics.body.find("byok_informer_watch_restarts_total{resource=\"customermanagedkeys\"} ") !=
-        std::string::npos);
+  CHECK(
+      metrics.body.find("byok_informer_watch_restarts_total{resource=\"customermanagedkeys\"} ") !=
+      std::string::npos);
   // Leader election is off here: no Lease, no leader gauge.
   CHECK(metrics.body.find("leader_election_master_status") == std::string::npos);
   double before = reconciles(metrics.body, "customermanagedkey");
@@ -80,9 +81,11 @@ TEST_CASE("the operator serves metrics and probes, and its reconcile counter gro
   // A CMK without a reachable KmsProvider still reconciles (ProviderNotFound).
   REQUIRE(c.create(kCmk, ns, testing::cmk_without_provider("alpha")).ok());
   REQUIRE(testing::wait_until([&] {
-    return testing::condition_field(testing::status_of(c, kCmk, ns, "alpha"), "Ready") == "ProviderNotFound";
+    return testing::condition_field(testing::status_of(c, kCmk, ns, "alpha"), "Ready") ==
+           "ProviderNotFound";
   }));
-  REQUIRE(testing::wait_until([&] { return reconciles(op.scrape(), "customermanagedkey") > before; }));
+  REQUIRE(
+      testing::wait_until([&] { return reconciles(op.scrape(), "customermanagedkey") > before; }));
   std::string after = op.scrape();
   CHECK(testing::sample_sum(after, "controller_runtime_reconcile_time_seconds_count",
                             {"controller=\"customermanagedkey\""}) >= 1);
@@ -99,7 +102,8 @@ TEST_CASE("the operator serves metrics and probes, and its reconcile counter gro
   }
   auto reconciled = op.records("reconciled", "alpha");
   REQUIRE_FALSE(reconciled.empty());
-  CHECK(reconciled.front().value("reconcileID", "") == reconciling.front().value("reconcileID", ""));
+  CHECK(reconciled.front().value("reconcileID", "") ==
+        reconciling.front().value("reconcileID", ""));
 
   CHECK(op.process->terminate() == 0);
   CHECK(testing::http_get(op.metrics_port, "/metrics").status == 0);  // closed on shutdown

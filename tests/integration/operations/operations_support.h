@@ -19,13 +19,14 @@ namespace byok::testing {
 // A CMK whose KmsProvider "aws" does not exist: it reconciles to Ready=False ProviderNotFound
 // without any KMS.
 inline nlohmann::json cmk_without_provider(const std::string& name) {
-  return {{"apiVersion", "byok.dev/v1alpha1"},
-          {"kind", "CustomerManagedKey"},
-          {"metadata", {{"name", name}}},
-          {"spec",
-           {{"provider", "aws"},
-            {"resource", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
-            {"providerRef", {{"name", "aws"}}}}}};
+  return {
+      {"apiVersion", "byok.dev/v1alpha1"},
+      {"kind", "CustomerManagedKey"},
+      {"metadata", {{"name", name}}},
+      {"spec",
+       {{"provider", "aws"},
+        {"resource", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+        {"providerRef", {{"name", "aws"}}}}}};
 }
 
 struct RunningOperator {
@@ -36,12 +37,17 @@ struct RunningOperator {
 
   // Starts the operator on namespace `ns` with debug JSON logs and /metrics, /healthz, /readyz
   // on free 127.0.0.1 ports; `extra` flags are appended.
-  RunningOperator(const std::string& ns, const std::string& name, std::vector<std::string> extra = {})
+  RunningOperator(const std::string& ns, const std::string& name,
+                  std::vector<std::string> extra = {})
       : log_path((std::filesystem::temp_directory_path() / (ns + "-" + name + ".log")).string()),
-        metrics_port(free_loopback_port()), probe_port(free_loopback_port()) {
-    std::vector<std::string> flags{"--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port),
-                                   "--health-probe-bind-address", "127.0.0.1:" + std::to_string(probe_port),
-                                   "--log-level", "debug"};
+        metrics_port(free_loopback_port()),
+        probe_port(free_loopback_port()) {
+    std::vector<std::string> flags{"--metrics-bind-address",
+                                   "127.0.0.1:" + std::to_string(metrics_port),
+                                   "--health-probe-bind-address",
+                                   "127.0.0.1:" + std::to_string(probe_port),
+                                   "--log-level",
+                                   "debug"};
     flags.insert(flags.end(), extra.begin(), extra.end());
     process = start_operator(ns, log_path, flags);
   }
@@ -63,7 +69,8 @@ struct RunningOperator {
   std::vector<nlohmann::json> records(const std::string& msg, const std::string& name = "") const {
     std::vector<nlohmann::json> out;
     for (auto& r : records())
-      if (r.value("msg", "") == msg && (name.empty() || r.value("name", "") == name)) out.push_back(r);
+      if (r.value("msg", "") == msg && (name.empty() || r.value("name", "") == name))
+        out.push_back(r);
     return out;
   }
 };

@@ -30,8 +30,8 @@ struct Attacker {
   std::unique_ptr<testing::ChildProcess> proc;
 
   // `mode` (huge, drip, pages: see attacker_server.py) makes it answer everything hostilely.
-  Attacker(const std::string& ns, const std::string& name, bool tls, const std::string& exponent = "65537",
-           const std::string& mode = "") {
+  Attacker(const std::string& ns, const std::string& name, bool tls,
+           const std::string& exponent = "65537", const std::string& mode = "") {
     dir = "/tmp/byok-" + ns + "-" + name;
     std::filesystem::create_directories(dir);
     log = dir + "/requests.jsonl";
@@ -40,16 +40,27 @@ struct Attacker {
     wrapping_key = dir + "/wrapping.pem";
     std::ofstream(log).close();
     auto made = testing::run_command(
-        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
-        key + " -out " + cert + " 2>&1 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -pkeyopt rsa_keygen_pubexp:" +
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+        "subjectAltName=IP:127.0.0.1 -keyout " +
+        key + " -out " + cert +
+        " 2>&1 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -pkeyopt "
+        "rsa_keygen_pubexp:" +
         exponent + " 2>/dev/null | openssl pkey -pubout -out " + wrapping_key);
     REQUIRE(made.exit_code == 0);
-    std::vector<std::string> args = {std::string(BYOK_SOURCE_DIR) + "/tests/fakes/attacker/attacker_server.py",
-                                     "--port", std::to_string(port), "--log", log, "--wrapping-key", wrapping_key};
+    std::vector<std::string> args = {
+        std::string(BYOK_SOURCE_DIR) + "/tests/fakes/attacker/attacker_server.py",
+        "--port",
+        std::to_string(port),
+        "--log",
+        log,
+        "--wrapping-key",
+        wrapping_key};
     if (tls) args.insert(args.end(), {"--cert", cert, "--key", key});
     if (!mode.empty()) args.insert(args.end(), {"--mode", mode, "--max-seconds", "120"});
     proc = std::make_unique<testing::ChildProcess>("/usr/bin/python3", args, dir + "/server.log");
-    REQUIRE(testing::wait_until([&] { return testing::read_file(dir + "/server.log").find("ready") != std::string::npos; }, 10s));
+    REQUIRE(testing::wait_until(
+        [&] { return testing::read_file(dir + "/server.log").find("ready") != std::string::npos; },
+        10s));
   }
   // Without the scheme: "://127.0.0.1:PORT".
   std::string url() const { return "://127.0.0.1:" + std::to_string(port); }
@@ -64,11 +75,17 @@ struct Attacker {
 
 // A Secret (stringData) and a namespaced KmsProvider, as a tenant writes them.
 inline Json secret(const std::string& name, const Json& string_data) {
-  return {{"apiVersion", "v1"}, {"kind", "Secret"}, {"metadata", {{"name", name}}}, {"stringData", string_data}};
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"metadata", {{"name", name}}},
+          {"stringData", string_data}};
 }
 
 inline Json kms_provider(const std::string& name, Json spec) {
-  return {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "KmsProvider"}, {"metadata", {{"name", name}}}, {"spec", spec}};
+  return {{"apiVersion", "byok.dev/v1alpha1"},
+          {"kind", "KmsProvider"},
+          {"metadata", {{"name", name}}},
+          {"spec", spec}};
 }
 
 }  // namespace byok::iktest

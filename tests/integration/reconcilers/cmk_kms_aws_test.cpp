@@ -65,11 +65,12 @@ struct Console {
 // A Secret, a CA Secret and a KmsProvider named `name` pointing at `endpoint`.
 void create_provider(kube::KubeClient& c, const std::string& ns, const std::string& name,
                      const std::string& endpoint, const std::string& secret_key) {
-  Json creds = {{"apiVersion", "v1"},
-                {"kind", "Secret"},
-                {"metadata", {{"name", name + "-credentials"}}},
-                {"stringData",
-                 {{"accessKeyId", moto()["BYOK_AWS_ACCESS_KEY_ID"]}, {"secretAccessKey", secret_key}}}};
+  Json creds = {
+      {"apiVersion", "v1"},
+      {"kind", "Secret"},
+      {"metadata", {{"name", name + "-credentials"}}},
+      {"stringData",
+       {{"accessKeyId", moto()["BYOK_AWS_ACCESS_KEY_ID"]}, {"secretAccessKey", secret_key}}}};
   REQUIRE(c.create(kube::resources::secrets(), ns, creds).ok());
   Json ca = {{"apiVersion", "v1"},
              {"kind", "Secret"},
@@ -89,12 +90,13 @@ void create_provider(kube::KubeClient& c, const std::string& ns, const std::stri
   REQUIRE(c.create(byok::kmsprovider::kms_providers(), ns, provider).ok());
 }
 
-Json cmk_object(const std::string& name, const std::string& arn, const std::string& provider = "aws",
-         const std::string& interval = "1s") {
-  return {{"apiVersion", "byok.dev/v1alpha1"},
-          {"kind", "CustomerManagedKey"},
-          {"metadata", {{"name", name}, {"annotations", {{"byok.dev/verify-interval", interval}}}}},
-          {"spec", {{"provider", "aws"}, {"resource", arn}, {"providerRef", {{"name", provider}}}}}};
+Json cmk_object(const std::string& name, const std::string& arn,
+                const std::string& provider = "aws", const std::string& interval = "1s") {
+  return {
+      {"apiVersion", "byok.dev/v1alpha1"},
+      {"kind", "CustomerManagedKey"},
+      {"metadata", {{"name", name}, {"annotations", {{"byok.dev/verify-interval", interval}}}}},
+      {"spec", {{"provider", "aws"}, {"resource", arn}, {"providerRef", {{"name", provider}}}}}};
 }
 
 struct Fixture {
@@ -108,7 +110,8 @@ struct Fixture {
   explicit Fixture(const std::string& prefix) {
     ns = testing::create_namespace(c, prefix);
     log_path = "/tmp/byok-" + ns + ".log";
-    create_provider(c, ns, "aws", moto()["BYOK_AWS_ENDPOINT"], moto()["BYOK_AWS_SECRET_ACCESS_KEY"]);
+    create_provider(c, ns, "aws", moto()["BYOK_AWS_ENDPOINT"],
+                    moto()["BYOK_AWS_SECRET_ACCESS_KEY"]);
   }
   void start() { op = testing::start_operator(ns, log_path); }
   Json status(const std::string& name) { return testing::status_of(c, kCmk, ns, name); }
@@ -123,8 +126,10 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("cmk/aws: a registered key is verified in the KMS and its status follows the key's "
-          "state there", "[aws][cmk]") {
+TEST_CASE(
+    "cmk/aws: a registered key is verified in the KMS and its status follows the key's "
+    "state there",
+    "[aws][cmk]") {
   Fixture f("cmk-aws-drift");
   auto key = f.console.new_key();
   f.start();
@@ -142,7 +147,8 @@ TEST_CASE("cmk/aws: a registered key is verified in the KMS and its status follo
   REQUIRE(f.console.kms.disable_key(key.id).ok());
   REQUIRE(testing::wait_until([&] { return f.has("k", "old", "KeyNotUsable"); }));
   CHECK(f.status("k").value("keyState", "") == "Disabled");
-  REQUIRE(testing::wait_until([&] { return testing::count_events(f.c, f.ns, "k", "KeyStateChanged") >= 1; }));
+  REQUIRE(testing::wait_until(
+      [&] { return testing::count_events(f.c, f.ns, "k", "KeyStateChanged") >= 1; }));
 
   REQUIRE(f.console.kms.enable_key(key.id).ok());
   REQUIRE(testing::wait_until([&] { return f.has("k", "current", "KeyUsable"); }));
@@ -152,13 +158,15 @@ TEST_CASE("cmk/aws: a registered key is verified in the KMS and its status follo
   CHECK(f.status("k").value("keyState", "") == "PendingDeletion");
 }
 
-TEST_CASE("cmk/aws: a missing key, bad credentials, a signing key and a missing KmsProvider "
-          "each get their own reason", "[aws][cmk]") {
+TEST_CASE(
+    "cmk/aws: a missing key, bad credentials, a signing key and a missing KmsProvider "
+    "each get their own reason",
+    "[aws][cmk]") {
   Fixture f("cmk-aws-errors");
   create_provider(f.c, f.ns, "aws-bad-secret", moto()["BYOK_AWS_ENDPOINT"], "not-the-secret");
   std::string region = moto()["BYOK_AWS_REGION"], account = moto()["BYOK_AWS_ACCOUNT_ID"];
-  std::string missing = "arn:aws:kms:" + region + ":" + account +
-                        ":key/00000000-0000-4000-8000-000000000000";
+  std::string missing =
+      "arn:aws:kms:" + region + ":" + account + ":key/00000000-0000-4000-8000-000000000000";
   std::string good = f.console.new_key().arn;
   std::string signing = f.console.new_key("SIGN_VERIFY", "RSA_2048").arn;
   f.start();
@@ -174,8 +182,9 @@ TEST_CASE("cmk/aws: a missing key, bad credentials, a signing key and a missing 
   REQUIRE(testing::wait_until([&] { return f.reason("bad-creds") == "InvalidCredentials"; }));
   CHECK(testing::condition_field(f.status("bad-creds"), "Ready", "status") == "False");
   REQUIRE(testing::wait_until([&] { return f.reason("signing") == "WrongKeyType"; }));
-  CHECK(testing::condition_field(f.status("signing"), "KeyVerified", "message")
-            .find("SIGN_VERIFY") != std::string::npos);
+  CHECK(
+      testing::condition_field(f.status("signing"), "KeyVerified", "message").find("SIGN_VERIFY") !=
+      std::string::npos);
   REQUIRE(testing::wait_until([&] { return f.reason("no-provider") == "ProviderNotFound"; }));
   REQUIRE(testing::wait_until(
       [&] { return testing::count_events(f.c, f.ns, "missing", "KeyVerificationFailed") >= 1; }));
@@ -189,8 +198,10 @@ TEST_CASE("cmk/aws: a missing key, bad credentials, a signing key and a missing 
   REQUIRE(testing::wait_until([&] { return f.has("bad-creds", "current", "KeyUsable"); }, 60s));
 }
 
-TEST_CASE("cmk/aws: while the KMS is unreachable the key is Unknown, and it converges once the "
-          "KMS is back", "[aws][cmk]") {
+TEST_CASE(
+    "cmk/aws: while the KMS is unreachable the key is Unknown, and it converges once the "
+    "KMS is back",
+    "[aws][cmk]") {
   Fixture f("cmk-aws-outage");
   int port = testing::free_loopback_port();
   create_provider(f.c, f.ns, "flaky", "https://127.0.0.1:" + std::to_string(port),
@@ -202,7 +213,8 @@ TEST_CASE("cmk/aws: while the KMS is unreachable the key is Unknown, and it conv
   CHECK(testing::condition_field(f.status("k"), "KeyVerified", "status") == "Unknown");
 
   // The outage ends: a forwarder to moto appears on the provider's port.
-  std::string moto_port = moto()["BYOK_AWS_ENDPOINT"].substr(moto()["BYOK_AWS_ENDPOINT"].rfind(':') + 1);
+  std::string moto_port =
+      moto()["BYOK_AWS_ENDPOINT"].substr(moto()["BYOK_AWS_ENDPOINT"].rfind(':') + 1);
   testing::ChildProcess forwarder(
       "/usr/bin/env",
       {"python3", std::string(BYOK_SOURCE_DIR) + "/tests/harness/tcp_forward.py",
@@ -211,8 +223,10 @@ TEST_CASE("cmk/aws: while the KMS is unreachable the key is Unknown, and it conv
   REQUIRE(testing::wait_until([&] { return f.has("k", "current", "KeyUsable"); }, 60s));
 }
 
-TEST_CASE("cmk/aws: deletionPolicy Delete schedules the key's deletion with the window, Retain "
-          "leaves the key alone", "[aws][cmk]") {
+TEST_CASE(
+    "cmk/aws: deletionPolicy Delete schedules the key's deletion with the window, Retain "
+    "leaves the key alone",
+    "[aws][cmk]") {
   Fixture f("cmk-aws-delete");
   auto doomed_key = f.console.new_key(), kept_key = f.console.new_key();
   const std::string doomed = doomed_key.arn, kept = kept_key.arn;
@@ -222,18 +236,20 @@ TEST_CASE("cmk/aws: deletionPolicy Delete schedules the key's deletion with the 
   d["spec"]["deletionWindowDays"] = 7;
   REQUIRE(f.c.create(kCmk, f.ns, d).ok());
   REQUIRE(f.c.create(kCmk, f.ns, cmk_object("kept", kept, "aws", "10m")).ok());
-  REQUIRE(testing::wait_until([&] { return f.has("doomed", "current", "KeyUsable") && f.has("kept", "current", "KeyUsable"); }));
+  REQUIRE(testing::wait_until([&] {
+    return f.has("doomed", "current", "KeyUsable") && f.has("kept", "current", "KeyUsable");
+  }));
 
   REQUIRE(f.c.remove(kCmk, f.ns, "doomed").ok());
   REQUIRE(f.c.remove(kCmk, f.ns, "kept").ok());
-  REQUIRE(testing::wait_until([&] {
-    return !f.c.get(kCmk, f.ns, "doomed").ok() && !f.c.get(kCmk, f.ns, "kept").ok();
-  }));
+  REQUIRE(testing::wait_until(
+      [&] { return !f.c.get(kCmk, f.ns, "doomed").ok() && !f.c.get(kCmk, f.ns, "kept").ok(); }));
   auto gone = f.console.kms.describe_key(doomed_key.id);
   REQUIRE(gone.ok());
   CHECK(gone->state == "PendingDeletion");
   REQUIRE(gone->deletion_date.has_value());
-  auto days = std::chrono::duration_cast<std::chrono::hours>(*gone->deletion_date - std::chrono::system_clock::now());
+  auto days = std::chrono::duration_cast<std::chrono::hours>(*gone->deletion_date -
+                                                             std::chrono::system_clock::now());
   CHECK(days > std::chrono::hours(6 * 24));
   CHECK(days <= std::chrono::hours(7 * 24 + 1));
   auto still = f.console.kms.describe_key(kept_key.id);

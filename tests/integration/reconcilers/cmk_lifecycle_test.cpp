@@ -20,14 +20,15 @@ namespace {
 const auto kCmk = byok::cmk::customer_managed_keys();
 
 Json cmk_object(const std::string& name, bool is_default, const std::string& replaces = "") {
-  Json j = {{"apiVersion", "byok.dev/v1alpha1"},
-            {"kind", "CustomerManagedKey"},
-            {"metadata", {{"name", name}}},
-            {"spec",
-             {{"provider", "aws"},
-              {"resource", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
-              {"default", is_default},
-              {"providerRef", {{"name", "aws"}}}}}};
+  Json j = {
+      {"apiVersion", "byok.dev/v1alpha1"},
+      {"kind", "CustomerManagedKey"},
+      {"metadata", {{"name", name}}},
+      {"spec",
+       {{"provider", "aws"},
+        {"resource", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+        {"default", is_default},
+        {"providerRef", {{"name", "aws"}}}}}};
   if (!replaces.empty()) j["spec"]["replaces"] = replaces;
   return j;
 }
@@ -61,7 +62,8 @@ TEST_CASE("CustomerManagedKey lifecycle against a real apiserver", "[integration
   INFO("operator log: " << log);
 
   REQUIRE(c.create(kCmk, ns, cmk_object("alpha", true)).ok());
-  REQUIRE(testing::wait_until([&] { return status_of(c, ns, "alpha").value("status", "") == "current"; }));
+  REQUIRE(testing::wait_until(
+      [&] { return status_of(c, ns, "alpha").value("status", "") == "current"; }));
   Json alpha = status_of(c, ns, "alpha");
   std::string alpha_id = alpha.value("id", "");
   CHECK(alpha_id.size() == 36);
@@ -83,7 +85,8 @@ TEST_CASE("CustomerManagedKey lifecycle against a real apiserver", "[integration
     }));
     CHECK(condition_reason(status_of(c, ns, "alpha"), "Default") == "DefaultClaimedByNewer");
 
-    REQUIRE(c.patch(kCmk, ns, "beta", kube::PatchType::Merge, {{"spec", {{"default", false}}}}).ok());
+    REQUIRE(
+        c.patch(kCmk, ns, "beta", kube::PatchType::Merge, {{"spec", {{"default", false}}}}).ok());
     REQUIRE(testing::wait_until([&] {
       return status_of(c, ns, "alpha").value("default", false) &&
              !status_of(c, ns, "beta").value("default", true);
@@ -93,7 +96,8 @@ TEST_CASE("CustomerManagedKey lifecycle against a real apiserver", "[integration
 
   SECTION("replaces makes the older key old until the replacer goes away") {
     REQUIRE(c.create(kCmk, ns, cmk_object("gamma", false, "alpha")).ok());
-    REQUIRE(testing::wait_until([&] { return status_of(c, ns, "alpha").value("status", "") == "old"; }));
+    REQUIRE(testing::wait_until(
+        [&] { return status_of(c, ns, "alpha").value("status", "") == "old"; }));
     // alpha turns old as soon as the operator sees gamma; gamma's own status may come after.
     CHECK(testing::wait_until([&] {
       Json gamma = status_of(c, ns, "gamma");
@@ -103,7 +107,8 @@ TEST_CASE("CustomerManagedKey lifecycle against a real apiserver", "[integration
 
     REQUIRE(c.remove(kCmk, ns, "gamma").ok());
     REQUIRE(testing::wait_until([&] { return !c.get(kCmk, ns, "gamma").ok(); }));
-    REQUIRE(testing::wait_until([&] { return status_of(c, ns, "alpha").value("status", "") == "current"; }));
+    REQUIRE(testing::wait_until(
+        [&] { return status_of(c, ns, "alpha").value("status", "") == "current"; }));
   }
 
   SECTION("a crash and a restart lose nothing and duplicate nothing") {
@@ -113,9 +118,11 @@ TEST_CASE("CustomerManagedKey lifecycle against a real apiserver", "[integration
     op.process->kill_hard();
     // Changes while the controller is down are picked up by the restart's list.
     REQUIRE(c.create(kCmk, ns, cmk_object("delta", false)).ok());
-    REQUIRE(c.patch(kCmk, ns, "alpha", kube::PatchType::Merge, {{"spec", {{"default", false}}}}).ok());
+    REQUIRE(
+        c.patch(kCmk, ns, "alpha", kube::PatchType::Merge, {{"spec", {{"default", false}}}}).ok());
     op.start(ns);
-    REQUIRE(testing::wait_until([&] { return status_of(c, ns, "delta").value("status", "") == "current"; }));
+    REQUIRE(testing::wait_until(
+        [&] { return status_of(c, ns, "delta").value("status", "") == "current"; }));
     REQUIRE(testing::wait_until([&] { return !status_of(c, ns, "alpha").value("default", true); }));
     CHECK(status_of(c, ns, "alpha").value("id", "") == alpha_id);
     // Restart again with nothing to do: ids stay, no second registration is announced.
@@ -146,13 +153,16 @@ TEST_CASE("a finalizer of someone else's is kept through our delete", "[integrat
   Json obj = cmk_object("shared", false);
   obj["metadata"]["finalizers"] = Json::array({"example.com/keep"});
   REQUIRE(c.create(kCmk, ns, obj).ok());
-  REQUIRE(testing::wait_until([&] { return status_of(c, ns, "shared").value("status", "") == "current"; }));
+  REQUIRE(testing::wait_until(
+      [&] { return status_of(c, ns, "shared").value("status", "") == "current"; }));
   REQUIRE(c.remove(kCmk, ns, "shared").ok());
   REQUIRE(testing::wait_until([&] {
     auto o = c.get(kCmk, ns, "shared");
     return o && (*o)["metadata"]["finalizers"] == Json::array({"example.com/keep"});
   }));
   CHECK(status_of(c, ns, "shared").value("status", "") == "deleted");
-  REQUIRE(c.patch(kCmk, ns, "shared", kube::PatchType::Merge, {{"metadata", {{"finalizers", nullptr}}}}).ok());
+  REQUIRE(
+      c.patch(kCmk, ns, "shared", kube::PatchType::Merge, {{"metadata", {{"finalizers", nullptr}}}})
+          .ok());
   REQUIRE(testing::wait_until([&] { return !c.get(kCmk, ns, "shared").ok(); }));
 }

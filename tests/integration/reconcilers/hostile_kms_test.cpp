@@ -28,9 +28,10 @@ long peak_rss_mib(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end in conditions that "
-          "name the limit, memory stays bounded, and other tenants' keys still import",
-          "[transit][hostile-input]") {
+TEST_CASE(
+    "hostile KMS answers: a huge body, a slow drip and endless pages end in conditions that "
+    "name the limit, memory stays bounded, and other tenants' keys still import",
+    "[transit][hostile-input]") {
   IkFixture f("hostile");
   f.provider("transit");
   f.add_key("healthy", "aes256-gcm96");
@@ -44,18 +45,24 @@ TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end i
     INFO(object.dump() << ": " << (r.ok() ? "" : r.error().message));
     REQUIRE(r.ok());
   };
-  for (const auto& [mode, server] : {std::pair{"huge", &huge}, std::pair{"drip", &drip}, std::pair{"pages", &pages}})
-    must(kube::resources::secrets(), secret(std::string(mode) + "-ca", {{"ca.crt", testing::read_file(server->cert)}}));
+  for (const auto& [mode, server] :
+       {std::pair{"huge", &huge}, std::pair{"drip", &drip}, std::pair{"pages", &pages}})
+    must(kube::resources::secrets(),
+         secret(std::string(mode) + "-ca", {{"ca.crt", testing::read_file(server->cert)}}));
   must(kube::resources::secrets(), secret("token", {{"token", "t"}}));
-  must(kube::resources::secrets(), secret("aws", {{"accessKeyId", "AKID"}, {"secretAccessKey", "s"}}));
+  must(kube::resources::secrets(),
+       secret("aws", {{"accessKeyId", "AKID"}, {"secretAccessKey", "s"}}));
   must(kube::resources::secrets(), secret("wrapped", {{"wrapped", std::string(552, 'w')}}));
   for (const auto& [name, server] : {std::pair{"huge", &huge}, std::pair{"drip", &drip}})
     must(byok::kmsprovider::kms_providers(),
-         kms_provider(name, {{"type", "transit"}, {"endpoint", "https" + server->url()},
+         kms_provider(name, {{"type", "transit"},
+                             {"endpoint", "https" + server->url()},
                              {"caSecretRef", {{"name", std::string(name) + "-ca"}}},
                              {"credentialsSecretRef", {{"name", "token"}}}}));
   must(byok::kmsprovider::kms_providers(),
-       kms_provider("pages", {{"type", "aws"}, {"region", "eu-west-1"}, {"endpoint", "https" + pages.url()},
+       kms_provider("pages", {{"type", "aws"},
+                              {"region", "eu-west-1"},
+                              {"endpoint", "https" + pages.url()},
                               {"aws", {{"stsEndpoint", "https" + pages.url()}}},
                               {"caSecretRef", {{"name", "pages-ca"}}},
                               {"credentialsSecretRef", {{"name", "aws"}}}}));
@@ -67,7 +74,9 @@ TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end i
   // workers: each reconcile asks the KMS for the key first.
   auto offline = [&](const std::string& name, const std::string& provider) {
     Json o = imported_key(name, provider, "aes256-gcm96", "");
-    o["spec"]["source"] = {{"wrappedSecretRef", {{"name", "wrapped"}, {"wrappingKeyFingerprint", std::string(64, 'a')}}}};
+    o["spec"]["source"] = {
+        {"wrappedSecretRef",
+         {{"name", "wrapped"}, {"wrappingKeyFingerprint", std::string(64, 'a')}}}};
     must(kIk, o);
   };
   for (int i = 0; i < 3; ++i) {
@@ -81,12 +90,15 @@ TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end i
   auto healthy = f.try_wait("healthy", "", 120s);
   REQUIRE(healthy);
 
-  auto ends_with = [&](const kube::ResourceType& type, const std::string& name, const std::string& word) {
+  auto ends_with = [&](const kube::ResourceType& type, const std::string& name,
+                       const std::string& word) {
     Json st;
-    bool ok = testing::wait_until([&] {
-      st = testing::status_of(f.c, type, f.ns, name);
-      return testing::condition_field(st, "Ready", "message").find(word) != std::string::npos;
-    }, 150s);
+    bool ok = testing::wait_until(
+        [&] {
+          st = testing::status_of(f.c, type, f.ns, name);
+          return testing::condition_field(st, "Ready", "message").find(word) != std::string::npos;
+        },
+        150s);
     INFO(name << " status " << st.dump());
     CHECK(ok);
   };
@@ -97,10 +109,15 @@ TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end i
   ends_with(kIk, "drip-0", "KmsRequestTimeout");
   auto calm_started = std::chrono::steady_clock::now();
   for (int i = 0; i < kCalmKeys; ++i)
-    f.create(imported_key("calm-" + std::to_string(i), "transit", "aes256-gcm96", "calm-" + std::to_string(i)), calm);
-  for (int i = 0; i < kCalmKeys; ++i) REQUIRE(f.try_wait("calm-" + std::to_string(i), "", 60s, calm));
-  auto calm_took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - calm_started);
-  std::cout << "hostile-input: another tenant's " << kCalmKeys << " keys imported in " << calm_took.count()
+    f.create(imported_key("calm-" + std::to_string(i), "transit", "aes256-gcm96",
+                          "calm-" + std::to_string(i)),
+             calm);
+  for (int i = 0; i < kCalmKeys; ++i)
+    REQUIRE(f.try_wait("calm-" + std::to_string(i), "", 60s, calm));
+  auto calm_took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - calm_started);
+  std::cout << "hostile-input: another tenant's " << kCalmKeys << " keys imported in "
+            << calm_took.count()
             << " ms while the hostile namespace's drips hang (one request's deadline: "
             << std::chrono::milliseconds(kRequestTimeout).count() << " ms)\n";
   CHECK(calm_took < kRequestTimeout);
@@ -108,8 +125,8 @@ TEST_CASE("hostile KMS answers: a huge body, a slow drip and endless pages end i
     ends_with(kIk, "huge-" + std::to_string(i), "KmsResponseTooLarge");
     ends_with(kIk, "drip-" + std::to_string(i), "KmsRequestTimeout");
     // One deadline per reconcile: a request that ran out of time is not sent again at once.
-    CHECK(testing::condition_field(testing::status_of(f.c, kIk, f.ns, "drip-" + std::to_string(i)), "Ready",
-                                   "message")
+    CHECK(testing::condition_field(testing::status_of(f.c, kIk, f.ns, "drip-" + std::to_string(i)),
+                                   "Ready", "message")
               .find("attempts") == std::string::npos);
   }
   ends_with(kIk, "endless", "KmsTooManyPages");

@@ -39,7 +39,6 @@ using namespace std::chrono_literals;
 
 inline const kube::ResourceType kIk = byok::importedkey::imported_keys();
 
-
 // The SubjectPublicKeyInfo of a private key, as a string of DER bytes.
 inline std::string spki_of(EVP_PKEY* key) {
   auto der = hsm::test::public_der(key);
@@ -60,7 +59,7 @@ struct IkFixture {
   hsm::test::TestToken token;
   std::string log_path;
   std::unique_ptr<testing::ChildProcess> op;
-  std::map<std::string, KnownKey> keys;  // by HSM label
+  std::map<std::string, KnownKey> keys;       // by HSM label
   std::vector<std::string> other_namespaces;  // other tenants the same operator serves
 
   explicit IkFixture(const std::string& prefix) : ns(testing::create_namespace(c, prefix)) {
@@ -93,7 +92,8 @@ struct IkFixture {
       hsm::test::import_private(*s, label, k.material.pkey.get());
     } else {
       std::vector<std::uint8_t> value(k.material.bytes.begin(), k.material.bytes.end());
-      hsm::test::import_secret(*s, label, value, type == "chacha20-poly1305" ? CKK_CHACHA20 : CKK_AES);
+      hsm::test::import_secret(*s, label, value,
+                               type == "chacha20-poly1305" ? CKK_CHACHA20 : CKK_AES);
     }
     return keys.emplace(label, std::move(k)).first->second;
   }
@@ -102,8 +102,10 @@ struct IkFixture {
   void start(const std::string& failpoints = "") { start(std::vector<std::string>{}, failpoints); }
   void start(const std::vector<std::string>& extra_flags, const std::string& failpoints = "") {
     token.export_to_environment();
-    if (failpoints.empty()) unsetenv("BYOK_FAILPOINTS");
-    else setenv("BYOK_FAILPOINTS", failpoints.c_str(), 1);
+    if (failpoints.empty())
+      unsetenv("BYOK_FAILPOINTS");
+    else
+      setenv("BYOK_FAILPOINTS", failpoints.c_str(), 1);
     std::vector<std::string> flags{"--resync-seconds", "30"};
     flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
     if (!other_namespaces.empty()) {  // the fixture's namespace and the other tenants'
@@ -135,7 +137,8 @@ struct IkFixture {
     std::string other = testing::create_namespace(c, prefix);
     other_namespaces.push_back(other);
     const std::string name = other + "-" + type;
-    testing::apply_cluster_kms_provider(c, ns, name, testing::provider_config_from_env(type), other);
+    testing::apply_cluster_kms_provider(c, ns, name, testing::provider_config_from_env(type),
+                                        other);
     testing::apply_hsm_key_policy(c, name, other, "*", name);
     return other;
   }
@@ -145,8 +148,9 @@ struct IkFixture {
     const std::string& where = in.empty() ? ns : in;
     auto& spec = object["spec"];
     if (spec["source"].contains("hsm") && !spec["providerRef"].contains("kind"))
-      spec["providerRef"] = {{"kind", "ClusterKmsProvider"},
-                             {"name", where + "-" + spec["providerRef"]["name"].get<std::string>()}};
+      spec["providerRef"] = {
+          {"kind", "ClusterKmsProvider"},
+          {"name", where + "-" + spec["providerRef"]["name"].get<std::string>()}};
     auto r = c.create(kIk, where, object);
     if (!r) FAIL("creating ImportedKey: " << r.error().message);
   }
@@ -158,18 +162,21 @@ struct IkFixture {
   // The status once condition Ready has `reason` (or the key is imported and Ready when
   // reason is empty); nullopt (after logging the last status) when that does not happen.
   std::optional<Json> try_wait(const std::string& name, const std::string& reason = "",
-                               std::chrono::milliseconds timeout = 90s, const std::string& in = "") {
+                               std::chrono::milliseconds timeout = 90s,
+                               const std::string& in = "") {
     Json st;
     bool ok = testing::wait_until(
         [&] {
           st = status(name, in);
           if (reason.empty())
-            return st.value("imported", false) && testing::condition_field(st, "Ready", "status") == "True";
+            return st.value("imported", false) &&
+                   testing::condition_field(st, "Ready", "status") == "True";
           return testing::condition_field(st, "Ready") == reason;
         },
         timeout);
     if (ok) return st;
-    UNSCOPED_INFO("ImportedKey " << (in.empty() ? ns : in) << "/" << name << " never reached " << (reason.empty() ? "imported" : reason)
+    UNSCOPED_INFO("ImportedKey " << (in.empty() ? ns : in) << "/" << name << " never reached "
+                                 << (reason.empty() ? "imported" : reason)
                                  << "; status: " << st.dump() << "; operator log: " << log_path);
     return std::nullopt;
   }
@@ -183,12 +190,16 @@ struct IkFixture {
 
 // An ImportedKey from the HSM key `label` (or, with `secret` set, from that wrapped Secret).
 inline Json imported_key(const std::string& name, const std::string& provider,
-                         const std::string& type, const std::string& label, Json extra = Json::object()) {
-  Json spec = {{"providerRef", {{"name", provider}}}, {"keyType", type},
+                         const std::string& type, const std::string& label,
+                         Json extra = Json::object()) {
+  Json spec = {{"providerRef", {{"name", provider}}},
+               {"keyType", type},
                {"source", {{"hsm", {{"label", label}}}}}};
   for (auto& [k, v] : extra.items()) spec[k] = v;
-  return {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ImportedKey"},
-          {"metadata", {{"name", name}}}, {"spec", spec}};
+  return {{"apiVersion", "byok.dev/v1alpha1"},
+          {"kind", "ImportedKey"},
+          {"metadata", {{"name", name}}},
+          {"spec", spec}};
 }
 
 // A KMS client for provider `type`, as the operator builds one.
@@ -200,8 +211,8 @@ inline kms::ProviderHandle kms_client(const std::string& type) {
 }
 
 // GET on a fake's test-only endpoint (TLS with the fixture's CA).
-inline Json fake_get(const std::string& provider, const std::string& base_var, const std::string& ca_var,
-                     const std::string& path) {
+inline Json fake_get(const std::string& provider, const std::string& base_var,
+                     const std::string& ca_var, const std::string& path) {
   auto env = testing::ServerEnv::for_provider(provider);
   auto transport = kms::make_http_transport({std::chrono::seconds(10), env.file(ca_var)});
   kms::HttpRequest req{"GET", env[base_var] + path, {}, ""};
@@ -239,10 +250,11 @@ inline void check_kms_holds(const std::string& provider, const Json& st, const K
     auto env = testing::ServerEnv::for_provider("localkms");
     auto transport = kms::make_http_transport({std::chrono::seconds(10), ""});
     const std::string plaintext = "byok-operator proves its import";
-    kms::HttpRequest req{"POST", env["BYOK_LOCALKMS_ENDPOINT"] + "/",
-                         {{"X-Amz-Target", "TrentService.Encrypt"},
-                          {"Content-Type", "application/x-amz-json-1.1"}},
-                         Json{{"KeyId", key_id}, {"Plaintext", base64_encode(plaintext)}}.dump()};
+    kms::HttpRequest req{
+        "POST",
+        env["BYOK_LOCALKMS_ENDPOINT"] + "/",
+        {{"X-Amz-Target", "TrentService.Encrypt"}, {"Content-Type", "application/x-amz-json-1.1"}},
+        Json{{"KeyId", key_id}, {"Plaintext", base64_encode(plaintext)}}.dump()};
     auto resp = transport->send(req);
     REQUIRE(resp.ok());
     INFO("Encrypt -> " << resp->status << " " << resp->body);
@@ -254,17 +266,20 @@ inline void check_kms_holds(const std::string& provider, const Json& st, const K
     REQUIRE(blob->size() > 1 + arn_len + 4 + 12 + 16);
     CHECK(blob->substr(1, arn_len) == key_id);
     const std::string rest = blob->substr(1 + arn_len + 4);
-    CHECK(testing::aes_gcm_decrypt(known.material.bytes, rest.substr(0, 12), rest.substr(12)) == plaintext);
+    CHECK(testing::aes_gcm_decrypt(known.material.bytes, rest.substr(0, 12), rest.substr(12)) ==
+          plaintext);
   } else if (provider == "gcp") {
-    auto j = fake_get("gcp", "BYOK_GCP_ENDPOINT", "BYOK_GCP_CA_FILE", "/__fake/material-sha256?name=" + version);
+    auto j = fake_get("gcp", "BYOK_GCP_ENDPOINT", "BYOK_GCP_CA_FILE",
+                      "/__fake/material-sha256?name=" + version);
     CHECK(j.value(digest_field, "") == key_digest);
   } else if (provider == "azure" || provider == "azurehsm") {
-    auto j = fake_get("azure", provider == "azure" ? "BYOK_AZURE_FAKE_URL" : "BYOK_AZURE_HSM_ENDPOINT",
-                      "BYOK_AZURE_CA_FILE",
-                      "/__fake/keys/" + last_segment(key_id) + "/material-sha256");
+    auto j =
+        fake_get("azure", provider == "azure" ? "BYOK_AZURE_FAKE_URL" : "BYOK_AZURE_HSM_ENDPOINT",
+                 "BYOK_AZURE_CA_FILE", "/__fake/keys/" + last_segment(key_id) + "/material-sha256");
     CHECK(j.value(digest_field, "") == key_digest);
   } else if (provider == "oci") {
-    auto j = fake_get("oci", "BYOK_OCI_ENDPOINT", "BYOK_OCI_CA_FILE", "/__fake/keys/" + key_id + "/material");
+    auto j = fake_get("oci", "BYOK_OCI_ENDPOINT", "BYOK_OCI_CA_FILE",
+                      "/__fake/keys/" + key_id + "/material");
     CHECK(j.value("sha256", "") == kms::aws::sha256_hex(known.material.bytes));
   } else if (provider == "thalassa") {
     auto j = fake_get("thalassa", "BYOK_THALASSA_ENDPOINT", "BYOK_THALASSA_CA_FILE",
@@ -275,26 +290,32 @@ inline void check_kms_holds(const std::string& provider, const Json& st, const K
     if (symmetric && known.type != "chacha20-poly1305") {
       // Encrypted by Vault, opened here with the known key: only the same key can.
       const std::string plaintext = "byok operator check " + name;
-      auto enc = testing::vault_root_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode(plaintext)}});
+      auto enc = testing::vault_root_call("POST", "transit/encrypt/" + name,
+                                          {{"plaintext", base64_encode(plaintext)}});
       std::string ct = enc["data"]["ciphertext"].get<std::string>();
       const std::string prefix = "vault:v" + version + ":";
       REQUIRE(ct.rfind(prefix, 0) == 0);
       auto blob = base64_decode(ct.substr(prefix.size()));
       REQUIRE(blob.ok());
-      CHECK(testing::aes_gcm_decrypt(known.material.bytes, blob->substr(0, 12), blob->substr(12)) == plaintext);
+      CHECK(testing::aes_gcm_decrypt(known.material.bytes, blob->substr(0, 12), blob->substr(12)) ==
+            plaintext);
     } else if (symmetric) {
       // ChaCha20-Poly1305: a round trip proves a usable key; the material check is the fake-free
       // part transit offers (Vault does not export imported keys).
-      auto enc = testing::vault_root_call("POST", "transit/encrypt/" + name, {{"plaintext", base64_encode("x")}});
-      auto dec = testing::vault_root_call("POST", "transit/decrypt/" + name, {{"ciphertext", enc["data"]["ciphertext"]}});
+      auto enc = testing::vault_root_call("POST", "transit/encrypt/" + name,
+                                          {{"plaintext", base64_encode("x")}});
+      auto dec = testing::vault_root_call("POST", "transit/decrypt/" + name,
+                                          {{"ciphertext", enc["data"]["ciphertext"]}});
       CHECK(dec["data"]["plaintext"] == base64_encode("x"));
     } else {
       const std::string data = "byok operator signature check " + name;
       Json req = {{"input", base64_encode(data)}};
       const EVP_MD* md = EVP_sha256();
       if (known.type.rfind("rsa-", 0) == 0) req["signature_algorithm"] = "pkcs1v15";
-      if (known.type == "ed25519") md = nullptr;
-      else req["hash_algorithm"] = "sha2-256";
+      if (known.type == "ed25519")
+        md = nullptr;
+      else
+        req["hash_algorithm"] = "sha2-256";
       auto sig = testing::vault_root_call("POST", "transit/sign/" + name, req);
       std::string s = sig["data"]["signature"].get<std::string>();
       auto bytes = base64_decode(s.substr(s.find(':', 6) + 1));
@@ -338,18 +359,21 @@ inline OfflineWrap wrap_offline(const std::string& provider, const std::string& 
   return out;
 }
 
-inline void create_wrapped_secret(kube::KubeClient& c, const std::string& ns, const std::string& name,
-                                  const std::string& wrapped) {
+inline void create_wrapped_secret(kube::KubeClient& c, const std::string& ns,
+                                  const std::string& name, const std::string& wrapped) {
   auto r = c.create(kube::resources::secrets(), ns,
-                    {{"apiVersion", "v1"}, {"kind", "Secret"},
+                    {{"apiVersion", "v1"},
+                     {"kind", "Secret"},
                      {"metadata", {{"name", name}, {"namespace", ns}}},
                      {"data", {{"wrapped", base64_encode(wrapped)}}}});
   if (!r) FAIL("creating Secret " << name << ": " << r.error().message);
 }
 
 inline Json wrapped_source(const std::string& secret, const OfflineWrap& w) {
-  return {{"wrappedSecretRef", {{"name", secret}, {"wrappingKeyFingerprint", w.fingerprint},
-                                {"wrappingAlgorithm", w.algorithm}}}};
+  return {{"wrappedSecretRef",
+           {{"name", secret},
+            {"wrappingKeyFingerprint", w.fingerprint},
+            {"wrappingAlgorithm", w.algorithm}}}};
 }
 
 }  // namespace byok::iktest

@@ -84,8 +84,10 @@ std::vector<std::string> leak_forms(const std::string& material) {
 
 }  // namespace
 
-TEST_CASE("importedkey: killed at each step of the import, the restarted operator finishes with "
-          "exactly one key", "[aws][importedkey]") {
+TEST_CASE(
+    "importedkey: killed at each step of the import, the restarted operator finishes with "
+    "exactly one key",
+    "[aws][importedkey]") {
   IkFixture f("ik-crash");
   f.provider("aws");
   const std::vector<std::pair<std::string, std::string>> steps = {
@@ -119,8 +121,10 @@ TEST_CASE("importedkey: killed at each step of the import, the restarted operato
   }
 }
 
-TEST_CASE("importedkey: rotation imports new material as a new version with allowRotation, and "
-          "admission refuses it without", "[transit][importedkey]") {
+TEST_CASE(
+    "importedkey: rotation imports new material as a new version with allowRotation, and "
+    "admission refuses it without",
+    "[transit][importedkey]") {
   IkFixture f("ik-rotate");
   f.provider("transit");
   f.add_key("rot", "aes256-gcm96");
@@ -156,13 +160,16 @@ TEST_CASE("importedkey: rotation imports new material as a new version with allo
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.error().message, Catch::Contains("allowRotation"));
   // allowRotation itself is fixed at create.
-  auto flip = f.c.patch(kIk, f.ns, "fixed", kube::PatchType::Merge, {{"spec", {{"allowRotation", true}}}});
+  auto flip =
+      f.c.patch(kIk, f.ns, "fixed", kube::PatchType::Merge, {{"spec", {{"allowRotation", true}}}});
   REQUIRE_FALSE(flip.ok());
   CHECK_THAT(flip.error().message, Catch::Contains("fixed at create"));
 }
 
-TEST_CASE("importedkey: material wrapped offline for another wrapping key is refused with both "
-          "fingerprints", "[transit][importedkey]") {
+TEST_CASE(
+    "importedkey: material wrapped offline for another wrapping key is refused with both "
+    "fingerprints",
+    "[transit][importedkey]") {
   IkFixture f("ik-mismatch");
   f.provider("transit");
   auto material = testing::make_material("aes256-gcm96");
@@ -186,28 +193,34 @@ TEST_CASE("importedkey: material wrapped offline for another wrapping key is ref
   CHECK(testing::count_events(f.c, f.ns, "offline", "WrappingKeyMismatch") == 1);
 }
 
-TEST_CASE("importedkey: an Azure .byok file from an offline ceremony is imported as written, one "
-          "for another KEK is refused", "[azure][importedkey]") {
+TEST_CASE(
+    "importedkey: an Azure .byok file from an offline ceremony is imported as written, one "
+    "for another KEK is refused",
+    "[azure][importedkey]") {
   IkFixture f("ik-byok-file");
   f.provider("azure");
   auto make_secret = [&](const std::string& name, const std::string& file) {
     auto r = f.c.create(kube::resources::secrets(), f.ns,
-                        {{"apiVersion", "v1"}, {"kind", "Secret"},
+                        {{"apiVersion", "v1"},
+                         {"kind", "Secret"},
                          {"metadata", {{"name", name}, {"namespace", f.ns}}},
                          {"data", {{"key.byok", base64_encode(file)}}}});
     REQUIRE(r.ok());
   };
   auto add = [&](const std::string& name, const std::string& kid_override) {
-    const auto& known = f.keys.emplace(name, KnownKey{"rsa-2048", testing::make_material("rsa-2048")}).first->second;
+    const auto& known =
+        f.keys.emplace(name, KnownKey{"rsa-2048", testing::make_material("rsa-2048")})
+            .first->second;
     const std::string kms_name = testing::unique_name(name);
     auto w = wrap_offline("azure", kms_name, "rsa-2048", known.material.bytes);
     REQUIRE_FALSE(w.kid.empty());
     // What byokctl azure-byok-export writes.
-    make_secret(name, kms::azure::make_byok_file(kid_override.empty() ? w.kid : kid_override, w.wrapped,
-                                                 "byokctl test"));
+    make_secret(name, kms::azure::make_byok_file(kid_override.empty() ? w.kid : kid_override,
+                                                 w.wrapped, "byokctl test"));
     auto object = imported_key(name, "azure", "rsa-2048", "", {{"kmsKeyName", kms_name}});
-    object["spec"]["source"] = {{"wrappedSecretRef", {{"name", name}, {"key", "key.byok"},
-                                                      {"wrappingKeyFingerprint", w.fingerprint}}}};
+    object["spec"]["source"] = {
+        {"wrappedSecretRef",
+         {{"name", name}, {"key", "key.byok"}, {"wrappingKeyFingerprint", w.fingerprint}}}};
     f.create(object);
   };
   add("ceremony", "");
@@ -217,7 +230,8 @@ TEST_CASE("importedkey: an Azure .byok file from an offline ceremony is imported
   check_kms_holds("azure", st, f.keys.at("ceremony"));
   auto refused = f.wait_for("foreign", "ImportRefused");
   CHECK_FALSE(refused.value("imported", true));
-  CHECK_THAT(testing::condition_field(refused, "Ready", "message"), Catch::Contains("someone-elses-kek"));
+  CHECK_THAT(testing::condition_field(refused, "Ready", "message"),
+             Catch::Contains("someone-elses-kek"));
 }
 
 namespace {
@@ -228,17 +242,18 @@ void deletion_policies(const std::string& provider) {
   f.provider(provider);
   f.add_key("kept", "aes256-gcm96");
   f.add_key("gone", "aes256-gcm96");
-  f.create(imported_key("kept", provider, "aes256-gcm96", "kept", {{"kmsKeyName", testing::unique_name("kept")}}));
+  f.create(imported_key("kept", provider, "aes256-gcm96", "kept",
+                        {{"kmsKeyName", testing::unique_name("kept")}}));
   f.create(imported_key("gone", provider, "aes256-gcm96", "gone",
-                        {{"kmsKeyName", testing::unique_name("gone")}, {"deletionPolicy", "Delete"},
+                        {{"kmsKeyName", testing::unique_name("gone")},
+                         {"deletionPolicy", "Delete"},
                          {"deletionWindowDays", 7}}));
   f.start();
   auto kept = f.wait_for("kept");
   auto gone = f.wait_for("gone");
   for (const auto* name : {"kept", "gone"}) REQUIRE(f.c.remove(kIk, f.ns, name).ok());
-  REQUIRE(testing::wait_until([&] {
-    return !f.c.get(kIk, f.ns, "kept").ok() && !f.c.get(kIk, f.ns, "gone").ok();
-  }, 60s));
+  REQUIRE(testing::wait_until(
+      [&] { return !f.c.get(kIk, f.ns, "kept").ok() && !f.c.get(kIk, f.ns, "gone").ok(); }, 60s));
   auto handle = kms_client(provider);
   auto k = handle.client->describe_key(kept.value("keyId", ""));
   REQUIRE(k.ok());
@@ -247,7 +262,10 @@ void deletion_policies(const std::string& provider) {
   REQUIRE(g.ok());
   CHECK(g->state == "PendingDeletion");
   REQUIRE(g->deletion_date);
-  auto days = std::chrono::duration_cast<std::chrono::hours>(*g->deletion_date - std::chrono::system_clock::now()).count() / 24.0;
+  auto days = std::chrono::duration_cast<std::chrono::hours>(*g->deletion_date -
+                                                             std::chrono::system_clock::now())
+                  .count() /
+              24.0;
   CHECK(days > 6.0);
   CHECK(days < 7.5);
   CHECK(testing::count_events(f.c, f.ns, "kept", "KeyRetained") == 1);
@@ -259,7 +277,8 @@ void deletion_policies(const std::string& provider) {
   std::vector<std::string> deletion;
   for (std::string line; std::getline(log, line);) {
     auto j = Json::parse(line, nullptr, false);
-    if (j.is_discarded() || j.value("log", "") != "audit" || j.value("stage", "") != "deletion") continue;
+    if (j.is_discarded() || j.value("log", "") != "audit" || j.value("stage", "") != "deletion")
+      continue;
     CHECK(j.value("requester", "") == f.ns + "/gone");
     CHECK(j.value("kmsKey", "").find(last_segment(gone.value("keyId", ""))) != std::string::npos);
     deletion.push_back(j.value("outcome", ""));
@@ -274,20 +293,25 @@ TEST_CASE("importedkey: deleting with Retain leaves the key, with Delete schedul
   deletion_policies("aws");
 }
 
-TEST_CASE("importedkey on local-kms: deleting with Retain leaves the key, with Delete schedules "
-          "its deletion", "[localkms][importedkey]") {
+TEST_CASE(
+    "importedkey on local-kms: deleting with Retain leaves the key, with Delete schedules "
+    "its deletion",
+    "[localkms][importedkey]") {
   deletion_policies("localkms");
 }
 
-TEST_CASE("importedkey: what AWS would refuse (validTo two years ahead, an RSA key with "
-          "allowRotation) is refused before any key is created, in words the tenant reads through "
-          "the admin's ClusterKmsProvider, and the fixed spec imports",
-          "[aws][importedkey]") {
+TEST_CASE(
+    "importedkey: what AWS would refuse (validTo two years ahead, an RSA key with "
+    "allowRotation) is refused before any key is created, in words the tenant reads through "
+    "the admin's ClusterKmsProvider, and the fixed spec imports",
+    "[aws][importedkey]") {
   IkFixture f("ik-aws-rules");
   f.provider("aws");
   f.add_key("late", "aes256-gcm96");
   f.add_key("rotating-rsa", "rsa-2048");
-  const std::string two_years = format_rfc3339(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) + std::chrono::hours(24 * 730));
+  const std::string two_years =
+      format_rfc3339(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) +
+                     std::chrono::hours(24 * 730));
   f.create(imported_key("late", "aws", "aes256-gcm96", "late",
                         {{"kmsKeyName", testing::unique_name("late")}, {"validTo", two_years}}));
   f.create(imported_key("rotating-rsa", "aws", "rsa-2048", "rotating-rsa",
@@ -295,9 +319,11 @@ TEST_CASE("importedkey: what AWS would refuse (validTo two years ahead, an RSA k
   f.start();
   auto late = f.wait_for("late", "SpecNotImportable");
   auto late_message = testing::condition_field(late, "Ready", "message");
-  CHECK(late_message.find("spec.validTo " + two_years + " is more than 365 days ahead") != std::string::npos);
+  CHECK(late_message.find("spec.validTo " + two_years + " is more than 365 days ahead") !=
+        std::string::npos);
   auto rsa = f.wait_for("rotating-rsa", "SpecNotImportable");
-  CHECK(testing::condition_field(rsa, "Ready", "message").find("spec.allowRotation") != std::string::npos);
+  CHECK(testing::condition_field(rsa, "Ready", "message").find("spec.allowRotation") !=
+        std::string::npos);
   // Nothing was created in the KMS for either: no key carries their owner marks.
   auto handle = kms_client("aws");
   for (const auto* name : {"late", "rotating-rsa"}) {
@@ -311,8 +337,12 @@ TEST_CASE("importedkey: what AWS would refuse (validTo two years ahead, an RSA k
     CHECK_FALSE(found->has_value());
   }
   // The fix is a spec change: a validTo within the year imports.
-  const std::string in_a_month = format_rfc3339(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) + std::chrono::hours(24 * 30));
-  REQUIRE(f.c.patch(kIk, f.ns, "late", kube::PatchType::Merge, {{"spec", {{"validTo", in_a_month}}}}).ok());
+  const std::string in_a_month =
+      format_rfc3339(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) +
+                     std::chrono::hours(24 * 30));
+  REQUIRE(
+      f.c.patch(kIk, f.ns, "late", kube::PatchType::Merge, {{"spec", {{"validTo", in_a_month}}}})
+          .ok());
   auto imported = f.wait_for("late");
   auto key = handle.client->describe_key(imported.value("keyId", ""));
   REQUIRE(key.ok());
@@ -344,7 +374,8 @@ void revoke_and_reimport(const std::string& provider) {
   REQUIRE((*built)->delete_imported_key_material(key_id).ok());
 
   auto missing = f.wait_for("revoked", "KeyMaterialMissing", 30s);
-  CHECK_THAT(testing::condition_field(missing, "Ready", "message"), Catch::Contains("byok.dev/reimport"));
+  CHECK_THAT(testing::condition_field(missing, "Ready", "message"),
+             Catch::Contains("byok.dev/reimport"));
   // Several looks later (one a second), still not put back.
   std::this_thread::sleep_for(4s);
   auto described = (*built)->describe_key(key_id);
@@ -353,10 +384,12 @@ void revoke_and_reimport(const std::string& provider) {
   CHECK(testing::condition_field(f.status("revoked"), "Ready") == "KeyMaterialMissing");
 
   // Asked for explicitly: imported once more, the request recorded.
-  auto patched = f.c.patch(kIk, f.ns, "revoked", kube::PatchType::Merge,
-                           {{"metadata", {{"annotations", {{"byok.dev/reimport", "incident-42-closed"}}}}}});
+  auto patched =
+      f.c.patch(kIk, f.ns, "revoked", kube::PatchType::Merge,
+                {{"metadata", {{"annotations", {{"byok.dev/reimport", "incident-42-closed"}}}}}});
   REQUIRE(patched.ok());
-  REQUIRE(testing::wait_until([&] { return f.status("revoked").value("reimport", "") == "incident-42-closed"; }, 60s));
+  REQUIRE(testing::wait_until(
+      [&] { return f.status("revoked").value("reimport", "") == "incident-42-closed"; }, 60s));
   auto back = f.wait_for("revoked");
   CHECK(back.value("keyState", "") == "Enabled");
   check_kms_holds(provider, back, known);
@@ -364,13 +397,17 @@ void revoke_and_reimport(const std::string& provider) {
 
 }  // namespace
 
-TEST_CASE("importedkey: material deleted in the KMS stays deleted until the reimport annotation "
-          "asks for it", "[aws][importedkey]") {
+TEST_CASE(
+    "importedkey: material deleted in the KMS stays deleted until the reimport annotation "
+    "asks for it",
+    "[aws][importedkey]") {
   revoke_and_reimport("aws");
 }
 
-TEST_CASE("importedkey on local-kms: material deleted in the KMS stays deleted until the "
-          "reimport annotation asks for it", "[localkms][importedkey]") {
+TEST_CASE(
+    "importedkey on local-kms: material deleted in the KMS stays deleted until the "
+    "reimport annotation asks for it",
+    "[localkms][importedkey]") {
   revoke_and_reimport("localkms");
 }
 
@@ -395,8 +432,9 @@ TEST_CASE("importedkey: no key material in the operator's log or in any object o
   f.op->terminate();
 
   // Every listable resource in every namespace, as the apiserver serves it.
-  auto listed = testing::run_command(kubectl() + " get $(" + kubectl() +
-                                     " api-resources --verbs=list -o name | paste -sd, -) -A -o json");
+  auto listed =
+      testing::run_command(kubectl() + " get $(" + kubectl() +
+                           " api-resources --verbs=list -o name | paste -sd, -) -A -o json");
   INFO(listed.err);
   REQUIRE(listed.exit_code == 0);
   const std::string& dump = listed.out;
@@ -405,7 +443,8 @@ TEST_CASE("importedkey: no key material in the operator's log or in any object o
   CHECK(dump.find("offline-rsa") != std::string::npos);
   std::string log = testing::read_file(f.log_path);
   REQUIRE(log.find("imported") != std::string::npos);
-  for (const std::string* material : std::vector<const std::string*>{&hsm_key.material.bytes, &rsa.bytes}) {
+  for (const std::string* material :
+       std::vector<const std::string*>{&hsm_key.material.bytes, &rsa.bytes}) {
     for (const auto& form : leak_forms(*material)) {
       CHECK(dump.find(form) == std::string::npos);
       CHECK(log.find(form) == std::string::npos);

@@ -27,7 +27,8 @@ TEST_CASE("operator HSM: a refused PIN is not offered again until the PIN file c
   auto first = operator_hsm.get();
   REQUIRE_FALSE(first.ok());
   CHECK(first.error().kind == ErrorKind::Unauthenticated);
-  CHECK_THAT(first.error().message, Catch::Contains("not offered again until " + pin_file + " changes"));
+  CHECK_THAT(first.error().message,
+             Catch::Contains("not offered again until " + pin_file + " changes"));
   // The same refusal, from memory: the readiness check and every reconcile ask again.
   for (int i = 0; i < 3; ++i) {
     auto again = operator_hsm.get();
@@ -84,5 +85,6 @@ TEST_CASE("operator HSM: /readyz's check asks the token at most once per cache p
   const std::string rendered = registry.render();
   INFO(rendered);
   // One C_GetTokenInfo for twenty probes.
-  CHECK(rendered.find("byok_hsm_operations_total{operation=\"info\",outcome=\"success\"} 1\n") != std::string::npos);
+  CHECK(rendered.find("byok_hsm_operations_total{operation=\"info\",outcome=\"success\"} 1\n") !=
+        std::string::npos);
 }

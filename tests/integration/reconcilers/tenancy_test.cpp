@@ -17,13 +17,16 @@ using namespace byok::iktest;
 
 namespace {
 
-Json cluster_ref(const std::string& name) { return {{"kind", "ClusterKmsProvider"}, {"name", name}}; }
+Json cluster_ref(const std::string& name) {
+  return {{"kind", "ClusterKmsProvider"}, {"name", name}};
+}
 
 }  // namespace
 
-TEST_CASE("tenancy: a hostile tenant cannot make the operator export another team's HSM key, reach "
-          "its own servers, read local files or forge what allowed an export",
-          "[transit][tenancy]") {
+TEST_CASE(
+    "tenancy: a hostile tenant cannot make the operator export another team's HSM key, reach "
+    "its own servers, read local files or forge what allowed an export",
+    "[transit][tenancy]") {
   IkFixture f("tenancy");
   const auto vault = testing::provider_config_from_env("transit");
   auto vault_url = kms::parse_url(vault.endpoint);
@@ -58,25 +61,42 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
 
   // --- the tenant: a ServiceAccount with a namespace editor's rights ----------------------------
   const kube::ResourceType roles{"rbac.authorization.k8s.io", "v1", "roles", "Role", true};
-  const kube::ResourceType bindings{"rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true};
+  const kube::ResourceType bindings{"rbac.authorization.k8s.io", "v1", "rolebindings",
+                                    "RoleBinding", true};
   const kube::ResourceType service_accounts{"", "v1", "serviceaccounts", "ServiceAccount", true};
   // What charts/byok-operator/templates/clusterrole-tenants.yaml grants editors, plus Secrets
   // (Kubernetes' edit role has them).
-  REQUIRE(f.c.create(roles, f.ns, {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "Role"},
-                                   {"metadata", {{"name", "tenant"}}},
-                                   {"rules", {{{"apiGroups", {"byok.dev"}},
-                                               {"resources", {"customermanagedkeys", "importedkeys", "kmsproviders"}},
-                                               {"verbs", {"get", "list", "watch", "create", "update", "patch", "delete"}}},
-                                              {{"apiGroups", {""}}, {"resources", {"secrets"}},
-                                               {"verbs", {"get", "list", "create", "update", "patch", "delete"}}}}}}).ok());
-  REQUIRE(f.c.create(service_accounts, f.ns, {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
-                                              {"metadata", {{"name", "tenant"}}}}).ok());
-  REQUIRE(f.c.create(bindings, f.ns, {{"apiVersion", "rbac.authorization.k8s.io/v1"}, {"kind", "RoleBinding"},
-                                      {"metadata", {{"name", "tenant"}}},
-                                      {"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "tenant"}}},
-                                      {"subjects", {{{"kind", "ServiceAccount"}, {"name", "tenant"}, {"namespace", f.ns}}}}}).ok());
-  auto tenant_config = kube::load_kubeconfig(
-      testing::service_account_kubeconfig(f.c, f.ns, "tenant", "/tmp/byok-" + f.ns + "-tenant.kubeconfig"));
+  REQUIRE(
+      f.c.create(roles, f.ns,
+                 {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                  {"kind", "Role"},
+                  {"metadata", {{"name", "tenant"}}},
+                  {"rules",
+                   {{{"apiGroups", {"byok.dev"}},
+                     {"resources", {"customermanagedkeys", "importedkeys", "kmsproviders"}},
+                     {"verbs", {"get", "list", "watch", "create", "update", "patch", "delete"}}},
+                    {{"apiGroups", {""}},
+                     {"resources", {"secrets"}},
+                     {"verbs", {"get", "list", "create", "update", "patch", "delete"}}}}}})
+          .ok());
+  REQUIRE(
+      f.c.create(
+             service_accounts, f.ns,
+             {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "tenant"}}}})
+          .ok());
+  REQUIRE(
+      f.c.create(
+             bindings, f.ns,
+             {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+              {"kind", "RoleBinding"},
+              {"metadata", {{"name", "tenant"}}},
+              {"roleRef",
+               {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "tenant"}}},
+              {"subjects",
+               {{{"kind", "ServiceAccount"}, {"name", "tenant"}, {"namespace", f.ns}}}}})
+          .ok());
+  auto tenant_config = kube::load_kubeconfig(testing::service_account_kubeconfig(
+      f.c, f.ns, "tenant", "/tmp/byok-" + f.ns + "-tenant.kubeconfig"));
   REQUIRE(tenant_config.ok());
   kube::RestKubeClient tenant_client(*tenant_config);
   kube::KubeClient& tenant = tenant_client;  // the interface carries the default arguments
@@ -90,39 +110,53 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
 
   // Its own servers: HTTPS with its own CA, and plain HTTP.
   Attacker theirs(f.ns, "tenant-https", true), plain(f.ns, "tenant-http", false);
-  tenant_create(kube::resources::secrets(), secret("evil-ca", {{"ca.crt", testing::read_file(theirs.cert)}}));
-  tenant_create(kube::resources::secrets(), secret("evil-token", {{"token", "stolen-looking-token"}}));
+  tenant_create(kube::resources::secrets(),
+                secret("evil-ca", {{"ca.crt", testing::read_file(theirs.cert)}}));
+  tenant_create(kube::resources::secrets(),
+                secret("evil-token", {{"token", "stolen-looking-token"}}));
   tenant_create(byok::kmsprovider::kms_providers(),
-                kms_provider("evil", {{"type", "transit"}, {"endpoint", "https" + theirs.url()},
-                                      {"caSecretRef", {{"name", "evil-ca"}}}, {"credentialsSecretRef", {{"name", "evil-token"}}}}));
+                kms_provider("evil", {{"type", "transit"},
+                                      {"endpoint", "https" + theirs.url()},
+                                      {"caSecretRef", {{"name", "evil-ca"}}},
+                                      {"credentialsSecretRef", {{"name", "evil-token"}}}}));
   tenant_create(byok::kmsprovider::kms_providers(),
-                kms_provider("evil-http", {{"type", "transit"}, {"endpoint", "http" + plain.url()},
+                kms_provider("evil-http", {{"type", "transit"},
+                                           {"endpoint", "http" + plain.url()},
                                            {"credentialsSecretRef", {{"name", "evil-token"}}}}));
   // An Azure Secret that names the operator's PIN file and a token host of the tenant's.
   tenant_create(kube::resources::secrets(),
-                secret("evil-azure", {{"tenantId", "t"}, {"clientId", "c"}, {"tokenFile", f.token.pin_file()},
+                secret("evil-azure", {{"tenantId", "t"},
+                                      {"clientId", "c"},
+                                      {"tokenFile", f.token.pin_file()},
                                       {"authorityHost", "https" + theirs.url()}}));
-  tenant_create(byok::kmsprovider::kms_providers(),
-                kms_provider("evil-azure", {{"type", "azure"}, {"azure", {{"vaultUrl", "https://team-b.vault.azure.net"}}},
-                                            {"credentialsSecretRef", {{"name", "evil-azure"}}}}));
+  tenant_create(
+      byok::kmsprovider::kms_providers(),
+      kms_provider("evil-azure", {{"type", "azure"},
+                                  {"azure", {{"vaultUrl", "https://team-b.vault.azure.net"}}},
+                                  {"credentialsSecretRef", {{"name", "evil-azure"}}}}));
 
   const auto kmsp = byok::kmsprovider::kms_providers();
   auto provider_reason = [&](const std::string& name, const std::string& reason) {
     Json st;
-    bool ok = testing::wait_until([&] {
-      st = testing::status_of(f.c, kmsp, f.ns, name);
-      return testing::condition_field(st, "Ready") == reason;
-    }, 60s);
+    bool ok = testing::wait_until(
+        [&] {
+          st = testing::status_of(f.c, kmsp, f.ns, name);
+          return testing::condition_field(st, "Ready") == reason;
+        },
+        60s);
     INFO("KmsProvider " << name << " status " << st.dump());
     CHECK(ok);
     return testing::condition_field(st, "Ready", "message");
   };
-  CHECK_THAT(provider_reason("evil", "EndpointNotAllowed"), Catch::Contains("--kms-endpoint-allow"));
-  CHECK_THAT(provider_reason("evil-http", "EndpointNotAllowed"), Catch::Contains("http://127.0.0.1"));
+  CHECK_THAT(provider_reason("evil", "EndpointNotAllowed"),
+             Catch::Contains("--kms-endpoint-allow"));
+  CHECK_THAT(provider_reason("evil-http", "EndpointNotAllowed"),
+             Catch::Contains("http://127.0.0.1"));
   CHECK_THAT(provider_reason("evil-azure", "ProviderMisconfigured"), Catch::Contains("tokenFile"));
 
   // A key from the HSM sent to the tenant's own provider: refused at admission.
-  auto direct = tenant.create(kIk, f.ns, imported_key("direct", "evil", "aes256-gcm96", "team-b-db"));
+  auto direct =
+      tenant.create(kIk, f.ns, imported_key("direct", "evil", "aes256-gcm96", "team-b-db"));
   REQUIRE_FALSE(direct.ok());
   CHECK_THAT(direct.error().message, Catch::Contains("ClusterKmsProvider"));
 
@@ -137,7 +171,9 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
   {
     Json o = imported_key("offline", "x", "aes256-gcm96", "");
     o["spec"]["providerRef"] = cluster_ref(honest);
-    o["spec"]["source"] = {{"wrappedSecretRef", {{"name", "evil-token"}, {"wrappingKeyFingerprint", std::string(64, 'a')}}}};
+    o["spec"]["source"] = {
+        {"wrappedSecretRef",
+         {{"name", "evil-token"}, {"wrappingKeyFingerprint", std::string(64, 'a')}}}};
     tenant_create(kIk, o);
   }
   ik("steal-via-b", for_b, "team-b-db");
@@ -165,14 +201,17 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
   check_kms_holds("transit", st, mine);
 
   // Hostile wrapping keys behind admin-configured providers: nothing is wrapped for them.
-  CHECK_THAT(testing::condition_field(f.wait_for("weak", "WrappingKeyNotTrusted"), "Ready", "message"),
-             Catch::Contains("65537"));
-  CHECK_THAT(testing::condition_field(f.wait_for("pinned", "WrappingKeyNotTrusted"), "Ready", "message"),
-             Catch::Contains("wrappingKeyFingerprints"));
+  CHECK_THAT(
+      testing::condition_field(f.wait_for("weak", "WrappingKeyNotTrusted"), "Ready", "message"),
+      Catch::Contains("65537"));
+  CHECK_THAT(
+      testing::condition_field(f.wait_for("pinned", "WrappingKeyNotTrusted"), "Ready", "message"),
+      Catch::Contains("wrappingKeyFingerprints"));
 
   // The tenant cannot forge the status the operator writes.
-  auto forged = tenant.patch(kIk, f.ns, "steal", kube::PatchType::Merge,
-                             {{"status", {{"imported", true}, {"authorizedBy", honest}}}}, {"status"});
+  auto forged =
+      tenant.patch(kIk, f.ns, "steal", kube::PatchType::Merge,
+                   {{"status", {{"imported", true}, {"authorizedBy", honest}}}}, {"status"});
   REQUIRE_FALSE(forged.ok());
   CHECK(forged.error().kind == ErrorKind::PermissionDenied);
 
@@ -233,8 +272,10 @@ TEST_CASE("tenancy: a hostile tenant cannot make the operator export another tea
   std::filesystem::remove("/tmp/byok-" + f.ns + "-tenant.kubeconfig");
 }
 
-TEST_CASE("tenancy: a policy that names the destination's account is checked against the KMS's own "
-          "answer before anything is created there", "[aws][tenancy]") {
+TEST_CASE(
+    "tenancy: a policy that names the destination's account is checked against the KMS's own "
+    "answer before anything is created there",
+    "[aws][tenancy]") {
   IkFixture f("tenancy-account");
   const auto aws = testing::provider_config_from_env("aws");
   auto handle = kms_client("aws");
@@ -267,22 +308,29 @@ TEST_CASE("tenancy: a policy that names the destination's account is checked aga
   CHECK(testing::read_file(f.log_path).find("destination account mismatch") != std::string::npos);
 }
 
-TEST_CASE("tenancy: a policy that requires attestation wraps only for an ImportJob key the HSM "
-          "attests under the operator's roots", "[gcp][tenancy]") {
+TEST_CASE(
+    "tenancy: a policy that requires attestation wraps only for an ImportJob key the HSM "
+    "attests under the operator's roots",
+    "[gcp][tenancy]") {
   const auto gcp = testing::provider_config_from_env("gcp");
   auto env = testing::ServerEnv::for_provider("gcp");
-  const std::string maker = env["BYOK_GCP_ATTESTATION_MANUFACTURER_ROOTS"], owner = env["BYOK_GCP_ATTESTATION_OWNER_ROOTS"];
-  auto run = [&](const std::string& prefix, const std::vector<std::string>& flags, const std::string& reason) {
+  const std::string maker = env["BYOK_GCP_ATTESTATION_MANUFACTURER_ROOTS"],
+                    owner = env["BYOK_GCP_ATTESTATION_OWNER_ROOTS"];
+  auto run = [&](const std::string& prefix, const std::vector<std::string>& flags,
+                 const std::string& reason) {
     IkFixture f(prefix);
     const auto& known = f.add_key("attested-db", "aes256-gcm96");
     const std::string dest = f.ns + "-gcp";
     testing::apply_cluster_kms_provider(f.c, f.ns, dest, gcp, f.ns);
-    auto policy = f.c.create(byok::hsmpolicy::hsm_key_policies(), "",
-                             {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "HsmKeyPolicy"},
-                              {"metadata", {{"name", dest}}},
-                              {"spec", {{"namespaceSelector", testing::namespace_selector(f.ns)},
-                                        {"keys", {{{"label", "attested-*"}}}},
-                                        {"destinations", {{{"clusterKmsProvider", dest}, {"requireAttestation", true}}}}}}});
+    auto policy = f.c.create(
+        byok::hsmpolicy::hsm_key_policies(), "",
+        {{"apiVersion", "byok.dev/v1alpha1"},
+         {"kind", "HsmKeyPolicy"},
+         {"metadata", {{"name", dest}}},
+         {"spec",
+          {{"namespaceSelector", testing::namespace_selector(f.ns)},
+           {"keys", {{{"label", "attested-*"}}}},
+           {"destinations", {{{"clusterKmsProvider", dest}, {"requireAttestation", true}}}}}}});
     REQUIRE(policy.ok());
     Json o = imported_key("attested-db", "x", "aes256-gcm96", "attested-db");
     o["spec"]["providerRef"] = {{"kind", "ClusterKmsProvider"}, {"name", dest}};
@@ -294,16 +342,25 @@ TEST_CASE("tenancy: a policy that requires attestation wraps only for an ImportJ
   };
   // Without roots the attestation cannot be checked; with roots of another authority, or the
   // two authorities swapped, it fails.
-  CHECK_THAT(run("attest-none", {}, "WrappingKeyNotTrusted"), Catch::Contains("--gcp-attestation-manufacturer-roots"));
+  CHECK_THAT(run("attest-none", {}, "WrappingKeyNotTrusted"),
+             Catch::Contains("--gcp-attestation-manufacturer-roots"));
   const std::string other = "/tmp/byok-attest-other-roots.pem";
-  REQUIRE(testing::run_command("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-root "
-                               "-keyout /dev/null -out " + other + " 2>&1").exit_code == 0);
-  CHECK_THAT(run("attest-other", {"--gcp-attestation-manufacturer-roots", other, "--gcp-attestation-owner-roots", owner},
-                 "WrappingKeyNotTrusted"),
-             Catch::Contains("chain to a configured manufacturer root"));
-  CHECK_THAT(run("attest-swapped", {"--gcp-attestation-manufacturer-roots", owner, "--gcp-attestation-owner-roots", maker},
-                 "WrappingKeyNotTrusted"),
-             Catch::Contains("configured manufacturer root"));
+  REQUIRE(
+      testing::run_command("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-root "
+                           "-keyout /dev/null -out " +
+                           other + " 2>&1")
+          .exit_code == 0);
+  CHECK_THAT(
+      run("attest-other",
+          {"--gcp-attestation-manufacturer-roots", other, "--gcp-attestation-owner-roots", owner},
+          "WrappingKeyNotTrusted"),
+      Catch::Contains("chain to a configured manufacturer root"));
+  CHECK_THAT(
+      run("attest-swapped",
+          {"--gcp-attestation-manufacturer-roots", owner, "--gcp-attestation-owner-roots", maker},
+          "WrappingKeyNotTrusted"),
+      Catch::Contains("configured manufacturer root"));
   // With the roots the fake's HSM chains to: imported.
-  run("attest-ok", {"--gcp-attestation-manufacturer-roots", maker, "--gcp-attestation-owner-roots", owner}, "");
+  run("attest-ok",
+      {"--gcp-attestation-manufacturer-roots", maker, "--gcp-attestation-owner-roots", owner}, "");
 }

@@ -11,7 +11,10 @@ namespace {
 std::vector<std::string> feed_all(LineFramer& f, const std::vector<std::string>& chunks) {
   std::vector<std::string> lines;
   for (const auto& c : chunks) {
-    auto r = f.feed(c, [&](std::string& l) { lines.push_back(l); return true; });
+    auto r = f.feed(c, [&](std::string& l) {
+      lines.push_back(l);
+      return true;
+    });
     REQUIRE(r.ok());
   }
   return lines;
@@ -29,7 +32,10 @@ TEST_CASE("a line longer than the cap is refused, whether or not it ever ends",
           "[common][framer]") {
   LineFramer f(10);
   int delivered = 0;
-  auto count = [&](std::string&) { ++delivered; return true; };
+  auto count = [&](std::string&) {
+    ++delivered;
+    return true;
+  };
   REQUIRE(f.feed("0123456789\n", count).ok());  // exactly the cap: fine
   CHECK(delivered == 1);
   REQUIRE(f.feed("01234", count).ok());
@@ -43,7 +49,10 @@ TEST_CASE("a line longer than the cap is refused, whether or not it ever ends",
 TEST_CASE("the consumer can stop the framer mid-chunk", "[common][framer]") {
   LineFramer f(100);
   std::vector<std::string> seen;
-  auto r = f.feed("a\nb\nc\n", [&](std::string& l) { seen.push_back(l); return l != "b"; });
+  auto r = f.feed("a\nb\nc\n", [&](std::string& l) {
+    seen.push_back(l);
+    return l != "b";
+  });
   REQUIRE(r.ok());
   CHECK_FALSE(*r);
   CHECK(seen == std::vector<std::string>{"a", "b"});

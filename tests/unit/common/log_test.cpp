@@ -26,7 +26,9 @@ TEST_CASE("a JSON log line carries ts, level, msg, the scope's fields and its ow
   std::ostringstream out;
   Logger log(out, Logger::Format::Json, Logger::Level::Debug);
   {
-    LogScope scope({{"controller", "customermanagedkey"}, {"namespace", "team-a"}, {"name", "alpha"},
+    LogScope scope({{"controller", "customermanagedkey"},
+                    {"namespace", "team-a"},
+                    {"name", "alpha"},
                     {"reconcileID", "3f0c5b1e-6a2d-4c1e-9a7b-2d4e5f6a7b8c"}});
     log.info("reconciled", {{"result", "success"}});
   }
@@ -71,7 +73,8 @@ TEST_CASE("log scopes nest and belong to their thread", "[log]") {
   CHECK_FALSE(nlohmann::json::parse(lines[2]).contains("name"));
 }
 
-TEST_CASE("a text log line quotes only ambiguous values and drops records below the level", "[log]") {
+TEST_CASE("a text log line quotes only ambiguous values and drops records below the level",
+          "[log]") {
   std::ostringstream out;
   Logger log(out, Logger::Format::Text, Logger::Level::Info);
   log.debug("hidden");
@@ -82,7 +85,8 @@ TEST_CASE("a text log line quotes only ambiguous values and drops records below 
   CHECK(lines[0].substr(20) == " info msg here name=alpha key=plain error=\"has space\"");
 }
 
-TEST_CASE("the text logger writes invalid UTF-8 from a hostile answer instead of throwing", "[log]") {
+TEST_CASE("the text logger writes invalid UTF-8 from a hostile answer instead of throwing",
+          "[log]") {
   std::ostringstream out;
   Logger log(out, Logger::Format::Text);
   CHECK_NOTHROW(log.info("kms answer", {{"body", std::string("bad \xff\xfe bytes")}}));

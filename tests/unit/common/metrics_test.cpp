@@ -14,8 +14,8 @@ using namespace byok::metrics;
 
 TEST_CASE("counters and gauges render with HELP, TYPE and sorted label sets", "[metrics]") {
   Registry r;
-  auto& reconciles = r.counter("controller_runtime_reconcile_total", "Total number of reconciliations",
-                               {"controller", "result"});
+  auto& reconciles = r.counter("controller_runtime_reconcile_total",
+                               "Total number of reconciliations", {"controller", "result"});
   reconciles.with({"cmk", "success"}).inc();
   reconciles.with({"cmk", "success"}).inc(2);
   reconciles.with({"cmk", "error"}).inc();
@@ -38,7 +38,8 @@ TEST_CASE("counters and gauges render with HELP, TYPE and sorted label sets", "[
 TEST_CASE("a family shows its HELP and TYPE before it has samples", "[metrics]") {
   Registry r;
   r.counter("byok_kms_requests_total", "KMS calls", {"provider", "operation", "outcome"});
-  CHECK(r.render() == "# HELP byok_kms_requests_total KMS calls\n# TYPE byok_kms_requests_total counter\n");
+  CHECK(r.render() ==
+        "# HELP byok_kms_requests_total KMS calls\n# TYPE byok_kms_requests_total counter\n");
 }
 
 TEST_CASE("label values and HELP text are escaped", "[metrics]") {
@@ -72,7 +73,8 @@ TEST_CASE("a histogram without labels puts le alone in the braces", "[metrics]")
   Registry r;
   r.histogram("h", "H", {}, {1}).with({}).observe(2);
   CHECK(r.render() ==
-        "# HELP h H\n# TYPE h histogram\nh_bucket{le=\"1\"} 0\nh_bucket{le=\"+Inf\"} 1\nh_sum 2\nh_count 1\n");
+        "# HELP h H\n# TYPE h histogram\nh_bucket{le=\"1\"} 0\nh_bucket{le=\"+Inf\"} 1\nh_sum "
+        "2\nh_count 1\n");
 }
 
 TEST_CASE("values are written as the text format reads them", "[metrics]") {
@@ -85,7 +87,8 @@ TEST_CASE("values are written as the text format reads them", "[metrics]") {
   CHECK(format_value(std::nan("")) == "NaN");
 }
 
-TEST_CASE("registering a name again returns the same family, another shape is refused", "[metrics]") {
+TEST_CASE("registering a name again returns the same family, another shape is refused",
+          "[metrics]") {
   Registry r;
   auto& a = r.counter("x_total", "X", {"k"});
   auto& b = r.counter("x_total", "X", {"k"});

@@ -10,7 +10,7 @@ TEST_CASE("a reconciler's own status writes do not wake it, changes to the objec
   Json v1 = Json::parse(R"({"metadata":{"name":"k","namespace":"n","generation":1,
       "resourceVersion":"10","managedFields":[{"manager":"a"}]},"spec":{"x":1},
       "status":{"message":"request id 1"}})");
-  CHECK(wakes_reconcile(nullptr, &v1));  // new
+  CHECK(wakes_reconcile(nullptr, &v1));        // new
   CHECK_FALSE(wakes_reconcile(&v1, nullptr));  // deleted: nothing to reconcile
 
   Json status_only = v1;

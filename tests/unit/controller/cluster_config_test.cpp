@@ -20,7 +20,8 @@ std::filesystem::path write_temp(const std::string& name, const std::string& tex
 }
 }  // namespace
 
-TEST_CASE("kubeconfig: inline data, files relative to the kubeconfig, current context", "[kubeconfig]") {
+TEST_CASE("kubeconfig: inline data, files relative to the kubeconfig, current context",
+          "[kubeconfig]") {
   write_temp("ca.crt", "CA-PEM");
   auto p = write_temp("config", R"(apiVersion: v1
 kind: Config
@@ -38,8 +39,10 @@ contexts:
 users:
 - name: u
   user:
-    client-certificate-data: )" + base64_encode("CERT-PEM") + R"(
-    client-key-data: )" + base64_encode("KEY-PEM") + R"(
+    client-certificate-data: )" + base64_encode("CERT-PEM") +
+                                    R"(
+    client-key-data: )" + base64_encode("KEY-PEM") +
+                                    R"(
 - name: t
   user: {token: abc}
 )");
@@ -60,7 +63,8 @@ users:
 }
 
 TEST_CASE("HTTP statuses map to error kinds with the apiserver's message", "[client]") {
-  auto e = kube::error_from_http(409, R"({"kind":"Status","message":"the object has been modified"})", "PATCH /x");
+  auto e = kube::error_from_http(
+      409, R"({"kind":"Status","message":"the object has been modified"})", "PATCH /x");
   CHECK(e.kind == ErrorKind::Conflict);
   CHECK(e.message == "PATCH /x: HTTP 409: the object has been modified");
   CHECK(kube::error_from_http(410, "", "w").kind == ErrorKind::Gone);

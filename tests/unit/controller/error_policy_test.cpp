@@ -41,8 +41,10 @@ TEST_CASE("error policy: each error kind's recovery and the action an unreported
   CHECK(result_for(Status{}).action == A::Done);
 }
 
-TEST_CASE("error policy: a reported failure backs off when transient, else comes back after the "
-          "lasting delay", "[controller][policy]") {
+TEST_CASE(
+    "error policy: a reported failure backs off when transient, else comes back after the "
+    "lasting delay",
+    "[controller][policy]") {
   auto soon = reported_failure(true, "KMS down", std::chrono::minutes(5));
   CHECK(soon.action == A::RetryBackoff);
   CHECK(soon.error == "KMS down");
@@ -56,13 +58,15 @@ TEST_CASE("error policy: a reported failure backs off when transient, else comes
   CHECK(done().action == A::Done);
 }
 
-TEST_CASE("error policy: a server's Retry-After becomes the least the backoff waits, at most an hour",
-          "[controller][policy]") {
+TEST_CASE(
+    "error policy: a server's Retry-After becomes the least the backoff waits, at most an hour",
+    "[controller][policy]") {
   Error throttled{ErrorKind::Throttled, "slow down", std::chrono::seconds(30)};
   auto r = result_for(throttled);
   CHECK(r.action == A::RetryBackoff);
   CHECK(r.after == std::chrono::seconds(30));
-  auto reported = reported_failure(true, "slow down", std::chrono::minutes(5), std::chrono::seconds(30));
+  auto reported =
+      reported_failure(true, "slow down", std::chrono::minutes(5), std::chrono::seconds(30));
   CHECK(reported.after == std::chrono::seconds(30));
   // Only the backoff honours it: a lasting failure keeps its own delay.
   CHECK(reported_failure(false, "gone", std::chrono::minutes(5), std::chrono::seconds(30)).after ==
@@ -73,8 +77,10 @@ TEST_CASE("error policy: a server's Retry-After becomes the least the backoff wa
   CHECK(honoured_retry_after(std::chrono::seconds(-5)) == Millis(0));
 }
 
-TEST_CASE("error policy: the lasting-failure delay grows with the failure, within a minute and an "
-          "hour", "[controller][policy]") {
+TEST_CASE(
+    "error policy: the lasting-failure delay grows with the failure, within a minute and an "
+    "hour",
+    "[controller][policy]") {
   using std::chrono::seconds;
   CHECK(lasting_failure_delay(seconds(0)) == seconds(60));
   CHECK(lasting_failure_delay(seconds(-5)) == seconds(60));

@@ -18,7 +18,8 @@ struct PatchRecorder : testing::FakeKubeClient {
   std::vector<kube::Json> patches;
   Result<kube::Json> answer = kube::Json::object();
   Result<kube::Json> patch(const kube::ResourceType&, const std::string&, const std::string&,
-                           kube::PatchType, const kube::Json& body, const kube::PatchOptions&) override {
+                           kube::PatchType, const kube::Json& body,
+                           const kube::PatchOptions&) override {
     patches.push_back(body);
     return answer;
   }
@@ -54,7 +55,8 @@ Result<ReconcileResult> run(PatchRecorder& client, const ObjectMeta& m, Calls& c
 
 }  // namespace
 
-TEST_CASE("with_finalizer: a live object gets the finalizer before apply ever runs", "[finalizer]") {
+TEST_CASE("with_finalizer: a live object gets the finalizer before apply ever runs",
+          "[finalizer]") {
   PatchRecorder client;
   Calls calls;
   auto r = run(client, meta({"other.io/x"}, false), calls);
@@ -75,8 +77,10 @@ TEST_CASE("with_finalizer: a live object gets the finalizer before apply ever ru
   CHECK(calls.cleanup == 0);
 }
 
-TEST_CASE("with_finalizer: deletion runs cleanup, then removes only our finalizer, guarded by "
-          "cleanup's resourceVersion", "[finalizer]") {
+TEST_CASE(
+    "with_finalizer: deletion runs cleanup, then removes only our finalizer, guarded by "
+    "cleanup's resourceVersion",
+    "[finalizer]") {
   PatchRecorder client;
   Calls calls;
   auto r = run(client, meta({kOurs, "other.io/x"}, true), calls, Cleanup::finished("9"));

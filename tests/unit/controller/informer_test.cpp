@@ -33,14 +33,16 @@ class ScriptedClient : public testing::FakeKubeClient {
   int list_calls = 0;
   StopSignal* stop_when_done = nullptr;
 
-  Result<Json> list(const kube::ResourceType&, const std::string&, const kube::ListOptions&) override {
+  Result<Json> list(const kube::ResourceType&, const std::string&,
+                    const kube::ListOptions&) override {
     list_calls++;
     Json page = lists.front();
     if (lists.size() > 1) lists.pop_front();
     return page;
   }
   Status watch(const kube::ResourceType&, const std::string&, const kube::WatchOptions& o,
-               const std::function<bool(const kube::WatchEvent&)>& on_event, StopSignal& stop) override {
+               const std::function<bool(const kube::WatchEvent&)>& on_event,
+               StopSignal& stop) override {
     watched_from.push_back(o.resource_version);
     if (sessions.empty()) {
       stop.request_stop();
@@ -63,8 +65,8 @@ TEST_CASE("informer: list, watch, bookmark, clean end, 410 Gone relist", "[infor
   ScriptedClient client;
   client.lists = {list_of({obj("a", "1")}, "3"), list_of({obj("b", "7")}, "9")};
   client.sessions = {
-      {{{"MODIFIED", obj("a", "4")}, {"BOOKMARK", obj("", "5")}}, Status{}},       // clean end
-      {{{"ADDED", obj("b", "6")}}, Status{Error{ErrorKind::Gone, "too old"}}},    // expired
+      {{{"MODIFIED", obj("a", "4")}, {"BOOKMARK", obj("", "5")}}, Status{}},    // clean end
+      {{{"ADDED", obj("b", "6")}}, Status{Error{ErrorKind::Gone, "too old"}}},  // expired
       {{{"DELETED", obj("b", "10")}}, Status{}},
   };
   std::ostringstream sink;
@@ -126,7 +128,8 @@ TEST_CASE("informer: a handler that throws on one object is logged, and the othe
   inf.add_handler([&](const Json*, const Json* now) {
     if ((*now)["metadata"]["name"] == "bad") throw std::runtime_error("unexpected field");
   });
-  inf.add_handler([&](const Json*, const Json* now) { seen.push_back((*now)["metadata"]["name"]); });
+  inf.add_handler(
+      [&](const Json*, const Json* now) { seen.push_back((*now)["metadata"]["name"]); });
   StopSignal stop;
   CHECK_NOTHROW(inf.run(stop));  // the relist path once took the process down
   CHECK(seen == std::vector<std::string>{"bad", "good", "late"});
@@ -154,7 +157,8 @@ class PerNamespaceClient : public testing::FakeKubeClient {
   std::mutex mu;
   size_t done = 0;
 
-  Result<Json> list(const kube::ResourceType&, const std::string& ns, const kube::ListOptions&) override {
+  Result<Json> list(const kube::ResourceType&, const std::string& ns,
+                    const kube::ListOptions&) override {
     std::lock_guard<std::mutex> lock(mu);
     list_calls[ns]++;
     auto& lists = scripts.at(ns).lists;
@@ -163,7 +167,8 @@ class PerNamespaceClient : public testing::FakeKubeClient {
     return page;
   }
   Status watch(const kube::ResourceType&, const std::string& ns, const kube::WatchOptions&,
-               const std::function<bool(const kube::WatchEvent&)>& on_event, StopSignal& stop) override {
+               const std::function<bool(const kube::WatchEvent&)>& on_event,
+               StopSignal& stop) override {
     std::unique_lock<std::mutex> lock(mu);
     auto& sessions = scripts.at(ns).sessions;
     if (sessions.empty()) {
@@ -182,17 +187,22 @@ class PerNamespaceClient : public testing::FakeKubeClient {
 
 }  // namespace
 
-TEST_CASE("informer: several namespaces are watched each on its own, and one's relist leaves the "
-          "other's objects in the store", "[informer]") {
+TEST_CASE(
+    "informer: several namespaces are watched each on its own, and one's relist leaves the "
+    "other's objects in the store",
+    "[informer]") {
   PerNamespaceClient client;
-  client.scripts["a"] = {{list_of({obj_in("a", "x", "1")}, "2"), list_of({}, "5")},
-                         {{{{"ADDED", obj_in("a", "z", "3")}}, Status{Error{ErrorKind::Gone, "expired"}}}}};
-  client.scripts["b"] = {{list_of({obj_in("b", "y", "1")}, "2")}, {{{{"MODIFIED", obj_in("b", "y", "4")}}, Status{}}}};
+  client.scripts["a"] = {
+      {list_of({obj_in("a", "x", "1")}, "2"), list_of({}, "5")},
+      {{{{"ADDED", obj_in("a", "z", "3")}}, Status{Error{ErrorKind::Gone, "expired"}}}}};
+  client.scripts["b"] = {{list_of({obj_in("b", "y", "1")}, "2")},
+                         {{{{"MODIFIED", obj_in("b", "y", "4")}}, Status{}}}};
   std::ostringstream sink;
   Logger log(sink);
   RealClock clock;
   SeededRandom random{1};
-  Informer inf(client, byok::testing::widgets(), std::vector<std::string>{"a", "b"}, clock, random, log);
+  Informer inf(client, byok::testing::widgets(), std::vector<std::string>{"a", "b"}, clock, random,
+               log);
   std::mutex seen_mu;
   std::vector<std::string> seen;
   inf.add_handler([&](const Json* old, const Json* now) {
@@ -210,12 +220,15 @@ TEST_CASE("informer: several namespaces are watched each on its own, and one's r
   // a's relist found nothing: a's objects went, b's stayed.
   CHECK(inf.store().keys() == std::vector<std::string>{"b/y"});
   std::sort(seen.begin(), seen.end());
-  CHECK(seen == std::vector<std::string>{"add a/x", "add a/z", "add b/y", "delete a/x", "delete a/z", "update b/y"});
+  CHECK(seen == std::vector<std::string>{"add a/x", "add a/z", "add b/y", "delete a/x",
+                                         "delete a/z", "update b/y"});
 }
 
-TEST_CASE("store: replacing one namespace's objects keeps the neighbours' (a/ and ab/ alike)", "[informer]") {
+TEST_CASE("store: replacing one namespace's objects keeps the neighbours' (a/ and ab/ alike)",
+          "[informer]") {
   Store store;
-  store.replace({obj_in("a", "1", "1"), obj_in("a", "2", "1"), obj_in("ab", "3", "1"), obj_in("b", "4", "1")});
+  store.replace({obj_in("a", "1", "1"), obj_in("a", "2", "1"), obj_in("ab", "3", "1"),
+                 obj_in("b", "4", "1")});
   auto removed = store.replace_namespace("a", {obj_in("a", "2", "2"), obj_in("a", "5", "2")});
   REQUIRE(removed.size() == 1);
   CHECK(removed[0]["metadata"]["name"] == "1");
@@ -230,7 +243,8 @@ TEST_CASE("informer: a namespace named twice is watched once", "[informer]") {
   Logger log(sink);
   RealClock clock;
   SeededRandom random{1};
-  Informer inf(client, byok::testing::widgets(), std::vector<std::string>{"a", "a"}, clock, random, log);
+  Informer inf(client, byok::testing::widgets(), std::vector<std::string>{"a", "a"}, clock, random,
+               log);
   StopSignal stop;
   inf.run(stop);
   CHECK(inf.synced());
@@ -253,7 +267,8 @@ struct FailingWatches : testing::FakeKubeClient {
   ManualClock* clock = nullptr;
   std::deque<std::chrono::milliseconds> watch_lasts;  // one per watch; none left: stop
 
-  Result<Json> list(const kube::ResourceType&, const std::string&, const kube::ListOptions&) override {
+  Result<Json> list(const kube::ResourceType&, const std::string&,
+                    const kube::ListOptions&) override {
     return list_of({}, "1");
   }
   Status watch(const kube::ResourceType&, const std::string&, const kube::WatchOptions&,
@@ -293,8 +308,10 @@ std::vector<Millis> backoffs_with_seed(std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("informer: reconnect backoff reads the injected clock and random source, so a seed "
-          "replays it exactly", "[informer]") {
+TEST_CASE(
+    "informer: reconnect backoff reads the injected clock and random source, so a seed "
+    "replays it exactly",
+    "[informer]") {
   auto waits = backoffs_with_seed(42);
   REQUIRE(waits.size() == 5);
   // Jittered in [d/2, d] for d = 800 ms, 1.6 s, 3.2 s: the failures count up...

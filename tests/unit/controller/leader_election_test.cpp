@@ -29,16 +29,20 @@ LeaderElectionConfig config_for(const std::string& identity) {
 }
 
 json lease(json spec, const std::string& rv = "7") {
-  return {{"apiVersion", "coordination.k8s.io/v1"},
-          {"kind", "Lease"},
-          {"metadata", {{"name", "byok-operator-leader"}, {"namespace", "byok-system"}, {"resourceVersion", rv}}},
-          {"spec", spec}};
+  return {
+      {"apiVersion", "coordination.k8s.io/v1"},
+      {"kind", "Lease"},
+      {"metadata",
+       {{"name", "byok-operator-leader"}, {"namespace", "byok-system"}, {"resourceVersion", rv}}},
+      {"spec", spec}};
 }
 
 json held_by(const std::string& holder, const std::string& renew = "2027-01-15T07:59:59.000000Z",
              int transitions = 3) {
-  return {{"holderIdentity", holder}, {"leaseDurationSeconds", 15},
-          {"acquireTime", "2027-01-15T07:00:00.000000Z"}, {"renewTime", renew},
+  return {{"holderIdentity", holder},
+          {"leaseDurationSeconds", 15},
+          {"acquireTime", "2027-01-15T07:00:00.000000Z"},
+          {"renewTime", renew},
           {"leaseTransitions", transitions}};
 }
 
@@ -50,14 +54,18 @@ TEST_CASE("leader election: no Lease yet is created, held by me", "[leader]") {
   CHECK(d.write["metadata"]["name"] == "byok-operator-leader");
   CHECK(d.write["metadata"]["namespace"] == "byok-system");
   CHECK(d.write["kind"] == "Lease");
-  CHECK(d.spec == json{{"holderIdentity", "me"}, {"leaseDurationSeconds", 15},
+  CHECK(d.spec == json{{"holderIdentity", "me"},
+                       {"leaseDurationSeconds", 15},
                        {"acquireTime", "2027-01-15T08:00:00.000000Z"},
-                       {"renewTime", "2027-01-15T08:00:00.000000Z"}, {"leaseTransitions", 0}});
+                       {"renewTime", "2027-01-15T08:00:00.000000Z"},
+                       {"leaseTransitions", 0}});
   CHECK(d.write["spec"] == d.spec);
 }
 
-TEST_CASE("leader election: a Lease another replica holds is waited on until it stays unchanged a lease duration",
-          "[leader]") {
+TEST_CASE(
+    "leader election: a Lease another replica holds is waited on until it stays unchanged a lease "
+    "duration",
+    "[leader]") {
   auto cfg = config_for("me");
   auto current = lease(held_by("other"));
   auto first = decide_lease(current, {}, kT0, kWall, cfg);
@@ -85,7 +93,8 @@ TEST_CASE("leader election: a Lease another replica holds is waited on until it 
 
 TEST_CASE("leader election: a renewal by the holder restarts the expiry clock", "[leader]") {
   auto cfg = config_for("me");
-  auto first = decide_lease(lease(held_by("other", "2027-01-15T07:59:59.000000Z"), "7"), {}, kT0, kWall, cfg);
+  auto first = decide_lease(lease(held_by("other", "2027-01-15T07:59:59.000000Z"), "7"), {}, kT0,
+                            kWall, cfg);
   auto renewed = lease(held_by("other", "2027-01-15T08:00:10.000000Z"), "8");
   auto d = decide_lease(renewed, first.observation, kT0 + 10s, kWall + 10s, cfg);
   CHECK(d.action == LeaseAction::Wait);
@@ -110,10 +119,12 @@ TEST_CASE("leader election: the holder's clock never decides expiry (clock skew)
   auto ahead = lease(held_by("other", "2027-01-15T09:00:00.000000Z"), "9");
   d = decide_lease(ahead, {}, kT0, kWall, cfg);
   CHECK(d.action == LeaseAction::Wait);
-  CHECK(decide_lease(ahead, d.observation, kT0 + 15s, kWall + 15s, cfg).action == LeaseAction::Acquire);
+  CHECK(decide_lease(ahead, d.observation, kT0 + 15s, kWall + 15s, cfg).action ==
+        LeaseAction::Acquire);
 }
 
-TEST_CASE("leader election: my own Lease is renewed, keeping acquireTime and transitions", "[leader]") {
+TEST_CASE("leader election: my own Lease is renewed, keeping acquireTime and transitions",
+          "[leader]") {
   auto d = decide_lease(lease(held_by("me")), {}, kT0, kWall, config_for("me"));
   CHECK(d.action == LeaseAction::Renew);
   CHECK(d.spec["acquireTime"] == "2027-01-15T07:00:00.000000Z");
@@ -123,9 +134,11 @@ TEST_CASE("leader election: my own Lease is renewed, keeping acquireTime and tra
 }
 
 TEST_CASE("leader election: a released Lease is taken at once", "[leader]") {
-  json released = {{"holderIdentity", ""}, {"leaseDurationSeconds", 1},
+  json released = {{"holderIdentity", ""},
+                   {"leaseDurationSeconds", 1},
                    {"acquireTime", "2027-01-15T07:59:59.000000Z"},
-                   {"renewTime", "2027-01-15T07:59:59.000000Z"}, {"leaseTransitions", 3}};
+                   {"renewTime", "2027-01-15T07:59:59.000000Z"},
+                   {"leaseTransitions", 3}};
   auto d = decide_lease(lease(released), {}, kT0, kWall, config_for("me"));
   CHECK(d.action == LeaseAction::Acquire);
   CHECK(d.spec["leaseTransitions"] == 4);
@@ -147,24 +160,30 @@ TEST_CASE("leader election: missing fields read as client-go reads them", "[lead
     CHECK(d.spec["leaseTransitions"] == 1);
   }
   SECTION("null fields: zero values") {
-    json spec = {{"holderIdentity", nullptr}, {"leaseDurationSeconds", nullptr}, {"leaseTransitions", nullptr}};
+    json spec = {{"holderIdentity", nullptr},
+                 {"leaseDurationSeconds", nullptr},
+                 {"leaseTransitions", nullptr}};
     CHECK(decide_lease(lease(spec), {}, kT0, kWall, cfg).action == LeaseAction::Acquire);
   }
   SECTION("my Lease without acquireTime gets one") {
-    auto d = decide_lease(lease({{"holderIdentity", "me"}, {"leaseDurationSeconds", 15}}), {}, kT0, kWall, cfg);
+    auto d = decide_lease(lease({{"holderIdentity", "me"}, {"leaseDurationSeconds", 15}}), {}, kT0,
+                          kWall, cfg);
     CHECK(d.action == LeaseAction::Renew);
     CHECK(d.spec["acquireTime"] == "2027-01-15T08:00:00.000000Z");
     CHECK(d.spec["leaseTransitions"] == 0);
   }
 }
 
-TEST_CASE("leader election: release empties the holder, shortens the lease and keeps transitions", "[leader]") {
+TEST_CASE("leader election: release empties the holder, shortens the lease and keeps transitions",
+          "[leader]") {
   auto patch = release_patch(lease(held_by("me"), "12"), kWall);
   CHECK(patch == json{{"metadata", {{"resourceVersion", "12"}}},
                       {"spec",
-                       {{"holderIdentity", ""}, {"leaseDurationSeconds", 1},
+                       {{"holderIdentity", ""},
+                        {"leaseDurationSeconds", 1},
                         {"acquireTime", "2027-01-15T08:00:00.000000Z"},
-                        {"renewTime", "2027-01-15T08:00:00.000000Z"}, {"leaseTransitions", 3}}}});
+                        {"renewTime", "2027-01-15T08:00:00.000000Z"},
+                        {"leaseTransitions", 3}}}});
 }
 
 namespace {
@@ -176,7 +195,8 @@ class LeaseStore : public kube::KubeClient {
   std::optional<json> lease;
   int rv = 0;
   bool fail_all = false;
-  std::atomic<int> stall_ms{0};  // a read that hangs this long (an apiserver that stopped answering)
+  std::atomic<int> stall_ms{
+      0};  // a read that hangs this long (an apiserver that stopped answering)
   std::mutex mu;
 
   Result<json> get(const kube::ResourceType&, const std::string&, const std::string&) override {
@@ -195,12 +215,13 @@ class LeaseStore : public kube::KubeClient {
     (*lease)["metadata"]["resourceVersion"] = std::to_string(++rv);
     return *lease;
   }
-  Result<json> patch(const kube::ResourceType&, const std::string&, const std::string&, kube::PatchType,
-                     const json& body, const kube::PatchOptions&) override {
+  Result<json> patch(const kube::ResourceType&, const std::string&, const std::string&,
+                     kube::PatchType, const json& body, const kube::PatchOptions&) override {
     std::lock_guard<std::mutex> lock(mu);
     if (fail_all) return make_error(ErrorKind::Unavailable, "apiserver down");
     if (!lease) return make_error(ErrorKind::NotFound, "leases not found");
-    if (body["metadata"].value("resourceVersion", "") != (*lease)["metadata"].value("resourceVersion", ""))
+    if (body["metadata"].value("resourceVersion", "") !=
+        (*lease)["metadata"].value("resourceVersion", ""))
       return make_error(ErrorKind::Conflict, "the object has been modified");
     lease->merge_patch(body);
     (*lease)["metadata"]["resourceVersion"] = std::to_string(++rv);
@@ -210,10 +231,12 @@ class LeaseStore : public kube::KubeClient {
     std::lock_guard<std::mutex> lock(mu);
     return lease ? (*lease)["spec"].value("holderIdentity", "") : "";
   }
-  Result<json> list(const kube::ResourceType&, const std::string&, const kube::ListOptions&) override {
+  Result<json> list(const kube::ResourceType&, const std::string&,
+                    const kube::ListOptions&) override {
     return json::object();
   }
-  Status remove(const kube::ResourceType&, const std::string&, const std::string&, const std::string&) override {
+  Status remove(const kube::ResourceType&, const std::string&, const std::string&,
+                const std::string&) override {
     return {};
   }
   Status watch(const kube::ResourceType&, const std::string&, const kube::WatchOptions&,
@@ -252,7 +275,8 @@ struct Electors {
 
 }  // namespace
 
-TEST_CASE("leader election: one elector leads, a second waits, takes over after release", "[leader]") {
+TEST_CASE("leader election: one elector leads, a second waits, takes over after release",
+          "[leader]") {
   Electors e;
   auto& store = e.store;
   auto& never = e.never;
@@ -262,8 +286,8 @@ TEST_CASE("leader election: one elector leads, a second waits, takes over after 
   REQUIRE(a.acquire(never));
   CHECK(a.leading());
   CHECK(store.holder() == "a");
-  CHECK(e.registry.render().find("leader_election_master_status{name=\"byok-operator-leader\"} 1") !=
-        std::string::npos);
+  CHECK(e.registry.render().find(
+            "leader_election_master_status{name=\"byok-operator-leader\"} 1") != std::string::npos);
 
   StopSignal a_done;
   bool still_leading = false;  // Catch assertions stay on the test's thread
@@ -303,7 +327,8 @@ TEST_CASE("leader election: a leader that cannot renew within the deadline gives
   CHECK(e.sink.str().find("leader election lost") != std::string::npos);
 }
 
-TEST_CASE("leader election: a leader whose Lease was taken gives up at the next renewal", "[leader]") {
+TEST_CASE("leader election: a leader whose Lease was taken gives up at the next renewal",
+          "[leader]") {
   Electors e;
   auto a = e.leader("a");
   {

@@ -21,13 +21,15 @@ namespace {
 // Lists each kind's objects from a script; a watch delivers that kind's scripted events, then
 // waits for the stop.
 struct KindsClient : testing::FakeKubeClient {
-  std::map<std::string, std::vector<Json>> lists;                 // by plural
-  std::map<std::string, std::vector<kube::WatchEvent>> events;    // by plural
-  Result<Json> list(const kube::ResourceType& type, const std::string&, const kube::ListOptions&) override {
+  std::map<std::string, std::vector<Json>> lists;               // by plural
+  std::map<std::string, std::vector<kube::WatchEvent>> events;  // by plural
+  Result<Json> list(const kube::ResourceType& type, const std::string&,
+                    const kube::ListOptions&) override {
     return Json{{"items", lists[type.plural]}, {"metadata", {{"resourceVersion", "1"}}}};
   }
   Status watch(const kube::ResourceType& type, const std::string&, const kube::WatchOptions&,
-               const std::function<bool(const kube::WatchEvent&)>& on_event, StopSignal& stop) override {
+               const std::function<bool(const kube::WatchEvent&)>& on_event,
+               StopSignal& stop) override {
     auto mine = std::exchange(events[type.plural], {});
     for (const auto& e : mine) on_event(e);
     stop.wait_for(std::chrono::seconds(30));
@@ -36,19 +38,25 @@ struct KindsClient : testing::FakeKubeClient {
 };
 
 Json widget(const std::string& name) {
-  return {{"metadata", {{"namespace", "n"}, {"name", name}, {"resourceVersion", "1"}, {"generation", 1}}}};
+  return {{"metadata",
+           {{"namespace", "n"}, {"name", name}, {"resourceVersion", "1"}, {"generation", 1}}}};
 }
 // A gadget names the widget it belongs to.
 Json gadget(const std::string& name, const std::string& widget, int generation) {
-  return {{"metadata", {{"namespace", "n"}, {"name", name}, {"resourceVersion", std::to_string(generation)},
-                        {"generation", generation}}},
+  return {{"metadata",
+           {{"namespace", "n"},
+            {"name", name},
+            {"resourceVersion", std::to_string(generation)},
+            {"generation", generation}}},
           {"spec", {{"widget", widget}}}};
 }
 
 }  // namespace
 
-TEST_CASE("manager: a controller with watches reconciles its own objects and the ones the other "
-          "kind's changes map to", "[manager]") {
+TEST_CASE(
+    "manager: a controller with watches reconciles its own objects and the ones the other "
+    "kind's changes map to",
+    "[manager]") {
   KindsClient client;
   // Only w1 exists as a widget: w2 and w3 can be reconciled only because a gadget maps to them.
   client.lists["widgets"] = {widget("w1")};
@@ -96,7 +104,8 @@ TEST_CASE("manager: a controller with watches reconciles its own objects and the
 
   std::lock_guard<std::mutex> lock(mu);
   // w2 for g1 as listed, w3 for g1's update.
-  CHECK(mapped == std::vector<std::pair<std::string, std::string>>{{"n/g1", "n/w2"}, {"n/g1", "n/w3"}});
+  CHECK(mapped ==
+        std::vector<std::pair<std::string, std::string>>{{"n/g1", "n/w2"}, {"n/g1", "n/w3"}});
   CHECK(reconciled.count("n/w1") == 1);
   CHECK(reconciled.count("n/w2") == 1);
   CHECK(reconciled.count("n/w3") == 1);

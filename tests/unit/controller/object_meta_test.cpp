@@ -19,8 +19,8 @@ TEST_CASE("ObjectMeta::from_json reads any JSON, a wrongly typed field as absent
     CHECK(m.generation == 0);
     CHECK(m.annotations.is_object());
   }
-  auto m = ObjectMeta::from_json(json::parse(
-      R"({"metadata": {"name": "a", "generation": 4, "finalizers": [1, "f"]}})"));
+  auto m = ObjectMeta::from_json(
+      json::parse(R"({"metadata": {"name": "a", "generation": 4, "finalizers": [1, "f"]}})"));
   CHECK(m.name == "a");
   CHECK(m.generation == 4);
   CHECK(m.finalizers == std::vector<std::string>{"f"});

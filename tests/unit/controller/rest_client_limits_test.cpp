@@ -24,8 +24,9 @@ TEST_CASE("a watch line over the cap ends the watch with an error naming the cap
           "[controller][kube][limits]") {
   std::string event = R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})";
   std::string endless(kube::kMaxWatchEventBytes + 1024, 'x');
-  RawServer server("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" +
-                   event + "\n" + endless);
+  RawServer server(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" + event +
+      "\n" + endless);
   auto client = client_for(server);
   std::vector<std::string> names;
   StopSignal stop;
@@ -45,8 +46,7 @@ TEST_CASE("an apiserver answer over the cap is refused by name", "[controller][k
   RawServer server("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                    std::to_string(kube::kMaxApiserverBodyBytes + 1) + "\r\n\r\n{}");
   auto client = client_for(server);
-  auto r = client->get(byok::testing::widgets(),
-                                                      "ns", "a");
+  auto r = client->get(byok::testing::widgets(), "ns", "a");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find(kube::kResponseTooLargeCode) != std::string::npos);
 }
@@ -90,7 +90,8 @@ TEST_CASE("list_all gives up when even one object is too large", "[controller][k
 
 TEST_CASE("a watch line decodes to its event, an ERROR to the error its Status means",
           "[controller][kube][limits]") {
-  auto added = kube::decode_watch_event(R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})", "W");
+  auto added =
+      kube::decode_watch_event(R"({"type":"ADDED","object":{"metadata":{"name":"a"}}})", "W");
   REQUIRE(added.ok());
   CHECK(added->type == "ADDED");
   auto gone = kube::decode_watch_event(

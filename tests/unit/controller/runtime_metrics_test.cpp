@@ -24,7 +24,8 @@ bool has_line(const std::string& text, const std::string& line) {
 }
 }  // namespace
 
-TEST_CASE("the work queue records depth, adds, retries and both latencies under its name", "[workqueue][metrics]") {
+TEST_CASE("the work queue records depth, adds, retries and both latencies under its name",
+          "[workqueue][metrics]") {
   RealClock clock;
   metrics::Registry registry;
   WorkQueue q(clock);
@@ -47,8 +48,9 @@ TEST_CASE("the work queue records depth, adds, retries and both latencies under 
   CHECK(text.find("# TYPE workqueue_queue_duration_seconds histogram") != std::string::npos);
 }
 
-TEST_CASE("the controller counts reconciles by result, times them and logs each with a reconcile id",
-          "[controller][metrics]") {
+TEST_CASE(
+    "the controller counts reconciles by result, times them and logs each with a reconcile id",
+    "[controller][metrics]") {
   RealClock clock;
   metrics::Registry registry;
   std::ostringstream out;
@@ -56,14 +58,15 @@ TEST_CASE("the controller counts reconciles by result, times them and logs each 
   WorkQueue q(clock);
   int ids = 0;
   std::atomic<int> calls{0};
-  Controller c(
-      "customermanagedkey", q,
-      [&](const std::string& key) {
-        calls++;
-        if (key == "team-a/bad") return ReconcileResult{ReconcileResult::Action::Terminal, 0ms, "bad spec"};
-        return ReconcileResult{};
-      },
-      1, std::chrono::hours(1), log, {&registry, [&] { return "id-" + std::to_string(++ids); }});
+  Controller c("customermanagedkey", q,
+               [&](const std::string& key) {
+                 calls++;
+                 if (key == "team-a/bad")
+                   return ReconcileResult{ReconcileResult::Action::Terminal, 0ms, "bad spec"};
+                 return ReconcileResult{};
+               },
+               1, std::chrono::hours(1), log,
+               {&registry, [&] { return "id-" + std::to_string(++ids); }});
   q.add("team-a/good");
   q.add("team-a/bad");
   StopSignal stop;
@@ -74,13 +77,25 @@ TEST_CASE("the controller counts reconciles by result, times them and logs each 
   runner.join();
 
   auto text = registry.render();
-  CHECK(has_line(text, "controller_runtime_reconcile_total{controller=\"customermanagedkey\",result=\"success\"} 1"));
-  CHECK(has_line(text, "controller_runtime_reconcile_total{controller=\"customermanagedkey\",result=\"error\"} 1"));
-  CHECK(has_line(text, "controller_runtime_reconcile_total{controller=\"customermanagedkey\",result=\"requeue\"} 0"));
-  CHECK(has_line(text, "controller_runtime_reconcile_errors_total{controller=\"customermanagedkey\"} 1"));
-  CHECK(has_line(text, "controller_runtime_terminal_reconcile_errors_total{controller=\"customermanagedkey\"} 1"));
-  CHECK(has_line(text, "controller_runtime_reconcile_time_seconds_count{controller=\"customermanagedkey\"} 2"));
-  CHECK(has_line(text, "controller_runtime_max_concurrent_reconciles{controller=\"customermanagedkey\"} 1"));
+  CHECK(has_line(text,
+                 "controller_runtime_reconcile_total{controller=\"customermanagedkey\",result="
+                 "\"success\"} 1"));
+  CHECK(has_line(
+      text,
+      "controller_runtime_reconcile_total{controller=\"customermanagedkey\",result=\"error\"} 1"));
+  CHECK(has_line(text,
+                 "controller_runtime_reconcile_total{controller=\"customermanagedkey\",result="
+                 "\"requeue\"} 0"));
+  CHECK(has_line(text,
+                 "controller_runtime_reconcile_errors_total{controller=\"customermanagedkey\"} 1"));
+  CHECK(has_line(
+      text,
+      "controller_runtime_terminal_reconcile_errors_total{controller=\"customermanagedkey\"} 1"));
+  CHECK(has_line(
+      text,
+      "controller_runtime_reconcile_time_seconds_count{controller=\"customermanagedkey\"} 2"));
+  CHECK(has_line(
+      text, "controller_runtime_max_concurrent_reconciles{controller=\"customermanagedkey\"} 1"));
   CHECK(has_line(text, "controller_runtime_active_workers{controller=\"customermanagedkey\"} 0"));
   CHECK(has_line(text, "workqueue_adds_total{name=\"customermanagedkey\"} 2"));
 

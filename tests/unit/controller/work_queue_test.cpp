@@ -138,7 +138,8 @@ TEST_CASE("a namespace whose reconciles are slow holds at most its share of work
           "[workqueue][fairness]") {
   ManualClock clock;
   WorkQueue q(clock, fair());
-  for (const char* k : {"hostile/a", "hostile/b", "hostile/c", "team-b/x", "cluster-wide"}) q.add(k);
+  for (const char* k : {"hostile/a", "hostile/b", "hostile/c", "team-b/x", "cluster-wide"})
+    q.add(k);
   CHECK(*q.get() == "hostile/a");
   // Fast work is not held back: a second worker may take another hostile key at once.
   CHECK(*q.get() == "hostile/b");
@@ -169,20 +170,23 @@ TEST_CASE("without a fairness limit keys come out in order however slow", "[work
   CHECK(*q.get() == "hostile/b");
 }
 
-TEST_CASE("a namespace that was slow stays limited for slow_memory, however many quick reconciles "
-          "it mixes in", "[workqueue][fairness]") {
+TEST_CASE(
+    "a namespace that was slow stays limited for slow_memory, however many quick reconciles "
+    "it mixes in",
+    "[workqueue][fairness]") {
   ManualClock clock;
   auto options = fair();
   options.slow_memory = 60s;
   WorkQueue q(clock, options);
-  for (const char* k : {"hostile/a", "hostile/b", "hostile/c", "hostile/d", "team-b/x", "team-b/y"}) q.add(k);
+  for (const char* k : {"hostile/a", "hostile/b", "hostile/c", "hostile/d", "team-b/x", "team-b/y"})
+    q.add(k);
   CHECK(*q.get() == "hostile/a");
   clock.elapsed = 6s;
-  q.done("hostile/a");  // took 6 s: the namespace is slow now
+  q.done("hostile/a");             // took 6 s: the namespace is slow now
   CHECK(*q.get() == "hostile/b");  // nothing of it in process: its share is free
   // hostile/b has only just started, yet the namespace is known slow: hostile/c waits.
   CHECK(*q.get() == "team-b/x");
-  q.done("hostile/b");  // quick, a fast failure: the namespace is still slow
+  q.done("hostile/b");             // quick, a fast failure: the namespace is still slow
   CHECK(*q.get() == "hostile/c");  // its share is free again
   CHECK(*q.get() == "team-b/y");   // and only its share: hostile/d waits
   q.done("hostile/c");

@@ -71,7 +71,8 @@ TEST_CASE("DescribeKey sends a signed JSON 1.1 request and reads KeyMetadata", "
   CHECK(Json::parse(req.body) == Json{{"KeyId", "alias/payments"}});
   std::string auth = find_header(req.headers, "Authorization");
   CHECK(auth.rfind("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261123/eu-west-1/kms/aws4_request, "
-                   "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=", 0) == 0);
+                   "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=",
+                   0) == 0);
   // The signature covers exactly what was sent.
   HttpHeaders unsigned_headers;
   for (const auto& h : req.headers)
@@ -81,7 +82,8 @@ TEST_CASE("DescribeKey sends a signed JSON 1.1 request and reads KeyMetadata", "
   CHECK(auth == again.authorization);
 
   CHECK(key->key_id == "1234abcd-12ab-34cd-56ef-1234567890ab");
-  CHECK(key->resource == "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+  CHECK(key->resource ==
+        "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab");
   CHECK(key->state == "PendingDeletion");
   REQUIRE(key->status.has_value());
   CHECK(*key->status == CmkStatus::Deleted);
@@ -128,16 +130,17 @@ TEST_CASE("AWS error answers map to error kinds with messages naming the call an
        ErrorKind::NotFound, "NotFoundException"},
       {400, R"({"__type":"com.amazonaws.kms#AccessDeniedException","Message":"not allowed"})",
        ErrorKind::PermissionDenied, "AccessDeniedException"},
-      {400, R"({"__type":"UnrecognizedClientException","message":"The security token included in the request is invalid."})",
+      {400,
+       R"({"__type":"UnrecognizedClientException","message":"The security token included in the request is invalid."})",
        ErrorKind::Unauthenticated, "UnrecognizedClientException"},
       {400, R"({"__type":"InvalidSignatureException","message":"bad signature"})",
        ErrorKind::Unauthenticated, "InvalidSignatureException"},
       {400, R"({"__type":"KMSInvalidStateException","message":"is pending deletion"})",
        ErrorKind::FailedPrecondition, "KMSInvalidStateException"},
-      {400, R"({"__type":"ValidationException","message":"bad input"})",
-       ErrorKind::InvalidArgument, "ValidationException"},
-      {400, R"({"__type":"UnsupportedOperationException","message":"no"})",
-       ErrorKind::Unsupported, "UnsupportedOperationException"},
+      {400, R"({"__type":"ValidationException","message":"bad input"})", ErrorKind::InvalidArgument,
+       "ValidationException"},
+      {400, R"({"__type":"UnsupportedOperationException","message":"no"})", ErrorKind::Unsupported,
+       "UnsupportedOperationException"},
       {403, "", ErrorKind::PermissionDenied, ""},
   };
   for (const auto& c : cases) {
@@ -167,8 +170,9 @@ TEST_CASE("the x-amzn-ErrorType header names the error when the body does not", 
   CHECK(aws_error_kind("KMSInternalException", 500) == ErrorKind::Unavailable);
 }
 
-TEST_CASE("DescribeKey retries throttling and 5xx with growing jittered delays and re-signs each try",
-          "[kms][aws]") {
+TEST_CASE(
+    "DescribeKey retries throttling and 5xx with growing jittered delays and re-signs each try",
+    "[kms][aws]") {
   Fixture f;
   int n = 0;
   f.transport.handler = [&](const HttpRequest&) -> Result<HttpResponse> {
@@ -188,7 +192,9 @@ TEST_CASE("DescribeKey retries throttling and 5xx with growing jittered delays a
 
 TEST_CASE("DescribeKey gives up after the configured attempts and says so", "[kms][aws]") {
   Fixture f;
-  f.transport.handler = [](const HttpRequest&) { return answer(500, R"({"__type":"KMSInternalException","message":"oops"})"); };
+  f.transport.handler = [](const HttpRequest&) {
+    return answer(500, R"({"__type":"KMSInternalException","message":"oops"})");
+  };
   auto r = f.client->describe_key("k");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::Unavailable);
@@ -205,7 +211,8 @@ TEST_CASE("aws: a transport failure is Unavailable and names the call", "[kms][a
   auto r = f.client->describe_key("k");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::Unavailable);
-  CHECK(r.error().message.rfind("KMS DescribeKey: POST http://127.0.0.1:4599/: Connection refused", 0) == 0);
+  CHECK(r.error().message.rfind("KMS DescribeKey: POST http://127.0.0.1:4599/: Connection refused",
+                                0) == 0);
 }
 
 TEST_CASE("CreateKey and ImportKeyMaterial are sent once even on throttling or 5xx", "[kms][aws]") {
@@ -228,7 +235,9 @@ TEST_CASE("CreateKey and ImportKeyMaterial are sent once even on throttling or 5
 TEST_CASE("CreateKey with Origin EXTERNAL sends spec and usage and origin and tags", "[kms][aws]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest&) {
-    return answer(200, R"({"KeyMetadata":{"KeyId":"k1","Arn":"arn:k1","KeyState":"PendingImport","Enabled":false,"Origin":"EXTERNAL","KeySpec":"SYMMETRIC_DEFAULT","KeyUsage":"ENCRYPT_DECRYPT","CreationDate":1763912300}})");
+    return answer(
+        200,
+        R"({"KeyMetadata":{"KeyId":"k1","Arn":"arn:k1","KeyState":"PendingImport","Enabled":false,"Origin":"EXTERNAL","KeySpec":"SYMMETRIC_DEFAULT","KeyUsage":"ENCRYPT_DECRYPT","CreationDate":1763912300}})");
   };
   CreateKeyRequest req;
   req.description = "byok test";
@@ -241,18 +250,21 @@ TEST_CASE("CreateKey with Origin EXTERNAL sends spec and usage and origin and ta
   CHECK_FALSE(key->holds_material);  // a container awaiting its import
   const auto& sent = f.transport.requests[0];
   CHECK(find_header(sent.headers, "X-Amz-Target") == "TrentService.CreateKey");
-  CHECK(Json::parse(sent.body) ==
-        Json{{"Description", "byok test"},
-             {"KeySpec", "SYMMETRIC_DEFAULT"},
-             {"KeyUsage", "ENCRYPT_DECRYPT"},
-             {"Origin", "EXTERNAL"},
-             {"Tags", Json::array({{{"TagKey", "byok.dev/owner"}, {"TagValue", "default/cmk-a"}}})}});
+  CHECK(
+      Json::parse(sent.body) ==
+      Json{{"Description", "byok test"},
+           {"KeySpec", "SYMMETRIC_DEFAULT"},
+           {"KeyUsage", "ENCRYPT_DECRYPT"},
+           {"Origin", "EXTERNAL"},
+           {"Tags", Json::array({{{"TagKey", "byok.dev/owner"}, {"TagValue", "default/cmk-a"}}})}});
 }
 
 TEST_CASE("ScheduleKeyDeletion checks the 7..30 day window before sending", "[kms][aws]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest&) {
-    return answer(200, R"({"KeyId":"arn:k1","KeyState":"PendingDeletion","DeletionDate":1764517100,"PendingWindowInDays":7})");
+    return answer(
+        200,
+        R"({"KeyId":"arn:k1","KeyState":"PendingDeletion","DeletionDate":1764517100,"PendingWindowInDays":7})");
   };
   auto bad = f.client->schedule_key_deletion("k1", 6);
   REQUIRE_FALSE(bad.ok());
@@ -274,7 +286,8 @@ TEST_CASE("the state-changing calls name their targets", "[kms][aws]") {
   REQUIRE(f.client->cancel_key_deletion("k1").ok());
   REQUIRE(f.client->delete_imported_key_material("k1").ok());
   std::vector<std::string> targets;
-  for (const auto& r : f.transport.requests) targets.push_back(find_header(r.headers, "X-Amz-Target"));
+  for (const auto& r : f.transport.requests)
+    targets.push_back(find_header(r.headers, "X-Amz-Target"));
   CHECK(targets == std::vector<std::string>{"TrentService.DisableKey", "TrentService.EnableKey",
                                             "TrentService.CancelKeyDeletion",
                                             "TrentService.DeleteImportedKeyMaterial"});
@@ -284,7 +297,8 @@ TEST_CASE("the state-changing calls name their targets", "[kms][aws]") {
 TEST_CASE("GetCallerIdentity speaks STS's query protocol and reads the caller ARN", "[kms][aws]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest&) {
-    return answer(200, R"(<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+    return answer(200,
+                  R"(<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <GetCallerIdentityResult>
     <Arn>arn:aws:iam::111122223333:user/byok&amp;ops</Arn>
     <UserId>AIDACKCEVSQ6C2EXAMPLE</UserId>
@@ -302,7 +316,8 @@ TEST_CASE("GetCallerIdentity speaks STS's query protocol and reads the caller AR
   CHECK(req.method == "POST");
   CHECK(req.url == "http://127.0.0.1:4599/sts/");
   CHECK(req.body == "Action=GetCallerIdentity&Version=2011-06-15");
-  CHECK(find_header(req.headers, "Content-Type") == "application/x-www-form-urlencoded; charset=utf-8");
+  CHECK(find_header(req.headers, "Content-Type") ==
+        "application/x-www-form-urlencoded; charset=utf-8");
   CHECK(find_header(req.headers, "X-Amz-Target").empty());
   CHECK(find_header(req.headers, "Authorization").find("/20261123/eu-west-1/sts/aws4_request") !=
         std::string::npos);
@@ -374,7 +389,8 @@ TEST_CASE("wrapping key and import: the material wrapped under the fetched key i
     auto body = Json::parse(r.body);
     std::string target = find_header(r.headers, "X-Amz-Target");
     if (target == "TrentService.GetParametersForImport") {
-      CHECK(body == Json{{"KeyId", "k1"}, {"WrappingAlgorithm", "RSAES_OAEP_SHA_256"},
+      CHECK(body == Json{{"KeyId", "k1"},
+                         {"WrappingAlgorithm", "RSAES_OAEP_SHA_256"},
                          {"WrappingKeySpec", "RSA_2048"}});
       return answer(200, Json{{"KeyId", "arn:k1"},
                               {"PublicKey", base64_encode(public_der)},
@@ -387,9 +403,11 @@ TEST_CASE("wrapping key and import: the material wrapped under the fetched key i
         return answer(400, R"({"__type":"InvalidImportTokenException","message":"wrong token"})");
       CHECK(body.value("ExpirationModel", "") == "KEY_MATERIAL_DOES_NOT_EXPIRE");
       CHECK_FALSE(body.contains("ValidTo"));
-      received = oaep_sha256(kek.get(), *base64_decode(body.value("EncryptedKeyMaterial", "")), false);
+      received =
+          oaep_sha256(kek.get(), *base64_decode(body.value("EncryptedKeyMaterial", "")), false);
       if (received.empty())
-        return answer(400, R"({"__type":"IncorrectKeyMaterialException","message":"cannot unwrap"})");
+        return answer(400,
+                      R"({"__type":"IncorrectKeyMaterialException","message":"cannot unwrap"})");
       return answer(200, R"({"KeyId":"arn:k1","KeyMaterialId":"m-1"})");
     }
     return answer(400, R"({"__type":"UnknownOperationException"})");
@@ -440,12 +458,15 @@ TEST_CASE("imported material with an expiry sends ValidTo in epoch seconds", "[k
   CHECK(*base64_decode(body["EncryptedKeyMaterial"].get<std::string>()) == "w");
 }
 
-TEST_CASE("a rotation imports NEW_KEY_MATERIAL into the key the wrapping key names, and the "
-          "first import names no ImportType", "[kms][aws][import]") {
+TEST_CASE(
+    "a rotation imports NEW_KEY_MATERIAL into the key the wrapping key names, and the "
+    "first import names no ImportType",
+    "[kms][aws][import]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest& r) {
     if (find_header(r.headers, "X-Amz-Target") == "TrentService.ImportKeyMaterial")
-      return answer(200, R"({"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/k1","KeyMaterialId":"m-2"})");
+      return answer(
+          200, R"({"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/k1","KeyMaterialId":"m-2"})");
     if (find_header(r.headers, "X-Amz-Target") == "TrentService.RotateKeyOnDemand")
       return answer(200, R"({"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/k1"})");
     return answer(400, R"({"__type":"UnsupportedOperationException","message":"unexpected"})");
@@ -476,14 +497,19 @@ TEST_CASE("a rotation imports NEW_KEY_MATERIAL into the key the wrapping key nam
   CHECK_FALSE(Json::parse(f.transport.requests[2].body).contains("ImportType"));
 }
 
-TEST_CASE("prepare_import resumes with the key named by id or by ARN, and refuses an alias on "
-          "another key", "[kms][aws][import]") {
+TEST_CASE(
+    "prepare_import resumes with the key named by id or by ARN, and refuses an alias on "
+    "another key",
+    "[kms][aws][import]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest& r) {
     auto target = find_header(r.headers, "X-Amz-Target");
-    if (target == "TrentService.DescribeKey") return answer(200, kDescribeAnswer);  // the alias's key
+    if (target == "TrentService.DescribeKey")
+      return answer(200, kDescribeAnswer);  // the alias's key
     if (target == "TrentService.GetParametersForImport")
-      return answer(200, R"({"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+      return answer(
+          200,
+          R"({"KeyId":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         "ImportToken":"dA==","PublicKey":"cA==","ParametersValidTo":1.8E9})");
     return answer(400, R"({"__type":"UnsupportedOperationException","message":"unexpected"})");
   };
@@ -492,13 +518,17 @@ TEST_CASE("prepare_import resumes with the key named by id or by ARN, and refuse
   target.key_type = "aes256-gcm96";
   target.wrapping_algorithm = "RSAES_OAEP_SHA_256";
   CHECK(f.client->prepare_import(target, "1234abcd-12ab-34cd-56ef-1234567890ab").ok());
-  CHECK(f.client->prepare_import(
-      target, "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab").ok());
+  CHECK(
+      f.client
+          ->prepare_import(
+              target, "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+          .ok());
   auto other = f.client->prepare_import(target, "ffffffff-12ab-34cd-56ef-1234567890ab");
   REQUIRE_FALSE(other.ok());
   CHECK(other.error().kind == ErrorKind::AlreadyExists);
-  CHECK(other.error().message == "alias/ik names key 1234abcd-12ab-34cd-56ef-1234567890ab, not "
-                                 "ffffffff-12ab-34cd-56ef-1234567890ab");
+  CHECK(other.error().message ==
+        "alias/ik names key 1234abcd-12ab-34cd-56ef-1234567890ab, not "
+        "ffffffff-12ab-34cd-56ef-1234567890ab");
 }
 
 TEST_CASE("from_config names the missing field", "[kms][aws]") {
@@ -535,7 +565,8 @@ TEST_CASE("a KMS that answers Truncated forever is asked a bounded number of pag
   f.transport.handler = [&](const kms::HttpRequest&) -> Result<kms::HttpResponse> {
     ++calls;
     // Empty pages, each with a new marker: only the page cap stops it.
-    return answer(200, R"({"Keys":[],"Truncated":true,"NextMarker":"m)" + std::to_string(calls) + R"("})");
+    return answer(
+        200, R"({"Keys":[],"Truncated":true,"NextMarker":"m)" + std::to_string(calls) + R"("})");
   };
   auto keys = f.client->list_keys();
   REQUIRE_FALSE(keys.ok());
@@ -553,7 +584,8 @@ TEST_CASE("a KMS that answers Truncated forever is asked a bounded number of pag
   CHECK(calls == 2);
 }
 
-TEST_CASE("find_key scans the account by owner tag only when a create may have begun", "[kms][aws]") {
+TEST_CASE("find_key scans the account by owner tag only when a create may have begun",
+          "[kms][aws]") {
   Fixture f;
   std::vector<std::string> targets;
   f.transport.handler = [&](const kms::HttpRequest& req) -> Result<kms::HttpResponse> {
@@ -578,11 +610,14 @@ TEST_CASE("find_key scans the account by owner tag only when a create may have b
   target.unnamed_key_possible = true;
   REQUIRE(f.client->find_key(target).ok());
   CHECK(targets == std::vector<std::string>{"TrentService.DescribeKey", "TrentService.ListKeys",
-                                            "TrentService.ListResourceTags", "TrentService.ListResourceTags"});
+                                            "TrentService.ListResourceTags",
+                                            "TrentService.ListResourceTags"});
 }
 
-TEST_CASE("what AWS would refuse is refused before anything is created: alias names, ValidTo "
-          "beyond 365 days or past, rotation of asymmetric keys", "[kms][aws][import]") {
+TEST_CASE(
+    "what AWS would refuse is refused before anything is created: alias names, ValidTo "
+    "beyond 365 days or past, rotation of asymmetric keys",
+    "[kms][aws][import]") {
   Fixture f;  // now: 2026-11-23T15:38:00Z
   ImportTarget t;
   t.name = "payments";
@@ -628,8 +663,9 @@ TEST_CASE("what AWS would refuse is refused before anything is created: alias na
   auto late = t;
   late.valid_to = at("2027-11-24T15:38:01Z");  // 366 days ahead
   refused(late, "spec.validTo 2027-11-24T15:38:01Z is more than 365 days ahead");
-  CHECK(f.client->check_target(late, f.clock.now()).error().message.find(
-            "set spec.validTo before 2027-11-23T15:38:00Z") != std::string::npos);
+  CHECK(f.client->check_target(late, f.clock.now())
+            .error()
+            .message.find("set spec.validTo before 2027-11-23T15:38:00Z") != std::string::npos);
   late.valid_to = at("2027-11-23T15:38:00Z");  // exactly 365 days: allowed
   CHECK(f.client->check_target(late, f.clock.now()).ok());
   auto past = t;
@@ -650,11 +686,14 @@ TEST_CASE("what AWS would refuse is refused before anything is created: alias na
   CHECK(f.client->check_target(symmetric, f.clock.now()).ok());
 }
 
-TEST_CASE("a request that ran out of its whole deadline is not sent again inside the call, even "
-          "an idempotent one", "[kms][aws]") {
+TEST_CASE(
+    "a request that ran out of its whole deadline is not sent again inside the call, even "
+    "an idempotent one",
+    "[kms][aws]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest&) -> Result<kms::HttpResponse> {
-    return make_error(ErrorKind::DeadlineExceeded, "no whole answer within 60000 ms (KmsRequestTimeout)");
+    return make_error(ErrorKind::DeadlineExceeded,
+                      "no whole answer within 60000 ms (KmsRequestTimeout)");
   };
   auto r = f.client->describe_key("k1");  // idempotent: Unavailable would be tried three times
   REQUIRE_FALSE(r.ok());

@@ -16,31 +16,35 @@ EndpointPolicy policy(const std::vector<std::string>& patterns) {
 TEST_CASE("the default allow-list: the providers' public https endpoints and nothing else",
           "[endpoint-policy]") {
   auto p = policy(EndpointPolicy::public_endpoints());
-  for (const char* ok : {"https://kms.us-east-1.amazonaws.com/", "https://KMS.eu-west-1.amazonaws.com./x",
-                         "https://sts.us-east-1.amazonaws.com", "https://kms.us-gov-west-1.amazonaws.com",
-                         "https://kms.cn-north-1.amazonaws.com.cn", "https://cloudkms.googleapis.com/v1/x",
-                         "https://oauth2.googleapis.com/token", "https://my-vault.vault.azure.net/keys/k",
-                         "https://login.microsoftonline.com/t/oauth2/v2.0/token",
-                         "https://abc-management.kms.us-ashburn-1.oraclecloud.com/20180608/keys"}) {
+  for (const char* ok :
+       {"https://kms.us-east-1.amazonaws.com/", "https://KMS.eu-west-1.amazonaws.com./x",
+        "https://sts.us-east-1.amazonaws.com", "https://kms.us-gov-west-1.amazonaws.com",
+        "https://kms.cn-north-1.amazonaws.com.cn", "https://cloudkms.googleapis.com/v1/x",
+        "https://oauth2.googleapis.com/token", "https://my-vault.vault.azure.net/keys/k",
+        "https://login.microsoftonline.com/t/oauth2/v2.0/token",
+        "https://abc-management.kms.us-ashburn-1.oraclecloud.com/20180608/keys"}) {
     INFO(ok);
     CHECK(p.check(std::string(ok)).ok());
   }
-  for (const char* bad : {"http://kms.us-east-1.amazonaws.com/",          // http
-                          "https://kms.us-east-1.amazonaws.com:8443/",    // another port
-                          "https://kms.us-east-1.amazonaws.com.evil.io/", // suffix trick
-                          "https://evil.io/kms.us-east-1.amazonaws.com",
-                          "https://kms.a.b.amazonaws.com/",               // '*' is one label
-                          "https://kms.s3.amazonaws.com/",                // an S3 bucket named kms
-                          "https://kms-fips.s3.amazonaws.com/", "https://sts.s3-website.amazonaws.com/",
-                          "https://kms.us-east.amazonaws.com/",           // not region-shaped
-                          "https://169.254.169.254/latest/meta-data",     // metadata service
-                          "https://127.0.0.1:8200/", "https://[::1]/", "https://vault.azure.net/",
-                          "https://x.vault.azure.net@evil.io/",
-                          "https://m\xc3\xbcnchen.vault.azure.net/"}) {   // IDN not in xn-- form
+  for (const char* bad :
+       {"http://kms.us-east-1.amazonaws.com/",           // http
+        "https://kms.us-east-1.amazonaws.com:8443/",     // another port
+        "https://kms.us-east-1.amazonaws.com.evil.io/",  // suffix trick
+        "https://evil.io/kms.us-east-1.amazonaws.com",
+        "https://kms.a.b.amazonaws.com/",  // '*' is one label
+        "https://kms.s3.amazonaws.com/",   // an S3 bucket named kms
+        "https://kms-fips.s3.amazonaws.com/", "https://sts.s3-website.amazonaws.com/",
+        "https://kms.us-east.amazonaws.com/",        // not region-shaped
+        "https://169.254.169.254/latest/meta-data",  // metadata service
+        "https://127.0.0.1:8200/", "https://[::1]/", "https://vault.azure.net/",
+        "https://x.vault.azure.net@evil.io/",
+        "https://m\xc3\xbcnchen.vault.azure.net/"}) {  // IDN not in xn-- form
     INFO(bad);
     auto st = p.check(std::string(bad));
     CHECK_FALSE(st.ok());
-    if (!st.ok()) CHECK((st.error().kind == ErrorKind::PermissionDenied || st.error().kind == ErrorKind::InvalidArgument));
+    if (!st.ok())
+      CHECK((st.error().kind == ErrorKind::PermissionDenied ||
+             st.error().kind == ErrorKind::InvalidArgument));
   }
 }
 

@@ -24,8 +24,8 @@ TEST_CASE("parse_url splits an absolute URL and drops default ports from the aut
 }
 
 TEST_CASE("parse_url refuses what is not an absolute http(s) URL", "[kms][http]") {
-  for (const char* bad : {"", "kms.example", "ftp://host/", "https://", "https://user@host/",
-                          "https://host:port/"}) {
+  for (const char* bad :
+       {"", "kms.example", "ftp://host/", "https://", "https://user@host/", "https://host:port/"}) {
     INFO(bad);
     auto u = parse_url(bad);
     REQUIRE_FALSE(u.ok());
@@ -33,8 +33,7 @@ TEST_CASE("parse_url refuses what is not an absolute http(s) URL", "[kms][http]"
   }
 }
 
-TEST_CASE("the transport refuses a Host header that disagrees with the URL",
-          "[kms][http]") {
+TEST_CASE("the transport refuses a Host header that disagrees with the URL", "[kms][http]") {
   // Refused before any connection is tried: nothing listens on this URL.
   auto t = make_http_transport();
   auto r = t->send({"POST", "http://127.0.0.1:1/", {{"Host", "kms.elsewhere.example"}}, "{}"});
@@ -44,15 +43,18 @@ TEST_CASE("the transport refuses a Host header that disagrees with the URL",
         std::string::npos);
 }
 
-TEST_CASE("the transport refuses a header value with a line break or a NUL: a tenant's "
-          "credential cannot add headers", "[kms][http]") {
+TEST_CASE(
+    "the transport refuses a header value with a line break or a NUL: a tenant's "
+    "credential cannot add headers",
+    "[kms][http]") {
   auto t = make_http_transport();
   for (const std::string value : {std::string("Token pat\r\nX-Injected: 1"), std::string("pat\n"),
                                   std::string("pat\0tail", 8)}) {
     auto r = t->send({"GET", "http://127.0.0.1:1/", {{"Authorization", value}}, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == ErrorKind::InvalidArgument);
-    CHECK(r.error().message.find("header Authorization carries a line break or a NUL") != std::string::npos);
+    CHECK(r.error().message.find("header Authorization carries a line break or a NUL") !=
+          std::string::npos);
   }
 }
 
@@ -67,7 +69,8 @@ TEST_CASE("an answer larger than the cap is refused, with or without a Content-L
   byok::kms::HttpTransportOptions options;
   options.max_response_bytes = 1024 * 1024;
   {
-    RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + std::string(3 * 1024 * 1024, 'x'));
+    RawServer server("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" +
+                     std::string(3 * 1024 * 1024, 'x'));
     auto r = byok::kms::make_http_transport(options)->send({"GET", server.url(), {}, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message.find("KmsResponseTooLarge") != std::string::npos);
@@ -120,7 +123,8 @@ TEST_CASE("a peer that drips its answer a byte at a time is cut off at the whole
 
 TEST_CASE("an answer whose headers never end is refused at the header cap", "[kms][http][limits]") {
   std::string headers;
-  for (int i = 0; i < 8; ++i) headers += "X-Filler-" + std::to_string(i) + ": " + std::string(20 * 1024, 'a') + "\r\n";
+  for (int i = 0; i < 8; ++i)
+    headers += "X-Filler-" + std::to_string(i) + ": " + std::string(20 * 1024, 'a') + "\r\n";
   RawServer server("HTTP/1.1 200 OK\r\n" + headers + "Content-Length: 2\r\n\r\nok");
   auto r = byok::kms::make_http_transport()->send({"GET", server.url(), {}, ""});
   REQUIRE_FALSE(r.ok());
@@ -128,9 +132,12 @@ TEST_CASE("an answer whose headers never end is refused at the header cap", "[km
 }
 
 TEST_CASE("an answer's status, headers and body come back as sent", "[kms][http]") {
-  RawServer server("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nX-Amzn-ErrorType: ThrottlingException\r\n"
-                   "Content-Length: 7\r\n\r\n{\"a\":1}");
-  auto r = byok::kms::make_http_transport()->send({"POST", server.url(), {{"Content-Type", "application/json"}}, "{}"});
+  RawServer server(
+      "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\nX-Amzn-ErrorType: "
+      "ThrottlingException\r\n"
+      "Content-Length: 7\r\n\r\n{\"a\":1}");
+  auto r = byok::kms::make_http_transport()->send(
+      {"POST", server.url(), {{"Content-Type", "application/json"}}, "{}"});
   REQUIRE(r.ok());
   CHECK(r->status == 429);
   CHECK(r->header("retry-after") == "3");

@@ -4,14 +4,16 @@
 
 using byok::kms::PageGuard;
 
-TEST_CASE("a listing stops at the page cap, a repeated marker or the item cap", "[kms][paging][limits]") {
+TEST_CASE("a listing stops at the page cap, a repeated marker or the item cap",
+          "[kms][paging][limits]") {
   {
     PageGuard g("List", "NextMarker");
     int pages = 1;
     for (;; ++pages) {
       auto more = g.more(10, "m" + std::to_string(pages));
       if (!more) {
-        CHECK(more.error().message.find("more than 100 pages (KmsTooManyPages)") != std::string::npos);
+        CHECK(more.error().message.find("more than 100 pages (KmsTooManyPages)") !=
+              std::string::npos);
         break;
       }
     }

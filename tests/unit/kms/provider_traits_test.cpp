@@ -52,9 +52,10 @@ ProviderConfig config_for(std::string_view type) {
                      {"clientSecret", "s"}};
   } else if (type == "oci") {
     c.region = "us-ashburn-1";
-    c.settings = {{"compartmentId", "ocid1.compartment.oc1..aaaa"},
-                  {"vaultId", "ocid1.vault.oc1.iad.bbp123.vault"},
-                  {"managementEndpoint", "https://bbp123-management.kms.us-ashburn-1.oraclecloud.com"}};
+    c.settings = {
+        {"compartmentId", "ocid1.compartment.oc1..aaaa"},
+        {"vaultId", "ocid1.vault.oc1.iad.bbp123.vault"},
+        {"managementEndpoint", "https://bbp123-management.kms.us-ashburn-1.oraclecloud.com"}};
     c.credentials = {{"tenancy", oci::testing::kPublishedTenancy},
                      {"user", oci::testing::kPublishedUser},
                      {"fingerprint", oci::testing::kPublishedFingerprint},
@@ -125,9 +126,9 @@ TEST_CASE("provider registry: every wrapping algorithm a client offers maps to a
   testing::SettableClock clock;
   for (const ProviderTraits* traits : all_provider_traits()) {
     INFO(traits->name);
-    auto handle = make_provider(config_for(traits->name),
-                                std::make_unique<testing::ScriptedTransport>(), clock,
-                                RetryEnvironment{[](std::chrono::milliseconds) {}, [] { return 0.5; }});
+    auto handle = make_provider(
+        config_for(traits->name), std::make_unique<testing::ScriptedTransport>(), clock,
+        RetryEnvironment{[](std::chrono::milliseconds) {}, [] { return 0.5; }});
     REQUIRE(handle);
     CHECK(std::string_view(handle->client->provider()) == traits->name);
     int importable = 0;
@@ -147,8 +148,9 @@ TEST_CASE("provider registry: every wrapping algorithm a client offers maps to a
     }
     CHECK(importable > 0);
   }
-  auto unknown = make_provider(config_for("vault"), std::make_unique<testing::ScriptedTransport>(),
-                               clock, RetryEnvironment{[](std::chrono::milliseconds) {}, [] { return 0.5; }});
+  auto unknown =
+      make_provider(config_for("vault"), std::make_unique<testing::ScriptedTransport>(), clock,
+                    RetryEnvironment{[](std::chrono::milliseconds) {}, [] { return 0.5; }});
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().message == "spec.type vault is not a provider type this operator knows");
 }
@@ -189,7 +191,8 @@ TEST_CASE("CMK key check: each provider names the keys that cannot encrypt data 
     return traits->cmk_key_problem ? traits->cmk_key_problem(key) : std::nullopt;
   };
   CHECK_FALSE(problem("aws", "ENCRYPT_DECRYPT", "SYMMETRIC_DEFAULT"));
-  CHECK(problem("aws", "SIGN_VERIFY", "ECC_NIST_P256").value().find("SIGN_VERIFY") != std::string::npos);
+  CHECK(problem("aws", "SIGN_VERIFY", "ECC_NIST_P256").value().find("SIGN_VERIFY") !=
+        std::string::npos);
   CHECK_FALSE(problem("gcp", "ASYMMETRIC_DECRYPT", "RSA_DECRYPT_OAEP_3072_SHA256"));
   CHECK(problem("gcp", "ASYMMETRIC_SIGN", "EC_SIGN_P256_SHA256").has_value());
   CHECK_FALSE(problem("azure", "", "RSA-HSM"));

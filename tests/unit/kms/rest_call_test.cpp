@@ -20,7 +20,8 @@ struct Loop {
   ScriptedTransport transport;
   std::vector<std::chrono::milliseconds> sleeps;
   RetryPolicy policy;
-  RetryEnvironment env{[this](std::chrono::milliseconds d) { sleeps.push_back(d); }, [] { return 0.5; }};
+  RetryEnvironment env{[this](std::chrono::milliseconds d) { sleeps.push_back(d); },
+                       [] { return 0.5; }};
   CallOptions options;
   int built = 0;
   Loop() {
@@ -32,18 +33,22 @@ struct Loop {
   }
   Result<HttpResponse> send() {
     return send_call(transport, "TEST Get", options, policy, env, [](const HttpResponse& r) {
-      return ErrorReading{r.status == 503 || r.status == 429 ? ErrorKind::Throttled : ErrorKind::InvalidArgument,
-                          r.body};
+      return ErrorReading{
+          r.status == 503 || r.status == 429 ? ErrorKind::Throttled : ErrorKind::InvalidArgument,
+          r.body};
     });
   }
 };
 
 }  // namespace
 
-TEST_CASE("send_call: a transient failure is tried again, each attempt built afresh", "[kms][retry]") {
+TEST_CASE("send_call: a transient failure is tried again, each attempt built afresh",
+          "[kms][retry]") {
   Loop l;
   int n = 0;
-  l.transport.handler = [&](const HttpRequest&) { return ++n < 3 ? answer(503, "busy") : answer(200, "ok"); };
+  l.transport.handler = [&](const HttpRequest&) {
+    return ++n < 3 ? answer(503, "busy") : answer(200, "ok");
+  };
   auto r = l.send();
   REQUIRE(r.ok());
   CHECK(r->body == "ok");
@@ -83,7 +88,9 @@ TEST_CASE("send_call: Retry-After stretches the wait, and one beyond max_delay e
   // A hostile or overloaded KMS asking for an hour does not hold a worker for it.
   l.sleeps.clear();
   l.transport.requests.clear();
-  l.transport.handler = [](const HttpRequest&) { return answer(429, "later", {{"Retry-After", "3600"}}); };
+  l.transport.handler = [](const HttpRequest&) {
+    return answer(429, "later", {{"Retry-After", "3600"}});
+  };
   auto r = l.send();
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::Throttled);
@@ -102,14 +109,18 @@ TEST_CASE("send_call: Retry-After stretches the wait, and one beyond max_delay e
   CHECK(l.sleeps == std::vector<std::chrono::milliseconds>{75ms, 150ms});
 }
 
-TEST_CASE("send_call: a 401 renews the credentials once, without using up an attempt, even for "
-          "writes", "[kms][retry]") {
+TEST_CASE(
+    "send_call: a 401 renews the credentials once, without using up an attempt, even for "
+    "writes",
+    "[kms][retry]") {
   Loop l;
   l.options.idempotent = false;
   int renewed = 0;
   l.options.renew_credentials = [&] { ++renewed; };
   int n = 0;
-  l.transport.handler = [&](const HttpRequest&) { return ++n == 1 ? answer(401, "expired") : answer(200, "ok"); };
+  l.transport.handler = [&](const HttpRequest&) {
+    return ++n == 1 ? answer(401, "expired") : answer(200, "ok");
+  };
   REQUIRE(l.send().ok());
   CHECK(renewed == 1);
   CHECK(l.transport.requests.size() == 2);
@@ -121,8 +132,10 @@ TEST_CASE("send_call: a 401 renews the credentials once, without using up an att
   CHECK(l.transport.requests.size() == 4);
 }
 
-TEST_CASE("send_call: the KMS's words reach a condition printable and bounded, with the "
-          "attempt's note", "[kms][retry]") {
+TEST_CASE(
+    "send_call: the KMS's words reach a condition printable and bounded, with the "
+    "attempt's note",
+    "[kms][retry]") {
   Loop l;
   l.options.idempotent = false;
   l.options.annotate = [](const HttpRequest&, const HttpResponse* resp) {
@@ -151,7 +164,8 @@ TEST_CASE("send_call: the KMS's words reach a condition printable and bounded, w
     return resp ? "opc-request-id " + resp->header("opc-request-id") : std::string("none");
   };
   l.transport.handler = [](const HttpRequest&) -> Result<HttpResponse> {
-    return make_error(ErrorKind::Unavailable, "certificate subject name 'evil\x1b[31mRED' does not match");
+    return make_error(ErrorKind::Unavailable,
+                      "certificate subject name 'evil\x1b[31mRED' does not match");
   };
   auto tls = l.send();
   REQUIRE_FALSE(tls.ok());
@@ -200,8 +214,10 @@ TEST_CASE("default_retry_environment: stop_waiting wakes a sleep at once, and th
   transport.handler = [](const HttpRequest&) { return answer(503, "busy"); };
   RetryPolicy policy;
   policy.max_attempts = 5;
-  auto r = send_with_retry(transport, HttpRequest{"GET", "https://kms.test/", {}, ""}, "TEST Get", true,
-                           policy, env, [](const HttpResponse&) { return ErrorReading{ErrorKind::Unavailable, "busy"}; });
+  auto r = send_with_retry(transport, HttpRequest{"GET", "https://kms.test/", {}, ""}, "TEST Get",
+                           true, policy, env, [](const HttpResponse&) {
+                             return ErrorReading{ErrorKind::Unavailable, "busy"};
+                           });
   resume_waiting();
   REQUIRE_FALSE(r.ok());
   CHECK(transport.requests.size() == 1);

@@ -29,47 +29,51 @@ HttpHeaders vanilla_headers() {
 
 std::string authz(const std::string& signed_headers, const std::string& signature) {
   return "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-         "SignedHeaders=" + signed_headers + ", Signature=" + signature;
+         "SignedHeaders=" +
+         signed_headers + ", Signature=" + signature;
 }
 
 }  // namespace
 
-TEST_CASE("sigv4 get-vanilla matches the published canonical request and string to sign and signature",
-          "[kms][sigv4]") {
-  auto sig = sign_parts("GET", "/", "", vanilla_headers(), "", kCreds, kScope, at_20150830T123600Z());
+TEST_CASE(
+    "sigv4 get-vanilla matches the published canonical request and string to sign and signature",
+    "[kms][sigv4]") {
+  auto sig =
+      sign_parts("GET", "/", "", vanilla_headers(), "", kCreds, kScope, at_20150830T123600Z());
   CHECK(sig.canonical_request ==
         "GET\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" +
             kEmptyHash);
   CHECK(sig.string_to_sign ==
         "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
         "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
-  CHECK(sig.authorization ==
-        authz("host;x-amz-date", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"));
+  CHECK(
+      sig.authorization ==
+      authz("host;x-amz-date", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"));
 }
 
 TEST_CASE("sigv4 post-vanilla", "[kms][sigv4]") {
-  auto sig = sign_parts("POST", "/", "", vanilla_headers(), "", kCreds, kScope, at_20150830T123600Z());
+  auto sig =
+      sign_parts("POST", "/", "", vanilla_headers(), "", kCreds, kScope, at_20150830T123600Z());
   CHECK(sig.string_to_sign ==
         "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
         "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87");
   CHECK(sig.signature == "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b");
 }
 
-TEST_CASE("sigv4 get-vanilla-query-order-key-case sorts query parameters by name",
-          "[kms][sigv4]") {
+TEST_CASE("sigv4 get-vanilla-query-order-key-case sorts query parameters by name", "[kms][sigv4]") {
   auto sig = sign_parts("GET", "/", "Param2=value2&Param1=value1", vanilla_headers(), "", kCreds,
                         kScope, at_20150830T123600Z());
   CHECK(sig.canonical_request ==
         "GET\n/\nParam1=value1&Param2=value2\nhost:example.amazonaws.com\n"
-        "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" + kEmptyHash);
+        "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" +
+            kEmptyHash);
   CHECK(sig.string_to_sign ==
         "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
         "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0");
   CHECK(sig.signature == "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
 }
 
-TEST_CASE("sigv4 get-vanilla-query-order-key sorts equal names by value bytewise",
-          "[kms][sigv4]") {
+TEST_CASE("sigv4 get-vanilla-query-order-key sorts equal names by value bytewise", "[kms][sigv4]") {
   auto sig = sign_parts("GET", "/", "Param1=value2&Param1=Value1", vanilla_headers(), "", kCreds,
                         kScope, at_20150830T123600Z());
   CHECK(sig.canonical_request.find("\nParam1=Value1&Param1=value2\n") != std::string::npos);
@@ -85,7 +89,8 @@ TEST_CASE("sigv4 get-vanilla-utf8-query percent-encodes UTF-8 names", "[kms][sig
 
 TEST_CASE("sigv4 get-unreserved leaves unreserved path characters alone", "[kms][sigv4]") {
   const std::string path = "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  auto sig = sign_parts("GET", path, "", vanilla_headers(), "", kCreds, kScope, at_20150830T123600Z());
+  auto sig =
+      sign_parts("GET", path, "", vanilla_headers(), "", kCreds, kScope, at_20150830T123600Z());
   CHECK(sig.canonical_request.rfind("GET\n" + path + "\n\n", 0) == 0);
   CHECK(sig.signature == "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f");
 }
@@ -98,7 +103,8 @@ TEST_CASE("sigv4 get-header-value-trim trims and collapses header values", "[kms
   auto sig = sign_parts("GET", "/", "", h, "", kCreds, kScope, at_20150830T123600Z());
   CHECK(sig.canonical_request ==
         "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nmy-header2:\"a b c\"\n"
-        "x-amz-date:20150830T123600Z\n\nhost;my-header1;my-header2;x-amz-date\n" + kEmptyHash);
+        "x-amz-date:20150830T123600Z\n\nhost;my-header1;my-header2;x-amz-date\n" +
+            kEmptyHash);
   CHECK(sig.signature == "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736");
 }
 
@@ -107,7 +113,8 @@ TEST_CASE("sigv4 get-header-value-order joins repeated headers in order", "[kms]
                    {"My-Header1", "value1"},          {"My-Header1", "value3"},
                    {"My-Header1", "value2"},          {"X-Amz-Date", "20150830T123600Z"}};
   auto sig = sign_parts("GET", "/", "", h, "", kCreds, kScope, at_20150830T123600Z());
-  CHECK(sig.canonical_request.find("\nmy-header1:value4,value1,value3,value2\n") != std::string::npos);
+  CHECK(sig.canonical_request.find("\nmy-header1:value4,value1,value3,value2\n") !=
+        std::string::npos);
   CHECK(sig.signature == "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01");
 }
 
@@ -181,15 +188,17 @@ TEST_CASE("sigv4 documentation example: IAM ListUsers signing key and signature"
   CHECK(sig.signature == "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7");
   // sign_request derives the same from the URL.
   REQUIRE(sign_request(req, kCreds, SigningScope{"us-east-1", "iam"}, at_20150830T123600Z()).ok());
-  CHECK(find_header(req.headers, "Authorization").find(
-            "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7") !=
+  CHECK(find_header(req.headers, "Authorization")
+            .find("Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7") !=
         std::string::npos);
 }
 
 TEST_CASE("sign_request puts a non-default port in Host and replaces stale signing headers",
           "[kms][sigv4]") {
-  HttpRequest req{"POST", "http://127.0.0.1:4599/", {{"X-Amz-Date", "19990101T000000Z"},
-                                                     {"Authorization", "stale"}}, "{}"};
+  HttpRequest req{"POST",
+                  "http://127.0.0.1:4599/",
+                  {{"X-Amz-Date", "19990101T000000Z"}, {"Authorization", "stale"}},
+                  "{}"};
   REQUIRE(sign_request(req, kCreds, SigningScope{"eu-west-1", "kms"}, at_20150830T123600Z()).ok());
   CHECK(find_header(req.headers, "Host") == "127.0.0.1:4599");
   int dates = 0, auths = 0;
@@ -205,7 +214,8 @@ TEST_CASE("sign_request puts a non-default port in Host and replaces stale signi
 
 TEST_CASE("sign_request refuses empty credentials", "[kms][sigv4]") {
   HttpRequest req{"POST", "https://kms.eu-west-1.amazonaws.com/", {}, ""};
-  auto s = sign_request(req, Credentials{}, SigningScope{"eu-west-1", "kms"}, at_20150830T123600Z());
+  auto s =
+      sign_request(req, Credentials{}, SigningScope{"eu-west-1", "kms"}, at_20150830T123600Z());
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().kind == ErrorKind::Unauthenticated);
 }

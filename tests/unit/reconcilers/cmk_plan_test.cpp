@@ -133,7 +133,8 @@ TEST_CASE("of several default claimers the most recently created wins", "[cmk][d
   CHECK(runtime::find_condition(pp.status->conditions, "Default") == nullptr);
 }
 
-TEST_CASE("equal creation times break the default tie by name, the same for everyone", "[cmk][default]") {
+TEST_CASE("equal creation times break the default tie by name, the same for everyone",
+          "[cmk][default]") {
   auto a = make("a", "T1", true), b = make("b", "T1", true);
   CHECK_FALSE(plan_for(a, {b}).status->is_default);
   CHECK(plan_for(b, {a}).status->is_default);
@@ -230,7 +231,8 @@ TEST_CASE("only changes that matter to peers re-queue them", "[cmk][related]") {
   CHECK(related_cmk_keys(nullptr, &a1, store).empty());
 }
 
-TEST_CASE("peers are read from raw objects and only those that can matter are kept", "[cmk][peers]") {
+TEST_CASE("peers are read from raw objects and only those that can matter are kept",
+          "[cmk][peers]") {
   auto o = nlohmann::json::parse(R"({"metadata":{"name":"p","creationTimestamp":"T1",
       "deletionTimestamp":"T2"},"spec":{"provider":"gcp","default":true,"replaces":"q"}})");
   CmkPeer p = peer_from_object(o);
@@ -296,15 +298,24 @@ TEST_CASE("each cause of a failed check has its own reason, and only outages ret
     bool transient;
   };
   std::vector<Case> cases = {
-      {failed(ErrorKind::NotFound, "KMS DescribeKey: NotFoundException: no key"), "KeyNotFound", "False", false},
-      {failed(ErrorKind::Unauthenticated, "KMS DescribeKey: bad signature"), "InvalidCredentials", "False", false},
-      {failed(ErrorKind::PermissionDenied, "KMS DescribeKey: AccessDeniedException"), "AccessDenied", "False", false},
-      {failed(ErrorKind::Unavailable, "KMS DescribeKey: connection refused"), "KmsUnavailable", "Unknown", true},
-      {failed(ErrorKind::Throttled, "KMS DescribeKey: ThrottlingException"), "KmsUnavailable", "Unknown", true},
-      {failed(ErrorKind::NotFound, "KmsProvider team/aws does not exist", P::ProviderNotFound), "ProviderNotFound", "False", false},
-      {failed(ErrorKind::NotFound, "Secret team/creds does not exist", P::SecretNotFound), "CredentialsSecretNotFound", "False", false},
-      {failed(ErrorKind::InvalidArgument, "spec.region is empty", P::Misconfigured), "ProviderMisconfigured", "False", false},
-      {failed(ErrorKind::Unavailable, "reading KmsProvider: timeout", P::Unreachable), "KmsUnavailable", "Unknown", true},
+      {failed(ErrorKind::NotFound, "KMS DescribeKey: NotFoundException: no key"), "KeyNotFound",
+       "False", false},
+      {failed(ErrorKind::Unauthenticated, "KMS DescribeKey: bad signature"), "InvalidCredentials",
+       "False", false},
+      {failed(ErrorKind::PermissionDenied, "KMS DescribeKey: AccessDeniedException"),
+       "AccessDenied", "False", false},
+      {failed(ErrorKind::Unavailable, "KMS DescribeKey: connection refused"), "KmsUnavailable",
+       "Unknown", true},
+      {failed(ErrorKind::Throttled, "KMS DescribeKey: ThrottlingException"), "KmsUnavailable",
+       "Unknown", true},
+      {failed(ErrorKind::NotFound, "KmsProvider team/aws does not exist", P::ProviderNotFound),
+       "ProviderNotFound", "False", false},
+      {failed(ErrorKind::NotFound, "Secret team/creds does not exist", P::SecretNotFound),
+       "CredentialsSecretNotFound", "False", false},
+      {failed(ErrorKind::InvalidArgument, "spec.region is empty", P::Misconfigured),
+       "ProviderMisconfigured", "False", false},
+      {failed(ErrorKind::Unavailable, "reading KmsProvider: timeout", P::Unreachable),
+       "KmsUnavailable", "Unknown", true},
   };
   for (const auto& k : cases) {
     INFO(k.reason);
@@ -350,8 +361,7 @@ TEST_CASE("a verification is due after the interval, after a failure, and after 
   c.meta.generation = 2;
   CHECK(verification_due(c, t0 + std::chrono::seconds(1), std::chrono::seconds(600)));
   c.meta.generation = 1;
-  c.status = *plan_for(c, {}, "2026-01-01T00:00:00Z",
-                       failed(ErrorKind::NotFound, "no key")).status;
+  c.status = *plan_for(c, {}, "2026-01-01T00:00:00Z", failed(ErrorKind::NotFound, "no key")).status;
   CHECK(verification_due(c, t0 + std::chrono::seconds(1), std::chrono::seconds(600)));
 }
 
@@ -387,7 +397,8 @@ TEST_CASE("deletionPolicy Delete keeps the finalizer until the KMS scheduled the
   CHECK(deletion_due(c));
 
   CmkInputs in = inputs(c, {peer_of(c)}, "T20", "");
-  in.deletion = DeletionOutcome{false, Error{ErrorKind::Unavailable, "KMS ScheduleKeyDeletion: timeout"}, ""};
+  in.deletion =
+      DeletionOutcome{false, Error{ErrorKind::Unavailable, "KMS ScheduleKeyDeletion: timeout"}, ""};
   auto failing = plan_cmk(in);
   CHECK_FALSE(failing.remove_finalizer);
   CHECK(failing.transient_failure);

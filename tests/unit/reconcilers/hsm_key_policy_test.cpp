@@ -35,11 +35,12 @@ TEST_CASE("glob: '*' any run, '?' one character, nothing else special", "[hsm-po
 
 TEST_CASE("default deny: a grant needs namespace, key and destination at once", "[hsm-policy]") {
   std::vector<HsmKeyPolicy> ps = {policy("team-a", "team-a", {{"team-a-*", ""}}, {"aws-prod"})};
-  CHECK(granting_policy(ps, ask("team-a", "team-a-db", "aws-prod")) == std::optional<std::string>("team-a"));
-  CHECK_FALSE(granting_policy(ps, ask("team-b", "team-a-db", "aws-prod")));   // another namespace
-  CHECK_FALSE(granting_policy(ps, ask("team-a", "team-b-db", "aws-prod")));   // another team's key
-  CHECK_FALSE(granting_policy(ps, ask("team-a", "team-a-db", "attacker")));   // another destination
-  CHECK_FALSE(granting_policy({}, ask("team-a", "team-a-db", "aws-prod")));   // no policy at all
+  CHECK(granting_policy(ps, ask("team-a", "team-a-db", "aws-prod")) ==
+        std::optional<std::string>("team-a"));
+  CHECK_FALSE(granting_policy(ps, ask("team-b", "team-a-db", "aws-prod")));  // another namespace
+  CHECK_FALSE(granting_policy(ps, ask("team-a", "team-b-db", "aws-prod")));  // another team's key
+  CHECK_FALSE(granting_policy(ps, ask("team-a", "team-a-db", "attacker")));  // another destination
+  CHECK_FALSE(granting_policy({}, ask("team-a", "team-a-db", "aws-prod")));  // no policy at all
   // An empty namespace selector grants nobody.
   std::vector<HsmKeyPolicy> open = {{"open", Json::object(), {{"*", ""}}, {"aws-prod"}}};
   CHECK_FALSE(granting_policy(open, ask("team-a", "team-a-db", "aws-prod")));
@@ -67,7 +68,8 @@ TEST_CASE("a label rule grants labels, an id rule ids, and the key found must ma
 TEST_CASE("the granting policy is named the same way every time (first by name)", "[hsm-policy]") {
   std::vector<HsmKeyPolicy> ps = {policy("zeta", "team-a", {{"*", ""}}, {"d"}),
                                   policy("alpha", "team-a", {{"team-*", ""}}, {"d"})};
-  CHECK(granting_policy(ps, ask("team-a", "team-a-db", "d")) == std::optional<std::string>("alpha"));
+  CHECK(granting_policy(ps, ask("team-a", "team-a-db", "d")) ==
+        std::optional<std::string>("alpha"));
 }
 
 TEST_CASE("HsmKeyPolicy objects parse into rules", "[hsm-policy]") {
@@ -75,8 +77,9 @@ TEST_CASE("HsmKeyPolicy objects parse into rules", "[hsm-policy]") {
               {"spec",
                {{"namespaceSelector", {{"matchLabels", {{"team", "a"}}}}},
                 {"keys", {{{"label", "team-a-*"}}, {{"id", "00ff"}}}},
-                {"destinations", {{{"clusterKmsProvider", "aws-prod"}, {"account", "111122223333"}},
-                                  {{"clusterKmsProvider", "vault"}}}}}}};
+                {"destinations",
+                 {{{"clusterKmsProvider", "aws-prod"}, {"account", "111122223333"}},
+                  {{"clusterKmsProvider", "vault"}}}}}}};
   auto p = parse_hsm_key_policy(obj);
   REQUIRE(p.ok());
   CHECK(p->name == "team-a");

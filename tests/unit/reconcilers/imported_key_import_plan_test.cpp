@@ -20,7 +20,8 @@ namespace {
 const std::string kKek = "kek-der";  // the fingerprint hashes the bytes as given
 
 std::string kek_fingerprint() {
-  return hsm::spki_fingerprint_sha256({reinterpret_cast<const std::uint8_t*>(kKek.data()), kKek.size()});
+  return hsm::spki_fingerprint_sha256(
+      {reinterpret_cast<const std::uint8_t*>(kKek.data()), kKek.size()});
 }
 
 ImportedKey make_key() {
@@ -35,14 +36,19 @@ ImportedKey make_key() {
   return k;
 }
 
-ImportObserved observe(const ImportedKey& k, std::optional<kms::KeyDescription> found = std::nullopt,
+ImportObserved observe(const ImportedKey& k,
+                       std::optional<kms::KeyDescription> found = std::nullopt,
                        bool rotate = false) {
   kms::ImportTarget target;
   target.name = "payments";
   target.key_type = k.spec.key_type;
   target.owner = k.meta.uid;
-  return ImportObserved{.key = k, .provider = "transit", .target = target, .found = std::move(found),
-                        .rotate = rotate, .action = rotate ? "rotate" : "import",
+  return ImportObserved{.key = k,
+                        .provider = "transit",
+                        .target = target,
+                        .found = std::move(found),
+                        .rotate = rotate,
+                        .action = rotate ? "rotate" : "import",
                         .now = "2026-12-04T10:00:00Z"};
 }
 
@@ -65,17 +71,27 @@ hsm::Capabilities caps() {
 // The answer of a world where everything works.
 void answer(ImportObserved& o, const ImportStep& s) {
   switch (s.kind) {
-    case Kind::ListAlgorithms: o.algorithms = std::vector<std::string>{"SHA256", "SHA1"}; break;
-    case Kind::OpenHsm: o.hsm = Status(); break;
-    case Kind::FindHsmKey: o.hsm_key = hsm_key(); break;
+    case Kind::ListAlgorithms:
+      o.algorithms = std::vector<std::string>{"SHA256", "SHA1"};
+      break;
+    case Kind::OpenHsm:
+      o.hsm = Status();
+      break;
+    case Kind::FindHsmKey:
+      o.hsm_key = hsm_key();
+      break;
     case Kind::Authorize:
       (s.attempt < 0 ? o.grant : o.attempts[s.attempt].grant) = ImportGrant{"allow-team", false};
       break;
-    case Kind::ReadCapabilities: (s.attempt < 0 ? o.capabilities : o.attempts[s.attempt].capabilities) = caps(); break;
+    case Kind::ReadCapabilities:
+      (s.attempt < 0 ? o.capabilities : o.attempts[s.attempt].capabilities) = caps();
+      break;
     case Kind::ReadSecret:
       o.secret = nlohmann::json{{"data", {{"wrapped", base64_encode("offline-blob")}}}};
       break;
-    case Kind::Begin: o.begun = true; break;
+    case Kind::Begin:
+      o.begun = true;
+      break;
     case Kind::Prepare: {
       kms::WrappingKey w;
       w.key_id = o.found ? "" : "key-1";
@@ -84,12 +100,21 @@ void answer(ImportObserved& o, const ImportStep& s) {
       o.attempts.push_back({w});
       break;
     }
-    case Kind::RecordWrappingKey: o.attempts.back().recorded = true; break;
-    case Kind::Wrap: o.attempts.back().wrapped = std::vector<std::uint8_t>{1, 2, 3}; break;
-    case Kind::Import: o.imported = kms::ImportResult{"key-1", "fake:key-1", o.rotate ? "v2" : "v1"}; break;
-    case Kind::LookAfter: o.state_after = "Enabled"; break;
+    case Kind::RecordWrappingKey:
+      o.attempts.back().recorded = true;
+      break;
+    case Kind::Wrap:
+      o.attempts.back().wrapped = std::vector<std::uint8_t>{1, 2, 3};
+      break;
+    case Kind::Import:
+      o.imported = kms::ImportResult{"key-1", "fake:key-1", o.rotate ? "v2" : "v1"};
+      break;
+    case Kind::LookAfter:
+      o.state_after = "Enabled";
+      break;
     case Kind::Record:
-    case Kind::Fail: break;
+    case Kind::Fail:
+      break;
   }
 }
 
@@ -120,25 +145,28 @@ Error err(ErrorKind kind, const std::string& message) { return Error{kind, messa
 
 }  // namespace
 
-TEST_CASE("import plan: a first import from the HSM checks the source before the KMS changes, "
-          "then prepares, records, asks the grant again, wraps, imports and records",
-          "[importedkey][plan]") {
+TEST_CASE(
+    "import plan: a first import from the HSM checks the source before the KMS changes, "
+    "then prepares, records, asks the grant again, wraps, imports and records",
+    "[importedkey][plan]") {
   auto k = make_key();
   auto o = observe(k);
-  CHECK(kinds(o) == std::vector<Kind>{Kind::ListAlgorithms, Kind::OpenHsm, Kind::FindHsmKey, Kind::Authorize,
-                                      Kind::ReadCapabilities, Kind::Begin, Kind::Prepare,
-                                      Kind::RecordWrappingKey, Kind::Authorize, Kind::Wrap, Kind::Import,
-                                      Kind::LookAfter, Kind::Record});
+  CHECK(kinds(o) == std::vector<Kind>{Kind::ListAlgorithms, Kind::OpenHsm, Kind::FindHsmKey,
+                                      Kind::Authorize, Kind::ReadCapabilities, Kind::Begin,
+                                      Kind::Prepare, Kind::RecordWrappingKey, Kind::Authorize,
+                                      Kind::Wrap, Kind::Import, Kind::LookAfter, Kind::Record});
 }
 
-TEST_CASE("import plan: material wrapped offline reads the Secret and never asks the HSM or a grant",
-          "[importedkey][plan]") {
+TEST_CASE(
+    "import plan: material wrapped offline reads the Secret and never asks the HSM or a grant",
+    "[importedkey][plan]") {
   auto k = make_key();
   k.spec.hsm.reset();
   k.spec.wrapped_secret = WrappedSecretSource{"wrapped", "wrapped", kek_fingerprint(), ""};
   auto o = observe(k);
-  CHECK(kinds(o) == std::vector<Kind>{Kind::ListAlgorithms, Kind::ReadSecret, Kind::Begin, Kind::Prepare,
-                                      Kind::RecordWrappingKey, Kind::Import, Kind::LookAfter, Kind::Record});
+  CHECK(kinds(o) == std::vector<Kind>{Kind::ListAlgorithms, Kind::ReadSecret, Kind::Begin,
+                                      Kind::Prepare, Kind::RecordWrappingKey, Kind::Import,
+                                      Kind::LookAfter, Kind::Record});
   auto again = observe(k);
   auto import = walk(again, Kind::Import);
   CHECK(import.wrapped == "offline-blob");
@@ -147,7 +175,8 @@ TEST_CASE("import plan: material wrapped offline reads the Secret and never asks
   CHECK_FALSE(walk(again, Kind::LookAfter).audit);  // no HSM export to audit
 }
 
-TEST_CASE("import plan: each refusal before the KMS changes, with its reason", "[importedkey][plan]") {
+TEST_CASE("import plan: each refusal before the KMS changes, with its reason",
+          "[importedkey][plan]") {
   struct Row {
     const char* what;
     Kind at;  // the step whose answer the row sets
@@ -169,17 +198,21 @@ TEST_CASE("import plan: each refusal before the KMS changes, with its reason", "
   };
   const std::vector<Row> rows = {
       {"the provider cannot import the type", Kind::ListAlgorithms, nullptr,
-       [](auto& o) { o.algorithms = err(ErrorKind::Unsupported, "transit does not import ed25519 keys"); },
+       [](auto& o) {
+         o.algorithms = err(ErrorKind::Unsupported, "transit does not import ed25519 keys");
+       },
        reasons::kUnsupportedKeyType},
       {"the provider's algorithms cannot be read", Kind::ListAlgorithms, nullptr,
-       [](auto& o) { o.algorithms = err(ErrorKind::Unavailable, "503"); }, kmsprovider::reasons::kKmsUnavailable, true},
+       [](auto& o) { o.algorithms = err(ErrorKind::Unavailable, "503"); },
+       kmsprovider::reasons::kKmsUnavailable, true},
       {"a key type this operator has no name for", Kind::ListAlgorithms,
        [](auto& k) { k.spec.key_type = "des3"; }, nullptr, reasons::kUnsupportedKeyType},
       {"no HSM configured", Kind::OpenHsm, nullptr,
        [](auto& o) { o.hsm = Status(err(ErrorKind::FailedPrecondition, "no --hsm-module")); },
        reasons::kHsmNotConfigured},
       {"the HSM cannot be opened", Kind::OpenHsm, nullptr,
-       [](auto& o) { o.hsm = Status(err(ErrorKind::Unavailable, "C_Initialize")); }, reasons::kHsmUnavailable, true},
+       [](auto& o) { o.hsm = Status(err(ErrorKind::Unavailable, "C_Initialize")); },
+       reasons::kHsmUnavailable, true},
       {"no such key in the HSM", Kind::FindHsmKey, nullptr,
        [](auto& o) { o.hsm_key = err(ErrorKind::NotFound, "no key"); }, reasons::kHsmKeyNotFound},
       {"a key that is not sensitive", Kind::FindHsmKey, nullptr,
@@ -187,29 +220,46 @@ TEST_CASE("import plan: each refusal before the KMS changes, with its reason", "
       {"a key that is not extractable", Kind::FindHsmKey, nullptr,
        hsm_key_with([](auto& i) { i.extractable = false; }), reasons::kHsmCannotWrap},
       {"a key of another type", Kind::FindHsmKey, nullptr,
-       hsm_key_with([](auto& i) { i.type = hsm::KeyType::Aes128Gcm96; }), reasons::kHsmKeyTypeMismatch},
+       hsm_key_with([](auto& i) { i.type = hsm::KeyType::Aes128Gcm96; }),
+       reasons::kHsmKeyTypeMismatch},
       {"the HSM's mechanisms cannot be read", Kind::ReadCapabilities, nullptr,
        [](auto& o) { o.capabilities = err(ErrorKind::Unavailable, "C_GetMechanismList"); },
        reasons::kHsmUnavailable, true},
       {"an HSM without RSA-OAEP", Kind::ReadCapabilities, nullptr,
        [](auto& o) { o.capabilities = hsm::Capabilities{}; }, reasons::kHsmCannotWrap},
       {"the Secret is missing", Kind::ReadSecret, offline,
-       [](auto& o) { o.secret = err(ErrorKind::NotFound, "not found"); }, reasons::kWrappedSecretNotFound},
+       [](auto& o) { o.secret = err(ErrorKind::NotFound, "not found"); },
+       reasons::kWrappedSecretNotFound},
       {"the Secret may not be read", Kind::ReadSecret, offline,
-       [](auto& o) { o.secret = err(ErrorKind::PermissionDenied, "forbidden"); }, reasons::kWrappedSecretNotFound},
+       [](auto& o) { o.secret = err(ErrorKind::PermissionDenied, "forbidden"); },
+       reasons::kWrappedSecretNotFound},
       {"the Secret cannot be read now", Kind::ReadSecret, offline,
-       [](auto& o) { o.secret = err(ErrorKind::Unavailable, "503"); }, reasons::kWrappedSecretNotFound, true},
+       [](auto& o) { o.secret = err(ErrorKind::Unavailable, "503"); },
+       reasons::kWrappedSecretNotFound, true},
       {"the Secret lacks the key", Kind::ReadSecret, offline,
-       [](auto& o) { o.secret = nlohmann::json{{"data", nlohmann::json::object()}}; }, reasons::kWrappedSecretInvalid},
+       [](auto& o) {
+         o.secret = nlohmann::json{{"data", nlohmann::json::object()}};
+       },
+       reasons::kWrappedSecretInvalid},
       {"the Secret's value is empty", Kind::ReadSecret, offline,
-       [](auto& o) { o.secret = nlohmann::json{{"data", {{"wrapped", ""}}}}; }, reasons::kWrappedSecretInvalid},
+       [](auto& o) {
+         o.secret = nlohmann::json{{"data", {{"wrapped", ""}}}};
+       },
+       reasons::kWrappedSecretInvalid},
       {"offline material for a KMS that renews its wrapping key", Kind::ListAlgorithms,
        [offline](auto& k) { offline(k); },
-       [](auto& o) { o.algorithms = std::vector<std::string>{"SHA256"}; o.provider = "aws"; },
+       [](auto& o) {
+         o.algorithms = std::vector<std::string>{"SHA256"};
+         o.provider = "aws";
+       },
        reasons::kWrappedSourceUnsupported},
       {"offline material under an algorithm the provider lacks", Kind::ListAlgorithms,
-       [offline](auto& k) { offline(k); k.spec.wrapped_secret->wrapping_algorithm = "MD5"; },
-       [](auto& o) { o.algorithms = std::vector<std::string>{"SHA256"}; }, reasons::kWrappedSecretInvalid},
+       [offline](auto& k) {
+         offline(k);
+         k.spec.wrapped_secret->wrapping_algorithm = "MD5";
+       },
+       [](auto& o) { o.algorithms = std::vector<std::string>{"SHA256"}; },
+       reasons::kWrappedSecretInvalid},
       {"no source at all", Kind::ListAlgorithms, [](auto& k) { k.spec.hsm.reset(); },
        [](auto& o) { o.algorithms = std::vector<std::string>{"SHA256"}; }, reasons::kImportRefused},
   };
@@ -220,21 +270,25 @@ TEST_CASE("import plan: each refusal before the KMS changes, with its reason", "
       auto o = observe(k);
       auto s = walk(o, row.at);
       if (s.kind == row.at) {
-        if (row.answer) row.answer(o);
-        else answer(o, s);
+        if (row.answer)
+          row.answer(o);
+        else
+          answer(o, s);
         s = walk(o, Kind::Record);
       }
       REQUIRE(s.kind == Kind::Fail);
       CHECK(s.failure.reason == row.reason);
       CHECK(s.failure.transient == row.transient);
-      CHECK_FALSE(s.audit);   // nothing was exported: the grant's own refusal is audited by its asker
-      CHECK_FALSE(o.begun);   // and nothing written or created in the KMS
+      CHECK_FALSE(
+          s.audit);  // nothing was exported: the grant's own refusal is audited by its asker
+      CHECK_FALSE(o.begun);  // and nothing written or created in the KMS
       CHECK(o.attempts.empty());
     }
   }
 }
 
-TEST_CASE("import plan: the progress written before the KMS changes says what comes", "[importedkey][plan]") {
+TEST_CASE("import plan: the progress written before the KMS changes says what comes",
+          "[importedkey][plan]") {
   auto k = make_key();
   SECTION("a first import may create the key") {
     auto o = observe(k);
@@ -368,7 +422,8 @@ TEST_CASE("import plan: what the HSM's wrap answers", "[importedkey][plan]") {
     o.attempts[0].capabilities = caps();
     auto s = plan_import(o);
     CHECK(s.failure.reason == reasons::kHsmCannotWrap);
-    CHECK(s.failure.message == "wrapping the key with label \"payments-key\" in the HSM: CKR_KEY_NOT_WRAPPABLE");
+    CHECK(s.failure.message ==
+          "wrapping the key with label \"payments-key\" in the HSM: CKR_KEY_NOT_WRAPPABLE");
     CHECK(s.audit->outcome == "failed");
   }
   SECTION("a wrap is followed by the import, with the wrap's Event") {

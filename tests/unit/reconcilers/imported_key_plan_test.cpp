@@ -35,7 +35,7 @@ kms::KeyDescription key(const std::string& state, const std::string& version = "
   d.resource = "arn:aws:kms:eu-west-1:111122223333:key/k1";
   d.state = state;
   d.version = version;
-  d.status = state == "Enabled" ? std::optional(kms::CmkStatus::Current)
+  d.status = state == "Enabled"           ? std::optional(kms::CmkStatus::Current)
              : state == "PendingDeletion" ? std::optional(kms::CmkStatus::Deleted)
                                           : std::optional(kms::CmkStatus::Old);
   // As the AWS and Google clients report it: no material before (or after a failed) import.
@@ -89,8 +89,10 @@ TEST_CASE("imported key: material the status does not know yet is adopted, not i
   CHECK(st.observed_generation == 3);
 }
 
-TEST_CASE("imported key: material deleted or expired in the KMS is not put back unless the "
-          "reimport annotation asks, once", "[importedkey]") {
+TEST_CASE(
+    "imported key: material deleted or expired in the KMS is not put back unless the "
+    "reimport annotation asks, once",
+    "[importedkey]") {
   auto k = make(true);
   CHECK(decide(k, key("PendingImport")) == Step::MaterialMissing);
   k.meta.annotations[kReimportAnnotation] = "2026-12-03";
@@ -110,27 +112,33 @@ TEST_CASE("imported key: material deleted or expired in the KMS is not put back 
   CHECK(decide(make(false), key("PendingImport")) == Step::Import);
 }
 
-TEST_CASE("imported key: a lasting failure is looked at again less and less often, a minute to "
-          "an hour", "[importedkey]") {
+TEST_CASE(
+    "imported key: a lasting failure is looked at again less and less often, a minute to "
+    "an hour",
+    "[importedkey]") {
   SystemTime t0;
   REQUIRE(parse_rfc3339("2026-12-03T10:00:00Z", t0));
   auto k = make(false);
   CHECK(lasting_failure_delay(k.status, t0) == std::chrono::seconds(60));  // no Ready yet
   k.status = status_failed(k, {reasons::kWrappingKeyMismatch, "m", false}, "2026-12-03T10:00:00Z");
   CHECK(lasting_failure_delay(k.status, t0 + std::chrono::seconds(5)) == std::chrono::seconds(60));
-  CHECK(lasting_failure_delay(k.status, t0 + std::chrono::seconds(600)) == std::chrono::seconds(600));
+  CHECK(lasting_failure_delay(k.status, t0 + std::chrono::seconds(600)) ==
+        std::chrono::seconds(600));
   CHECK(lasting_failure_delay(k.status, t0 + std::chrono::hours(30)) == std::chrono::seconds(3600));
   // The next attempt's in-progress status keeps Ready False, and so the time it went False.
   k.status = status_in_progress(k, phases::kImporting, "again", "2026-12-03T10:10:00Z");
-  CHECK(lasting_failure_delay(k.status, t0 + std::chrono::seconds(900)) == std::chrono::seconds(900));
+  CHECK(lasting_failure_delay(k.status, t0 + std::chrono::seconds(900)) ==
+        std::chrono::seconds(900));
   // Ready True: nothing has been failing.
   auto ok = make(true);
   ok.status = status_imported(ok, {"k1", "r", "v"}, "Enabled", false, "2026-12-03T10:00:00Z");
   CHECK(lasting_failure_delay(ok.status, t0 + std::chrono::hours(2)) == std::chrono::seconds(60));
 }
 
-TEST_CASE("imported key: a version made outside the operator is not taken for a rotation that "
-          "stopped half way", "[importedkey]") {
+TEST_CASE(
+    "imported key: a version made outside the operator is not taken for a rotation that "
+    "stopped half way",
+    "[importedkey]") {
   auto k = make(true, 0, 0);
   k.spec.allow_rotation = true;
   // Someone rotates in the KMS console: v2. The operator's next look records it.
@@ -143,7 +151,8 @@ TEST_CASE("imported key: a version made outside the operator is not taken for a 
   CHECK(decide(k, key("Enabled", "v3")) == Step::AdoptRotation);
 }
 
-TEST_CASE("imported key: rotation only when spec.rotate moved past status.rotation", "[importedkey]") {
+TEST_CASE("imported key: rotation only when spec.rotate moved past status.rotation",
+          "[importedkey]") {
   CHECK(decide(make(true, 0, 0), key("Enabled")) == Step::Observe);
   CHECK(decide(make(true, 2, 1), key("Enabled")) == Step::Rotate);
   CHECK(decide(make(true, 2, 2), key("Enabled")) == Step::Observe);
@@ -239,11 +248,13 @@ TEST_CASE("wrap choice: a refusal names what the HSM lacks and the way out", "[i
 
 TEST_CASE("wrap choice: offline material needs a provider with a stable wrapping key",
           "[importedkey]") {
-  CHECK(choose_offline_algorithm("aws", "", {"RSAES_OAEP_SHA_256"}).error().kind == ErrorKind::Unsupported);
-  CHECK(choose_offline_algorithm("gcp", "", {"RSA_OAEP_3072_SHA256"}).error().kind == ErrorKind::Unsupported);
+  CHECK(choose_offline_algorithm("aws", "", {"RSAES_OAEP_SHA_256"}).error().kind ==
+        ErrorKind::Unsupported);
+  CHECK(choose_offline_algorithm("gcp", "", {"RSA_OAEP_3072_SHA256"}).error().kind ==
+        ErrorKind::Unsupported);
   CHECK(*choose_offline_algorithm("transit", "", {"SHA256", "SHA1"}) == "SHA256");
-  CHECK(*choose_offline_algorithm("oci", "RSA_OAEP_SHA256", {"RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256"}) ==
-        "RSA_OAEP_SHA256");
+  CHECK(*choose_offline_algorithm("oci", "RSA_OAEP_SHA256",
+                                  {"RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256"}) == "RSA_OAEP_SHA256");
   auto bad = choose_offline_algorithm("thalassa", "SHA256", {"sha256", "sha1"});
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message, Catch::Contains("wrappingAlgorithm"));

@@ -38,7 +38,8 @@ struct World {
   kmsprovider::ProviderRegistry registry{
       api,
       [this](const kms::ProviderConfig&) -> Result<kms::ProviderHandle> {
-        if (!kms_owned) return make_error(ErrorKind::Internal, "the fake KMS was built once already");
+        if (!kms_owned)
+          return make_error(ErrorKind::Internal, "the fake KMS was built once already");
         kms::ProviderHandle h;
         h.client = std::move(kms_owned);
         return h;
@@ -55,28 +56,43 @@ struct World {
   Logger log{log_lines};
   importedkey::ExportAudit audit{audit_log, events, "byok-system"};
   kms::testing::SettableClock clock;
-  importedkey::ImportedKeyReconciler reconciler{
-      api, store, registry,
-      [this]() -> Result<std::shared_ptr<hsm::Hsm>> {
-        if (!hsm_configured) return make_error(ErrorKind::FailedPrecondition, "no HSM is configured");
-        return std::shared_ptr<hsm::Hsm>(hsm);
-      },
-      authorizer, audit, events, clock, log};
+  importedkey::ImportedKeyReconciler reconciler{api,
+                                                store,
+                                                registry,
+                                                [this]() -> Result<std::shared_ptr<hsm::Hsm>> {
+                                                  if (!hsm_configured)
+                                                    return make_error(ErrorKind::FailedPrecondition,
+                                                                      "no HSM is configured");
+                                                  return std::shared_ptr<hsm::Hsm>(hsm);
+                                                },
+                                                authorizer,
+                                                audit,
+                                                events,
+                                                clock,
+                                                log};
 
   World() {
     parse_rfc3339("2026-12-04T10:00:00Z", clock.wall);
-    api.put(res::namespaces(), {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
+    api.put(
+        res::namespaces(),
+        {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
     api.put(kmsprovider::cluster_kms_providers(),
-            {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ClusterKmsProvider"},
+            {{"apiVersion", "byok.dev/v1alpha1"},
+             {"kind", "ClusterKmsProvider"},
              {"metadata", {{"name", "vault"}}},
-             {"spec", {{"type", "transit"}, {"endpoint", "https://vault.example.com:8200"},
-                       {"credentialsSecretRef", {{"name", "admin-token"}}}, {"namespaceSelector", kServesTeam}}}});
+             {"spec",
+              {{"type", "transit"},
+               {"endpoint", "https://vault.example.com:8200"},
+               {"credentialsSecretRef", {{"name", "admin-token"}}},
+               {"namespaceSelector", kServesTeam}}}});
     api.put(res::secrets(), {{"metadata", {{"name", "admin-token"}, {"namespace", "byok-system"}}},
                              {"data", {{"token", base64_encode("s.admin")}}}});
     api.put(hsmpolicy::hsm_key_policies(),
             {{"metadata", {{"name", "allow-team"}}},
-             {"spec", {{"namespaceSelector", kServesTeam}, {"keys", {{{"label", "payments-*"}}}},
-                       {"destinations", {{{"clusterKmsProvider", "vault"}}}}}}});
+             {"spec",
+              {{"namespaceSelector", kServesTeam},
+               {"keys", {{{"label", "payments-*"}}}},
+               {"destinations", {{{"clusterKmsProvider", "vault"}}}}}}});
     hsm->add_key("payments-key", hsm::KeyType::Aes256Gcm96);
   }
 
@@ -85,11 +101,15 @@ struct World {
                  {"keyType", "aes256-gcm96"},
                  {"source", {{"hsm", {{"label", "payments-key"}}}}}};
     spec.merge_patch(spec_extra);
-    api.put(importedkey::imported_keys(),
-            {{"apiVersion", "byok.dev/v1alpha1"}, {"kind", "ImportedKey"},
-             {"metadata", {{"name", "payments"}, {"namespace", "team"}, {"uid", "uid-payments"},
-                           {"generation", 1}, {"finalizers", {"byok.dev/importedkey"}}}},
-             {"spec", spec}});
+    api.put(importedkey::imported_keys(), {{"apiVersion", "byok.dev/v1alpha1"},
+                                           {"kind", "ImportedKey"},
+                                           {"metadata",
+                                            {{"name", "payments"},
+                                             {"namespace", "team"},
+                                             {"uid", "uid-payments"},
+                                             {"generation", 1},
+                                             {"finalizers", {"byok.dev/importedkey"}}}},
+                                           {"spec", spec}});
   }
   Json object() { return *api.object(importedkey::imported_keys(), "team", "payments"); }
   Json status() { return object().value("status", Json::object()); }
@@ -112,7 +132,8 @@ struct World {
   // The audit log's records, as "<stage> <outcome>".
   std::vector<std::string> audited() {
     std::vector<std::string> out;
-    for (const auto& r : audit_records()) out.push_back(r.value("stage", "") + " " + r.value("outcome", ""));
+    for (const auto& r : audit_records())
+      out.push_back(r.value("stage", "") + " " + r.value("outcome", ""));
     return out;
   }
   testing::FakeKms::Key& kms_key() {
@@ -143,7 +164,8 @@ TEST_CASE("importedkey executor: a first import wraps in the HSM, imports once a
   CHECK(r.action == runtime::ReconcileResult::Action::RequeueAfter);
   auto st = w.status();
   CHECK(st.value("imported", false));
-  CHECK(fields(st, {"phase", "keyId", "keyVersion", "keyState", "authorizedBy", "wrappingKeyFingerprint"}) ==
+  CHECK(fields(st, {"phase", "keyId", "keyVersion", "keyState", "authorizedBy",
+                    "wrappingKeyFingerprint"}) ==
         std::vector<std::string>{"Imported", "fake:key-1", "v1", "Enabled", "allow-team",
                                  w.kms.wrapping_key_fingerprint()});
   CHECK(w.ready("reason") == "Imported");
@@ -174,15 +196,18 @@ TEST_CASE("importedkey executor: every export leaves an intent and an outcome in
   w.create_key();
   w.reconcile();
   CHECK(w.audited() == std::vector<std::string>{"intent authorized", "outcome succeeded"});
-  CHECK(fields(w.audit_records().back(),
-               {"log", "requester", "hsmKey", "destination", "kmsKey", "policy", "wrappingKeyFingerprint"}) ==
-        std::vector<std::string>{"audit", "team/payments", "label \"payments-key\"", "ClusterKmsProvider vault",
-                                 "fake:key-1", "allow-team", w.kms.wrapping_key_fingerprint()});
+  CHECK(fields(w.audit_records().back(), {"log", "requester", "hsmKey", "destination", "kmsKey",
+                                          "policy", "wrappingKeyFingerprint"}) ==
+        std::vector<std::string>{"audit", "team/payments", "label \"payments-key\"",
+                                 "ClusterKmsProvider vault", "fake:key-1", "allow-team",
+                                 w.kms.wrapping_key_fingerprint()});
   CHECK(has(w.events.reasons(), "ExportCompleted"));
 }
 
-TEST_CASE("importedkey executor: without a grant nothing is read from the KMS or the HSM, and the "
-          "refusal is audited", "[importedkey][executor][audit]") {
+TEST_CASE(
+    "importedkey executor: without a grant nothing is read from the KMS or the HSM, and the "
+    "refusal is audited",
+    "[importedkey][executor][audit]") {
   World w;
   REQUIRE(w.api.remove(hsmpolicy::hsm_key_policies(), "", "allow-team", ""));
   w.create_key();
@@ -193,8 +218,10 @@ TEST_CASE("importedkey executor: without a grant nothing is read from the KMS or
   CHECK(w.hsm->log.calls.empty());
 }
 
-TEST_CASE("importedkey executor: a controller stopped after the KMS made the key resumes into it "
-          "(found by name and owner), never making a second", "[importedkey][executor]") {
+TEST_CASE(
+    "importedkey executor: a controller stopped after the KMS made the key resumes into it "
+    "(found by name and owner), never making a second",
+    "[importedkey][executor]") {
   World w;
   w.create_key();
   w.hsm->log.fail_next("wrap_key", Error{ErrorKind::Unavailable, "the HSM went away"});
@@ -208,7 +235,8 @@ TEST_CASE("importedkey executor: a controller stopped after the KMS made the key
   CHECK(w.status().value("imported", false));
   CHECK(w.kms.keys.size() == 1);
   REQUIRE(w.kms.log.count("prepare_import") == 2);
-  CHECK(w.kms.log.calls.end() != std::find_if(w.kms.log.calls.begin(), w.kms.log.calls.end(), [](const auto& c) {
+  CHECK(w.kms.log.calls.end() !=
+        std::find_if(w.kms.log.calls.begin(), w.kms.log.calls.end(), [](const auto& c) {
           return c.rfind("prepare_import", 0) == 0 && c.find("into key-1") != std::string::npos;
         }));
   CHECK(w.kms.log.count("import_key") == 1);
@@ -216,11 +244,14 @@ TEST_CASE("importedkey executor: a controller stopped after the KMS made the key
   CHECK(w.kms.violations.empty());
 }
 
-TEST_CASE("importedkey executor: a grant that cannot be checked is retried before anything is "
-          "asked of the KMS", "[importedkey][executor]") {
+TEST_CASE(
+    "importedkey executor: a grant that cannot be checked is retried before anything is "
+    "asked of the KMS",
+    "[importedkey][executor]") {
   World w;
   w.create_key();
-  w.api.log.fail_next("get", Error{ErrorKind::Unavailable, "the apiserver is restarting"});  // the Namespace
+  w.api.log.fail_next(
+      "get", Error{ErrorKind::Unavailable, "the apiserver is restarting"});  // the Namespace
   auto r = w.reconcile();
   CHECK(r.action == runtime::ReconcileResult::Action::RetryBackoff);
   CHECK(w.ready("reason") == "HsmUnavailable");
@@ -272,7 +303,8 @@ TEST_CASE("importedkey executor: spec.rotate imports new material as a new versi
 TEST_CASE("importedkey executor: a refusal of check_target leaves nothing created or exported",
           "[importedkey][executor]") {
   World w;
-  w.kms.target_refusal = Error{ErrorKind::InvalidArgument, "spec.validTo is more than 365 days ahead"};
+  w.kms.target_refusal =
+      Error{ErrorKind::InvalidArgument, "spec.validTo is more than 365 days ahead"};
   w.create_key();
   w.reconcile();
   CHECK(w.ready("reason") == "SpecNotImportable");
@@ -321,8 +353,8 @@ TEST_CASE("importedkey executor: an HSM without OAEP SHA-256 is asked again with
   CHECK(w.kms.log.count("import_key") == 1);
   CHECK(w.kms.keys.size() == 1);
   CHECK(w.kms_key().material == w.hsm_material());
-  CHECK(w.audited() ==
-        std::vector<std::string>{"intent authorized", "outcome failed", "intent authorized", "outcome succeeded"});
+  CHECK(w.audited() == std::vector<std::string>{"intent authorized", "outcome failed",
+                                                "intent authorized", "outcome succeeded"});
 }
 
 TEST_CASE("importedkey executor: no HSM configured", "[importedkey][executor]") {

@@ -35,26 +35,41 @@ class RecordingClient : public kms::KmsProvider {
   explicit RecordingClient(kms::ProviderConfig c) : config(std::move(c)) {}
   kms::ProviderConfig config;
   const char* provider() const override { return "transit"; }
-  Result<kms::KeyDescription> describe_key(const std::string&) override { return make_error(ErrorKind::Unsupported, ""); }
-  Result<kms::DeletionSchedule> schedule_key_deletion(const std::string&, int) override { return make_error(ErrorKind::Unsupported, ""); }
+  Result<kms::KeyDescription> describe_key(const std::string&) override {
+    return make_error(ErrorKind::Unsupported, "");
+  }
+  Result<kms::DeletionSchedule> schedule_key_deletion(const std::string&, int) override {
+    return make_error(ErrorKind::Unsupported, "");
+  }
   Status cancel_key_deletion(const std::string&) override { return {}; }
   Result<kms::Accessor> who_am_i() override { return make_error(ErrorKind::Unsupported, ""); }
-  Result<std::vector<std::string>> wrapping_algorithms(const std::string&) override { return std::vector<std::string>{}; }
+  Result<std::vector<std::string>> wrapping_algorithms(const std::string&) override {
+    return std::vector<std::string>{};
+  }
   Status check_target(const kms::ImportTarget&, SystemTime) const override { return {}; }
-  Result<std::optional<kms::KeyDescription>> find_key(const kms::ImportTarget&) override { return std::optional<kms::KeyDescription>(); }
-  Result<kms::WrappingKey> prepare_import(const kms::ImportTarget&, const std::string&) override { return make_error(ErrorKind::Unsupported, ""); }
-  Result<kms::ImportResult> import_key(const kms::ImportTarget&, const kms::WrappingKey&, const std::string&, kms::ImportKind) override {
+  Result<std::optional<kms::KeyDescription>> find_key(const kms::ImportTarget&) override {
+    return std::optional<kms::KeyDescription>();
+  }
+  Result<kms::WrappingKey> prepare_import(const kms::ImportTarget&, const std::string&) override {
+    return make_error(ErrorKind::Unsupported, "");
+  }
+  Result<kms::ImportResult> import_key(const kms::ImportTarget&, const kms::WrappingKey&,
+                                       const std::string&, kms::ImportKind) override {
     return make_error(ErrorKind::Unsupported, "");
   }
 };
 
-Json provider_object(const std::string& endpoint, const std::string& secret, Json selector = nullptr) {
-  Json spec = {{"type", "transit"}, {"endpoint", endpoint}, {"credentialsSecretRef", {{"name", secret}}}};
+Json provider_object(const std::string& endpoint, const std::string& secret,
+                     Json selector = nullptr) {
+  Json spec = {
+      {"type", "transit"}, {"endpoint", endpoint}, {"credentialsSecretRef", {{"name", secret}}}};
   if (!selector.is_null()) spec["namespaceSelector"] = selector;
   return {{"spec", spec}};
 }
 
-Json secret_object(const std::string& token) { return {{"data", {{"token", base64_encode(token)}}}}; }
+Json secret_object(const std::string& token) {
+  return {{"data", {{"token", base64_encode(token)}}}};
+}
 
 Json namespace_object(const std::string& name) {
   return {{"metadata", {{"labels", {{"kubernetes.io/metadata.name", name}}}}}};
@@ -65,21 +80,23 @@ struct Setup {
   int built = 0;
   kmsprovider::ProviderRegistry registry;
   Setup()
-      : registry(api,
-                 [this](const kms::ProviderConfig& c) -> Result<kms::ProviderHandle> {
-                   ++built;
-                   kms::ProviderHandle h;
-                   h.client = std::make_unique<RecordingClient>(c);
-                   return h;
-                 },
-                 kmsprovider::ProviderTrust{*kms::EndpointPolicy::parse({"https://vault.example.com:8200"}),
-                                            "byok-system"}) {
+      : registry(
+            api,
+            [this](const kms::ProviderConfig& c) -> Result<kms::ProviderHandle> {
+              ++built;
+              kms::ProviderHandle h;
+              h.client = std::make_unique<RecordingClient>(c);
+              return h;
+            },
+            kmsprovider::ProviderTrust{
+                *kms::EndpointPolicy::parse({"https://vault.example.com:8200"}), "byok-system"}) {
     api.put(kube::resources::namespaces(), "", "team-a", namespace_object("team-a"));
     api.put(kube::resources::namespaces(), "", "team-b", namespace_object("team-b"));
   }
   // team-a's KmsProvider "vault" at `endpoint`, with its credentials Secret "mine".
   void tenant_provider(const std::string& endpoint) {
-    api.put(byok::kmsprovider::kms_providers(), "team-a", "vault", provider_object(endpoint, "mine"));
+    api.put(byok::kmsprovider::kms_providers(), "team-a", "vault",
+            provider_object(endpoint, "mine"));
     api.put(kube::resources::secrets(), "team-a", "mine", secret_object("tenant"));
   }
 };
@@ -89,8 +106,10 @@ const kmsprovider::ProviderRef kShared{"ClusterKmsProvider", "vault"};
 
 }  // namespace
 
-TEST_CASE("registry: a ClusterKmsProvider serves only the namespaces it selects, with Secrets from "
-          "the operator's namespace, and never lends a tenant's client", "[kmsprovider][tenancy]") {
+TEST_CASE(
+    "registry: a ClusterKmsProvider serves only the namespaces it selects, with Secrets from "
+    "the operator's namespace, and never lends a tenant's client",
+    "[kmsprovider][tenancy]") {
   Setup s;
   Json admins = provider_object("https://anything.internal:8200", "admin-token",
                                 {{"matchLabels", {{"kubernetes.io/metadata.name", "team-a"}}}});
@@ -113,19 +132,23 @@ TEST_CASE("registry: a ClusterKmsProvider serves only the namespaces it selects,
   REQUIRE(tenant.client);
   CHECK(tenant.client != shared.client);
   CHECK(static_cast<RecordingClient&>(*tenant.client).config.credentials.at("token") == "tenant");
-  CHECK_FALSE(static_cast<RecordingClient&>(*tenant.client).config.endpoint_policy.allows_everything());
+  CHECK_FALSE(
+      static_cast<RecordingClient&>(*tenant.client).config.endpoint_policy.allows_everything());
 
   // Team B: the same answer as for a provider that does not exist.
   auto refused = s.registry.get("team-b", kShared);
   auto missing = s.registry.get("team-b", {"ClusterKmsProvider", "nope"});
   REQUIRE_FALSE(refused.client);
   CHECK(refused.problem == kmsprovider::ProviderProblem::ProviderNotFound);
-  CHECK(refused.error.message.find("does not exist or does not serve namespace team-b") != std::string::npos);
+  CHECK(refused.error.message.find("does not exist or does not serve namespace team-b") !=
+        std::string::npos);
   CHECK(missing.problem == refused.problem);
 }
 
-TEST_CASE("registry: a provider deleted, or whose Secret is deleted, leaves no client or "
-          "credentials cached", "[kmsprovider][tenancy]") {
+TEST_CASE(
+    "registry: a provider deleted, or whose Secret is deleted, leaves no client or "
+    "credentials cached",
+    "[kmsprovider][tenancy]") {
   Setup s;
   s.tenant_provider("https://vault.example.com:8200");
   std::weak_ptr<kms::KmsProvider> held;
@@ -150,8 +173,10 @@ TEST_CASE("registry: a provider deleted, or whose Secret is deleted, leaves no c
   CHECK(s.registry.cached() == 0);
 }
 
-TEST_CASE("registry: a tenant's endpoint outside the allow-list is refused before a client is "
-          "built", "[kmsprovider][tenancy]") {
+TEST_CASE(
+    "registry: a tenant's endpoint outside the allow-list is refused before a client is "
+    "built",
+    "[kmsprovider][tenancy]") {
   Setup s;
   s.tenant_provider("https://attacker.example.com:8200");
   auto r = s.registry.get("team-a", kTenant);
@@ -160,8 +185,10 @@ TEST_CASE("registry: a tenant's endpoint outside the allow-list is refused befor
   CHECK(s.built == 0);
 }
 
-TEST_CASE("registry: a tenant's AWS STS endpoint outside the allow-list is refused like its KMS "
-          "endpoint, naming the field", "[kmsprovider][tenancy]") {
+TEST_CASE(
+    "registry: a tenant's AWS STS endpoint outside the allow-list is refused like its KMS "
+    "endpoint, naming the field",
+    "[kmsprovider][tenancy]") {
   Setup s;
   Json provider = provider_object("https://vault.example.com:8200", "mine");
   provider["spec"]["type"] = "aws";

@@ -41,8 +41,10 @@ TEST_CASE("a tenant's KmsProvider: every declared URL within the allow-list, no 
   CHECK(refused(e, "tokenFile").kind == ErrorKind::InvalidArgument);
 }
 
-TEST_CASE("a credential that merely mentions URLs (a service account's JSON key) is not a URL, "
-          "and no refusal ever echoes a credential", "[kmsprovider][tenancy]") {
+TEST_CASE(
+    "a credential that merely mentions URLs (a service account's JSON key) is not a URL, "
+    "and no refusal ever echoes a credential",
+    "[kmsprovider][tenancy]") {
   kms::ProviderConfig c;
   c.type = "gcp";
   c.credentials = {{"serviceAccountKey",

@@ -24,7 +24,8 @@ class FakeHsm : public hsm::Hsm {
     hsm::KeyInfo info;
     std::vector<std::uint8_t> material;  // raw (symmetric) or PKCS#8 DER
   };
-  hsm::Capabilities caps{{hsm::KeyType::Aes128Gcm96, hsm::KeyType::Aes256Gcm96}, true, true, false, std::nullopt};
+  hsm::Capabilities caps{
+      {hsm::KeyType::Aes128Gcm96, hsm::KeyType::Aes256Gcm96}, true, true, false, std::nullopt};
   bool oaep_sha256_works = true;
   CallLog log;
   std::vector<Key> keys;
@@ -36,7 +37,8 @@ class FakeHsm : public hsm::Hsm {
     k.info.id_hex = id_hex.empty() ? "0" + std::to_string(keys.size() + 1) : id_hex;
     k.info.type = type;
     k.info.sensitive = k.info.extractable = true;
-    if (hsm::key_family(type) == hsm::KeyFamily::Aes || hsm::key_family(type) == hsm::KeyFamily::Chacha20) {
+    if (hsm::key_family(type) == hsm::KeyFamily::Aes ||
+        hsm::key_family(type) == hsm::KeyFamily::Chacha20) {
       k.material = hsm::test::random_bytes(type == hsm::KeyType::Aes128Gcm96 ? 16 : 32);
       k.info.pkcs11_key_type = hsm::key_family(type) == hsm::KeyFamily::Aes ? "AES" : "CHACHA20";
     } else {
@@ -73,7 +75,8 @@ class FakeHsm : public hsm::Hsm {
   Result<hsm::KeyInfo> generate_key(const hsm::GenerateRequest& request) override {
     if (auto e = log.record("generate_key", request.label)) return *e;
     if (lookup(hsm::KeyRef::label(request.label)))
-      return make_error(ErrorKind::FailedPrecondition, "label \"" + request.label + "\" is already used");
+      return make_error(ErrorKind::FailedPrecondition,
+                        "label \"" + request.label + "\" is already used");
     auto& k = add_key(request.label, request.type, request.id_hex);
     k.info.wrap_with_trusted = request.wrap_with_trusted;
     return k.info;
@@ -84,13 +87,17 @@ class FakeHsm : public hsm::Hsm {
     auto k = lookup(target);
     if (!k) return k.error();
     if (!(*k)->info.extractable)
-      return make_error(ErrorKind::PermissionDenied, "the key with " + target.describe() + " is not extractable");
+      return make_error(ErrorKind::PermissionDenied,
+                        "the key with " + target.describe() + " is not extractable");
     if (spec.hash == hsm::OaepHash::Sha256) {
       caps.oaep_sha256 = oaep_sha256_works;
       if (!oaep_sha256_works)
-        return make_error(ErrorKind::Unsupported, "C_WrapKey: CKR_MECHANISM_PARAM_INVALID (this HSM has no RSA-OAEP with SHA-256)");
+        return make_error(
+            ErrorKind::Unsupported,
+            "C_WrapKey: CKR_MECHANISM_PARAM_INVALID (this HSM has no RSA-OAEP with SHA-256)");
     }
-    hsm::SoftwareKey key{*(*k)->info.type, hsm::SecureBuffer((*k)->material.data(), (*k)->material.size())};
+    hsm::SoftwareKey key{*(*k)->info.type,
+                         hsm::SecureBuffer((*k)->material.data(), (*k)->material.size())};
     return hsm::software_wrap(key, spec, kek);
   }
 
@@ -98,9 +105,12 @@ class FakeHsm : public hsm::Hsm {
   Result<Key*> lookup(const hsm::KeyRef& ref) {
     std::vector<Key*> found;
     for (auto& k : keys)
-      if ((ref.by == hsm::KeyRef::By::Label ? k.info.label : k.info.id_hex) == ref.value) found.push_back(&k);
-    if (found.empty()) return make_error(ErrorKind::NotFound, "no secret or private key with " + ref.describe());
-    if (found.size() > 1) return make_error(ErrorKind::FailedPrecondition, "more than one key with " + ref.describe());
+      if ((ref.by == hsm::KeyRef::By::Label ? k.info.label : k.info.id_hex) == ref.value)
+        found.push_back(&k);
+    if (found.empty())
+      return make_error(ErrorKind::NotFound, "no secret or private key with " + ref.describe());
+    if (found.size() > 1)
+      return make_error(ErrorKind::FailedPrecondition, "more than one key with " + ref.describe());
     return found.front();
   }
 };

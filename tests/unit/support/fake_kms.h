@@ -39,7 +39,7 @@ class FakeKms : public kms::KmsProvider {
   std::optional<Error> target_refusal;  // check_target's answer
   kms::Accessor accessor{"fake-principal", "fake-account", ""};
   bool attested = false;  // prepare_import says the wrapping key is attested
-  mutable CallLog log;  // mutable: check_target is const
+  mutable CallLog log;    // mutable: check_target is const
   std::vector<std::string> violations;
   std::map<std::string, Key> keys;  // by name
 
@@ -48,7 +48,8 @@ class FakeKms : public kms::KmsProvider {
     kek_der_.assign(der.begin(), der.end());
   }
   std::string wrapping_key_fingerprint() const {
-    return hsm::spki_fingerprint_sha256({reinterpret_cast<const std::uint8_t*>(kek_der_.data()), kek_der_.size()});
+    return hsm::spki_fingerprint_sha256(
+        {reinterpret_cast<const std::uint8_t*>(kek_der_.data()), kek_der_.size()});
   }
 
   const char* provider() const override { return type.c_str(); }
@@ -89,14 +90,19 @@ class FakeKms : public kms::KmsProvider {
     auto it = keys.find(target.name);
     if (it == keys.end()) return std::optional<kms::KeyDescription>();
     if (it->second.owner != target.owner)
-      return make_error(ErrorKind::AlreadyExists, "key " + target.name + " belongs to another owner");
+      return make_error(ErrorKind::AlreadyExists,
+                        "key " + target.name + " belongs to another owner");
     return std::optional(it->second.description);
   }
-  Result<kms::WrappingKey> prepare_import(const kms::ImportTarget& target, const std::string& existing) override {
-    if (auto e = log.record("prepare_import", target.name + " into " + (existing.empty() ? "(new)" : existing))) return *e;
+  Result<kms::WrappingKey> prepare_import(const kms::ImportTarget& target,
+                                          const std::string& existing) override {
+    if (auto e = log.record("prepare_import",
+                            target.name + " into " + (existing.empty() ? "(new)" : existing)))
+      return *e;
     kms::WrappingKey w;
     if (existing.empty()) {
-      if (keys.count(target.name)) violations.push_back("prepare_import made a second key named " + target.name);
+      if (keys.count(target.name))
+        violations.push_back("prepare_import made a second key named " + target.name);
       Key k;
       k.owner = target.owner;
       k.description.key_id = "key-" + std::to_string(keys.size() + 1);
@@ -115,8 +121,9 @@ class FakeKms : public kms::KmsProvider {
     if (attested) w.attestation_problem.clear();
     return w;
   }
-  Result<kms::ImportResult> import_key(const kms::ImportTarget& target, const kms::WrappingKey& wrapping,
-                                       const std::string& wrapped, kms::ImportKind kind) override {
+  Result<kms::ImportResult> import_key(const kms::ImportTarget& target,
+                                       const kms::WrappingKey& wrapping, const std::string& wrapped,
+                                       kms::ImportKind kind) override {
     if (!used_tokens_.insert(wrapping.import_token).second)
       violations.push_back("import_key sent twice with " + wrapping.import_token);
     if (auto e = log.record("import_key", target.name)) return *e;
@@ -127,11 +134,14 @@ class FakeKms : public kms::KmsProvider {
     }
     auto& k = it->second;
     const bool holds = k.versions > 0;
-    if (kind == kms::ImportKind::First && holds) violations.push_back("a first import into " + target.name + ", which holds material");
-    if (kind == kms::ImportKind::NewVersion && !holds) violations.push_back("a new version of " + target.name + ", which holds no material");
+    if (kind == kms::ImportKind::First && holds)
+      violations.push_back("a first import into " + target.name + ", which holds material");
+    if (kind == kms::ImportKind::NewVersion && !holds)
+      violations.push_back("a new version of " + target.name + ", which holds no material");
     auto material = unwrap(wrapping.algorithm, wrapped);
     if (!material) {
-      violations.push_back("the material for " + target.name + " does not unwrap under " + wrapping.algorithm);
+      violations.push_back("the material for " + target.name + " does not unwrap under " +
+                           wrapping.algorithm);
       return make_error(ErrorKind::InvalidArgument, "the wrapped key material is invalid");
     }
     k.material = *material;
@@ -155,12 +165,15 @@ class FakeKms : public kms::KmsProvider {
     if (state == "Enabled") k.description.holds_material = true;
     if (state == "PendingImport") k.description.holds_material = false;
   }
-  std::optional<std::vector<std::uint8_t>> unwrap(const std::string& algorithm, const std::string& wrapped) {
+  std::optional<std::vector<std::uint8_t>> unwrap(const std::string& algorithm,
+                                                  const std::string& wrapped) {
     auto spec = kms::wrap_spec_for(type, algorithm);
     if (!spec) return std::nullopt;
-    std::span<const std::uint8_t> blob{reinterpret_cast<const std::uint8_t*>(wrapped.data()), wrapped.size()};
-    return spec->method == hsm::WrapMethod::RsaOaep ? hsm::test::oaep_decrypt(kek_.get(), spec->hash, blob)
-                                                    : hsm::test::unwrap_rsa_aes(kek_.get(), spec->hash, blob);
+    std::span<const std::uint8_t> blob{reinterpret_cast<const std::uint8_t*>(wrapped.data()),
+                                       wrapped.size()};
+    return spec->method == hsm::WrapMethod::RsaOaep
+               ? hsm::test::oaep_decrypt(kek_.get(), spec->hash, blob)
+               : hsm::test::unwrap_rsa_aes(kek_.get(), spec->hash, blob);
   }
 
   hsm::test::Pkey kek_;

@@ -37,41 +37,56 @@ class FakeKubeClient : public kube::KubeClient {
     return it->second;
   }
 
-  Result<kube::Json> get(const kube::ResourceType& t, const std::string& ns, const std::string& name) override {
+  Result<kube::Json> get(const kube::ResourceType& t, const std::string& ns,
+                         const std::string& name) override {
     if (auto e = log.record("get", key(t, ns, name))) return *e;
     auto o = object(t, ns, name);
     if (!o) return make_error(ErrorKind::NotFound, t.plural + " \"" + name + "\" not found");
     return *o;
   }
-  Result<kube::Json> list(const kube::ResourceType& t, const std::string& ns, const kube::ListOptions&) override {
+  Result<kube::Json> list(const kube::ResourceType& t, const std::string& ns,
+                          const kube::ListOptions&) override {
     if (auto e = log.record("list", key(t, ns, ""))) return *e;
     kube::Json items = kube::Json::array();
     const std::string prefix = t.plural + "/" + (t.namespaced ? ns : "");
     for (const auto& [k, o] : objects_)
-      if (k.rfind(t.plural + "/", 0) == 0 && (ns.empty() || !t.namespaced || k.rfind(prefix + "/", 0) == 0))
+      if (k.rfind(t.plural + "/", 0) == 0 &&
+          (ns.empty() || !t.namespaced || k.rfind(prefix + "/", 0) == 0))
         items.push_back(o);
     return kube::Json{{"metadata", {{"resourceVersion", std::to_string(rv_)}}}, {"items", items}};
   }
-  Result<kube::Json> create(const kube::ResourceType& t, const std::string& ns, const kube::Json& object,
-                            const std::string& subresource, const std::string& name) override {
-    if (auto e = log.record("create", key(t, ns, name) + (subresource.empty() ? "" : "/" + subresource))) return *e;
+  Result<kube::Json> create(const kube::ResourceType& t, const std::string& ns,
+                            const kube::Json& object, const std::string& subresource,
+                            const std::string& name) override {
+    if (auto e =
+            log.record("create", key(t, ns, name) + (subresource.empty() ? "" : "/" + subresource)))
+      return *e;
     if (!subresource.empty()) return object;  // e.g. a TokenReview: nothing is stored
     kube::Json o = object;
     if (t.namespaced) o["metadata"]["namespace"] = ns;
     const std::string n = o["metadata"].value("name", std::string());
-    if (this->object(t, ns, n)) return make_error(ErrorKind::Conflict, t.plural + " \"" + n + "\" already exists");
+    if (this->object(t, ns, n))
+      return make_error(ErrorKind::Conflict, t.plural + " \"" + n + "\" already exists");
     o["metadata"].erase("resourceVersion");
     return put(t, o);
   }
-  Result<kube::Json> patch(const kube::ResourceType& t, const std::string& ns, const std::string& name,
-                           kube::PatchType type, const kube::Json& body, const kube::PatchOptions& options) override {
-    if (auto e = log.record("patch", key(t, ns, name) + (options.subresource.empty() ? "" : "/" + options.subresource))) return *e;
+  Result<kube::Json> patch(const kube::ResourceType& t, const std::string& ns,
+                           const std::string& name, kube::PatchType type, const kube::Json& body,
+                           const kube::PatchOptions& options) override {
+    if (auto e =
+            log.record("patch", key(t, ns, name) +
+                                    (options.subresource.empty() ? "" : "/" + options.subresource)))
+      return *e;
     auto it = objects_.find(key(t, ns, name));
-    if (it == objects_.end()) return make_error(ErrorKind::NotFound, t.plural + " \"" + name + "\" not found");
+    if (it == objects_.end())
+      return make_error(ErrorKind::NotFound, t.plural + " \"" + name + "\" not found");
     auto& stored = it->second;
-    const std::string want = body.contains("metadata") ? body["metadata"].value("resourceVersion", "") : "";
+    const std::string want =
+        body.contains("metadata") ? body["metadata"].value("resourceVersion", "") : "";
     if (!want.empty() && want != stored["metadata"].value("resourceVersion", ""))
-      return make_error(ErrorKind::Conflict, "the object has been modified; please apply your changes to the latest version");
+      return make_error(
+          ErrorKind::Conflict,
+          "the object has been modified; please apply your changes to the latest version");
     if (type == kube::PatchType::Apply && options.subresource == "status") {
       stored["status"] = body.value("status", kube::Json::object());
     } else if (type == kube::PatchType::Merge) {
@@ -87,7 +102,8 @@ class FakeKubeClient : public kube::KubeClient {
   Status remove(const kube::ResourceType& t, const std::string& ns, const std::string& name,
                 const std::string&) override {
     if (auto e = log.record("remove", key(t, ns, name))) return *e;
-    if (!objects_.erase(key(t, ns, name))) return make_error(ErrorKind::NotFound, t.plural + " \"" + name + "\" not found");
+    if (!objects_.erase(key(t, ns, name)))
+      return make_error(ErrorKind::NotFound, t.plural + " \"" + name + "\" not found");
     return {};
   }
   Status watch(const kube::ResourceType& t, const std::string& ns, const kube::WatchOptions&,
@@ -97,7 +113,8 @@ class FakeKubeClient : public kube::KubeClient {
   }
 
  private:
-  static std::string key(const kube::ResourceType& t, const std::string& ns, const std::string& name) {
+  static std::string key(const kube::ResourceType& t, const std::string& ns,
+                         const std::string& name) {
     return t.plural + "/" + (t.namespaced ? ns : "") + "/" + name;
   }
   std::map<std::string, kube::Json> objects_;  // by "<plural>/<namespace>/<name>"

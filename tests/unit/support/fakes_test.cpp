@@ -30,14 +30,17 @@ std::span<const std::uint8_t> bytes(const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("FakeKms: what the HSM wrapped arrives unwrapped, and a second import with one wrapping key "
-          "is a breach of the interface", "[fakes]") {
+TEST_CASE(
+    "FakeKms: what the HSM wrapped arrives unwrapped, and a second import with one wrapping key "
+    "is a breach of the interface",
+    "[fakes]") {
   testing::FakeKms kms;
   testing::FakeHsm hsm;
   hsm.add_key("k", hsm::KeyType::Aes256Gcm96);
   auto w = kms.prepare_import(target(), "");
   REQUIRE(w);
-  auto blob = hsm.wrap_key(hsm::KeyRef::label("k"), *kms::wrap_spec_for("transit", "SHA256"), bytes(w->public_key_der));
+  auto blob = hsm.wrap_key(hsm::KeyRef::label("k"), *kms::wrap_spec_for("transit", "SHA256"),
+                           bytes(w->public_key_der));
   REQUIRE(blob);
   std::string wrapped(blob->begin(), blob->end());
   REQUIRE(kms.import_key(target(), *w, wrapped, kms::ImportKind::First));
@@ -67,28 +70,35 @@ TEST_CASE("FakeHsm: refuses what a token refuses", "[fakes]") {
   testing::FakeKms kms;
   auto der = kms.prepare_import(target(), "")->public_key_der;
   auto spec = *kms::wrap_spec_for("transit", "SHA256");
-  CHECK(hsm.wrap_key(hsm::KeyRef::label("k"), spec, bytes(der)).error().kind == ErrorKind::PermissionDenied);
-  CHECK(hsm.wrap_key(hsm::KeyRef::label("none"), spec, bytes(der)).error().kind == ErrorKind::NotFound);
+  CHECK(hsm.wrap_key(hsm::KeyRef::label("k"), spec, bytes(der)).error().kind ==
+        ErrorKind::PermissionDenied);
+  CHECK(hsm.wrap_key(hsm::KeyRef::label("none"), spec, bytes(der)).error().kind ==
+        ErrorKind::NotFound);
   hsm.add_key("weak", hsm::KeyType::Aes256Gcm96);
-  CHECK(hsm.wrap_key(hsm::KeyRef::label("weak"), spec, bytes("not a key")).error().kind == ErrorKind::InvalidArgument);
+  CHECK(hsm.wrap_key(hsm::KeyRef::label("weak"), spec, bytes("not a key")).error().kind ==
+        ErrorKind::InvalidArgument);
   hsm.oaep_sha256_works = false;
-  CHECK(hsm.wrap_key(hsm::KeyRef::label("weak"), spec, bytes(der)).error().kind == ErrorKind::Unsupported);
+  CHECK(hsm.wrap_key(hsm::KeyRef::label("weak"), spec, bytes(der)).error().kind ==
+        ErrorKind::Unsupported);
   CHECK(hsm.capabilities()->oaep_sha256 == false);  // learned on the first SHA-256 wrap
 }
 
 TEST_CASE("FakeKubeClient: writes are guarded by resourceVersion and bump it", "[fakes]") {
   testing::FakeKubeClient api;
   const auto t = kube::resources::secrets();
-  auto created = api.create(t, "ns", {{"metadata", {{"name", "s"}}}, {"data", {{"a", "1"}}}}, "", "");
+  auto created =
+      api.create(t, "ns", {{"metadata", {{"name", "s"}}}, {"data", {{"a", "1"}}}}, "", "");
   REQUIRE(created);
   const std::string rv = (*created)["metadata"]["resourceVersion"];
-  CHECK(api.create(t, "ns", {{"metadata", {{"name", "s"}}}}, "", "").error().kind == ErrorKind::Conflict);
+  CHECK(api.create(t, "ns", {{"metadata", {{"name", "s"}}}}, "", "").error().kind ==
+        ErrorKind::Conflict);
   auto patched = api.patch(t, "ns", "s", kube::PatchType::Merge,
                            {{"metadata", {{"resourceVersion", rv}}}, {"data", {{"b", "2"}}}}, {});
   REQUIRE(patched);
   CHECK((*patched)["data"] == Json{{"a", "1"}, {"b", "2"}});
   CHECK((*patched)["metadata"]["resourceVersion"] != rv);
-  auto stale = api.patch(t, "ns", "s", kube::PatchType::Merge, {{"metadata", {{"resourceVersion", rv}}}}, {});
+  auto stale = api.patch(t, "ns", "s", kube::PatchType::Merge,
+                         {{"metadata", {{"resourceVersion", rv}}}}, {});
   CHECK(stale.error().kind == ErrorKind::Conflict);
   api.log.fail_next("get", Error{ErrorKind::Unavailable, "down"});
   CHECK(api.get(t, "ns", "s").error().kind == ErrorKind::Unavailable);

@@ -19,7 +19,9 @@ struct Served {
   HealthChecks health;
   std::ostringstream sink;
   Logger log{sink};
-  std::unique_ptr<Endpoints> endpoints() { return std::make_unique<Endpoints>(registry, health, log); }
+  std::unique_ptr<Endpoints> endpoints() {
+    return std::make_unique<Endpoints>(registry, health, log);
+  }
 };
 }  // namespace
 
@@ -47,7 +49,8 @@ TEST_CASE("bind addresses read as controller-runtime's flags do", "[observabilit
   }
 }
 
-TEST_CASE("checks list as the apiserver lists them, one failure makes readyz 503", "[observability]") {
+TEST_CASE("checks list as the apiserver lists them, one failure makes readyz 503",
+          "[observability]") {
   HealthChecks health;
   bool synced = false;
   health.add_readiness_check("informer-customermanagedkeys", [&]() -> Status {
@@ -63,12 +66,14 @@ TEST_CASE("checks list as the apiserver lists them, one failure makes readyz 503
   synced = true;
   r = health.readyz();
   CHECK(r.status == 200);
-  CHECK(r.body == "[+]ping ok\n[+]informer-customermanagedkeys ok\n[+]hsm ok\nreadyz check passed\n");
+  CHECK(r.body ==
+        "[+]ping ok\n[+]informer-customermanagedkeys ok\n[+]hsm ok\nreadyz check passed\n");
   CHECK(health.healthz().status == 200);
   CHECK(health.healthz().body == "[+]ping ok\nhealthz check passed\n");
 }
 
-TEST_CASE("the endpoints answer GET on loopback ports, other paths 404, other methods 405", "[observability]") {
+TEST_CASE("the endpoints answer GET on loopback ports, other paths 404, other methods 405",
+          "[observability]") {
   Served served;
   served.registry.counter("byok_test_total", "A test counter", {"k"}).with({"v"}).inc(3);
   bool ready = false;
@@ -87,11 +92,13 @@ TEST_CASE("the endpoints answer GET on loopback ports, other paths 404, other me
   INFO(m.error);
   CHECK(m.status == 200);
   CHECK(m.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8");
-  CHECK(m.body == "# HELP byok_test_total A test counter\n# TYPE byok_test_total counter\n"
-                  "byok_test_total{k=\"v\"} 3\n");
+  CHECK(m.body ==
+        "# HELP byok_test_total A test counter\n# TYPE byok_test_total counter\n"
+        "byok_test_total{k=\"v\"} 3\n");
   CHECK(m.headers["content-length"] == std::to_string(m.body.size()));
   CHECK(http_get(endpoints.metrics_port(), "/metrics?name[]=x").status == 200);
-  CHECK(http_get(endpoints.metrics_port(), "/healthz").status == 404);  // probes live on their own port
+  CHECK(http_get(endpoints.metrics_port(), "/healthz").status ==
+        404);  // probes live on their own port
   CHECK(http_get(endpoints.metrics_port(), "/metrics", "POST").status == 405);
   CHECK(http_get(endpoints.probe_port(), "/nothing").status == 404);
 

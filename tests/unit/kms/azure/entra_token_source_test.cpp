@@ -69,11 +69,11 @@ TEST_CASE("a client secret is sent as a client-credentials grant to the tenant's
   CHECK(find_header(req.headers, "Content-Type") == "application/x-www-form-urlencoded");
   CHECK(find_header(req.headers, "Authorization").empty());
   auto form = parse_form(req.body);
-  CHECK(form == std::map<std::string, std::string>{
-                    {"grant_type", "client_credentials"},
-                    {"client_id", "0f4c1e6a-2b2e-4f38-9d2e-6a0c4d1e9b11"},
-                    {"scope", "https://vault.azure.net/.default"},
-                    {"client_secret", "s3cret+&=/value"}});
+  CHECK(form ==
+        std::map<std::string, std::string>{{"grant_type", "client_credentials"},
+                                           {"client_id", "0f4c1e6a-2b2e-4f38-9d2e-6a0c4d1e9b11"},
+                                           {"scope", "https://vault.azure.net/.default"},
+                                           {"client_secret", "s3cret+&=/value"}});
   // Reserved characters of the secret are percent-encoded, not sent raw.
   CHECK(req.body.find("s3cret%2B%26%3D%2Fvalue") != std::string::npos);
 }
@@ -81,7 +81,9 @@ TEST_CASE("a client secret is sent as a client-credentials grant to the tenant's
 TEST_CASE("a token is cached until five minutes before it expires", "[kms][azure]") {
   Fixture f;
   int n = 0;
-  f.transport.handler = [&](const HttpRequest&) { return token_answer("tok-" + std::to_string(++n), 3600); };
+  f.transport.handler = [&](const HttpRequest&) {
+    return token_answer("tok-" + std::to_string(++n), 3600);
+  };
   auto src = f.source();
   REQUIRE(src.token()->value == "tok-1");
   f.clock.wall += std::chrono::seconds(3600 - 301);
@@ -185,7 +187,9 @@ TEST_CASE("Entra errors map to kinds, the message keeps AADSTS's first line and 
   }
   Fixture f;
   f.transport.handler = [](const HttpRequest&) {
-    return answer(401, R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"})");
+    return answer(
+        401,
+        R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: x"})");
   };
   auto src = f.source();
   CHECK(src.token().error().message ==
@@ -224,10 +228,10 @@ TEST_CASE("a throttled or unavailable token endpoint is retried, a refused secre
 }
 
 TEST_CASE("a token answer without access_token or expires_in is refused", "[kms][azure]") {
-  for (const char* body : {R"({"token_type":"Bearer","expires_in":3599})",
-                           R"({"token_type":"Bearer","access_token":"t"})",
-                           R"({"token_type":"pop","expires_in":3599,"access_token":"t"})",
-                           "<html>proxy</html>"}) {
+  for (const char* body :
+       {R"({"token_type":"Bearer","expires_in":3599})",
+        R"({"token_type":"Bearer","access_token":"t"})",
+        R"({"token_type":"pop","expires_in":3599,"access_token":"t"})", "<html>proxy</html>"}) {
     INFO(body);
     Fixture f;
     f.transport.handler = [&](const HttpRequest&) { return answer(200, body); };

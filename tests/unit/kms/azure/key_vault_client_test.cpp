@@ -62,9 +62,8 @@ HttpResponse kv_error(int status, const std::string& code, const std::string& me
   return answer(status, Json{{"error", {{"code", code}, {"message", message}}}}.dump());
 }
 
-const std::string kToken =
-    make_jwt({{"aud", "https://vault.azure.net"}, {"appid", kClient}, {"oid", "obj-7"},
-              {"tid", kTenant}});
+const std::string kToken = make_jwt(
+    {{"aud", "https://vault.azure.net"}, {"appid", kClient}, {"oid", "obj-7"}, {"tid", kTenant}});
 
 bool is_token_request(const HttpRequest& r) {
   return r.url.rfind(std::string(kAuthority) + "/", 0) == 0;
@@ -249,7 +248,8 @@ TEST_CASE("a key missing from /keys but in /deletedkeys describes as Deleted wit
       b["scheduledPurgeDate"] = epoch("2027-02-18T00:00:00Z");
       return answer(200, b.dump());
     }
-    return kv_error(404, "KeyNotFound", "A key with (name/id) gone was not found in this key vault.");
+    return kv_error(404, "KeyNotFound",
+                    "A key with (name/id) gone was not found in this key vault.");
   };
   auto key = f.client->describe_key("https://CONTOSO.vault.azure.net/keys/gone");
   REQUIRE(key.ok());
@@ -267,7 +267,8 @@ TEST_CASE("a key in neither /keys nor /deletedkeys is NotFound with Key Vault's 
   f.vault = [](const HttpRequest& r) {
     if (r.url.find("/deletedkeys/") != std::string::npos)
       return kv_error(404, "KeyNotFound", "Deleted Key not found: nope");
-    return kv_error(404, "KeyNotFound", "A key with (name/id) nope was not found in this key vault.");
+    return kv_error(404, "KeyNotFound",
+                    "A key with (name/id) nope was not found in this key vault.");
   };
   auto key = f.client->describe_key("nope");
   REQUIRE_FALSE(key.ok());
@@ -301,9 +302,9 @@ TEST_CASE("Key Vault errors map to kinds, only throttling and 5xx are retried, a
     auto r = f.client->get_key("k");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == c.kind);
-    CHECK(r.error().message.rfind("Key Vault GetKey k: " + c.code + ": words (HTTP " +
-                                      std::to_string(c.status) + ")",
-                                  0) == 0);
+    CHECK(r.error().message.rfind(
+              "Key Vault GetKey k: " + c.code + ": words (HTTP " + std::to_string(c.status) + ")",
+              0) == 0);
     CHECK(f.vault_requests.size() == c.tries);
     Fixture w;
     w.vault = [&](const HttpRequest&) { return kv_error(c.status, c.code, "words"); };
@@ -321,7 +322,8 @@ TEST_CASE("Key Vault errors map to kinds, only throttling and 5xx are retried, a
   CHECK(f.sleeps[1] == std::chrono::milliseconds(150));
   Fixture down;
   down.vault = [](const HttpRequest&) -> Result<HttpResponse> {
-    return make_error(ErrorKind::Unavailable, "GET https://127.0.0.1:8443/keys/k: connection refused");
+    return make_error(ErrorKind::Unavailable,
+                      "GET https://127.0.0.1:8443/keys/k: connection refused");
   };
   auto r = down.client->get_key("k");
   CHECK(r.error().kind == ErrorKind::Unavailable);
@@ -353,8 +355,9 @@ TEST_CASE("key ids of another vault, and malformed ones, are refused before any 
           "[kms][azure]") {
   Fixture f;
   f.vault = [](const HttpRequest&) { return answer(200, "{}"); };
-  for (const char* id : {"https://other.vault.azure.net/keys/k", "https://contoso.vault.azure.net/secrets/k",
-                         "k/with/too/many", "bad_name", "https://contoso.vault.azure.net/keys/k/not-hex!"}) {
+  for (const char* id :
+       {"https://other.vault.azure.net/keys/k", "https://contoso.vault.azure.net/secrets/k",
+        "k/with/too/many", "bad_name", "https://contoso.vault.azure.net/keys/k/not-hex!"}) {
     INFO(id);
     auto r = f.client->describe_key(id);
     REQUIRE_FALSE(r.ok());
@@ -407,7 +410,8 @@ TEST_CASE("deleting an imported key deletes the KEK made for its import, and no 
     REQUIRE(s.ok());
     std::vector<std::string> calls;
     for (const auto& r : f.vault_requests) calls.push_back(r.method + " " + r.url);
-    std::vector<std::string> want = {"DELETE " + url("/keys/payments"), "GET " + url("/keys/payments-kek")};
+    std::vector<std::string> want = {"DELETE " + url("/keys/payments"),
+                                     "GET " + url("/keys/payments-kek")};
     if (made_for == "payments") want.push_back("DELETE " + url("/keys/payments-kek"));
     CHECK(calls == want);
   }
@@ -415,7 +419,9 @@ TEST_CASE("deleting an imported key deletes the KEK made for its import, and no 
 
 TEST_CASE("cancel_key_deletion recovers, a live key needs no recovery", "[kms][azure]") {
   Fixture f;
-  f.vault = [](const HttpRequest&) { return answer(200, bundle("k", enabled_attributes()).dump()); };
+  f.vault = [](const HttpRequest&) {
+    return answer(200, bundle("k", enabled_attributes()).dump());
+  };
   REQUIRE(f.client->cancel_key_deletion("k").ok());
   CHECK(f.vault_requests[0].method == "POST");
   CHECK(f.vault_requests[0].url == url("/deletedkeys/k/recover"));
@@ -446,11 +452,13 @@ TEST_CASE("who_am_i reads the access token: client id, object id, tenant", "[kms
   CHECK(f.vault_requests.empty());
 }
 
-TEST_CASE("wrapping algorithms: RSA and EC everywhere, AES only in a Managed HSM, never ed25519 or "
-          "chacha20",
-          "[kms][azure]") {
+TEST_CASE(
+    "wrapping algorithms: RSA and EC everywhere, AES only in a Managed HSM, never ed25519 or "
+    "chacha20",
+    "[kms][azure]") {
   Fixture vault;
-  for (const char* t : {"rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521"}) {
+  for (const char* t :
+       {"rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521"}) {
     INFO(t);
     auto algs = vault.client->wrapping_algorithms(t);
     REQUIRE(algs.ok());
@@ -468,7 +476,8 @@ TEST_CASE("wrapping algorithms: RSA and EC everywhere, AES only in a Managed HSM
                                    " keys (it imports RSA, EC P-256/P-384/P-521 and, in a "
                                    "Managed HSM, AES keys)");
   }
-  CHECK(vault.client->wrapping_algorithms("hmac-sha256").error().kind == ErrorKind::InvalidArgument);
+  CHECK(vault.client->wrapping_algorithms("hmac-sha256").error().kind ==
+        ErrorKind::InvalidArgument);
   Fixture hsm("https://contoso.managedhsm.azure.net");
   REQUIRE(hsm.client->vault().managed_hsm);
   CHECK(hsm.client->wrapping_algorithms("aes128-gcm96").ok());
@@ -479,7 +488,8 @@ TEST_CASE("find_key: ours by the owner tag, someone else's refused, none is null
           "[kms][azure]") {
   Fixture ours;
   ours.vault = [](const HttpRequest&) {
-    return answer(200, bundle("payments", enabled_attributes(), {{"byok.dev/owner", "9d1c2f3e-uid"}}).dump());
+    return answer(
+        200, bundle("payments", enabled_attributes(), {{"byok.dev/owner", "9d1c2f3e-uid"}}).dump());
   };
   auto found = ours.client->find_key(target());
   REQUIRE(found.ok());
@@ -489,7 +499,8 @@ TEST_CASE("find_key: ours by the owner tag, someone else's refused, none is null
 
   Fixture theirs;
   theirs.vault = [](const HttpRequest&) {
-    return answer(200, bundle("payments", enabled_attributes(), {{"byok.dev/owner", "other"}}).dump());
+    return answer(200,
+                  bundle("payments", enabled_attributes(), {{"byok.dev/owner", "other"}}).dump());
   };
   auto clash = theirs.client->find_key(target());
   REQUIRE_FALSE(clash.ok());
@@ -516,8 +527,9 @@ TEST_CASE("find_key: ours by the owner tag, someone else's refused, none is null
   CHECK((*d)->state == "Deleted");
 }
 
-TEST_CASE("prepare_import creates an RSA-HSM import-only KEK and returns its SPKI and versioned kid",
-          "[kms][azure]") {
+TEST_CASE(
+    "prepare_import creates an RSA-HSM import-only KEK and returns its SPKI and versioned kid",
+    "[kms][azure]") {
   RsaKey rsa;
   Fixture f;
   f.vault = [&](const HttpRequest& r) {
@@ -577,13 +589,15 @@ TEST_CASE("prepare_import reuses a usable KEK, renews our unusable one, refuses 
   auto t = target();
   t.wrapping_algorithm = "RSA_AES_KEY_WRAP_SHA_256";
   CHECK(bad_alg.client->prepare_import(t, "").error().kind == ErrorKind::InvalidArgument);
-  CHECK(bad_alg.client->prepare_import(target("ed25519"), "").error().kind == ErrorKind::Unsupported);
+  CHECK(bad_alg.client->prepare_import(target("ed25519"), "").error().kind ==
+        ErrorKind::Unsupported);
   CHECK(bad_alg.transport.requests.empty());
 }
 
-TEST_CASE("import_key PUTs the .byok file as base64url key_hsm with kty, crv, key_ops and the owner "
-          "tag",
-          "[kms][azure]") {
+TEST_CASE(
+    "import_key PUTs the .byok file as base64url key_hsm with kty, crv, key_ops and the owner "
+    "tag",
+    "[kms][azure]") {
   Fixture f;
   f.vault = [](const HttpRequest&) {
     Json b = bundle("payments", enabled_attributes(), {{"byok.dev/owner", "9d1c2f3e-uid"}});
@@ -671,33 +685,40 @@ TEST_CASE("a .byok file read back gives its KEK and wrap, anything else is named
   // Members of the wrong type are refused, never thrown.
   auto null_ciphertext = Json::parse(file);
   null_ciphertext["ciphertext"] = nullptr;
-  CHECK(parse_byok_file(null_ciphertext.dump()).error().message.find("ciphertext") != std::string::npos);
+  CHECK(parse_byok_file(null_ciphertext.dump()).error().message.find("ciphertext") !=
+        std::string::npos);
   auto numeric_version = Json::parse(file);
   numeric_version["schema_version"] = 1;
-  CHECK(parse_byok_file(numeric_version.dump()).error().message.find("schema_version") != std::string::npos);
+  CHECK(parse_byok_file(numeric_version.dump()).error().message.find("schema_version") !=
+        std::string::npos);
   auto numeric_kid = Json::parse(file);
   numeric_kid["header"]["kid"] = 7;
-  CHECK(parse_byok_file(numeric_kid.dump()).error().message.find("header.kid") != std::string::npos);
+  CHECK(parse_byok_file(numeric_kid.dump()).error().message.find("header.kid") !=
+        std::string::npos);
 }
 
 TEST_CASE("import_key takes a whole .byok file for its own KEK, and refuses one for another KEK",
           "[kms][azure]") {
   Fixture f;
-  f.vault = [](const HttpRequest&) { return answer(200, bundle("payments", enabled_attributes()).dump()); };
+  f.vault = [](const HttpRequest&) {
+    return answer(200, bundle("payments", enabled_attributes()).dump());
+  };
   WrappingKey w;
   w.algorithm = "CKM_RSA_AES_KEY_WRAP";
   w.import_token = std::string("https://contoso.vault.azure.net/keys/payments-kek/") + kVersion;
   const std::string wrapped("\x01\x02 ceremony wrap", 17);
-  auto ok = f.client->import_key(target("rsa-2048"), w, make_byok_file(w.import_token, wrapped, "byokctl"),
-                                 ImportKind::First);
+  auto ok = f.client->import_key(
+      target("rsa-2048"), w, make_byok_file(w.import_token, wrapped, "byokctl"), ImportKind::First);
   REQUIRE(ok.ok());
   REQUIRE(f.vault_requests.size() == 1);
-  auto byok = base64_decode(Json::parse(f.vault_requests[0].body)["key"]["key_hsm"].get<std::string>());
+  auto byok =
+      base64_decode(Json::parse(f.vault_requests[0].body)["key"]["key_hsm"].get<std::string>());
   REQUIRE(byok.ok());
   CHECK(*byok == make_byok_file(w.import_token, wrapped, "byok-operator"));  // the wrap, re-sent
 
   auto foreign = f.client->import_key(
-      target("rsa-2048"), w, make_byok_file("https://contoso.vault.azure.net/keys/other-kek/1", wrapped, "x"),
+      target("rsa-2048"), w,
+      make_byok_file("https://contoso.vault.azure.net/keys/other-kek/1", wrapped, "x"),
       ImportKind::First);
   REQUIRE_FALSE(foreign.ok());
   CHECK(foreign.error().kind == ErrorKind::InvalidArgument);
@@ -733,7 +754,8 @@ TEST_CASE("from_config names the missing or wrong field", "[kms][azure]") {
       {[](ProviderConfig& c) { c.settings["vaultUrl"] = "https://127.0.0.1:8443"; },
        "spec.azure.vaultUrl: vault URL 'https://127.0.0.1:8443' must use the vault's DNS name"},
       {[](ProviderConfig& c) { c.settings["vaultUrl"] = "https://contoso.vault.azure.net/keys"; },
-       "spec.azure.vaultUrl: vault URL 'https://contoso.vault.azure.net/keys' must be the vault's root"},
+       "spec.azure.vaultUrl: vault URL 'https://contoso.vault.azure.net/keys' must be the vault's "
+       "root"},
       {[](ProviderConfig& c) { c.credentials.erase("tenantId"); },
        "credentials Secret key tenantId is missing"},
       {[](ProviderConfig& c) { c.credentials.erase("clientId"); },
@@ -778,7 +800,8 @@ TEST_CASE("vault URLs and key identifiers parse as Microsoft writes them", "[kms
   auto gov = parse_vault_url("https://x.vault.usgovcloudapi.net");
   REQUIRE(gov.ok());
   CHECK(key_vault_scope(*gov) == "https://vault.usgovcloudapi.net/.default");
-  auto ref = parse_key_id("https://contoso.vault.azure.cn/keys/My-Key-1/" + std::string(kVersion), *v);
+  auto ref =
+      parse_key_id("https://contoso.vault.azure.cn/keys/My-Key-1/" + std::string(kVersion), *v);
   REQUIRE(ref.ok());
   CHECK(ref->name == "My-Key-1");
   CHECK(ref->version == kVersion);

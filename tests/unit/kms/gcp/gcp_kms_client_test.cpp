@@ -122,8 +122,9 @@ TEST_CASE("without a primary, the version with the highest id speaks for the key
                     {version_json(name, 9, "DISABLED", "EC_SIGN_P256_SHA256"),
                      version_json(name, 10, "ENABLED", "EC_SIGN_P256_SHA256")}},
                    {"nextPageToken", "tok/+="}});
-  f.router.on("GET " + v1(name) + kVersions,
-              Json{{"cryptoKeyVersions", {version_json(name, 2, "DESTROYED", "EC_SIGN_P256_SHA256")}}});
+  f.router.on(
+      "GET " + v1(name) + kVersions,
+      Json{{"cryptoKeyVersions", {version_json(name, 2, "DESTROYED", "EC_SIGN_P256_SHA256")}}});
   auto d = f.client->describe_key(name);
   REQUIRE(d.ok());
   auto reqs = f.kms_requests();
@@ -172,8 +173,9 @@ TEST_CASE("describe_key refuses what is not a CryptoKey name without calling out
   Fixture f;
   for (const std::string& bad : std::vector<std::string>{
            "k1", "projects/p/locations/l/keyRings/r", key_name() + "/cryptoKeyVersions/1",
-        "projects/p/locations/l/keyRings/r/cryptoKeys/", "projects//locations/l/keyRings/r/cryptoKeys/k",
-        "projects/p/regions/l/keyRings/r/cryptoKeys/k"}) {
+           "projects/p/locations/l/keyRings/r/cryptoKeys/",
+           "projects//locations/l/keyRings/r/cryptoKeys/k",
+           "projects/p/regions/l/keyRings/r/cryptoKeys/k"}) {
     auto d = f.client->describe_key(bad);
     INFO(bad);
     REQUIRE_FALSE(d.ok());
@@ -221,9 +223,9 @@ TEST_CASE("Google error answers map to error kinds with messages naming the call
     INFO(c.status);
     REQUIRE_FALSE(d.ok());
     CHECK(d.error().kind == c.kind);
-    CHECK(d.error().message.rfind("GCP GetCryptoKey: " + c.status + ": the words (HTTP " +
-                                      std::to_string(c.http) + ")",
-                                  0) == 0);
+    CHECK(d.error().message.rfind(
+              "GCP GetCryptoKey: " + c.status + ": the words (HTTP " + std::to_string(c.http) + ")",
+              0) == 0);
   }
   // Without a Google body, the HTTP status decides.
   CHECK(google_error_kind("", 404) == ErrorKind::NotFound);
@@ -244,7 +246,7 @@ TEST_CASE("reads are retried on 5xx and throttling, writes are sent once", "[kms
   REQUIRE(f.client->describe_key(key_name()).ok());
   CHECK(f.kms_requests().size() == 3);
   CHECK(f.sleeps == std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(75),
-                                                          std::chrono::milliseconds(150)});
+                                                           std::chrono::milliseconds(150)});
 
   Fixture g;
   g.router.on("GET " + v1(key_name()), google_error_answer(503, "UNAVAILABLE", "down"));
@@ -266,7 +268,8 @@ TEST_CASE("reads are retried on 5xx and throttling, writes are sent once", "[kms
 TEST_CASE("a refused token is dropped and the call sent once more with a fresh one", "[kms][gcp]") {
   Fixture f;
   f.router.on("POST " + v1(key_name() + "/cryptoKeyVersions/1:restore"),
-              google_error_answer(401, "UNAUTHENTICATED", "Request had invalid authentication credentials."));
+              google_error_answer(401, "UNAUTHENTICATED",
+                                  "Request had invalid authentication credentials."));
   f.router.on("POST " + v1(key_name() + "/cryptoKeyVersions/1:restore"),
               version_json(key_name(), 1, "DISABLED"));
   auto r = f.client->restore_crypto_key_version(key_name() + "/cryptoKeyVersions/1");
@@ -343,7 +346,8 @@ TEST_CASE("from_config checks the settings and the credentials Secret", "[kms][g
          j.erase("client_email");
          c.credentials["serviceAccountKey"] = j.dump();
        },
-       "credentials Secret key serviceAccountKey is not a service-account JSON key: client_email is missing"},
+       "credentials Secret key serviceAccountKey is not a service-account JSON key: client_email "
+       "is missing"},
       {[](ProviderConfig& c) { c.type = "aws"; }, "provider type is \"aws\", not gcp"},
   };
   for (const auto& c : cases) {
@@ -358,12 +362,14 @@ TEST_CASE("from_config checks the settings and the credentials Secret", "[kms][g
   CHECK(transport.requests.empty());
 }
 
-TEST_CASE("wrapping algorithms: SHA-256 before SHA-1, direct OAEP never for RSA material, and "
-          "types Cloud KMS cannot hold are Unsupported",
-          "[kms][gcp]") {
+TEST_CASE(
+    "wrapping algorithms: SHA-256 before SHA-1, direct OAEP never for RSA material, and "
+    "types Cloud KMS cannot hold are Unsupported",
+    "[kms][gcp]") {
   Fixture f;
-  const std::vector<std::string> common = {"RSA_OAEP_4096_SHA256_AES_256", "RSA_OAEP_3072_SHA256_AES_256",
-                                           "RSA_OAEP_4096_SHA1_AES_256", "RSA_OAEP_3072_SHA1_AES_256"};
+  const std::vector<std::string> common = {
+      "RSA_OAEP_4096_SHA256_AES_256", "RSA_OAEP_3072_SHA256_AES_256", "RSA_OAEP_4096_SHA1_AES_256",
+      "RSA_OAEP_3072_SHA1_AES_256"};
   auto with_direct = common;
   with_direct.push_back("RSA_OAEP_4096_SHA256");
   with_direct.push_back("RSA_OAEP_3072_SHA256");
@@ -396,9 +402,10 @@ TEST_CASE("wrapping algorithms: SHA-256 before SHA-1, direct OAEP never for RSA 
   CHECK(owner_label_value(std::string(80, 'a')).size() == 63);
 }
 
-TEST_CASE("prepare_import creates an import-only key and an ImportJob, waits until it is ACTIVE "
-          "and returns its public key as DER",
-          "[kms][gcp]") {
+TEST_CASE(
+    "prepare_import creates an import-only key and an ImportJob, waits until it is ACTIVE "
+    "and returns its public key as DER",
+    "[kms][gcp]") {
   Fixture f;
   const auto name = key_name("payments");
   auto created = key_json(name);
@@ -413,15 +420,16 @@ TEST_CASE("prepare_import creates an import-only key and an ImportJob, waits unt
     if (parts && parts->path == v1(std::string(kKeyRing) + "/importJobs")) {
       job_name = std::string(kKeyRing) + "/importJobs/" +
                  parts->query.substr(std::string("importJobId=").size());
-      return answer(200, job_json(job_name, "PENDING_GENERATION", "RSA_OAEP_3072_SHA256_AES_256").dump());
+      return answer(
+          200, job_json(job_name, "PENDING_GENERATION", "RSA_OAEP_3072_SHA256_AES_256").dump());
     }
     if (parts && !job_name.empty() && parts->path == v1(job_name)) {
       static int polls = 0;
-      return answer(200, (++polls < 2 ? job_json(job_name, "PENDING_GENERATION",
-                                                 "RSA_OAEP_3072_SHA256_AES_256")
-                                      : job_json(job_name, "ACTIVE", "RSA_OAEP_3072_SHA256_AES_256",
-                                                 rsa3072_pem()))
-                             .dump());
+      return answer(
+          200, (++polls < 2
+                    ? job_json(job_name, "PENDING_GENERATION", "RSA_OAEP_3072_SHA256_AES_256")
+                    : job_json(job_name, "ACTIVE", "RSA_OAEP_3072_SHA256_AES_256", rsa3072_pem()))
+                   .dump());
     }
     return inner(r);
   };
@@ -436,7 +444,8 @@ TEST_CASE("prepare_import creates an import-only key and an ImportJob, waits unt
   CHECK(Json::parse(reqs[0].body) ==
         Json{{"purpose", "ENCRYPT_DECRYPT"},
              {"importOnly", true},
-             {"versionTemplate", {{"algorithm", "GOOGLE_SYMMETRIC_ENCRYPTION"}, {"protectionLevel", "HSM"}}},
+             {"versionTemplate",
+              {{"algorithm", "GOOGLE_SYMMETRIC_ENCRYPTION"}, {"protectionLevel", "HSM"}}},
              {"labels", {{"byok-dev-owner", "6b1f0c2e-1111-4222-8333-abcdef012345"}}}});
   CHECK(reqs[1].method == "POST");
   CHECK(Json::parse(reqs[1].body) ==
@@ -502,9 +511,10 @@ TEST_CASE("prepare_import refuses a method that cannot carry the key type, and a
   CHECK(f.transport.requests.empty());
 }
 
-TEST_CASE("import_key sends the raw wrap base64-encoded, waits for the import and makes the "
-          "version primary",
-          "[kms][gcp]") {
+TEST_CASE(
+    "import_key sends the raw wrap base64-encoded, waits for the import and makes the "
+    "version primary",
+    "[kms][gcp]") {
   Fixture f;
   const auto name = key_name("payments");
   const std::string job = std::string(kKeyRing) + "/importJobs/j1";
@@ -538,15 +548,17 @@ TEST_CASE("import_key sends the raw wrap base64-encoded, waits for the import an
   CHECK(Json::parse(reqs[3].body) == Json{{"cryptoKeyVersionId", "3"}});
 }
 
-TEST_CASE("an import that fails in the background is InvalidArgument with Google's reason, "
-          "asymmetric keys get no primary, and a rotation needs allowRotation",
-          "[kms][gcp]") {
+TEST_CASE(
+    "an import that fails in the background is InvalidArgument with Google's reason, "
+    "asymmetric keys get no primary, and a rotation needs allowRotation",
+    "[kms][gcp]") {
   Fixture f;
   const auto name = key_name("signer");
   auto failed = version_json(name, 1, "IMPORT_FAILED", "EC_SIGN_P256_SHA256");
   failed["importFailureReason"] = "The wrapped key could not be unwrapped.";
   f.router.on("POST " + v1(name) + kVersions + ":import", failed);
-  WrappingKey w{name, "", "RSA_OAEP_3072_SHA256_AES_256", std::string(kKeyRing) + "/importJobs/j", {}};
+  WrappingKey w{
+      name, "", "RSA_OAEP_3072_SHA256_AES_256", std::string(kKeyRing) + "/importJobs/j", {}};
   auto target = aes_target();
   target.key_type = "ecdsa-p256";
   auto r = f.client->import_key(target, w, "wrap", ImportKind::First);
@@ -584,9 +596,10 @@ TEST_CASE("polling gives up after the configured number of polls", "[kms][gcp]")
   CHECK(f.sleeps.size() == 5);
 }
 
-TEST_CASE("schedule_key_deletion destroys every ENABLED or DISABLED version and reports the "
-          "destroy time, and cancel restores the DESTROY_SCHEDULED ones",
-          "[kms][gcp]") {
+TEST_CASE(
+    "schedule_key_deletion destroys every ENABLED or DISABLED version and reports the "
+    "destroy time, and cancel restores the DESTROY_SCHEDULED ones",
+    "[kms][gcp]") {
   Fixture f;
   const auto name = key_name();
   f.router.on("GET " + v1(name) + kVersions,
@@ -611,10 +624,12 @@ TEST_CASE("schedule_key_deletion destroys every ENABLED or DISABLED version and 
   CHECK(reqs[2].url == std::string(kEndpoint) + v1(name) + "/cryptoKeyVersions/3:destroy");
 
   Fixture c;
-  c.router.on("GET " + v1(name) + kVersions,
-              Json{{"cryptoKeyVersions",
-                    {version_json(name, 1, "DESTROYED"), version_json(name, 2, "DESTROY_SCHEDULED")}}});
-  c.router.on("POST " + v1(name) + "/cryptoKeyVersions/2:restore", version_json(name, 2, "DISABLED"));
+  c.router.on(
+      "GET " + v1(name) + kVersions,
+      Json{{"cryptoKeyVersions",
+            {version_json(name, 1, "DESTROYED"), version_json(name, 2, "DESTROY_SCHEDULED")}}});
+  c.router.on("POST " + v1(name) + "/cryptoKeyVersions/2:restore",
+              version_json(name, 2, "DISABLED"));
   REQUIRE(c.client->cancel_key_deletion(name).ok());
   CHECK(c.kms_requests().size() == 2);
 
@@ -630,12 +645,14 @@ TEST_CASE("schedule_key_deletion destroys every ENABLED or DISABLED version and 
   CHECK(cancel.error().kind == ErrorKind::FailedPrecondition);
 }
 
-TEST_CASE("find_key: none when the key does not exist, the key when its owner label matches, "
-          "AlreadyExists when someone else's key has the name",
-          "[kms][gcp]") {
+TEST_CASE(
+    "find_key: none when the key does not exist, the key when its owner label matches, "
+    "AlreadyExists when someone else's key has the name",
+    "[kms][gcp]") {
   const auto name = key_name("payments");
   Fixture none;
-  none.router.on("GET " + v1(name), google_error_answer(404, "NOT_FOUND", "CryptoKey " + name + " not found."));
+  none.router.on("GET " + v1(name),
+                 google_error_answer(404, "NOT_FOUND", "CryptoKey " + name + " not found."));
   auto r = none.client->find_key(aes_target());
   REQUIRE(r.ok());
   CHECK_FALSE(r->has_value());

@@ -65,22 +65,21 @@ inline constexpr const char* kEmail = "byok@proj-1.iam.gserviceaccount.com";
 inline constexpr const char* kKeyRing = "projects/proj-1/locations/europe-west1/keyRings/ring";
 
 inline Json sa_key_json(const std::string& token_uri = kTokenUri) {
-  return Json{{"type", "service_account"},       {"project_id", "proj-1"},
-              {"private_key_id", "kid-1"},        {"private_key", kRfc7515Pem},
-              {"client_email", kEmail},           {"client_id", "1234567890"},
+  return Json{{"type", "service_account"},  {"project_id", "proj-1"}, {"private_key_id", "kid-1"},
+              {"private_key", kRfc7515Pem}, {"client_email", kEmail}, {"client_id", "1234567890"},
               {"token_uri", token_uri}};
 }
 
 inline HttpResponse google_error_answer(int http, const std::string& status,
                                         const std::string& message) {
-  return answer(http, Json{{"error", {{"code", http}, {"message", message}, {"status", status}}}}
-                          .dump());
+  return answer(http,
+                Json{{"error", {{"code", http}, {"message", message}, {"status", status}}}}.dump());
 }
 
 inline HttpResponse token_answer(const std::string& token = "ya29.t1", int expires_in = 3599) {
-  return answer(200, Json{{"access_token", token}, {"expires_in", expires_in},
-                          {"token_type", "Bearer"}}
-                         .dump());
+  return answer(
+      200,
+      Json{{"access_token", token}, {"expires_in", expires_in}, {"token_type", "Bearer"}}.dump());
 }
 
 // Answers token grants with fresh tokens ("ya29.t1", "ya29.t2", ...) and Cloud KMS calls from a
@@ -133,7 +132,7 @@ struct Fixture {
     c.poll = {5, std::chrono::milliseconds(250)};
     transport.handler = [this](const HttpRequest& r) { return router(r); };
     RetryEnvironment env{[this](std::chrono::milliseconds d) { sleeps.push_back(d); },
-                              [] { return 0.5; }};
+                         [] { return 0.5; }};
     client = std::make_unique<GcpKmsClient>(c, transport, clock, env);
   }
 

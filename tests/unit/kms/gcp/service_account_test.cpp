@@ -48,11 +48,12 @@ TEST_CASE("RS256 reproduces RFC 7515 appendix A.2's signature", "[kms][gcp]") {
       "LmNvbS9pc19yb290Ijp0cnVlfQ";
   auto sig = rs256_sign(kRfc7515Pem, input);
   REQUIRE(sig.ok());
-  CHECK(base64url_encode(*sig) ==
-        "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5"
-        "jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb"
-        "1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QO"
-        "YEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw");
+  CHECK(
+      base64url_encode(*sig) ==
+      "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5"
+      "jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb"
+      "1L07Qe7K0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QO"
+      "YEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw");
 }
 
 TEST_CASE("the JWT grant names the account, the KMS scope and the token URI, for one hour",
@@ -97,7 +98,8 @@ TEST_CASE("a service-account key file is read, and a wrong one is refused naming
 
   auto no_uri = sa_key_json();
   no_uri.erase("token_uri");
-  CHECK(parse_service_account_key(no_uri.dump())->token_uri == "https://oauth2.googleapis.com/token");
+  CHECK(parse_service_account_key(no_uri.dump())->token_uri ==
+        "https://oauth2.googleapis.com/token");
 
   struct Case {
     std::function<void(Json&)> change;
@@ -107,7 +109,9 @@ TEST_CASE("a service-account key file is read, and a wrong one is refused naming
       {[](Json& j) { j["type"] = "authorized_user"; }, "type is \"authorized_user\""},
       {[](Json& j) { j.erase("client_email"); }, "client_email is missing"},
       {[](Json& j) { j.erase("private_key"); }, "private_key is missing"},
-      {[](Json& j) { j["private_key"] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"; },
+      {[](Json& j) {
+         j["private_key"] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+       },
        "not a PEM private key"},
   };
   for (const auto& c : cases) {
@@ -127,7 +131,8 @@ TEST_CASE("a service-account key file is read, and a wrong one is refused naming
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> ec(
       EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), &EVP_PKEY_free);
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-  REQUIRE(PEM_write_bio_PrivateKey(bio.get(), ec.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
+  REQUIRE(PEM_write_bio_PrivateKey(bio.get(), ec.get(), nullptr, nullptr, 0, nullptr, nullptr) ==
+          1);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   auto j = sa_key_json();

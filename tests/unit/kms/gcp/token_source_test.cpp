@@ -20,7 +20,7 @@ struct Source {
   Source() {
     REQUIRE(parse_rfc3339("2026-11-23T15:38:00Z", clock.wall));
     RetryEnvironment env{[this](std::chrono::milliseconds d) { sleeps.push_back(d); },
-                              [] { return 0.0; }};
+                         [] { return 0.0; }};
     tokens = std::make_unique<ServiceAccountTokenSource>(
         *parse_service_account_key(sa_key_json().dump()), kCloudKmsScope, transport, clock,
         RetryPolicy{}, env);
@@ -84,17 +84,22 @@ TEST_CASE("OAuth2 errors map to error kinds and name the call, the code and Goog
   };
   const Case cases[] = {
       {400, R"({"error":"invalid_grant","error_description":"Invalid JWT Signature."})",
-       ErrorKind::Unauthenticated, "GCP OAuth2 token: invalid_grant: Invalid JWT Signature. (HTTP 400)"},
+       ErrorKind::Unauthenticated,
+       "GCP OAuth2 token: invalid_grant: Invalid JWT Signature. (HTTP 400)"},
       {401, R"({"error":"invalid_client","error_description":"The OAuth client was not found."})",
-       ErrorKind::Unauthenticated, "GCP OAuth2 token: invalid_client: The OAuth client was not found. (HTTP 401)"},
+       ErrorKind::Unauthenticated,
+       "GCP OAuth2 token: invalid_client: The OAuth client was not found. (HTTP 401)"},
       {400, R"({"error":"unauthorized_client","error_description":"Client is unauthorized"})",
-       ErrorKind::Unauthenticated, "GCP OAuth2 token: unauthorized_client: Client is unauthorized (HTTP 400)"},
+       ErrorKind::Unauthenticated,
+       "GCP OAuth2 token: unauthorized_client: Client is unauthorized (HTTP 400)"},
       {400, R"({"error":"invalid_scope","error_description":"Invalid OAuth scope"})",
-       ErrorKind::InvalidArgument, "GCP OAuth2 token: invalid_scope: Invalid OAuth scope (HTTP 400)"},
+       ErrorKind::InvalidArgument,
+       "GCP OAuth2 token: invalid_scope: Invalid OAuth scope (HTTP 400)"},
       {403, R"({"error":"access_denied","error_description":"no"})", ErrorKind::PermissionDenied,
        "GCP OAuth2 token: access_denied: no (HTTP 403)"},
       {502, "<html><body>Bad   Gateway</body></html>", ErrorKind::Unavailable,
-       "GCP OAuth2 token: <html><body>Bad Gateway</body></html> (HTTP 502) (gave up after 3 attempts)"},
+       "GCP OAuth2 token: <html><body>Bad Gateway</body></html> (HTTP 502) (gave up after 3 "
+       "attempts)"},
   };
   for (const auto& c : cases) {
     Source s;
@@ -120,7 +125,8 @@ TEST_CASE("a grant is retried on 5xx and throttling with backoff, not on a refus
                                                            std::chrono::milliseconds(100)});
   Source refused;
   refused.transport.handler = [&](const HttpRequest&) {
-    return answer(400, R"({"error":"invalid_grant","error_description":"Invalid grant: account not found"})");
+    return answer(
+        400, R"({"error":"invalid_grant","error_description":"Invalid grant: account not found"})");
   };
   CHECK_FALSE(refused.tokens->access_token().ok());
   CHECK(refused.transport.requests.size() == 1);

@@ -33,7 +33,8 @@ const char* kKeyId = "ocid1.key.oc1.iad.bbp123.abuwcljrkey1";
 const char* kVersionId = "ocid1.keyversion.oc1.iad.bbp123.abuwcljrversion1";
 
 std::string key_json(const std::string& id, const std::string& name, const std::string& state,
-                     const std::string& owner = "", const std::string& created = "2026-11-20T10:00:00.123Z") {
+                     const std::string& owner = "",
+                     const std::string& created = "2026-11-20T10:00:00.123Z") {
   Json k = {{"compartmentId", kCompartment},
             {"currentKeyVersion", std::string(kVersionId)},
             {"definedTags", Json::object()},
@@ -51,9 +52,13 @@ std::string key_json(const std::string& id, const std::string& name, const std::
 }
 
 std::string version_json(const std::string& origin) {
-  return Json{{"compartmentId", kCompartment}, {"id", kVersionId}, {"keyId", kKeyId},
-              {"lifecycleState", "ENABLED"}, {"origin", origin},
-              {"timeCreated", "2026-11-20T10:00:00.123Z"}, {"vaultId", "v"}}
+  return Json{{"compartmentId", kCompartment},
+              {"id", kVersionId},
+              {"keyId", kKeyId},
+              {"lifecycleState", "ENABLED"},
+              {"origin", origin},
+              {"timeCreated", "2026-11-20T10:00:00.123Z"},
+              {"vaultId", "v"}}
       .dump();
 }
 
@@ -122,7 +127,8 @@ TEST_CASE("oci: describe_key GETs the key and its current version, signed, and r
           "[kms][oci]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest& r) {
-    if (r.url.find("/keyVersions/") != std::string::npos) return answer(200, version_json("EXTERNAL"));
+    if (r.url.find("/keyVersions/") != std::string::npos)
+      return answer(200, version_json("EXTERNAL"));
     Json k = Json::parse(key_json(kKeyId, "payments", "PENDING_DELETION"));
     k["timeOfDeletion"] = "2026-12-01T00:00:00.000Z";
     return answer(200, k.dump());
@@ -207,9 +213,10 @@ TEST_CASE("oci: an error names the call, OCI's code and message, the status and 
           "[kms][oci]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest&) {
-    return answer(404,
-                  R"({"code":"NotAuthorizedOrNotFound","message":"Authorization failed or requested resource not found."})",
-                  {{"opc-request-id", "CLIENTID/SERVERID"}});
+    return answer(
+        404,
+        R"({"code":"NotAuthorizedOrNotFound","message":"Authorization failed or requested resource not found."})",
+        {{"opc-request-id", "CLIENTID/SERVERID"}});
   };
   auto key = f.client->describe_key(kKeyId);
   REQUIRE_FALSE(key.ok());
@@ -228,16 +235,20 @@ TEST_CASE("oci: an error names the call, OCI's code and message, the status and 
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().kind == ErrorKind::PermissionDenied);
   std::string sent_id = find_header(f.transport.requests[0].headers, "opc-request-id");
-  CHECK(again.error().message == "OCI GetKey: <html> <body>Forbidden by proxy</body> </html> (HTTP 403, "
-                                 "opc-request-id " + sent_id + ")");
+  CHECK(again.error().message ==
+        "OCI GetKey: <html> <body>Forbidden by proxy</body> </html> (HTTP 403, "
+        "opc-request-id " +
+            sent_id + ")");
 }
 
-TEST_CASE("oci: reads are retried on 5xx and throttling with jittered backoff, writes are sent once",
-          "[kms][oci]") {
+TEST_CASE(
+    "oci: reads are retried on 5xx and throttling with jittered backoff, writes are sent once",
+    "[kms][oci]") {
   Fixture f;
   int calls = 0;
   f.transport.handler = [&](const HttpRequest& r) {
-    if (r.url.find("/keyVersions/") != std::string::npos) return answer(200, version_json("INTERNAL"));
+    if (r.url.find("/keyVersions/") != std::string::npos)
+      return answer(200, version_json("INTERNAL"));
     if (++calls < 3) return answer(503, R"({"code":"ServiceUnavailable","message":"try later"})");
     return answer(200, key_json(kKeyId, "k", "ENABLED"));
   };
@@ -285,13 +296,14 @@ TEST_CASE("oci: no answer at all is Unavailable and names our opc-request-id", "
   auto key = f.client->describe_key(kKeyId);
   REQUIRE_FALSE(key.ok());
   CHECK(key.error().kind == ErrorKind::Unavailable);
-  CHECK(key.error().message.find("OCI GetKey: GET " + std::string(kEndpoint) +
-                                 "/20180608/keys/" + kKeyId + ": Connection refused (opc-request-id ") == 0);
+  CHECK(key.error().message.find("OCI GetKey: GET " + std::string(kEndpoint) + "/20180608/keys/" +
+                                 kKeyId + ": Connection refused (opc-request-id ") == 0);
   CHECK(key.error().message.find("gave up after 3 attempts") != std::string::npos);
   CHECK(f.transport.requests.size() == 3);
 }
 
-TEST_CASE("oci: ScheduleKeyDeletion sends timeOfDeletion inside OCI's 7..30-day window", "[kms][oci]") {
+TEST_CASE("oci: ScheduleKeyDeletion sends timeOfDeletion inside OCI's 7..30-day window",
+          "[kms][oci]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest& r) {
     Json k = Json::parse(key_json(kKeyId, "k", "SCHEDULING_DELETION"));
@@ -299,7 +311,7 @@ TEST_CASE("oci: ScheduleKeyDeletion sends timeOfDeletion inside OCI's 7..30-day 
     return answer(200, k.dump());
   };
   const std::pair<int, const char*> cases[] = {
-      {7, "2026-11-30T15:48:00Z"},   // ten minutes past the 7-day minimum
+      {7, "2026-11-30T15:48:00Z"},  // ten minutes past the 7-day minimum
       {10, "2026-12-03T15:38:00Z"},
       {30, "2026-12-23T15:28:00Z"},  // ten minutes short of the 30-day maximum
   };
@@ -311,7 +323,8 @@ TEST_CASE("oci: ScheduleKeyDeletion sends timeOfDeletion inside OCI's 7..30-day 
     REQUIRE(f.transport.requests.size() == 1);
     const auto& req = f.transport.requests[0];
     CHECK(req.method == "POST");
-    CHECK(req.url == std::string(kEndpoint) + "/20180608/keys/" + kKeyId + "/actions/scheduleDeletion");
+    CHECK(req.url ==
+          std::string(kEndpoint) + "/20180608/keys/" + kKeyId + "/actions/scheduleDeletion");
     CHECK(Json::parse(req.body) == Json{{"timeOfDeletion", expected}});
     CHECK(find_header(req.headers, "content-type") == "application/json");
     f.check_signed(req);
@@ -341,7 +354,8 @@ TEST_CASE("oci: CancelKeyDeletion POSTs an empty, signed body", "[kms][oci]") {
   CHECK(req.url == std::string(kEndpoint) + "/20180608/keys/" + kKeyId + "/actions/cancelDeletion");
   CHECK(req.body.empty());
   CHECK(find_header(req.headers, "content-length") == "0");
-  CHECK(find_header(req.headers, "x-content-sha256") == "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+  CHECK(find_header(req.headers, "x-content-sha256") ==
+        "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
   f.check_signed(req);
 
   f.transport.handler = [](const HttpRequest&) {
@@ -350,7 +364,8 @@ TEST_CASE("oci: CancelKeyDeletion POSTs an empty, signed body", "[kms][oci]") {
   auto refused = f.client->cancel_key_deletion(kKeyId);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().kind == ErrorKind::FailedPrecondition);
-  CHECK(refused.error().message.find("OCI CancelKeyDeletion: IncorrectState: no deletion to cancel (HTTP 409") == 0);
+  CHECK(refused.error().message.find(
+            "OCI CancelKeyDeletion: IncorrectState: no deletion to cancel (HTTP 409") == 0);
 }
 
 TEST_CASE("oci: who_am_i names the user and tenancy without a call", "[kms][oci]") {
@@ -367,15 +382,18 @@ TEST_CASE("oci: wrapping algorithms per key type, and types OCI cannot import ar
           "[kms][oci]") {
   Fixture f;
   using V = std::vector<std::string>;
-  CHECK(*f.client->wrapping_algorithms("aes256-gcm96") == V{"RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256"});
-  CHECK(*f.client->wrapping_algorithms("aes128-gcm96") == V{"RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256"});
+  CHECK(*f.client->wrapping_algorithms("aes256-gcm96") ==
+        V{"RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256"});
+  CHECK(*f.client->wrapping_algorithms("aes128-gcm96") ==
+        V{"RSA_OAEP_AES_SHA256", "RSA_OAEP_SHA256"});
   for (const char* rsa : {"rsa-2048", "rsa-3072", "rsa-4096"})
     CHECK(*f.client->wrapping_algorithms(rsa) == V{"RSA_OAEP_AES_SHA256"});
   CHECK(oci_key_shape("aes128-gcm96")->length == 16);
   CHECK(oci_key_shape("rsa-3072")->algorithm == "RSA");
   CHECK(oci_key_shape("rsa-3072")->length == 384);
   CHECK(oci_key_shape("rsa-4096")->length == 512);
-  for (const char* no : {"chacha20-poly1305", "ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521"}) {
+  for (const char* no :
+       {"chacha20-poly1305", "ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521"}) {
     INFO(no);
     auto algs = f.client->wrapping_algorithms(no);
     REQUIRE_FALSE(algs.ok());
@@ -388,8 +406,9 @@ TEST_CASE("oci: wrapping algorithms per key type, and types OCI cannot import ar
   CHECK(f.transport.requests.empty());
 }
 
-TEST_CASE("oci: find_key lists every page, skips deleted keys and other owners, and GETs candidates",
-          "[kms][oci]") {
+TEST_CASE(
+    "oci: find_key lists every page, skips deleted keys and other owners, and GETs candidates",
+    "[kms][oci]") {
   Fixture f;
   const std::string mine = "ocid1.key.oc1.iad.bbp123.mine";
   const std::string other_owner = "ocid1.key.oc1.iad.bbp123.theirs";
@@ -428,13 +447,13 @@ TEST_CASE("oci: find_key lists every page, skips deleted keys and other owners, 
     CHECK(r.method == "GET");
     f.check_signed(r);
   }
-  const std::string list = std::string(kEndpoint) + "/20180608/keys?compartmentId=" + kCompartment + "&limit=100";
-  CHECK(urls == std::vector<std::string>{
-                    list,
-                    list + "&page=AAA%2B%2F%3D%3D",
-                    std::string(kEndpoint) + "/20180608/keys/" + other_owner,
-                    std::string(kEndpoint) + "/20180608/keys/" + mine,
-                    std::string(kEndpoint) + "/20180608/keys/" + mine + "/keyVersions/" + kVersionId});
+  const std::string list =
+      std::string(kEndpoint) + "/20180608/keys?compartmentId=" + kCompartment + "&limit=100";
+  CHECK(urls == std::vector<std::string>{list, list + "&page=AAA%2B%2F%3D%3D",
+                                         std::string(kEndpoint) + "/20180608/keys/" + other_owner,
+                                         std::string(kEndpoint) + "/20180608/keys/" + mine,
+                                         std::string(kEndpoint) + "/20180608/keys/" + mine +
+                                             "/keyVersions/" + kVersionId});
 
   auto stranger = target();
   stranger.owner = "nobody";
@@ -449,15 +468,20 @@ TEST_CASE("oci: find_key lists every page, skips deleted keys and other owners, 
   CHECK(ownerless.error().kind == ErrorKind::InvalidArgument);
 }
 
-TEST_CASE("oci: prepare_import fetches the vault's wrapping key as DER, and a wrong algorithm is refused first",
-          "[kms][oci]") {
+TEST_CASE(
+    "oci: prepare_import fetches the vault's wrapping key as DER, and a wrong algorithm is refused "
+    "first",
+    "[kms][oci]") {
   Fixture f;
   auto wrapping = generate("RSA", "2048");
   std::string pem = to_pem(wrapping.get(), false);
   f.transport.handler = [&](const HttpRequest&) {
-    return answer(200, Json{{"compartmentId", kCompartment}, {"id", "ocid1.key.oc1.iad.bbp123.wrap"},
-                            {"lifecycleState", "ENABLED"}, {"publicKey", pem},
-                            {"timeCreated", "2026-01-01T00:00:00.000Z"}, {"vaultId", "v"}}
+    return answer(200, Json{{"compartmentId", kCompartment},
+                            {"id", "ocid1.key.oc1.iad.bbp123.wrap"},
+                            {"lifecycleState", "ENABLED"},
+                            {"publicKey", pem},
+                            {"timeCreated", "2026-01-01T00:00:00.000Z"},
+                            {"vaultId", "v"}}
                            .dump());
   };
   auto w = f.client->prepare_import(target(), "");
@@ -505,14 +529,14 @@ TEST_CASE("oci: ImportKey sends the shape, the base64 wrap, HSM protection and t
   CHECK(req.method == "POST");
   CHECK(req.url == std::string(kEndpoint) + "/20180608/keys/import");
   f.check_signed(req);
-  CHECK(Json::parse(req.body) ==
-        Json{{"compartmentId", kCompartment},
-             {"displayName", "payments-key"},
-             {"keyShape", {{"algorithm", "RSA"}, {"length", 384}}},
-             {"protectionMode", "HSM"},
-             {"wrappedImportKey",
-              {{"keyMaterial", base64_encode(wrapped)}, {"wrappingAlgorithm", "RSA_OAEP_AES_SHA256"}}},
-             {"freeformTags", {{"byok.dev/owner", "0b6a3c52-uid"}}}});
+  CHECK(Json::parse(req.body) == Json{{"compartmentId", kCompartment},
+                                      {"displayName", "payments-key"},
+                                      {"keyShape", {{"algorithm", "RSA"}, {"length", 384}}},
+                                      {"protectionMode", "HSM"},
+                                      {"wrappedImportKey",
+                                       {{"keyMaterial", base64_encode(wrapped)},
+                                        {"wrappingAlgorithm", "RSA_OAEP_AES_SHA256"}}},
+                                      {"freeformTags", {{"byok.dev/owner", "0b6a3c52-uid"}}}});
 
   // A refusal is not retried, and names the call.
   f.transport.requests.clear();

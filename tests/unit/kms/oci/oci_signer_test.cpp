@@ -19,7 +19,8 @@ namespace {
 const char* kGetUrl =
     "https://iaas.us-phoenix-1.oraclecloud.com/20160918/instances"
     "?availabilityDomain=Pjwf%3A%20PHX-AD-1&"
-    "compartmentId=ocid1.compartment.oc1..aaaaaaaam3we6vgnherjq5q2idnccdflvjsnog7mlr6rtdb25gilchfeyjxa"
+    "compartmentId=ocid1.compartment.oc1.."
+    "aaaaaaaam3we6vgnherjq5q2idnccdflvjsnog7mlr6rtdb25gilchfeyjxa"
     "&displayName=TeamXInstances&volumeId=ocid1.volume.oc1.phx."
     "abyhqljrgvttnlx73nmrwfaux7kcvzfs3s66izvxf2h4lgvyndsdsnoiwr5q";
 const char* kPostUrl = "https://iaas.us-phoenix-1.oraclecloud.com/20160918/volumeAttachments";
@@ -32,12 +33,14 @@ const char* kPostBody = R"({
 const char* kGetSigningString =
     "date: Thu, 05 Jan 2014 21:31:40 GMT\n"
     "(request-target): get /20160918/instances?availabilityDomain=Pjwf%3A%20PHX-AD-1&"
-    "compartmentId=ocid1.compartment.oc1..aaaaaaaam3we6vgnherjq5q2idnccdflvjsnog7mlr6rtdb25gilchfeyjxa"
+    "compartmentId=ocid1.compartment.oc1.."
+    "aaaaaaaam3we6vgnherjq5q2idnccdflvjsnog7mlr6rtdb25gilchfeyjxa"
     "&displayName=TeamXInstances&volumeId=ocid1.volume.oc1.phx."
     "abyhqljrgvttnlx73nmrwfaux7kcvzfs3s66izvxf2h4lgvyndsdsnoiwr5q\n"
     "host: iaas.us-phoenix-1.oraclecloud.com";
 const char* kGetSignature =
-    "GBas7grhyrhSKHP6AVIj/h5/Vp8bd/peM79H9Wv8kjoaCivujVXlpbKLjMPeDUhxkFIWtTtLBj3sUzaFj34XE6YZAHc9r2D"
+    "GBas7grhyrhSKHP6AVIj/h5/Vp8bd/"
+    "peM79H9Wv8kjoaCivujVXlpbKLjMPeDUhxkFIWtTtLBj3sUzaFj34XE6YZAHc9r2D"
     "mE4pMwOAy/kiITcZxa1oHPOeRheC0jP2dqbTll8fmTZVwKZOKHYPtrLJIJQHJjNvxFWeHQjMaR7M=";
 const char* kPostSigningString =
     "date: Thu, 05 Jan 2014 21:31:40 GMT\n"
@@ -47,7 +50,8 @@ const char* kPostSigningString =
     "content-type: application/json\n"
     "x-content-sha256: V9Z20UJTvkvpJ50flBzKE32+6m2zJjweHpDMX/U4Uy0=";
 const char* kPostSignature =
-    "Mje8vIDPlwIHmD/cTDwRxE7HaAvBg16JnVcsuqaNRim23fFPgQfLoOOxae6WqKb1uPjYEl0qIdazWaBy/Ml8DRhqlocMwoS"
+    "Mje8vIDPlwIHmD/cTDwRxE7HaAvBg16JnVcsuqaNRim23fFPgQfLoOOxae6WqKb1uPjYEl0qIdazWaBy/"
+    "Ml8DRhqlocMwoS"
     "Xv0fbukP8J5N80LCmzT/FFBvIvTB91XuXI3hYfP9Zt1l7S6ieVadHUfqBedWH0itrtPJBgKmrWso=";
 
 // The page's Date, verbatim. It says Thursday although 5 January 2014 was a Sunday (the value
@@ -99,29 +103,32 @@ TEST_CASE("oci: the published GET example: signing string, signature and Authori
   CHECK(*text == kGetSigningString);
   CHECK(find_header(req.headers, "authorization") ==
         "Signature version=\"1\",headers=\"date (request-target) host\",keyId=\"" +
-            published_key_id() + "\",algorithm=\"rsa-sha256\",signature=\"" + kGetSignature +
-            "\"");
+            published_key_id() + "\",algorithm=\"rsa-sha256\",signature=\"" + kGetSignature + "\"");
 }
 
 TEST_CASE("oci: the published POST example: body headers, signing string and signature",
           "[kms][oci]") {
   auto signer = published_signer();
-  HttpRequest req{"POST", kPostUrl, {{"Content-Type", "application/json"}, {"date", kPublishedDate}},
+  HttpRequest req{"POST",
+                  kPostUrl,
+                  {{"Content-Type", "application/json"}, {"date", kPublishedDate}},
                   kPostBody};
   REQUIRE(signer.authorize(req).ok());
 
   CHECK(find_header(req.headers, "content-length") == "316");
   CHECK(find_header(req.headers, "content-type") == "application/json");
   CHECK(count_headers(req.headers, "content-type") == 1);
-  CHECK(find_header(req.headers, "x-content-sha256") == "V9Z20UJTvkvpJ50flBzKE32+6m2zJjweHpDMX/U4Uy0=");
+  CHECK(find_header(req.headers, "x-content-sha256") ==
+        "V9Z20UJTvkvpJ50flBzKE32+6m2zJjweHpDMX/U4Uy0=");
   auto text = signing_string("POST", "/20160918/volumeAttachments", req.headers,
                              signed_header_names("POST"));
   REQUIRE(text.ok());
   CHECK(*text == kPostSigningString);
   CHECK(find_header(req.headers, "authorization") ==
         "Signature version=\"1\",headers=\"date (request-target) host content-length content-type "
-        "x-content-sha256\",keyId=\"" + published_key_id() +
-            "\",algorithm=\"rsa-sha256\",signature=\"" + kPostSignature + "\"");
+        "x-content-sha256\",keyId=\"" +
+            published_key_id() + "\",algorithm=\"rsa-sha256\",signature=\"" + kPostSignature +
+            "\"");
   auto direct = signer.sign_string(kPostSigningString);
   REQUIRE(direct.ok());
   CHECK(*direct == kPostSignature);
@@ -161,7 +168,8 @@ TEST_CASE("oci: signed header lists follow the method", "[kms][oci]") {
 TEST_CASE("oci: an empty POST body still signs content-length 0 and the empty body's hash",
           "[kms][oci]") {
   auto signer = published_signer();
-  HttpRequest req{"POST", "https://kms.example.com:8443/20180608/keys/k/actions/cancelDeletion", {}, ""};
+  HttpRequest req{
+      "POST", "https://kms.example.com:8443/20180608/keys/k/actions/cancelDeletion", {}, ""};
   REQUIRE(signer.sign(req, published_time()).ok());
   CHECK(find_header(req.headers, "content-length") == "0");
   CHECK(find_header(req.headers, "content-type") == "application/json");
@@ -187,7 +195,8 @@ TEST_CASE("oci: an empty POST body still signs content-length 0 and the empty bo
 
 TEST_CASE("oci: signing replaces earlier date, host and authorization headers", "[kms][oci]") {
   auto signer = published_signer();
-  HttpRequest req{"GET", "https://kms.example.com:443/20180608/wrappingKeys",
+  HttpRequest req{"GET",
+                  "https://kms.example.com:443/20180608/wrappingKeys",
                   {{"Date", "yesterday"}, {"Host", "elsewhere"}, {"Authorization", "Bearer x"}},
                   ""};
   REQUIRE(signer.sign(req, published_time()).ok());
@@ -245,7 +254,8 @@ TEST_CASE("oci: API keys that are not RSA private keys are refused", "[kms][oci]
   CHECK(not_rsa.error().kind == ErrorKind::InvalidArgument);
   CHECK(not_rsa.error().message.find("not an RSA key") != std::string::npos);
 
-  auto garbage = RequestSigner::create("t/u/f", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+  auto garbage = RequestSigner::create(
+      "t/u/f", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
   REQUIRE_FALSE(garbage.ok());
   CHECK(garbage.error().kind == ErrorKind::InvalidArgument);
 

@@ -50,20 +50,22 @@ Json key_json(const std::string& identity, const std::string& name, const std::s
               bool imported = true, const std::string& owner = "uid-1", int latest = 1) {
   Json labels = Json::object();
   if (!owner.empty()) labels["byok.dev/owner"] = owner;
-  return Json{{"identity", identity},
-              {"name", name},
-              {"slug", name},
-              {"labels", labels},
-              {"keyType", "aes256-gcm96"},
-              {"status", status},
-              {"exportAllowed", false},
-              {"imported", imported},
-              {"keyRotationEnabled", false},
-              {"latestVersion", latest},
-              {"versions", Json::array({{{"version", 1}, {"status", "active"},
-                                          {"createdAt", "2026-11-20T08:00:00.123Z"}}})},
-              {"createdAt", "2026-11-20T08:00:00.123Z"},
-              {"updatedAt", "2026-11-20T08:00:00.123Z"}};
+  return Json{
+      {"identity", identity},
+      {"name", name},
+      {"slug", name},
+      {"labels", labels},
+      {"keyType", "aes256-gcm96"},
+      {"status", status},
+      {"exportAllowed", false},
+      {"imported", imported},
+      {"keyRotationEnabled", false},
+      {"latestVersion", latest},
+      {"versions",
+       Json::array(
+           {{{"version", 1}, {"status", "active"}, {"createdAt", "2026-11-20T08:00:00.123Z"}}})},
+      {"createdAt", "2026-11-20T08:00:00.123Z"},
+      {"updatedAt", "2026-11-20T08:00:00.123Z"}};
 }
 
 ImportTarget target(bool allow_rotation = false) {
@@ -153,11 +155,16 @@ TEST_CASE("{\"message\"} errors map to error kinds and name the call", "[kms][th
     std::string text;
   };
   const std::vector<Case> cases = {
-      {400, R"({"message":"unsupported keyType"})", ErrorKind::InvalidArgument, "unsupported keyType (HTTP 400)"},
-      {401, R"({"message":"unauthorized: invalid or expired token"})", ErrorKind::Unauthenticated, "unauthorized"},
-      {403, R"({"message":"forbidden: no access to organisation org-42"})", ErrorKind::PermissionDenied, "forbidden"},
-      {404, R"({"message":"kms key kms-x not found"})", ErrorKind::NotFound, "kms key kms-x not found (HTTP 404)"},
-      {409, R"({"message":"a kms key named payments already exists"})", ErrorKind::Conflict, "already exists"},
+      {400, R"({"message":"unsupported keyType"})", ErrorKind::InvalidArgument,
+       "unsupported keyType (HTTP 400)"},
+      {401, R"({"message":"unauthorized: invalid or expired token"})", ErrorKind::Unauthenticated,
+       "unauthorized"},
+      {403, R"({"message":"forbidden: no access to organisation org-42"})",
+       ErrorKind::PermissionDenied, "forbidden"},
+      {404, R"({"message":"kms key kms-x not found"})", ErrorKind::NotFound,
+       "kms key kms-x not found (HTTP 404)"},
+      {409, R"({"message":"a kms key named payments already exists"})", ErrorKind::Conflict,
+       "already exists"},
       {429, "", ErrorKind::Throttled, "no message (HTTP 429)"},
       {503, "<html>upstream down</html>", ErrorKind::Unavailable, "<html>upstream down</html>"},
   };
@@ -197,7 +204,8 @@ TEST_CASE("GETs are retried on 5xx, writes are sent once", "[kms][thalassa]") {
 TEST_CASE("schedule_key_deletion DELETEs, then reads the state back", "[kms][thalassa]") {
   Fixture f;
   f.transport.handler = [](const HttpRequest& r) {
-    return r.method == "DELETE" ? answer(204, "") : answer(200, key_json("kms-1", "k", "pending_deletion").dump());
+    return r.method == "DELETE" ? answer(204, "")
+                                : answer(200, key_json("kms-1", "k", "pending_deletion").dump());
   };
   auto d = f.client->schedule_key_deletion("kms-1", 7);
   REQUIRE(d.ok());
@@ -215,7 +223,8 @@ TEST_CASE("cancel_key_deletion is DELETE .../cancel-deletion", "[kms][thalassa]"
   f.transport.handler = [](const HttpRequest&) { return answer(204, ""); };
   REQUIRE(f.client->cancel_key_deletion("kms-1").ok());
   CHECK(f.transport.requests[0].method == "DELETE");
-  CHECK(f.transport.requests[0].url == "https://api.thalassa.test/v1/kms/nl-01/keys/kms-1/cancel-deletion");
+  CHECK(f.transport.requests[0].url ==
+        "https://api.thalassa.test/v1/kms/nl-01/keys/kms-1/cancel-deletion");
 
   Fixture g;
   g.transport.handler = [](const HttpRequest&) {
@@ -244,7 +253,8 @@ TEST_CASE("who_am_i picks the configured organisation's membership", "[kms][thal
 
   Fixture g;
   g.transport.handler = [](const HttpRequest&) {
-    return answer(200, R"([{"identity":"mem-1","organisation":{"identity":"org-other","slug":"other"}}])");
+    return answer(
+        200, R"([{"identity":"mem-1","organisation":{"identity":"org-other","slug":"other"}}])");
   };
   auto none = g.client->who_am_i();
   REQUIRE_FALSE(none.ok());
@@ -254,9 +264,9 @@ TEST_CASE("who_am_i picks the configured organisation's membership", "[kms][thal
 
 TEST_CASE("wrapping algorithms are the hashFunction words, HMAC is refused", "[kms][thalassa]") {
   Fixture f;
-  for (std::string type : {"aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048",
-                           "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521",
-                           "ed25519"}) {
+  for (std::string type :
+       {"aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048", "rsa-3072", "rsa-4096",
+        "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "ed25519"}) {
     auto algs = f.client->wrapping_algorithms(type);
     REQUIRE(algs.ok());
     CHECK(*algs == std::vector<std::string>{"sha256", "sha1"});
@@ -292,7 +302,8 @@ TEST_CASE("find_key lists by name and takes only the key with this owner's label
 
   Fixture h;
   h.transport.handler = [](const HttpRequest&) {
-    return answer(200, Json::array({key_json("kms-9", "payments", "active", true, "uid-other")}).dump());
+    return answer(200,
+                  Json::array({key_json("kms-9", "payments", "active", true, "uid-other")}).dump());
   };
   auto foreign = h.client->find_key(target());
   REQUIRE_FALSE(foreign.ok());
@@ -304,7 +315,8 @@ TEST_CASE("find_key lists by name and takes only the key with this owner's label
   auto t = target();
   t.name = "a b&c";
   REQUIRE(n.client->find_key(t).ok());
-  CHECK(n.transport.requests[0].url == "https://api.thalassa.test/v1/kms/nl-01/keys?name=a%20b%26c");
+  CHECK(n.transport.requests[0].url ==
+        "https://api.thalassa.test/v1/kms/nl-01/keys?name=a%20b%26c");
 }
 
 TEST_CASE("prepare_import reads {publicKey} (or a bare PEM) as SPKI DER", "[kms][thalassa]") {
@@ -312,7 +324,8 @@ TEST_CASE("prepare_import reads {publicKey} (or a bare PEM) as SPKI DER", "[kms]
   for (bool bare : {false, true}) {
     Fixture f;
     f.transport.handler = [&](const HttpRequest&) {
-      return answer(200, bare ? pem : Json{{"publicKey", pem}, {"algorithm", "RSA_OAEP_AES_KWP"}}.dump());
+      return answer(
+          200, bare ? pem : Json{{"publicKey", pem}, {"algorithm", "RSA_OAEP_AES_KWP"}}.dump());
     };
     auto w = f.client->prepare_import(target(), "");
     REQUIRE(w.ok());
@@ -322,7 +335,9 @@ TEST_CASE("prepare_import reads {publicKey} (or a bare PEM) as SPKI DER", "[kms]
     CHECK(w->key_id.empty());
   }
   Fixture g;
-  g.transport.handler = [&](const HttpRequest&) { return answer(200, Json{{"publicKey", pem}}.dump()); };
+  g.transport.handler = [&](const HttpRequest&) {
+    return answer(200, Json{{"publicKey", pem}}.dump());
+  };
   auto t = target();
   t.wrapping_algorithm = "RSA_AES_KEY_WRAP_SHA_256";
   auto bad = g.client->prepare_import(t, "");
@@ -374,14 +389,16 @@ TEST_CASE("a new version goes to the assumed .../versions call", "[kms][thalassa
   const std::string wrapped(600, 'w');
   Fixture f;
   f.transport.handler = [](const HttpRequest& r) {
-    return r.method == "POST" ? answer(200, key_json("kms-1", "payments", "active", true, "uid-1", 2).dump())
-                              : answer(200, key_json("kms-1", "payments", "active").dump());
+    return r.method == "POST"
+               ? answer(200, key_json("kms-1", "payments", "active", true, "uid-1", 2).dump())
+               : answer(200, key_json("kms-1", "payments", "active").dump());
   };
   auto r = f.client->import_key(target(true), WrappingKey{"kms-1", "", "sha256", "", {}}, wrapped,
                                 ImportKind::NewVersion);
   REQUIRE(r.ok());
   REQUIRE(f.transport.requests.size() == 2);
-  CHECK(f.transport.requests[1].url == "https://api.thalassa.test/v1/kms/nl-01/keys/kms-1/versions");
+  CHECK(f.transport.requests[1].url ==
+        "https://api.thalassa.test/v1/kms/nl-01/keys/kms-1/versions");
   CHECK(Json::parse(f.transport.requests[1].body) ==
         Json{{"importKeyMaterial", base64_encode(wrapped)}, {"hashFunction", "sha256"}});
   CHECK(r->version == "2");
@@ -410,7 +427,9 @@ TEST_CASE("a new version goes to the assumed .../versions call", "[kms][thalassa
 
 TEST_CASE("from_config needs endpoint, region, organisation and token", "[kms][thalassa]") {
   FakeTransport transport;
-  transport.handler = [](const HttpRequest&) { return answer(200, key_json("kms-1", "k", "active").dump()); };
+  transport.handler = [](const HttpRequest&) {
+    return answer(200, key_json("kms-1", "k", "active").dump());
+  };
   RealClock clock;
   ProviderConfig c;
   c.type = "thalassa";
@@ -442,7 +461,9 @@ TEST_CASE("from_config needs endpoint, region, organisation and token", "[kms][t
 TEST_CASE("a personal access token is sent as Token, an access token as Bearer",
           "[kms][thalassa]") {
   FakeTransport transport;
-  transport.handler = [](const HttpRequest&) { return answer(200, key_json("kms-1", "k", "active").dump()); };
+  transport.handler = [](const HttpRequest&) {
+    return answer(200, key_json("kms-1", "k", "active").dump());
+  };
   RealClock clock;
   ProviderConfig c;
   c.type = "thalassa";

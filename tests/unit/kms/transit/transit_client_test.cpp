@@ -86,10 +86,14 @@ std::string asymmetric_key(const std::string& name, const std::string& type, boo
                {"supports_signing", true},
                {"supports_encryption", false},
                {"keys",
-                {{"1", {{"creation_time", "2026-11-20T10:00:00.123456789Z"}, {"name", "P-256"},
-                        {"public_key", "-----BEGIN PUBLIC KEY-----..."}}},
-                 {"2", {{"creation_time", "2026-11-22T10:00:00Z"}, {"name", "P-256"},
-                        {"public_key", "-----BEGIN PUBLIC KEY-----..."}}}}}};
+                {{"1",
+                  {{"creation_time", "2026-11-20T10:00:00.123456789Z"},
+                   {"name", "P-256"},
+                   {"public_key", "-----BEGIN PUBLIC KEY-----..."}}},
+                 {"2",
+                  {{"creation_time", "2026-11-22T10:00:00Z"},
+                   {"name", "P-256"},
+                   {"public_key", "-----BEGIN PUBLIC KEY-----..."}}}}}};
   if (imported) data["imported_key_allow_rotation"] = false;
   return Json{{"data", data}}.dump();
 }
@@ -144,7 +148,9 @@ ImportTarget aes_target(bool allow_rotation = false) {
 TEST_CASE("describe_key reads transit/keys/<name> with the token and maps its fields",
           "[kms][transit]") {
   Fixture f;
-  f.transport.handler = [](const HttpRequest&) { return answer(200, symmetric_key("payments", false, false, 3)); };
+  f.transport.handler = [](const HttpRequest&) {
+    return answer(200, symmetric_key("payments", false, false, 3));
+  };
   auto key = f.client->describe_key("payments");
   REQUIRE(key.ok());
   REQUIRE(f.transport.requests.size() == 1);
@@ -191,7 +197,9 @@ TEST_CASE("asymmetric keys give the oldest version's RFC 3339 creation time", "[
 TEST_CASE("a key whose config allows deletion reports state deletion_allowed, still current",
           "[kms][transit]") {
   Fixture f;
-  f.transport.handler = [](const HttpRequest&) { return answer(200, symmetric_key("k", false, true)); };
+  f.transport.handler = [](const HttpRequest&) {
+    return answer(200, symmetric_key("k", false, true));
+  };
   auto key = f.client->describe_key("k");
   REQUIRE(key.ok());
   CHECK(key->state == "deletion_allowed");
@@ -255,12 +263,14 @@ TEST_CASE("Vault error answers map to error kinds with messages naming the call 
        ErrorKind::InvalidArgument, ": crypto/rsa: decryption error (HTTP 500)"},
       {500, R"({"errors":["1 error occurred:\n\t* kwp: failed to unwrap\n\n"]})",
        ErrorKind::InvalidArgument, "kwp"},
-      {500, R"({"errors":["1 error occurred:\n\t* invalid key size 16 bytes for key type aes256-gcm96\n\n"]})",
+      {500,
+       R"({"errors":["1 error occurred:\n\t* invalid key size 16 bytes for key type aes256-gcm96\n\n"]})",
        ErrorKind::InvalidArgument, "invalid key size"},
       {429, R"({"errors":["request path \"transit/keys/k\": rate limit quota exceeded"]})",
        ErrorKind::Throttled, "rate limit"},
       {503, R"({"errors":["Vault is sealed"]})", ErrorKind::Unavailable, "Vault is sealed"},
-      {502, "<html>Bad Gateway</html>", ErrorKind::Unavailable, "<html>Bad Gateway</html> (HTTP 502)"},
+      {502, "<html>Bad Gateway</html>", ErrorKind::Unavailable,
+       "<html>Bad Gateway</html> (HTTP 502)"},
   };
   for (const auto& c : cases) {
     Fixture f;
@@ -280,7 +290,8 @@ TEST_CASE("parse_vault_errors reads the errors list and nothing else", "[kms][tr
   CHECK(parse_vault_errors(R"({"errors":[]})")->empty());
   CHECK_FALSE(parse_vault_errors(R"({"data":{}})").has_value());
   CHECK_FALSE(parse_vault_errors("not json").has_value());
-  CHECK(parse_vault_errors(R"({"errors":["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"]})") ==
+  CHECK(parse_vault_errors(
+            R"({"errors":["2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n"]})") ==
         std::vector<std::string>{"permission denied", "invalid token"});
 }
 
@@ -289,7 +300,8 @@ TEST_CASE("reads are retried with backoff on 5xx and throttling, writes are sent
   Fixture f;
   int calls = 0;
   f.transport.handler = [&](const HttpRequest&) {
-    return ++calls < 3 ? answer(503, R"({"errors":["Vault is sealed"]})") : answer(200, symmetric_key("k"));
+    return ++calls < 3 ? answer(503, R"({"errors":["Vault is sealed"]})")
+                       : answer(200, symmetric_key("k"));
   };
   REQUIRE(f.client->describe_key("k").ok());
   CHECK(calls == 3);
@@ -298,7 +310,9 @@ TEST_CASE("reads are retried with backoff on 5xx and throttling, writes are sent
                                                            std::chrono::milliseconds(150)});
 
   Fixture g;
-  g.transport.handler = [](const HttpRequest&) { return answer(503, R"({"errors":["Vault is sealed"]})"); };
+  g.transport.handler = [](const HttpRequest&) {
+    return answer(503, R"({"errors":["Vault is sealed"]})");
+  };
   auto gone = g.client->describe_key("k");
   REQUIRE_FALSE(gone.ok());
   CHECK(gone.error().kind == ErrorKind::Unavailable);
@@ -320,7 +334,9 @@ TEST_CASE("reads are retried with backoff on 5xx and throttling, writes are sent
   CHECK(h.sleeps.empty());
 
   Fixture n;
-  n.transport.handler = [](const HttpRequest&) { return answer(403, R"({"errors":["permission denied"]})"); };
+  n.transport.handler = [](const HttpRequest&) {
+    return answer(403, R"({"errors":["permission denied"]})");
+  };
   CHECK_FALSE(n.client->describe_key("k").ok());
   CHECK(n.transport.requests.size() == 1);  // not transient: no retry
 }
@@ -333,7 +349,8 @@ TEST_CASE("a transport failure is Unavailable and names the call", "[kms][transi
   auto who = f.client->who_am_i();
   REQUIRE_FALSE(who.ok());
   CHECK(who.error().kind == ErrorKind::Unavailable);
-  CHECK(who.error().message.rfind("transit GET auth/token/lookup-self: connection refused", 0) == 0);
+  CHECK(who.error().message.rfind("transit GET auth/token/lookup-self: connection refused", 0) ==
+        0);
 }
 
 TEST_CASE("who_am_i reads lookup-self: display name, accessor, namespace", "[kms][transit]") {
@@ -426,9 +443,9 @@ TEST_CASE("cancel_key_deletion is Unsupported and says why", "[kms][transit]") {
 TEST_CASE("every ImportedKey type imports with SHA256 or SHA1, others are refused",
           "[kms][transit]") {
   Fixture f;
-  for (std::string type : {"aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048",
-                           "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521",
-                           "ed25519"}) {
+  for (std::string type :
+       {"aes128-gcm96", "aes256-gcm96", "chacha20-poly1305", "rsa-2048", "rsa-3072", "rsa-4096",
+        "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "ed25519"}) {
     auto algs = f.client->wrapping_algorithms(type);
     REQUIRE(algs.ok());
     CHECK(*algs == std::vector<std::string>{"SHA256", "SHA1"});
@@ -469,7 +486,11 @@ TEST_CASE("find_key refuses a same-named key that cannot be this object's", "[km
   rsa.key_type = "rsa-2048";
   const std::vector<Case> cases = {
       {asymmetric_key("payments", "ecdsa-p256", false),
-       [] { auto t = aes_target(); t.key_type = "ecdsa-p256"; return t; }(),
+       [] {
+         auto t = aes_target();
+         t.key_type = "ecdsa-p256";
+         return t;
+       }(),
        "generated by transit, not imported"},
       {symmetric_key("payments"), rsa, "is of type aes256-gcm96, not rsa-2048"},
       {symmetric_key("payments", false), aes_target(true), "imported with allow_rotation false"},
@@ -485,7 +506,9 @@ TEST_CASE("find_key refuses a same-named key that cannot be this object's", "[km
     CHECK(found.error().message.find("spec.kmsKeyName") != std::string::npos);
   }
   Fixture g;
-  g.transport.handler = [](const HttpRequest&) { return answer(403, R"({"errors":["permission denied"]})"); };
+  g.transport.handler = [](const HttpRequest&) {
+    return answer(403, R"({"errors":["permission denied"]})");
+  };
   auto denied = g.client->find_key(aes_target());
   REQUIRE_FALSE(denied.ok());
   CHECK(denied.error().kind == ErrorKind::PermissionDenied);
@@ -588,7 +611,8 @@ TEST_CASE("a new version goes to import_version, only for keys imported with all
                                 wrapped, ImportKind::NewVersion);
   REQUIRE(r.ok());
   REQUIRE(f.transport.requests.size() == 3);
-  CHECK(f.transport.requests[1].url == "https://vault.test:8200/v1/transit/keys/payments/import_version");
+  CHECK(f.transport.requests[1].url ==
+        "https://vault.test:8200/v1/transit/keys/payments/import_version");
   CHECK(Json::parse(f.transport.requests[1].body) ==
         Json{{"ciphertext", base64_encode(wrapped)}, {"hash_function", "SHA256"}});
   CHECK(r->version == "2");
@@ -597,8 +621,9 @@ TEST_CASE("a new version goes to import_version, only for keys imported with all
   g.transport.handler = [](const HttpRequest& r) {
     return r.method == "POST" ? answer(204, "") : answer(200, symmetric_key("payments", false));
   };
-  auto refused = g.client->import_key(aes_target(false), WrappingKey{"payments", "", "SHA256", "", {}},
-                                      wrapped, ImportKind::NewVersion);
+  auto refused =
+      g.client->import_key(aes_target(false), WrappingKey{"payments", "", "SHA256", "", {}},
+                           wrapped, ImportKind::NewVersion);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().kind == ErrorKind::FailedPrecondition);
   CHECK(refused.error().message.find("allow_rotation false") != std::string::npos);
