@@ -20,8 +20,9 @@
 namespace byok::kms {
 
 struct ProviderTraits {
-  std::string_view name = {};   // the CRDs' spec.type / spec.provider word: "aws", "gcp", ...
-  std::string_view title = {};  // as a sentence names the KMS: "Google Cloud KMS", "the transit engine"
+  std::string_view name = {};  // the CRDs' spec.type / spec.provider word: "aws", "gcp", ...
+  std::string_view title =
+      {};  // as a sentence names the KMS: "Google Cloud KMS", "the transit engine"
 
   // --- wrapping ----------------------------------------------------------------------------
   // The wrap the provider means by one of its wrapping-algorithm words (as

@@ -3,8 +3,9 @@
 #   1. clang-format: every tracked C++ file matches .clang-format (--fix rewrites them);
 #   2. clang-tidy (.clang-tidy) on the C++ files this change touches;
 #   3. an incremental build and the unit tests (ctest -L unit).
-# "This change" is what differs from CHECK_BASE (default: the merge base with origin/main, or the
-# last commit when on main itself), committed or not. --all lints every file (minutes).
+# "This change" is what differs from CHECK_BASE (default: the merge base with origin/main, or
+# HEAD when there is none or it is HEAD: the uncommitted work), committed or not, plus new files.
+# --fix rewrites every C++ file to .clang-format and stops; --all lints every file (minutes).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
@@ -25,6 +26,7 @@ status=0
 mapfile -t sources < <(git ls-files '*.cpp' '*.h')
 if ((fix)); then
   clang-format-14 -i "${sources[@]}"
+  exit 0
 elif ! clang-format-14 --dry-run --Werror "${sources[@]}" 2>/tmp/check-format.$$; then
   grep 'error:' /tmp/check-format.$$ | sed 's/: error: code should be clang-formatted.*//' | sort -u | head -20 >&2
   echo "check.sh: the files above are not formatted: scripts/check.sh --fix" >&2
@@ -39,7 +41,7 @@ if ((all)); then
   changed=("${sources[@]}")
 else
   base=${CHECK_BASE:-$(git merge-base HEAD origin/main 2>/dev/null || true)}
-  [[ -n "$base" && "$base" != "$(git rev-parse HEAD)" ]] || base=$(git rev-parse HEAD~1 2>/dev/null || git rev-parse HEAD)
+  [[ -n "$base" ]] || base=HEAD
   mapfile -t changed < <({ git diff --name-only --diff-filter=d "$base" -- '*.cpp' '*.h'; git ls-files --others --exclude-standard -- '*.cpp' '*.h'; } | sort -u)
 fi
 # clang-tidy reads translation units: a changed header is linted through the files of its folder.

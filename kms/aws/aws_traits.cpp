@@ -12,7 +12,8 @@ std::optional<std::string> aws_cmk_key_problem(const KeyDescription& key) {
 
 }  // namespace
 
-std::optional<CmkStatus> aws_cmk_status(std::string_view s) {
+std::optional<CmkStatus> aws_cmk_status(std::string_view key_state) {
+  const std::string_view s = key_state;
   if (s == "Enabled" || s == "Updating") return CmkStatus::Current;
   if (s == "Disabled" || s == "Creating" || s == "PendingImport" || s == "Unavailable")
     return CmkStatus::Old;

@@ -13,7 +13,8 @@ std::optional<std::string> gcp_cmk_key_problem(const KeyDescription& key) {
 
 }  // namespace
 
-std::optional<CmkStatus> gcp_cmk_status(std::string_view s) {
+std::optional<CmkStatus> gcp_cmk_status(std::string_view version_state) {
+  const std::string_view s = version_state;
   if (s == "ENABLED") return CmkStatus::Current;
   if (s == "DISABLED" || s == "PENDING_GENERATION" || s == "PENDING_IMPORT" ||
       s == "IMPORT_FAILED" || s == "GENERATION_FAILED")

@@ -11,7 +11,8 @@ std::optional<std::string> oci_cmk_key_problem(const KeyDescription& key) {
 
 }  // namespace
 
-std::optional<CmkStatus> oci_cmk_status(std::string_view s) {
+std::optional<CmkStatus> oci_cmk_status(std::string_view lifecycle_state) {
+  const std::string_view s = lifecycle_state;
   if (s == "ENABLED" || s == "UPDATING" || s == "BACKUP_IN_PROGRESS") return CmkStatus::Current;
   if (s == "DISABLED" || s == "DISABLING" || s == "ENABLING" || s == "CREATING" ||
       s == "RESTORING" || s == "CANCELLING_DELETION")

@@ -2,7 +2,8 @@
 
 namespace byok::kms {
 
-std::optional<CmkStatus> transit_cmk_status(std::string_view s) {
+std::optional<CmkStatus> transit_cmk_status(std::string_view key_state) {
+  const std::string_view s = key_state;
   if (s == "enabled" || s == "deletion_allowed") return CmkStatus::Current;
   if (s == "deleted") return CmkStatus::Deleted;
   return std::nullopt;

@@ -105,7 +105,8 @@ struct Failure {
   std::string reason;
   std::string message;
   bool transient = false;  // retry with backoff; else wait for a change (or the periodic look)
-  std::optional<std::chrono::seconds> retry_after = std::nullopt;  // the KMS's Retry-After, for the backoff
+  std::optional<std::chrono::seconds> retry_after =
+      std::nullopt;  // the KMS's Retry-After, for the backoff
 };
 
 // When to look again after a lasting failure: the runtime's lasting_failure_delay of how long
