@@ -27,7 +27,11 @@ Millis honoured_retry_after(const std::optional<std::chrono::seconds>& asked) {
 
 ReconcileResult reported_failure(bool transient, std::string message, Millis lasting_delay,
                                  const std::optional<std::chrono::seconds>& retry_after) {
-  if (transient) return retry_with_backoff(std::move(message), honoured_retry_after(retry_after));
+  // A server's Retry-After is honoured up to the delay a lasting failure would get: never later
+  // than the reconciler's own next look.
+  if (transient)
+    return retry_with_backoff(std::move(message),
+                              std::min(honoured_retry_after(retry_after), lasting_delay));
   return {ReconcileResult::Action::RequeueAfter, lasting_delay, std::move(message)};
 }
 

@@ -172,4 +172,8 @@ std::optional<runtime::EventSpec> event_for(const ImportedKeyStatus& before,
   return runtime::EventSpec{"Warning", now->reason, "Import", now->message};
 }
 
+bool key_may_be_unnamed(const ImportedKeyStatus& status) {
+  return status.phase == phases::kCreatingKey || !status.key_id.empty();
+}
+
 }  // namespace byok::importedkey

@@ -109,6 +109,12 @@ struct Failure {
       std::nullopt;  // the KMS's Retry-After, for the backoff
 };
 
+// Whether a key of this object may exist in the KMS under no name the KMS finds it by (AWS
+// names a key with an alias after CreateKey): a create began and may have died before the
+// name, or the status records a key whose name lookup then fails (an alias that vanished or is
+// not yet visible). Only then does find_key() search the account by owner mark.
+bool key_may_be_unnamed(const ImportedKeyStatus& status);
+
 // When to look again after a lasting failure: the runtime's lasting_failure_delay of how long
 // the key has been not Ready (Ready False since its lastTransitionTime in `before`). A fix the
 // operator sees (a spec change) acts at once.

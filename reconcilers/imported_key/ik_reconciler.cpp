@@ -229,9 +229,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
   target.description = key_.spec.description;
   target.allow_rotation = key_.spec.allow_rotation;
   target.owner = meta.uid;
-  // Only a create that began (and may have died before the key was named) can have left a key
-  // that the name does not find.
-  target.unnamed_key_possible = key_.status.phase == phases::kCreatingKey;
+  target.unnamed_key_possible = key_may_be_unnamed(key_.status);
   if (lookup.cluster) target.name = shared_kms_key_name(key_);
   if (!key_.spec.valid_to.empty()) {
     SystemTime t;
@@ -411,9 +409,9 @@ Result<runtime::Cleanup> ImportedKeyReconciler::Pass::finalize() {
     auto lookup = r_.providers_.get(meta.namespace_, key_.spec.provider_ref);
     if (!lookup.client) {
       auto f = kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe());
-      return runtime::cleanup_pending(
-          fail({reasons::kDeletionFailed,
-                "deletionPolicy Delete cannot reach the KMS: " + f.message, f.transient}));
+      return runtime::cleanup_pending(fail(
+          {reasons::kDeletionFailed, "deletionPolicy Delete cannot reach the KMS: " + f.message,
+           f.transient, f.retry_after}));
     }
     if (lookup.cluster) name = shared_kms_key_name(key_);
     kms::ImportTarget target;
@@ -421,14 +419,15 @@ Result<runtime::Cleanup> ImportedKeyReconciler::Pass::finalize() {
     target.key_type = key_.spec.key_type;
     target.allow_rotation = key_.spec.allow_rotation;
     target.owner = meta.uid;
-    target.unnamed_key_possible = key_.status.phase == phases::kCreatingKey;
+    target.unnamed_key_possible = key_may_be_unnamed(key_.status);
     auto found = lookup.client->find_key(target);
     // The name is another owner's key now: nothing of this object's is there to delete.
     if (!found && found.error().kind == ErrorKind::AlreadyExists)
       found = std::optional<kms::KeyDescription>();
     if (!found) {
       auto f = kms_failure(ProviderProblem::None, found.error(), "looking up key " + name);
-      return runtime::cleanup_pending(fail({reasons::kDeletionFailed, f.message, f.transient}));
+      return runtime::cleanup_pending(
+          fail({reasons::kDeletionFailed, f.message, f.transient, f.retry_after}));
     }
     if (*found && (*found)->status != kms::CmkStatus::Deleted) {
       audit(lookup, {.stage = "deletion",
@@ -447,7 +446,8 @@ Result<runtime::Cleanup> ImportedKeyReconciler::Pass::finalize() {
       if (!scheduled) {
         auto f = kms_failure(ProviderProblem::None, scheduled.error(),
                              "scheduling the deletion of " + name);
-        return runtime::cleanup_pending(fail({reasons::kDeletionFailed, f.message, f.transient}));
+        return runtime::cleanup_pending(
+            fail({reasons::kDeletionFailed, f.message, f.transient, f.retry_after}));
       }
       event("Normal", "KeyDeletionScheduled",
             "deletionPolicy Delete: the KMS " +

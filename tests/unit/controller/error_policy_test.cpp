@@ -68,6 +68,9 @@ TEST_CASE(
   auto reported =
       reported_failure(true, "slow down", std::chrono::minutes(5), std::chrono::seconds(30));
   CHECK(reported.after == std::chrono::seconds(30));
+  // ... but never later than the reconciler's own next look.
+  CHECK(reported_failure(true, "slow down", std::chrono::seconds(10), std::chrono::seconds(30))
+            .after == std::chrono::seconds(10));
   // Only the backoff honours it: a lasting failure keeps its own delay.
   CHECK(reported_failure(false, "gone", std::chrono::minutes(5), std::chrono::seconds(30)).after ==
         std::chrono::minutes(5));

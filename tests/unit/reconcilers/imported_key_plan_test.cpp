@@ -259,3 +259,18 @@ TEST_CASE("wrap choice: offline material needs a provider with a stable wrapping
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error().message, Catch::Contains("wrappingAlgorithm"));
 }
+
+TEST_CASE(
+    "imported key: the KMS is searched by owner mark only when a key may exist without its "
+    "name",
+    "[importedkey][plan]") {
+  ImportedKeyStatus fresh;
+  CHECK_FALSE(key_may_be_unnamed(fresh));  // the first attempt: the name alone answers
+  ImportedKeyStatus creating;
+  creating.phase = phases::kCreatingKey;  // a create began and may have died before the name
+  CHECK(key_may_be_unnamed(creating));
+  ImportedKeyStatus recorded;
+  recorded.phase = phases::kImporting;
+  recorded.key_id = "1234abcd-12ab-34cd-56ef-1234567890ab";  // a key exists; its name may not show
+  CHECK(key_may_be_unnamed(recorded));
+}
