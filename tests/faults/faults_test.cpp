@@ -120,6 +120,21 @@ int count_lines_with(const std::string& path, const std::string& needle) {
   return n;
 }
 
+// AWS imported each AWS key's material exactly once (moto's import log: a line per import),
+// whichever process or replica did it. Keys are named "...-aws".
+void check_aws_imported_once(const std::map<std::string, Json>& statuses) {
+  auto env = testing::ServerEnv::for_provider("aws");
+  std::map<std::string, int> imports;
+  std::ifstream log(env["BYOK_AWS_IMPORT_LOG"]);
+  std::string id, material, digest;
+  while (log >> id >> material >> digest) ++imports[id];
+  for (const auto& [name, st] : statuses) {
+    if (name.find("-aws") == std::string::npos) continue;
+    INFO("ImportedKey " << name);
+    CHECK(imports[last_segment(st.value("keyId", ""))] == 1);
+  }
+}
+
 long peak_rss_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -241,18 +256,7 @@ TEST_CASE(
   for (const auto& [name, p] : objects) check_kms_holds(p, statuses[name], f.keys.at(name));
 
   // AWS: one key per owner, its material imported once (moto's import log, one line per import).
-  {
-    auto env = testing::ServerEnv::for_provider("aws");
-    std::map<std::string, int> imports;
-    std::ifstream log(env["BYOK_AWS_IMPORT_LOG"]);
-    std::string id, material, digest;
-    while (log >> id >> material >> digest) ++imports[id];
-    for (const auto& [name, p] : objects) {
-      if (p != "aws") continue;
-      INFO("ImportedKey " << name);
-      CHECK(imports[last_segment(statuses[name].value("keyId", ""))] == 1);
-    }
-  }
+  check_aws_imported_once(statuses);
 
   // No hot loop: requests per key bounded, with the faults and the kills counted in.
   int requests = 0;
@@ -337,16 +341,7 @@ TEST_CASE(
   CHECK(relists > 0);
 
   // AWS: each key's material imported once.
-  auto env = testing::ServerEnv::for_provider("aws");
-  std::map<std::string, int> imports;
-  std::ifstream log(env["BYOK_AWS_IMPORT_LOG"]);
-  std::string id, material, digest;
-  while (log >> id >> material >> digest) ++imports[id];
-  for (const auto& [name, st] : statuses) {
-    if (name.find("-aws") == std::string::npos) continue;
-    INFO("ImportedKey " << name);
-    CHECK(imports[last_segment(st.value("keyId", ""))] == 1);
-  }
+  check_aws_imported_once(statuses);
   std::cout
       << "[faults] 24 ImportedKeys (AWS, Vault transit), 2 apiserver restarts, etcd compacted at "
       << "revision " << revision.substr(0, revision.find('\n')) << ", " << relists
@@ -441,16 +436,7 @@ TEST_CASE(
   CHECK(b_acquire < b_first_reconcile);
 
   // AWS: each key's material imported once, across both replicas.
-  auto env = testing::ServerEnv::for_provider("aws");
-  std::map<std::string, int> imports;
-  std::ifstream log(env["BYOK_AWS_IMPORT_LOG"]);
-  std::string id, material, digest;
-  while (log >> id >> material >> digest) ++imports[id];
-  for (const auto& [name, st] : statuses) {
-    if (name.find("-aws") == std::string::npos) continue;
-    INFO("ImportedKey " << name);
-    CHECK(imports[last_segment(st.value("keyId", ""))] == 1);
-  }
+  check_aws_imported_once(statuses);
   std::cout
       << "[faults] Lease stolen from the leader of 2 replicas with 16 ImportedKeys: leader stopped "
       << stopped_s << " s later, all Ready " << converged_s << " s after the theft\n";
