@@ -10,6 +10,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "common/retry_after.h"
+
 namespace byok::kms {
 
 std::string printable_line(const std::string& text, std::size_t limit) {
@@ -27,14 +29,7 @@ std::string printable_line(const std::string& text, std::size_t limit) {
 std::string body_snippet(const std::string& body) { return printable_line(body, 200); }
 
 std::optional<std::chrono::seconds> retry_after(const HttpResponse& response) {
-  const std::string value = response.header("Retry-After");
-  if (value.empty() || value.size() > 9) return std::nullopt;
-  long long seconds = 0;
-  for (char c : value) {
-    if (c < '0' || c > '9') return std::nullopt;  // an HTTP-date: not read, the backoff stands
-    seconds = seconds * 10 + (c - '0');
-  }
-  return std::chrono::seconds(seconds);
+  return parse_retry_after(response.header("Retry-After"));
 }
 
 namespace {

@@ -87,7 +87,9 @@ struct ListAll {
 Result<ListAll> list_all(KubeClient& client, const ResourceType& type, const std::string& ns,
                          ListOptions options = {});
 
-// Maps an HTTP status and the apiserver's Status body to an Error.
-Error error_from_http(int http_status, const std::string& body, const std::string& what);
+// Maps an HTTP status and the apiserver's Status body to an Error. A 429 or 5xx carries the wait
+// the apiserver asked (its Retry-After header, else the Status's details.retryAfterSeconds).
+Error error_from_http(int http_status, const std::string& body, const std::string& what,
+                      const std::string& retry_after_header = "");
 
 }  // namespace byok::kube

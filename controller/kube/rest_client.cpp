@@ -8,6 +8,7 @@
 #include "common/json_fields.h"
 #include "common/http_read.h"
 #include "common/line_framer.h"
+#include "common/retry_after.h"
 
 namespace byok::kube {
 namespace http = web::http;
@@ -46,6 +47,11 @@ client::http_client_config make_config(const ClusterConfig& cfg, std::chrono::se
   return conf;
 }
 
+std::string header_value(const http::http_response& resp, const std::string& name) {
+  auto it = resp.headers().find(name);
+  return it == resp.headers().end() ? std::string() : it->second;
+}
+
 struct RawResponse {
   int status = 0;
   std::string body;
@@ -53,13 +59,27 @@ struct RawResponse {
 
 }  // namespace
 
-Error error_from_http(int status, const std::string& body, const std::string& what) {
+Error error_from_http(int status, const std::string& body, const std::string& what,
+                      const std::string& retry_after_header) {
   std::string message;
+  std::optional<std::chrono::seconds> retry_after = parse_retry_after(retry_after_header);
   try {
     auto j = Json::parse(body);
     message = j.value("message", "");
+    // A watch's ERROR event has no headers: the Status carries the same wait (the apiserver
+    // writes both on a 429, as its max-in-flight and priority-and-fairness filters do).
+    if (!retry_after) {
+      auto details = j.find("details");
+      if (details != j.end() && details->is_object()) {
+        auto seconds = details->find("retryAfterSeconds");
+        if (seconds != details->end() && seconds->is_number_integer() && *seconds >= 0)
+          retry_after = parse_retry_after(std::to_string(seconds->get<long long>()));
+      }
+    }
   } catch (...) {
   }
+  // Only a throttling or unavailable answer asks the caller to stay away.
+  if (status != 429 && status < 500) retry_after.reset();
   if (message.empty()) message = body;
   if (message.size() > 300) message.resize(300);  // a hostile Status cannot flood logs
   message = what + ": HTTP " + std::to_string(status) + ": " + message;
@@ -90,7 +110,7 @@ Error error_from_http(int status, const std::string& body, const std::string& wh
     default:
       kind = status >= 500 ? ErrorKind::Unavailable : ErrorKind::Internal;
   }
-  return Error{kind, message};
+  return Error{kind, message, retry_after};
 }
 
 RestKubeClient::RestKubeClient(ClusterConfig config, std::chrono::seconds request_timeout)
@@ -135,7 +155,8 @@ Result<Json> RestKubeClient::request(const std::string& method, const std::strin
                                                  "); not read");
     }
     const std::string& text = *read;
-    if (status < 200 || status >= 300) return error_from_http(status, text, what);
+    if (status < 200 || status >= 300)
+      return error_from_http(status, text, what, header_value(resp, "Retry-After"));
     if (text.empty()) return Json::object();
     return Json::parse(text);
   } catch (const Json::exception& e) {
@@ -213,7 +234,8 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns, co
     if (resp.status_code() != 200) {
       auto text = read_body_capped(resp, kMaxApiserverBodyBytes);
       cancel.cancel();
-      return error_from_http(resp.status_code(), text.value_or(""), what);
+      return error_from_http(resp.status_code(), text.value_or(""), what,
+                             header_value(resp, "Retry-After"));
     }
     // Events are framed by newlines; each is parsed as soon as its line is complete, and no
     // line may be longer than the largest object the apiserver stores.

@@ -11,6 +11,12 @@ const Millis kBackoffBase{800};
 const Millis kBackoffCap{30000};
 const auto kQuietPeriod = std::chrono::minutes(2);
 
+// The wait a failed list or watch's answer asked for (a 429's Retry-After), up to the cap.
+Millis asked_wait(const Error& e) {
+  if (!e.retry_after) return Millis(0);
+  return std::min<Millis>(*e.retry_after, kBackoffCap);
+}
+
 std::string rv_of(const Json& o) { return o["metadata"].value("resourceVersion", ""); }
 
 // Each namespace once (two streams of one namespace would relist over each other); none given:
@@ -99,6 +105,8 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
   int failures = 0;
   bool relist_after_backoff = true;
   bool listed_once = false;
+  // What the apiserver asked of the last failed list or watch (a 429's Retry-After).
+  Millis asked{0};
   while (!stop.stop_requested()) {
     switch (state) {
       case State::Listing: {
@@ -108,6 +116,7 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
                                     {"namespace", stream.ns},
                                     {"error", st.error().message}});
           relist_after_backoff = true;
+          asked = asked_wait(st.error());
           state = State::Backoff;
           break;
         }
@@ -154,11 +163,15 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
             "watch failed",
             {{"resource", type_.plural}, {"namespace", stream.ns}, {"error", st.error().message}});
         relist_after_backoff = false;
+        asked = asked_wait(st.error());
         state = State::Backoff;
         break;
       }
       case State::Backoff: {
-        if (wait_(jittered_backoff(failures++, kBackoffBase, kBackoffCap, random_), stop)) return;
+        // Never sooner than the apiserver asked, but never parked longer than the backoff's cap.
+        const Millis wait =
+            std::max(jittered_backoff(failures++, kBackoffBase, kBackoffCap, random_), asked);
+        if (wait_(wait, stop)) return;
         state = relist_after_backoff ? State::Listing : State::Watching;
         break;
       }

@@ -26,8 +26,21 @@ WorkQueue::~WorkQueue() {
   if (delay_thread_.joinable()) delay_thread_.join();
 }
 
+std::optional<SteadyTime> WorkQueue::held_until_locked(const std::string& key) {
+  auto it = held_until_.find(key);
+  if (it == held_until_.end()) return std::nullopt;
+  if (it->second <= clock_.steady_now()) {
+    held_until_.erase(it);
+    return std::nullopt;
+  }
+  return it->second;
+}
+
 void WorkQueue::add_locked(const std::string& key) {
   if (shutting_down_) return;
+  // A key a server asked us to leave alone waits out the hold, whoever asks for it meanwhile.
+  if (auto hold = held_until_locked(key); hold && !processing_at_.count(key))
+    return schedule_locked(key, *hold);
   stats_.adds++;
   if (dirty_.count(key)) return;
   dirty_.insert(key);
@@ -81,11 +94,18 @@ void WorkQueue::add(const std::string& key) {
 void WorkQueue::add_after(const std::string& key, Millis delay) {
   if (delay <= Millis(0)) return add(key);
   std::lock_guard<std::mutex> lock(mu_);
+  schedule_locked(key, clock_.steady_now() + delay);
+}
+
+void WorkQueue::schedule_locked(const std::string& key, SteadyTime deadline) {
   if (shutting_down_) return;
-  SteadyTime deadline = clock_.steady_now() + delay;
+  auto hold = held_until_locked(key);
+  if (hold) deadline = std::max(deadline, *hold);
   auto it = waiting_deadline_.find(key);
   if (it != waiting_deadline_.end()) {
-    if (it->second <= deadline) return;  // the earlier deadline wins
+    // The earlier deadline wins, unless it falls inside a hold (a resync due before the
+    // server's Retry-After has run out).
+    if (it->second <= deadline && (!hold || it->second >= *hold)) return;
     for (auto w = waiting_.lower_bound(it->second); w != waiting_.end() && w->first == it->second;
          ++w)
       if (w->second == key) {
@@ -108,6 +128,10 @@ void WorkQueue::add_rate_limited(const std::string& key, Millis at_least) {
         std::chrono::duration_cast<Millis>(clock_.steady_now().time_since_epoch()).count();
     delay = std::max({exponential_backoff(n, options_.base_delay, options_.max_delay),
                       bucket_.reserve(now_ms), at_least});
+    if (at_least > Millis(0)) {
+      auto& hold = held_until_[key];
+      hold = std::max(hold, clock_.steady_now() + at_least);
+    }
   }
   add_after(key, delay);
 }
@@ -199,6 +223,11 @@ void WorkQueue::done(const std::string& key) {
   // A held-back namespace may be eligible again.
   if (options_.max_slow_per_namespace > 0 && !queue_.empty()) ready_cv_.notify_all();
   if (dirty_.count(key) && !shutting_down_) {
+    if (auto hold = held_until_locked(key)) {  // asked for again while a server holds it off
+      dirty_.erase(key);
+      queued_at_.erase(key);
+      return schedule_locked(key, *hold);
+    }
     queue_.push_back(key);
     if (metrics_) metrics_->depth->set(static_cast<double>(queue_.size()));
     ready_cv_.notify_one();

@@ -1,7 +1,8 @@
 #pragma once
 // A work queue of object keys, as client-go's: a key is queued at most once however often it is
 // added; a key being processed is never handed to a second worker (an add while it runs marks it
-// dirty and queues it again when done); delayed adds keep the earliest deadline; rate-limited
+// dirty and queues it again when done); delayed adds keep the earliest deadline, except within a
+// server's hold (a Retry-After: nothing brings the key back sooner); rate-limited
 // adds wait max(per-item exponential backoff, overall token bucket); forget() resets the item's
 // failures after a success.
 
@@ -58,7 +59,8 @@ class WorkQueue {
   void add(const std::string& key);
   void add_after(const std::string& key, Millis delay);
   // After max(per-item backoff, the overall bucket, `at_least`); `at_least` is what a server
-  // asked (Retry-After), so a throttled key is not tried again sooner.
+  // asked (Retry-After), so a throttled key is not tried again sooner: the key is held until
+  // then, and any add, add_after or earlier resync meanwhile is moved to the hold's end.
   void add_rate_limited(const std::string& key, Millis at_least = Millis(0));
   // Per-item backoff only, without the overall bucket: for conflicts, where the informer's cache
   // is briefly behind the apiserver and re-reading it at once would only conflict again.
@@ -87,6 +89,10 @@ class WorkQueue {
     metrics::Histogram* work_duration;
   };
   void add_locked(const std::string& key);
+  // Queues `key` at `deadline` (not before its hold ends); an earlier pending deadline wins.
+  void schedule_locked(const std::string& key, SteadyTime deadline);
+  // The end of `key`'s hold, if one is still running (an ended one is forgotten).
+  std::optional<SteadyTime> held_until_locked(const std::string& key);
   // The first queued key whose namespace is not holding its share of slow workers; end() if none.
   std::deque<std::string>::iterator next_eligible_locked(SteadyTime now);
   void count_retry_locked();
@@ -101,6 +107,8 @@ class WorkQueue {
   std::unordered_set<std::string> dirty_;           // queued or to be queued when processing ends
   std::multimap<SteadyTime, std::string> waiting_;  // deadline -> key
   std::unordered_map<std::string, SteadyTime> waiting_deadline_;
+  // Keys a server asked to be left alone until then (add_rate_limited's `at_least`).
+  std::unordered_map<std::string, SteadyTime> held_until_;
   std::unordered_map<std::string, int> failures_;
   TokenBucket bucket_;
   WorkQueueStats stats_;

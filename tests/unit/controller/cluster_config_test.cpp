@@ -73,3 +73,21 @@ TEST_CASE("HTTP statuses map to error kinds with the apiserver's message", "[cli
   CHECK(kube::error_from_http(422, "", "w").kind == ErrorKind::InvalidArgument);
   CHECK(kube::error_from_http(403, "", "w").kind == ErrorKind::PermissionDenied);
 }
+
+TEST_CASE(
+    "a throttled or unavailable apiserver answer carries the wait it asked, from the header or "
+    "the Status's details",
+    "[client]") {
+  const std::string status429 =
+      R"({"kind":"Status","code":429,"message":"too many requests","details":{"retryAfterSeconds":4}})";
+  // The header wins; without it the Status's details say it (a watch's ERROR event).
+  CHECK(kube::error_from_http(429, status429, "w", "7").retry_after == std::chrono::seconds(7));
+  CHECK(kube::error_from_http(429, status429, "w").retry_after == std::chrono::seconds(4));
+  CHECK(kube::error_from_http(503, "", "w", "2").retry_after == std::chrono::seconds(2));
+  // Nothing asked, an HTTP-date (not read), or a status that asks nothing: no wait.
+  CHECK_FALSE(kube::error_from_http(429, "", "w").retry_after);
+  CHECK_FALSE(kube::error_from_http(429, "", "w", "Wed, 21 Oct 2026 07:28:00 GMT").retry_after);
+  CHECK_FALSE(kube::error_from_http(409, status429, "w", "7").retry_after);
+  CHECK_FALSE(
+      kube::error_from_http(429, R"({"details":{"retryAfterSeconds":-3}})", "w").retry_after);
+}

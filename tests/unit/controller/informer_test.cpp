@@ -135,7 +135,7 @@ TEST_CASE("informer: a handler that throws on one object is logged, and the othe
   CHECK(seen == std::vector<std::string>{"bad", "good", "late"});
   CHECK(sink.str().find("event handler failed") != std::string::npos);
   CHECK(sink.str().find("n/bad") != std::string::npos);
-  CHECK(client.watched_from.size() >= 1);
+  CHECK_FALSE(client.watched_from.empty());
 }
 
 namespace {
@@ -323,4 +323,51 @@ TEST_CASE(
   CHECK((waits[4] >= Millis(800) && waits[4] <= Millis(1600)));
   CHECK(backoffs_with_seed(42) == waits);
   CHECK(backoffs_with_seed(43) != waits);
+}
+
+namespace {
+
+// Lists are throttled with the wait the apiserver asked; then one succeeds and the watch ends.
+struct ThrottledLists : testing::FakeKubeClient {
+  std::deque<std::optional<std::chrono::seconds>> throttles;  // one per failing list
+  Result<Json> list(const kube::ResourceType&, const std::string&,
+                    const kube::ListOptions&) override {
+    if (throttles.empty()) return list_of({}, "1");
+    auto asked = throttles.front();
+    throttles.pop_front();
+    return Error{ErrorKind::Throttled, "GET widgets: HTTP 429: too many requests", asked};
+  }
+  Status watch(const kube::ResourceType&, const std::string&, const kube::WatchOptions&,
+               const std::function<bool(const kube::WatchEvent&)>&, StopSignal& stop) override {
+    stop.request_stop();
+    return {};
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "informer: a throttled list waits at least the apiserver's Retry-After, up to the backoff's "
+    "cap",
+    "[informer]") {
+  ThrottledLists client;
+  client.throttles = {std::chrono::seconds(5), std::nullopt, std::chrono::seconds(3600)};
+  ManualClock clock;
+  std::ostringstream sink;
+  Logger log(sink);
+  SeededRandom random{7};
+  std::vector<Millis> waits;
+  InformerOptions options;
+  options.wait = [&](Millis d, StopSignal&) {
+    waits.push_back(d);
+    return false;
+  };
+  Informer inf(client, byok::testing::widgets(), "n", clock, random, log, options);
+  StopSignal stop;
+  inf.run(stop);
+  REQUIRE(waits.size() == 3);
+  CHECK(waits[0] == Millis(5000));   // asked 5 s; the jittered first backoff is under 1 s
+  CHECK(waits[1] <= Millis(1600));   // nothing asked: the backoff alone
+  CHECK(waits[2] == Millis(30000));  // an hour asked: the informer's cap, not parked an hour
+  CHECK(inf.synced());
 }

@@ -93,6 +93,38 @@ TEST_CASE("a rate-limited add waits at least what the server asked", "[workqueue
   CHECK(std::chrono::steady_clock::now() - start >= 400ms);
 }
 
+TEST_CASE(
+    "a key held by a server's Retry-After is not brought back sooner by an earlier resync, an "
+    "add, or an add while it is processed",
+    "[workqueue]") {
+  RealClock clock;
+  WorkQueue q(clock, WorkQueueOptions{5ms, 1000s, 1000, 1000});
+  auto start = std::chrono::steady_clock::now();
+  // A resync was due in 50 ms when the server asked for 400 ms.
+  q.add_after("held", 50ms);
+  q.add_rate_limited("held", 400ms);
+  q.add("held");  // a watch event meanwhile
+  q.add("free");
+  CHECK(*q.get() == "free");
+  q.done("free");
+  CHECK(*q.get() == "held");
+  CHECK(std::chrono::steady_clock::now() - start >= 400ms);
+  // Throttled again while processing, and an event arrives before done(): still held.
+  auto second = std::chrono::steady_clock::now();
+  q.add("held");
+  q.add_rate_limited("held", 300ms);
+  q.done("held");
+  q.add_after("held", 10ms);
+  CHECK(*q.get() == "held");
+  CHECK(std::chrono::steady_clock::now() - second >= 300ms);
+  q.done("held");
+  // The hold is over: an add is handed out at once.
+  auto third = std::chrono::steady_clock::now();
+  q.add("held");
+  CHECK(*q.get() == "held");
+  CHECK(std::chrono::steady_clock::now() - third < 200ms);
+}
+
 TEST_CASE("conflict backoff grows per item and ignores the overall bucket", "[workqueue]") {
   RealClock clock;
   WorkQueue q(clock, WorkQueueOptions{5ms, 1000s, 0.001, 1});  // a bucket that would block for ages
