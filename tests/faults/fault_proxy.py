@@ -231,7 +231,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.connection.settimeout(0.5)
             while time.monotonic() < deadline:
                 try:
-                    if not self.connection.recv(1, socket.MSG_PEEK):
+                    # A plain read (a TLS socket refuses MSG_PEEK): whatever the client sends
+                    # more is never answered anyway; an empty read means it hung up.
+                    if not self.connection.recv(1):
                         break  # the client hung up
                 except socket.timeout:
                     continue

@@ -3,15 +3,18 @@
 what its name says, each dialect answers in the words the official SDKs read as throttling or
 unavailable, rules match, rates and schedules hold, a stream is relayed as it comes.
 
-Runs a tiny upstream and the proxy on free 127.0.0.1 ports (plain HTTP); exits 1 on a failure.
+Runs a tiny upstream and the proxy on free 127.0.0.1 ports (plain HTTP, and TLS for the black
+hole); exits 1 on a failure.
 """
 import http.client
 import http.server
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -61,12 +64,13 @@ class Upstream(http.server.BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
-def start(dialect, up_port):
+def start(dialect, up_port, tls=None):
     port, control = free_port(), free_port()
+    extra = ["--cert", tls[0], "--key", tls[1]] if tls else []
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "fault_proxy.py"), "--port",
                              str(port), "--upstream", "http://127.0.0.1:%d" % up_port,
                              "--dialect", dialect, "--control-port", str(control), "--seed", "7",
-                             "--max-hold", "3"], stdout=subprocess.PIPE)
+                             "--max-hold", "3"] + extra, stdout=subprocess.PIPE)
     proc.stdout.readline()  # the banner: both listeners are up
     return proc, port, control
 
@@ -83,6 +87,44 @@ def post(port, path="/x", body=b"hello", headers=None, timeout=5):
     c.request("POST", path, body=body, headers=headers or {})
     r = c.getresponse()
     return r.status, dict(r.getheaders()), r.read()
+
+
+def check_tls_blackhole(up_port):
+    """A black hole over TLS (as every KMS is reached) holds the connection until the client
+    gives up: it must not close it early, which a client would read as a quick failure."""
+    with tempfile.TemporaryDirectory() as d:
+        cert, key = os.path.join(d, "c.pem"), os.path.join(d, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"],
+                       check=True, capture_output=True)
+        proc, port, control = start("gcp", up_port, (cert, key))
+        try:
+            control_call(control, "PUT", "/plan",
+                         {"rules": [{"fault": "blackhole", "seconds": 60}]})
+            ctx = ssl.create_default_context(cafile=cert)
+            ctx.check_hostname = False
+            t0 = time.monotonic()
+            c = http.client.HTTPSConnection("127.0.0.1", port, timeout=1.5, context=ctx)
+            try:
+                c.request("POST", "/x", body=b"hello")
+                c.getresponse()
+                outcome = "answered"
+            except socket.timeout:
+                outcome = "timed out"
+            except (ConnectionError, http.client.RemoteDisconnected, ssl.SSLError) as e:
+                outcome = "closed (%s)" % type(e).__name__
+            waited = time.monotonic() - t0
+            c.close()  # the client hangs up
+            check(outcome == "timed out" and waited >= 1.4,
+                  "a TLS black hole holds until the client's timeout (%s after %.2f s)"
+                  % (outcome, waited))
+            time.sleep(0.8)
+            _, s = control_call(control, "GET", "/stats")
+            check(s["open_holds"] == 0 and s["injected"].get("blackhole") == 1,
+                  "a TLS hold ends when the client hangs up, counted once")
+        finally:
+            proc.kill()
+            proc.wait()
 
 
 def main():
@@ -215,6 +257,7 @@ def main():
     finally:
         proc.kill()
         proc.wait()
+    check_tls_blackhole(up_port)
     upstream.shutdown()
     print("%d failed" % len(failures))
     return 1 if failures else 0

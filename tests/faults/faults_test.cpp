@@ -7,6 +7,7 @@
 // its material once, no hot loop (requests per key bounded), and the operator's memory stays
 // under a bound. The figures are printed.
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "kms/aws/aws_kms_client.h"
+#include "reconcilers/customer_managed_key/cmk_types.h"
 #include "tests/integration/operations/operations_support.h"
 #include "tests/integration/reconcilers/ik_test_support.h"
 
@@ -21,6 +23,8 @@ using namespace byok;
 using namespace byok::iktest;
 
 namespace {
+
+const auto kCmkType = byok::cmk::customer_managed_keys();
 
 // A fault proxy in front of one fixture's server, terminating TLS with that server's own
 // certificate (so the operator trusts it with the same CA).
@@ -30,31 +34,33 @@ struct FaultProxy {
   std::unique_ptr<testing::ChildProcess> process;
   std::string upstream;
 
+  // `p`: the dialect (a provider, or "kube"); `extra`: more flags (the apiserver's client
+  // certificate for the upstream).
   FaultProxy(const std::string& p, const std::string& upstream_url, const std::string& pki,
-             const std::string& cert, const std::string& key, const std::string& ca, int seed)
+             const std::string& cert, const std::string& key, const std::string& ca, int seed,
+             const std::vector<std::string>& extra = {})
       : provider(p), upstream(upstream_url) {
     port = testing::free_loopback_port();
     control = testing::free_loopback_port();
-    const std::string dialect = p;
+    std::vector<std::string> args{
+        "python3",        std::string(BYOK_SOURCE_DIR) + "/tests/faults/fault_proxy.py",
+        "--port",         std::to_string(port),
+        "--upstream",     upstream_url,
+        "--upstream-ca",  pki + "/" + ca,
+        "--cert",         pki + "/" + cert,
+        "--key",          pki + "/" + key,
+        "--dialect",      p,
+        "--control-port", std::to_string(control),
+        "--seed",         std::to_string(seed),
+        "--max-hold",     "40"};
+    args.insert(args.end(), extra.begin(), extra.end());
     process = std::make_unique<testing::ChildProcess>(
-        "/usr/bin/env",
-        std::vector<std::string>{
-            "python3",        std::string(BYOK_SOURCE_DIR) + "/tests/faults/fault_proxy.py",
-            "--port",         std::to_string(port),
-            "--upstream",     upstream_url,
-            "--upstream-ca",  pki + "/" + ca,
-            "--cert",         pki + "/" + cert,
-            "--key",          pki + "/" + key,
-            "--dialect",      dialect,
-            "--control-port", std::to_string(control),
-            "--seed",         std::to_string(seed),
-            "--max-hold",     "40"},
-        "/tmp/byok-fault-proxy-" + p + "-" + std::to_string(port) + ".log");
+        "/usr/bin/env", args, "/tmp/byok-fault-proxy-" + p + "-" + std::to_string(port) + ".log");
     REQUIRE(testing::wait_until([&] { return call("GET", "/stats").is_object(); }, 20s));
   }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port); }
 
-  Json call(const std::string& method, const std::string& path, const Json& body = nullptr) {
+  Json call(const std::string& method, const std::string& path, const Json& body = nullptr) const {
     static auto transport = kms::make_http_transport({std::chrono::seconds(5), ""});
     kms::HttpRequest req{method,
                          "http://127.0.0.1:" + std::to_string(control) + path,
@@ -64,8 +70,10 @@ struct FaultProxy {
     if (!resp || resp->status != 200) return nullptr;
     return Json::parse(resp->body, nullptr, false);
   }
-  void plan(const Json& rules) { REQUIRE(call("PUT", "/plan", {{"rules", rules}}).is_object()); }
-  Json stats() { return call("GET", "/stats"); }
+  void plan(const Json& rules) const {
+    REQUIRE(call("PUT", "/plan", {{"rules", rules}}).is_object());
+  }
+  Json stats() const { return call("GET", "/stats"); }
 };
 
 // Where each fixture keeps the certificate its server presents: beside the CA its env names.
@@ -112,6 +120,47 @@ std::string control_plane(const std::string& command) {
   return out;
 }
 
+// A fault proxy in front of the fixture's apiserver (the Kubernetes dialect), presenting the
+// apiserver's own certificate and the cluster admin's client certificate upstream, and a
+// kubeconfig that sends an operator through it.
+struct ApiserverProxy {
+  std::unique_ptr<FaultProxy> proxy;
+  std::string kubeconfig;
+
+  explicit ApiserverProxy(int seed) {
+    const std::string original = testing::kubeconfig_path();
+    const std::string dir = original.substr(0, original.rfind('/'));
+    const std::string pki = dir + "/pki";
+    std::string text = testing::read_file(original);
+    const auto at = text.find("server: ");
+    REQUIRE(at != std::string::npos);
+    const auto eol = text.find('\n', at);
+    const std::string upstream = text.substr(at + 8, eol - at - 8);
+    proxy = std::make_unique<FaultProxy>(
+        "kube", upstream, pki, "apiserver.crt", "apiserver.key", "ca.crt", seed,
+        std::vector<std::string>{"--upstream-cert", pki + "/admin.crt", "--upstream-key",
+                                 pki + "/admin.key"});
+    text.replace(at + 8, eol - at - 8, proxy->url());
+    kubeconfig = dir + "/kubeconfig-proxied-" + std::to_string(proxy->port);
+    std::ofstream(kubeconfig) << text;
+  }
+  ~ApiserverProxy() { std::remove(kubeconfig.c_str()); }
+};
+
+// The times (seconds since its plan was set) of the requests the proxy saw whose op contains
+// `needle`, and what was done to each.
+std::vector<std::pair<double, std::string>> requests_matching(FaultProxy& proxy,
+                                                              const std::string& needle) {
+  std::vector<std::pair<double, std::string>> out;
+  Json log = proxy.call("GET", "/log");
+  REQUIRE(log.is_array());
+  for (const auto& e : log)
+    if (e["op"].get<std::string>().find(needle) != std::string::npos)
+      out.emplace_back(e["t"].get<double>(),
+                       e["fault"].is_string() ? e["fault"].get<std::string>() : std::string());
+  return out;
+}
+
 int count_lines_with(const std::string& path, const std::string& needle) {
   std::ifstream in(path);
   std::string line;
@@ -146,12 +195,15 @@ long peak_rss_kib(pid_t pid) {
 }  // namespace
 
 TEST_CASE(
-    "faults: six KMSes throttling, failing, resetting and black-holed while the operator is "
-    "killed, every key imported exactly once",
+    "faults: six KMSes throttling, failing, resetting and one black-holed for a minute while the "
+    "operator is killed, every key imported exactly once and every CMK verified",
     "[faults]") {
   const std::vector<std::string> providers = {"aws", "gcp", "azure", "oci", "transit", "thalassa"};
-  const int keys_per_provider = 6;
+  const std::vector<std::string> cmk_providers = {"aws", "gcp", "azure", "oci"};
+  const int keys_per_provider = 20;
+  const int cmks_per_provider = 25;
   const int kills = 6;
+  const int blackhole_s = 60;  // Google answers nothing for a full minute
   const std::size_t rss_bound_kib = 150 * 1024;
 
   IkFixture f("faults");
@@ -168,6 +220,8 @@ TEST_CASE(
     REQUIRE(ids.ok());
     aws_account_keys = ids->size();
   }
+  // Each KMS behind its proxy: a ClusterKmsProvider for the imports, and a namespaced
+  // KmsProvider for the CustomerManagedKeys (the only kind a CMK may name), both through it.
   std::map<std::string, std::unique_ptr<FaultProxy>> proxies;
   int seed = 11;
   for (const auto& p : providers) {
@@ -179,7 +233,29 @@ TEST_CASE(
     auto routed = through(config, upstream, proxy->url());
     testing::apply_cluster_kms_provider(f.c, f.ns, f.cluster_provider(p), routed, f.ns);
     testing::apply_hsm_key_policy(f.c, f.cluster_provider(p), f.ns, "*", f.cluster_provider(p));
+    if (std::count(cmk_providers.begin(), cmk_providers.end(), p))
+      testing::apply_kms_provider(f.c, f.ns, "cmk-" + p, routed);
     proxies[p] = std::move(proxy);
+  }
+  auto key_type = [](const std::string& p) { return p == "azure" ? "rsa-2048" : "aes256-gcm96"; };
+
+  // Keys for the CMKs to name: one imported per CMK provider before the faults begin (the
+  // project's own way to make a key in each KMS), its status naming it.
+  const std::vector<std::string> flags{"--workers", "4", "--kms-request-timeout", "8s"};
+  for (const auto& p : cmk_providers) {
+    const std::string name = "seed-" + p;
+    f.add_key(name, key_type(p));
+    f.create(imported_key(name, p, key_type(p), name,
+                          {{"kmsKeyName", testing::unique_name("flt-" + name)}}));
+  }
+  f.start(flags);
+  std::map<std::string, std::string> cmk_resource;  // provider -> spec.resource
+  for (const auto& p : cmk_providers) {
+    auto st = f.try_wait("seed-" + p, "", 120s);
+    REQUIRE(st);
+    std::string id = st->value("keyId", "");
+    id = id.substr(0, id.find("/cryptoKeyVersions/"));  // Google: the key, not its version
+    cmk_resource[p] = id;
   }
 
   // Names interleave the providers, so the queue (which a restart refills in name order) meets
@@ -187,25 +263,36 @@ TEST_CASE(
   std::vector<std::pair<std::string, std::string>> objects;  // (name, provider)
   for (int i = 0; i < keys_per_provider; ++i) {
     for (const auto& p : providers) {
-      const std::string type = p == "azure" ? "rsa-2048" : "aes256-gcm96";
       const std::string name = "k" + std::to_string(i) + "-" + p;
-      f.add_key(name, type);
-      f.create(
-          imported_key(name, p, type, name, {{"kmsKeyName", testing::unique_name("flt-" + name)}}));
+      f.add_key(name, key_type(p));
+      f.create(imported_key(name, p, key_type(p), name,
+                            {{"kmsKeyName", testing::unique_name("flt-" + name)}}));
       objects.emplace_back(name, p);
     }
   }
+  std::vector<std::string> cmks;
+  for (int i = 0; i < cmks_per_provider; ++i) {
+    for (const auto& p : cmk_providers) {
+      const std::string name = "c" + std::to_string(i) + "-" + p;
+      REQUIRE(f.c.create(kCmkType, f.ns,
+                         {{"apiVersion", "byok.dev/v1alpha1"},
+                          {"kind", "CustomerManagedKey"},
+                          {"metadata", {{"name", name}}},
+                          {"spec",
+                           {{"provider", p},
+                            {"resource", cmk_resource[p]},
+                            {"providerRef", {{"name", "cmk-" + p}}}}}})
+                  .ok());
+      cmks.push_back(name);
+    }
+  }
 
-  // Kills at seeded random moments while the imports run.
+  // The world fails at once: every KMS throttles (Retry-After 1 s), fails, resets answers
+  // mid-body and is slow at random; Google is a black hole for a minute from 1 s on.
   std::mt19937 rng(20261204);
   std::uniform_int_distribution<int> pause_ms(2000, 6000);
   const auto started = std::chrono::steady_clock::now();
   long peak_kib = 0;
-  // Four workers, and a KMS request may take 8 s (a black hole holds a worker that long).
-  const std::vector<std::string> flags{"--workers", "4", "--kms-request-timeout", "8s"};
-  f.start(flags);
-  // The world fails as soon as the operator runs: every KMS throttles (Retry-After 1 s), fails,
-  // resets answers mid-body and is slow at random; Google is a black hole from 1 s to 16 s.
   const Json noisy = Json::array({
       {{"fault", "throttle"}, {"rate", 0.15}, {"retry_after", 1}},
       {{"fault", "unavailable"}, {"rate", 0.08}},
@@ -215,15 +302,22 @@ TEST_CASE(
   for (auto& [p, proxy] : proxies) {
     Json rules = noisy;
     if (p == "gcp")
-      rules.insert(rules.begin(),
-                   Json{{"fault", "blackhole"}, {"after", 1}, {"until", 16}, {"seconds", 40}});
+      rules.insert(
+          rules.begin(),
+          Json{{"fault", "blackhole"}, {"after", 1}, {"until", 1 + blackhole_s}, {"seconds", 40}});
     proxy->plan(rules);
   }
+  // Kills at seeded random moments while the imports and verifications run.
   for (int k = 0; k < kills; ++k) {
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng)));
     peak_kib = std::max(peak_kib, peak_rss_kib(f.op->pid()));
     f.op->kill_hard();
     f.start(flags);
+  }
+  // The noise lasts until Google comes back.
+  while (std::chrono::steady_clock::now() - started < std::chrono::seconds(1 + blackhole_s)) {
+    std::this_thread::sleep_for(1s);
+    peak_kib = std::max(peak_kib, peak_rss_kib(f.op->pid()));
   }
 
   // The last fault: the proxies forward everything from now on; time to converge from here.
@@ -246,6 +340,18 @@ TEST_CASE(
     REQUIRE(st);
     statuses[name] = *st;
   }
+  for (const auto& name : cmks) {
+    Json st;
+    const bool current = testing::wait_until(
+        [&] {
+          st = testing::status_of(f.c, kCmkType, f.ns, name);
+          return st.value("status", "") == "current" &&
+                 testing::condition_field(st, "Ready", "status") == "True";
+        },
+        120s);
+    INFO("CustomerManagedKey " << name << ": " << st.dump());
+    REQUIRE(current);
+  }
   const double converge_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - calm).count();
   const double total_s =
@@ -258,7 +364,7 @@ TEST_CASE(
   // AWS: one key per owner, its material imported once (moto's import log, one line per import).
   check_aws_imported_once(statuses);
 
-  // No hot loop: requests per key bounded, with the faults and the kills counted in.
+  // No hot loop: requests per object bounded, with the faults and the kills counted in.
   int requests = 0;
   std::string per_provider;
   for (auto& [p, proxy] : proxies) {
@@ -266,16 +372,22 @@ TEST_CASE(
     requests += n;
     per_provider += (per_provider.empty() ? "" : ", ") + p + " " + std::to_string(n);
     // Per kill, each of the 4 workers may have cut a create short: one scan each on restart.
-    const std::size_t scans = p == "aws" ? kills * 4 * (aws_account_keys + objects.size()) : 0;
-    INFO(p << ": " << n << " requests for " << keys_per_provider
-           << " keys (AWS account: " << aws_account_keys << " keys before the test)");
-    CHECK(static_cast<std::size_t>(n) < keys_per_provider * 60 + scans);
+    const std::size_t scans =
+        p == "aws" ? kills * 4 * (aws_account_keys + objects.size() + cmk_providers.size()) : 0;
+    const int objects_here =
+        keys_per_provider + 1 +
+        (std::count(cmk_providers.begin(), cmk_providers.end(), p) ? cmks_per_provider : 0);
+    INFO(p << ": " << n << " requests for " << objects_here
+           << " objects (AWS account: " << aws_account_keys << " keys before the test)");
+    CHECK(static_cast<std::size_t>(n) < objects_here * 60 + scans);
   }
   CHECK(peak_kib < static_cast<long>(rss_bound_kib));
 
-  std::cout << "[faults] " << objects.size() << " ImportedKeys on " << providers.size()
-            << " KMSes, " << kills << " SIGKILLs, faults injected " << injected.dump() << ", "
-            << requests << " KMS requests (" << per_provider << "), converged " << converge_s
+  std::cout << "[faults] " << objects.size() + cmk_providers.size() << " ImportedKeys on "
+            << providers.size() << " KMSes and " << cmks.size() << " CustomerManagedKeys on "
+            << cmk_providers.size() << ", " << kills << " SIGKILLs, Google black-holed for "
+            << blackhole_s << " s, faults injected " << injected.dump() << ", " << requests
+            << " KMS requests (" << per_provider << "), converged " << converge_s
             << " s after the last fault (" << total_s << " s in all), operator peak RSS "
             << peak_kib / 1024 << " MiB\n";
   f.op->terminate();
@@ -490,5 +602,109 @@ TEST_CASE(
   CHECK(gap < asked + 5);  // and not much later: the backoff starts from the asked wait
   std::cout << "[faults] Retry-After " << asked << " s on a transit import: the next request came "
             << gap << " s later, the key imported\n";
+  f.op->terminate();
+}
+
+TEST_CASE(
+    "faults: the leader's Lease renewals delayed past the renew deadline, the leader stops, the "
+    "follower takes over, and no key is reconciled by two replicas at a time",
+    "[faults]") {
+  IkFixture f("faults-renew");
+  f.provider("aws");
+  f.provider("transit");
+  for (int i = 0; i < 16; ++i) {
+    const std::string p = i % 2 ? "transit" : "aws";
+    const std::string name = "k" + std::to_string(i) + "-" + p;
+    f.add_key(name, "aes256-gcm96");
+    f.create(imported_key(name, p, "aes256-gcm96", name,
+                          {{"kmsKeyName", testing::unique_name("renew-" + name)}}));
+  }
+  f.token.export_to_environment();
+  // Replica A reaches the apiserver through the proxy; B directly.
+  ApiserverProxy api(31);
+  const std::vector<std::string> flags{"--leader-elect", "--workers", "4"};
+  std::vector<std::string> a_flags = flags;
+  a_flags.insert(a_flags.end(), {"--kubeconfig", api.kubeconfig});
+  testing::RunningOperator a(f.ns, "a", a_flags);
+  REQUIRE(testing::wait_until(
+      [&] { return !a.records("acquired the leader election lease").empty(); }, 30s));
+  testing::RunningOperator b(f.ns, "b", flags);
+  std::this_thread::sleep_for(1500ms);  // imports under way
+
+  // From now on every Lease request of A's takes 14 s to reach the apiserver (a congested path,
+  // a stalled apiserver): longer than the renew deadline (10 s), so A cannot renew in time.
+  const int delay_ms = 14000;
+  api.proxy->plan(Json::array(
+      {{{"fault", "latency"}, {"match", "leases/byok-operator-leader"}, {"ms", delay_ms}}}));
+  const auto delayed_at = std::chrono::steady_clock::now();
+  REQUIRE(testing::wait_until([&] { return !a.process->running(); }, 40s));
+  const double stopped_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - delayed_at).count();
+  CHECK_FALSE(a.records("leader election lost").empty());
+  CHECK(stopped_s < 14);  // at the renew deadline, not when a slow answer finally came
+  REQUIRE(testing::wait_until(
+      [&] { return !b.records("acquired the leader election lease").empty(); }, 60s));
+  std::map<std::string, Json> statuses;
+  for (int i = 0; i < 16; ++i) {
+    const std::string p = i % 2 ? "transit" : "aws";
+    const std::string name = "k" + std::to_string(i) + "-" + p;
+    auto st = f.try_wait(name, "", 120s);
+    REQUIRE(st);
+    check_kms_holds(p, *st, f.keys.at(name));
+    statuses[name] = *st;
+  }
+  const double converged_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - delayed_at).count();
+  const int delayed = api.proxy->stats()["injected"].value("latency", 0);
+  CHECK(delayed > 0);
+
+  // No key reconciled by two replicas at a time: A's last reconcile came before B held the Lease.
+  SystemTime a_last{}, b_acquired{};
+  for (const auto& r : a.records("reconciling")) {
+    SystemTime t;
+    if (parse_rfc3339(r.value("ts", ""), t) && t > a_last) a_last = t;
+  }
+  REQUIRE(parse_rfc3339(b.records("acquired the leader election lease").front().value("ts", ""),
+                        b_acquired));
+  CHECK(a_last < b_acquired);
+  check_aws_imported_once(statuses);
+  std::cout << "[faults] Lease renewals of the leader of 2 replicas delayed " << delay_ms / 1000
+            << " s (" << delayed << " requests held) with 16 ImportedKeys: the leader stopped "
+            << stopped_s << " s later, all Ready " << converged_s << " s after the delay began\n";
+  b.process->terminate();
+}
+
+TEST_CASE(
+    "faults: the apiserver throttles the operator's status writes with Retry-After, and the "
+    "operator comes back no sooner than asked",
+    "[faults]") {
+  IkFixture f("faults-api-429");
+  f.provider("transit");
+  ApiserverProxy api(41);
+  const int asked = 4;
+  // The apiserver's 429 (its max-in-flight or priority-and-fairness answer) on the first status
+  // write for this key.
+  api.proxy->plan(Json::array(
+      {{{"fault", "throttle"},
+        {"match", "PATCH /apis/byok.dev/v1alpha1/namespaces/" + f.ns + "/importedkeys/ra/status"},
+        {"first", 1},
+        {"retry_after", asked}}}));
+  f.add_key("ra", "aes256-gcm96");
+  f.create(imported_key("ra", "transit", "aes256-gcm96", "ra",
+                        {{"kmsKeyName", testing::unique_name("api429")}}));
+  f.start(std::vector<std::string>{"--kubeconfig", api.kubeconfig});
+  auto st = f.wait_for("ra", "", 60s);
+  check_kms_holds("transit", st, f.keys.at("ra"));
+
+  auto writes = requests_matching(*api.proxy, "/importedkeys/ra/status");
+  REQUIRE(writes.size() >= 2);
+  REQUIRE(writes[0].second == "throttle");
+  const double gap = writes[1].first - writes[0].first;
+  INFO("the next status write came " << gap << " s after the throttled one");
+  CHECK(gap >= asked - 0.05);
+  CHECK(gap < asked + 5);
+  std::cout << "[faults] the apiserver's 429 with Retry-After " << asked
+            << " s on a status write: the next write came " << gap
+            << " s later, the key imported\n";
   f.op->terminate();
 }
