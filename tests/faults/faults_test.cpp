@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "kms/aws/aws_kms_client.h"
+#include "kms/oci/oci_kms_client.h"
 #include "reconcilers/customer_managed_key/cmk_types.h"
 #include "tests/integration/operations/operations_support.h"
 #include "tests/integration/reconcilers/ik_test_support.h"
@@ -184,6 +185,70 @@ void check_aws_imported_once(const std::map<std::string, Json>& statuses) {
   }
 }
 
+// No orphans: each ImportedKey owns exactly one live key in the KMSes where a key's name does not
+// make it unique (AWS: keys carry the owner's uid in a tag; OCI: display names may repeat), so a
+// create cut short by a kill never led to a second key. `kms_names`: ImportedKey -> the name
+// its spec asked for. Asked of the servers directly, not through the proxies.
+void check_no_orphans(kube::KubeClient& c, const std::string& ns,
+                      const std::vector<std::pair<std::string, std::string>>& objects,
+                      const std::map<std::string, std::string>& kms_names) {
+  static RealClock clock;
+  std::map<std::string, std::string> aws_owner_of;  // uid -> ImportedKey
+  std::map<std::string, int> aws_keys, oci_keys;    // per ImportedKey
+  for (const auto& [name, p] : objects) {
+    if (p == "aws") {
+      auto o = c.get(kIk, ns, name);
+      REQUIRE(o.ok());
+      aws_owner_of[(*o)["metadata"]["uid"].get<std::string>()] = name;
+      aws_keys[name] = 0;
+    } else if (p == "oci") {
+      oci_keys[name] = 0;
+    }
+  }
+  {
+    auto config = testing::provider_config_from_env("aws");
+    auto transport = kms::make_http_transport({std::chrono::seconds(10), config.extra_ca_pem});
+    auto aws = kms::aws::AwsKmsClient::from_config(config, *transport, clock);
+    REQUIRE(aws.ok());
+    auto ids = (*aws)->list_keys(100000);
+    REQUIRE(ids.ok());
+    for (const auto& id : *ids) {
+      auto tags = (*aws)->list_resource_tags(id);
+      REQUIRE(tags.ok());
+      auto owner = tags->find("byok.dev/owner");
+      if (owner == tags->end()) continue;
+      auto mine = aws_owner_of.find(owner->second);
+      if (mine != aws_owner_of.end()) ++aws_keys[mine->second];
+    }
+  }
+  {
+    auto config = testing::provider_config_from_env("oci");
+    auto transport = kms::make_http_transport({std::chrono::seconds(10), config.extra_ca_pem});
+    auto oci = kms::oci::OciKmsClient::from_config(config, *transport, clock);
+    REQUIRE(oci.ok());
+    auto keys = (*oci)->list_keys();
+    REQUIRE(keys.ok());
+    // Through a ClusterKmsProvider the name gets a suffix of the owner's digest
+    // (shared_kms_key_name): "<kmsKeyName>-<12 hex>"; the test's names are unique stems.
+    std::map<std::string, std::string> by_stem;
+    for (const auto& [name, count] : oci_keys) by_stem[kms_names.at(name) + "-"] = name;
+    for (const auto& k : *keys) {
+      if (k.lifecycle_state == "DELETED" || k.lifecycle_state == "DELETING") continue;
+      if (k.display_name.size() < 13) continue;
+      auto mine = by_stem.find(k.display_name.substr(0, k.display_name.size() - 12));
+      if (mine != by_stem.end()) ++oci_keys[mine->second];
+    }
+  }
+  for (const auto& [name, n] : aws_keys) {
+    INFO("AWS keys owned by ImportedKey " << name);
+    CHECK(n == 1);
+  }
+  for (const auto& [name, n] : oci_keys) {
+    INFO("OCI keys named for ImportedKey " << name);
+    CHECK(n == 1);
+  }
+}
+
 long peak_rss_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -200,9 +265,9 @@ TEST_CASE(
     "[faults]") {
   const std::vector<std::string> providers = {"aws", "gcp", "azure", "oci", "transit", "thalassa"};
   const std::vector<std::string> cmk_providers = {"aws", "gcp", "azure", "oci"};
-  const int keys_per_provider = 20;
-  const int cmks_per_provider = 25;
-  const int kills = 6;
+  const int keys_per_provider = 25;
+  const int cmks_per_provider = 37;
+  const int kills = 10;
   const int blackhole_s = 60;  // Google answers nothing for a full minute
   const std::size_t rss_bound_kib = 150 * 1024;
 
@@ -261,12 +326,13 @@ TEST_CASE(
   // Names interleave the providers, so the queue (which a restart refills in name order) meets
   // every KMS early.
   std::vector<std::pair<std::string, std::string>> objects;  // (name, provider)
+  std::map<std::string, std::string> kms_names;              // name -> spec's kmsKeyName
   for (int i = 0; i < keys_per_provider; ++i) {
     for (const auto& p : providers) {
       const std::string name = "k" + std::to_string(i) + "-" + p;
+      kms_names[name] = testing::unique_name("flt-" + name);
       f.add_key(name, key_type(p));
-      f.create(imported_key(name, p, key_type(p), name,
-                            {{"kmsKeyName", testing::unique_name("flt-" + name)}}));
+      f.create(imported_key(name, p, key_type(p), name, {{"kmsKeyName", kms_names[name]}}));
       objects.emplace_back(name, p);
     }
   }
@@ -363,6 +429,7 @@ TEST_CASE(
 
   // AWS: one key per owner, its material imported once (moto's import log, one line per import).
   check_aws_imported_once(statuses);
+  check_no_orphans(f.c, f.ns, objects, kms_names);
 
   // No hot loop: requests per object bounded, with the faults and the kills counted in.
   int requests = 0;
