@@ -74,7 +74,9 @@ TEST_CASE("informer: list, watch, bookmark, clean end, 410 Gone relist", "[infor
   metrics::Registry registry;
   RealClock clock;
   SeededRandom random{1};
-  Informer inf(client, byok::testing::widgets(), "n", clock, random, log, {&registry});
+  InformerOptions options;
+  options.metrics = &registry;
+  Informer inf(client, byok::testing::widgets(), "n", clock, random, log, options);
   std::vector<std::string> seen;
   inf.add_handler([&](const Json* old, const Json* now) {
     std::string what = !old ? "add " : !now ? "delete " : "update ";

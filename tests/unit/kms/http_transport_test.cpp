@@ -48,8 +48,8 @@ TEST_CASE(
     "credential cannot add headers",
     "[kms][http]") {
   auto t = make_http_transport();
-  for (const std::string value : {std::string("Token pat\r\nX-Injected: 1"), std::string("pat\n"),
-                                  std::string("pat\0tail", 8)}) {
+  for (const std::string& value : {std::string("Token pat\r\nX-Injected: 1"), std::string("pat\n"),
+                                   std::string("pat\0tail", 8)}) {
     auto r = t->send({"GET", "http://127.0.0.1:1/", {{"Authorization", value}}, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == ErrorKind::InvalidArgument);

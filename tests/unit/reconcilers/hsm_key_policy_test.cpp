@@ -9,8 +9,12 @@ namespace {
 
 HsmKeyPolicy policy(const std::string& name, const std::string& ns, std::vector<KeyRule> keys,
                     std::vector<std::string> destinations) {
-  return {name, Json{{"matchLabels", {{"kubernetes.io/metadata.name", ns}}}}, std::move(keys),
-          std::move(destinations)};
+  HsmKeyPolicy p;
+  p.name = name;
+  p.namespace_selector = Json{{"matchLabels", {{"kubernetes.io/metadata.name", ns}}}};
+  p.keys = std::move(keys);
+  p.destinations = std::move(destinations);
+  return p;
 }
 
 ExportRequest ask(const std::string& ns, const std::string& label, const std::string& dest) {
@@ -42,7 +46,12 @@ TEST_CASE("default deny: a grant needs namespace, key and destination at once", 
   CHECK_FALSE(granting_policy(ps, ask("team-a", "team-a-db", "attacker")));  // another destination
   CHECK_FALSE(granting_policy({}, ask("team-a", "team-a-db", "aws-prod")));  // no policy at all
   // An empty namespace selector grants nobody.
-  std::vector<HsmKeyPolicy> open = {{"open", Json::object(), {{"*", ""}}, {"aws-prod"}}};
+  HsmKeyPolicy any_label;
+  any_label.name = "open";
+  any_label.namespace_selector = Json::object();
+  any_label.keys = {{"*", ""}};
+  any_label.destinations = {"aws-prod"};
+  std::vector<HsmKeyPolicy> open = {any_label};
   CHECK_FALSE(granting_policy(open, ask("team-a", "team-a-db", "aws-prod")));
 }
 
