@@ -203,9 +203,12 @@ install_crds() {
 }
 
 # launch_apiserver DIR BINARY PORT ETCD_URL: starts kube-apiserver in the background and records
-# its pid in DIR/pids (start, and the fault tests' restart).
+# its pid in DIR/pids (start, and the fault tests' restart). Flags in DIR/apiserver.args (one a
+# line) come last and win: tests/harness/node.sh writes the node's address there (the `kubernetes`
+# Service's endpoint) and restarts the apiserver with restart-apiserver.
 launch_apiserver() {
-  local dir=$1 apiserver=$2 api_port=$3 etcd_url=$4
+  local dir=$1 apiserver=$2 api_port=$3 etcd_url=$4 extra=()
+  [[ -f "$dir/apiserver.args" ]] && mapfile -t extra < <(grep -v '^\s*$' "$dir/apiserver.args")
   setsid "$apiserver" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
     --etcd-servers="$etcd_url" \
@@ -220,6 +223,7 @@ launch_apiserver() {
     --service-cluster-ip-range=10.0.0.0/24 \
     --enable-priority-and-fairness=false \
     --profiling=false \
+    "${extra[@]}" \
     </dev/null >>"$dir/apiserver.log" 2>&1 &
   echo "apiserver $!" >>"$dir/pids"
 }
@@ -245,7 +249,8 @@ start_cp() {
   # Leftovers of an earlier (stopped or half-dead) run: start afresh, with new certificates,
   # ports and an empty etcd.
   stop_cp "$dir"
-  rm -rf "$dir/etcd-data" "$dir/pki" "$dir/etcd.log" "$dir/apiserver.log" "$dir/audit.log"
+  rm -rf "$dir/etcd-data" "$dir/pki" "$dir/etcd.log" "$dir/apiserver.log" "$dir/audit.log" \
+    "$dir/apiserver.args"
 
   local etcd_port peer_port api_port
   etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
