@@ -124,13 +124,13 @@ write_configs() {
   mkdir -p "$N/containerd" "$N/cni/net.d" "$N/cni/ipam" "$N/kubelet" "$N/pod-logs"
   cat >"$N/containerd/config.toml" <<EOF
 version = 2
-root = "$N/containerd/root"
-state = "$N/containerd/state"
+root = "$N/run/containerd/root"
+state = "$N/run/containerd/state"
 disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
   "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp"]
 [grpc]
-  address = "$N/containerd/containerd.sock"
+  address = "$N/run/containerd.sock"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$BYOK_PAUSE_IMAGE"
   # runc cannot set the negative OOM score the kubelet asks for on sandboxes without
@@ -152,7 +152,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         # runc's state beside containerd's, not in /run/containerd/runc.
-        Root = "$N/containerd/runc"
+        Root = "$N/run/runc"
 EOF
   cat >"$N/cni/net.d/10-byok.conflist" <<EOF
 {
@@ -190,7 +190,7 @@ authentication:
   webhook: {enabled: false}
   x509: {clientCAFile: $ca}
 authorization: {mode: AlwaysAllow}
-containerRuntimeEndpoint: unix://$N/containerd/containerd.sock
+containerRuntimeEndpoint: unix://$N/run/containerd.sock
 cgroupDriver: cgroupfs
 cgroupRoot: /byok-node-$id
 cgroupsPerQOS: true
@@ -199,7 +199,7 @@ failSwapOn: false
 oomScoreAdj: 0
 podLogsDir: $N/pod-logs
 resolvConf: $N/resolv.conf
-volumePluginDir: $N/kubelet/volume-plugins
+volumePluginDir: $N/run/kubelet/volume-plugins
 staticPodPath: ""
 # Imported images are all there is: never collect them, whatever the disk's use.
 imageGCHighThresholdPercent: 100
@@ -278,7 +278,7 @@ apiserver_has_node_args() {
 
 import_image() {
   local archive=$1 out
-  out=$(ctr --address "$N/containerd/containerd.sock" -n k8s.io images import "$archive" 2>&1) ||
+  out=$(ctr --address "$N/run/containerd.sock" -n k8s.io images import "$archive" 2>&1) ||
     fail_up "importing $archive failed: $out"
 }
 
@@ -290,8 +290,9 @@ up() {
     local all=1 name pid
     while read -r name pid; do is_ours "$pid" "$N" || all=0; done <"$N/pids"
     if ((all)) && kube get node "$NODE_NAME" >/dev/null 2>&1; then return 0; fi
-    down
   fi
+  # Leftovers of an earlier (stopped or half-dead) node: swept up first.
+  down
   local t0=$SECONDS
   # shellcheck disable=SC1091
   source "$DIR/env"
@@ -302,8 +303,12 @@ up() {
   eval "$bins"
 
   rm -rf "$N"
-  mkdir -p "$N"
+  mkdir -p "$N/run"
   : >"$N/pids"
+  # containerd's store and state, runc's and the kubelet's folders on a tmpfs: writing the
+  # unpacked images and later deleting them on this machine's busy disk cost 15 s a run; a
+  # tmpfs goes with one umount. Logs and configuration stay on disk, for a failed test's reading.
+  mount -t tmpfs -o size=2g,mode=0755 byok-node "$N/run" || die "mounting a tmpfs on $N/run failed"
   write_configs "$id"
   # The node's own copy: every process of the node names DIR/node on its command line, which is
   # how down and leftovers tell them from anything else.
@@ -331,12 +336,12 @@ up() {
     --kubeconfig="$N/kubeconfig" --secure-port=0 --leader-elect=false --profiling=false
   start_proc containerd containerd.log nsenter --net="$N/netns" \
     containerd --config "$N/containerd/config.toml"
-  wait_for "containerd's socket" 30 ctr --address "$N/containerd/containerd.sock" version
+  wait_for "containerd's socket" 30 ctr --address "$N/run/containerd.sock" version
   import_image "$BYOK_PAUSE_ARCHIVE"
   import_image "$BYOK_BASE_ARCHIVE"
   start_proc kubelet kubelet.log nsenter --net="$N/netns" "$B/kubelet" \
     --config="$N/kubelet/config.yaml" --kubeconfig="$N/kubeconfig" \
-    --root-dir="$N/kubelet" --cert-dir="$N/kubelet/pki" \
+    --root-dir="$N/run/kubelet" --cert-dir="$N/run/kubelet/pki" \
     --node-ip="$NODE_IP" --hostname-override="$NODE_NAME" --v=1
   start_proc kube-proxy kube-proxy.log nsenter --net="$N/netns" "$B/kube-proxy" \
     --config="$N/kube-proxy.yaml" --v=1
@@ -344,7 +349,7 @@ up() {
 export BYOK_NODE_NAME='$NODE_NAME' BYOK_NODE_IP='$NODE_IP' BYOK_NODE_NETNS='$N/netns'
 export BYOK_NODE_DIR='$N' BYOK_NODE_POD_LOGS='$N/pod-logs' BYOK_NODE_CGROUP='/byok-node-$id'
 export BYOK_BASE_IMAGE='$BYOK_BASE_IMAGE' BYOK_PAUSE_IMAGE='$BYOK_PAUSE_IMAGE'
-export BYOK_NODE_CONTAINERD='$N/containerd/containerd.sock'
+export BYOK_NODE_CONTAINERD='$N/run/containerd.sock'
 EOF
   wait_for "node $NODE_NAME" "$READY_TIMEOUT" kube get node "$NODE_NAME"
   wait_for "node $NODE_NAME Ready" "$READY_TIMEOUT" \
@@ -360,8 +365,9 @@ EOF
 down() {
   local t0=$SECONDS id; id=$(node_id "$DIR")
   [[ -d "$N" ]] || return 0
-  local pid name
+  local pid name was_up=0
   if [[ -f "$N/pids" ]]; then
+    was_up=1
     # No more scheduling or pod replacement, then let the kubelet stop its pods (sandboxes torn
     # down through CNI, their namespaces unmounted) while it still can.
     stop_pid "$(pid_of "$N" kube-scheduler)" "$N"
@@ -405,9 +411,8 @@ down() {
     sleep 0.3
   done
   rm -f "$N/pids" "$N/netns"
-  # The bulk (unpacked images, pods' folders); logs stay for a failed test's reading.
-  [[ -z "$(mounts_under "$N")" ]] && rm -rf "$N/containerd/root" "$N/containerd/state" "$N/kubelet"
-  log "node down in $((SECONDS - t0)) s"
+  if [[ -z "$(mounts_under "$N")" ]]; then rmdir "$N/run" 2>/dev/null || true; fi
+  ((was_up == 0)) || log "node down in $((SECONDS - t0)) s"
 }
 
 # What a node of DIR can leave behind; prints each and fails when there is any.
