@@ -10,7 +10,8 @@
 # O=system:masters), service-account signing keys, every CRD from crds/ Established, and an audit
 # log of service accounts' requests in DIR/audit.log (Metadata level).
 #
-# What you do not get: there is no kube-controller-manager and no scheduler or kubelet. So:
+# What you do not get: there is no kube-controller-manager and no scheduler or kubelet
+# (tests/harness/node.sh up DIR adds them, with a node, for the e2e tests). So:
 #   - create namespaces explicitly (only default, kube-system, kube-public, kube-node-lease exist);
 #   - deleting a namespace never finishes (it stays Terminating: the namespace controller that
 #     empties it is in kube-controller-manager). Use a fresh namespace per test instead of

@@ -14,9 +14,14 @@
 # bridge (cni0, pods in 10.244.0.0/24) and the Service range (10.0.0.0/24, kube-proxy's iptables)
 # all live in a network namespace created here (bind-mounted at DIR/node/netns) and deleted by
 # down, which takes every interface and iptables rule with it. The namespace has no route out:
-# pods reach the node and nothing beyond. containerd, the kubelet and kube-proxy run in it
-# (nsenter --net: they keep this machine's mount namespace, so the kubelet's volume mounts are
-# the ones runc bind-mounts into containers). The apiserver stays on this namespace's 127.0.0.1;
+# pods reach the node and nothing beyond. containerd, the kubelet and kube-proxy run in it, and in
+# a mount namespace of the node's own (both bind-mounted under DIR/node/ns): the kubelet's volume
+# mounts are the ones runc bind-mounts into containers, and none of the node's mounts (images'
+# overlays, volumes, pods' namespaces) shows on this machine. Inside it a tmpfs covers /run,
+# /var/lib and /var/log, where the kubelet, containerd and the CNI plugins keep fixed paths
+# (/var/lib/kubelet/device-plugins, /var/lib/cni, /var/log/containers, /run/containerd), and
+# DIR/node/run holds containerd's store and the kubelet's root: unmounting the namespace is the
+# whole clean-up. The apiserver stays on this namespace's 127.0.0.1;
 # a forwarder (tcp_forward.py --listen-netns) listens on the apiserver's port on every address of
 # the node's namespace, so the node's processes use (a copy of) DIR/kubeconfig as it is; the apiserver
 # advertises the node's address: the `kubernetes` Service (10.0.0.1:443) leads pods to it.
@@ -47,7 +52,7 @@ die() { printf 'node: %s\n' "$*" >&2; exit 1; }
 log() { printf '[node] %s\n' "$*" >&2; }
 usage() { die "usage: $0 up|down|leftovers DIR"; }
 
-# Per-DIR names: the cgroup root and the containerd namespace of this node's images.
+# Per-DIR name of the node's cgroup root.
 node_id() { printf '%s' "$1" | sha256sum | cut -c1-10; }
 
 # True when PID is alive and its command line mentions DIR/node (guards against a reused PID).
@@ -223,12 +228,23 @@ iptables: {syncPeriod: 10s, minSyncPeriod: 0s}
 EOF
 }
 
-make_netns() {
-  touch "$N/netns"
-  unshare --net="$N/netns" true || die "creating the node's network namespace failed"
-  # Its inode: leftovers looks for any process still in it after down.
-  stat -L -c %i "$N/netns" >"$N/netns.inode"
-  nsenter --net="$N/netns" sh -ec "
+# The node's network and mount namespaces, kept by bind mounts on N/ns/net and N/ns/mnt (on a
+# private bind mount of N/ns: a mount namespace's file cannot sit on a shared mount).
+make_namespaces() {
+  mkdir -p "$N/ns"
+  mount --bind "$N/ns" "$N/ns" && mount --make-private "$N/ns" ||
+    die "making $N/ns a private mount failed"
+  touch "$N/ns/net" "$N/ns/mnt"
+  unshare --net="$N/ns/net" true || die "creating the node's network namespace failed"
+  # slave: this machine's mounts (DIR, the binaries) reach the node; the node's never come back.
+  unshare --mount="$N/ns/mnt" --propagation slave true || die "creating the node's mount namespace failed"
+  # Their inodes: leftovers looks for any process still in them after down.
+  stat -L -c %i "$N/ns/net" "$N/ns/mnt" >"$N/ns.inodes"
+  in_node sh -ec "
+    mount -t tmpfs -o size=2g,mode=0755 byok-node-run '$N/run'
+    for d in /run /var/lib /var/log; do mount -t tmpfs -o mode=0755 byok-node \$d; done
+  " || die "mounting the node's tmpfs folders failed"
+  nsenter --net="$N/ns/net" sh -ec "
     ip link set lo up
     ip link add node0 type veth peer name node0-peer
     ip addr add $NODE_IP/24 dev node0
@@ -237,6 +253,8 @@ make_netns() {
     sysctl -qw net.ipv4.ip_forward=1
   " || die "setting up the node's network namespace failed"
 }
+
+in_node() { nsenter --net="$N/ns/net" --mount="$N/ns/mnt" "$@"; }
 
 # The node's cgroup root in each v1 hierarchy, as the kubelet's cgroupRoot (it must exist);
 # cpuset needs its cpus and mems before a task can join.
@@ -278,7 +296,7 @@ apiserver_has_node_args() {
 
 import_image() {
   local archive=$1 out
-  out=$(ctr --address "$N/run/containerd.sock" -n k8s.io images import "$archive" 2>&1) ||
+  out=$(in_node ctr --address "$N/run/containerd.sock" -n k8s.io images import "$archive" 2>&1) ||
     fail_up "importing $archive failed: $out"
 }
 
@@ -305,10 +323,7 @@ up() {
   rm -rf "$N"
   mkdir -p "$N/run"
   : >"$N/pids"
-  # containerd's store and state, runc's and the kubelet's folders on a tmpfs: writing the
-  # unpacked images and later deleting them on this machine's busy disk cost 15 s a run; a
-  # tmpfs goes with one umount. Logs and configuration stay on disk, for a failed test's reading.
-  mount -t tmpfs -o size=2g,mode=0755 byok-node "$N/run" || die "mounting a tmpfs on $N/run failed"
+  case $N/ in /run/* | /var/lib/* | /var/log/*) die "DIR must not be under /run, /var/lib or /var/log (the node covers them)" ;; esac
   write_configs "$id"
   # The node's own copy: every process of the node names DIR/node on its command line, which is
   # how down and leftovers tell them from anything else.
@@ -321,32 +336,37 @@ up() {
     "$ROOT/tests/harness/control-plane.sh" restart-apiserver "$DIR" || fail_up "restarting the apiserver failed"
   fi
 
-  make_netns
+  # containerd's store and state, runc's and the kubelet's folders go on a tmpfs (N/run) in
+  # the node's mount namespace: writing the unpacked images and deleting them later on this
+  # machine's busy disk cost 15 s a run. Logs and configuration stay on disk in N, readable
+  # after down.
+  make_namespaces
   make_cgroups "$id"
   start_proc forward forward.log python3 "$ROOT/tests/harness/tcp_forward.py" "$api_port" "$api_port" \
-    --listen-netns "$N/netns" --listen-host 0.0.0.0
+    --listen-netns "$N/ns/net" --listen-host 0.0.0.0
   local B=$BYOK_K8S_NODE_BIN
   start_proc kube-controller-manager kube-controller-manager.log "$B/kube-controller-manager" \
     --kubeconfig="$N/kubeconfig" --secure-port=0 --leader-elect=false \
     --service-account-private-key-file="$DIR/pki/sa.key" --root-ca-file="$DIR/pki/ca.crt" \
     --cluster-signing-cert-file="$DIR/pki/ca.crt" --cluster-signing-key-file="$DIR/pki/ca.key" \
     --use-service-account-credentials=false --allocate-node-cidrs=false \
-    --service-cluster-ip-range=10.0.0.0/24 --profiling=false
+    --service-cluster-ip-range=10.0.0.0/24 --profiling=false \
+    --flex-volume-plugin-dir="$N/flex-volume-plugins"
   start_proc kube-scheduler kube-scheduler.log "$B/kube-scheduler" \
     --kubeconfig="$N/kubeconfig" --secure-port=0 --leader-elect=false --profiling=false
-  start_proc containerd containerd.log nsenter --net="$N/netns" \
+  start_proc containerd containerd.log nsenter --net="$N/ns/net" --mount="$N/ns/mnt" \
     containerd --config "$N/containerd/config.toml"
-  wait_for "containerd's socket" 30 ctr --address "$N/run/containerd.sock" version
+  wait_for "containerd's socket" 30 in_node ctr --address "$N/run/containerd.sock" version
   import_image "$BYOK_PAUSE_ARCHIVE"
   import_image "$BYOK_BASE_ARCHIVE"
-  start_proc kubelet kubelet.log nsenter --net="$N/netns" "$B/kubelet" \
+  start_proc kubelet kubelet.log nsenter --net="$N/ns/net" --mount="$N/ns/mnt" "$B/kubelet" \
     --config="$N/kubelet/config.yaml" --kubeconfig="$N/kubeconfig" \
     --root-dir="$N/run/kubelet" --cert-dir="$N/run/kubelet/pki" \
     --node-ip="$NODE_IP" --hostname-override="$NODE_NAME" --v=1
-  start_proc kube-proxy kube-proxy.log nsenter --net="$N/netns" "$B/kube-proxy" \
+  start_proc kube-proxy kube-proxy.log nsenter --net="$N/ns/net" --mount="$N/ns/mnt" "$B/kube-proxy" \
     --config="$N/kube-proxy.yaml" --v=1
   cat >"$N/env" <<EOF
-export BYOK_NODE_NAME='$NODE_NAME' BYOK_NODE_IP='$NODE_IP' BYOK_NODE_NETNS='$N/netns'
+export BYOK_NODE_NAME='$NODE_NAME' BYOK_NODE_IP='$NODE_IP' BYOK_NODE_NETNS='$N/ns/net' BYOK_NODE_MNTNS='$N/ns/mnt'
 export BYOK_NODE_DIR='$N' BYOK_NODE_POD_LOGS='$N/pod-logs' BYOK_NODE_CGROUP='/byok-node-$id'
 export BYOK_BASE_IMAGE='$BYOK_BASE_IMAGE' BYOK_PAUSE_IMAGE='$BYOK_PAUSE_IMAGE'
 export BYOK_NODE_CONTAINERD='$N/run/containerd.sock'
@@ -358,7 +378,7 @@ EOF
   wait_for "the default ServiceAccount" 60 kube get serviceaccount default -n default
   # kube-proxy's rules for the kubernetes Service, so a pod's first call does not race them.
   wait_for "kube-proxy's Service rules" 60 \
-    nsenter --net="$N/netns" sh -c 'iptables-save -t nat | grep -q "default/kubernetes:https"'
+    in_node sh -c 'iptables-save -t nat | grep -q "default/kubernetes:https"'
   log "node $NODE_NAME Ready in $((SECONDS - t0)) s"
 }
 
@@ -388,20 +408,21 @@ down() {
     stop_pid "$(pid_of "$N" forward)" "$N"
   fi
   # What is left: containers still running (their processes are in the node's cgroups), their
-  # shims (their command lines name the node's socket).
+  # shims (their command lines name DIR/node), anything else in the node's namespaces.
   local d
   for _ in 1 2 3; do
     for d in $(cgroup_dirs "$id"); do
       find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     done
-    for pid in $(our_pids "$N"); do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in $(our_pids "$N") $(pids_in_node_namespaces); do kill -KILL "$pid" 2>/dev/null || true; done
     sleep 0.3
   done
   for d in $(cgroup_dirs "$id"); do
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
-  # Mounts: the kubelet's volumes and its own bind mount of its root, containers' rootfs and
-  # shm, pods' network namespaces, and the node's namespace itself.
+  # Mounts on this machine: the namespaces' files and N/ns's own bind mount. With the last
+  # process gone and these unmounted, the namespaces end, and every mount inside the node's
+  # (images' overlays, volumes, pods' network namespaces, the tmpfs folders) with them.
   local m
   for _ in 1 2 3; do
     while read -r m; do
@@ -410,9 +431,21 @@ down() {
     [[ -z "$(mounts_under "$N")" ]] && break
     sleep 0.3
   done
-  rm -f "$N/pids" "$N/netns"
-  if [[ -z "$(mounts_under "$N")" ]]; then rmdir "$N/run" 2>/dev/null || true; fi
+  rm -f "$N/pids"
+  if [[ -z "$(mounts_under "$N")" ]]; then rm -f "$N/ns/net" "$N/ns/mnt"; rmdir "$N/run" 2>/dev/null || true; fi
   ((was_up == 0)) || log "node down in $((SECONDS - t0)) s"
+}
+
+# Processes in the node's network or mount namespace (by the inodes up recorded).
+pids_in_node_namespaces() {
+  [[ -s "$N/ns.inodes" ]] || return 0
+  local net mnt p
+  { read -r net; read -r mnt; } <"$N/ns.inodes"
+  for p in /proc/[0-9]*; do
+    [[ "$(readlink "$p/ns/net" 2>/dev/null)" == "net:[$net]" ||
+      "$(readlink "$p/ns/mnt" 2>/dev/null)" == "mnt:[$mnt]" ]] && echo "${p#/proc/}"
+  done
+  return 0
 }
 
 # What a node of DIR can leave behind; prints each and fails when there is any.
@@ -420,18 +453,14 @@ leftovers() {
   local id; id=$(node_id "$DIR")
   local found=0 pid d m
   for pid in $(our_pids "$N"); do
-    printf 'process %s: %s\n' "$pid" "$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"; found=1
+    printf 'process %s: %s\n' "$pid" "$(tr '\0' ' ' 2>/dev/null </proc/"$pid"/cmdline)"; found=1
+  done
+  for pid in $(pids_in_node_namespaces); do
+    printf 'process %s in the node'"'"'s namespaces: %s\n' "$pid" "$(tr '\0' ' ' 2>/dev/null </proc/"$pid"/cmdline)"
+    found=1
   done
   for d in $(cgroup_dirs "$id"); do printf 'cgroup %s\n' "$d"; found=1; done
   while read -r m; do [[ -n "$m" ]] && { printf 'mount %s\n' "$m"; found=1; }; done < <(mounts_under "$N")
-  if [[ -e "$N/netns" ]]; then printf 'network namespace file %s\n' "$N/netns"; found=1; fi
-  if [[ -s "$N/netns.inode" ]]; then
-    local inode p; inode=$(cat "$N/netns.inode")
-    for p in /proc/[0-9]*; do
-      [[ "$(readlink "$p/ns/net" 2>/dev/null)" == "net:[$inode]" ]] &&
-        { printf 'process %s in the node network namespace\n' "${p#/proc/}"; found=1; }
-    done
-  fi
   ((found == 0))
 }
 
