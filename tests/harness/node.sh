@@ -12,7 +12,7 @@
 #
 # The network stays off this machine's own namespace: the node's address (10.213.0.2), its pod
 # bridge (cni0, pods in 10.244.0.0/24) and the Service range (10.0.0.0/24, kube-proxy's iptables)
-# all live in a network namespace created here (bind-mounted at DIR/node/netns) and deleted by
+# all live in a network namespace created here (bind-mounted at DIR/node/ns/net) and deleted by
 # down, which takes every interface and iptables rule with it. The namespace has no route out:
 # pods reach the node and nothing beyond. containerd, the kubelet and kube-proxy run in it, and in
 # a mount namespace of the node's own (both bind-mounted under DIR/node/ns): the kubelet's volume
@@ -21,10 +21,10 @@
 # /var/lib and /var/log, where the kubelet, containerd and the CNI plugins keep fixed paths
 # (/var/lib/kubelet/device-plugins, /var/lib/cni, /var/log/containers, /run/containerd), and
 # DIR/node/run holds containerd's store and the kubelet's root: unmounting the namespace is the
-# whole clean-up. The apiserver stays on this namespace's 127.0.0.1;
-# a forwarder (tcp_forward.py --listen-netns) listens on the apiserver's port on every address of
-# the node's namespace, so the node's processes use (a copy of) DIR/kubeconfig as it is; the apiserver
-# advertises the node's address: the `kubernetes` Service (10.0.0.1:443) leads pods to it.
+# whole clean-up. The apiserver stays on this machine's 127.0.0.1; a forwarder (tcp_forward.py
+# --listen-netns) listens on the apiserver's port on every address of the node's network
+# namespace, so the node's processes use (a copy of) DIR/kubeconfig as it is; the apiserver
+# advertises the node's address, so the `kubernetes` Service (10.0.0.1:443) leads pods to it.
 #
 # What up changes on the control plane: the apiserver is restarted once with
 # --advertise-address=<node IP> and --kubelet-preferred-address-types=InternalIP
@@ -38,7 +38,7 @@
 #
 # Needs root, containerd, runc, the CNI plugins in /usr/lib/cni, iptables, util-linux (nsenter,
 # unshare), python3; scripts/install-deps.sh installs them. Timings on 2 cores (binaries and
-# images cached): up about 30 s, down about 15 s.
+# images cached): up 6-12 s (12 with the apiserver's restart), down 7-10 s.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
