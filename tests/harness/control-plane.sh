@@ -45,6 +45,14 @@ is_ours() {
   tr '\0' ' ' </proc/"$pid"/cmdline | grep -qF -- "$dir/"
 }
 
+# True while PID is alive (not a zombie), whether or not it has exec'd its program yet: right
+# after `setsid prog &` the child is still a copy of this script for a moment, and is_ours would
+# call it gone (seen once under load: "etcd exited during start-up" with an empty log).
+is_alive() {
+  local pid=$1
+  [[ -n "$pid" && -r /proc/$pid/stat ]] && [[ "$(awk '{print $3}' /proc/"$pid"/stat 2>/dev/null)" != Z ]]
+}
+
 read_pids() { [[ -f "$1/pids" ]] && awk '{print $2}' "$1/pids" || true; }
 
 # Stops one process: SIGTERM, then SIGKILL if it is still there after a few seconds.
@@ -163,7 +171,7 @@ wait_etcd() {
   local dir=$1 url=$2 deadline=$((SECONDS + 30)) pid
   pid=$(read_pids "$dir" | head -n 1)
   while ((SECONDS < deadline)); do
-    is_ours "$pid" "$dir" || fail_start "$dir" "etcd exited during start-up"
+    is_alive "$pid" || fail_start "$dir" "etcd exited during start-up"
     curl -sf -o /dev/null --max-time 2 "$url/health" && return 0
     sleep 0.2
   done
@@ -174,7 +182,7 @@ wait_ready() {
   local dir=$1 url=$2 deadline=$((SECONDS + READY_TIMEOUT)) pid
   while ((SECONDS < deadline)); do
     for pid in $(read_pids "$dir"); do
-      is_ours "$pid" "$dir" || fail_start "$dir" "a process (pid $pid) exited during start-up"
+      is_alive "$pid" || fail_start "$dir" "a process (pid $pid) exited during start-up"
     done
     if curl -sf -o /dev/null --max-time 5 --cacert "$dir/pki/ca.crt" \
       --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$url/readyz"; then
