@@ -7,8 +7,8 @@
 #
 #   tests/e2e/node_workloads.sh DIR
 #
-# The pods' output is read from the node's pod log folder: `kubectl logs` cannot reach a kubelet
-# inside the node's namespace.
+# The pods' output is read from the node's pod log folder (node.sh logs): `kubectl logs` cannot
+# reach a kubelet inside the node's namespace.
 set -euo pipefail
 
 DIR=$(cd "${1:?usage: $0 DIR}" && pwd)
@@ -113,9 +113,8 @@ kn rollout status deployment/ready --timeout=90s >/dev/null || fail "Deployment 
 echo "Deployment ready: 2 of 2 pods Ready (readiness probe) after $(elapsed "$t") s"
 kn wait --for=jsonpath='{.status.phase}'=Succeeded pod/netcheck --timeout=60s >/dev/null ||
   fail "pod netcheck did not succeed: $(kn get pod netcheck -o wide)"
-uid=$(kn get pod netcheck -o jsonpath='{.metadata.uid}')
-log=$(cat "$BYOK_NODE_POD_LOGS/${NS}_netcheck_${uid}/check/"*.log 2>/dev/null | sed -E 's/^[^ ]+ [a-z]+ [FP] //')
-[[ -n "$log" ]] || fail "no log of pod netcheck under $BYOK_NODE_POD_LOGS"
+log=$("$(dirname "${BASH_SOURCE[0]}")/../harness/node.sh" logs "$DIR" "$NS" netcheck) ||
+  fail "no log of pod netcheck under $BYOK_NODE_POD_LOGS"
 printf '%s\n' "$log" | sed 's/^/  netcheck: /'
 grep -q "^apiserver 10.0.0.1:443: HTTP/1.0 400 Bad Request" <<<"$log" ||
   fail "the apiserver did not answer through the kubernetes Service"

@@ -9,6 +9,8 @@
 #   source DIR/node/env               # BYOK_NODE_NAME, BYOK_NODE_IP, BYOK_NODE_NETNS, ...
 #   tests/harness/node.sh down DIR    # stops it and sweeps up; DIR/node's logs stay
 #   tests/harness/node.sh leftovers DIR   # prints what a node of DIR left behind; 1 if anything
+#   tests/harness/node.sh logs DIR NAMESPACE POD [CONTAINER]   # a container's log (kubectl logs
+#                                     # cannot reach the kubelet: see below)
 #
 # The network stays off this machine's own namespace: the node's address (10.213.0.2), its pod
 # bridge (cni0, pods in 10.244.0.0/24) and the Service range (10.0.0.0/24, kube-proxy's iptables)
@@ -50,7 +52,7 @@ CNI_BIN=${BYOK_CNI_BIN:-/usr/lib/cni}
 
 die() { printf 'node: %s\n' "$*" >&2; exit 1; }
 log() { printf '[node] %s\n' "$*" >&2; }
-usage() { die "usage: $0 up|down|leftovers DIR"; }
+usage() { die "usage: $0 up|down|leftovers DIR, or $0 logs DIR NAMESPACE POD [CONTAINER]"; }
 
 # Per-DIR name of the node's cgroup root.
 node_id() { printf '%s' "$1" | sha256sum | cut -c1-10; }
@@ -225,6 +227,7 @@ metricsBindAddress: 127.0.0.1:10249
 # Leave the kernel's conntrack settings alone (some are global, not per namespace).
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 iptables: {syncPeriod: 10s, minSyncPeriod: 0s}
+nodePortAddresses: [primary]
 EOF
 }
 
@@ -448,6 +451,28 @@ pids_in_node_namespaces() {
   return 0
 }
 
+# A container's log as `kubectl logs` would print it, from the kubelet's pod log folder: every
+# run of the container in order, the CRI line prefix (time, stream, tag) removed. The first
+# container of the pod when none is named.
+pod_logs() {
+  local ns=$1 pod=$2 container=${3:-} dirs=() d
+  shopt -s nullglob
+  dirs=("$N/pod-logs/${ns}_${pod}_"*)
+  ((${#dirs[@]})) || die "no logs of pod $ns/$pod under $N/pod-logs"
+  d=${dirs[-1]}
+  if [[ -z "$container" ]]; then
+    local c=("$d"/*/)
+    ((${#c[@]})) || die "no container logs in $d"
+    container=$(basename "${c[0]}")
+  fi
+  local files=("$d/$container"/*.log)
+  ((${#files[@]})) || die "no logs of container $container in $d"
+  # A partial line (tag P) goes on in the next record.
+  printf '%s\n' "${files[@]}" | sort -V | xargs cat |
+    awk '{rest = substr($0, length($1) + length($2) + length($3) + 4)
+          if ($3 == "P") printf "%s", rest; else print rest}'
+}
+
 # What a node of DIR can leave behind; prints each and fails when there is any.
 leftovers() {
   local id; id=$(node_id "$DIR")
@@ -464,7 +489,7 @@ leftovers() {
   ((found == 0))
 }
 
-[[ $# -eq 2 ]] || usage
+[[ $# -ge 2 ]] || usage
 mkdir -p "$2" 2>/dev/null || true
 DIR=$(cd "$2" 2>/dev/null && pwd) || die "no such folder: $2"
 N=$DIR/node
@@ -477,5 +502,6 @@ case $1 in
   up) up ;;
   down) down ;;
   leftovers) leftovers ;;
+  logs) [[ $# -ge 4 ]] || usage; pod_logs "$3" "$4" "${5:-}" ;;
   *) usage ;;
 esac
