@@ -11,6 +11,8 @@
 #   tests/harness/node.sh leftovers DIR   # prints what a node of DIR left behind; 1 if anything
 #   tests/harness/node.sh logs DIR NAMESPACE POD [CONTAINER]   # a container's log (kubectl logs
 #                                     # cannot reach the kubelet: see below)
+#   tests/harness/node.sh import DIR ARCHIVE...   # more images for the running node (docker-archive
+#                                     # or OCI archives, as `buildah push ... docker-archive:` writes)
 #
 # The network stays off this machine's own namespace: the node's address (10.213.0.2), its pod
 # bridge (cni0, pods in 10.244.0.0/24) and the Service range (10.0.0.0/24, kube-proxy's iptables)
@@ -52,7 +54,7 @@ CNI_BIN=${BYOK_CNI_BIN:-/usr/lib/cni}
 
 die() { printf 'node: %s\n' "$*" >&2; exit 1; }
 log() { printf '[node] %s\n' "$*" >&2; }
-usage() { die "usage: $0 up|down|leftovers DIR, or $0 logs DIR NAMESPACE POD [CONTAINER]"; }
+usage() { die "usage: $0 up|down|leftovers DIR | logs DIR NAMESPACE POD [CONTAINER] | import DIR ARCHIVE..."; }
 
 # Per-DIR name of the node's cgroup root.
 node_id() { printf '%s' "$1" | sha256sum | cut -c1-10; }
@@ -297,10 +299,12 @@ apiserver_has_node_args() {
   [[ -r /proc/$pid/cmdline ]] && tr '\0' '\n' </proc/"$pid"/cmdline | grep -qxF -- "--advertise-address=$NODE_IP"
 }
 
+# Imports an image archive into the node's containerd (its CRI namespace, k8s.io); says why not.
 import_image() {
   local archive=$1 out
+  [[ -r "$archive" ]] || { printf 'node: no image archive %s\n' "$archive" >&2; return 1; }
   out=$(in_node ctr --address "$N/run/containerd.sock" -n k8s.io images import "$archive" 2>&1) ||
-    fail_up "importing $archive failed: $out"
+    { printf 'node: importing %s failed: %s\n' "$archive" "$out" >&2; return 1; }
 }
 
 up() {
@@ -360,8 +364,8 @@ up() {
   start_proc containerd containerd.log nsenter --net="$N/ns/net" --mount="$N/ns/mnt" \
     containerd --config "$N/containerd/config.toml"
   wait_for "containerd's socket" 30 in_node ctr --address "$N/run/containerd.sock" version
-  import_image "$BYOK_PAUSE_ARCHIVE"
-  import_image "$BYOK_BASE_ARCHIVE"
+  import_image "$BYOK_PAUSE_ARCHIVE" || fail_up "the pause image could not be imported"
+  import_image "$BYOK_BASE_ARCHIVE" || fail_up "the base image could not be imported"
   start_proc kubelet kubelet.log nsenter --net="$N/ns/net" --mount="$N/ns/mnt" "$B/kubelet" \
     --config="$N/kubelet/config.yaml" --kubeconfig="$N/kubeconfig" \
     --root-dir="$N/run/kubelet" --cert-dir="$N/run/kubelet/pki" \
@@ -503,5 +507,10 @@ case $1 in
   down) down ;;
   leftovers) leftovers ;;
   logs) [[ $# -ge 4 ]] || usage; pod_logs "$3" "$4" "${5:-}" ;;
+  import)
+    [[ $# -ge 3 ]] || usage
+    [[ -f "$N/pids" ]] || die "no node up in $DIR"
+    for a in "${@:3}"; do import_image "$(realpath -- "$a")" || exit 1; done
+    ;;
   *) usage ;;
 esac
