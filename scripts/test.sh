@@ -12,6 +12,9 @@
 #                servers and fakes, the SDK conformance    kryoptic, helm, the SDK venv
 #                tests, the chart installed in the cluster
 #   chart        helm lint/template, the Dockerfile        helm
+#   e2e          pods on a real node: containerd,          control plane, the node's binaries
+#                kubelet, kube-proxy in a network          (kubelet, ...) and images
+#                namespace of their own (needs root)
 #   sanitize     unit + HSM tests under ASan + UBSan       build-sanitize/ (clang), beside build/
 #                and every fuzz target for a bounded time
 # So a change to kms/ can be checked with `--lane unit` (or scripts/check.sh) without waiting for
@@ -20,7 +23,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
 SANITIZE_BUILD=${BYOK_SANITIZE_BUILD_DIR:-$ROOT/build-sanitize}
-all_lanes=(unit hsm integration chart sanitize)
+all_lanes=(unit hsm integration chart e2e sanitize)
 lanes=()
 ctest_args=()
 while (($#)); do
@@ -41,6 +44,8 @@ has_lane() { [[ " ${lanes[*]} " == *" $1 "* ]]; }
 #                timeout building it
 #   build-helm: the chart tests
 #   build-local-kms: the third-party AWS KMS emulator (tests/harness/local-kms.sh)
+#   build-node, build-node-images: the test node's kubelet, kube-proxy, kube-scheduler and
+#                kube-controller-manager, and its pause and Debian base images (tests/harness/node.sh)
 #   build-kryoptic: the second PKCS#11 token (Rust, with a static OpenSSL 3.5; 2-4 min first time)
 #   build-sanitize: the sanitizer lane's C++ build (clang, ASan + UBSan, libFuzzer)
 tools=()
@@ -52,6 +57,10 @@ if has_lane integration; then
   labels+=(integration)
 fi
 if has_lane chart; then tools+=(build-helm); labels+=(chart); fi
+if has_lane e2e; then
+  tools+=(build-control-plane build-node build-node-images)
+  labels+=(e2e)
+fi
 if has_lane sanitize; then tools+=(build-sanitize); fi
 mapfile -t tools < <(printf '%s\n' "${tools[@]}" | awk 'NF && !seen[$0]++')
 

@@ -10,7 +10,8 @@
 # O=system:masters), service-account signing keys, every CRD from crds/ Established, and an audit
 # log of service accounts' requests in DIR/audit.log (Metadata level).
 #
-# What you do not get: there is no kube-controller-manager and no scheduler or kubelet. So:
+# What you do not get: there is no kube-controller-manager and no scheduler or kubelet
+# (tests/harness/node.sh up DIR adds them, with a node, for the e2e tests). So:
 #   - create namespaces explicitly (only default, kube-system, kube-public, kube-node-lease exist);
 #   - deleting a namespace never finishes (it stays Terminating: the namespace controller that
 #     empties it is in kube-controller-manager). Use a fresh namespace per test instead of
@@ -42,6 +43,14 @@ is_ours() {
   local pid=$1 dir=$2
   [[ -n "$pid" && -r /proc/$pid/cmdline ]] || return 1
   tr '\0' ' ' </proc/"$pid"/cmdline | grep -qF -- "$dir/"
+}
+
+# True while PID is alive (not a zombie), whether or not it has exec'd its program yet: right
+# after `setsid prog &` the child is still a copy of this script for a moment, and is_ours would
+# call it gone (seen once under load: "etcd exited during start-up" with an empty log).
+is_alive() {
+  local pid=$1
+  [[ -n "$pid" && -r /proc/$pid/stat ]] && [[ "$(awk '{print $3}' /proc/"$pid"/stat 2>/dev/null)" != Z ]]
 }
 
 read_pids() { [[ -f "$1/pids" ]] && awk '{print $2}' "$1/pids" || true; }
@@ -162,7 +171,7 @@ wait_etcd() {
   local dir=$1 url=$2 deadline=$((SECONDS + 30)) pid
   pid=$(read_pids "$dir" | head -n 1)
   while ((SECONDS < deadline)); do
-    is_ours "$pid" "$dir" || fail_start "$dir" "etcd exited during start-up"
+    is_alive "$pid" || fail_start "$dir" "etcd exited during start-up"
     curl -sf -o /dev/null --max-time 2 "$url/health" && return 0
     sleep 0.2
   done
@@ -173,7 +182,7 @@ wait_ready() {
   local dir=$1 url=$2 deadline=$((SECONDS + READY_TIMEOUT)) pid
   while ((SECONDS < deadline)); do
     for pid in $(read_pids "$dir"); do
-      is_ours "$pid" "$dir" || fail_start "$dir" "a process (pid $pid) exited during start-up"
+      is_alive "$pid" || fail_start "$dir" "a process (pid $pid) exited during start-up"
     done
     if curl -sf -o /dev/null --max-time 5 --cacert "$dir/pki/ca.crt" \
       --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$url/readyz"; then
@@ -203,9 +212,12 @@ install_crds() {
 }
 
 # launch_apiserver DIR BINARY PORT ETCD_URL: starts kube-apiserver in the background and records
-# its pid in DIR/pids (start, and the fault tests' restart).
+# its pid in DIR/pids (start, and the fault tests' restart). Flags in DIR/apiserver.args (one a
+# line) come last and win: tests/harness/node.sh writes the node's address there (the `kubernetes`
+# Service's endpoint) and restarts the apiserver with restart-apiserver.
 launch_apiserver() {
-  local dir=$1 apiserver=$2 api_port=$3 etcd_url=$4
+  local dir=$1 apiserver=$2 api_port=$3 etcd_url=$4 extra=()
+  [[ -f "$dir/apiserver.args" ]] && mapfile -t extra < <(grep -v '^\s*$' "$dir/apiserver.args")
   setsid "$apiserver" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$api_port" \
     --etcd-servers="$etcd_url" \
@@ -220,6 +232,7 @@ launch_apiserver() {
     --service-cluster-ip-range=10.0.0.0/24 \
     --enable-priority-and-fairness=false \
     --profiling=false \
+    "${extra[@]}" \
     </dev/null >>"$dir/apiserver.log" 2>&1 &
   echo "apiserver $!" >>"$dir/pids"
 }
@@ -245,7 +258,8 @@ start_cp() {
   # Leftovers of an earlier (stopped or half-dead) run: start afresh, with new certificates,
   # ports and an empty etcd.
   stop_cp "$dir"
-  rm -rf "$dir/etcd-data" "$dir/pki" "$dir/etcd.log" "$dir/apiserver.log" "$dir/audit.log"
+  rm -rf "$dir/etcd-data" "$dir/pki" "$dir/etcd.log" "$dir/apiserver.log" "$dir/audit.log" \
+    "$dir/apiserver.args"
 
   local etcd_port peer_port api_port
   etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
