@@ -29,18 +29,21 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 )
 
@@ -190,11 +193,31 @@ func (r *reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	return ctrl.Result{RequeueAfter: 60 * time.Second}, nil
 }
 
+// wakes is the operator's change filter (controller/runtime/change_filter.h): an update wakes the
+// object's reconcile when anything but status, resourceVersion and managedFields changed, so the
+// controller's own status writes do not wake it again.
+func wakes(oldObj, newObj client.Object) bool {
+	strip := func(o client.Object) map[string]interface{} {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok {
+			return nil
+		}
+		c := u.DeepCopy().Object
+		delete(c, "status")
+		if md, ok := c["metadata"].(map[string]interface{}); ok {
+			delete(md, "resourceVersion")
+			delete(md, "managedFields")
+		}
+		return c
+	}
+	return !equality.Semantic.DeepEqual(strip(oldObj), strip(newObj))
+}
+
 func main() {
-	var kubeconfig, namespace string
+	var namespace string
 	var workers, burst, resync int
 	var qps float64
-	flag.StringVar(&kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig")
+	// --kubeconfig is controller-runtime's own flag (then $KUBECONFIG).
 	flag.StringVar(&namespace, "namespace", "", "the namespace to watch")
 	flag.IntVar(&workers, "workers", 4, "MaxConcurrentReconciles")
 	flag.Float64Var(&qps, "qps", 100000, "client-side QPS (high: only the apiserver limits)")
@@ -203,7 +226,7 @@ func main() {
 	flag.Parse()
 	log.SetLogger(zap.New(zap.UseDevMode(false), zap.Level(zapcore.WarnLevel)))
 
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kubeconfig:", err)
 		os.Exit(2)
@@ -216,6 +239,9 @@ func main() {
 		HealthProbeBindAddress: "0",
 		LeaderElection:         false,
 		Cache:                  cache.Options{SyncPeriod: &sync},
+		// Reads from the informer's cache, as the operator reads its store (controller-runtime
+		// reads unstructured objects from the apiserver unless told otherwise).
+		Client: client.Options{Cache: &client.CacheOptions{Unstructured: true}},
 	}
 	if namespace != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{namespace: {}}
@@ -229,7 +255,10 @@ func main() {
 	watched := &unstructured.Unstructured{}
 	watched.SetGroupVersionKind(cmkGVK)
 	err = ctrl.NewControllerManagedBy(mgr).
-		For(watched).
+		For(watched, builder.WithPredicates(predicate.Funcs{
+			UpdateFunc: func(e event.UpdateEvent) bool { return wakes(e.ObjectOld, e.ObjectNew) },
+			DeleteFunc: func(event.DeleteEvent) bool { return false },
+		})).
 		Named("customermanagedkey").
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
