@@ -20,7 +20,11 @@
 //
 //   bench/cmk/run.sh [N] [workers] [flags]     (starts and stops its own control plane)
 //   flags: --peer PATH (default $BYOK_BENCH_PEER; none: no peer) --idle-seconds S (65)
-//          --resync-seconds R (30) --timeout-seconds T (600, per side) --ceiling-again
+//          --resync-seconds R (30) --timeout-seconds T (600, per side) --no-ceiling-again
+//
+// The ceiling runs first (after an untimed warm-up of min(N, 200) objects) and again last; the
+// controllers' ratios are against the mean of the two, and the drift between them says how much
+// the shared machine moved during the run.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -71,7 +75,7 @@ struct Options {
   int idle_seconds = 65;
   int resync_seconds = 30;
   int timeout_seconds = 600;
-  bool ceiling_again = false;
+  bool ceiling_again = true;
 };
 
 Json cmk(int i) {
@@ -103,6 +107,14 @@ long proc_status_kib(int pid, const char* field) {
   while (std::getline(in, line))
     if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::string(field).size()));
   return -1;
+}
+
+// The machine is shared: the 1-minute load average, printed with each side's time.
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one;
+  in >> one;
+  return one;
 }
 
 int free_port() {
@@ -507,7 +519,7 @@ void print_controller(const char* who, const ControllerRun& r, const Options& o,
               who, r.seconds, o.n / r.seconds, r.created_seconds, r.failures,
               r.complete ? "" : "  INCOMPLETE");
   if (!r.complete) std::printf("  INCOMPLETE: only %d of %d reached current\n", r.current, o.n);
-  std::printf("  rate vs ceiling: %.0f%% of the ceiling's rate (%.2fx its time)\n",
+  std::printf("  vs the ceiling before it: %.0f%% of its rate (%.2fx its time)\n",
               100.0 * ceiling / r.seconds, r.seconds / ceiling);
   std::printf(
       "  RSS: base %.1f MiB (empty namespace), peak %.1f MiB, steady %.1f MiB"
@@ -546,8 +558,8 @@ Options parse(int argc, char** argv) {
       o.resync_seconds = std::stoi(next());
     else if (a == "--timeout-seconds")
       o.timeout_seconds = std::stoi(next());
-    else if (a == "--ceiling-again")
-      o.ceiling_again = true;
+    else if (a == "--no-ceiling-again")
+      o.ceiling_again = false;
     else if (positional == 0 && ++positional)
       o.n = std::stoi(a);
     else if (positional == 1 && ++positional)
@@ -581,9 +593,15 @@ int main(int argc, char** argv) {
   std::printf("objects %d, workers %d, idle window %d s, resync %d s\n", o.n, o.workers,
               o.idle_seconds, o.resync_seconds);
   std::fflush(stdout);
+  {
+    Options warm = o;
+    warm.n = std::min(o.n, 200);
+    run_ceiling(*admin, warm, ceiling_kc, audit_dir, user("ceiling"));
+  }
   CeilingRun ceiling = run_ceiling(*admin, o, ceiling_kc, audit_dir, user("ceiling"));
-  std::printf("ceiling (plain client): %.2f s  (%.0f objects/s; failures %d)%s\n", ceiling.seconds,
-              o.n / ceiling.seconds, ceiling.failures, ceiling.complete ? "" : "  INCOMPLETE");
+  std::printf("ceiling (plain client): %.2f s  (%.0f objects/s; failures %d; load %s)%s\n",
+              ceiling.seconds, o.n / ceiling.seconds, ceiling.failures, load_average().c_str(),
+              ceiling.complete ? "" : "  INCOMPLETE");
   print_audit("ceiling", ceiling.audit, o.n);
   std::fflush(stdout);
 
@@ -603,6 +621,7 @@ int main(int argc, char** argv) {
       },
       port, audit_dir, user("operator"));
   print_controller("operator", op, o, ceiling.seconds);
+  std::printf("  (load %s)\n", load_average().c_str());
   std::fflush(stdout);
 
   std::optional<ControllerRun> peer;
@@ -619,21 +638,25 @@ int main(int argc, char** argv) {
         },
         0, audit_dir, user("peer"));
     print_controller("peer (controller-runtime)", *peer, o, ceiling.seconds);
+    std::printf("  (load %s)\n", load_average().c_str());
     std::fflush(stdout);
   }
 
   std::optional<CeilingRun> again;
   if (o.ceiling_again) {
     again = run_ceiling(*admin, o, ceiling_kc, audit_dir, user("ceiling"));
-    std::printf("ceiling again (after):  %.2f s  (%.0f objects/s; drift %+.0f%%)%s\n",
+    std::printf("ceiling again (after):  %.2f s  (%.0f objects/s; drift %+.0f%%; load %s)%s\n",
                 again->seconds, o.n / again->seconds,
                 100.0 * (again->seconds - ceiling.seconds) / ceiling.seconds,
-                again->complete ? "" : "  INCOMPLETE");
+                load_average().c_str(), again->complete ? "" : "  INCOMPLETE");
   }
+  // The controllers ran between the two ceilings: compare with their mean.
+  const double ceil_s = again ? (ceiling.seconds + again->seconds) / 2 : ceiling.seconds;
 
   std::printf("\nsummary (N=%d, workers %d)\n", o.n, o.workers);
-  std::printf("  ceiling %.2f s | operator %.2f s%s (%.0f%% of ceiling rate)", ceiling.seconds,
-              op.seconds, op.complete ? "" : " INCOMPLETE", 100.0 * ceiling.seconds / op.seconds);
+  std::printf("  ceiling %.2f s%s | operator %.2f s%s (%.0f%% of ceiling rate)", ceil_s,
+              again ? " (mean of before and after)" : "", op.seconds,
+              op.complete ? "" : " INCOMPLETE", 100.0 * ceil_s / op.seconds);
   if (peer)
     std::printf(" | peer %.2f s%s (%.0f%% of ceiling rate); operator/peer time %.2f", peer->seconds,
                 peer->complete ? "" : " INCOMPLETE", 100.0 * ceiling.seconds / peer->seconds,
@@ -647,6 +670,8 @@ int main(int argc, char** argv) {
   if (peer)
     std::printf(" | peer %.1f/%.1f; operator/peer steady %.2f", peer->steady_kib / 1024.0,
                 peer->peak_kib / 1024.0, static_cast<double>(op.steady_kib) / peer->steady_kib);
+  std::printf("\n  operator RSS: base %.1f MiB + %.0f bytes/object (steady)", op.base_kib / 1024.0,
+              1024.0 * (op.steady_kib - op.base_kib) / o.n);
   std::printf("\n  idle writes: operator %ld", op.idle.writes);
   if (peer) std::printf(" | peer %ld", peer->idle.writes);
   std::printf("\n");
