@@ -21,6 +21,7 @@
 //   bench/cmk/run.sh [N] [workers] [flags]     (starts and stops its own control plane)
 //   flags: --peer PATH (default $BYOK_BENCH_PEER; none: no peer) --idle-seconds S (65)
 //          --resync-seconds R (30) --timeout-seconds T (600, per side) --no-ceiling-again
+//          --peer-only (no ceiling, no operator: for N too large for one run of all three)
 //
 // The ceiling runs first (after an untimed warm-up of min(N, 200) objects) and again last; the
 // controllers' ratios are against the mean of the two, and the drift between them says how much
@@ -76,6 +77,7 @@ struct Options {
   int resync_seconds = 30;
   int timeout_seconds = 600;
   bool ceiling_again = true;
+  bool peer_only = false;  // the peer alone, when one run of all three would take too long
 };
 
 Json cmk(int i) {
@@ -519,8 +521,9 @@ void print_controller(const char* who, const ControllerRun& r, const Options& o,
               who, r.seconds, o.n / r.seconds, r.created_seconds, r.failures,
               r.complete ? "" : "  INCOMPLETE");
   if (!r.complete) std::printf("  INCOMPLETE: only %d of %d reached current\n", r.current, o.n);
-  std::printf("  vs the ceiling before it: %.0f%% of its rate (%.2fx its time)\n",
-              100.0 * ceiling / r.seconds, r.seconds / ceiling);
+  if (r.complete && ceiling > 0)
+    std::printf("  vs the ceiling before it: %.0f%% of its rate (%.2fx its time)\n",
+                100.0 * ceiling / r.seconds, r.seconds / ceiling);
   std::printf(
       "  RSS: base %.1f MiB (empty namespace), peak %.1f MiB, steady %.1f MiB"
       " -> %.0f bytes per object above base (steady)\n",
@@ -558,6 +561,8 @@ Options parse(int argc, char** argv) {
       o.resync_seconds = std::stoi(next());
     else if (a == "--timeout-seconds")
       o.timeout_seconds = std::stoi(next());
+    else if (a == "--peer-only")
+      o.peer_only = true;
     else if (a == "--no-ceiling-again")
       o.ceiling_again = false;
     else if (positional == 0 && ++positional)
@@ -593,6 +598,26 @@ int main(int argc, char** argv) {
   std::printf("objects %d, workers %d, idle window %d s, resync %d s\n", o.n, o.workers,
               o.idle_seconds, o.resync_seconds);
   std::fflush(stdout);
+  auto run_peer = [&] {
+    return run_controller(
+        *admin, o, "bench-peer",
+        [&](const std::string& ns) {
+          return std::make_unique<testing::ChildProcess>(
+              o.peer,
+              std::vector<std::string>{"--kubeconfig", peer_kc, "--namespace", ns, "--workers",
+                                       std::to_string(o.workers), "--resync-seconds",
+                                       std::to_string(o.resync_seconds)},
+              dir + "/peer.log");
+        },
+        0, audit_dir, user("peer"));
+  };
+  if (o.peer_only) {
+    if (o.peer.empty()) throw std::runtime_error("--peer-only needs --peer PATH");
+    ControllerRun r = run_peer();
+    print_controller("peer (controller-runtime)", r, o, 0);
+    std::printf("  (load %s)\n", load_average().c_str());
+    return r.complete ? 0 : 1;
+  }
   {
     Options warm = o;
     warm.n = std::min(o.n, 200);
@@ -626,17 +651,7 @@ int main(int argc, char** argv) {
 
   std::optional<ControllerRun> peer;
   if (!o.peer.empty()) {
-    peer = run_controller(
-        *admin, o, "bench-peer",
-        [&](const std::string& ns) {
-          return std::make_unique<testing::ChildProcess>(
-              o.peer,
-              std::vector<std::string>{"--kubeconfig", peer_kc, "--namespace", ns, "--workers",
-                                       std::to_string(o.workers), "--resync-seconds",
-                                       std::to_string(o.resync_seconds)},
-              dir + "/peer.log");
-        },
-        0, audit_dir, user("peer"));
+    peer = run_peer();
     print_controller("peer (controller-runtime)", *peer, o, ceiling.seconds);
     std::printf("  (load %s)\n", load_average().c_str());
     std::fflush(stdout);
