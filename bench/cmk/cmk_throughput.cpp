@@ -21,7 +21,7 @@
 //   bench/cmk/run.sh [N] [workers] [flags]     (starts and stops its own control plane)
 //   flags: --peer PATH (default $BYOK_BENCH_PEER; none: no peer) --idle-seconds S (65)
 //          --resync-seconds R (30) --timeout-seconds T (600, per side) --no-ceiling-again
-//          --peer-only (no ceiling, no operator: for N too large for one run of all three)
+//          --only operator|peer (that side alone: for N too large for one run of all three)
 //
 // The ceiling runs first (after an untimed warm-up of min(N, 200) objects) and again last; the
 // controllers' ratios are against the mean of the two, and the drift between them says how much
@@ -77,7 +77,7 @@ struct Options {
   int resync_seconds = 30;
   int timeout_seconds = 600;
   bool ceiling_again = true;
-  bool peer_only = false;  // the peer alone, when one run of all three would take too long
+  std::string only;  // "operator" or "peer": that side alone, when one run of all three is too long
 };
 
 Json cmk(int i) {
@@ -561,8 +561,8 @@ Options parse(int argc, char** argv) {
       o.resync_seconds = std::stoi(next());
     else if (a == "--timeout-seconds")
       o.timeout_seconds = std::stoi(next());
-    else if (a == "--peer-only")
-      o.peer_only = true;
+    else if (a == "--only")
+      o.only = next();
     else if (a == "--no-ceiling-again")
       o.ceiling_again = false;
     else if (positional == 0 && ++positional)
@@ -598,6 +598,23 @@ int main(int argc, char** argv) {
   std::printf("objects %d, workers %d, idle window %d s, resync %d s\n", o.n, o.workers,
               o.idle_seconds, o.resync_seconds);
   std::fflush(stdout);
+  const int port = free_port();
+  auto run_operator = [&] {
+    return run_controller(
+        *admin, o, "bench-operator",
+        [&](const std::string& ns) {
+          return std::make_unique<testing::ChildProcess>(
+              BYOK_OPERATOR_BINARY,
+              std::vector<std::string>{
+                  "--kubeconfig", operator_kc, "--namespace", ns, "--workers",
+                  std::to_string(o.workers), "--resync-seconds", std::to_string(o.resync_seconds),
+                  "--log-level", "warn", "--log-format", "json", "--metrics-bind-address",
+                  "127.0.0.1:" + std::to_string(port), "--health-probe-bind-address", "0",
+                  "--cluster-resource-namespace", ns},
+              dir + "/operator.log");
+        },
+        port, audit_dir, user("operator"));
+  };
   auto run_peer = [&] {
     return run_controller(
         *admin, o, "bench-peer",
@@ -611,10 +628,12 @@ int main(int argc, char** argv) {
         },
         0, audit_dir, user("peer"));
   };
-  if (o.peer_only) {
-    if (o.peer.empty()) throw std::runtime_error("--peer-only needs --peer PATH");
-    ControllerRun r = run_peer();
-    print_controller("peer (controller-runtime)", r, o, 0);
+  if (!o.only.empty()) {
+    if (o.only == "peer" && o.peer.empty()) throw std::runtime_error("--only peer needs --peer");
+    if (o.only != "peer" && o.only != "operator")
+      throw std::runtime_error("--only takes operator or peer");
+    ControllerRun r = o.only == "peer" ? run_peer() : run_operator();
+    print_controller(o.only == "peer" ? "peer (controller-runtime)" : "operator", r, o, 0);
     std::printf("  (load %s)\n", load_average().c_str());
     return r.complete ? 0 : 1;
   }
@@ -630,21 +649,7 @@ int main(int argc, char** argv) {
   print_audit("ceiling", ceiling.audit, o.n);
   std::fflush(stdout);
 
-  const int port = free_port();
-  ControllerRun op = run_controller(
-      *admin, o, "bench-operator",
-      [&](const std::string& ns) {
-        return std::make_unique<testing::ChildProcess>(
-            BYOK_OPERATOR_BINARY,
-            std::vector<std::string>{
-                "--kubeconfig", operator_kc, "--namespace", ns, "--workers",
-                std::to_string(o.workers), "--resync-seconds", std::to_string(o.resync_seconds),
-                "--log-level", "warn", "--log-format", "json", "--metrics-bind-address",
-                "127.0.0.1:" + std::to_string(port), "--health-probe-bind-address", "0",
-                "--cluster-resource-namespace", ns},
-            dir + "/operator.log");
-      },
-      port, audit_dir, user("operator"));
+  ControllerRun op = run_operator();
   print_controller("operator", op, o, ceiling.seconds);
   std::printf("  (load %s)\n", load_average().c_str());
   std::fflush(stdout);

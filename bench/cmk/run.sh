@@ -2,7 +2,7 @@
 # Builds what it needs (the operator, the bench, the controller-runtime peer), starts a control
 # plane of its own, runs the CMK benchmark (ceiling, operator, peer side by side), and stops the
 # control plane. Usage: bench/cmk/run.sh [N=1000] [workers=4] [bench flags: --idle-seconds S
-# --resync-seconds R --timeout-seconds T --ceiling-again --peer PATH|--no-peer]
+# --resync-seconds R --timeout-seconds T --no-ceiling-again --peer-only --peer PATH|--no-peer]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${BYOK_BUILD_DIR:-$ROOT/build}
@@ -15,8 +15,11 @@ shift $(($# < 2 ? $# : 2))
 args=()
 peer=auto
 for a in "$@"; do
-  if [[ $a == --no-peer ]]; then peer=none; else args+=("$a"); fi
-  [[ $a == --peer ]] && peer=given
+  case $a in
+    --no-peer) peer=none ;;
+    --peer) peer=given; args+=("$a") ;;
+    *) args+=("$a") ;;
+  esac
 done
 if [[ $peer == auto ]]; then
   args+=(--peer "$("$ROOT/scripts/build-bench-peer.sh")")
