@@ -303,6 +303,9 @@ int main(int argc, char** argv) {
 
   byok::runtime::KubeEventRecorder events(client, clock, random, log, "byok.dev/operator",
                                           instance_name());
+  // Reconcilers' Events go out from a thread of their own (bounded, repeats aggregated), so a
+  // worker never waits on an Event's POST; the export audit records them on `events` directly.
+  byok::runtime::AsyncEventRecorder async_events(events, log);
   // The registry /metrics serves (every informer, controller, queue and the KMS/HSM decorators
   // below record into it), and the named checks /readyz runs: register more with
   // health.add_readiness_check(name, [] { return byok::Status{}; }).
@@ -340,16 +343,18 @@ int main(int argc, char** argv) {
       byok::kmsprovider::ProviderTrust{*tenant_endpoints, cluster_ns, manufacturer_roots,
                                        owner_roots});
 
+  providers.use_cache(manager.store(kms_providers));
   // KmsProvider: one worker is plenty for asking each KMS who the credentials are.
   byok::kmsprovider::KmsProviderReconciler provider_reconciler(client, manager.store(kms_providers),
-                                                               providers, events, clock);
+                                                               providers, async_events, clock);
   manager.controller(
       kms_providers, [&](const std::string& key) { return provider_reconciler.reconcile(key); }, 1);
 
   // CustomerManagedKey: its default and status depend on its namespace's other CMKs, and a
   // KmsProvider's change re-verifies the CMKs that use it.
   const auto& cmk_store = manager.store(cmks);
-  byok::cmk::CmkReconciler cmk_reconciler(client, cmk_store, providers, events, clock, log,
+  manager.add_index(cmks, byok::cmk::kPeerIndex, byok::cmk::peer_index_values);
+  byok::cmk::CmkReconciler cmk_reconciler(client, cmk_store, providers, async_events, clock, log,
                                           [] { return byok::random_uuid(); });
   cmk_reconciler.set_min_verify_interval(*min_verify);
   manager.controller(cmks, [&](const std::string& key) { return cmk_reconciler.reconcile(key); })

@@ -62,4 +62,105 @@ void KubeEventRecorder::record(const nlohmann::json& regarding, const EventSpec&
   if (!r) log_.warn("event not recorded", {{"reason", event.reason}, {"error", r.error().message}});
 }
 
+namespace {
+
+std::string dedup_key(const nlohmann::json& md, const EventSpec& e) {
+  return md.value("uid", "") + "|" + md.value("namespace", "") + "/" + md.value("name", "") + "|" +
+         e.type + "|" + e.reason + "|" + e.note;
+}
+
+// What an Event reads of the object it regards; the rest of a cached object is not kept alive.
+nlohmann::json slim_regarding(const nlohmann::json& o) {
+  nlohmann::json md = nlohmann::json::object();
+  if (o.contains("metadata") && o["metadata"].is_object())
+    for (const char* f : {"name", "namespace", "uid", "resourceVersion"})
+      if (o["metadata"].contains(f)) md[f] = o["metadata"][f];
+  nlohmann::json out = {{"metadata", std::move(md)}};
+  for (const char* f : {"apiVersion", "kind"})
+    if (o.contains(f)) out[f] = o[f];
+  return out;
+}
+
+}  // namespace
+
+AsyncEventRecorder::AsyncEventRecorder(EventRecorder& sink, Logger& log, size_t capacity)
+    : sink_(sink), log_(log), capacity_(capacity), thread_([this] { run(); }) {}
+
+AsyncEventRecorder::~AsyncEventRecorder() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void AsyncEventRecorder::record(const nlohmann::json& regarding, const EventSpec& event) {
+  nlohmann::json slim = slim_regarding(regarding);
+  std::string dedup = dedup_key(slim["metadata"], event);
+  bool first_drop = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    if (pending_.count(dedup)) {
+      aggregated_++;
+      return;
+    }
+    if (queue_.size() >= capacity_) {
+      first_drop = dropped_++ == 0;
+    } else {
+      pending_.insert(dedup);
+      queue_.push_back(Pending{std::move(slim), event, std::move(dedup)});
+    }
+  }
+  if (first_drop)
+    log_.warn("event queue full, dropping events",
+              {{"reason", event.reason}, {"capacity", std::to_string(capacity_)}});
+  wake_.notify_one();
+}
+
+void AsyncEventRecorder::run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) break;
+    Pending next = std::move(queue_.front());
+    queue_.pop_front();
+    pending_.erase(next.dedup);
+    sending_ = true;
+    lock.unlock();
+    try {
+      sink_.record(next.regarding, next.event);
+    } catch (const std::exception& e) {
+      log_.warn("event not recorded", {{"reason", next.event.reason}, {"error", e.what()}});
+    }
+    lock.lock();
+    sending_ = false;
+    if (queue_.empty()) idle_.notify_all();
+  }
+  queue_.clear();
+  pending_.clear();
+  idle_.notify_all();
+}
+
+void AsyncEventRecorder::flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_.wait(lock, [this] { return stopping_ || (queue_.empty() && !sending_); });
+}
+
+uint64_t AsyncEventRecorder::dropped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dropped_;
+}
+
+uint64_t AsyncEventRecorder::aggregated() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return aggregated_;
+}
+
+size_t AsyncEventRecorder::waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+
 }  // namespace byok::runtime

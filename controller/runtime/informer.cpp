@@ -1,6 +1,7 @@
 #include "controller/runtime/informer.h"
 
 #include <algorithm>
+#include <iterator>
 #include <thread>
 
 #include "controller/runtime/backoff.h"
@@ -71,21 +72,20 @@ void Informer::notify(const Json* old, const Json* now) {
 Status Informer::list_into_store(Stream& stream) {
   auto listed = kube::list_all(client_, type_, stream.ns);
   if (!listed) return listed.error();
-  std::vector<Json> items(listed->items.begin(), listed->items.end());
-  std::vector<Json> previous;
-  for (const auto& item : items) {
-    auto old = store_.get(object_key(item));
-    previous.push_back(old ? *old : Json());
-  }
+  std::vector<Json> items(std::make_move_iterator(listed->items.begin()),
+                          std::make_move_iterator(listed->items.end()));
+  std::vector<SharedJson> previous;
+  previous.reserve(items.size());
+  for (const auto& item : items) previous.push_back(store_.get_shared(object_key(item)));
   auto removed =
       stream.ns.empty() ? store_.replace(items) : store_.replace_namespace(stream.ns, items);
   for (size_t i = 0; i < items.size(); ++i) {
-    if (previous[i].is_null())
+    if (!previous[i])
       notify(nullptr, &items[i]);
-    else if (rv_of(previous[i]) != rv_of(items[i]))
-      notify(&previous[i], &items[i]);
+    else if (rv_of(*previous[i]) != rv_of(items[i]))
+      notify(previous[i].get(), &items[i]);
   }
-  for (const auto& gone : removed) notify(&gone, nullptr);
+  for (const auto& gone : removed) notify(gone.get(), nullptr);
   stream.resource_version = listed->resource_version;
   return {};
 }
@@ -139,10 +139,10 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
               std::string rv = rv_of(ev.object);
               if (ev.type == "DELETED") {
                 auto old = store_.erase(object_key(ev.object));
-                notify(old ? &*old : &ev.object, nullptr);
+                notify(old ? old.get() : &ev.object, nullptr);
               } else {
                 auto old = store_.upsert(ev.object);
-                notify(old ? &*old : nullptr, &ev.object);
+                notify(old.get(), &ev.object);
               }
               if (!rv.empty()) stream.resource_version = rv;
               return true;

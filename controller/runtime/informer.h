@@ -58,6 +58,8 @@ class Informer {
   // serving the last known objects).
   bool synced() const { return synced_.load() == namespaces_.size(); }
   const Store& store() const { return store_; }
+  // An index on the store (store.h); before run().
+  void add_index(const std::string& name, IndexFn fn) { store_.add_index(name, std::move(fn)); }
   uint64_t watch_restarts() const { return watch_restarts_.load(); }
   const kube::ResourceType& type() const { return type_; }
 

@@ -31,6 +31,10 @@ Informer& Manager::informer(const kube::ResourceType& kind) {
 
 const Store& Manager::store(const kube::ResourceType& kind) { return informer(kind).store(); }
 
+void Manager::add_index(const kube::ResourceType& kind, const std::string& name, IndexFn fn) {
+  informer(kind).add_index(name, std::move(fn));
+}
+
 Manager::Builder Manager::controller(const kube::ResourceType& kind,
                                      Controller::ReconcileFn reconcile, int workers) {
   std::string name;

@@ -78,6 +78,9 @@ class Manager {
   // The cache of `kind`, for reconcilers and map functions to read (its informer is made on the
   // first ask and runs with the others).
   const Store& store(const kube::ResourceType& kind);
+  // An index on that cache (store.h), so a reconciler finds the objects that matter to it without
+  // visiting every object; before start_informers.
+  void add_index(const kube::ResourceType& kind, const std::string& name, IndexFn fn);
   // Reconciles objects of `kind` with `reconcile` on `workers` workers (0: the options'); the
   // controller is named as controller-runtime names it, the kind in lower case. An object's
   // change that wakes_reconcile (change_filter.h) queues its key.

@@ -29,6 +29,13 @@ Relevance relevance_of(const runtime::Json* o) {
 
 }  // namespace
 
+std::vector<std::string> peer_index_values(const runtime::Json& object) {
+  if (!object.is_object() || !object.contains("metadata")) return {};
+  CmkPeer peer = peer_from_object(object);
+  if (!peer_matters(peer, "")) return {};
+  return {object["metadata"].value("namespace", "")};
+}
+
 std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtime::Json* now,
                                           const runtime::Store& store) {
   Relevance before = relevance_of(old), after = relevance_of(now);
@@ -38,10 +45,14 @@ std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtim
   for (const auto& r : {before, after})
     if (!r.replaces.empty()) keys.insert(ns + "/" + r.replaces);
   if (before.claims_default || after.claims_default) {
-    store.visit_namespace(ns, [&keys](const runtime::Json& o) {
+    auto add_claimer = [&keys](const runtime::Json& o) {
       if (o.contains("spec") && o["spec"].value("default", false))
         keys.insert(runtime::object_key(o));
-    });
+    };
+    if (store.has_index(kPeerIndex))
+      for (const auto& o : store.by_index(kPeerIndex, ns)) add_claimer(*o);
+    else
+      store.visit_namespace(ns, add_claimer);
   }
   const runtime::Json* self = now ? now : old;
   keys.erase(runtime::object_key(*self));
@@ -152,7 +163,7 @@ DeletionOutcome delete_key(kmsprovider::ProviderRegistry& providers, const Cmk& 
 }  // namespace
 
 Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) {
-  auto object = store_.get(key);
+  auto object = store_.get_shared(key);
   if (!object) return runtime::done();  // deleted; nothing holds it any more
   auto parsed = parse_cmk(*object);
   if (!parsed) return parsed.error();
@@ -168,10 +179,20 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
              verification_due(in.cmk, now, interval.every)) {
     in.check = check_key(providers_, in.cmk);
   }
-  store_.visit_namespace(in.cmk.meta.namespace_, [&](const runtime::Json& o) {
-    CmkPeer peer = peer_from_object(o);
-    if (peer_matters(peer, in.cmk.spec.replaces)) in.peers.push_back(std::move(peer));
-  });
+  const std::string& ns = in.cmk.meta.namespace_;
+  if (store_.has_index(kPeerIndex)) {
+    for (const auto& o : store_.by_index(kPeerIndex, ns)) in.peers.push_back(peer_from_object(*o));
+    // The CMK it replaces matters even when it claims nothing (it may already be in the index).
+    if (!in.cmk.spec.replaces.empty())
+      if (auto target = store_.get_shared(ns + "/" + in.cmk.spec.replaces);
+          target && !peer_matters(peer_from_object(*target), ""))
+        in.peers.push_back(peer_from_object(*target));
+  } else {
+    store_.visit_namespace(ns, [&](const runtime::Json& o) {
+      CmkPeer peer = peer_from_object(o);
+      if (peer_matters(peer, in.cmk.spec.replaces)) in.peers.push_back(std::move(peer));
+    });
+  }
   in.now = format_rfc3339(now);
   if (in.cmk.status.id.empty()) in.fresh_id = new_id_();
   CmkPlan plan = plan_cmk(in);

@@ -44,6 +44,12 @@ class CmkReconciler {
   std::function<std::string()> new_id_;
 };
 
+// The CMK cache's index of the peers that can change another CMK's plan (peer_matters: default
+// claimers and replacers), by namespace; main adds it to the cache. A reconcile reads these and
+// the CMK its spec.replaces names, not the whole namespace, so it costs O(peers that matter).
+inline constexpr char kPeerIndex[] = "cmk-peers-by-namespace";
+std::vector<std::string> peer_index_values(const runtime::Json& object);
+
 // Which other CMKs must be reconciled again after a change from `old` to `now` (either may be
 // null): a CMK's default and status depend on its namespace's default claimers and replacers.
 // Status-only updates touch nobody else, which keeps a large namespace linear.

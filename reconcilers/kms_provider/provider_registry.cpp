@@ -146,8 +146,14 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
           ns +
           ": ask a cluster admin to select "
           "this namespace in its spec.namespaceSelector, or fix spec.providerRef"};
-  auto object = cluster ? client_.get(cluster_kms_providers(), "", name)
-                        : client_.get(kms_providers(), ns, name);
+  auto read_provider = [&]() -> Result<kube::Json> {
+    if (cluster) return client_.get(cluster_kms_providers(), "", name);
+    if (!provider_cache_) return client_.get(kms_providers(), ns, name);
+    auto cached = provider_cache_->get(ns + "/" + name);
+    if (!cached) return Error{ErrorKind::NotFound, "KmsProvider " + ns + "/" + name + " not found"};
+    return std::move(*cached);
+  };
+  auto object = read_provider();
   if (!object) {
     if (object.error().kind == ErrorKind::NotFound)
       return fail(ProviderProblem::ProviderNotFound,

@@ -233,7 +233,7 @@ TEST_CASE("store: replacing one namespace's objects keeps the neighbours' (a/ an
                  obj_in("b", "4", "1")});
   auto removed = store.replace_namespace("a", {obj_in("a", "2", "2"), obj_in("a", "5", "2")});
   REQUIRE(removed.size() == 1);
-  CHECK(removed[0]["metadata"]["name"] == "1");
+  CHECK((*removed[0])["metadata"]["name"] == "1");
   CHECK(store.keys() == std::vector<std::string>{"a/2", "a/5", "ab/3", "b/4"});
   CHECK((*store.get("a/2"))["metadata"]["resourceVersion"] == "2");
 }
