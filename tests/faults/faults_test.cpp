@@ -257,6 +257,61 @@ long peak_rss_kib(pid_t pid) {
   return 0;
 }
 
+// The two Lease scenarios' keys: 16 ImportedKeys alternating between AWS and Vault transit.
+const int kLeaseKeys = 16;
+std::string lease_key_provider(int i) { return i % 2 ? "transit" : "aws"; }
+std::string lease_key_name(int i) { return "k" + std::to_string(i) + "-" + lease_key_provider(i); }
+
+void create_lease_keys(IkFixture& f, const std::string& stem) {
+  f.provider("aws");
+  f.provider("transit");
+  for (int i = 0; i < kLeaseKeys; ++i) {
+    const std::string name = lease_key_name(i);
+    f.add_key(name, "aes256-gcm96");
+    f.create(imported_key(name, lease_key_provider(i), "aes256-gcm96", name,
+                          {{"kmsKeyName", testing::unique_name(stem + name)}}));
+  }
+}
+
+// Every key Ready with the known material in its KMS, and AWS imported each key once, across
+// both replicas.
+void wait_lease_keys(IkFixture& f) {
+  std::map<std::string, Json> statuses;
+  for (int i = 0; i < kLeaseKeys; ++i) {
+    const std::string name = lease_key_name(i);
+    auto st = f.try_wait(name, "", 120s);
+    REQUIRE(st);
+    check_kms_holds(lease_key_provider(i), *st, f.keys.at(name));
+    statuses[name] = *st;
+  }
+  check_aws_imported_once(statuses);
+}
+
+// No key reconciled by two replicas at a time: every reconcile of the old leader's ended before
+// the new one held the Lease (the log's times, to the resolution they carry), and the new one
+// reconciled nothing before it did.
+void check_no_overlap(const testing::RunningOperator& old_leader,
+                      const testing::RunningOperator& new_leader) {
+  SystemTime old_last{}, new_acquired{};
+  for (const auto& r : old_leader.records("reconciling")) {
+    SystemTime t;
+    if (parse_rfc3339(r.value("ts", ""), t) && t > old_last) old_last = t;
+  }
+  const auto acquired = new_leader.records("acquired the leader election lease");
+  REQUIRE_FALSE(acquired.empty());
+  REQUIRE(parse_rfc3339(acquired.front().value("ts", ""), new_acquired));
+  CHECK(old_last < new_acquired);
+  const auto all = new_leader.records();
+  long first_reconcile = -1, acquire = -1;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const std::string msg = all[i].value("msg", "");
+    if (msg == "acquired the leader election lease" && acquire < 0) acquire = static_cast<long>(i);
+    if (msg == "reconciling" && first_reconcile < 0) first_reconcile = static_cast<long>(i);
+  }
+  CHECK(acquire >= 0);
+  CHECK(acquire < first_reconcile);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -534,15 +589,7 @@ TEST_CASE(
     "and no key is reconciled by two replicas at a time",
     "[faults]") {
   IkFixture f("faults-lease");
-  f.provider("aws");
-  f.provider("transit");
-  for (int i = 0; i < 16; ++i) {
-    const std::string p = i % 2 ? "transit" : "aws";
-    const std::string name = "k" + std::to_string(i) + "-" + p;
-    f.add_key(name, "aes256-gcm96");
-    f.create(imported_key(name, p, "aes256-gcm96", name,
-                          {{"kmsKeyName", testing::unique_name("lease-" + name)}}));
-  }
+  create_lease_keys(f, "lease-");
   f.token.export_to_environment();
   const std::vector<std::string> flags{"--leader-elect", "--workers", "4"};
   testing::RunningOperator a(f.ns, "a", flags);
@@ -581,41 +628,10 @@ TEST_CASE(
   CHECK_FALSE(a.records("leader election lost").empty());
   REQUIRE(testing::wait_until(
       [&] { return !b.records("acquired the leader election lease").empty(); }, 60s));
-  std::map<std::string, Json> statuses;
-  for (int i = 0; i < 16; ++i) {
-    const std::string p = i % 2 ? "transit" : "aws";
-    const std::string name = "k" + std::to_string(i) + "-" + p;
-    auto st = f.try_wait(name, "", 120s);
-    REQUIRE(st);
-    check_kms_holds(p, *st, f.keys.at(name));
-    statuses[name] = *st;
-  }
+  wait_lease_keys(f);
   const double converged_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - stolen_at).count();
-
-  // No key reconciled by two replicas at a time: every reconcile of A's ended before B held the
-  // Lease (the log's times, to the resolution they carry), and B reconciled nothing before.
-  SystemTime a_last{}, b_acquired{};
-  for (const auto& r : a.records("reconciling")) {
-    SystemTime t;
-    if (parse_rfc3339(r.value("ts", ""), t) && t > a_last) a_last = t;
-  }
-  REQUIRE(parse_rfc3339(b.records("acquired the leader election lease").front().value("ts", ""),
-                        b_acquired));
-  CHECK(a_last < b_acquired);
-  const auto b_all = b.records();
-  long b_first_reconcile = -1, b_acquire = -1;
-  for (std::size_t i = 0; i < b_all.size(); ++i) {
-    const std::string msg = b_all[i].value("msg", "");
-    if (msg == "acquired the leader election lease" && b_acquire < 0)
-      b_acquire = static_cast<long>(i);
-    if (msg == "reconciling" && b_first_reconcile < 0) b_first_reconcile = static_cast<long>(i);
-  }
-  CHECK(b_acquire >= 0);
-  CHECK(b_acquire < b_first_reconcile);
-
-  // AWS: each key's material imported once, across both replicas.
-  check_aws_imported_once(statuses);
+  check_no_overlap(a, b);
   std::cout
       << "[faults] Lease stolen from the leader of 2 replicas with 16 ImportedKeys: leader stopped "
       << stopped_s << " s later, all Ready " << converged_s << " s after the theft\n";
@@ -677,15 +693,7 @@ TEST_CASE(
     "follower takes over, and no key is reconciled by two replicas at a time",
     "[faults]") {
   IkFixture f("faults-renew");
-  f.provider("aws");
-  f.provider("transit");
-  for (int i = 0; i < 16; ++i) {
-    const std::string p = i % 2 ? "transit" : "aws";
-    const std::string name = "k" + std::to_string(i) + "-" + p;
-    f.add_key(name, "aes256-gcm96");
-    f.create(imported_key(name, p, "aes256-gcm96", name,
-                          {{"kmsKeyName", testing::unique_name("renew-" + name)}}));
-  }
+  create_lease_keys(f, "renew-");
   f.token.export_to_environment();
   // Replica A reaches the apiserver through the proxy; B directly.
   ApiserverProxy api(31);
@@ -711,30 +719,12 @@ TEST_CASE(
   CHECK(stopped_s < 14);  // at the renew deadline, not when a slow answer finally came
   REQUIRE(testing::wait_until(
       [&] { return !b.records("acquired the leader election lease").empty(); }, 60s));
-  std::map<std::string, Json> statuses;
-  for (int i = 0; i < 16; ++i) {
-    const std::string p = i % 2 ? "transit" : "aws";
-    const std::string name = "k" + std::to_string(i) + "-" + p;
-    auto st = f.try_wait(name, "", 120s);
-    REQUIRE(st);
-    check_kms_holds(p, *st, f.keys.at(name));
-    statuses[name] = *st;
-  }
+  wait_lease_keys(f);
   const double converged_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - delayed_at).count();
   const int delayed = api.proxy->stats()["injected"].value("latency", 0);
   CHECK(delayed > 0);
-
-  // No key reconciled by two replicas at a time: A's last reconcile came before B held the Lease.
-  SystemTime a_last{}, b_acquired{};
-  for (const auto& r : a.records("reconciling")) {
-    SystemTime t;
-    if (parse_rfc3339(r.value("ts", ""), t) && t > a_last) a_last = t;
-  }
-  REQUIRE(parse_rfc3339(b.records("acquired the leader election lease").front().value("ts", ""),
-                        b_acquired));
-  CHECK(a_last < b_acquired);
-  check_aws_imported_once(statuses);
+  check_no_overlap(a, b);
   std::cout << "[faults] Lease renewals of the leader of 2 replicas delayed " << delay_ms / 1000
             << " s (" << delayed << " requests held) with 16 ImportedKeys: the leader stopped "
             << stopped_s << " s later, all Ready " << converged_s << " s after the delay began\n";

@@ -60,7 +60,7 @@ class RecordingClient : public kms::KmsProvider {
 };
 
 Json provider_object(const std::string& endpoint, const std::string& secret,
-                     Json selector = nullptr) {
+                     const Json& selector = nullptr) {
   Json spec = {
       {"type", "transit"}, {"endpoint", endpoint}, {"credentialsSecretRef", {{"name", secret}}}};
   if (!selector.is_null()) spec["namespaceSelector"] = selector;
@@ -89,7 +89,8 @@ struct Setup {
               return h;
             },
             kmsprovider::ProviderTrust{
-                *kms::EndpointPolicy::parse({"https://vault.example.com:8200"}), "byok-system"}) {
+                *kms::EndpointPolicy::parse({"https://vault.example.com:8200"}), "byok-system", "",
+                ""}) {
     api.put(kube::resources::namespaces(), "", "team-a", namespace_object("team-a"));
     api.put(kube::resources::namespaces(), "", "team-b", namespace_object("team-b"));
   }
