@@ -8,7 +8,9 @@
 #   2. a KmsProvider, two CustomerManagedKeys and an ImportedKey (an HSM key wrapped in the pod
 #      and imported into AWS KMS) reconciled by the pods against a KMS server;
 #   3. the leader pod killed (deleted with no grace, --force): the other replica takes the Lease
-#      over (the dying leader releases it on SIGTERM) and reconciles a new CustomerManagedKey;
+#      over (the dying leader releases it on SIGTERM); then the new leader's process SIGKILLed
+#      (nothing releases the Lease): another identity takes it after it expires; a new
+#      CustomerManagedKey is reconciled;
 #   4. `helm upgrade` to a changed value (logging.level=debug): the pods roll, are Ready, and
 #      reconcile again; the objects are deleted while the operator runs (finalizers honoured);
 #   5. `helm uninstall` leaves none of the release's objects (helm get manifest) and no pod.
@@ -333,6 +335,32 @@ new_leader() {
 until_true 60 "a new leader" new_leader || fail "no other replica took the Lease after 60 s (holder: $(lease_holder))"
 holder=$(lease_holder)
 say "leader $leader killed; ${holder%%_*} holds the Lease after $((($(date +%s%N) - t) / 1000000)) ms"
+k rollout status deployment "$DEP" -n "$RNS" --timeout=120s >/dev/null ||
+  fail "the Deployment did not get back to 2 Ready pods: $(k get pods -n "$RNS" -o wide)"
+say "the Deployment is back to 2 Ready pods"
+
+# The new leader crashes: SIGKILL to its process (found by its pod's UID in its cgroup path), so
+# nothing releases the Lease; another identity takes it once it expires (15 s). Its own restarted
+# container competes for it too, so the test asks for a new identity, not a given pod.
+uid=$(k get pod "${holder%%_*}" -n "$RNS" -o jsonpath='{.metadata.uid}')
+pid=""
+for p in /proc/[0-9]*; do
+  grep -q "pod$uid" "$p/cgroup" 2>/dev/null || continue
+  [[ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" == "/usr/local/bin/byok-operator "* ]] && pid=${p#/proc/}
+done
+[[ -n "$pid" ]] || fail "no byok-operator process of pod ${holder%%_*} (uid $uid) found"
+crashed=$holder
+t=$(date +%s%N)
+kill -KILL "$pid"
+other_identity() {
+  local hld; hld=$(lease_holder)
+  [[ -n "$hld" && "$hld" != "$crashed" ]]
+}
+until_true 60 "a new identity" other_identity || fail "nobody took the Lease over after the leader's crash (holder: $(lease_holder))"
+holder=$(lease_holder)
+say "leader ${crashed%%_*} SIGKILLed (Lease not released); ${holder%%_*} holds it after $((($(date +%s%N) - t) / 1000000)) ms"
+k rollout status deployment "$DEP" -n "$RNS" --timeout=120s >/dev/null ||
+  fail "the Deployment did not get back to 2 Ready pods: $(k get pods -n "$RNS" -o wide)"
 k apply -f - >/dev/null <<EOF
 apiVersion: byok.dev/v1alpha1
 kind: CustomerManagedKey
@@ -340,10 +368,7 @@ metadata: {name: cmk-2, namespace: $TNS}
 spec: {provider: aws, resource: "$key2", providerRef: {name: aws}}
 EOF
 wait_cond customermanagedkey cmk-2 KeyVerified 90
-say "CustomerManagedKey cmk-2 KeyVerified by the new leader"
-k rollout status deployment "$DEP" -n "$RNS" --timeout=120s >/dev/null ||
-  fail "the Deployment did not get back to 2 Ready pods: $(k get pods -n "$RNS" -o wide)"
-say "the Deployment is back to 2 Ready pods"
+say "CustomerManagedKey cmk-2 KeyVerified after both takeovers"
 
 # --- helm upgrade to a changed value ---------------------------------------------------------
 t=$(date +%s%N)
