@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the build, the tests and the demo need on a Debian machine: the packages in
-# scripts/deps/apt-packages.txt, and checks the Go toolchain that builds the third-party servers
+# scripts/deps/apt-packages.txt (also the image's build stack) and apt-packages-host.txt (this
+# machine's only), and checks the Go toolchain that builds the third-party servers
 # (kube-apiserver, etcd, ...). Quick when everything is already there.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { printf '[install-deps] %s\n' "$*" >&2; }
 
-mapfile -t wanted < <(grep -vE '^\s*(#|$)' "$ROOT/scripts/deps/apt-packages.txt")
+mapfile -t wanted < <(grep -hvE '^\s*(#|$)' "$ROOT/scripts/deps/apt-packages.txt" "$ROOT/scripts/deps/apt-packages-host.txt")
 missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

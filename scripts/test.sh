@@ -13,8 +13,9 @@
 #                tests, the chart installed in the cluster
 #   chart        helm lint/template, the Dockerfile        helm
 #   e2e          pods on a real node: containerd,          control plane, the node's binaries
-#                kubelet, kube-proxy in a network          (kubelet, ...) and images
-#                namespace of their own (needs root)
+#                kubelet, kube-proxy in a network          (kubelet, ...) and images, the
+#                namespace of their own (needs root);      operator's images, helm
+#                the chart installed with the image
 #   sanitize     unit + HSM tests under ASan + UBSan       build-sanitize/ (clang), beside build/
 #                and every fuzz target for a bounded time
 # So a change to kms/ can be checked with `--lane unit` (or scripts/check.sh) without waiting for
@@ -46,6 +47,8 @@ has_lane() { [[ " ${lanes[*]} " == *" $1 "* ]]; }
 #   build-local-kms: the third-party AWS KMS emulator (tests/harness/local-kms.sh)
 #   build-node, build-node-images: the test node's kubelet, kube-proxy, kube-scheduler and
 #                kube-controller-manager, and its pause and Debian base images (tests/harness/node.sh)
+#   build-image: the operator's images from the Dockerfile (production and the SoftHSM2 test
+#                image; buildah, no registry), cached by the hash of the tree's tracked files
 #   build-kryoptic: the second PKCS#11 token (Rust, with a static OpenSSL 3.5; 2-4 min first time)
 #   build-sanitize: the sanitizer lane's C++ build (clang, ASan + UBSan, libFuzzer)
 tools=()
@@ -58,7 +61,7 @@ if has_lane integration; then
 fi
 if has_lane chart; then tools+=(build-helm); labels+=(chart); fi
 if has_lane e2e; then
-  tools+=(build-control-plane build-node build-node-images)
+  tools+=(build-control-plane build-node build-node-images build-image build-helm)
   labels+=(e2e)
 fi
 if has_lane sanitize; then tools+=(build-sanitize); fi

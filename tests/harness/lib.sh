@@ -8,6 +8,8 @@ free_port() {
 # Writes a throwaway CA and a server certificate for 127.0.0.1/localhost into DIR/pki
 # (ca.crt, server.crt, server.key). Tests trust ca.crt explicitly; nothing turns verification off.
 # NAME goes into the CA's common name, to tell the servers apart when debugging.
+# BYOK_TEST_PKI_EXTRA_SANS (e.g. IP:10.213.0.2) adds names to the server certificate: the e2e
+# test reaches a server through a forwarder on the test node's address and verifies it there.
 make_test_pki() {
   local d=$1/pki name=${2:-byok-test}
   mkdir -p "$d"
@@ -18,7 +20,8 @@ make_test_pki() {
       -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
     openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
       -subj "/CN=127.0.0.1" 2>/dev/null
-    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost%s\n' \
+      "${BYOK_TEST_PKI_EXTRA_SANS:+,$BYOK_TEST_PKI_EXTRA_SANS}" >server.ext
     openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
       -out server.crt -days 30 -extfile server.ext 2>/dev/null
     chmod 600 ./*.key
