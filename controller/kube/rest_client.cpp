@@ -3,6 +3,8 @@
 #include <boost/asio/ssl.hpp>
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "common/file_read.h"
 #include "common/json_fields.h"
@@ -30,14 +32,39 @@ std::string content_type_of(PatchType t) {
   return "application/merge-patch+json";
 }
 
+// The cluster's CA certificates as one store, shared by every connection; null when the PEM
+// holds none.
+std::shared_ptr<X509_STORE> make_ca_store(const std::string& pem) {
+  if (pem.empty()) return nullptr;
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), int(pem.size())),
+                                                BIO_free);
+  std::shared_ptr<X509_STORE> store(X509_STORE_new(), X509_STORE_free);
+  if (!bio || !store) return nullptr;
+  int added = 0;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    if (X509_STORE_add_cert(store.get(), cert) == 1) ++added;
+    X509_free(cert);
+  }
+  return added > 0 ? store : nullptr;
+}
+
 // Builds a client whose TLS trusts the configured CA and presents the client certificate.
-client::http_client_config make_config(const ClusterConfig& cfg, std::chrono::seconds timeout) {
+// cpprestsdk fills each connection's context with the system's roots before this callback runs;
+// the callback swaps them for the cluster's CA alone, as client-go does when a kubeconfig names
+// one. Otherwise any public CA could vouch for the apiserver's name, and every connection would
+// keep its own parsed copy of the system bundle (about 0.6 MiB each).
+client::http_client_config make_config(const ClusterConfig& cfg,
+                                       const std::shared_ptr<X509_STORE>& ca_store,
+                                       std::chrono::seconds timeout) {
   client::http_client_config conf;
   conf.set_timeout(timeout);
   conf.set_validate_certificates(true);
   std::string ca = cfg.ca_pem, cert = cfg.client_cert_pem, key = cfg.client_key_pem;
-  conf.set_ssl_context_callback([ca, cert, key](boost::asio::ssl::context& ctx) {
-    if (!ca.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
+  conf.set_ssl_context_callback([ca, ca_store, cert, key](boost::asio::ssl::context& ctx) {
+    if (ca_store)
+      SSL_CTX_set1_cert_store(ctx.native_handle(), ca_store.get());
+    else if (!ca.empty())  // no certificate in it: this throws with OpenSSL's reason
+      ctx.add_certificate_authority(boost::asio::buffer(ca.data(), ca.size()));
     if (!cert.empty() && !key.empty()) {
       ctx.use_certificate_chain(boost::asio::buffer(cert.data(), cert.size()));
       ctx.use_private_key(boost::asio::buffer(key.data(), key.size()),
@@ -114,9 +141,11 @@ Error error_from_http(int status, const std::string& body, const std::string& wh
 }
 
 RestKubeClient::RestKubeClient(ClusterConfig config, std::chrono::seconds request_timeout)
-    : config_(std::move(config)), request_timeout_(request_timeout) {
-  client_ =
-      std::make_unique<client::http_client>(config_.server, make_config(config_, request_timeout_));
+    : config_(std::move(config)),
+      ca_store_(make_ca_store(config_.ca_pem)),
+      request_timeout_(request_timeout) {
+  client_ = std::make_unique<client::http_client>(
+      config_.server, make_config(config_, ca_store_, request_timeout_));
 }
 
 RestKubeClient::~RestKubeClient() = default;
@@ -222,8 +251,8 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns, co
     // A client of its own: the stream outlives the usual request timeout. cpprestsdk's timeout
     // bounds the wait for each read, so a dead connection is noticed within a minute after the
     // server's own timeout.
-    client::http_client watch_client(config_.server,
-                                     make_config(config_, o.timeout + std::chrono::seconds(60)));
+    client::http_client watch_client(
+        config_.server, make_config(config_, ca_store_, o.timeout + std::chrono::seconds(60)));
     http::http_request req(http::methods::GET);
     req.set_request_uri(type.path(ns) + q);
     req.headers().add("Accept", "application/json");

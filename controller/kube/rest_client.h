@@ -11,6 +11,7 @@
 namespace web::http::client {
 class http_client;
 }
+struct x509_store_st;
 
 namespace byok::kube {
 
@@ -52,6 +53,7 @@ class RestKubeClient final : public KubeClient {
   std::string authorization() const;
 
   ClusterConfig config_;
+  std::shared_ptr<x509_store_st> ca_store_;  // the cluster's CA, shared by every connection
   std::unique_ptr<web::http::client::http_client> client_;
   std::chrono::seconds request_timeout_;
 };
