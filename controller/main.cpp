@@ -17,6 +17,7 @@
 
 #include "common/file_read.h"
 #include "common/process_init.h"
+#include "controller/runtime/memory_release.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/duration.h"
@@ -208,8 +209,9 @@ std::string leader_election_namespace(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  byok::skip_openssl_atexit_cleanup();  // before anything touches OpenSSL
-  byok::disable_core_dumps();           // it holds the HSM PIN and tenants' credentials
+  byok::skip_openssl_atexit_cleanup();   // before anything touches OpenSSL
+  byok::disable_core_dumps();            // it holds the HSM PIN and tenants' credentials
+  byok::runtime::limit_malloc_arenas();  // before any thread
   Options opts;
   std::string err;
   try {
@@ -354,6 +356,8 @@ int main(int argc, char** argv) {
   // KmsProvider's change re-verifies the CMKs that use it.
   const auto& cmk_store = manager.store(cmks);
   manager.add_index(cmks, byok::cmk::kPeerIndex, byok::cmk::peer_index_values);
+  manager.add_index(cmks, byok::kmsprovider::kProviderRefIndex,
+                    byok::kmsprovider::provider_ref_index_values);
   byok::cmk::CmkReconciler cmk_reconciler(client, cmk_store, providers, async_events, clock, log,
                                           [] { return byok::random_uuid(); });
   cmk_reconciler.set_min_verify_interval(*min_verify);
@@ -376,6 +380,8 @@ int main(int argc, char** argv) {
   byok::hsmpolicy::ExportAuthorizer export_authorizer(client);
   byok::importedkey::ExportAudit export_audit(audit_log, events, cluster_ns);
   const auto& ik_store = manager.store(imported_keys);
+  manager.add_index(imported_keys, byok::kmsprovider::kProviderRefIndex,
+                    byok::kmsprovider::provider_ref_index_values);
   byok::importedkey::ImportedKeyReconciler ik_reconciler(
       client, ik_store, providers, (*operator_hsm)->access(), export_authorizer, export_audit,
       events, clock, log);

@@ -1,4 +1,5 @@
 #include "controller/runtime/controller.h"
+#include "controller/runtime/memory_release.h"
 
 #include <thread>
 #include <vector>
@@ -149,6 +150,8 @@ void Controller::worker() {
   while (auto key = queue_.get()) {
     reconcile_one(*key);
     queue_.done(*key);
+    // The burst is over: what its reconciles parsed and freed goes back to the system.
+    if (queue_.stats().depth == 0) release_free_memory();
   }
 }
 

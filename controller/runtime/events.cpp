@@ -28,14 +28,21 @@ void KubeEventRecorder::record(const nlohmann::json& regarding, const EventSpec&
   const auto& md = regarding.at("metadata");
   std::string ns = md.value("namespace", "default");
   std::string uid = md.value("uid", "");
-  std::string dedup = uid + "|" + event.type + "|" + event.reason + "|" + event.note;
+  const std::uint64_t dedup =
+      std::hash<std::string>{}(uid + '\0' + event.type + '\0' + event.reason + '\0' + event.note);
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto now = clock_.steady_now();
     auto it = last_sent_.find(dedup);
     if (it != last_sent_.end() && now - it->second < suppress_) return;
     last_sent_[dedup] = now;
-    if (last_sent_.size() > 10000) last_sent_.clear();  // bounded memory; at worst one repeat
+    // Bounded memory: past the bound, forget what is outside the window; if everything is
+    // inside it (a burst), forget all, which costs at worst one repeat each.
+    constexpr std::size_t kMaxRemembered = 100000;
+    if (last_sent_.size() > kMaxRemembered) {
+      std::erase_if(last_sent_, [&](const auto& e) { return now - e.second >= suppress_; });
+      if (last_sent_.size() > kMaxRemembered) last_sent_.clear();
+    }
   }
   char suffix[17];
   std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(random_.next()));

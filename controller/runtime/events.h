@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <thread>
 #include <unordered_set>
 
@@ -53,7 +54,10 @@ class KubeEventRecorder final : public EventRecorder {
   std::string instance_;
   std::chrono::seconds suppress_;
   std::mutex mu_;
-  std::map<std::string, SteadyTime> last_sent_;
+  // When each Event was last sent, to send no repeat within `suppress_`. Keyed by a 64-bit hash
+  // of (object uid, type, reason, note), since a note may be long and there are a few per object;
+  // a collision costs at most one advisory Event not sent.
+  std::unordered_map<std::uint64_t, SteadyTime> last_sent_;
 };
 
 // Sends Events from a thread of its own, as client-go's recorder does, so a worker never waits

@@ -15,26 +15,39 @@ std::pair<std::string, std::string> split_key(const std::string& key) {
   return {key.substr(0, slash), key.substr(slash + 1)};
 }
 
-SharedJson cached_form(const Json& object) {
-  auto copy = std::make_shared<Json>(object);
-  if (copy->is_object()) {
-    auto md = copy->find("metadata");
-    if (md != copy->end() && md->is_object()) md->erase("managedFields");
+std::string cached_form(const Json& object) {
+  std::string out;
+  if (object.is_object()) {
+    auto md = object.find("metadata");
+    if (md != object.end() && md->is_object() && md->contains("managedFields")) {
+      Json copy = object;
+      copy["metadata"].erase("managedFields");
+      Json::to_msgpack(copy, out);
+      out.shrink_to_fit();
+      return out;
+    }
   }
-  return copy;
+  Json::to_msgpack(object, out);
+  out.shrink_to_fit();
+  return out;
+}
+
+SharedJson from_cached_form(const std::string& bytes) {
+  return std::make_shared<const Json>(Json::from_msgpack(bytes));
 }
 
 std::optional<Json> Store::get(const std::string& key) const {
-  auto o = get_shared(key);
-  if (!o) return std::nullopt;
-  return *o;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return std::nullopt;
+  return Json::from_msgpack(it->second);
 }
 
 SharedJson Store::get_shared(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return nullptr;
-  return it->second;
+  return from_cached_form(it->second);
 }
 
 std::vector<Json> Store::list_namespace(const std::string& ns) const {
@@ -49,7 +62,7 @@ void Store::visit_namespace(const std::string& ns,
   std::string prefix = ns + "/";
   for (auto it = objects_.lower_bound(prefix); it != objects_.end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-    fn(*it->second);
+    fn(Json::from_msgpack(it->second));
   }
 }
 
@@ -65,9 +78,14 @@ size_t Store::size() const {
   return objects_.size();
 }
 
+size_t Store::stored_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stored_bytes_;
+}
+
 void Store::add_index(const std::string& name, IndexFn fn) {
   std::lock_guard<std::mutex> lock(mu_);
-  indexes_[name] = Index{std::move(fn), {}};
+  indexes_[name] = Index{std::move(fn), {}, {}};
 }
 
 bool Store::has_index(const std::string& name) const {
@@ -83,14 +101,27 @@ std::vector<SharedJson> Store::by_index(const std::string& name, const std::stri
   auto hit = idx->second.keys.find(value);
   if (hit == idx->second.keys.end()) return out;
   for (const auto& key : hit->second)
-    if (auto it = objects_.find(key); it != objects_.end()) out.push_back(it->second);
+    if (auto it = objects_.find(key); it != objects_.end())
+      out.push_back(from_cached_form(it->second));
   return out;
 }
 
-void Store::index_locked(const std::string& key, const Json* old, const Json* now) {
+std::vector<std::string> Store::keys_by_index(const std::string& name,
+                                              const std::string& value) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto idx = indexes_.find(name);
+  if (idx == indexes_.end()) return {};
+  auto hit = idx->second.keys.find(value);
+  if (hit == idx->second.keys.end()) return {};
+  return {hit->second.begin(), hit->second.end()};
+}
+
+void Store::index_locked(const std::string& key, const Json* now) {
   for (auto& [_, index] : indexes_) {
-    std::vector<std::string> before = old ? index.fn(*old) : std::vector<std::string>{};
     std::vector<std::string> after = now ? index.fn(*now) : std::vector<std::string>{};
+    auto had = index.values.find(key);
+    const std::vector<std::string> none;
+    const std::vector<std::string>& before = had == index.values.end() ? none : had->second;
     if (before == after) continue;
     for (const auto& v : before) {
       auto hit = index.keys.find(v);
@@ -99,17 +130,23 @@ void Store::index_locked(const std::string& key, const Json* old, const Json* no
       if (hit->second.empty()) index.keys.erase(hit);
     }
     for (const auto& v : after) index.keys[v].insert(key);
+    // Most objects are in no value of an index: they take no room in it.
+    if (after.empty())
+      index.values.erase(key);
+    else
+      index.values[key] = std::move(after);
   }
 }
 
 SharedJson Store::upsert(const Json& object) {
   std::string key = object_key(object);
-  SharedJson fresh = cached_form(object);
+  std::string fresh = cached_form(object);
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = objects_[key];
-  SharedJson previous = std::move(slot);
-  slot = fresh;
-  index_locked(key, previous.get(), fresh.get());
+  SharedJson previous = slot.empty() ? nullptr : from_cached_form(slot);
+  stored_bytes_ += fresh.size() - slot.size();
+  slot = std::move(fresh);
+  index_locked(key, &object);
   return previous;
 }
 
@@ -117,49 +154,49 @@ SharedJson Store::erase(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return nullptr;
-  SharedJson previous = std::move(it->second);
+  SharedJson previous = from_cached_form(it->second);
+  stored_bytes_ -= it->second.size();
   objects_.erase(it);
-  index_locked(key, previous.get(), nullptr);
+  index_locked(key, nullptr);
   return previous;
 }
 
-std::vector<SharedJson> Store::replace(const std::vector<Json>& objects) {
-  std::map<std::string, SharedJson> fresh;
-  for (const auto& o : objects) fresh.emplace(object_key(o), cached_form(o));
-  std::lock_guard<std::mutex> lock(mu_);
+std::vector<SharedJson> Store::remove_locked(std::map<std::string, std::string>::iterator from,
+                                             std::map<std::string, std::string>::iterator to,
+                                             const std::map<std::string, std::string>& keep) {
   std::vector<SharedJson> removed;
-  for (auto& [k, v] : objects_)
-    if (!fresh.count(k)) {
-      index_locked(k, v.get(), nullptr);
-      removed.push_back(std::move(v));
+  for (auto it = from; it != to;) {
+    stored_bytes_ -= it->second.size();
+    if (!keep.count(it->first)) {
+      removed.push_back(from_cached_form(it->second));
+      index_locked(it->first, nullptr);
     }
-  for (const auto& [k, v] : fresh) {
-    auto old = objects_.find(k);
-    index_locked(k, old == objects_.end() ? nullptr : old->second.get(), v.get());
+    it = objects_.erase(it);
   }
-  objects_.swap(fresh);
   return removed;
+}
+
+std::vector<SharedJson> Store::replace(const std::vector<Json>& objects) {
+  return replace_namespace("", objects);
 }
 
 std::vector<SharedJson> Store::replace_namespace(const std::string& ns,
                                                  const std::vector<Json>& objects) {
-  const std::string prefix = ns + "/";
-  std::map<std::string, SharedJson> fresh;
-  for (const auto& o : objects) fresh.emplace(object_key(o), cached_form(o));
+  std::map<std::string, std::string> fresh;
+  std::vector<std::pair<std::string, const Json*>> parsed;
+  parsed.reserve(objects.size());
+  for (const auto& o : objects) {
+    std::string key = object_key(o);
+    fresh.emplace(key, cached_form(o));
+    parsed.emplace_back(std::move(key), &o);
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<SharedJson> removed;
-  for (const auto& [k, v] : fresh) {
-    auto old = objects_.find(k);
-    index_locked(k, old == objects_.end() ? nullptr : old->second.get(), v.get());
-  }
-  for (auto it = objects_.lower_bound(prefix);
-       it != objects_.end() && it->first.rfind(prefix, 0) == 0;) {
-    if (!fresh.count(it->first)) {
-      index_locked(it->first, it->second.get(), nullptr);
-      removed.push_back(std::move(it->second));
-    }
-    it = objects_.erase(it);
-  }
+  // Everything (ns empty), or the keys of one namespace: "ns/" up to "ns0" ('0' follows '/').
+  auto from = ns.empty() ? objects_.begin() : objects_.lower_bound(ns + "/");
+  auto to = ns.empty() ? objects_.end() : objects_.lower_bound(ns + "0");
+  std::vector<SharedJson> removed = remove_locked(from, to, fresh);
+  for (const auto& [key, object] : parsed) index_locked(key, object);
+  for (const auto& [k, v] : fresh) stored_bytes_ += v.size();
   objects_.merge(fresh);
   return removed;
 }

@@ -2,14 +2,17 @@
 // The informer's cache of one kind: the latest object per "namespace/name" key, safe to read
 // from many workers while the watcher writes.
 //
-// Objects are held as shared immutable JSON: a read hands out a reference (get_shared, by_index)
-// instead of a copy, and a writer replaces the pointer, so a reader keeps the version it got.
-// metadata.managedFields is dropped on the way in (as client-go's TransformFunc examples do):
-// nothing here reads it, and it is often half of an object's size.
+// Objects are held compact: the cached form serialized as MessagePack (about a fifth of the
+// parsed nlohmann::json, which spends a tree node and a heap string per field), and parsed again
+// on each read. A read hands out its own immutable copy (get_shared, by_index), so a reader keeps
+// the version it got while the watcher writes the next. metadata.managedFields is dropped on the
+// way in (as client-go's TransformFunc examples do): nothing here reads it, and it is often half
+// of an object's size.
 //
 // Indexes (as controller-runtime's field indexes): a named function maps an object to the
 // values it is found under; by_index(name, value) answers with the objects of that value without
-// visiting the rest. Add them before the first write.
+// visiting the rest. The values each object was indexed under are kept, so a write re-indexes
+// without reading the object it replaces. Add them before the first write.
 
 #include <functional>
 #include <map>
@@ -36,20 +39,24 @@ using IndexFn = std::function<std::vector<std::string>(const Json& object)>;
 
 class Store {
  public:
-  std::optional<Json> get(const std::string& key) const;  // a copy
-  SharedJson get_shared(const std::string& key) const;    // null when absent
+  std::optional<Json> get(const std::string& key) const;
+  SharedJson get_shared(const std::string& key) const;  // null when absent
   std::vector<Json> list_namespace(const std::string& ns) const;
-  // Calls `fn` on each object of a namespace without copying it; `fn` must not call back into
-  // the store (the lock is held).
+  // Calls `fn` on each object of a namespace; `fn` must not call back into the store (the lock
+  // is held). Each object is parsed for the call: prefer an index where one answers.
   void visit_namespace(const std::string& ns, const std::function<void(const Json&)>& fn) const;
   std::vector<std::string> keys() const;
   size_t size() const;
+  // The bytes the cached objects take, serialized (what the store's memory grows with).
+  size_t stored_bytes() const;
 
   // Indexes. add_index before the store is written (an index added later sees only later writes).
   void add_index(const std::string& name, IndexFn fn);
   bool has_index(const std::string& name) const;
   // The objects indexed under `value` (ordered by key); empty for an unknown index or value.
   std::vector<SharedJson> by_index(const std::string& name, const std::string& value) const;
+  // Only their keys: nothing is parsed.
+  std::vector<std::string> keys_by_index(const std::string& name, const std::string& value) const;
 
   // Writers (the informer).
   SharedJson upsert(const Json& object);  // returns the previous object, if any
@@ -64,16 +71,23 @@ class Store {
  private:
   struct Index {
     IndexFn fn;
-    std::unordered_map<std::string, std::set<std::string>> keys;  // value -> object keys
+    std::unordered_map<std::string, std::set<std::string>> keys;       // value -> object keys
+    std::unordered_map<std::string, std::vector<std::string>> values;  // object key -> values
   };
-  void index_locked(const std::string& key, const Json* old, const Json* now);
+  // Moves `key` to the values `now` is indexed under (none when `now` is null).
+  void index_locked(const std::string& key, const Json* now);
+  std::vector<SharedJson> remove_locked(std::map<std::string, std::string>::iterator from,
+                                        std::map<std::string, std::string>::iterator to,
+                                        const std::map<std::string, std::string>& keep);
 
   mutable std::mutex mu_;
-  std::map<std::string, SharedJson> objects_;  // ordered: a namespace's objects are adjacent
+  std::map<std::string, std::string> objects_;  // key -> cached form; a namespace's are adjacent
+  size_t stored_bytes_ = 0;
   std::map<std::string, Index> indexes_;
 };
 
-// What the store keeps of an object (managedFields dropped).
-SharedJson cached_form(const Json& object);
+// What the store keeps of an object (managedFields dropped), serialized; and back.
+std::string cached_form(const Json& object);
+SharedJson from_cached_form(const std::string& bytes);
 
 }  // namespace byok::runtime

@@ -1,5 +1,7 @@
 #include "reconcilers/customer_managed_key/cmk_reconciler.h"
 
+#include <stdexcept>
+
 #include <algorithm>
 #include <set>
 
@@ -49,10 +51,7 @@ std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtim
       if (o.contains("spec") && o["spec"].value("default", false))
         keys.insert(runtime::object_key(o));
     };
-    if (store.has_index(kPeerIndex))
-      for (const auto& o : store.by_index(kPeerIndex, ns)) add_claimer(*o);
-    else
-      store.visit_namespace(ns, add_claimer);
+    for (const auto& o : store.by_index(kPeerIndex, ns)) add_claimer(*o);
   }
   const runtime::Json* self = now ? now : old;
   keys.erase(runtime::object_key(*self));
@@ -69,7 +68,13 @@ CmkReconciler::CmkReconciler(kube::KubeClient& client, const runtime::Store& sto
       events_(events),
       clock_(clock),
       log_(log),
-      new_id_(std::move(new_id)) {}
+      new_id_(std::move(new_id)) {
+  // Without the index a reconcile would see no peers and settle `default` wrongly: a wiring
+  // mistake, refused at start rather than found later in a status.
+  if (!store_.has_index(kPeerIndex))
+    throw std::logic_error(std::string("the CustomerManagedKey cache lacks the index ") +
+                           kPeerIndex);
+}
 
 runtime::ReconcileResult CmkReconciler::reconcile(const std::string& key) {
   auto result = execute(key);
@@ -180,19 +185,12 @@ Result<runtime::ReconcileResult> CmkReconciler::execute(const std::string& key) 
     in.check = check_key(providers_, in.cmk);
   }
   const std::string& ns = in.cmk.meta.namespace_;
-  if (store_.has_index(kPeerIndex)) {
-    for (const auto& o : store_.by_index(kPeerIndex, ns)) in.peers.push_back(peer_from_object(*o));
-    // The CMK it replaces matters even when it claims nothing (it may already be in the index).
-    if (!in.cmk.spec.replaces.empty())
-      if (auto target = store_.get_shared(ns + "/" + in.cmk.spec.replaces);
-          target && !peer_matters(peer_from_object(*target), ""))
-        in.peers.push_back(peer_from_object(*target));
-  } else {
-    store_.visit_namespace(ns, [&](const runtime::Json& o) {
-      CmkPeer peer = peer_from_object(o);
-      if (peer_matters(peer, in.cmk.spec.replaces)) in.peers.push_back(std::move(peer));
-    });
-  }
+  for (const auto& o : store_.by_index(kPeerIndex, ns)) in.peers.push_back(peer_from_object(*o));
+  // The CMK it replaces matters even when it claims nothing (it may already be in the index).
+  if (!in.cmk.spec.replaces.empty())
+    if (auto target = store_.get_shared(ns + "/" + in.cmk.spec.replaces);
+        target && !peer_matters(peer_from_object(*target), ""))
+      in.peers.push_back(peer_from_object(*target));
   in.now = format_rfc3339(now);
   if (in.cmk.status.id.empty()) in.fresh_id = new_id_();
   CmkPlan plan = plan_cmk(in);

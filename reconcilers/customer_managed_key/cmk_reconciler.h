@@ -45,7 +45,8 @@ class CmkReconciler {
 };
 
 // The CMK cache's index of the peers that can change another CMK's plan (peer_matters: default
-// claimers and replacers), by namespace; main adds it to the cache. A reconcile reads these and
+// claimers and replacers), by namespace; main adds it to the cache, and the reconciler refuses
+// a cache without it. A reconcile reads these and
 // the CMK its spec.replaces names, not the whole namespace, so it costs O(peers that matter).
 inline constexpr char kPeerIndex[] = "cmk-peers-by-namespace";
 std::vector<std::string> peer_index_values(const runtime::Json& object);

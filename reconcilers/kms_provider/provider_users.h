@@ -11,13 +11,20 @@
 
 namespace byok::kmsprovider {
 
-// The work-queue keys of the objects in `store` (any kind with spec.providerRef) of namespace
-// `ns` that use KmsProvider `provider`.
+// The index of a users' cache (any kind with spec.providerRef) by the namespaced KmsProvider each
+// object names, "namespace/name"; a ClusterKmsProvider's users are in none. main adds it to the
+// CustomerManagedKey and ImportedKey caches, so a KmsProvider's change finds its users without
+// reading the namespace's other objects.
+inline constexpr char kProviderRefIndex[] = "by-namespaced-provider-ref";
+std::vector<std::string> provider_ref_index_values(const runtime::Json& object);
+
+// The work-queue keys of the objects in `store` of namespace `ns` that use KmsProvider
+// `provider` (from the index).
 std::vector<std::string> objects_using_provider(const runtime::Store& store, const std::string& ns,
                                                 const std::string& provider);
 // For a controller's watches(kms_providers(), ...): a KmsProvider's change wakes the objects of
 // `users` that use it. A status-only change (same generation) wakes nobody: nothing they depend
-// on moved.
+// on moved. Refuses (std::logic_error) a cache without the index.
 runtime::MapFn users_of_provider(const runtime::Store& users);
 
 }  // namespace byok::kmsprovider

@@ -43,10 +43,10 @@ class ScopedEnv {
 
 // A self-signed CA that signed nothing the apiserver presents.
 std::string unrelated_ca_pem(const std::filesystem::path& dir) {
-  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-                          "-subj /CN=unrelated-test-ca -days 1 -keyout '" +
-                          (dir / "ca.key").string() + "' -out '" + (dir / "ca.crt").string() +
-                          "' 2>/dev/null";
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+      "-subj /CN=unrelated-test-ca -days 1 -keyout '" +
+      (dir / "ca.key").string() + "' -out '" + (dir / "ca.crt").string() + "' 2>/dev/null";
   REQUIRE(std::system(cmd.c_str()) == 0);
   auto pem = read_file_capped((dir / "ca.crt").string(), 64 * 1024);
   REQUIRE(pem);
@@ -60,12 +60,9 @@ TEST_CASE("the apiserver client trusts the kubeconfig's CA, not the system's roo
   auto config = kube::load_kubeconfig(testing::kubeconfig_path());
   REQUIRE(config);
   REQUIRE_FALSE(config->ca_pem.empty());
-  auto dir = std::filesystem::temp_directory_path() /
-             ("byok-trust-" + std::to_string(::getpid()));
+  auto dir = std::filesystem::temp_directory_path() / ("byok-trust-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  {
-    std::ofstream(dir / "system-roots.pem") << config->ca_pem;
-  }
+  { std::ofstream(dir / "system-roots.pem") << config->ca_pem; }
   ScopedEnv roots("SSL_CERT_FILE", (dir / "system-roots.pem").string());
 
   SECTION("with the cluster's CA, a request succeeds") {

@@ -216,6 +216,7 @@ TEST_CASE("only changes that matter to peers re-queue them", "[cmk][related]") {
     return j;
   };
   runtime::Store store;
+  store.add_index(kPeerIndex, peer_index_values);
   store.upsert(obj("d1", true, "", "1"));
   store.upsert(obj("d2", true, "", "1"));
   store.upsert(obj("x", false, "", "1"));

@@ -18,16 +18,23 @@ using Json = nlohmann::json;
 
 namespace {
 
-struct World {
-  testing::FakeKubeClient api;
-  runtime::Store store;
-  runtime::Store provider_store;  // stays empty: no KmsProvider exists
-  kmsprovider::ProviderRegistry registry{
+// A registry whose KMSes are never reached in these tests.
+kmsprovider::ProviderRegistry no_kms_registry(kube::KubeClient& api) {
+  return kmsprovider::ProviderRegistry{
       api,
       [](const kms::ProviderConfig&) -> Result<kms::ProviderHandle> {
         return make_error(ErrorKind::Internal, "no KMS in this test");
       },
       kmsprovider::ProviderTrust{}};
+}
+
+struct World {
+  testing::FakeKubeClient api;
+  runtime::Store store;
+  // The index goes in before the reconciler is built (which refuses a store without it).
+  bool indexed = (store.add_index(cmk::kPeerIndex, cmk::peer_index_values), true);
+  runtime::Store provider_store;  // stays empty: no KmsProvider exists
+  kmsprovider::ProviderRegistry registry = no_kms_registry(api);
   testing::RecordedEvents events;
   std::ostringstream log_lines;
   Logger log{log_lines};
@@ -36,8 +43,7 @@ struct World {
   cmk::CmkReconciler reconciler{
       api, store, registry, events, clock, log, [this] { return "id-" + std::to_string(++ids); }};
 
-  explicit World(bool indexed = true) {
-    if (indexed) store.add_index(cmk::kPeerIndex, cmk::peer_index_values);
+  World() {
     registry.use_cache(provider_store);
     clock.wall = SystemTime{} + std::chrono::hours(24 * 365 * 56);
   }
@@ -97,26 +103,35 @@ TEST_CASE("a reconcile of an unchanged CMK makes no apiserver writes and no Even
   CHECK(w.events.events.size() == events_before);
 }
 
-TEST_CASE("the peer index finds the default claimers and the replaced CMK the scan found",
-          "[cmk][scale]") {
-  for (bool indexed : {true, false}) {
-    INFO("indexed " << indexed);
-    World w(indexed);
-    w.add("first", "2026-01-01T00:00:00Z", true);
-    w.add("plain", "2026-01-02T00:00:00Z");  // claims nothing: not in the index
-    w.add("new", "2026-01-03T00:00:00Z", true, "plain");
-    for (const char* n : {"first", "plain", "new"}) w.settle(n);
-    CHECK(w.status("plain").value("status", "") == "old");  // replaced by "new"
-    CHECK(w.status("first").value("status", "") == "current");
-    CHECK(w.status("first").value("default", true) == false);  // "new" is the newer claimer
-    CHECK(w.status("new").value("default", false) == true);
-    // "new" found the CMK it replaces although that one is in no index.
-    bool superseding = false;
-    for (const auto& c : w.status("new").value("conditions", Json::array()))
-      if (c.value("type", "") == "Replacing")
-        superseding = c.value("status", "") == "True" && c.value("reason", "") == "Superseding";
-    CHECK(superseding);
-  }
+TEST_CASE("the peer index finds the default claimers and the replaced CMK", "[cmk][scale]") {
+  World w;
+  w.add("first", "2026-01-01T00:00:00Z", true);
+  w.add("plain", "2026-01-02T00:00:00Z");  // claims nothing: not in the index
+  w.add("new", "2026-01-03T00:00:00Z", true, "plain");
+  for (const char* n : {"first", "plain", "new"}) w.settle(n);
+  CHECK(w.status("plain").value("status", "") == "old");  // replaced by "new"
+  CHECK(w.status("first").value("status", "") == "current");
+  CHECK(w.status("first").value("default", true) == false);  // "new" is the newer claimer
+  CHECK(w.status("new").value("default", false) == true);
+  // "new" found the CMK it replaces although that one is in no index.
+  bool superseding = false;
+  for (const auto& c : w.status("new").value("conditions", Json::array()))
+    if (c.value("type", "") == "Replacing")
+      superseding = c.value("status", "") == "True" && c.value("reason", "") == "Superseding";
+  CHECK(superseding);
+}
+
+TEST_CASE("a CMK reconciler refuses a cache without its peer index", "[cmk][scale]") {
+  testing::FakeKubeClient api;
+  runtime::Store bare;
+  auto registry = no_kms_registry(api);
+  testing::RecordedEvents events;
+  std::ostringstream lines;
+  Logger log{lines};
+  kms::testing::SettableClock clock;
+  CHECK_THROWS_WITH(
+      (cmk::CmkReconciler{api, bare, registry, events, clock, log, [] { return "id"; }}),
+      Catch::Contains(cmk::kPeerIndex));
 }
 
 TEST_CASE("the peer index holds default claimers and replacers only, by namespace",

@@ -13,6 +13,7 @@ TEST_CASE("a KmsProvider's users are the objects of its namespace that name it i
     return j;
   };
   runtime::Store store;
+  store.add_index(kmsprovider::kProviderRefIndex, kmsprovider::provider_ref_index_values);
   store.upsert(obj("team-a", "k1", "aws"));
   store.upsert(obj("team-a", "k2", "gcp"));
   store.upsert(obj("team-a", "k3", ""));     // no providerRef
@@ -23,4 +24,20 @@ TEST_CASE("a KmsProvider's users are the objects of its namespace that name it i
   CHECK(kmsprovider::objects_using_provider(store, "team-b", "aws") ==
         std::vector<std::string>{"team-b/k4"});
   CHECK(kmsprovider::objects_using_provider(store, "team-a", "oci").empty());
+  store.upsert(obj("team-a", "k1", "gcp"));  // moved to another KmsProvider
+  CHECK(kmsprovider::objects_using_provider(store, "team-a", "aws") ==
+        std::vector<std::string>{"team-a/k5"});
+  store.erase("team-a/k5");
+  CHECK(kmsprovider::objects_using_provider(store, "team-a", "aws").empty());
+}
+
+TEST_CASE("a KmsProvider's users are found only through the index, which must be there",
+          "[kmsprovider]") {
+  runtime::Store bare;
+  CHECK_THROWS_WITH(kmsprovider::users_of_provider(bare),
+                    Catch::Contains(kmsprovider::kProviderRefIndex));
+  nlohmann::json cluster_ref = {
+      {"metadata", {{"namespace", "team-a"}, {"name", "k"}}},
+      {"spec", {{"providerRef", {{"name", "aws"}, {"kind", "ClusterKmsProvider"}}}}}};
+  CHECK(kmsprovider::provider_ref_index_values(cluster_ref).empty());
 }
