@@ -27,11 +27,6 @@
 // controllers' ratios are against the mean of the two, and the drift between them says how much
 // the shared machine moved during the run.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -54,9 +49,11 @@
 #include "controller/runtime/events.h"
 #include "reconcilers/customer_managed_key/cmk_types.h"
 #include "reconcilers/kms_provider/kms_provider_types.h"
+#include "tests/harness/bench_support.h"
 #include "tests/harness/cluster.h"
 #include "tests/harness/http_get.h"
 #include "tests/harness/operator_process.h"
+#include "tests/harness/server_env.h"
 
 namespace kube = byok::kube;
 namespace testing = byok::testing;
@@ -88,19 +85,8 @@ Json cmk(int i) {
       {"spec", {{"provider", "aws"}, {"resource", kResource}, {"providerRef", {{"name", "aws"}}}}}};
 }
 
-std::unique_ptr<kube::RestKubeClient> connect(const std::string& kubeconfig) {
-  auto cfg = kube::load_kubeconfig(kubeconfig);
-  if (!cfg) throw std::runtime_error(cfg.error().message);
-  return std::make_unique<kube::RestKubeClient>(*cfg);
-}
-
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// The audit log's timestamp format (metav1.MicroTime), so windows compare as strings.
-std::string now_micro() {
-  return byok::runtime::format_micro_time(std::chrono::system_clock::now());
 }
 
 long proc_status_kib(int pid, const char* field) {
@@ -109,27 +95,6 @@ long proc_status_kib(int pid, const char* field) {
   while (std::getline(in, line))
     if (line.rfind(field, 0) == 0) return std::stol(line.substr(std::string(field).size()));
   return -1;
-}
-
-// The machine is shared: the 1-minute load average, printed with each side's time.
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one;
-  in >> one;
-  return one;
-}
-
-int free_port() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(s);
-  return port;
 }
 
 // Samples a process's VmRSS every 100 ms: the peak seen, and the latest.
@@ -156,160 +121,9 @@ class RssSampler {
   std::thread thread_;
 };
 
-// Watches a namespace (as the admin, uncounted) and notes the moment N objects are `current`.
-// One watch for every side, so each puts the same extra load on the apiserver.
-class CurrentWatch {
- public:
-  CurrentWatch(const std::string& kubeconfig, std::string ns, int n)
-      : client_(connect(kubeconfig)), ns_(std::move(ns)), n_(n) {
-    auto list = kube::list_all(*client_, kCmk, ns_);
-    if (!list) throw std::runtime_error("listing " + ns_ + ": " + list.error().message);
-    rv_ = list->resource_version;
-    thread_ = std::thread([this] { run(); });
-  }
-  ~CurrentWatch() {
-    stop_.request_stop();
-    thread_.join();
-  }
-  // Waits until all N are current or `timeout` passes; the time all were, or nullopt.
-  std::optional<Clock::time_point> wait(std::chrono::seconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, timeout, [this] { return all_at_.has_value(); });
-    return all_at_;
-  }
-  int current() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return static_cast<int>(current_.size());
-  }
-
- private:
-  void run() {
-    while (!stop_.stop_requested()) {
-      kube::WatchOptions o;
-      o.resource_version = rv_;
-      o.timeout = std::chrono::seconds(60);
-      auto st = client_->watch(
-          kCmk, ns_, o,
-          [this](const kube::WatchEvent& e) {
-            const auto& md = e.object.value("metadata", Json::object());
-            if (md.contains("resourceVersion")) rv_ = md.value("resourceVersion", rv_);
-            if (e.type != "ADDED" && e.type != "MODIFIED") return true;
-            bool cur =
-                e.object.contains("status") && e.object["status"].value("status", "") == "current";
-            std::lock_guard<std::mutex> lock(mu_);
-            if (cur) current_.insert(md.value("name", ""));
-            if (!all_at_ && static_cast<int>(current_.size()) >= n_) {
-              all_at_ = Clock::now();
-              cv_.notify_all();
-            }
-            return true;
-          },
-          stop_);
-      if (!st && st.error().kind == byok::ErrorKind::Gone) {
-        // Relist: the objects the bench counts only ever become current, so adding is enough.
-        auto list = kube::list_all(*client_, kCmk, ns_);
-        if (list) {
-          rv_ = list->resource_version;
-          std::lock_guard<std::mutex> lock(mu_);
-          for (const auto& o : list->items)
-            if (o.contains("status") && o["status"].value("status", "") == "current")
-              current_.insert(o["metadata"].value("name", ""));
-        }
-      } else if (!st) {
-        stop_.wait_for(std::chrono::milliseconds(200));
-      }
-    }
-  }
-  std::unique_ptr<kube::RestKubeClient> client_;
-  std::string ns_;
-  int n_;
-  std::string rv_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::set<std::string> current_;
-  std::optional<Clock::time_point> all_at_;
-  byok::StopSignal stop_;
-  std::thread thread_;
-};
-
-// Runs fn(client, i) for i in [0, n) on `threads` threads, each with a client of `kubeconfig`.
-void parallel_for(const std::string& kubeconfig, int n, int threads,
-                  const std::function<void(kube::KubeClient&, int)>& fn) {
-  std::atomic<int> next{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&] {
-      auto client = connect(kubeconfig);
-      for (int i; (i = next++) < n;) fn(*client, i);
-    });
-  for (auto& th : pool) th.join();
-}
-
-// Requests of one user in the audit log (and its rotated files), by "verb resource[/sub]".
-struct AuditCounts {
-  std::map<std::string, long> by_kind;
-  long total = 0, writes = 0;
-};
-
-AuditCounts count_audit(const std::string& dir, const std::string& user, const std::string& from,
-                        const std::string& to) {
-  AuditCounts out;
-  std::set<std::string> seen;  // a watch logs ResponseStarted and ResponseComplete
-  const std::string needle = "\"" + user + "\"";
-  for (const auto& f : std::filesystem::directory_iterator(dir)) {
-    std::string name = f.path().filename().string();
-    if (name.rfind("audit", 0) != 0 || f.path().extension() != ".log") continue;
-    std::ifstream in(f.path());
-    for (std::string line; std::getline(in, line);) {
-      if (line.find(needle) == std::string::npos) continue;
-      Json e = Json::parse(line, nullptr, false);
-      if (e.is_discarded() || e["user"].value("username", "") != user) continue;
-      std::string at = e.value("requestReceivedTimestamp", "");
-      if (at < from || at >= to || !seen.insert(e.value("auditID", "")).second) continue;
-      std::string verb = e.value("verb", "");
-      const auto& ref = e.value("objectRef", Json::object());
-      std::string what = ref.value("resource", e.value("requestURI", ""));
-      if (ref.contains("subresource")) what += "/" + ref.value("subresource", "");
-      out.by_kind[verb + " " + what]++;
-      out.total++;
-      if (verb == "create" || verb == "update" || verb == "patch" || verb == "delete" ||
-          verb == "deletecollection")
-        out.writes++;
-    }
-  }
-  return out;
-}
-
-void print_audit(const char* who, const AuditCounts& a, int n) {
-  std::printf("  %s apiserver requests: %ld (%.2f per object, %ld writes = %.2f per object)\n", who,
-              a.total, static_cast<double>(a.total) / n, a.writes,
-              static_cast<double>(a.writes) / n);
-  for (const auto& [k, v] : a.by_kind)
-    std::printf("      %-44s %8ld  %6.2f/object\n", k.c_str(), v, static_cast<double>(v) / n);
-}
-
-// A ServiceAccount with cluster-admin (the bench measures requests, not RBAC) and a kubeconfig.
-std::string identity(kube::KubeClient& admin, const std::string& ns, const std::string& name,
-                     const std::string& dir) {
-  const kube::ResourceType service_accounts{"", "v1", "serviceaccounts", "ServiceAccount", true};
-  const kube::ResourceType bindings{"rbac.authorization.k8s.io", "v1", "clusterrolebindings",
-                                    "ClusterRoleBinding", false};
-  auto sa = admin.create(
-      service_accounts, ns,
-      {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", name}}}});
-  if (!sa) throw std::runtime_error("ServiceAccount " + name + ": " + sa.error().message);
-  auto b = admin.create(
-      bindings, "",
-      {{"apiVersion", "rbac.authorization.k8s.io/v1"},
-       {"kind", "ClusterRoleBinding"},
-       {"metadata", {{"name", ns + "-" + name}}},
-       {"roleRef",
-        {{"apiGroup", "rbac.authorization.k8s.io"},
-         {"kind", "ClusterRole"},
-         {"name", "cluster-admin"}}},
-       {"subjects", {{{"kind", "ServiceAccount"}, {"name", name}, {"namespace", ns}}}}});
-  if (!b) throw std::runtime_error("ClusterRoleBinding for " + name + ": " + b.error().message);
-  return testing::service_account_kubeconfig(admin, ns, name, dir + "/" + name + ".kubeconfig");
+// `current`: what the bench's watch (as the admin, uncounted) waits for.
+bool is_current(const Json& o) {
+  return o.contains("status") && o["status"].value("status", "") == "current";
 }
 
 // The status the operator applies to a bench object: current, KeyVerified and Ready False with
@@ -342,7 +156,7 @@ Json bench_event(const Json& regarding, const std::string& ns, const char* type,
   return {{"apiVersion", "events.k8s.io/v1"},
           {"kind", "Event"},
           {"metadata", {{"name", md.value("name", "") + "." + suffix}, {"namespace", ns}}},
-          {"eventTime", now_micro()},
+          {"eventTime", testing::now_micro()},
           {"reportingController", "byok.dev/bench-ceiling"},
           {"reportingInstance", "bench"},
           {"action", action},
@@ -362,7 +176,7 @@ struct CeilingRun {
   double seconds = 0;
   bool complete = false;
   int failures = 0;
-  AuditCounts audit;
+  testing::AuditCounts audit;
 };
 
 // Creators (the admin, as for the controllers) hand each created object to `workers` threads
@@ -371,25 +185,26 @@ CeilingRun run_ceiling(kube::KubeClient& admin, const Options& o, const std::str
                        const std::string& audit_dir, const std::string& user) {
   CeilingRun r;
   std::string ns = testing::create_namespace(admin, "bench-ceiling");
-  CurrentWatch watch(testing::kubeconfig_path(), ns, o.n);
+  testing::ReachedWatch watch(testing::kubeconfig_path(), kCmk, ns, o.n, is_current);
   std::mutex mu;
   std::condition_variable cv;
   std::deque<std::pair<int, Json>> created;
   int creators_left = o.workers;
   std::atomic<int> failures{0};
-  const std::string from = now_micro();
+  const std::string from = testing::now_micro();
   auto t0 = Clock::now();
   std::thread creators([&] {
-    parallel_for(testing::kubeconfig_path(), o.n, o.workers, [&](kube::KubeClient& c, int i) {
-      auto made = c.create(kCmk, ns, cmk(i));
-      if (!made) {
-        failures++;
-        return;
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      created.emplace_back(i, std::move(*made));
-      cv.notify_one();
-    });
+    testing::parallel_for(testing::kubeconfig_path(), o.n, o.workers,
+                          [&](kube::KubeClient& c, int i) {
+                            auto made = c.create(kCmk, ns, cmk(i));
+                            if (!made) {
+                              failures++;
+                              return;
+                            }
+                            std::lock_guard<std::mutex> lock(mu);
+                            created.emplace_back(i, std::move(*made));
+                            cv.notify_one();
+                          });
     std::lock_guard<std::mutex> lock(mu);
     creators_left = 0;
     cv.notify_all();
@@ -397,7 +212,7 @@ CeilingRun run_ceiling(kube::KubeClient& admin, const Options& o, const std::str
   std::vector<std::thread> workers;
   for (int t = 0; t < o.workers; ++t)
     workers.emplace_back([&] {
-      auto client = connect(sa_kubeconfig);
+      auto client = testing::connect(sa_kubeconfig);
       kube::KubeClient* c = client.get();  // the interface carries the default arguments
       for (;;) {
         std::pair<int, Json> item;
@@ -452,7 +267,7 @@ CeilingRun run_ceiling(kube::KubeClient& admin, const Options& o, const std::str
   r.complete = all.has_value();
   r.seconds = std::chrono::duration<double>((all ? *all : Clock::now()) - t0).count();
   r.failures = failures;
-  r.audit = count_audit(audit_dir, user, from, now_micro());
+  r.audit = testing::count_audit(audit_dir, user, from, testing::now_micro());
   return r;
 }
 
@@ -461,7 +276,7 @@ struct ControllerRun {
   bool complete = false;
   int current = 0, failures = 0;
   long base_kib = -1, peak_kib = -1, steady_kib = -1;
-  AuditCounts audit, idle;
+  testing::AuditCounts audit, idle;
   double kms_busy = -1, kms_idle = -1;  // KMS calls (operator's /metrics) while busy, idle
 };
 
@@ -479,26 +294,27 @@ ControllerRun run_controller(
     int metrics_port, const std::string& audit_dir, const std::string& user) {
   ControllerRun r;
   std::string ns = testing::create_namespace(admin, prefix);
-  const std::string from = now_micro();
+  const std::string from = testing::now_micro();
   auto proc = start(ns);
   RssSampler rss(proc->pid());
   std::this_thread::sleep_for(std::chrono::seconds(2));  // listed its empty namespace
   if (!proc->running()) throw std::runtime_error(prefix + ": the controller exited at start");
   r.base_kib = rss.now_kib();
-  CurrentWatch watch(testing::kubeconfig_path(), ns, o.n);
+  testing::ReachedWatch watch(testing::kubeconfig_path(), kCmk, ns, o.n, is_current);
   std::atomic<int> failures{0};
   auto t0 = Clock::now();
-  parallel_for(testing::kubeconfig_path(), o.n, o.workers, [&](kube::KubeClient& c, int i) {
-    if (!c.create(kCmk, ns, cmk(i)).ok()) failures++;
-  });
+  testing::parallel_for(testing::kubeconfig_path(), o.n, o.workers,
+                        [&](kube::KubeClient& c, int i) {
+                          if (!c.create(kCmk, ns, cmk(i)).ok()) failures++;
+                        });
   r.created_seconds = seconds_since(t0);
   auto all = watch.wait(std::chrono::seconds(o.timeout_seconds));
   r.complete = all.has_value();
-  r.current = watch.current();
+  r.current = watch.reached();
   r.seconds = std::chrono::duration<double>((all ? *all : Clock::now()) - t0).count();
   r.failures = failures;
   std::this_thread::sleep_for(std::chrono::seconds(5));  // let the last Events and requeues land
-  const std::string idle_from = now_micro();
+  const std::string idle_from = testing::now_micro();
   r.kms_busy = kms_calls(metrics_port);
   r.steady_kib = rss.now_kib();
   if (r.complete) {
@@ -506,13 +322,13 @@ ControllerRun run_controller(
     double after = kms_calls(metrics_port);
     r.kms_idle = after >= 0 && r.kms_busy >= 0 ? after - r.kms_busy : -1;
   }
-  const std::string idle_to = now_micro();
+  const std::string idle_to = testing::now_micro();
   r.peak_kib = rss.peak_kib();
   proc->terminate();
   // Let the audit backend flush what the controller did last.
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  r.audit = count_audit(audit_dir, user, from, idle_from);
-  r.idle = count_audit(audit_dir, user, idle_from, idle_to);
+  r.audit = testing::count_audit(audit_dir, user, from, idle_from);
+  r.idle = testing::count_audit(audit_dir, user, idle_from, idle_to);
   return r;
 }
 
@@ -529,7 +345,7 @@ void print_controller(const char* who, const ControllerRun& r, const Options& o,
       " -> %.0f bytes per object above base (steady)\n",
       r.base_kib / 1024.0, r.peak_kib / 1024.0, r.steady_kib / 1024.0,
       1024.0 * (r.steady_kib - r.base_kib) / o.n);
-  print_audit("busy (start to all current + 5 s)", r.audit, o.n);
+  testing::print_audit("busy (start to all current + 5 s)", r.audit, o.n);
   if (r.complete) {
     std::printf("  idle window %d s (resync %d s): %ld apiserver requests, %ld writes",
                 o.idle_seconds, o.resync_seconds, r.idle.total, r.idle.writes);
@@ -591,14 +407,14 @@ int main(int argc, char** argv) {
   const std::string dir = std::filesystem::temp_directory_path() / ids;
   std::filesystem::create_directories(dir);
   auto user = [&](const char* sa) { return "system:serviceaccount:" + ids + ":" + sa; };
-  const std::string ceiling_kc = identity(*admin, ids, "ceiling", dir);
-  const std::string operator_kc = identity(*admin, ids, "operator", dir);
-  const std::string peer_kc = o.peer.empty() ? "" : identity(*admin, ids, "peer", dir);
+  const std::string ceiling_kc = testing::identity(*admin, ids, "ceiling", dir);
+  const std::string operator_kc = testing::identity(*admin, ids, "operator", dir);
+  const std::string peer_kc = o.peer.empty() ? "" : testing::identity(*admin, ids, "peer", dir);
 
   std::printf("objects %d, workers %d, idle window %d s, resync %d s\n", o.n, o.workers,
               o.idle_seconds, o.resync_seconds);
   std::fflush(stdout);
-  const int port = free_port();
+  const int port = testing::free_loopback_port();
   auto run_operator = [&] {
     return run_controller(
         *admin, o, "bench-operator",
@@ -634,7 +450,7 @@ int main(int argc, char** argv) {
       throw std::runtime_error("--only takes operator or peer");
     ControllerRun r = o.only == "peer" ? run_peer() : run_operator();
     print_controller(o.only == "peer" ? "peer (controller-runtime)" : "operator", r, o, 0);
-    std::printf("  (load %s)\n", load_average().c_str());
+    std::printf("  (load %s)\n", testing::load_average().c_str());
     return r.complete ? 0 : 1;
   }
   {
@@ -644,21 +460,21 @@ int main(int argc, char** argv) {
   }
   CeilingRun ceiling = run_ceiling(*admin, o, ceiling_kc, audit_dir, user("ceiling"));
   std::printf("ceiling (plain client): %.2f s  (%.0f objects/s; failures %d; load %s)%s\n",
-              ceiling.seconds, o.n / ceiling.seconds, ceiling.failures, load_average().c_str(),
-              ceiling.complete ? "" : "  INCOMPLETE");
-  print_audit("ceiling", ceiling.audit, o.n);
+              ceiling.seconds, o.n / ceiling.seconds, ceiling.failures,
+              testing::load_average().c_str(), ceiling.complete ? "" : "  INCOMPLETE");
+  testing::print_audit("ceiling", ceiling.audit, o.n);
   std::fflush(stdout);
 
   ControllerRun op = run_operator();
   print_controller("operator", op, o, ceiling.seconds);
-  std::printf("  (load %s)\n", load_average().c_str());
+  std::printf("  (load %s)\n", testing::load_average().c_str());
   std::fflush(stdout);
 
   std::optional<ControllerRun> peer;
   if (!o.peer.empty()) {
     peer = run_peer();
     print_controller("peer (controller-runtime)", *peer, o, ceiling.seconds);
-    std::printf("  (load %s)\n", load_average().c_str());
+    std::printf("  (load %s)\n", testing::load_average().c_str());
     std::fflush(stdout);
   }
 
@@ -668,7 +484,7 @@ int main(int argc, char** argv) {
     std::printf("ceiling again (after):  %.2f s  (%.0f objects/s; drift %+.0f%%; load %s)%s\n",
                 again->seconds, o.n / again->seconds,
                 100.0 * (again->seconds - ceiling.seconds) / ceiling.seconds,
-                load_average().c_str(), again->complete ? "" : "  INCOMPLETE");
+                testing::load_average().c_str(), again->complete ? "" : "  INCOMPLETE");
   }
   // The controllers ran between the two ceilings: compare with their mean.
   const double ceil_s = again ? (ceiling.seconds + again->seconds) / 2 : ceiling.seconds;
