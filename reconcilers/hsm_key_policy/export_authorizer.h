@@ -1,7 +1,9 @@
 #pragma once
-// Asks the cluster, at the moment of asking, whether an HSM key may be exported: reads every
-// HsmKeyPolicy and the namespace's labels (no cache, so a policy removed or a namespace
-// relabelled stops the very next wrap) and applies hsm_key_policy.h's rules.
+// Asks the cluster, at the moment of asking, whether an HSM key may be exported, and applies
+// hsm_key_policy.h's rules. The namespace's labels and the granting policy are read fresh (no
+// cache, so a policy removed or narrowed, or a namespace relabelled, stops the very next wrap);
+// the other policies are only candidates, from the apiserver's watch cache, since a grant is
+// all policies can give: one missed there refuses and is found on the retry.
 //
 // The refusal is one error, PermissionDenied, with one message built only from what the
 // ImportedKey itself says: whether the key exists, has another type, or another policy exists

@@ -1,0 +1,76 @@
+// The export authorizer takes its candidate policies from the apiserver's watch cache and reads
+// the granting one fresh: a stale cache can delay a new grant (refused, found on the retry) but
+// never keep a removed or narrowed one alive.
+
+#include <catch2/catch.hpp>
+
+#include "controller/kube/resource.h"
+#include "reconcilers/hsm_key_policy/export_authorizer.h"
+#include "tests/unit/support/fake_kube_client.h"
+
+using namespace byok;
+using Json = nlohmann::json;
+
+namespace {
+
+// An apiserver whose watch cache answers HsmKeyPolicy lists with `cached` once it is set.
+struct StaleCache : testing::FakeKubeClient {
+  std::optional<Json> cached;
+  std::vector<std::string> list_versions;
+  Result<Json> list(const kube::ResourceType& t, const std::string& ns,
+                    const kube::ListOptions& o) override {
+    list_versions.push_back(o.resource_version);
+    if (cached && t.plural == hsmpolicy::hsm_key_policies().plural) return *cached;
+    return FakeKubeClient::list(t, ns, o);
+  }
+};
+
+Json policy(const std::string& name, const std::string& key_pattern) {
+  return {{"metadata", {{"name", name}}},
+          {"spec",
+           {{"namespaceSelector", {{"matchLabels", {{"kubernetes.io/metadata.name", "team"}}}}},
+            {"keys", {{{"label", key_pattern}}}},
+            {"destinations", {{{"clusterKmsProvider", "vault"}}}}}}};
+}
+
+hsmpolicy::ExportAsk ask() {
+  hsmpolicy::ExportAsk a;
+  a.ns = "team";
+  a.key = "payments-key";
+  a.destination = kmsprovider::ProviderRef{"ClusterKmsProvider", "vault"};
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("export authorizer: candidates from the watch cache, the grant read fresh",
+          "[hsmpolicy][authorizer]") {
+  StaleCache api;
+  api.put(kube::resources::namespaces(),
+          {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
+  api.put(hsmpolicy::hsm_key_policies(), policy("allow-team", "payments-*"));
+  hsmpolicy::ExportAuthorizer authorizer{api};
+
+  auto granted = authorizer.authorize(ask());
+  REQUIRE(granted);
+  CHECK(granted->policy == "allow-team");
+  CHECK(api.list_versions == std::vector<std::string>{"0"});  // served by the watch cache
+
+  // The cache still lists the policy after it was removed: the fresh read refuses.
+  api.cached = api.list(hsmpolicy::hsm_key_policies(), "", {}).value();
+  REQUIRE(api.remove(hsmpolicy::hsm_key_policies(), "", "allow-team", ""));
+  auto removed = authorizer.authorize(ask());
+  REQUIRE_FALSE(removed);
+  CHECK(removed.error().kind == ErrorKind::PermissionDenied);
+
+  // Narrowed to other keys while the cache still has the old spec: refused.
+  api.put(hsmpolicy::hsm_key_policies(), policy("allow-team", "other-*"));
+  CHECK_FALSE(authorizer.authorize(ask()));
+
+  // A grant the cache has not seen yet refuses (fails closed) until the cache catches up.
+  api.put(hsmpolicy::hsm_key_policies(), policy("allow-team", "payments-*"));
+  api.cached = Json{{"metadata", {{"resourceVersion", "1"}}}, {"items", Json::array()}};
+  CHECK_FALSE(authorizer.authorize(ask()));
+  api.cached.reset();
+  CHECK(authorizer.authorize(ask()));
+}
