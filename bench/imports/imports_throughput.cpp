@@ -130,7 +130,8 @@ Calls read_calls(const std::string& exposition) {
 // (one response entry per request, by operation and path with the key name left out).
 class ServerLog {
  public:
-  ServerLog(std::string server, std::string path) : server_(std::move(server)), path_(std::move(path)) {}
+  ServerLog(std::string server, std::string path)
+      : server_(std::move(server)), path_(std::move(path)) {}
   std::uintmax_t mark() const {
     std::error_code ec;
     auto size = std::filesystem::file_size(path_, ec);
@@ -181,7 +182,7 @@ struct SideRun {
   int done = 0, failed = 0;
   std::string first_error;
   Calls calls;
-  std::map<std::string, long> http;  // the server's own count
+  std::map<std::string, long> http;               // the server's own count
   std::optional<testing::AuditCounts> apiserver;  // the operator's requests (its ServiceAccount)
   std::string load_before, load_after;
   double cpu_seconds = -1;  // the baseline's threads / the operator process, user + system
@@ -288,8 +289,8 @@ SideRun run_baseline(const Options& o, int n, const std::string& server, const S
   auto operator_hsm = byok::importedkey::OperatorHsm::from_environment("", logger, &registry);
   if (!operator_hsm) throw std::runtime_error("HSM: " + operator_hsm.error().message);
   byok::RealClock clock;
-  auto handle = byok::kms::make_provider(testing::provider_config_from_env(server), clock,
-                                         &registry);
+  auto handle =
+      byok::kms::make_provider(testing::provider_config_from_env(server), clock, &registry);
   if (!handle) throw std::runtime_error(server + " client: " + handle.error().message);
   const std::string ns = "bench-" + tag + "-" + byok::random_uuid().substr(0, 8);
   const auto from = log.mark();
@@ -330,8 +331,8 @@ bool imported_and_ready(const Json& o) {
   return st.value("imported", false) && testing::condition_field(st, "Ready", "status") == "True";
 }
 
-// The operator runs as ServiceAccount `operator-<server>` of its namespace, so the apiserver's audit
-// log (in `audit_dir`) counts its requests.
+// The operator runs as ServiceAccount `operator-<server>` of its namespace, so the apiserver's
+// audit log (in `audit_dir`) counts its requests.
 SideRun run_operator(byok::kube::KubeClient& admin, const Options& o, const std::string& server,
                      const ServerLog& log, const std::string& log_dir,
                      const std::string& audit_dir) {
@@ -348,8 +349,7 @@ SideRun run_operator(byok::kube::KubeClient& admin, const Options& o, const std:
   auto op = testing::start_operator(
       ns, op_log,
       {"--kubeconfig", kubeconfig, "--workers", std::to_string(o.concurrency), "--resync-seconds",
-       "600",
-       "--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port),
+       "600", "--metrics-bind-address", "127.0.0.1:" + std::to_string(metrics_port),
        "--health-probe-bind-address", "127.0.0.1:" + std::to_string(probe_port)});
   if (!testing::wait_until([&] { return testing::http_get(probe_port, "/readyz").status == 200; },
                            std::chrono::seconds(60)))
@@ -402,7 +402,8 @@ void print_calls(const char* who, const SideRun& r, int n) {
   std::printf(" ; %.0f failed), HSM calls %.2f/key (", c.kms_failed, c.hsm_total / n);
   for (const auto& [op, v] : c.hsm) std::printf(" %s %.2f", op.c_str(), v / n);
   std::printf(" ; %.0f failed)\n", c.hsm_failed);
-  std::printf("              server saw %.2f HTTP requests/key:", static_cast<double>(total(r.http)) / n);
+  std::printf("              server saw %.2f HTTP requests/key:",
+              static_cast<double>(total(r.http)) / n);
   for (const auto& [what, v] : r.http)
     std::printf(" [%s] %.2f", what.c_str(), static_cast<double>(v) / n);
   std::printf("\n              time in KMS calls %.2f s, in HSM calls %.2f s (summed over threads)",
@@ -485,7 +486,8 @@ int main(int argc, char** argv) {
   Options o = parse(argc, argv);
   auto admin = testing::connect_from_env();
   const char* audit_env = std::getenv("BYOK_AUDIT_LOG");
-  if (!audit_env) throw std::runtime_error("BYOK_AUDIT_LOG is not set: run through bench/imports/run.sh");
+  if (!audit_env)
+    throw std::runtime_error("BYOK_AUDIT_LOG is not set: run through bench/imports/run.sh");
   const std::string audit_dir = std::filesystem::path(audit_env).parent_path().string();
 
   // One fresh token for the run; every side wraps the same N keys (sensitive, extractable only
@@ -507,11 +509,11 @@ int main(int argc, char** argv) {
   const char* kept = std::getenv("BYOK_BENCH_LOG_DIR");  // the operators' logs, kept after the run
   const std::string log_dir = kept && *kept ? kept : token.dir();
 
-  std::printf("ImportedKeys %d, concurrency %d (baseline threads = operator workers), key type %s,"
-              " HSM %s (%s)\n",
-              o.n, o.concurrency, o.key_type.c_str(),
-              byok::hsm::test::TestToken::manufacturer().c_str(),
-              byok::hsm::test::TestToken::module_path().c_str());
+  std::printf(
+      "ImportedKeys %d, concurrency %d (baseline threads = operator workers), key type %s,"
+      " HSM %s (%s)\n",
+      o.n, o.concurrency, o.key_type.c_str(), byok::hsm::test::TestToken::manufacturer().c_str(),
+      byok::hsm::test::TestToken::module_path().c_str());
   std::fflush(stdout);
 
   struct Row {
@@ -549,7 +551,8 @@ int main(int argc, char** argv) {
   for (const auto& r : rows) {
     const double base = r.after ? (r.before.seconds + r.after->seconds) / 2 : r.before.seconds;
     std::printf(
-        "  %-8s baseline %.2f s%s | operator %.2f s%s = %.0f%% of the baseline's rate (goal >= 80%%)"
+        "  %-8s baseline %.2f s%s | operator %.2f s%s = %.0f%% of the baseline's rate (goal >= "
+        "80%%)"
         " | KMS calls/key %.2f vs %.2f, HTTP requests/key %.2f vs %.2f (baseline vs operator)\n",
         r.server.c_str(), base, r.after ? " (mean of before and after)" : "", r.op.seconds,
         r.op.complete ? "" : " INCOMPLETE", 100.0 * base / r.op.seconds,

@@ -22,36 +22,52 @@ Result<Grant> ExportAuthorizer::authorize(const ExportAsk& ask,
     if (the_ns.error().kind == ErrorKind::NotFound) return refused;
     return the_ns.error().context("reading Namespace " + ask.ns + " for HsmKeyPolicy checks");
   }
-  // The candidates come from the apiserver's watch cache (resourceVersion 0), which may be a
-  // moment behind; a consistent list waits for that cache to catch up with etcd, tens of ms per
-  // ask under load, three asks per import. A policy created a moment ago may be missed: that
-  // refuses, and the retry finds it (fails closed).
-  kube::ListOptions from_cache;
-  from_cache.resource_version = "0";
-  auto listed = kube::list_all(client_, hsm_key_policies(), "", from_cache);
-  if (!listed) return listed.error().context("listing HsmKeyPolicies");
-  std::vector<HsmKeyPolicy> policies;
-  for (const auto& item : listed->items)
-    if (auto p = parse_hsm_key_policy(item)) policies.push_back(std::move(*p));
-
   ExportRequest request{runtime::labels_of(*the_ns), ask.by_label, ask.key, ask.destination.name};
-  auto candidate = granting_policy(policies, request, found);
-  if (!candidate) return refused;
-  // The grant itself is read fresh (a GET by name is a consistent read), and must still grant:
-  // a policy removed or narrowed a moment ago stops this very export.
-  auto fresh = client_.get(hsm_key_policies(), "", *candidate);
-  if (!fresh) {
-    if (fresh.error().kind == ErrorKind::NotFound) return refused;
-    return fresh.error().context("reading HsmKeyPolicy " + *candidate);
+  // The policies and the one that grants, from a list at `resource_version` ("0": the
+  // apiserver's watch cache, which may be a moment behind; "": a consistent read).
+  auto judge = [&](const std::string& resource_version)
+      -> Result<std::pair<std::vector<HsmKeyPolicy>, std::optional<std::string>>> {
+    kube::ListOptions options;
+    options.resource_version = resource_version;
+    auto listed = kube::list_all(client_, hsm_key_policies(), "", options);
+    if (!listed) return listed.error().context("listing HsmKeyPolicies");
+    std::vector<HsmKeyPolicy> policies;
+    for (const auto& item : listed->items)
+      if (auto p = parse_hsm_key_policy(item)) policies.push_back(std::move(*p));
+    auto granted = granting_policy(policies, request, found);
+    return std::make_pair(std::move(policies), std::move(granted));
+  };
+  auto grant_of = [&](const HsmKeyPolicy& p) {
+    Grant grant{p.name, ""};
+    if (auto a = p.accounts.find(ask.destination.name); a != p.accounts.end())
+      grant.account = a->second;
+    grant.require_attestation = p.attestation_required.count(ask.destination.name) > 0;
+    return grant;
+  };
+
+  // The usual case, a grant: the candidate from the watch cache (a consistent list waits for
+  // that cache to catch up with etcd, tens of ms under load, three times per import), then the
+  // granting policy itself read fresh by name (a consistent read) and judged again, so a policy
+  // removed or narrowed a moment ago stops this very export.
+  auto cached = judge("0");
+  if (!cached) return cached.error();
+  if (const auto& candidate = cached->second) {
+    auto fresh = client_.get(hsm_key_policies(), "", *candidate);
+    if (!fresh && fresh.error().kind != ErrorKind::NotFound)
+      return fresh.error().context("reading HsmKeyPolicy " + *candidate);
+    if (fresh)
+      if (auto policy = parse_hsm_key_policy(*fresh);
+          policy && granting_policy({*policy}, request, found) == candidate)
+        return grant_of(*policy);
   }
-  auto policy = parse_hsm_key_policy(*fresh);
-  if (!policy) return refused;
-  if (granting_policy({*policy}, request, found) != candidate) return refused;
-  Grant grant{policy->name, ""};
-  if (auto a = policy->accounts.find(ask.destination.name); a != policy->accounts.end())
-    grant.account = a->second;
-  grant.require_attestation = policy->attestation_required.count(ask.destination.name) > 0;
-  return grant;
+  // No grant in the cache, or it did not hold: a refusal is only ever decided on a consistent
+  // read, so a policy created a moment ago (applied together with the ImportedKey) is not missed.
+  auto current = judge("");
+  if (!current) return current.error();
+  if (!current->second) return refused;
+  for (const auto& p : current->first)
+    if (p.name == *current->second) return grant_of(p);
+  return refused;
 }
 
 }  // namespace byok::hsmpolicy

@@ -119,7 +119,7 @@ TEST_CASE(
   auto docs = render();
   std::set<std::string> kinds;
   for (const auto& [kind, _] : docs) kinds.insert(kind);
-  CHECK(kinds == std::set<std::string>{"ClusterRole", "ClusterRoleBinding", "Deployment",
+  CHECK(kinds == std::set<std::string>{"ClusterRole", "ClusterRoleBinding", "Deployment", "Lease",
                                        "PodDisruptionBudget", "Role", "RoleBinding", "Service",
                                        "ServiceAccount"});
 
@@ -134,6 +134,15 @@ TEST_CASE(
   CHECK(flag_value(args, "--log-format") == "json");
   CHECK(flag_value(args, "--log-level") == "info");
   CHECK(std::count(args.begin(), args.end(), "--leader-elect") == 1);
+  // The release's own Lease, made by the chart (helm uninstall removes it), and the Role may
+  // touch that one only, and never create one.
+  const std::string lease = only(docs, "Lease")["metadata"]["name"].as<std::string>();
+  CHECK(flag_value(args, "--leader-election-id") == lease);
+  CHECK(lease == only(docs, "Deployment")["metadata"]["name"].as<std::string>() + "-leader");
+  auto lease_rule = only(docs, "Role")["rules"][0];
+  CHECK(lease_rule["resourceNames"].size() == 1);
+  CHECK(lease_rule["resourceNames"][0].as<std::string>() == lease);
+  for (const auto& verb : lease_rule["verbs"]) CHECK(verb.as<std::string>() != "create");
   CHECK(flag_value(args, "--metrics-bind-address") == ":8080");
   CHECK(flag_value(args, "--health-probe-bind-address") == ":8081");
   CHECK(std::count(args.begin(), args.end(), "--namespace") == 0);  // every namespace
@@ -196,6 +205,7 @@ TEST_CASE("chart: values switch the optional parts on and off", "[chart]") {
     CHECK(std::count(args.begin(), args.end(), "--leader-elect") == 0);
     CHECK(docs.count("Role") == 0);
     CHECK(docs.count("RoleBinding") == 0);
+    CHECK(docs.count("Lease") == 0);
   }
   SECTION("a ServiceMonitor scrapes the metrics Service when asked for") {
     auto docs = render(

@@ -59,22 +59,26 @@ const kube::ResourceType kClusterRoles{"rbac.authorization.k8s.io", "v1", "clust
                                        "ClusterRole", false};
 const kube::ResourceType kRoles{"rbac.authorization.k8s.io", "v1", "roles", "Role", true};
 
-// One permission: API group ("" for core), resource ("leases", "kmsproviders/status"), verb, and
-// the namespace a Role confines it to ("" for a ClusterRole bound cluster-wide).
+// One permission: API group ("" for core), resource ("leases", "kmsproviders/status"), verb,
+// the namespace a Role confines it to ("" for a ClusterRole bound cluster-wide), and the one
+// object a rule's resourceNames confines it to ("" for any). A request names the object it asked
+// for ("" for a list, a watch or a create).
 struct Grant {
-  std::string group, resource, verb, ns;
+  std::string group, resource, verb, ns, name;
   bool operator<(const Grant& o) const {
-    return std::tie(group, resource, verb, ns) < std::tie(o.group, o.resource, o.verb, o.ns);
+    return std::tie(group, resource, verb, ns, name) <
+           std::tie(o.group, o.resource, o.verb, o.ns, o.name);
   }
   std::string str() const {
     return (group.empty() ? "core" : group) + " " + resource + " " + verb +
-           (ns.empty() ? "" : " (namespace " + ns + ")");
+           (ns.empty() ? "" : " (namespace " + ns + ")") + (name.empty() ? "" : " named " + name);
   }
 };
 
 bool covers(const Grant& grant, const Grant& used) {
   return grant.group == used.group && grant.resource == used.resource && grant.verb == used.verb &&
-         (grant.ns.empty() || grant.ns == used.ns);
+         (grant.ns.empty() || grant.ns == used.ns) &&
+         (grant.name.empty() || grant.name == used.name);
 }
 
 // --- the run: the chart installed, the operator as its ServiceAccount --------------------------
@@ -202,7 +206,7 @@ Used used_by(const std::string& username) {
     std::string resource = ref.value("resource", "");
     if (ref.contains("subresource")) resource += "/" + ref.value("subresource", "");
     Grant g{ref.value("apiGroup", ""), resource, event.value("verb", ""),
-            ref.value("namespace", "")};
+            ref.value("namespace", ""), ref.value("name", "")};
     int code = event.contains("responseStatus") ? event["responseStatus"].value("code", 0) : 0;
     (code == 403 ? out.forbidden : out.allowed).insert(g);
   }
@@ -327,8 +331,8 @@ const std::vector<std::pair<std::string, void (*)(Run&)>> kDrivers = {
 // --- what the chart grants -------------------------------------------------------------------
 
 // Every rule of every Role and ClusterRole bound to `username`'s ServiceAccount, one Grant per
-// (group, resource, verb). Wildcards, resourceNames and nonResourceURLs are not expanded: the
-// caller refuses them.
+// (group, resource, verb, object name): a rule's resourceNames give one Grant per name.
+// Wildcards and nonResourceURLs are not expanded: the caller refuses them.
 struct Granted {
   std::set<Grant> grants;
   std::vector<std::string> problems;
@@ -347,17 +351,16 @@ Granted granted_to(Run& run) {
     for (const auto& rule : role.value("rules", Json::array())) {
       if (rule.contains("nonResourceURLs"))
         out.problems.push_back(where + " grants nonResourceURLs");
-      if (rule.contains("resourceNames"))
-        out.problems.push_back(where +
-                               " narrows a rule by resourceNames: extend this test to check them");
+      Json names = rule.value("resourceNames", Json::array({""}));
       for (const auto& g : rule.value("apiGroups", Json::array()))
         for (const auto& r : rule.value("resources", Json::array()))
-          for (const auto& v : rule.value("verbs", Json::array())) {
-            if (g == "*" || r == "*" || v == "*")
-              out.problems.push_back(where + " grants a wildcard");
-            out.grants.insert(
-                {g.get<std::string>(), r.get<std::string>(), v.get<std::string>(), ns});
-          }
+          for (const auto& v : rule.value("verbs", Json::array()))
+            for (const auto& n : names) {
+              if (g == "*" || r == "*" || v == "*")
+                out.problems.push_back(where + " grants a wildcard");
+              out.grants.insert({g.get<std::string>(), r.get<std::string>(), v.get<std::string>(),
+                                 ns, n.get<std::string>()});
+            }
     }
   };
   auto role_of = [&](const Json& binding, const std::string& ns) {
@@ -534,12 +537,18 @@ TEST_CASE(
     auto denied = [](const auto& result) {
       return !result.ok() && result.error().kind == ErrorKind::PermissionDenied;
     };
+    auto on_subresource = [](const char* subresource) {
+      kube::PatchOptions options;
+      options.subresource = subresource;
+      return options;
+    };
     // Status is the operator's word: a tenant cannot forge imported, authorizedBy or phase.
     CHECK(denied(tenant.patch(ik, run.ns, name, kube::PatchType::Merge,
                               {{"status", {{"imported", true}, {"authorizedBy", "forged"}}}},
-                              {"status"})));
+                              on_subresource("status"))));
     CHECK(denied(tenant.patch(ik, run.ns, name, kube::PatchType::Merge,
-                              {{"metadata", {{"finalizers", Json::array()}}}}, {"finalizers"})));
+                              {{"metadata", {{"finalizers", Json::array()}}}},
+                              on_subresource("finalizers"))));
     // The admin's kinds.
     CHECK(denied(tenant.create(byok::hsmpolicy::hsm_key_policies(), "",
                                {{"apiVersion", "byok.dev/v1alpha1"},

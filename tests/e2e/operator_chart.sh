@@ -13,7 +13,8 @@
 #      CustomerManagedKey is reconciled;
 #   4. `helm upgrade` to a changed value (logging.level=debug): the pods roll, are Ready, and
 #      reconcile again; the objects are deleted while the operator runs (finalizers honoured);
-#   5. `helm uninstall` leaves none of the release's objects (helm get manifest) and no pod.
+#   5. `helm uninstall` leaves none of the release's objects (helm get manifest), no pod and no
+#      Lease (the chart makes it; the operator only renews it).
 #
 #   tests/e2e/operator_chart.sh DIR BYOKCTL
 #
@@ -43,6 +44,7 @@ source "$DIR/node/env"
 source "$ROOT/tests/harness/lib.sh"
 W=$DIR/operator-e2e
 REL=e2e
+LEASE=$REL-byok-operator-leader  # the chart's Lease: <fullname>-leader
 RNS=byok-system   # the release's namespace (the operator's, where ClusterKmsProviders' Secrets are)
 TNS=byok-e2e      # a tenant's namespace
 T0=$(date +%s%N)
@@ -220,9 +222,9 @@ grep -q "byokctl" <<<"$plog" || fail "byokctl does not start in the production i
 k delete pod production-image -n "$RNS" --wait=false >/dev/null
 say "production image: user 65532, no SoftHSM2, byok-operator and byokctl start"
 
-lease_holder() { k get lease byok-operator-leader -n "$RNS" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
-until_true 60 "a leader" bash -c "[[ -n \"\$('$BYOK_KUBECTL' get lease byok-operator-leader -n $RNS -o jsonpath='{.spec.holderIdentity}')\" ]]" ||
-  fail "no replica took the Lease byok-operator-leader"
+lease_holder() { k get lease "$LEASE" -n "$RNS" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
+until_true 60 "a leader" bash -c "[[ -n \"\$('$BYOK_KUBECTL' get lease $LEASE -n $RNS -o jsonpath='{.spec.holderIdentity}')\" ]]" ||
+  fail "no replica took the Lease $LEASE"
 holder=$(lease_holder)
 say "leader: ${holder%%_*}"
 
@@ -411,8 +413,8 @@ left=$(k get deployments,replicasets,pods,services,serviceaccounts,roles,rolebin
 [[ -z "$left" ]] || fail "left after helm uninstall: $left"
 left=$(k get -f "$W/manifest.yaml" --ignore-not-found -o name)
 [[ -z "$left" ]] || fail "of the release's manifest, left after helm uninstall: $left"
-# The Lease is the operator's own (not the chart's) and stays with the namespace; its holder stays
-# too (the chart's Role and ServiceAccount go in the same uninstall, so a release at shutdown is
-# not expected to get through).
-say "helm uninstall: none of the release's $installed objects and no pod left in $((($(date +%s%N) - t) / 1000000)) ms (Lease holder now '$(lease_holder)')"
+# The Lease is the chart's (the operator only writes its spec): it goes with the release.
+left=$(k get lease -n "$RNS" -o name)
+[[ -z "$left" ]] || fail "Leases left after helm uninstall: $left"
+say "helm uninstall: none of the release's $installed objects, no pod and no Lease left in $((($(date +%s%N) - t) / 1000000)) ms"
 say "passed"

@@ -18,6 +18,11 @@ name alone when it already contains the chart name). */}}
 {{- end }}
 {{- end }}
 
+{{/* The leader election Lease: the release's own, so two releases never share one. */}}
+{{- define "byok-operator.leaseName" -}}
+{{- printf "%s-leader" (include "byok-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{/* Labels that select the operator's pods: never change them on upgrade. */}}
 {{- define "byok-operator.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "byok-operator.name" . }}

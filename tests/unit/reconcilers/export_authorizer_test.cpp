@@ -1,6 +1,6 @@
 // The export authorizer takes its candidate policies from the apiserver's watch cache and reads
-// the granting one fresh: a stale cache can delay a new grant (refused, found on the retry) but
-// never keep a removed or narrowed one alive.
+// the granting one fresh; it refuses only on a consistent list. A stale cache can neither keep a
+// removed or narrowed grant alive nor hide a new one.
 
 #include <catch2/catch.hpp>
 
@@ -13,14 +13,16 @@ using Json = nlohmann::json;
 
 namespace {
 
-// An apiserver whose watch cache answers HsmKeyPolicy lists with `cached` once it is set.
+// An apiserver whose watch cache (resourceVersion "0") answers HsmKeyPolicy lists with `cached`
+// once it is set; a consistent list sees what is stored.
 struct StaleCache : testing::FakeKubeClient {
   std::optional<Json> cached;
   std::vector<std::string> list_versions;
   Result<Json> list(const kube::ResourceType& t, const std::string& ns,
                     const kube::ListOptions& o) override {
     list_versions.push_back(o.resource_version);
-    if (cached && t.plural == hsmpolicy::hsm_key_policies().plural) return *cached;
+    if (cached && o.resource_version == "0" && t.plural == hsmpolicy::hsm_key_policies().plural)
+      return *cached;
     return FakeKubeClient::list(t, ns, o);
   }
 };
@@ -46,8 +48,9 @@ hsmpolicy::ExportAsk ask() {
 TEST_CASE("export authorizer: candidates from the watch cache, the grant read fresh",
           "[hsmpolicy][authorizer]") {
   StaleCache api;
-  api.put(kube::resources::namespaces(),
-          {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
+  api.put(
+      kube::resources::namespaces(),
+      {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
   api.put(hsmpolicy::hsm_key_policies(), policy("allow-team", "payments-*"));
   hsmpolicy::ExportAuthorizer authorizer{api};
 
@@ -56,21 +59,25 @@ TEST_CASE("export authorizer: candidates from the watch cache, the grant read fr
   CHECK(granted->policy == "allow-team");
   CHECK(api.list_versions == std::vector<std::string>{"0"});  // served by the watch cache
 
-  // The cache still lists the policy after it was removed: the fresh read refuses.
+  // The cache still lists the policy after it was removed: the fresh read refuses, after a
+  // consistent list.
   api.cached = api.list(hsmpolicy::hsm_key_policies(), "", {}).value();
   REQUIRE(api.remove(hsmpolicy::hsm_key_policies(), "", "allow-team", ""));
+  api.list_versions.clear();
   auto removed = authorizer.authorize(ask());
   REQUIRE_FALSE(removed);
   CHECK(removed.error().kind == ErrorKind::PermissionDenied);
+  CHECK(api.list_versions == std::vector<std::string>{"0", ""});
 
   // Narrowed to other keys while the cache still has the old spec: refused.
   api.put(hsmpolicy::hsm_key_policies(), policy("allow-team", "other-*"));
   CHECK_FALSE(authorizer.authorize(ask()));
 
-  // A grant the cache has not seen yet refuses (fails closed) until the cache catches up.
-  api.put(hsmpolicy::hsm_key_policies(), policy("allow-team", "payments-*"));
+  // A grant the cache has not seen yet (applied together with the ImportedKey) is found by the
+  // consistent list.
+  api.put(hsmpolicy::hsm_key_policies(), policy("allow-new", "payments-*"));
   api.cached = Json{{"metadata", {{"resourceVersion", "1"}}}, {"items", Json::array()}};
-  CHECK_FALSE(authorizer.authorize(ask()));
-  api.cached.reset();
-  CHECK(authorizer.authorize(ask()));
+  auto fresh = authorizer.authorize(ask());
+  REQUIRE(fresh);
+  CHECK(fresh->policy == "allow-new");
 }
