@@ -305,8 +305,12 @@ int main(int argc, char** argv) {
 
   byok::runtime::KubeEventRecorder events(client, clock, random, log, "byok.dev/operator",
                                           instance_name());
+  // Export audit records are never held back as repeats: two identical exports are two records.
+  byok::runtime::KubeEventRecorder audit_events(client, clock, random, log, "byok.dev/operator",
+                                                instance_name(), std::chrono::seconds(0));
   // Reconcilers' Events go out from a thread of their own (bounded, repeats aggregated), so a
-  // worker never waits on an Event's POST; the export audit records them on `events` directly.
+  // worker never waits on an Event's POST; the export audit records them on `audit_events`
+  // directly.
   byok::runtime::AsyncEventRecorder async_events(events, log);
   // The registry /metrics serves (every informer, controller, queue and the KMS/HSM decorators
   // below record into it), and the named checks /readyz runs: register more with
@@ -378,7 +382,7 @@ int main(int argc, char** argv) {
                         {"server", config->server}});
   // ImportedKey: re-tried when its KmsProvider changes.
   byok::hsmpolicy::ExportAuthorizer export_authorizer(client);
-  byok::importedkey::ExportAudit export_audit(audit_log, events, cluster_ns);
+  byok::importedkey::ExportAudit export_audit(audit_log, audit_events, cluster_ns);
   const auto& ik_store = manager.store(imported_keys);
   manager.add_index(imported_keys, byok::kmsprovider::kProviderRefIndex,
                     byok::kmsprovider::provider_ref_index_values);

@@ -22,26 +22,28 @@ KubeEventRecorder::KubeEventRecorder(kube::KubeClient& client, const Clock& cloc
       log_(log),
       controller_(std::move(controller)),
       instance_(std::move(instance)),
-      suppress_(suppress) {}
+      suppress_(suppress),
+      salt_(std::to_string(random_.next()) + '\0') {}
 
 void KubeEventRecorder::record(const nlohmann::json& regarding, const EventSpec& event) {
   const auto& md = regarding.at("metadata");
   std::string ns = md.value("namespace", "default");
   std::string uid = md.value("uid", "");
-  const std::uint64_t dedup =
-      std::hash<std::string>{}(uid + '\0' + event.type + '\0' + event.reason + '\0' + event.note);
-  {
+  if (suppress_.count() > 0) {
+    const std::uint64_t dedup = std::hash<std::string>{}(salt_ + uid + '\0' + event.type + '\0' +
+                                                         event.reason + '\0' + event.note);
     std::lock_guard<std::mutex> lock(mu_);
     auto now = clock_.steady_now();
     auto it = last_sent_.find(dedup);
     if (it != last_sent_.end() && now - it->second < suppress_) return;
     last_sent_[dedup] = now;
-    // Bounded memory: past the bound, forget what is outside the window; if everything is
-    // inside it (a burst), forget all, which costs at worst one repeat each.
+    // Bounded memory: past the bound, forget what is outside the window; unless that freed a
+    // quarter (a burst inside the window), forget all, which costs at worst one repeat each.
+    // Either way the next scan is a quarter of the bound away.
     constexpr std::size_t kMaxRemembered = 100000;
     if (last_sent_.size() > kMaxRemembered) {
       std::erase_if(last_sent_, [&](const auto& e) { return now - e.second >= suppress_; });
-      if (last_sent_.size() > kMaxRemembered) last_sent_.clear();
+      if (last_sent_.size() > kMaxRemembered * 3 / 4) last_sent_.clear();
     }
   }
   char suffix[17];

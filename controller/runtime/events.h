@@ -39,7 +39,8 @@ class EventRecorder {
 
 class KubeEventRecorder final : public EventRecorder {
  public:
-  // An Event's name is the object's and 64 bits drawn from `random`.
+  // An Event's name is the object's and 64 bits drawn from `random`. A repeat (same object,
+  // type, reason and note) within `suppress` is not sent; 0 sends every one (audit records).
   KubeEventRecorder(kube::KubeClient& client, const Clock& clock, Random& random, Logger& log,
                     std::string controller, std::string instance,
                     std::chrono::seconds suppress = std::chrono::minutes(10));
@@ -55,8 +56,11 @@ class KubeEventRecorder final : public EventRecorder {
   std::chrono::seconds suppress_;
   std::mutex mu_;
   // When each Event was last sent, to send no repeat within `suppress_`. Keyed by a 64-bit hash
-  // of (object uid, type, reason, note), since a note may be long and there are a few per object;
-  // a collision costs at most one advisory Event not sent.
+  // of (a per-process random salt, object uid, type, reason, note), since a note may be long and
+  // there are a few per object. A collision costs one advisory Event not sent; the salt and the
+  // uid (which only the object's readers see) keep a tenant from aiming one at another's Events,
+  // and audit records go through a recorder that suppresses nothing.
+  std::string salt_;
   std::unordered_map<std::uint64_t, SteadyTime> last_sent_;
 };
 

@@ -139,6 +139,15 @@ LeaderElector::Round LeaderElector::try_acquire_or_renew(LeaseDecision& d) {
           ? client_.create(leases, config_.ns, d.write)
           : client_.patch(leases, config_.ns, config_.name, kube::PatchType::Merge, d.write);
   if (!written) {
+    if (d.action == LeaseAction::Create && written.error().kind == ErrorKind::PermissionDenied) {
+      // Under the Helm chart the Lease is the chart's, and the operator may not create one: no
+      // replica can lead until it is back.
+      log_.error(
+          "the leader election Lease does not exist and this ServiceAccount may not "
+          "create it; the Helm chart makes it (helm upgrade makes it again)",
+          {{"lease", config_.ns + "/" + config_.name}, {"error", written.error().message}});
+      return Round::Failed;
+    }
     // A conflict means another replica wrote first: its write is seen at the next round.
     log_.info("leader election lease write failed", {{"lease", config_.ns + "/" + config_.name},
                                                      {"action", to_string(d.action)},

@@ -45,23 +45,29 @@ Result<Grant> ExportAuthorizer::authorize(const ExportAsk& ask,
     return grant;
   };
 
-  // The usual case, a grant: the candidate from the watch cache (a consistent list waits for
-  // that cache to catch up with etcd, tens of ms under load, three times per import), then the
-  // granting policy itself read fresh by name (a consistent read) and judged again, so a policy
-  // removed or narrowed a moment ago stops this very export.
-  auto cached = judge("0");
-  if (!cached) return cached.error();
-  if (const auto& candidate = cached->second) {
-    auto fresh = client_.get(hsm_key_policies(), "", *candidate);
-    if (!fresh && fresh.error().kind != ErrorKind::NotFound)
-      return fresh.error().context("reading HsmKeyPolicy " + *candidate);
-    if (fresh)
-      if (auto policy = parse_hsm_key_policy(*fresh);
-          policy && granting_policy({*policy}, request, found) == candidate)
-        return grant_of(*policy);
+  // The early checks (before the HSM is asked; `found` unset) only gate what is read next: the
+  // candidate from the watch cache (a consistent list waits for that cache to catch up with
+  // etcd, tens of ms under load), then the granting policy itself read fresh by name (a
+  // consistent read) and judged again, so a policy removed or narrowed a moment ago refuses.
+  // The check right before the wrap (`found` set) decides which policy grants, and with it the
+  // account and attestation the export must meet: the first granting policy by name, which a
+  // stale list could miss (a stricter policy added beside a laxer one). That one is always
+  // decided on a consistent list.
+  if (!found) {
+    auto cached = judge("0");
+    if (!cached) return cached.error();
+    if (const auto& candidate = cached->second) {
+      auto fresh = client_.get(hsm_key_policies(), "", *candidate);
+      if (!fresh && fresh.error().kind != ErrorKind::NotFound)
+        return fresh.error().context("reading HsmKeyPolicy " + *candidate);
+      if (fresh)
+        if (auto policy = parse_hsm_key_policy(*fresh);
+            policy && granting_policy({*policy}, request, found) == candidate)
+          return grant_of(*policy);
+    }
   }
-  // No grant in the cache, or it did not hold: a refusal is only ever decided on a consistent
-  // read, so a policy created a moment ago (applied together with the ImportedKey) is not missed.
+  // The grant right before the wrap, and any refusal, are decided on a consistent read: a
+  // policy created a moment ago (applied together with the ImportedKey) is not missed either.
   auto current = judge("");
   if (!current) return current.error();
   if (!current->second) return refused;

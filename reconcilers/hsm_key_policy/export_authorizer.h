@@ -2,8 +2,9 @@
 // Asks the cluster, at the moment of asking, whether an HSM key may be exported, and applies
 // hsm_key_policy.h's rules. The namespace's labels and the granting policy are read fresh (no
 // cache, so a policy removed or narrowed, or a namespace relabelled, stops the very next wrap);
-// the candidates come from the apiserver's watch cache, and a refusal is only ever decided on a
-// consistent list (so a policy applied together with the ImportedKey is not missed).
+// for the early checks the candidates come from the apiserver's watch cache, while the check
+// right before the wrap (`found` set), which picks the grant and its account and attestation
+// terms, and any refusal are decided on a consistent list.
 //
 // The refusal is one error, PermissionDenied, with one message built only from what the
 // ImportedKey itself says: whether the key exists, has another type, or another policy exists

@@ -44,7 +44,7 @@ source "$DIR/node/env"
 source "$ROOT/tests/harness/lib.sh"
 W=$DIR/operator-e2e
 REL=e2e
-LEASE=$REL-byok-operator-leader  # the chart's Lease: <fullname>-leader
+LEASE=byok-operator-leader  # the chart's Lease (leaderElection.leaseName)
 RNS=byok-system   # the release's namespace (the operator's, where ClusterKmsProviders' Secrets are)
 TNS=byok-e2e      # a tenant's namespace
 T0=$(date +%s%N)

@@ -18,9 +18,9 @@ name alone when it already contains the chart name). */}}
 {{- end }}
 {{- end }}
 
-{{/* The leader election Lease: the release's own, so two releases never share one. */}}
+{{/* The leader election Lease (leaderElection.leaseName). */}}
 {{- define "byok-operator.leaseName" -}}
-{{- printf "%s-leader" (include "byok-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- .Values.leaderElection.leaseName | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{/* Labels that select the operator's pods: never change them on upgrade. */}}

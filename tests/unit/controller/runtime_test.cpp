@@ -116,3 +116,22 @@ TEST_CASE("event names and times come from the injected random source and clock"
   CHECK(event_names(7) == names);  // the same seed names them the same
   CHECK(event_names(8) != names);
 }
+
+TEST_CASE("a repeat within the window is sent once, unless the recorder suppresses nothing",
+          "[events]") {
+  auto sent = [](std::chrono::seconds suppress) {
+    EventSink client;
+    FixedClock clock;
+    SeededRandom random{1};
+    std::ostringstream sink;
+    Logger log(sink);
+    KubeEventRecorder events(client, clock, random, log, "byok.dev/operator", "pod-1", suppress);
+    auto regarding = nlohmann::json::parse(
+        R"({"apiVersion":"example.dev/v1","kind":"Widget","metadata":{"name":"w","namespace":"n","uid":"u1"}})");
+    for (int i = 0; i < 3; ++i) events.record(regarding, {"Normal", "Exported", "Export", "same"});
+    events.record(regarding, {"Normal", "Exported", "Export", "another"});
+    return client.created.size();
+  };
+  CHECK(sent(std::chrono::minutes(10)) == 2);
+  CHECK(sent(std::chrono::seconds(0)) == 4);  // audit records: every one
+}

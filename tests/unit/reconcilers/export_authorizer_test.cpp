@@ -81,3 +81,33 @@ TEST_CASE("export authorizer: candidates from the watch cache, the grant read fr
   REQUIRE(fresh);
   CHECK(fresh->policy == "allow-new");
 }
+
+TEST_CASE(
+    "export authorizer: right before the wrap the grant is picked on a consistent list, so a "
+    "stricter policy the cache has not seen yet still sets the terms",
+    "[hsmpolicy][authorizer]") {
+  StaleCache api;
+  api.put(
+      kube::resources::namespaces(),
+      {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
+  api.put(hsmpolicy::hsm_key_policies(), policy("z-lax", "payments-*"));
+  api.cached = api.list(hsmpolicy::hsm_key_policies(), "", {}).value();  // sees z-lax only
+  Json strict = policy("a-strict", "payments-*");
+  strict["spec"]["destinations"][0]["requireAttestation"] = true;
+  strict["spec"]["destinations"][0]["account"] = "111122223333";
+  api.put(hsmpolicy::hsm_key_policies(), strict);  // first by name: its terms win
+  hsmpolicy::ExportAuthorizer authorizer{api};
+
+  // The early check may go by the cache: it only gates what is read next.
+  auto early = authorizer.authorize(ask());
+  REQUIRE(early);
+  CHECK(early->policy == "z-lax");
+
+  api.list_versions.clear();
+  auto before_wrap = authorizer.authorize(ask(), hsmpolicy::FoundKey{"payments-key", "01"});
+  REQUIRE(before_wrap);
+  CHECK(before_wrap->policy == "a-strict");
+  CHECK(before_wrap->require_attestation);
+  CHECK(before_wrap->account == "111122223333");
+  CHECK(api.list_versions == std::vector<std::string>{""});  // consistent, no cache
+}
