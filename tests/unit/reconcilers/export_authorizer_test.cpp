@@ -14,8 +14,12 @@ using Json = nlohmann::json;
 namespace {
 
 // An apiserver whose watch cache (resourceVersion "0") answers HsmKeyPolicy lists with `cached`
-// once it is set; a consistent list sees what is stored.
+// once it is set; a consistent list sees what is stored. It holds the namespace "team".
 struct StaleCache : testing::FakeKubeClient {
+  StaleCache() {
+    put(kube::resources::namespaces(),
+        {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
+  }
   std::optional<Json> cached;
   std::vector<std::string> list_versions;
   Result<Json> list(const kube::ResourceType& t, const std::string& ns,
@@ -48,9 +52,6 @@ hsmpolicy::ExportAsk ask() {
 TEST_CASE("export authorizer: candidates from the watch cache, the grant read fresh",
           "[hsmpolicy][authorizer]") {
   StaleCache api;
-  api.put(
-      kube::resources::namespaces(),
-      {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
   api.put(hsmpolicy::hsm_key_policies(), policy("allow-team", "payments-*"));
   hsmpolicy::ExportAuthorizer authorizer{api};
 
@@ -87,9 +88,6 @@ TEST_CASE(
     "stricter policy the cache has not seen yet still sets the terms",
     "[hsmpolicy][authorizer]") {
   StaleCache api;
-  api.put(
-      kube::resources::namespaces(),
-      {{"metadata", {{"name", "team"}, {"labels", {{"kubernetes.io/metadata.name", "team"}}}}}});
   api.put(hsmpolicy::hsm_key_policies(), policy("z-lax", "payments-*"));
   api.cached = api.list(hsmpolicy::hsm_key_policies(), "", {}).value();  // sees z-lax only
   Json strict = policy("a-strict", "payments-*");
