@@ -360,6 +360,7 @@ int main(int argc, char** argv) {
   // KmsProvider's change re-verifies the CMKs that use it.
   const auto& cmk_store = manager.store(cmks);
   manager.add_index(cmks, byok::cmk::kPeerIndex, byok::cmk::peer_index_values);
+  manager.add_index(cmks, byok::cmk::kDefaultClaimerIndex, byok::cmk::default_claimer_index_values);
   manager.add_index(cmks, byok::kmsprovider::kProviderRefIndex,
                     byok::kmsprovider::provider_ref_index_values);
   byok::cmk::CmkReconciler cmk_reconciler(client, cmk_store, providers, async_events, clock, log,

@@ -38,6 +38,14 @@ std::vector<std::string> peer_index_values(const runtime::Json& object) {
   return {object["metadata"].value("namespace", "")};
 }
 
+std::vector<std::string> default_claimer_index_values(const runtime::Json& object) {
+  if (!object.is_object() || !object.contains("metadata") || !object.contains("spec")) return {};
+  const auto& spec = object["spec"];
+  auto d = spec.is_object() ? spec.find("default") : spec.end();
+  if (d == spec.end() || !d->is_boolean() || !d->get<bool>()) return {};
+  return {object["metadata"].value("namespace", "")};
+}
+
 std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtime::Json* now,
                                           const runtime::Store& store) {
   Relevance before = relevance_of(old), after = relevance_of(now);
@@ -47,11 +55,8 @@ std::vector<std::string> related_cmk_keys(const runtime::Json* old, const runtim
   for (const auto& r : {before, after})
     if (!r.replaces.empty()) keys.insert(ns + "/" + r.replaces);
   if (before.claims_default || after.claims_default) {
-    auto add_claimer = [&keys](const runtime::Json& o) {
-      if (o.contains("spec") && o["spec"].value("default", false))
-        keys.insert(runtime::object_key(o));
-    };
-    for (const auto& o : store.by_index(kPeerIndex, ns)) add_claimer(*o);
+    // Keys only: nothing is parsed, however many claimers a tenant makes.
+    for (auto& key : store.keys_by_index(kDefaultClaimerIndex, ns)) keys.insert(std::move(key));
   }
   const runtime::Json* self = now ? now : old;
   keys.erase(runtime::object_key(*self));
@@ -71,9 +76,9 @@ CmkReconciler::CmkReconciler(kube::KubeClient& client, const runtime::Store& sto
       new_id_(std::move(new_id)) {
   // Without the index a reconcile would see no peers and settle `default` wrongly: a wiring
   // mistake, refused at start rather than found later in a status.
-  if (!store_.has_index(kPeerIndex))
-    throw std::logic_error(std::string("the CustomerManagedKey cache lacks the index ") +
-                           kPeerIndex);
+  for (const char* index : {kPeerIndex, kDefaultClaimerIndex})
+    if (!store_.has_index(index))
+      throw std::logic_error(std::string("the CustomerManagedKey cache lacks the index ") + index);
 }
 
 runtime::ReconcileResult CmkReconciler::reconcile(const std::string& key) {

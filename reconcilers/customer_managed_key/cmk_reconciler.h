@@ -50,6 +50,10 @@ class CmkReconciler {
 // the CMK its spec.replaces names, not the whole namespace, so it costs O(peers that matter).
 inline constexpr char kPeerIndex[] = "cmk-peers-by-namespace";
 std::vector<std::string> peer_index_values(const runtime::Json& object);
+// The CMKs that claim `default`, by namespace: whom a change of a claimer wakes
+// (related_cmk_keys). Also added by main and required by the reconciler.
+inline constexpr char kDefaultClaimerIndex[] = "cmk-default-claimers-by-namespace";
+std::vector<std::string> default_claimer_index_values(const runtime::Json& object);
 
 // Which other CMKs must be reconciled again after a change from `old` to `now` (either may be
 // null): a CMK's default and status depend on its namespace's default claimers and replacers.

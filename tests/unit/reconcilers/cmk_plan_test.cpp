@@ -217,6 +217,7 @@ TEST_CASE("only changes that matter to peers re-queue them", "[cmk][related]") {
   };
   runtime::Store store;
   store.add_index(kPeerIndex, peer_index_values);
+  store.add_index(kDefaultClaimerIndex, default_claimer_index_values);
   store.upsert(obj("d1", true, "", "1"));
   store.upsert(obj("d2", true, "", "1"));
   store.upsert(obj("x", false, "", "1"));
@@ -230,6 +231,12 @@ TEST_CASE("only changes that matter to peers re-queue them", "[cmk][related]") {
   auto keys = related_cmk_keys(&a3, &a4, store);
   CHECK(std::find(keys.begin(), keys.end(), "n/x") != keys.end());
   CHECK(related_cmk_keys(nullptr, &a1, store).empty());
+  // The claimers come from their index: a non-boolean `default` claims nothing.
+  CHECK(default_claimer_index_values(obj("d1", true, "", "1")) == std::vector<std::string>{"n"});
+  CHECK(default_claimer_index_values(obj("x", false, "", "1")).empty());
+  auto odd = obj("y", false, "", "1");
+  odd["spec"]["default"] = "yes";
+  CHECK(default_claimer_index_values(odd).empty());
 }
 
 TEST_CASE("peers are read from raw objects and only those that can matter are kept",

@@ -32,7 +32,9 @@ struct World {
   testing::FakeKubeClient api;
   runtime::Store store;
   // The index goes in before the reconciler is built (which refuses a store without it).
-  bool indexed = (store.add_index(cmk::kPeerIndex, cmk::peer_index_values), true);
+  bool indexed =
+      (store.add_index(cmk::kPeerIndex, cmk::peer_index_values),
+       store.add_index(cmk::kDefaultClaimerIndex, cmk::default_claimer_index_values), true);
   runtime::Store provider_store;  // stays empty: no KmsProvider exists
   kmsprovider::ProviderRegistry registry = no_kms_registry(api);
   testing::RecordedEvents events;
