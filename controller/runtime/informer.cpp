@@ -74,17 +74,22 @@ Status Informer::list_into_store(Stream& stream) {
   if (!listed) return listed.error();
   std::vector<Json> items(std::make_move_iterator(listed->items.begin()),
                           std::make_move_iterator(listed->items.end()));
-  std::vector<SharedJson> previous;
-  previous.reserve(items.size());
-  for (const auto& item : items) previous.push_back(store_.get_shared(object_key(item)));
+  // The old version of what changed, to hand to the handlers; only those are parsed (the store
+  // keeps each object's resourceVersion beside it), so a relist does not hold a parsed copy of
+  // everything at once.
+  std::vector<std::optional<SharedJson>> previous(items.size());  // nullopt: unchanged
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string key = object_key(items[i]);
+    auto rv = store_.resource_version(key);
+    if (!rv)
+      previous[i] = SharedJson();  // new
+    else if (*rv != rv_of(items[i]))
+      previous[i] = store_.get_shared(key);
+  }
   auto removed =
       stream.ns.empty() ? store_.replace(items) : store_.replace_namespace(stream.ns, items);
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (!previous[i])
-      notify(nullptr, &items[i]);
-    else if (rv_of(*previous[i]) != rv_of(items[i]))
-      notify(previous[i].get(), &items[i]);
-  }
+  for (size_t i = 0; i < items.size(); ++i)
+    if (previous[i]) notify(previous[i]->get(), &items[i]);
   for (const auto& gone : removed) notify(gone.get(), nullptr);
   stream.resource_version = listed->resource_version;
   return {};

@@ -40,14 +40,14 @@ std::optional<Json> Store::get(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return std::nullopt;
-  return Json::from_msgpack(it->second);
+  return Json::from_msgpack(it->second.bytes);
 }
 
 SharedJson Store::get_shared(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return nullptr;
-  return from_cached_form(it->second);
+  return from_cached_form(it->second.bytes);
 }
 
 std::vector<Json> Store::list_namespace(const std::string& ns) const {
@@ -62,7 +62,7 @@ void Store::visit_namespace(const std::string& ns,
   std::string prefix = ns + "/";
   for (auto it = objects_.lower_bound(prefix); it != objects_.end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-    fn(Json::from_msgpack(it->second));
+    fn(Json::from_msgpack(it->second.bytes));
   }
 }
 
@@ -76,6 +76,22 @@ std::vector<std::string> Store::keys() const {
 size_t Store::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return objects_.size();
+}
+
+std::optional<std::string> Store::resource_version(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return std::nullopt;
+  return it->second.resource_version;
+}
+
+Store::Entry Store::entry_of(const Json& object) {
+  Entry e{cached_form(object), ""};
+  if (object.is_object())
+    if (auto md = object.find("metadata"); md != object.end() && md->is_object())
+      if (auto rv = md->find("resourceVersion"); rv != md->end() && rv->is_string())
+        e.resource_version = rv->get<std::string>();
+  return e;
 }
 
 size_t Store::stored_bytes() const {
@@ -102,7 +118,7 @@ std::vector<SharedJson> Store::by_index(const std::string& name, const std::stri
   if (hit == idx->second.keys.end()) return out;
   for (const auto& key : hit->second)
     if (auto it = objects_.find(key); it != objects_.end())
-      out.push_back(from_cached_form(it->second));
+      out.push_back(from_cached_form(it->second.bytes));
   return out;
 }
 
@@ -140,11 +156,11 @@ void Store::index_locked(const std::string& key, const Json* now) {
 
 SharedJson Store::upsert(const Json& object) {
   std::string key = object_key(object);
-  std::string fresh = cached_form(object);
+  Entry fresh = entry_of(object);
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = objects_[key];
-  SharedJson previous = slot.empty() ? nullptr : from_cached_form(slot);
-  stored_bytes_ += fresh.size() - slot.size();
+  SharedJson previous = slot.bytes.empty() ? nullptr : from_cached_form(slot.bytes);
+  stored_bytes_ += fresh.bytes.size() - slot.bytes.size();
   slot = std::move(fresh);
   index_locked(key, &object);
   return previous;
@@ -154,21 +170,20 @@ SharedJson Store::erase(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return nullptr;
-  SharedJson previous = from_cached_form(it->second);
-  stored_bytes_ -= it->second.size();
+  SharedJson previous = from_cached_form(it->second.bytes);
+  stored_bytes_ -= it->second.bytes.size();
   objects_.erase(it);
   index_locked(key, nullptr);
   return previous;
 }
 
-std::vector<SharedJson> Store::remove_locked(std::map<std::string, std::string>::iterator from,
-                                             std::map<std::string, std::string>::iterator to,
-                                             const std::map<std::string, std::string>& keep) {
+std::vector<SharedJson> Store::remove_locked(Objects::iterator from, Objects::iterator to,
+                                             const Objects& keep) {
   std::vector<SharedJson> removed;
   for (auto it = from; it != to;) {
-    stored_bytes_ -= it->second.size();
+    stored_bytes_ -= it->second.bytes.size();
     if (!keep.count(it->first)) {
-      removed.push_back(from_cached_form(it->second));
+      removed.push_back(from_cached_form(it->second.bytes));
       index_locked(it->first, nullptr);
     }
     it = objects_.erase(it);
@@ -182,12 +197,12 @@ std::vector<SharedJson> Store::replace(const std::vector<Json>& objects) {
 
 std::vector<SharedJson> Store::replace_namespace(const std::string& ns,
                                                  const std::vector<Json>& objects) {
-  std::map<std::string, std::string> fresh;
+  Objects fresh;
   std::vector<std::pair<std::string, const Json*>> parsed;
   parsed.reserve(objects.size());
   for (const auto& o : objects) {
     std::string key = object_key(o);
-    fresh.emplace(key, cached_form(o));
+    fresh.emplace(key, entry_of(o));
     parsed.emplace_back(std::move(key), &o);
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -196,7 +211,7 @@ std::vector<SharedJson> Store::replace_namespace(const std::string& ns,
   auto to = ns.empty() ? objects_.end() : objects_.lower_bound(ns + "0");
   std::vector<SharedJson> removed = remove_locked(from, to, fresh);
   for (const auto& [key, object] : parsed) index_locked(key, object);
-  for (const auto& [k, v] : fresh) stored_bytes_ += v.size();
+  for (const auto& [k, v] : fresh) stored_bytes_ += v.bytes.size();
   objects_.merge(fresh);
   return removed;
 }

@@ -47,6 +47,8 @@ class Store {
   void visit_namespace(const std::string& ns, const std::function<void(const Json&)>& fn) const;
   std::vector<std::string> keys() const;
   size_t size() const;
+  // The cached object's metadata.resourceVersion, without parsing it; nullopt when absent.
+  std::optional<std::string> resource_version(const std::string& key) const;
   // The bytes the cached objects take, serialized (what the store's memory grows with).
   size_t stored_bytes() const;
 
@@ -76,12 +78,17 @@ class Store {
   };
   // Moves `key` to the values `now` is indexed under (none when `now` is null).
   void index_locked(const std::string& key, const Json* now);
-  std::vector<SharedJson> remove_locked(std::map<std::string, std::string>::iterator from,
-                                        std::map<std::string, std::string>::iterator to,
-                                        const std::map<std::string, std::string>& keep);
+  struct Entry {
+    std::string bytes;             // cached_form()
+    std::string resource_version;  // metadata.resourceVersion, for a relist's comparisons
+  };
+  using Objects = std::map<std::string, Entry>;  // a namespace's keys are adjacent
+  static Entry entry_of(const Json& object);
+  std::vector<SharedJson> remove_locked(Objects::iterator from, Objects::iterator to,
+                                        const Objects& keep);
 
   mutable std::mutex mu_;
-  std::map<std::string, std::string> objects_;  // key -> cached form; a namespace's are adjacent
+  Objects objects_;
   size_t stored_bytes_ = 0;
   std::map<std::string, Index> indexes_;
 };

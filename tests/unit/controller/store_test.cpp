@@ -118,6 +118,10 @@ TEST_CASE("store: objects are kept serialized, smaller than their JSON, and coun
   CHECK(s.stored_bytes() > one);
   s.erase("team/cmk-2");
   CHECK(s.stored_bytes() == one);
+  CHECK(s.resource_version("team/cmk-1") == "1");  // kept beside the bytes, read unparsed
+  CHECK_FALSE(s.resource_version("team/none"));
+  s.replace_namespace("team", {obj("team", "cmk-1", "red", "7")});
+  CHECK(s.resource_version("team/cmk-1") == "7");
   s.replace_namespace("team", {});
   CHECK(s.stored_bytes() == 0);
   CHECK(s.size() == 0);
