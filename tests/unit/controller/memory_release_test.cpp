@@ -9,6 +9,18 @@
 using namespace byok::runtime;
 
 namespace {
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 long rss_kib() {
   std::ifstream in("/proc/self/status");
   std::string line;
@@ -43,7 +55,10 @@ TEST_CASE("release_free_memory gives a burst's freed pages back, at most once pe
   const long after = rss_kib();
   INFO("RSS at the burst " << peak << " KiB, freed " << before << " KiB, released " << after
                            << " KiB");
-  CHECK(before - after > 8 * 1024);
+  // What is measured is glibc's allocator giving pages back; under AddressSanitizer its own
+  // allocator replaces glibc's (and keeps freed memory in quarantine), so there is nothing of
+  // glibc's to measure. The operator ships with glibc's.
+  if (!kAddressSanitizer) CHECK(before - after > 8 * 1024);
   for (char* p : kept) delete[] p;
 
   CHECK_FALSE(release_free_memory(std::chrono::hours(1)));  // just trimmed
