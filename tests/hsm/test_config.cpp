@@ -6,22 +6,12 @@
 #include "hsm/config.h"
 #include "hsm/wrap_spec.h"
 #include "tests/hsm/test_token.h"
+#include "tests/harness/sanitizers.h"
 
 using namespace byok::hsm;
 
 namespace {
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
+using byok::testing::kAddressSanitizer;
 EnvLookup fake_env(std::map<std::string, std::string> vars) {
   auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
   return [shared](const char* name) -> const char* {

@@ -5,22 +5,12 @@
 #include <vector>
 
 #include "controller/runtime/memory_release.h"
+#include "tests/harness/sanitizers.h"
 
 using namespace byok::runtime;
 
 namespace {
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
+using byok::testing::kAddressSanitizer;
 long rss_kib() {
   std::ifstream in("/proc/self/status");
   std::string line;
