@@ -1,5 +1,9 @@
 #include "controller/runtime/store.h"
 
+#include <stdexcept>
+
+#include "common/compression.h"
+
 namespace byok::runtime {
 
 std::string object_key(const Json& object) {
@@ -16,31 +20,37 @@ std::pair<std::string, std::string> split_key(const std::string& key) {
 }
 
 std::string cached_form(const Json& object) {
-  std::string out;
+  std::string packed;
   if (object.is_object()) {
     auto md = object.find("metadata");
     if (md != object.end() && md->is_object() && md->contains("managedFields")) {
       Json copy = object;
       copy["metadata"].erase("managedFields");
-      Json::to_msgpack(copy, out);
-      out.shrink_to_fit();
-      return out;
+      Json::to_msgpack(copy, packed);
+      return deflate_small(packed);
     }
   }
-  Json::to_msgpack(object, out);
-  out.shrink_to_fit();
-  return out;
+  Json::to_msgpack(object, packed);
+  return deflate_small(packed);
+}
+
+Json parse_cached_form(const std::string& bytes) {
+  // Only the store's own bytes come here; what an apiserver may hold of one object (1.5 MiB by
+  // default, etcd's limit) is far below the cap.
+  auto packed = inflate_capped(bytes, Deflated::Raw, 64 * 1024 * 1024);
+  if (!packed) throw std::logic_error("the store's cached form does not inflate");
+  return Json::from_msgpack(*packed);
 }
 
 SharedJson from_cached_form(const std::string& bytes) {
-  return std::make_shared<const Json>(Json::from_msgpack(bytes));
+  return std::make_shared<const Json>(parse_cached_form(bytes));
 }
 
 std::optional<Json> Store::get(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return std::nullopt;
-  return Json::from_msgpack(it->second.bytes);
+  return parse_cached_form(it->second.bytes);
 }
 
 SharedJson Store::get_shared(const std::string& key) const {
@@ -62,7 +72,7 @@ void Store::visit_namespace(const std::string& ns,
   std::string prefix = ns + "/";
   for (auto it = objects_.lower_bound(prefix); it != objects_.end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
-    fn(Json::from_msgpack(it->second.bytes));
+    fn(parse_cached_form(it->second.bytes));
   }
 }
 

@@ -9,7 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <zlib.h>
+
+#include "common/compression.h"
 
 namespace byok::kms::gcp {
 namespace {
@@ -66,25 +67,11 @@ bool links_to_root(const std::vector<X509*>& chain, const std::vector<X509Ptr>& 
 Result<std::string> gunzip(const std::string& in) {
   if (in.size() > kMaxAttestationBytes)
     return refused("content larger than " + std::to_string(kMaxAttestationBytes) + " bytes");
-  z_stream z{};
-  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return refused("cannot start gzip");
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  std::string out;
-  char buf[16384];
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    z.next_out = reinterpret_cast<Bytef*>(buf);
-    z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.append(buf, sizeof buf - z.avail_out);
-    if (out.size() > kMaxAttestationBytes) rc = Z_BUF_ERROR;
-  }
-  inflateEnd(&z);
-  if (rc != Z_STREAM_END)
+  auto out = inflate_capped(in, Deflated::Gzip, kMaxAttestationBytes);
+  if (!out)
     return refused("content is not gzip of at most " + std::to_string(kMaxAttestationBytes) +
                    " bytes");
-  return out;
+  return std::move(*out);
 }
 
 std::uint32_t be32(const std::string& s, size_t at) {
