@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "controller/runtime/backoff.h"
+#include "controller/runtime/memory_release.h"
 
 namespace byok::runtime {
 namespace {
@@ -125,6 +126,9 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
           state = State::Backoff;
           break;
         }
+        // The list's answer, its parse and the store's replaced entries were just freed in
+        // bulk: their pages go back now (at start-up no queue has emptied yet to do it).
+        release_free_memory(Millis(0));
         if (!listed_once) synced_++;
         listed_once = true;
         state = State::Watching;

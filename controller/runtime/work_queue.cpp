@@ -108,13 +108,13 @@ void WorkQueue::schedule_locked(const std::string& key, SteadyTime deadline) {
     if (it->second <= deadline && (!hold || it->second >= *hold)) return;
     for (auto w = waiting_.lower_bound(it->second); w != waiting_.end() && w->first == it->second;
          ++w)
-      if (w->second == key) {
+      if (w->second == &it->first) {
         waiting_.erase(w);
         break;
       }
   }
-  waiting_deadline_[key] = deadline;
-  waiting_.emplace(deadline, key);
+  auto slot = waiting_deadline_.insert_or_assign(key, deadline).first;
+  waiting_.emplace(deadline, &slot->first);
   delay_cv_.notify_one();
 }
 
@@ -262,7 +262,7 @@ void WorkQueue::delay_loop() {
     auto now = clock_.steady_now();
     auto first = waiting_.begin();
     if (first->first <= now) {
-      std::string key = first->second;
+      std::string key = *first->second;
       waiting_.erase(first);
       waiting_deadline_.erase(key);
       add_locked(key);

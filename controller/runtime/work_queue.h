@@ -104,9 +104,12 @@ class WorkQueue {
   std::condition_variable ready_cv_;
   std::condition_variable delay_cv_;
   std::deque<std::string> queue_;
-  std::unordered_set<std::string> dirty_;           // queued or to be queued when processing ends
-  std::multimap<SteadyTime, std::string> waiting_;  // deadline -> key
+  std::unordered_set<std::string> dirty_;  // queued or to be queued when processing ends
+  // Every key waits for its resync, so a waiting key is held once: waiting_ points at the key
+  // of its waiting_deadline_ entry (a node's key stays put until the entry is erased, which only
+  // delay_loop does, after erasing the waiting_ entry).
   std::unordered_map<std::string, SteadyTime> waiting_deadline_;
+  std::multimap<SteadyTime, const std::string*> waiting_;  // deadline -> key
   // Keys a server asked to be left alone until then (add_rate_limited's `at_least`).
   std::unordered_map<std::string, SteadyTime> held_until_;
   std::unordered_map<std::string, int> failures_;
