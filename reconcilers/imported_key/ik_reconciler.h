@@ -15,8 +15,10 @@
 // three times: before the KMS or the HSM is touched (on what the spec says; a refusal then is
 // NotAuthorized, the same whether the key exists or not), once the HSM found the key (on its
 // real label and id), and right before C_WrapKey (so a policy revoked meanwhile stops it). The
-// wrapping key must be a sound RSA key (hsm/kek.h) and, when the ClusterKmsProvider pins them,
-// one of its fingerprints. Every export leaves audit records (export_audit.h).
+// first two share one read of the Namespace with the ClusterKmsProvider's namespaceSelector;
+// the last reads the Namespace anew. The wrapping key must be a sound RSA key (hsm/kek.h) and,
+// when the ClusterKmsProvider pins them, one of its fingerprints. Every export leaves audit
+// records (export_audit.h).
 
 #include <chrono>
 #include <functional>

@@ -268,6 +268,7 @@ ImportStep plan_import(const ImportObserved& o) {
       auto s = step(Kind::Authorize);
       s.existing = existing;
       s.attempt = static_cast<int>(i);
+      s.fresh_namespace = true;
       return s;
     }
     policy = a.grant->policy;

@@ -384,6 +384,32 @@ TEST_CASE("import plan: the wrapping key is recorded, then checked, before the H
   }
 }
 
+TEST_CASE(
+    "import plan: the grant on the key found may share the pass's read of the Namespace, the "
+    "grant right before each wrap reads it anew",
+    "[importedkey][plan]") {
+  auto k = make_key();
+  auto o = observe(k);
+  auto on_found = walk(o, Kind::Authorize);
+  CHECK(on_found.attempt == -1);
+  CHECK_FALSE(on_found.fresh_namespace);
+  answer(o, on_found);
+  auto before_wrap = walk(o, Kind::Authorize);
+  CHECK(before_wrap.attempt == 0);
+  CHECK(before_wrap.fresh_namespace);
+  SECTION("and so does the one before a second attempt's wrap") {
+    answer(o, before_wrap);
+    walk(o, Kind::Wrap);
+    o.attempts[0].wrapped = err(ErrorKind::Unsupported, "CKR_MECHANISM_PARAM_INVALID");
+    auto learned = caps();
+    learned.oaep_sha256 = false;
+    o.attempts[0].capabilities = learned;
+    auto again = walk(o, Kind::Authorize);
+    CHECK(again.attempt == 1);
+    CHECK(again.fresh_namespace);
+  }
+}
+
 TEST_CASE("import plan: what the HSM's wrap answers", "[importedkey][plan]") {
   auto k = make_key();
   auto o = observe(k);

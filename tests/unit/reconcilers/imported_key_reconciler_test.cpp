@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 #include "common/base64.h"
@@ -181,6 +182,11 @@ TEST_CASE("importedkey executor: a first import wraps in the HSM, imports once a
   auto reasons = w.events.reasons();
   for (const char* e : {"ImportStarted", "WrappingKeyFetched", "MaterialWrapped", "Imported"})
     CHECK(has(reasons, e));
+  // One read of the Namespace for the early checks (the grant on the spec, the
+  // ClusterKmsProvider's namespaceSelector, the grant on the key found), one right before the
+  // wrap.
+  const auto& calls = w.api.log.calls;
+  CHECK(std::count(calls.begin(), calls.end(), "get namespaces//team") == 2);
 
   SECTION("the next pass only observes") {
     w.reconcile();
@@ -257,6 +263,25 @@ TEST_CASE(
   CHECK(w.ready("reason") == "HsmUnavailable");
   CHECK(w.kms.log.calls.empty());
   CHECK(w.hsm->log.calls.empty());
+}
+
+TEST_CASE(
+    "importedkey executor: a namespace relabelled while the KMS prepares stops the wrap: the "
+    "last grant reads the Namespace anew",
+    "[importedkey][executor][audit]") {
+  World w;
+  w.create_key();
+  w.kms.during_prepare = [&] {
+    w.api.put(res::namespaces(),
+              {{"metadata", {{"name", "team"}, {"labels", {{"tier", "moved"}}}}}});
+  };
+  w.reconcile();
+  CHECK(w.ready("reason") == "NotAuthorized");
+  CHECK(w.hsm->log.count("wrap_key") == 0);
+  CHECK(w.kms.log.count("import_key") == 0);
+  CHECK(w.audited() == std::vector<std::string>{"refused refused"});
+  // The status still records the key the KMS made.
+  CHECK(w.status().value("keyId", "") == "key-1");
 }
 
 TEST_CASE("importedkey executor: an import whose recording was lost is adopted, not sent again",
