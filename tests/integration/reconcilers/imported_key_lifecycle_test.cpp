@@ -75,7 +75,7 @@ std::vector<std::string> leak_forms(const std::string& material) {
   size_t mid = material.size() / 2 > 30 ? material.size() / 2 - 30 : 0;
   for (size_t shift = 0; shift < 3; ++shift) {
     std::string run = material.substr(mid + shift, 24);
-    for (auto enc : {base64_encode(run), base64url_encode(run)}) {
+    for (const auto& enc : {base64_encode(run), base64url_encode(run)}) {
       forms.push_back(enc.substr(0, 32));  // 24 bytes: 32 characters, no padding
     }
   }

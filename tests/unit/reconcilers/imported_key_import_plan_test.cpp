@@ -185,7 +185,7 @@ TEST_CASE("import plan: each refusal before the KMS changes, with its reason",
     std::string reason;
     bool transient = false;
   };
-  auto hsm_key_with = [](std::function<void(hsm::KeyInfo&)> f) {
+  auto hsm_key_with = [](const std::function<void(hsm::KeyInfo&)>& f) {
     return [f](ImportObserved& o) {
       auto i = hsm_key();
       f(i);

@@ -97,7 +97,7 @@ struct World {
     hsm->add_key("payments-key", hsm::KeyType::Aes256Gcm96);
   }
 
-  void create_key(Json spec_extra = Json::object()) {
+  void create_key(const Json& spec_extra = Json::object()) {
     Json spec = {{"providerRef", {{"kind", "ClusterKmsProvider"}, {"name", "vault"}}},
                  {"keyType", "aes256-gcm96"},
                  {"source", {{"hsm", {{"label", "payments-key"}}}}}};
@@ -112,26 +112,26 @@ struct World {
                                              {"finalizers", {"byok.dev/importedkey"}}}},
                                            {"spec", spec}});
   }
-  Json object() { return *api.object(importedkey::imported_keys(), "team", "payments"); }
-  Json status() { return object().value("status", Json::object()); }
+  Json object() const { return *api.object(importedkey::imported_keys(), "team", "payments"); }
+  Json status() const { return object().value("status", Json::object()); }
   // One reconcile of the object as the apiserver holds it now (the watch would bring it).
   runtime::ReconcileResult reconcile() {
     store.upsert(object());
     return reconciler.reconcile("team/payments");
   }
-  std::string ready(const char* field) {
+  std::string ready(const char* field) const {
     for (const auto& c : status().value("conditions", Json::array()))
       if (c.value("type", "") == "Ready") return c.value(field, "");
     return "";
   }
-  std::vector<Json> audit_records() {
+  std::vector<Json> audit_records() const {
     std::vector<Json> out;
     std::istringstream lines(audit_lines.str());
     for (std::string line; std::getline(lines, line);) out.push_back(Json::parse(line));
     return out;
   }
   // The audit log's records, as "<stage> <outcome>".
-  std::vector<std::string> audited() {
+  std::vector<std::string> audited() const {
     std::vector<std::string> out;
     for (const auto& r : audit_records())
       out.push_back(r.value("stage", "") + " " + r.value("outcome", ""));
@@ -141,7 +141,7 @@ struct World {
     REQUIRE(kms.keys.size() == 1);
     return kms.keys.begin()->second;
   }
-  const std::vector<std::uint8_t>& hsm_material() { return hsm->keys.front().material; }
+  const std::vector<std::uint8_t>& hsm_material() const { return hsm->keys.front().material; }
 };
 
 // The string fields of `o`, in the order named ("" for a missing one).
@@ -302,7 +302,7 @@ TEST_CASE(
   auto r = w.reconcile();
   CHECK(r.action == runtime::ReconcileResult::Action::RetryBackoff);
   CHECK(w.status().value("phase", "") == "CreatingKey");
-  CHECK(w.status().value("keyId", "") == "");
+  CHECK(w.status().value("keyId", "").empty());
   w.kms.during_prepare = nullptr;
 
   w.reconcile();
