@@ -6,7 +6,8 @@
 namespace byok::hsmpolicy {
 
 Result<Grant> ExportAuthorizer::authorize(const ExportAsk& ask,
-                                          const std::optional<FoundKey>& found) {
+                                          const std::optional<FoundKey>& found,
+                                          runtime::ReadOnce* the_namespace) {
   const Error refused{
       ErrorKind::PermissionDenied,
       "no HsmKeyPolicy allows namespace " + ask.ns + " to import the HSM key with " +
@@ -17,7 +18,9 @@ Result<Grant> ExportAuthorizer::authorize(const ExportAsk& ask,
   // Only admin-owned destinations can ever be granted; refuse the rest without reading anything.
   if (!ask.destination.cluster()) return refused;
 
-  auto the_ns = client_.get(kube::resources::namespaces(), "", ask.ns);
+  auto the_ns = the_namespace && the_namespace->name() == ask.ns
+                    ? the_namespace->get()
+                    : client_.get(kube::resources::namespaces(), "", ask.ns);
   if (!the_ns) {
     if (the_ns.error().kind == ErrorKind::NotFound) return refused;
     return the_ns.error().context("reading Namespace " + ask.ns + " for HsmKeyPolicy checks");

@@ -1,6 +1,7 @@
 #include "reconcilers/imported_key/ik_reconciler.h"
 
 #include "common/failpoint.h"
+#include "controller/kube/resource.h"
 #include "controller/runtime/finalizer.h"
 #include "controller/runtime/status_writer.h"
 #include "reconcilers/imported_key/ik_failure.h"
@@ -24,6 +25,7 @@ class ImportedKeyReconciler::Pass {
         object_(std::move(object)),
         key_(std::move(key)),
         rv_(key_.meta.resource_version),
+        namespace_(r.client_, kube::resources::namespaces(), "", key_.meta.namespace_),
         interval_(kmsprovider::verify_interval(key_.meta, r.min_verify_interval_).every) {}
 
   Result<runtime::ReconcileResult> run();
@@ -49,10 +51,11 @@ class ImportedKeyReconciler::Pass {
     return h.label.empty() ? "id " + h.id : "label \"" + h.label + "\"";
   }
   // Asks the authorizer; on a refusal, audits it and fails the reconcile with NotAuthorized.
-  // `granted` receives the policy's name.
+  // `granted` receives the policy's name. `fresh`: read the Namespace anew (the check right
+  // before the wrap), else share this pass's one read of it.
   std::optional<Result<runtime::ReconcileResult>> authorize(
       const std::string& action, const std::optional<hsmpolicy::FoundKey>& found,
-      std::string& granted);
+      std::string& granted, bool fresh = false);
   // Records `r` with what this pass knows: the HSM key, the destination and, given the lookup,
   // the provider's type and the admin's copy regarding a ClusterKmsProvider.
   void audit(const kmsprovider::ProviderLookup* lookup, ExportRecord r) {
@@ -77,6 +80,10 @@ class ImportedKeyReconciler::Pass {
   runtime::Json object_;
   ImportedKey key_;
   std::string rv_;
+  bool held_ = false;  // key_.status holds what a step asked to keep for the next write
+  // The object's Namespace, read once for the checks of this pass that only gate what comes
+  // next (the early grants, the ClusterKmsProvider's namespaceSelector).
+  runtime::ReadOnce namespace_;
   std::chrono::seconds interval_;
   std::shared_ptr<hsm::Hsm> hsm_;
   std::string found_label_, found_id_;  // the HSM key found for source.hsm
@@ -105,12 +112,13 @@ Status ImportedKeyReconciler::Pass::write(const ImportedKeyStatus& st) {
   if (!written) return written.error();
   rv_ = *written;
   key_.status = st;
+  held_ = false;
   return {};
 }
 
 // Writes the status if it changed, with the Event a changed Ready reason deserves.
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::settle(const ImportedKeyStatus& st) {
-  if (imported_key_status_to_json(st) != imported_key_status_to_json(key_.status)) {
+  if (held_ || imported_key_status_to_json(st) != imported_key_status_to_json(key_.status)) {
     auto e = event_for(key_.status, st);
     if (auto w = write(st); !w) return w.error();
     if (e) r_.events_.record(object_, *e);
@@ -145,9 +153,9 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::fail(const Failure
 
 std::optional<Result<runtime::ReconcileResult>> ImportedKeyReconciler::Pass::authorize(
     const std::string& action, const std::optional<hsmpolicy::FoundKey>& found,
-    std::string& granted) {
+    std::string& granted, bool fresh) {
   auto ask = export_ask();
-  auto decision = r_.authorizer_.authorize(ask, found);
+  auto decision = r_.authorizer_.authorize(ask, found, fresh ? nullptr : &namespace_);
   if (decision) {
     granted = decision->policy;
     granted_account_ = decision->account;
@@ -210,7 +218,7 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::apply() {
     std::string granted;
     if (auto refused = authorize(action_name(), std::nullopt, granted)) return *refused;
   }
-  auto lookup = r_.providers_.get(meta.namespace_, key_.spec.provider_ref);
+  auto lookup = r_.providers_.get(meta.namespace_, key_.spec.provider_ref, &namespace_);
   if (!lookup.client)
     return fail(kms_failure(lookup.problem, lookup.error, key_.spec.provider_ref.describe()));
 
@@ -318,8 +326,12 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     o.now = now();
     ImportStep s = plan_import(o);
     if (s.audit) audit(lookup, *s.audit);
-    if (s.status)
+    if (s.status && s.hold_status) {
+      key_.status = *s.status;
+      held_ = true;
+    } else if (s.status) {
       if (auto w = write(*s.status); !w) return w.error();
+    }
     if (s.event) r_.events_.record(object_, *s.event);
     switch (s.kind) {
       case Kind::ListAlgorithms:
@@ -340,8 +352,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
         break;
       case Kind::Authorize: {
         std::string policy;
-        if (auto refused =
-                authorize(o.action, hsmpolicy::FoundKey{found_label_, found_id_}, policy))
+        if (auto refused = authorize(o.action, hsmpolicy::FoundKey{found_label_, found_id_}, policy,
+                                     s.fresh_namespace))
           return *refused;
         if (auto refused = check_account(lookup, o.action, policy, s.existing)) return *refused;
         (s.attempt < 0 ? o.grant : o.attempts[s.attempt].grant) =

@@ -1,22 +1,27 @@
 #pragma once
 // Runs the import for one ImportedKey, one external step at a time, recording progress in the
-// status (guarded by resourceVersion) before each step with a side effect in the KMS:
+// status (guarded by resourceVersion) before the first side effect in the KMS and after the last:
 //
-//   find_key -> [phase CreatingKey] prepare_import -> [phase Importing, wrapping key fingerprint]
-//   wrap in the HSM (or read the already-wrapped Secret) -> import_key -> [imported: true]
+//   find_key -> [phase CreatingKey] prepare_import -> wrap in the HSM (or read the
+//   already-wrapped Secret) -> import_key -> [imported: true, wrapping key fingerprint]
 //
-// A controller killed anywhere in between finds the key again through find_key (name and owner
-// mark) on restart: it imports into the container it created, or adopts the key it imported,
-// so the KMS ends up with exactly one key per ImportedKey. Plaintext key material never enters
-// this process: the HSM returns only the wrapped blob, and a Secret only ever holds wrapped bytes.
+// The wrapping key's fingerprint (and the key the KMS made) is kept for the pass's last status
+// write, which a failure on the way makes too (with the reason); the audit's intent record names
+// it before the wrap. A controller killed anywhere in between finds the key again through
+// find_key (name and owner mark; the CreatingKey phase tells it to look for an unnamed key) on
+// restart: it imports into the container it created, or adopts the key it imported, so the KMS
+// ends up with exactly one key per ImportedKey. Plaintext key material never enters this
+// process: the HSM returns only the wrapped blob, and a Secret only ever holds wrapped bytes.
 // Deletion goes through the finalizer: Retain leaves the key, Delete schedules its deletion.
 //
 // Keys from the HSM are exported only as an HsmKeyPolicy allows (export_authorizer.h), asked
 // three times: before the KMS or the HSM is touched (on what the spec says; a refusal then is
 // NotAuthorized, the same whether the key exists or not), once the HSM found the key (on its
 // real label and id), and right before C_WrapKey (so a policy revoked meanwhile stops it). The
-// wrapping key must be a sound RSA key (hsm/kek.h) and, when the ClusterKmsProvider pins them,
-// one of its fingerprints. Every export leaves audit records (export_audit.h).
+// first two share one read of the Namespace with the ClusterKmsProvider's namespaceSelector;
+// the last reads the Namespace anew. The wrapping key must be a sound RSA key (hsm/kek.h) and,
+// when the ClusterKmsProvider pins them, one of its fingerprints. Every export leaves audit
+// records (export_audit.h).
 
 #include <chrono>
 #include <functional>

@@ -185,9 +185,10 @@ ImportStep plan_import(const ImportObserved& o) {
         : existing.empty()
             ? "preparing the import of " + target.name + " (the KMS may create the key first)"
             : "importing into " + existing + ", which awaits its material";
+    // No Event: it would only repeat the condition this status sets, which the pass's last
+    // write replaces moments later; the import's Event (or the failure's) tells how it ended.
     auto s = step(Kind::Begin);
     s.status = status_in_progress(o.key, phase, msg, o.now);
-    s.event = event(o.rotate ? "RotationStarted" : "ImportStarted", msg);
     return s;
   }
   auto prepare = [&](std::optional<ExportRecord> audit) {
@@ -220,10 +221,13 @@ ImportStep plan_import(const ImportObserved& o) {
       if (!w.key_id.empty() && !st.imported) st.key_id = w.key_id;
       st.wrapping_key_fingerprint = fingerprint;
       st.wrapping_algorithm = w.algorithm;
+      // Held for the pass's next status write (the import's record, or the failure's): every
+      // step until then that can fail ends the pass with a write that carries it, and a pass
+      // that dies in between is resumed from what Begin wrote (find_key by name and owner). The
+      // audit's intent record names the wrapping key before any wrap; no Event repeats it.
       auto s = step(Kind::RecordWrappingKey);
       s.status = std::move(st);
-      s.event = event("WrappingKeyFetched", "wrapping key " + fingerprint + " for " + w.algorithm +
-                                                " fetched from the KMS");
+      s.hold_status = true;
       return s;
     }
 
@@ -268,6 +272,7 @@ ImportStep plan_import(const ImportObserved& o) {
       auto s = step(Kind::Authorize);
       s.existing = existing;
       s.attempt = static_cast<int>(i);
+      s.fresh_namespace = true;
       return s;
     }
     policy = a.grant->policy;

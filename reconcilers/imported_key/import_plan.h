@@ -83,7 +83,7 @@ struct ImportStep {
     ReadSecret,         // GET Secret `secret`                        -> secret
     Begin,              // write `status` (phase before prepare)      -> begun
     Prepare,            // kms.prepare_import(target, existing)       -> attempts.push_back
-    RecordWrappingKey,  // write `status` (the wrapping key)          -> attempts.back().recorded
+    RecordWrappingKey,  // hold `status` (the wrapping key)           -> attempts.back().recorded
     Wrap,               // hsm.wrap_key(ref, spec, wrapping key)      -> attempts.back().wrapped
     Import,             // kms.import_key(target, wrapping, wrapped)  -> imported
     LookAfter,          // kms.find_key(target) for the state word    -> state_after
@@ -97,6 +97,9 @@ struct ImportStep {
   std::optional<ExportRecord> audit;
   std::optional<ImportedKeyStatus> status;
   std::optional<runtime::EventSpec> event;
+  // The status is not written now: the executor keeps it as the object's status, and the pass's
+  // next write (the last one, whether the pass succeeds or fails) carries it.
+  bool hold_status = false;
 
   Failure failure;            // Fail
   hsm::KeyRef ref;            // FindHsmKey, Wrap
@@ -107,6 +110,10 @@ struct ImportStep {
   kms::WrappingKey wrapping;  // Wrap (its public key), Import
   std::string wrapped;        // Import: the wrapped bytes
   kms::ImportKind import_kind = kms::ImportKind::First;  // Import
+  // Authorize: read the Namespace anew for this grant (the last one before a wrap, so that key
+  // material leaves the HSM only for a namespace selected at that moment); else the pass's one
+  // read of it, shared by the checks that only gate what comes next.
+  bool fresh_namespace = false;
   // Authorize, ReadCapabilities: -1 before anything is prepared (the answer goes to the
   // observation's own field), else the index of the attempt the answer belongs to.
   int attempt = -1;

@@ -117,7 +117,8 @@ std::size_t ProviderRegistry::cached() const {
 ProviderRegistry::ProviderRegistry(kube::KubeClient& client, Factory factory, ProviderTrust trust)
     : client_(client), factory_(std::move(factory)), trust_(std::move(trust)) {}
 
-ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& ref) {
+ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& ref,
+                                     runtime::ReadOnce* the_namespace) {
   ProviderLookup out;
   const bool cluster = ref.cluster();
   const std::string& name = ref.name;
@@ -166,7 +167,9 @@ ProviderLookup ProviderRegistry::get(const std::string& ns, const ProviderRef& r
   }
   if (cluster) {
     // Whether it serves this namespace, before anything else about it is looked at.
-    auto the_ns = client_.get(kube::resources::namespaces(), "", ns);
+    auto the_ns = the_namespace && the_namespace->name() == ns
+                      ? the_namespace->get()
+                      : client_.get(kube::resources::namespaces(), "", ns);
     if (!the_ns)
       return fail(ProviderProblem::Unreachable, the_ns.error().context("reading Namespace " + ns));
     const auto* spec = object->contains("spec") ? &(*object)["spec"] : nullptr;

@@ -24,6 +24,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "controller/kube/client.h"
+#include "controller/runtime/read_once.h"
 #include "controller/runtime/store.h"
 #include "kms/kms_provider.h"
 #include "kms/provider_factory.h"
@@ -75,8 +76,10 @@ class ProviderRegistry {
   // The client for `ref` as used by an object in namespace `ns`. A ClusterKmsProvider that does
   // not exist and one that does not select `ns` give the same answer (ProviderNotFound). Any
   // answer but a transient one drops the cached client (a deleted provider's credentials do not
-  // stay in memory).
-  ProviderLookup get(const std::string& ns, const ProviderRef& ref);
+  // stay in memory). `the_namespace` (`ns`, as the caller's reconcile read it) serves the
+  // ClusterKmsProvider's namespaceSelector; null reads the Namespace here.
+  ProviderLookup get(const std::string& ns, const ProviderRef& ref,
+                     runtime::ReadOnce* the_namespace = nullptr);
   std::size_t cached() const;  // how many clients are held (tests, metrics)
   // Reads namespaced KmsProviders from this informer cache instead of a GET per lookup (a CMK's
   // verification asks once per object; 10,000 CMKs made 10,000 GETs). A KmsProvider created

@@ -62,6 +62,13 @@ int count_events(kube::KubeClient& client, const std::string& ns, const std::str
   return n;
 }
 
+int count_arrived_events(kube::KubeClient& client, const std::string& ns, const std::string& name,
+                         const std::string& reason, std::chrono::milliseconds timeout) {
+  int n = 0;
+  wait_until([&] { return (n = count_events(client, ns, name, reason)) >= 1; }, timeout);
+  return n;
+}
+
 nlohmann::json status_of(kube::KubeClient& client, const kube::ResourceType& type,
                          const std::string& ns, const std::string& name) {
   auto r = client.get(type, ns, name);

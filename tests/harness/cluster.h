@@ -33,6 +33,11 @@ std::string condition_field(const nlohmann::json& status, const std::string& typ
 // How many events.k8s.io Events about object `name` with `reason` the apiserver holds.
 int count_events(kube::KubeClient& client, const std::string& ns, const std::string& name,
                  const std::string& reason);
+// The same, once at least one has arrived or `timeout` passed: a reconciler's Events go out
+// from its recorder's thread, a moment after the status that goes with them.
+int count_arrived_events(kube::KubeClient& client, const std::string& ns, const std::string& name,
+                         const std::string& reason,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // The status of an object, or an empty object when it has none (or cannot be read).
 nlohmann::json status_of(kube::KubeClient& client, const kube::ResourceType& type,

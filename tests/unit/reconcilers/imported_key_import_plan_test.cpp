@@ -185,7 +185,7 @@ TEST_CASE("import plan: each refusal before the KMS changes, with its reason",
     std::string reason;
     bool transient = false;
   };
-  auto hsm_key_with = [](std::function<void(hsm::KeyInfo&)> f) {
+  auto hsm_key_with = [](const std::function<void(hsm::KeyInfo&)>& f) {
     return [f](ImportObserved& o) {
       auto i = hsm_key();
       f(i);
@@ -294,8 +294,10 @@ TEST_CASE("import plan: the progress written before the KMS changes says what co
     auto o = observe(k);
     auto s = walk(o, Kind::Begin);
     CHECK(s.status->phase == phases::kCreatingKey);
-    CHECK(s.event->reason == "ImportStarted");
-    CHECK(s.event->note == "preparing the import of payments (the KMS may create the key first)");
+    CHECK_FALSE(s.hold_status);  // written before the KMS is asked to prepare
+    CHECK(s.status->conditions.front().message ==
+          "preparing the import of payments (the KMS may create the key first)");
+    CHECK_FALSE(s.event);  // the condition says it; the pass's last write replaces it
     CHECK(walk(o, Kind::Prepare).existing.empty());
   }
   SECTION("a container a crashed attempt made receives the material, no second key") {
@@ -309,7 +311,8 @@ TEST_CASE("import plan: the progress written before the KMS changes says what co
     answer(o, grant);
     auto s = walk(o, Kind::Begin);
     CHECK(s.status->phase == phases::kImporting);
-    CHECK(s.event->note == "importing into key-1, which awaits its material");
+    CHECK(s.status->conditions.front().message ==
+          "importing into key-1, which awaits its material");
     answer(o, s);
     auto prepare = plan_import(o);
     REQUIRE(prepare.kind == Kind::Prepare);
@@ -325,7 +328,7 @@ TEST_CASE("import plan: the progress written before the KMS changes says what co
     auto o = observe(k, current, true);
     auto s = walk(o, Kind::Begin);
     CHECK(s.status->phase == phases::kRotating);
-    CHECK(s.event->reason == "RotationStarted");
+    CHECK_FALSE(s.event);
     CHECK(walk(o, Kind::Import).import_kind == kms::ImportKind::NewVersion);
     answer(o, plan_import(o));
     auto last = walk(o, Kind::Record);
@@ -342,7 +345,10 @@ TEST_CASE("import plan: the wrapping key is recorded, then checked, before the H
   auto record = walk(o, Kind::RecordWrappingKey);
   CHECK(record.status->wrapping_key_fingerprint == kek_fingerprint());
   CHECK(record.status->key_id == "key-1");  // the key the KMS made, before any import
-  CHECK(record.event->reason == "WrappingKeyFetched");
+  // Held for the pass's last write (the import's record or a failure's), with no Event: the
+  // audit's intent record names the wrapping key before the wrap.
+  CHECK(record.hold_status);
+  CHECK_FALSE(record.event);
 
   SECTION("a KMS's failure to prepare ends the pass with its reason") {
     auto p = observe(k);
@@ -381,6 +387,32 @@ TEST_CASE("import plan: the wrapping key is recorded, then checked, before the H
     REQUIRE(s.audit);
     CHECK(s.audit->stage == "intent");
     CHECK(s.audit->outcome == "authorized");
+  }
+}
+
+TEST_CASE(
+    "import plan: the grant on the key found may share the pass's read of the Namespace, the "
+    "grant right before each wrap reads it anew",
+    "[importedkey][plan]") {
+  auto k = make_key();
+  auto o = observe(k);
+  auto on_found = walk(o, Kind::Authorize);
+  CHECK(on_found.attempt == -1);
+  CHECK_FALSE(on_found.fresh_namespace);
+  answer(o, on_found);
+  auto before_wrap = walk(o, Kind::Authorize);
+  CHECK(before_wrap.attempt == 0);
+  CHECK(before_wrap.fresh_namespace);
+  SECTION("and so does the one before a second attempt's wrap") {
+    answer(o, before_wrap);
+    walk(o, Kind::Wrap);
+    o.attempts[0].wrapped = err(ErrorKind::Unsupported, "CKR_MECHANISM_PARAM_INVALID");
+    auto learned = caps();
+    learned.oaep_sha256 = false;
+    o.attempts[0].capabilities = learned;
+    auto again = walk(o, Kind::Authorize);
+    CHECK(again.attempt == 1);
+    CHECK(again.fresh_namespace);
   }
 }
 

@@ -10,6 +10,7 @@
 //   - the wrapped bytes unwrap under the wrapping key and the algorithm the KMS named.
 // Calls and scripted errors: `log`; check_target answers `target_refusal` when set.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -39,7 +40,10 @@ class FakeKms : public kms::KmsProvider {
   std::optional<Error> target_refusal;  // check_target's answer
   kms::Accessor accessor{"fake-principal", "fake-account", ""};
   bool attested = false;  // prepare_import says the wrapping key is attested
-  mutable CallLog log;    // mutable: check_target is const
+  // Runs inside prepare_import, after its call is logged: the world changing while the KMS
+  // answers (a namespace relabelled, a controller about to die).
+  std::function<void()> during_prepare;
+  mutable CallLog log;  // mutable: check_target is const
   std::vector<std::string> violations;
   std::map<std::string, Key> keys;  // by name
 
@@ -99,6 +103,7 @@ class FakeKms : public kms::KmsProvider {
     if (auto e = log.record("prepare_import",
                             target.name + " into " + (existing.empty() ? "(new)" : existing)))
       return *e;
+    if (during_prepare) during_prepare();
     kms::WrappingKey w;
     if (existing.empty()) {
       if (keys.count(target.name))
