@@ -80,7 +80,6 @@ class ImportedKeyReconciler::Pass {
   runtime::Json object_;
   ImportedKey key_;
   std::string rv_;
-  bool held_ = false;  // key_.status holds what a step asked to keep for the next write
   // The object's Namespace, read once for the checks of this pass that only gate what comes
   // next (the early grants, the ClusterKmsProvider's namespaceSelector).
   runtime::ReadOnce namespace_;
@@ -112,13 +111,12 @@ Status ImportedKeyReconciler::Pass::write(const ImportedKeyStatus& st) {
   if (!written) return written.error();
   rv_ = *written;
   key_.status = st;
-  held_ = false;
   return {};
 }
 
 // Writes the status if it changed, with the Event a changed Ready reason deserves.
 Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::settle(const ImportedKeyStatus& st) {
-  if (held_ || imported_key_status_to_json(st) != imported_key_status_to_json(key_.status)) {
+  if (imported_key_status_to_json(st) != imported_key_status_to_json(key_.status)) {
     auto e = event_for(key_.status, st);
     if (auto w = write(st); !w) return w.error();
     if (e) r_.events_.record(object_, *e);
@@ -326,12 +324,8 @@ Result<runtime::ReconcileResult> ImportedKeyReconciler::Pass::import(
     o.now = now();
     ImportStep s = plan_import(o);
     if (s.audit) audit(lookup, *s.audit);
-    if (s.status && s.hold_status) {
-      key_.status = *s.status;
-      held_ = true;
-    } else if (s.status) {
+    if (s.status)
       if (auto w = write(*s.status); !w) return w.error();
-    }
     if (s.event) r_.events_.record(object_, *s.event);
     switch (s.kind) {
       case Kind::ListAlgorithms:

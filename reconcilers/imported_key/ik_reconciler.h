@@ -1,17 +1,14 @@
 #pragma once
 // Runs the import for one ImportedKey, one external step at a time, recording progress in the
-// status (guarded by resourceVersion) before the first side effect in the KMS and after the last:
+// status (guarded by resourceVersion) before each step with a side effect in the KMS:
 //
-//   find_key -> [phase CreatingKey] prepare_import -> wrap in the HSM (or read the
-//   already-wrapped Secret) -> import_key -> [imported: true, wrapping key fingerprint]
+//   find_key -> [phase CreatingKey] prepare_import -> [phase Importing, wrapping key fingerprint]
+//   wrap in the HSM (or read the already-wrapped Secret) -> import_key -> [imported: true]
 //
-// The wrapping key's fingerprint (and the key the KMS made) is kept for the pass's last status
-// write, which a failure on the way makes too (with the reason); the audit's intent record names
-// it before the wrap. A controller killed anywhere in between finds the key again through
-// find_key (name and owner mark; the CreatingKey phase tells it to look for an unnamed key) on
-// restart: it imports into the container it created, or adopts the key it imported, so the KMS
-// ends up with exactly one key per ImportedKey. Plaintext key material never enters this
-// process: the HSM returns only the wrapped blob, and a Secret only ever holds wrapped bytes.
+// A controller killed anywhere in between finds the key again through find_key (name and owner
+// mark) on restart: it imports into the container it created, or adopts the key it imported,
+// so the KMS ends up with exactly one key per ImportedKey. Plaintext key material never enters
+// this process: the HSM returns only the wrapped blob, and a Secret only ever holds wrapped bytes.
 // Deletion goes through the finalizer: Retain leaves the key, Delete schedules its deletion.
 //
 // Keys from the HSM are exported only as an HsmKeyPolicy allows (export_authorizer.h), asked

@@ -221,13 +221,10 @@ ImportStep plan_import(const ImportObserved& o) {
       if (!w.key_id.empty() && !st.imported) st.key_id = w.key_id;
       st.wrapping_key_fingerprint = fingerprint;
       st.wrapping_algorithm = w.algorithm;
-      // Held for the pass's next status write (the import's record, or the failure's): every
-      // step until then that can fail ends the pass with a write that carries it, and a pass
-      // that dies in between is resumed from what Begin wrote (find_key by name and owner). The
-      // audit's intent record names the wrapping key before any wrap; no Event repeats it.
+      // No Event: the condition says it, and the audit's intent record names the wrapping key
+      // before any wrap.
       auto s = step(Kind::RecordWrappingKey);
       s.status = std::move(st);
-      s.hold_status = true;
       return s;
     }
 

@@ -83,7 +83,7 @@ struct ImportStep {
     ReadSecret,         // GET Secret `secret`                        -> secret
     Begin,              // write `status` (phase before prepare)      -> begun
     Prepare,            // kms.prepare_import(target, existing)       -> attempts.push_back
-    RecordWrappingKey,  // hold `status` (the wrapping key)           -> attempts.back().recorded
+    RecordWrappingKey,  // write `status` (the wrapping key)          -> attempts.back().recorded
     Wrap,               // hsm.wrap_key(ref, spec, wrapping key)      -> attempts.back().wrapped
     Import,             // kms.import_key(target, wrapping, wrapped)  -> imported
     LookAfter,          // kms.find_key(target) for the state word    -> state_after
@@ -97,9 +97,6 @@ struct ImportStep {
   std::optional<ExportRecord> audit;
   std::optional<ImportedKeyStatus> status;
   std::optional<runtime::EventSpec> event;
-  // The status is not written now: the executor keeps it as the object's status, and the pass's
-  // next write (the last one, whether the pass succeeds or fails) carries it.
-  bool hold_status = false;
 
   Failure failure;            // Fail
   hsm::KeyRef ref;            // FindHsmKey, Wrap

@@ -294,7 +294,6 @@ TEST_CASE("import plan: the progress written before the KMS changes says what co
     auto o = observe(k);
     auto s = walk(o, Kind::Begin);
     CHECK(s.status->phase == phases::kCreatingKey);
-    CHECK_FALSE(s.hold_status);  // written before the KMS is asked to prepare
     CHECK(s.status->conditions.front().message ==
           "preparing the import of payments (the KMS may create the key first)");
     CHECK_FALSE(s.event);  // the condition says it; the pass's last write replaces it
@@ -345,10 +344,7 @@ TEST_CASE("import plan: the wrapping key is recorded, then checked, before the H
   auto record = walk(o, Kind::RecordWrappingKey);
   CHECK(record.status->wrapping_key_fingerprint == kek_fingerprint());
   CHECK(record.status->key_id == "key-1");  // the key the KMS made, before any import
-  // Held for the pass's last write (the import's record or a failure's), with no Event: the
-  // audit's intent record names the wrapping key before the wrap.
-  CHECK(record.hold_status);
-  CHECK_FALSE(record.event);
+  CHECK_FALSE(record.event);  // the audit's intent record names the wrapping key before the wrap
 
   SECTION("a KMS's failure to prepare ends the pass with its reason") {
     auto p = observe(k);
