@@ -388,11 +388,12 @@ int main(int argc, char** argv) {
   const auto& ik_store = manager.store(imported_keys);
   manager.add_index(imported_keys, byok::kmsprovider::kProviderRefIndex,
                     byok::kmsprovider::provider_ref_index_values);
-  // Its progress Events are advice, sent from the recorder's thread like the other reconcilers';
-  // the export audit's records stay synchronous on `audit_events` (no export goes unrecorded).
+  // Its Events go out from the worker: some are the tenant's only trace of what happened to its
+  // key (Adopted after a crash, KeyDeletionScheduled), which the asynchronous recorder, shared
+  // with every tenant's CMKs, may drop. The export audit's records are on `audit_events`.
   byok::importedkey::ImportedKeyReconciler ik_reconciler(
       client, ik_store, providers, (*operator_hsm)->access(), export_authorizer, export_audit,
-      async_events, clock, log);
+      events, clock, log);
   ik_reconciler.set_min_verify_interval(*min_verify);
   manager
       .controller(imported_keys,

@@ -63,9 +63,12 @@ std::optional<ImportStep> plan_source(const ImportObserved& o, hsm::KeyType type
     // The grant again, now on the key actually found (its label and its id); the policy may
     // name the account the destination must be, asked of the KMS before anything is created
     // there (and again before the wrap).
+    // It reads the Namespace anew: it gates writes in the admin's KMS (prepare_import may create
+    // the key), not only what is read next.
     if (!o.grant) {
       auto s = step(Kind::Authorize);
       s.existing = o.found ? o.found->key_id : "";
+      s.fresh_namespace = true;
       return s;
     }
     const auto& info = **o.hsm_key;

@@ -107,9 +107,10 @@ struct ImportStep {
   kms::WrappingKey wrapping;  // Wrap (its public key), Import
   std::string wrapped;        // Import: the wrapped bytes
   kms::ImportKind import_kind = kms::ImportKind::First;  // Import
-  // Authorize: read the Namespace anew for this grant (the last one before a wrap, so that key
-  // material leaves the HSM only for a namespace selected at that moment); else the pass's one
-  // read of it, shared by the checks that only gate what comes next.
+  // Authorize: read the Namespace anew for this grant (the grant on the key found, which gates
+  // what is created in the KMS, and the last one before each wrap, so that key material leaves
+  // the HSM only for a namespace selected at that moment); else the pass's one read of it,
+  // shared by the checks that only gate what is read next.
   bool fresh_namespace = false;
   // Authorize, ReadCapabilities: -1 before anything is prepared (the answer goes to the
   // observation's own field), else the index of the attempt the answer belongs to.

@@ -387,14 +387,14 @@ TEST_CASE("import plan: the wrapping key is recorded, then checked, before the H
 }
 
 TEST_CASE(
-    "import plan: the grant on the key found may share the pass's read of the Namespace, the "
-    "grant right before each wrap reads it anew",
+    "import plan: the grant on the key found (it gates what the KMS creates) and the grant right "
+    "before each wrap read the Namespace anew",
     "[importedkey][plan]") {
   auto k = make_key();
   auto o = observe(k);
   auto on_found = walk(o, Kind::Authorize);
   CHECK(on_found.attempt == -1);
-  CHECK_FALSE(on_found.fresh_namespace);
+  CHECK(on_found.fresh_namespace);
   answer(o, on_found);
   auto before_wrap = walk(o, Kind::Authorize);
   CHECK(before_wrap.attempt == 0);

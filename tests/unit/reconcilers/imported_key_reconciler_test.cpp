@@ -185,10 +185,10 @@ TEST_CASE("importedkey executor: a first import wraps in the HSM, imports once a
                                                        "MaterialWrapped", "ExportCompleted",
                                                        "ExportCompleted", "Imported"});
   // One read of the Namespace for the early checks (the grant on the spec, the
-  // ClusterKmsProvider's namespaceSelector, the grant on the key found), one right before the
-  // wrap.
+  // ClusterKmsProvider's namespaceSelector), one for the grant on the key found (it gates what
+  // the KMS creates), one right before the wrap.
   const auto& calls = w.api.log.calls;
-  CHECK(std::count(calls.begin(), calls.end(), "get namespaces//team") == 2);
+  CHECK(std::count(calls.begin(), calls.end(), "get namespaces//team") == 3);
 
   SECTION("the next pass only observes") {
     w.reconcile();
