@@ -127,8 +127,9 @@ void Informer::run_stream(Stream& stream, StopSignal& stop) {
           break;
         }
         // The list's answer, its parse and the store's replaced entries were just freed in
-        // bulk: their pages go back now (at start-up no queue has emptied yet to do it).
-        release_free_memory(Millis(0));
+        // bulk: their pages go back (at start-up no queue has emptied yet to do it). At most
+        // once a second, as for the queues: an informer of many namespaces lists each.
+        release_free_memory();
         if (!listed_once) synced_++;
         listed_once = true;
         state = State::Watching;
