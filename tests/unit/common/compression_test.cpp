@@ -4,8 +4,8 @@
 
 #include <catch2/catch.hpp>
 
-using byok::Deflated;
 using byok::deflate_small;
+using byok::Deflated;
 using byok::inflate_capped;
 
 TEST_CASE("compression: a record deflates smaller and inflates to the same bytes", "[common]") {
@@ -35,9 +35,9 @@ TEST_CASE("compression: what inflates past the cap, or is cut short, or is not d
 
 TEST_CASE("compression: a gzip member inflates", "[common]") {
   // gzip.compress(b"hello, gzip", mtime=0), as Python writes it.
-  const unsigned char member[] = {31,  139, 8,  0,   0,   0,   0,  0,  2,   3,   203,
-                                  72,  205, 201, 201, 215, 81,  72, 175, 202, 44,  0,
-                                  0,   74,  155, 177, 92,  11,  0,  0,  0};
+  const unsigned char member[] = {31, 139, 8,   0,   0,   0,  0,  0,   2,   3,  203,
+                                  72, 205, 201, 201, 215, 81, 72, 175, 202, 44, 0,
+                                  0,  74,  155, 177, 92,  11, 0,  0,   0};
   const std::string gz(reinterpret_cast<const char*>(member), sizeof member);
   CHECK(inflate_capped(gz, Deflated::Gzip, 64) == "hello, gzip");
   CHECK_FALSE(inflate_capped(gz, Deflated::Gzip, 5));
