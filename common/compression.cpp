@@ -33,8 +33,10 @@ std::string deflate_small(std::string_view bytes) {
 std::optional<std::string> inflate_capped(std::string_view bytes, Deflated format,
                                           std::size_t max_bytes) {
   z_stream z{};
-  // Raw data of ours was written with a 4 KiB window; a 32 KiB one reads it too.
-  const int window = format == Deflated::Gzip ? 16 + MAX_WBITS : -MAX_WBITS;
+  // Raw data is ours, written with a 4 KiB window, so it is read with one: with Z_FINISH below,
+  // zlib keeps no window at all for what inflates into one 16 KiB piece (a cached object, read
+  // on every reconcile), and at most 4 KiB otherwise.
+  const int window = format == Deflated::Gzip ? 16 + MAX_WBITS : -kSmallWindowBits;
   if (inflateInit2(&z, window) != Z_OK) return std::nullopt;
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
   z.avail_in = static_cast<uInt>(bytes.size());
@@ -44,14 +46,16 @@ std::optional<std::string> inflate_capped(std::string_view bytes, Deflated forma
   while (rc == Z_OK) {
     z.next_out = reinterpret_cast<Bytef*>(buf);
     z.avail_out = sizeof buf;
-    rc = inflate(&z, Z_NO_FLUSH);
+    rc = inflate(&z, Z_FINISH);
     const std::size_t got = sizeof buf - z.avail_out;
     if (out.size() + got > max_bytes) {
       rc = Z_BUF_ERROR;
       break;
     }
     out.append(buf, got);
-    if (rc == Z_OK && got == 0 && z.avail_in == 0) rc = Z_BUF_ERROR;  // input ended early
+    // Z_FINISH: Z_BUF_ERROR means more room is needed (go on) unless nothing came out of the
+    // input left, which then ended early.
+    if (rc == Z_BUF_ERROR && got > 0) rc = Z_OK;
   }
   inflateEnd(&z);
   if (rc != Z_STREAM_END) return std::nullopt;
