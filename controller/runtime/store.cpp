@@ -1,5 +1,6 @@
 #include "controller/runtime/store.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "common/compression.h"
@@ -96,7 +97,7 @@ std::optional<std::string> Store::resource_version(const std::string& key) const
 }
 
 Store::Entry Store::entry_of(const Json& object) {
-  Entry e{cached_form(object), ""};
+  Entry e{cached_form(object), "", {}};
   if (object.is_object())
     if (auto md = object.find("metadata"); md != object.end() && md->is_object())
       if (auto rv = md->find("resourceVersion"); rv != md->end() && rv->is_string())
@@ -111,7 +112,12 @@ size_t Store::stored_bytes() const {
 
 void Store::add_index(const std::string& name, IndexFn fn) {
   std::lock_guard<std::mutex> lock(mu_);
-  indexes_[name] = Index{std::move(fn), {}, {}};
+  // The entries point into each index's values: an index replaced or added late would leave
+  // them pointing at freed strings, or missing from it.
+  if (indexes_.count(name) || !objects_.empty())
+    throw std::logic_error("Store::add_index(\"" + name +
+                           "\"): indexes are added once each, before the first write");
+  indexes_[name] = Index{std::move(fn), {}};
 }
 
 bool Store::has_index(const std::string& name) const {
@@ -126,8 +132,8 @@ std::vector<SharedJson> Store::by_index(const std::string& name, const std::stri
   if (idx == indexes_.end()) return out;
   auto hit = idx->second.keys.find(value);
   if (hit == idx->second.keys.end()) return out;
-  for (const auto& key : hit->second)
-    if (auto it = objects_.find(key); it != objects_.end())
+  for (const std::string* key : hit->second)
+    if (auto it = objects_.find(*key); it != objects_.end())
       out.push_back(from_cached_form(it->second.bytes));
   return out;
 }
@@ -139,40 +145,61 @@ std::vector<std::string> Store::keys_by_index(const std::string& name,
   if (idx == indexes_.end()) return {};
   auto hit = idx->second.keys.find(value);
   if (hit == idx->second.keys.end()) return {};
-  return {hit->second.begin(), hit->second.end()};
+  std::vector<std::string> out;
+  out.reserve(hit->second.size());
+  for (const std::string* key : hit->second) out.push_back(*key);
+  return out;
 }
 
-void Store::index_locked(const std::string& key, const Json* now) {
-  for (auto& [_, index] : indexes_) {
-    std::vector<std::string> after = now ? index.fn(*now) : std::vector<std::string>{};
-    auto had = index.values.find(key);
-    const std::vector<std::string> none;
-    const std::vector<std::string>& before = had == index.values.end() ? none : had->second;
-    if (before == after) continue;
-    for (const auto& v : before) {
-      auto hit = index.keys.find(v);
-      if (hit == index.keys.end()) continue;
-      hit->second.erase(key);
-      if (hit->second.empty()) index.keys.erase(hit);
+void Store::index_locked(Objects::iterator it, const Json* now) {
+  const std::string* key = &it->first;
+  // Every index function first: one that throws leaves the indexes as they were (the pointers
+  // taken below are all recorded in the entry, or none is).
+  std::vector<std::pair<Index*, std::vector<std::string>>> values;
+  if (now)
+    for (auto& [_, index] : indexes_) values.emplace_back(&index, index.fn(*now));
+  std::vector<Indexed> after;
+  for (auto& [index_ptr, named] : values) {
+    Index& index = *index_ptr;
+    for (auto& value : named) {
+      auto hit = index.keys.try_emplace(std::move(value)).first;
+      hit->second.insert(key);  // nothing when already there (an update)
+      Indexed now_under{&index, &hit->first};
+      // Once per value: an index function may name one twice, and the removal below must not
+      // meet a value node it has already erased.
+      if (std::none_of(after.begin(), after.end(), [&](const Indexed& i) {
+            return i.index == now_under.index && i.value == now_under.value;
+          }))
+        after.push_back(now_under);
     }
-    for (const auto& v : after) index.keys[v].insert(key);
-    // Most objects are in no value of an index: they take no room in it.
-    if (after.empty())
-      index.values.erase(key);
-    else
-      index.values[key] = std::move(after);
   }
+  for (const Indexed& was : it->second.indexed) {
+    bool kept = false;
+    for (const Indexed& is : after) kept = kept || (is.index == was.index && is.value == was.value);
+    if (kept) continue;
+    auto hit = was.index->keys.find(*was.value);
+    if (hit == was.index->keys.end()) continue;
+    hit->second.erase(key);
+    if (hit->second.empty()) was.index->keys.erase(hit);
+  }
+  // Most objects are in no value of an index: they take no room in it.
+  if (after.empty())
+    std::vector<Indexed>().swap(it->second.indexed);
+  else
+    it->second.indexed = std::move(after);
 }
 
 SharedJson Store::upsert(const Json& object) {
   std::string key = object_key(object);
   Entry fresh = entry_of(object);
   std::lock_guard<std::mutex> lock(mu_);
-  auto& slot = objects_[key];
-  SharedJson previous = slot.bytes.empty() ? nullptr : from_cached_form(slot.bytes);
-  stored_bytes_ += fresh.bytes.size() - slot.bytes.size();
-  slot = std::move(fresh);
-  index_locked(key, &object);
+  auto slot = objects_.try_emplace(std::move(key)).first;
+  Entry& entry = slot->second;
+  SharedJson previous = entry.bytes.empty() ? nullptr : from_cached_form(entry.bytes);
+  stored_bytes_ += fresh.bytes.size() - entry.bytes.size();
+  entry.bytes = std::move(fresh.bytes);
+  entry.resource_version = std::move(fresh.resource_version);
+  index_locked(slot, &object);
   return previous;
 }
 
@@ -182,8 +209,8 @@ SharedJson Store::erase(const std::string& key) {
   if (it == objects_.end()) return nullptr;
   SharedJson previous = from_cached_form(it->second.bytes);
   stored_bytes_ -= it->second.bytes.size();
+  index_locked(it, nullptr);  // before the node (whose key the indexes point at) goes
   objects_.erase(it);
-  index_locked(key, nullptr);
   return previous;
 }
 
@@ -192,10 +219,9 @@ std::vector<SharedJson> Store::remove_locked(Objects::iterator from, Objects::it
   std::vector<SharedJson> removed;
   for (auto it = from; it != to;) {
     stored_bytes_ -= it->second.bytes.size();
-    if (!keep.count(it->first)) {
-      removed.push_back(from_cached_form(it->second.bytes));
-      index_locked(it->first, nullptr);
-    }
+    if (!keep.count(it->first)) removed.push_back(from_cached_form(it->second.bytes));
+    // Kept or not, the node goes (the fresh list's replaces it): out of the indexes first.
+    index_locked(it, nullptr);
     it = objects_.erase(it);
   }
   return removed;
@@ -208,21 +234,28 @@ std::vector<SharedJson> Store::replace(const std::vector<Json>& objects) {
 std::vector<SharedJson> Store::replace_namespace(const std::string& ns,
                                                  const std::vector<Json>& objects) {
   Objects fresh;
-  std::vector<std::pair<std::string, const Json*>> parsed;
-  parsed.reserve(objects.size());
+  std::map<std::string, const Json*> parsed;  // a key listed twice: its last object, as in fresh
+  const std::string prefix = ns + "/";
   for (const auto& o : objects) {
     std::string key = object_key(o);
-    fresh.emplace(key, entry_of(o));
-    parsed.emplace_back(std::move(key), &o);
+    // An object naming another namespace (which an apiserver does not list for this one) is
+    // left out rather than let it land outside the range this relist replaces.
+    if (!ns.empty() && key.compare(0, prefix.size(), prefix) != 0) continue;
+    fresh.insert_or_assign(key, entry_of(o));
+    parsed.insert_or_assign(std::move(key), &o);
   }
   std::lock_guard<std::mutex> lock(mu_);
   // Everything (ns empty), or the keys of one namespace: "ns/" up to "ns0" ('0' follows '/').
-  auto from = ns.empty() ? objects_.begin() : objects_.lower_bound(ns + "/");
+  auto from = ns.empty() ? objects_.begin() : objects_.lower_bound(prefix);
   auto to = ns.empty() ? objects_.end() : objects_.lower_bound(ns + "0");
   std::vector<SharedJson> removed = remove_locked(from, to, fresh);
-  for (const auto& [key, object] : parsed) index_locked(key, object);
-  for (const auto& [k, v] : fresh) stored_bytes_ += v.bytes.size();
+  // Every fresh key is free now: merge moves each node, and the indexes point at its key there.
   objects_.merge(fresh);
+  for (const auto& [key, object] : parsed) {
+    auto it = objects_.find(key);
+    stored_bytes_ += it->second.bytes.size();
+    index_locked(it, object);
+  }
   return removed;
 }
 

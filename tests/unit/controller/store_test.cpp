@@ -77,6 +77,66 @@ TEST_CASE("store: a relist of everything or of one namespace re-indexes what it 
   CHECK(names(s.by_index("color", "blue")) == std::vector<std::string>{"c/9"});
 }
 
+TEST_CASE("store: indexes point at the store's own keys, through relists, twins and strays",
+          "[informer][index]") {
+  // The indexes hold pointers to the keys of the store's nodes (see store.h): every path that
+  // replaces a node must move them, which ASan checks in the sanitizer lane.
+  Store s;
+  by_color(s);
+  s.add_index("twice", [](const Json& o) -> std::vector<std::string> {
+    if (!o.contains("spec")) return {};
+    auto c = o["spec"].value("color", "");
+    return {c, c, "any"};  // one value named twice: indexed once
+  });
+  s.replace({obj("a", "1", "red"), obj("a", "2", "red"), obj("b", "3", "red")});
+  CHECK(s.keys_by_index("twice", "red") == std::vector<std::string>{"a/1", "a/2", "b/3"});
+
+  // A relist that keeps every key replaces every node; the listed twin's last copy wins; an
+  // object naming another namespace is not taken from namespace a's list.
+  s.replace_namespace("a",
+                      {obj("a", "1", "red", "2"), obj("a", "2", "red"), obj("a", "2", "blue", "3"),
+                       obj("b", "3", "green", "9"), obj("b", "7", "green")});
+  CHECK(s.keys_by_index("color", "red") == std::vector<std::string>{"a/1", "b/3"});
+  CHECK(s.keys_by_index("twice", "blue") == std::vector<std::string>{"a/2"});
+  CHECK(s.keys_by_index("twice", "any") == std::vector<std::string>{"a/1", "a/2", "b/3"});
+  CHECK(s.keys_by_index("color", "green").empty());
+  CHECK((*s.get_shared("a/2"))["metadata"]["resourceVersion"] == "3");
+  CHECK((*s.get_shared("b/3"))["metadata"]["resourceVersion"] == "1");
+  CHECK(s.size() == 3);
+
+  // Moving between values and out of every value, then erasing, leaves no value behind.
+  s.upsert(obj("a", "1", "blue", "4"));
+  s.upsert(obj("a", "2", "", "5"));
+  CHECK(s.keys_by_index("color", "blue") == std::vector<std::string>{"a/1"});
+  CHECK(s.keys_by_index("twice", "any") == std::vector<std::string>{"a/1", "b/3"});
+  s.erase("a/1");
+  s.erase("b/3");
+  CHECK(s.keys_by_index("twice", "any").empty());
+  CHECK(s.keys_by_index("color", "blue").empty());
+  s.replace({});
+  CHECK(s.size() == 0);
+
+  // An index function that throws leaves no pointer behind: the object goes cleanly afterwards.
+  Store t;
+  t.add_index("strict", [](const Json& o) -> std::vector<std::string> {
+    return {o.at("spec").at("color").get<std::string>()};  // throws on an object without spec
+  });
+  by_color(t);
+  t.upsert(obj("a", "1", "red"));
+  CHECK_THROWS(t.upsert(obj("a", "1", "", "2")));
+  CHECK(t.keys_by_index("strict", "red") == std::vector<std::string>{"a/1"});
+  t.erase("a/1");
+  CHECK(t.keys_by_index("strict", "red").empty());
+  CHECK(t.keys_by_index("color", "red").empty());
+
+  // Indexes are added once each, before the first write.
+  CHECK_THROWS_AS(t.add_index("color", [](const Json&) { return std::vector<std::string>{}; }),
+                  std::logic_error);
+  t.upsert(obj("a", "2", "red"));
+  CHECK_THROWS_AS(t.add_index("late", [](const Json&) { return std::vector<std::string>{}; }),
+                  std::logic_error);
+}
+
 TEST_CASE("store: a reader keeps the version it read while the store moves on", "[informer]") {
   Store s;
   s.upsert(obj("a", "1", "red"));
