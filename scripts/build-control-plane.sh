@@ -83,7 +83,15 @@ GO
   mv "$ETCD_BIN.tmp" "$ETCD_BIN"
 }
 
-build_etcd
-build_kubernetes
+have_all() { [[ -x "$ETCD_BIN/etcd" && -x "$K8S_BIN/kube-apiserver" && -x "$K8S_BIN/kubectl" ]]; }
+if ! have_all; then
+  # One build at a time: scripts/build-node.sh waits here too (see there).
+  mkdir -p "$CACHE/bin"
+  (
+    flock 9
+    build_etcd
+    build_kubernetes
+  ) 9>"$CACHE/bin/.kubernetes-$K8S_VERSION.lock"
+fi
 # Print the folders for callers: `eval "$(scripts/build-control-plane.sh)"`.
 echo "export BYOK_K8S_BIN='$K8S_BIN' BYOK_ETCD_BIN='$ETCD_BIN'"

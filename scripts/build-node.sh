@@ -64,6 +64,14 @@ build_node() {
 
 if ! have_all; then
   mkdir -p "$CACHE/bin"
+  # The control plane first (it waits for one already being built): kube-apiserver and these
+  # commands share most of their packages (client-go, apiserver, api, component-base, ...), and
+  # two `go build`s started together each compile them, since Go's build cache only serves what
+  # has finished. After it, this build takes those packages from the cache (~/.cache/go-build).
+  # shellcheck source=go-env.sh
+  source "$ROOT/scripts/go-env.sh"
+  go_env_setup || { log "no usable Go toolchain (scripts/go-env.sh)"; exit 1; }
+  "$ROOT/scripts/build-control-plane.sh" >/dev/null
   (
     flock 9
     have_all || build_node
