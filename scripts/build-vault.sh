@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds the HashiCorp Vault server (the transit secrets engine's reference implementation) from
-# the Go module proxy at a pinned version and caches the binary under
-# ~/.cache/byok-operator/bin/vault-<version>/vault. A second run finds the binary and costs nothing.
-# Prints the binary's path on stdout; progress goes to stderr.
+# Builds the transit tests' server, tests/tools/transit-server: HashiCorp Vault's own core, HTTP
+# API, file audit device and transit secrets engine (the transit engine's reference
+# implementation) from the Go module proxy at a pinned version, without the rest of the `vault`
+# command (its CLI, storage backends, seals and bundled plugins: about 2,300 Go packages to
+# compile, the largest single build of a cold CI run). Caches the binary under
+# ~/.cache/byok-operator/bin/transit-server-<version>-<hash of main.go>/transit-server; a second
+# run finds it and costs nothing. Prints the binary's path on stdout; progress goes to stderr.
 #
 # Why Vault and not OpenBao: OpenBao's root module (github.com/openbao/openbao) is refused by the
 # module proxy reachable here (403 "This module version is not available" for every version, tag
@@ -12,11 +15,11 @@
 # (/v1/<mount>/keys, /wrapping_key, /import, /import_version), so the client is tested against the
 # original.
 #
-# Why a wrapper module: `go install github.com/hashicorp/vault@v` is refused because vault's go.mod
-# replaces its own api, sdk and api/auth/* modules with local paths (and replaces two third-party
-# modules). A wrapper module that requires github.com/hashicorp/vault, turns every local replace
+# Why a wrapper module: vault's go.mod replaces its own api, sdk and api/auth/* modules with local
+# paths (and two third-party modules), and a dependency's replaces do not apply to the module
+# that requires it. The wrapper requires github.com/hashicorp/vault, turns every local replace
 # into the published module at the version vault's go.mod requires, and copies the other replaces
-# verbatim builds the same `vault` command (CE, no UI assets: the HTTP API is all the tests need).
+# verbatim, so vault's packages compile as they do in vault's own tree (CE, no UI assets).
 #
 # Why v1.21.0 and not the newest v1.21.x served (v1.21.4): a release branch builds against its
 # own ./sdk, which must match a published sdk version for the wrapper to work. v1.21.0 requires
@@ -26,20 +29,23 @@ set -euo pipefail
 
 VAULT_VERSION="${VAULT_VERSION:-v1.21.0}"
 CACHE="${BYOK_CACHE:-$HOME/.cache/byok-operator}"
-VAULT_DIR="$CACHE/bin/vault-$VAULT_VERSION"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SRC="$ROOT/tests/tools/transit-server/main.go"
+VAULT_DIR="$CACHE/bin/transit-server-$VAULT_VERSION-$(sha256sum "$SRC" | cut -c1-12)"
 
 log() { printf '[build-vault] %s\n' "$*" >&2; }
 
 build_vault() {
-  if [[ -x "$VAULT_DIR/vault" ]]; then return; fi
+  if [[ -x "$VAULT_DIR/transit-server" ]]; then return; fi
   command -v go >/dev/null || { log "go is not installed"; exit 1; }
-  log "building vault $VAULT_VERSION (first run only; 10-20 minutes on 2 cores)"
+  log "building transit-server on vault $VAULT_VERSION (first run only; minutes on 2 cores)"
   local started=$SECONDS work
   work=$(mktemp -d)
   trap 'rm -rf "$work"' RETURN
   (
     cd "$work"
-    go mod init byok.dev/build/vault >/dev/null 2>&1
+    go mod init byok.dev/build/transit-server >/dev/null 2>&1
+    cp "$SRC" main.go
     local gomod
     gomod=$(go mod download -json "github.com/hashicorp/vault@$VAULT_VERSION" \
       | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d.get("Error")) if d.get("Error") else print(d["GoMod"])')
@@ -63,12 +69,12 @@ for r in m.get("Replace") or []:
     grep -E '^godebug ' "$gomod" >> go.mod || true
     mkdir -p "$VAULT_DIR.tmp"
     CGO_ENABLED=0 GOFLAGS="-mod=mod ${GOFLAGS:-}" go build -trimpath -ldflags "-s -w" \
-      -o "$VAULT_DIR.tmp/vault" github.com/hashicorp/vault
+      -o "$VAULT_DIR.tmp/transit-server" .
   )
   rm -rf "$VAULT_DIR"
   mv "$VAULT_DIR.tmp" "$VAULT_DIR"
-  log "built $VAULT_DIR/vault in $((SECONDS - started))s"
+  log "built $VAULT_DIR/transit-server in $((SECONDS - started))s"
 }
 
 build_vault
-echo "$VAULT_DIR/vault"
+echo "$VAULT_DIR/transit-server"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Starts and stops a real transit secrets engine for integration tests: the HashiCorp Vault
-# server (built from source by scripts/build-vault.sh, cached) in dev mode, on 127.0.0.1 only,
-# over TLS, with the transit engine enabled at transit/ and two tokens made for the tests.
+# Starts and stops a real transit secrets engine for integration tests: HashiCorp Vault's core and
+# transit engine (tests/tools/transit-server, built from source by scripts/build-vault.sh, cached)
+# started as `vault server -dev` starts, on 127.0.0.1 only, over TLS, with the transit engine
+# enabled at transit/ and two tokens made for the tests.
 #
 #   tests/harness/transit-kms.sh start DIR   # creates DIR, starts vault, provisions it
 #   source DIR/env                           # BYOK_TRANSIT_* variables, see below
@@ -16,17 +17,17 @@
 #                                  (policy file DIR/byok-operator.hcl): what the operator needs
 #   BYOK_TRANSIT_NARROW_TOKEN, BYOK_TRANSIT_NARROW_ACCESSOR   a token that may only read keys
 #                                  (policy byok-read-only): for the permission tests
-#   BYOK_TRANSIT_SERVER                           e.g. "vault v1.21.4"
+#   BYOK_TRANSIT_SERVER                           e.g. "vault v1.21.0"
 #
 # Why Vault and not OpenBao: see scripts/build-vault.sh (the module proxy refuses OpenBao's root
 # module). The transit HTTP API is the same in both.
 #
-# Dev mode keeps everything in memory, starts unsealed, and does not write ~/.vault-token here
-# (-dev-no-store-token). -dev-tls makes a CA and a certificate for 127.0.0.1/localhost in
-# DIR/pki; the tests trust that CA explicitly.
+# The server keeps everything in memory and starts unsealed, as dev mode does; it makes a CA and
+# a certificate for 127.0.0.1/localhost in DIR/pki, and the tests trust that CA explicitly. The
+# root token is read from DIR/root-token (not the command line).
 #
 # Needs bash, curl, python3 (JSON and free ports), and go the first time (the build takes
-# 10-20 minutes on 2 cores; later starts take about 2 s).
+# a few minutes on 2 cores; later starts take about a second).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -41,11 +42,11 @@ SERVER_LOG=vault.log
 # shellcheck source=tests/harness/lib.sh
 source "$ROOT/tests/harness/lib.sh"
 
-# True when PID is alive and is a vault dev server whose certificates live in DIR.
+# True when PID is alive and is a transit-server whose certificates live in DIR.
 is_ours() {
   local pid=$1 dir=$2
   [[ -n "$pid" && -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' </proc/"$pid"/cmdline | grep -qF -- "-dev-tls-cert-dir=$dir/pki"
+  tr '\0' ' ' </proc/"$pid"/cmdline | grep -qF -- "-tls-dir=$dir/pki"
 }
 
 # vault_api DIR METHOD PATH [JSON]: one call with the root token; prints the answer body and
@@ -118,7 +119,7 @@ start_vault() {
   stop_server "$dir"
   rm -f "$dir/env" "$dir/env.tmp"
   vault=$("$ROOT/scripts/build-vault.sh") || die "could not build vault (scripts/build-vault.sh)"
-  version=$("$vault" version | awk '{print $2}' | tr -d ,)
+  version=$("$vault" -version | awk '{print $2}' | tr -d ,)
   rm -rf "$dir/pki"
   mkdir -p "$dir/pki"
   python3 -c 'import secrets; print("root-" + secrets.token_hex(16))' >"$dir/root-token"
@@ -126,12 +127,10 @@ start_vault() {
   port=$(free_port)
   url="https://127.0.0.1:$port"
   echo "$url" >"$dir/url"
-  # A private HOME: dev mode reads and writes files there (token helper, ~/.vault).
-  HOME="$dir" VAULT_DEV_ROOT_TOKEN_ID="$(cat "$dir/root-token")" \
-    setsid "$vault" server -dev -dev-no-store-token -dev-listen-address="127.0.0.1:$port" \
-      -dev-tls -dev-tls-cert-dir="$dir/pki" >"$dir/vault.log" 2>&1 </dev/null &
+  HOME="$dir" setsid "$vault" -listen="127.0.0.1:$port" -tls-dir="$dir/pki" \
+    -root-token-file="$dir/root-token" >"$dir/vault.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
-  # Dev mode writes its CA before it serves.
+  # The server writes its CA before it serves.
   ready() { [[ -s "$dir/pki/vault-ca.pem" ]] && curl -fsS --cacert "$dir/pki/vault-ca.pem" -o /dev/null "$url/v1/sys/health"; }
   wait_ready "$dir" "on $url" ready
   provision "$dir" 2>>"$dir/vault.log" || fail_start "$dir" "provisioning (mount, policies, tokens) failed"
