@@ -15,8 +15,9 @@
 // resource it made per object. The bench's own creates and its watch use the admin's identity
 // and are not counted. For the operator and the peer: RSS with an empty namespace (base), the
 // peak while working and the steady value after; then an idle window of --idle-seconds with
-// --resync-seconds shorter than it, counting writes and (the operator's /metrics) KMS calls.
-// Figures only, not a test.
+// --resync-seconds shorter than it, counting writes and (the operator's /metrics) KMS calls; and
+// the CPU seconds the controller, kube-apiserver and etcd used while it worked (they share the
+// machine's cores). Figures only, not a test.
 //
 //   bench/cmk/run.sh [N] [workers] [flags]     (starts and stops its own control plane)
 //   flags: --peer PATH (default $BYOK_BENCH_PEER; none: no peer) --idle-seconds S (65)
@@ -97,7 +98,7 @@ long proc_status_kib(int pid, const char* field) {
   return -1;
 }
 
-// Samples a process's VmRSS every 100 ms: the peak seen, and the latest.
+// Samples a process's VmRSS every 100 ms: the peak seen and when, and the latest.
 class RssSampler {
  public:
   explicit RssSampler(int pid) : pid_(pid), thread_([this] { run(); }) {}
@@ -107,16 +108,24 @@ class RssSampler {
   }
   long now_kib() const { return proc_status_kib(pid_, "VmRSS:"); }
   long peak_kib() const { return std::max(peak_.load(), proc_status_kib(pid_, "VmHWM:")); }
+  // When the sampled peak was seen, in seconds after `since` (the first create).
+  double peak_after(Clock::time_point since) const {
+    return std::chrono::duration<double>(peak_at_.load() - since).count();
+  }
 
  private:
   void run() {
     do {
       long v = proc_status_kib(pid_, "VmRSS:");
-      if (v > peak_) peak_ = v;
+      if (v > peak_) {
+        peak_ = v;
+        peak_at_ = Clock::now();
+      }
     } while (!stop_.wait_for(std::chrono::milliseconds(100)));
   }
   int pid_;
   std::atomic<long> peak_{0};
+  std::atomic<Clock::time_point> peak_at_{};
   byok::StopSignal stop_;
   std::thread thread_;
 };
@@ -276,9 +285,23 @@ struct ControllerRun {
   bool complete = false;
   int current = 0, failures = 0;
   long base_kib = -1, peak_kib = -1, steady_kib = -1;
+  double peak_after = -1;  // seconds after the first create that the sampled peak was seen
   testing::AuditCounts audit, idle;
   double kms_busy = -1, kms_idle = -1;  // KMS calls (operator's /metrics) while busy, idle
+  // CPU seconds from the first create to all current: on a machine of few cores the controller,
+  // the apiserver and etcd share them, so a controller's own CPU slows the apiserver it waits on.
+  double cpu_controller = -1, cpu_apiserver = -1, cpu_etcd = -1;
 };
+
+// CPU seconds used so far by the controller and the control plane, in that order.
+struct CpuSample {
+  double controller, apiserver, etcd;
+};
+CpuSample sample_cpu(int controller_pid) {
+  return {testing::cpu_seconds(controller_pid),
+          testing::cpu_seconds(testing::control_plane_pid("apiserver")),
+          testing::cpu_seconds(testing::control_plane_pid("etcd"))};
+}
 
 double kms_calls(int port) {
   if (port <= 0) return -1;
@@ -302,6 +325,7 @@ ControllerRun run_controller(
   r.base_kib = rss.now_kib();
   testing::ReachedWatch watch(testing::kubeconfig_path(), kCmk, ns, o.n, is_current);
   std::atomic<int> failures{0};
+  const CpuSample cpu0 = sample_cpu(proc->pid());
   auto t0 = Clock::now();
   testing::parallel_for(testing::kubeconfig_path(), o.n, o.workers,
                         [&](kube::KubeClient& c, int i) {
@@ -309,9 +333,14 @@ ControllerRun run_controller(
                         });
   r.created_seconds = seconds_since(t0);
   auto all = watch.wait(std::chrono::seconds(o.timeout_seconds));
+  const CpuSample cpu1 = sample_cpu(proc->pid());
   r.complete = all.has_value();
   r.current = watch.reached();
   r.seconds = std::chrono::duration<double>((all ? *all : Clock::now()) - t0).count();
+  auto used = [](double a, double b) { return a >= 0 && b >= 0 ? b - a : -1; };
+  r.cpu_controller = used(cpu0.controller, cpu1.controller);
+  r.cpu_apiserver = used(cpu0.apiserver, cpu1.apiserver);
+  r.cpu_etcd = used(cpu0.etcd, cpu1.etcd);
   r.failures = failures;
   std::this_thread::sleep_for(std::chrono::seconds(5));  // let the last Events and requeues land
   const std::string idle_from = testing::now_micro();
@@ -324,6 +353,7 @@ ControllerRun run_controller(
   }
   const std::string idle_to = testing::now_micro();
   r.peak_kib = rss.peak_kib();
+  r.peak_after = rss.peak_after(t0);
   proc->terminate();
   // Let the audit backend flush what the controller did last.
   std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -341,10 +371,14 @@ void print_controller(const char* who, const ControllerRun& r, const Options& o,
     std::printf("  vs the ceiling before it: %.0f%% of its rate (%.2fx its time)\n",
                 100.0 * ceiling / r.seconds, r.seconds / ceiling);
   std::printf(
-      "  RSS: base %.1f MiB (empty namespace), peak %.1f MiB, steady %.1f MiB"
-      " -> %.0f bytes per object above base (steady)\n",
-      r.base_kib / 1024.0, r.peak_kib / 1024.0, r.steady_kib / 1024.0,
+      "  RSS: base %.1f MiB (empty namespace), peak %.1f MiB (sampled %.1f s after the first"
+      " create), steady %.1f MiB -> %.0f bytes per object above base (steady)\n",
+      r.base_kib / 1024.0, r.peak_kib / 1024.0, r.peak_after, r.steady_kib / 1024.0,
       1024.0 * (r.steady_kib - r.base_kib) / o.n);
+  std::printf(
+      "  CPU from the first create to all current: controller %.2f s, kube-apiserver %.2f s,"
+      " etcd %.2f s (the bench's own clients not counted; %u cores)\n",
+      r.cpu_controller, r.cpu_apiserver, r.cpu_etcd, std::thread::hardware_concurrency());
   testing::print_audit("busy (start to all current + 5 s)", r.audit, o.n);
   if (r.complete) {
     std::printf("  idle window %d s (resync %d s): %ld apiserver requests, %ld writes",

@@ -195,22 +195,6 @@ double process_cpu_seconds() {
   return s(u.ru_utime) + s(u.ru_stime);
 }
 
-// User + system CPU seconds of process `pid` so far (/proc/<pid>/stat, fields 14 and 15).
-double child_cpu_seconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string f;
-  double utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) utime = std::stod(f);
-    if (i == 15) stime = std::stod(f);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 // One key as the ImportedKey reconciler's first import from the HSM performs it (ik_reconciler.cpp
 // apply() and import(), import_plan.cpp), without the Kubernetes steps.
 byok::Status import_one(byok::kms::KmsProvider& kms, byok::importedkey::OperatorHsm& operator_hsm,
@@ -356,7 +340,7 @@ SideRun run_operator(byok::kube::KubeClient& admin, const Options& o, const std:
     throw std::runtime_error("the operator never became ready: " + op_log);
   r.load_before = testing::load_average();
   const auto from = log.mark();
-  const double cpu0 = child_cpu_seconds(op->pid());
+  const double cpu0 = testing::cpu_seconds(op->pid());
   const std::string audit_from = testing::now_micro();
   testing::ReachedWatch watch(testing::kubeconfig_path(), kIk, ns, o.n, imported_and_ready);
   std::atomic<int> failed{0};
@@ -376,7 +360,7 @@ SideRun run_operator(byok::kube::KubeClient& admin, const Options& o, const std:
   auto all = watch.wait(std::chrono::seconds(o.timeout_seconds));
   r.complete = all.has_value();
   r.seconds = std::chrono::duration<double>((all ? *all : Clock::now()) - t0).count();
-  r.cpu_seconds = child_cpu_seconds(op->pid()) - cpu0;
+  r.cpu_seconds = testing::cpu_seconds(op->pid()) - cpu0;
   r.done = watch.reached();
   r.failed = failed;
   r.load_after = testing::load_average();

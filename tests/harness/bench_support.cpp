@@ -1,10 +1,15 @@
 #include "tests/harness/bench_support.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <vector>
 
@@ -109,6 +114,33 @@ std::string load_average() {
   std::string one;
   in >> one;
   return one;
+}
+
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stod(f);
+    if (i == 15) stime = std::stod(f);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+int control_plane_pid(const std::string& name) {
+  const char* dir = std::getenv("BYOK_CONTROL_PLANE_DIR");
+  if (!dir) return -1;
+  std::ifstream in(std::string(dir) + "/pids");
+  std::string who;
+  int pid = -1;
+  while (in >> who >> pid)
+    if (who == name) return pid;
+  return -1;
 }
 
 std::string now_micro() { return runtime::format_micro_time(std::chrono::system_clock::now()); }

@@ -63,6 +63,13 @@ void parallel_for(const std::string& kubeconfig, int n, int threads,
 // The 1-minute load average (/proc/loadavg), printed beside a shared machine's figures.
 std::string load_average();
 
+// User + system CPU seconds process `pid` has used so far (/proc/<pid>/stat), -1 when it is gone.
+double cpu_seconds(int pid);
+
+// The pid of the control plane's `name` (apiserver, etcd) from the harness's pids file
+// ($BYOK_CONTROL_PLANE_DIR/pids, tests/harness/control-plane.sh), -1 when not found.
+int control_plane_pid(const std::string& name);
+
 // Now in the apiserver audit log's timestamp format (metav1.MicroTime), so that windows of the
 // log compare as strings.
 std::string now_micro();
