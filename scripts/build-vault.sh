@@ -31,7 +31,8 @@ VAULT_VERSION="${VAULT_VERSION:-v1.21.0}"
 CACHE="${BYOK_CACHE:-$HOME/.cache/byok-operator}"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SRC="$ROOT/tests/tools/transit-server/main.go"
-VAULT_DIR="$CACHE/bin/transit-server-$VAULT_VERSION-$(sha256sum "$SRC" | cut -c1-12)"
+# The folder is named by the sources and this script (which decides how they are built).
+VAULT_DIR="$CACHE/bin/transit-server-$VAULT_VERSION-$(cat "$SRC" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-12)"
 
 log() { printf '[build-vault] %s\n' "$*" >&2; }
 
@@ -66,6 +67,9 @@ for r in m.get("Replace") or []:
         print("replace %s => %s %s" % (lhs, new["Path"], new.get("Version", "")))
 ' >> go.mod
     echo "require github.com/hashicorp/vault $VAULT_VERSION" >> go.mod
+    # Vault's Go language version and godebug lines: GODEBUG's defaults follow the main module's
+    # `go` line, so the server behaves as a release built from vault's own go.mod does.
+    go mod edit -go="$(awk '$1 == "go" {print $2; exit}' "$gomod")"
     grep -E '^godebug ' "$gomod" >> go.mod || true
     mkdir -p "$VAULT_DIR.tmp"
     CGO_ENABLED=0 GOFLAGS="-mod=mod ${GOFLAGS:-}" go build -trimpath -ldflags "-s -w" \

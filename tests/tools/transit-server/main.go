@@ -2,49 +2,47 @@
 //
 // It is HashiCorp Vault's own core, HTTP API, token store, ACL policies, file audit device and
 // transit secrets engine (github.com/hashicorp/vault at the version scripts/build-vault.sh pins),
-// started the way `vault server -dev` starts them: in-memory storage, initialised with one
-// Shamir share and unsealed at once, a root token with the ID the caller chose. What it leaves
-// out is the `vault` command around them: the CLI, the other storage backends, seals, auth
-// methods and secrets engines, and the plugin catalog. Building the whole command compiled
-// about 2,300 Go packages; this compiles the ones the core needs, so a machine with empty
-// caches spends much less of its CI time on a server the tests only use through /v1/.
+// set up as `vault server -dev -dev-tls -dev-listen-address=ADDR` sets them up: dev mode's TLS
+// configuration (its CA and a certificate for 127.0.0.1, its listener with the PROXY protocol
+// settings, its telemetry with unauthenticated /v1/sys/metrics), in-memory storage, initialised
+// with one Shamir share and unsealed at once, a root token with the ID the caller chose, the raw
+// and introspection endpoints, and kv version 2 at secret/. What it leaves out is the rest of the
+// `vault` command: the CLI, the other storage backends, seals, auth methods, audit devices and
+// secrets engines, and the plugin catalog (enabling any of those is refused: "plugin not found in
+// the catalog"). Building the whole command compiled about 2,300 Go packages; this compiles the
+// ones the core needs, so a machine with empty caches spends much less of its CI time on a
+// server the tests only use through /v1/.
 //
 // Usage:
 //
 //	transit-server -listen 127.0.0.1:PORT -tls-dir DIR -root-token-file FILE
 //	transit-server -version
 //
-// -tls-dir receives vault-ca.pem (a throwaway CA), vault-cert.pem and vault-key.pem (the
-// server's certificate for 127.0.0.1 and localhost), the names `vault server -dev-tls` uses.
+// -tls-dir receives vault-ca.pem, vault-cert.pem and vault-key.pem, as -dev-tls-cert-dir does.
 // The root token is read from a file, not the command line, so `ps` does not show it.
 package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/cli"
 	hclog "github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/vault/audit"
 	"github.com/hashicorp/vault/builtin/logical/transit"
+	"github.com/hashicorp/vault/command/server"
+	"github.com/hashicorp/vault/helper/metricsutil"
 	"github.com/hashicorp/vault/helper/namespace"
+	"github.com/hashicorp/vault/helper/useragent"
 	vaulthttp "github.com/hashicorp/vault/http"
 	"github.com/hashicorp/vault/internalshared/configutil"
 	"github.com/hashicorp/vault/sdk/helper/consts"
@@ -79,9 +77,10 @@ func run(listen, tlsDir, tokenFile string) error {
 	if err != nil {
 		return fmt.Errorf("-listen: %w", err)
 	}
-	// Only loopback: the tests' servers never listen where another host could reach them.
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("-listen %q: only a loopback address is served", listen)
+	// Only loopback, and only the address dev mode's certificate names: the tests' servers never
+	// listen where another host could reach them.
+	if host != "127.0.0.1" {
+		return fmt.Errorf("-listen %q: only 127.0.0.1:PORT is served", listen)
 	}
 	raw, err := os.ReadFile(tokenFile)
 	if err != nil {
@@ -92,61 +91,84 @@ func run(listen, tlsDir, tokenFile string) error {
 		return fmt.Errorf("-root-token-file %s is empty", tokenFile)
 	}
 
+	ui := &cli.BasicUi{Writer: os.Stdout, ErrorWriter: os.Stderr}
 	logger := hclog.New(&hclog.LoggerOptions{Name: "transit-server", Level: hclog.Info, Output: os.Stdout})
+	// What `vault server -dev -dev-tls -dev-listen-address=...` builds (command/server.go): dev
+	// mode's TLS configuration (its CA, certificate and key written to tlsDir, the listener, the
+	// telemetry block, the raw endpoint and the UI flag), with the chosen address.
+	config, err := server.DevTLSConfig("inmem", tlsDir, nil)
+	if err != nil {
+		return fmt.Errorf("dev TLS configuration: %w", err)
+	}
+	lnConfig := config.Listeners[0]
+	lnConfig.Address = listen
+	lnConfig.Telemetry.UnauthenticatedMetricsAccess = true
+	inmemMetrics, metricSink, prometheus, err := configutil.SetupTelemetry(&configutil.SetupTelemetryOpts{
+		Config:      config.Telemetry,
+		Ui:          ui,
+		ServiceName: "vault",
+		DisplayName: "Vault",
+		UserAgent:   useragent.String(),
+	})
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
 	backend, err := inmem.NewInmem(nil, logger)
 	if err != nil {
 		return err
 	}
 	core, err := vault.NewCore(&vault.CoreConfig{
-		Physical:        backend,
-		StorageType:     "inmem",
-		Logger:          logger,
-		DisableMlock:    true,
-		LogicalBackends: map[string]logical.Factory{"transit": transit.Factory},
-		AuditBackends:   map[string]audit.Factory{"file": audit.NewFileBackend},
-		BuiltinRegistry: noPlugins{},
-		DevToken:        rootToken,
+		RawConfig:           config,
+		Physical:            backend,
+		StorageType:         "inmem",
+		Logger:              logger,
+		DisableMlock:        config.DisableMlock,
+		EnableUI:            config.EnableUI,
+		EnableRaw:           true, // dev mode's, as createCoreConfig sets them
+		EnableIntrospection: true,
+		DefaultLeaseTTL:     config.DefaultLeaseTTL,
+		MaxLeaseTTL:         config.MaxLeaseTTL,
+		RedirectAddr:        configutil.NormalizeAddr("https://" + listen),
+		LogicalBackends:     map[string]logical.Factory{"transit": transit.Factory},
+		AuditBackends:       map[string]audit.Factory{"file": audit.NewFileBackend},
+		BuiltinRegistry:     noPlugins{},
+		MetricsHelper:       metricsutil.NewMetricsHelper(inmemMetrics, prometheus),
+		MetricSink:          metricSink,
+		DevToken:            rootToken,
 	})
 	if err != nil {
 		return fmt.Errorf("core: %w", err)
 	}
+	defer core.Shutdown()
 	if err := initDev(core, rootToken); err != nil {
 		return err
 	}
 
-	cert, err := writeTLS(tlsDir)
+	ln, _, _, err := server.NewListener(lnConfig, os.Stdout, ui)
 	if err != nil {
-		return fmt.Errorf("TLS: %w", err)
+		return fmt.Errorf("listener: %w", err)
 	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
-	handler := vaulthttp.Handler.Handler(&vault.HandlerProperties{
-		Core:           core,
-		ListenerConfig: &configutil.Listener{Type: "tcp", Address: listen},
-	})
-	// The timeouts `vault server` uses by default.
-	server := &http.Server{
+	handler := vaulthttp.Handler.Handler(&vault.HandlerProperties{Core: core, ListenerConfig: lnConfig})
+	// The timeouts `vault server` uses by default (startHttpServers).
+	httpServer := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		ErrorLog:          logger.StandardLogger(nil),
 	}
 	logger.Info("serving", "address", "https://"+listen)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	served := make(chan error, 1)
-	go func() { served <- server.ServeTLS(ln, "", "") }()
+	go func() { served <- httpServer.Serve(ln) }()
 	select {
 	case err := <-served:
 		return err
 	case <-stop:
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = server.Shutdown(ctx)
-		return core.Shutdown()
+		return httpServer.Shutdown(ctx)
 	}
 }
 
@@ -198,85 +220,24 @@ func initDev(core *vault.Core, rootToken string) error {
 	if _, err := core.HandleRequest(ctx, req); err != nil {
 		return fmt.Errorf("revoking the initial root token: %w", err)
 	}
+	// Dev mode's key/value store at secret/ (version 2), so a mount path of "secret" finds the
+	// same engine there as on a dev server.
+	resp, err = core.HandleRequest(ctx, &logical.Request{
+		Operation:   logical.UpdateOperation,
+		ClientToken: rootToken,
+		Path:        "sys/mounts/secret",
+		Data: map[string]interface{}{
+			"type": "kv", "path": "secret/", "description": "key/value secret storage",
+			"options": map[string]string{"version": "2"},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("mounting secret/: %w", err)
+	}
+	if resp.IsError() {
+		return fmt.Errorf("mounting secret/: %w", resp.Error())
+	}
 	return nil
-}
-
-// writeTLS makes a throwaway CA and a server certificate for 127.0.0.1 and localhost, writes
-// them (and the key, 0600) under dir and returns the server's pair.
-func writeTLS(dir string) (tls.Certificate, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return tls.Certificate{}, err
-	}
-	now := time.Now()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	caTemplate := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "transit-server test CA"},
-		NotBefore:             now.Add(-time.Minute),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	leaf := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		NotBefore:    now.Add(-time.Minute),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return tls.Certificate{}, err
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
-	// The key and certificate first, the CA last: the harness waits for the CA file.
-	for _, f := range []struct {
-		name string
-		data []byte
-		mode os.FileMode
-	}{
-		{"vault-key.pem", keyPEM, 0o600},
-		{"vault-cert.pem", certPEM, 0o644},
-		{"vault-ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644},
-	} {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
-			return tls.Certificate{}, err
-		}
-	}
-	return tls.X509KeyPair(certPEM, keyPEM)
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		panic(err)
-	}
-	return n
 }
 
 // noPlugins is the plugin catalog's registry of built-in plugins, empty: only the backends
