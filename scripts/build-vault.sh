@@ -4,8 +4,9 @@
 # implementation) from the Go module proxy at a pinned version, without the rest of the `vault`
 # command (its CLI, storage backends, seals and bundled plugins: about 2,300 Go packages to
 # compile, the largest single build of a cold CI run). Caches the binary under
-# ~/.cache/byok-operator/bin/transit-server-<version>-<hash of main.go>/transit-server; a second
-# run finds it and costs nothing. Prints the binary's path on stdout; progress goes to stderr.
+# ~/.cache/byok-operator/bin/transit-server-<version>-<hash of main.go and this script>/; a
+# second run finds it and costs nothing. Prints the binary's path on stdout; progress goes to
+# stderr.
 #
 # Why Vault and not OpenBao: OpenBao's root module (github.com/openbao/openbao) is refused by the
 # module proxy reachable here (403 "This module version is not available" for every version, tag
