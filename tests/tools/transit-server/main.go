@@ -241,7 +241,7 @@ func initDev(core *vault.Core, rootToken string) error {
 }
 
 // noPlugins is the plugin catalog's registry of built-in plugins, empty: only the backends
-// passed to the core exist (the core's own system, token, cubbyhole and identity, and transit).
+// passed to the core exist (its own system, token, cubbyhole, identity and kv, and transit).
 type noPlugins struct{}
 
 func (noPlugins) Contains(string, consts.PluginType) bool { return false }
