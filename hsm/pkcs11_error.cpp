@@ -85,8 +85,11 @@ ErrorKind rv_kind(CK_RV rv) {
     case CKR_PIN_EXPIRED:
     case CKR_PIN_LOCKED:
     case CKR_USER_NOT_LOGGED_IN:
-    case CKR_USER_PIN_NOT_INITIALIZED:
       return ErrorKind::Unauthenticated;
+    // CKR_USER_PIN_NOT_INITIALIZED compared no PIN, so nothing counts towards a lockout: the
+    // user PIN is not set yet (a ceremony between C_InitToken and C_InitPIN), or SoftHSM2 read
+    // its token file while another process rewrote it. Worth asking again.
+    case CKR_USER_PIN_NOT_INITIALIZED:
     case CKR_DEVICE_REMOVED:
     case CKR_DEVICE_ERROR:
     case CKR_DEVICE_MEMORY:

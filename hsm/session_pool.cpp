@@ -55,7 +55,10 @@ Result<CK_SESSION_HANDLE> SessionPool::open_and_login(CK_SLOT_ID slot, CK_RV* lo
   if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
     *login_rv = rv;
     fn->C_CloseSession(h);
-    return rv_error(rv, "C_Login(token \"" + label_ + "\")");
+    Error e = rv_error(rv, "C_Login(token \"" + label_ + "\")");
+    if (rv == CKR_USER_PIN_NOT_INITIALIZED)
+      e.message += ": the token has no user PIN yet (its security officer sets one, C_InitPIN)";
+    return e;
   }
   return h;
 }

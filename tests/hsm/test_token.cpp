@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 
 namespace byok::hsm::test {
 
@@ -37,7 +38,7 @@ std::string TestToken::manufacturer() {
   return kind() == TokenKind::Kryoptic ? "Kryoptic" : "SoftHSM";
 }
 
-TestToken::TestToken(std::string label) : label_(std::move(label)) {
+TestToken::TestToken(std::string label, UserPin user_pin) : label_(std::move(label)) {
   char tmpl[] = "/tmp/byok-hsm-test-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -47,13 +48,13 @@ TestToken::TestToken(std::string label) : label_(std::move(label)) {
     old_conf_ = old;
   }
   if (kind() == TokenKind::Kryoptic)
-    init_kryoptic();
+    init_kryoptic(user_pin);
   else
-    init_softhsm();
+    init_softhsm(user_pin);
   pin_file_ = write_file("pin", pin_ + "\n");
 }
 
-void TestToken::init_softhsm() {
+void TestToken::init_softhsm(UserPin user_pin) {
   std::filesystem::create_directory(dir_ + "/tokens");
   conf_ = write_file("softhsm2.conf", "directories.tokendir = " + dir_ +
                                           "/tokens\n"
@@ -61,6 +62,24 @@ void TestToken::init_softhsm() {
                                           "log.level = ERROR\n"
                                           "slots.removable = false\n");
   setenv(conf_env_.c_str(), conf_.c_str(), 1);
+  if (user_pin == UserPin::NotYet) {
+    // softhsm2-util sets both PINs at once: the token without a user PIN is made through
+    // PKCS#11, in the slot SoftHSM2 offers for a new token.
+    CK_ULONG count = 0;
+    std::vector<CK_SLOT_ID> slots;
+    if (module()->fn()->C_GetSlotList(CK_TRUE, nullptr, &count) == CKR_OK) {
+      slots.resize(count);
+      module()->fn()->C_GetSlotList(CK_TRUE, slots.data(), &count);
+      slots.resize(count);
+    }
+    for (CK_SLOT_ID slot : slots) {
+      CK_TOKEN_INFO ti{};
+      if (module()->fn()->C_GetTokenInfo(slot, &ti) == CKR_OK &&
+          !(ti.flags & CKF_TOKEN_INITIALIZED))
+        return init_through_pkcs11(slot, user_pin);
+    }
+    throw std::runtime_error("SoftHSM2 offered no slot for a new token");
+  }
   std::string cmd = "softhsm2-util --init-token --free --label '" + label_ + "' --so-pin '" +
                     so_pin_ + "' --pin '" + pin_ + "' >" + dir_ + "/init.log 2>&1";
   if (std::system(cmd.c_str()) != 0)
@@ -68,33 +87,46 @@ void TestToken::init_softhsm() {
 }
 
 // kryoptic has no init tool: the token is made as a PKCS#11 application would make it.
-void TestToken::init_kryoptic() {
+void TestToken::init_kryoptic(UserPin user_pin) {
   constexpr CK_SLOT_ID kSlot = 42;
   conf_ = write_file("kryoptic.conf", "[[slots]]\nslot = " + std::to_string(kSlot) +
                                           "\ndbtype = \"sqlite\"\ndbargs = \"" + dir_ +
                                           "/token.sql\"\n");
   setenv(conf_env_.c_str(), conf_.c_str(), 1);
-  auto* fn = module()->fn();
-  auto utf8 = [](const std::string& s) {
-    return reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(s.data()));
-  };
-  auto check = [](CK_RV rv, const char* what) {
-    if (rv == CKR_OK) return;
-    char code[24];
-    std::snprintf(code, sizeof code, "0x%lx", static_cast<unsigned long>(rv));
-    throw std::runtime_error(std::string("kryoptic token: ") + what + " failed with CK_RV " + code);
-  };
+  init_through_pkcs11(kSlot, user_pin);
+}
+
+namespace {
+CK_UTF8CHAR* utf8(const std::string& s) {
+  return reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(s.data()));
+}
+void check_rv(CK_RV rv, const std::string& what) {
+  if (rv == CKR_OK) return;
+  char code[24];
+  std::snprintf(code, sizeof code, "0x%lx", static_cast<unsigned long>(rv));
+  throw std::runtime_error("test token: " + what + " failed with CK_RV " + code);
+}
+}  // namespace
+
+void TestToken::init_through_pkcs11(CK_SLOT_ID slot, UserPin user_pin) {
   std::string padded = label_;
   padded.resize(32, ' ');
-  check(fn->C_InitToken(kSlot, utf8(so_pin_), so_pin_.size(), utf8(padded)), "C_InitToken");
+  check_rv(module()->fn()->C_InitToken(slot, utf8(so_pin_), so_pin_.size(), utf8(padded)),
+           "C_InitToken");
+  if (user_pin == UserPin::Set) set_user_pin();
+}
+
+void TestToken::set_user_pin() {
+  auto* fn = module()->fn();
   CK_SESSION_HANDLE session = CK_INVALID_HANDLE;
-  check(fn->C_OpenSession(kSlot, CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
-        "C_OpenSession");
+  check_rv(
+      fn->C_OpenSession(slot(), CKF_SERIAL_SESSION | CKF_RW_SESSION, nullptr, nullptr, &session),
+      "C_OpenSession");
   CK_RV rv = fn->C_Login(session, CKU_SO, utf8(so_pin_), so_pin_.size());
   if (rv == CKR_OK) rv = fn->C_InitPIN(session, utf8(pin_), pin_.size());
   fn->C_Logout(session);
   fn->C_CloseSession(session);
-  check(rv, "C_Login as SO and C_InitPIN");
+  check_rv(rv, "C_Login as SO and C_InitPIN");
 }
 
 TestToken::~TestToken() {

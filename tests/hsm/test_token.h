@@ -34,6 +34,10 @@ class RawSession {
 
 enum class TokenKind { SoftHsm, Kryoptic };
 
+// Whether the token is made with its user PIN (as an HSM is handed over) or with the security
+// officer's only (as between C_InitToken and C_InitPIN in a ceremony).
+enum class UserPin { Set, NotYet };
+
 class TestToken {
  public:
   // BYOK_TEST_TOKEN's choice; throws on an unknown name.
@@ -41,7 +45,7 @@ class TestToken {
   // What the implementation writes in CK_INFO.manufacturerID ("SoftHSM", "Kryoptic").
   static std::string manufacturer();
 
-  explicit TestToken(std::string label = "byok-test");
+  explicit TestToken(std::string label = "byok-test", UserPin user_pin = UserPin::Set);
   ~TestToken();
   TestToken(const TestToken&) = delete;
   TestToken& operator=(const TestToken&) = delete;
@@ -62,6 +66,9 @@ class TestToken {
   // Points this process's environment at the token as the operator reads it (the module,
   // BYOK_HSM_TOKEN, BYOK_HSM_PIN_FILE: `pin_file`, else pin_file()), with no BYOK_HSM_PIN.
   void export_to_environment(const std::string& pin_file = "") const;
+  // Sets the user PIN to pin() as the security officer (C_InitPIN), for a token made with
+  // UserPin::NotYet.
+  void set_user_pin();
   // Writes a file in dir() and returns its path.
   std::string write_file(const std::string& name, const std::string& content) const;
 
@@ -70,8 +77,9 @@ class TestToken {
   std::string conf_env_;  // SOFTHSM2_CONF or KRYOPTIC_CONF
   std::string old_conf_;
   bool had_old_conf_ = false;
-  void init_softhsm();
-  void init_kryoptic();
+  void init_softhsm(UserPin user_pin);
+  void init_kryoptic(UserPin user_pin);
+  void init_through_pkcs11(CK_SLOT_ID slot, UserPin user_pin);
   std::shared_ptr<Module> module_;
 };
 

@@ -53,6 +53,39 @@ TEST_CASE("operator HSM: a refused PIN is not offered again until the PIN file c
   for (const char* v : {"BYOK_PKCS11_MODULE", "BYOK_HSM_TOKEN", "BYOK_HSM_PIN_FILE"}) unsetenv(v);
 }
 
+TEST_CASE(
+    "operator HSM: a token whose user PIN is not set yet is asked again, and opens once it is",
+    "[importedkey][hsm]") {
+  // CKR_USER_PIN_NOT_INITIALIZED compares no PIN, so it is no reason to hold the PIN back: the
+  // security officer may still be setting it, and SoftHSM2 answers it when it reads its token
+  // file while another process (a second replica logging in) rewrites it.
+  hsm::test::TestToken token("pin-not-yet", hsm::test::UserPin::NotYet);
+  token.export_to_environment();
+  std::ostringstream out;
+  Logger log(out, Logger::Format::Json);
+  auto made = importedkey::OperatorHsm::from_environment("", log);
+  REQUIRE(made.ok());
+  auto& operator_hsm = **made;
+
+  for (int i = 0; i < 2; ++i) {
+    auto early = operator_hsm.get();
+    REQUIRE_FALSE(early.ok());
+    CHECK(early.error().kind == ErrorKind::Unavailable);
+    CHECK_THAT(early.error().message, Catch::Contains("CKR_USER_PIN_NOT_INITIALIZED") &&
+                                          Catch::Contains("no user PIN yet"));
+    CHECK_THAT(early.error().message, !Catch::Contains("not offered again"));
+  }
+  CHECK_THAT(out.str(), !Catch::Contains("the HSM refused the PIN"));
+
+  // The ceremony ends: the same PIN file, unchanged, now opens the token.
+  token.set_user_pin();
+  auto opened = operator_hsm.get();
+  INFO((opened.ok() ? std::string() : opened.error().message));
+  CHECK(opened.ok());
+  CHECK(operator_hsm.check().ok());
+  for (const char* v : {"BYOK_PKCS11_MODULE", "BYOK_HSM_TOKEN", "BYOK_HSM_PIN_FILE"}) unsetenv(v);
+}
+
 TEST_CASE("operator HSM: a PIN in the environment is refused at start, naming the file to use",
           "[importedkey][hsm]") {
   hsm::test::TestToken token("pin-env");
