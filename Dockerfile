@@ -23,7 +23,7 @@ ARG INSTALL_SOFTHSM2=false
 # Runtime libraries of byok-operator and byokctl (libc6, libgcc-s1 and zlib1g come with the base).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ca-certificates libbrotli1 libcpprest2.10 libcurl4 libssl3 libstdc++6 libyaml-cpp0.7 \
+      ca-certificates libbrotli1 libcpprest2.10 libssl3 libstdc++6 libyaml-cpp0.7 \
  && if [ "$INSTALL_SOFTHSM2" = "true" ]; then apt-get install -y --no-install-recommends softhsm2; fi \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 65532 byok \

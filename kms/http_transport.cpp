@@ -1,11 +1,21 @@
 #include "kms/http_transport.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <climits>
+#include <map>
 #include <mutex>
-
-#include <curl/curl.h>
-
-#include "common/file_read.h"
+#include <optional>
 
 namespace byok::kms {
 namespace {
@@ -19,210 +29,321 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-// libcurl, because a KMS endpoint may be a tenant's: it bounds what cpprestsdk cannot (response
-// headers, a whole exchange's time) and abandons an answer by returning from a callback on the
-// reading thread, where cpprestsdk could only close the socket from another thread, which
-// crashes it now and then mid-read under TLS.
-void curl_init_once() {
-  static const bool done = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
-  (void)done;
-}
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
 
-// The system's trust store as PEM, read once: a CA blob replaces curl's default store, so an
-// extra CA is given together with it.
-const std::string& system_roots_pem() {
-  static const std::string pem = [] {
-    std::string path = "/etc/ssl/certs/ca-certificates.crt";
-    if (CURL* h = curl_easy_init()) {
-      char* info = nullptr;
-      if (curl_easy_getinfo(h, CURLINFO_CAINFO, &info) == CURLE_OK && info) path = info;
-      curl_easy_cleanup(h);
-    }
-    auto pem = read_file_capped(path, 16 * 1024 * 1024);
-    return pem ? *pem : std::string();
-  }();
-  return pem;
-}
+// Boost.Beast on Asio and OpenSSL (libraries the operator links anyway), because a KMS endpoint
+// may be a tenant's: every read is bounded here (the answer's headers, its body, a stretch with
+// no byte, the whole exchange) and an exchange is abandoned on the thread that runs it, where
+// cpprestsdk could only close the socket from another thread (which crashed it now and then
+// mid-read under TLS). libcurl did this before, at the cost of a dozen shared libraries in every
+// process (Kerberos, LDAP, SSH, GnuTLS) that no KMS request used.
 
-// What one exchange collects, with the caps its callbacks enforce.
-struct Exchange {
-  HttpResponse out;
-  std::size_t max_body = 0, max_headers = 0, header_bytes = 0;
-  bool body_too_large = false, headers_too_large = false;
+// One connection, with an io_context of its own: the thread that checked it out of the pool runs
+// its operations, so a connection needs no strand and no thread of the transport's.
+struct Connection {
+  asio::io_context io;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  bool reused = false;
 
-  static std::size_t on_header(char* data, std::size_t size, std::size_t n, void* self) {
-    auto& x = *static_cast<Exchange*>(self);
-    const std::size_t len = size * n;
-    x.header_bytes += len;
-    if (x.header_bytes > x.max_headers) {
-      x.headers_too_large = true;
-      return 0;  // abort: libcurl ends the exchange on this thread
+  beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
+  // Runs one asynchronous operation to its end on this thread; its error, if any.
+  template <class Start>
+  beast::error_code run(Start start) {
+    beast::error_code result;
+    bool done = false;
+    start([&](beast::error_code ec, auto&&...) {
+      result = ec;
+      done = true;
+    });
+    io.restart();
+    while (!done && io.run_one() > 0) {
     }
-    std::string_view line(data, len);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-    if (line.rfind("HTTP/", 0) == 0) {
-      x.out.headers.clear();  // a new status line (after a 1xx): only the final answer's headers
-      return len;
-    }
-    if (auto colon = line.find(':'); colon != std::string_view::npos) {
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
-      x.out.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
-    }
-    return len;
+    return result;
   }
-  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* self) {
-    auto& x = *static_cast<Exchange*>(self);
-    const std::size_t len = size * n;
-    if (x.out.body.size() + len > x.max_body) {
-      x.body_too_large = true;
-      return 0;
-    }
-    x.out.body.append(data, len);
-    return len;
+  template <class F>
+  auto with_stream(F f) {
+    return tls ? f(*tls) : f(*plain);
+  }
+  // Whether the peer closed (or sent something unasked) while the connection sat idle.
+  bool idle_and_open() {
+    beast::error_code ec;
+    auto& s = tcp().socket();
+    if (!s.is_open()) return false;
+    s.non_blocking(true, ec);
+    char byte;
+    std::size_t n = s.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    s.non_blocking(false, ec);
+    (void)n;
+    return ec == asio::error::would_block;
   }
 };
 
-class CurlTransport final : public HttpTransport {
+bool is_ip_literal(const std::string& host) {
+  beast::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+std::string unbracketed(const std::string& host) {
+  return host.size() > 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+}
+
+class AsioTransport final : public HttpTransport {
  public:
-  explicit CurlTransport(HttpTransportOptions options) : options_(std::move(options)) {
-    curl_init_once();
-    if (!options_.extra_ca_pem.empty()) roots_ = system_roots_pem() + "\n" + options_.extra_ca_pem;
-    // Connections are kept and reused across requests (and threads) through a share.
-    share_ = curl_share_init();
-    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
-    curl_share_setopt(
-        share_, CURLSHOPT_LOCKFUNC, +[](CURL*, curl_lock_data d, curl_lock_access, void* self) {
-          static_cast<CurlTransport*>(self)->locks_[d].lock();
-        });
-    curl_share_setopt(
-        share_, CURLSHOPT_UNLOCKFUNC, +[](CURL*, curl_lock_data d, void* self) {
-          static_cast<CurlTransport*>(self)->locks_[d].unlock();
-        });
+  explicit AsioTransport(HttpTransportOptions options)
+      : options_(std::move(options)), tls_(asio::ssl::context::tls_client) {
+    // TLS: peer and host name are always verified; an extra CA adds to the system's roots.
+    tls_.set_verify_mode(asio::ssl::verify_peer);
+    tls_.set_default_verify_paths();
+    tls_.set_options(asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                     asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                     asio::ssl::context::no_compression);
+    if (!options_.extra_ca_pem.empty()) {
+      beast::error_code ec;
+      tls_.add_certificate_authority(
+          asio::buffer(options_.extra_ca_pem.data(), options_.extra_ca_pem.size()), ec);
+      if (ec) extra_ca_error_ = "the extra CA certificates do not load: " + ec.message();
+    }
   }
-  ~CurlTransport() override { curl_share_cleanup(share_); }
 
   Result<HttpResponse> send(const HttpRequest& request) override {
     auto parts = parse_url(request.url);
     if (!parts) return parts.error().context(request.method + " " + request.url);
-    // The URL sent is the one parsed and checked, rebuilt: whatever libcurl might read
-    // differently in the original never reaches it. The Host header libcurl derives from it is
-    // exactly UrlParts::authority(), which signers sign.
-    std::string base = parts->scheme + "://" + parts->authority();
-    std::string what = request.method + " " + base + parts->path;
+    const std::string origin = parts->scheme + "://" + parts->authority();
+    const std::string what = request.method + " " + origin + parts->path;
     if (options_.url_guard)
       if (auto allowed = options_.url_guard(*parts); !allowed) return allowed.error().context(what);
-    std::string url = base + parts->path + (parts->query.empty() ? "" : "?" + parts->query);
+    if (!extra_ca_error_.empty())
+      return make_error(ErrorKind::InvalidArgument, what + ": " + extra_ca_error_);
 
-    struct curl_slist* headers = nullptr;
-    bool content_type = false;
+    // The request is rebuilt from the URL as parsed and checked, so whatever another reader
+    // might see in the original never reaches the wire; Host is UrlParts::authority(), which
+    // signers sign.
+    http::request<http::string_body> req;
+    req.version(11);
+    req.method_string(request.method);
+    req.target(parts->path + (parts->query.empty() ? "" : "?" + parts->query));
+    req.set(http::field::host, parts->authority());
+    bool accept = false;
     for (const auto& [name, value] : request.headers) {
       // A value is a tenant's credential, organisation or a token server's answer: a line break
       // in it would start a header (or a request) of the tenant's making, a NUL would cut it.
-      if ((name + value).find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
-        curl_slist_free_all(headers);
+      if ((name + value).find_first_of(std::string("\r\n\0", 3)) != std::string::npos ||
+          name.empty() || name.find_first_of(" \t:") != std::string::npos)
         return make_error(ErrorKind::InvalidArgument,
                           what + ": header " + name +
                               " carries a line break or a NUL byte (a "
                               "credential with a trailing newline? store it without one)");
-      }
-      // libcurl writes Host from the URL: a given one must agree with it.
       if (iequals(name, "host")) {
-        if (value != parts->authority()) {
-          curl_slist_free_all(headers);
+        if (value != parts->authority())
           return make_error(ErrorKind::InvalidArgument,
                             what + ": Host header " + value + " does not match the URL");
-        }
         continue;
       }
-      content_type = content_type || iequals(name, "content-type");
-      headers = curl_slist_append(headers, (name + ": " + value).c_str());
+      // The transport frames the body itself.
+      if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) continue;
+      accept = accept || iequals(name, "accept");
+      req.insert(name, value);
     }
-    headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-    if (!content_type) headers = curl_slist_append(headers, "Content-Type:");  // none invented
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers,
-                                                                             curl_slist_free_all);
-
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> h(curl_easy_init(), curl_easy_cleanup);
-    if (!h) return make_error(ErrorKind::Internal, what + ": cannot start a request");
-    CURL* c = h.get();
-    Exchange x;
-    x.max_body = options_.max_response_bytes;
-    x.max_headers = options_.max_header_bytes;
-    char errbuf[CURL_ERROR_SIZE] = {0};
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");  // never a proxy from the environment
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(c, CURLOPT_SHARE, share_);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    if (request.method == "HEAD") curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (!accept) req.set(http::field::accept, "*/*");
     if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(request.body.size()));
-      curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
-    }
-    // Time: connecting, and any stretch of `timeout` in which less than a byte a second arrives,
-    // fail as the network being down; the whole exchange may not outlast total_timeout.
-    const long wait_ms =
-        options_.timeout.count() > 0 ? static_cast<long>(options_.timeout.count()) : 30000L;
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, wait_ms);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, wait_ms / 1000));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
-    // Size: a Content-Length over the cap is refused before the body; the callbacks cap the rest.
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
-                     static_cast<curl_off_t>(options_.max_response_bytes));
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &Exchange::on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Exchange::on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
-    // TLS: peer and host name are always verified; an extra CA adds to the system's roots.
-    if (!roots_.empty()) {
-      curl_blob blob{roots_.data(), roots_.size(), CURL_BLOB_NOCOPY};
-      curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+      req.body() = request.body;
+      req.content_length(request.body.size());
     }
 
-    CURLcode rc = curl_easy_perform(c);
-    if (x.body_too_large || rc == CURLE_FILESIZE_EXCEEDED)
-      return make_error(ErrorKind::Internal, what + ": the answer is larger than " +
-                                                 std::to_string(options_.max_response_bytes) +
-                                                 " bytes (KmsResponseTooLarge); not read");
-    if (x.headers_too_large)
-      return make_error(ErrorKind::Internal, what + ": the answer's headers are larger than " +
-                                                 std::to_string(options_.max_header_bytes) +
-                                                 " bytes (KmsResponseTooLarge); not read");
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
-      double total = 0;
-      curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &total);
-      if (total * 1000 >= static_cast<double>(options_.total_timeout.count()) * 0.99)
-        return make_error(ErrorKind::DeadlineExceeded,
-                          what + ": no whole answer within " +
-                              std::to_string(options_.total_timeout.count()) +
-                              " ms (KmsRequestTimeout)");
+    const auto deadline = SteadyClock::now() + options_.total_timeout;
+    // A connection from the pool may have been closed by the peer since: one more try on a new
+    // one, when nothing of an answer came back on the old (libcurl does the same).
+    for (int attempt = 0;; ++attempt) {
+      auto conn = attempt == 0 ? checkout(origin) : nullptr;
+      if (!conn) {
+        auto made = connect(*parts, what, deadline);
+        if (!made) return made.error();
+        conn = std::move(*made);
+      }
+      bool retry = false;
+      auto result = exchange(conn, req, request.method == "HEAD", what, deadline, retry);
+      if (!result && retry && attempt == 0) continue;
+      if (result && conn) checkin(origin, std::move(conn));
+      return result;
     }
-    if (rc != CURLE_OK)
-      return make_error(ErrorKind::Unavailable,
-                        what + ": " + (errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc)));
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    x.out.status = static_cast<int>(status);
-    return std::move(x.out);
   }
 
  private:
+  static constexpr std::size_t kIdlePerOrigin = 4;
+
+  std::chrono::milliseconds wait() const {
+    return options_.timeout.count() > 0 ? options_.timeout : std::chrono::seconds(30);
+  }
+  // The time the next operation may take: `timeout` without a byte, never past the deadline.
+  void arm(Connection& c, SteadyClock::time_point deadline) const {
+    c.tcp().expires_at(std::min(SteadyClock::now() + wait(), deadline));
+  }
+  Error timed_out(const std::string& what, SteadyClock::time_point deadline,
+                  const char* doing) const {
+    if (SteadyClock::now() >= deadline)
+      return make_error(ErrorKind::DeadlineExceeded,
+                        what + ": no whole answer within " +
+                            std::to_string(options_.total_timeout.count()) +
+                            " ms (KmsRequestTimeout)");
+    return make_error(ErrorKind::Unavailable, what + ": " + doing + ": nothing for " +
+                                                  std::to_string(wait().count()) + " ms");
+  }
+
+  Result<std::unique_ptr<Connection>> connect(const UrlParts& url, const std::string& what,
+                                              SteadyClock::time_point deadline) {
+    auto c = std::make_unique<Connection>();
+    const std::string host = unbracketed(url.host);
+    const std::string port = url.port.empty() ? (url.scheme == "https" ? "443" : "80") : url.port;
+    beast::error_code ec;
+    tcp::resolver resolver(c->io);
+    auto endpoints = resolver.resolve(host, port, ec);
+    if (ec)
+      return make_error(ErrorKind::Unavailable,
+                        what + ": cannot resolve host name " + host + ": " + ec.message());
+    if (url.scheme == "https")
+      c->tls.emplace(c->io, tls_);
+    else
+      c->plain.emplace(c->io);
+    arm(*c, deadline);
+    ec = c->run([&](auto handler) { c->tcp().async_connect(endpoints, std::move(handler)); });
+    if (ec == beast::error::timeout) return timed_out(what, deadline, "connecting");
+    if (ec)
+      return make_error(ErrorKind::Unavailable,
+                        what + ": cannot connect to " + url.authority() + ": " + ec.message());
+    beast::error_code nodelay;
+    c->tcp().socket().set_option(tcp::no_delay(true), nodelay);
+    if (c->tls) {
+      SSL* ssl = c->tls->native_handle();
+      // The certificate must name the host the URL names: a DNS name (also sent as SNI), or an
+      // IP address in its subjectAltName.
+      int named = is_ip_literal(host)
+                      ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str())
+                      : SSL_set1_host(ssl, host.c_str()) &&
+                            SSL_set_tlsext_host_name(ssl, const_cast<char*>(host.c_str()));
+      if (named != 1)
+        return make_error(ErrorKind::InvalidArgument,
+                          what + ": cannot check a certificate for " + host);
+      arm(*c, deadline);
+      ec = c->run([&](auto handler) {
+        c->tls->async_handshake(asio::ssl::stream_base::client, std::move(handler));
+      });
+      if (ec == beast::error::timeout) return timed_out(what, deadline, "TLS handshake");
+      if (ec) {
+        long verify = SSL_get_verify_result(ssl);
+        std::string why =
+            verify != X509_V_OK ? X509_verify_cert_error_string(verify) : ec.message();
+        return make_error(ErrorKind::Unavailable,
+                          what + ": TLS with " + url.authority() + " failed: " + why);
+      }
+    }
+    return c;
+  }
+
+  Result<HttpResponse> exchange(std::unique_ptr<Connection>& c,
+                                const http::request<http::string_body>& req, bool head,
+                                const std::string& what, SteadyClock::time_point deadline,
+                                bool& retry) {
+    arm(*c, deadline);
+    beast::error_code ec = c->with_stream([&](auto& stream) {
+      return c->run([&](auto handler) { http::async_write(stream, req, std::move(handler)); });
+    });
+    if (ec) {
+      retry = c->reused && ec != beast::error::timeout;
+      Error e = ec == beast::error::timeout
+                    ? timed_out(what, deadline, "sending")
+                    : make_error(ErrorKind::Unavailable, what + ": sending: " + ec.message());
+      c.reset();
+      return e;
+    }
+    beast::flat_buffer buffer;
+    std::size_t header_bytes = 0;
+    // Interim (1xx) answers are read past; only the final answer's headers are kept. Their
+    // headers count towards the same cap.
+    for (int interim = 0;; ++interim) {
+      http::response_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+          options_.max_header_bytes - std::min(header_bytes, options_.max_header_bytes),
+          UINT32_MAX)));
+      parser.body_limit(options_.max_response_bytes);
+      if (head) parser.skip(true);
+      bool got_any = buffer.size() > 0;
+      while (!parser.is_done()) {
+        arm(*c, deadline);
+        std::size_t before = buffer.size();
+        ec = c->with_stream([&](auto& stream) {
+          return c->run([&](auto handler) {
+            http::async_read_some(stream, buffer, parser, std::move(handler));
+          });
+        });
+        got_any = got_any || buffer.size() != before || parser.got_some();
+        if (ec) break;
+      }
+      if (ec) {
+        retry = c->reused && !got_any && ec != beast::error::timeout;
+        c.reset();
+        if (ec == http::error::body_limit)
+          return make_error(ErrorKind::Internal, what + ": the answer is larger than " +
+                                                     std::to_string(options_.max_response_bytes) +
+                                                     " bytes (KmsResponseTooLarge); not read");
+        if (ec == http::error::header_limit)
+          return make_error(ErrorKind::Internal, what + ": the answer's headers are larger than " +
+                                                     std::to_string(options_.max_header_bytes) +
+                                                     " bytes (KmsResponseTooLarge); not read");
+        if (ec == beast::error::timeout) return timed_out(what, deadline, "reading the answer");
+        return make_error(ErrorKind::Unavailable, what + ": reading the answer: " + ec.message());
+      }
+      auto& res = parser.get();
+      const int status = static_cast<int>(res.result_int());
+      if (status >= 100 && status < 200 && status != 101 && interim < 8) {
+        for (const auto& field : res)
+          header_bytes += field.name_string().size() + field.value().size() + 4;
+        continue;
+      }
+      HttpResponse out;
+      out.status = status;
+      for (const auto& field : res)
+        out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      out.body = std::move(res.body());
+      // Kept for the next request only when both sides may, and nothing unasked is left over.
+      if (!res.keep_alive() || buffer.size() > 0 || status == 101) c.reset();
+      return out;
+    }
+  }
+
+  std::unique_ptr<Connection> checkout(const std::string& origin) {
+    for (;;) {
+      std::unique_ptr<Connection> c;
+      {
+        std::lock_guard lock(mu_);
+        auto it = idle_.find(origin);
+        if (it == idle_.end() || it->second.empty()) return nullptr;
+        c = std::move(it->second.back());
+        it->second.pop_back();
+      }
+      if (c->idle_and_open()) {
+        c->reused = true;
+        return c;
+      }
+    }
+  }
+  void checkin(const std::string& origin, std::unique_ptr<Connection> c) {
+    c->tcp().expires_never();
+    std::lock_guard lock(mu_);
+    auto& list = idle_[origin];
+    if (list.size() < kIdlePerOrigin) list.push_back(std::move(c));
+  }
+
   HttpTransportOptions options_;
-  std::string roots_;  // system roots + extra_ca_pem; empty: libcurl's default store
-  CURLSH* share_ = nullptr;
-  std::mutex locks_[CURL_LOCK_DATA_LAST];
+  asio::ssl::context tls_;
+  std::string extra_ca_error_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
 };
 
 }  // namespace
@@ -234,7 +355,7 @@ std::string find_header(const HttpHeaders& headers, std::string_view name) {
 }
 
 std::unique_ptr<HttpTransport> make_http_transport(HttpTransportOptions options) {
-  return std::make_unique<CurlTransport>(std::move(options));
+  return std::make_unique<AsioTransport>(std::move(options));
 }
 
 std::string UrlParts::authority() const {

@@ -77,11 +77,11 @@ struct HttpTransportOptions {
   std::chrono::milliseconds total_timeout{std::chrono::seconds(60)};
 };
 
-// libcurl-backed transport. Safe to use from several threads; connections are reused across
-// requests. Headers given in the request are sent as given, except Host: the transport sends
-// UrlParts::authority() of the URL (host, and the port unless it is the scheme's default), which
-// is what signers sign; a request whose Host header says otherwise is refused (InvalidArgument).
-// No proxy, no redirects, HTTP/1.1, no compression asked for.
+// Boost.Beast-backed transport (Asio, OpenSSL). Safe to use from several threads; connections are
+// reused across requests. Headers given in the request are sent as given, except Host: the
+// transport sends UrlParts::authority() of the URL (host, and the port unless it is the scheme's
+// default), which is what signers sign; a request whose Host header says otherwise is refused
+// (InvalidArgument). No proxy, no redirects, HTTP/1.1, no compression asked for.
 std::unique_ptr<HttpTransport> make_http_transport(HttpTransportOptions options = {});
 
 // The error kind an HTTP status means when the provider's answer says nothing more specific:

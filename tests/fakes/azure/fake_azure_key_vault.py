@@ -66,7 +66,7 @@ headers and certificate checks.
   Routing by Host, as Key Vault does ("the Host header must specify the vault hostname"): the
   store's DNS name (with or without :443) reaches that store on any of the store listeners.
   Deviation for this project's C++ client: it sends the requests to spec.endpoint
-  (https://127.0.0.1:PORT) and libcurl writes Host: 127.0.0.1:PORT, which the real service would
+  (https://127.0.0.1:PORT) and its transport writes Host: 127.0.0.1:PORT, which the real service would
   not route; here a loopback Host (127.0.0.1, localhost, [::1], any port, so a forwarder may sit
   in between) reaches the listener's own store (the vault's listener the vault, the HSM's the
   HSM). Any other Host is refused with 400 BadParameter (Key Vault documents no answer for a
