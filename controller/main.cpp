@@ -213,6 +213,7 @@ int main(int argc, char** argv) {
   byok::skip_openssl_atexit_cleanup();   // before anything touches OpenSSL
   byok::disable_core_dumps();            // it holds the HSM PIN and tenants' credentials
   byok::runtime::limit_malloc_arenas();  // before any thread
+  byok::kube::limit_http_client_threads(4);
   Options opts;
   std::string err;
   try {

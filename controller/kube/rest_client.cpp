@@ -3,6 +3,7 @@
 #include <boost/asio/ssl.hpp>
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -298,6 +299,10 @@ Status RestKubeClient::watch(const ResourceType& type, const std::string& ns, co
     if (stop.stop_requested()) return {};
     return make_error(ErrorKind::Unavailable, what + ": " + e.what());
   }
+}
+
+void limit_http_client_threads(std::size_t threads) {
+  crossplat::threadpool::initialize_with_threads(threads);
 }
 
 Result<WatchEvent> decode_watch_event(const std::string& line, const std::string& what) {

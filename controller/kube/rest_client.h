@@ -21,6 +21,12 @@ namespace byok::kube {
 inline constexpr std::size_t kMaxApiserverBodyBytes = 64 * 1024 * 1024;
 inline constexpr std::size_t kMaxWatchEventBytes = 16 * 1024 * 1024;
 
+// cpprestsdk runs every HTTP client's socket work on one shared pool of threads, 40 unless told
+// before its first request. Callers here block on their own threads (workers, watches) and the
+// pool only moves bytes, so a few threads serve them all; each idle one still costs a stack and
+// kernel state. Call before any request.
+void limit_http_client_threads(std::size_t threads);
+
 // One line of a watch stream, {"type": ..., "object": {...}}, as an event; an ERROR event as the
 // error its Status means (410 Gone, ...); anything else as an Internal error. `what` names the
 // watch in messages.
