@@ -213,7 +213,6 @@ int main(int argc, char** argv) {
   byok::skip_openssl_atexit_cleanup();   // before anything touches OpenSSL
   byok::disable_core_dumps();            // it holds the HSM PIN and tenants' credentials
   byok::runtime::limit_malloc_arenas();  // before any thread
-  byok::kube::limit_http_client_threads(4);
   Options opts;
   std::string err;
   try {
@@ -283,6 +282,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Its threads start here and inherit the mask: one that took SIGTERM would end the process
+  // before shutdown ran.
+  byok::kube::limit_http_client_threads(4);
 
   auto config = opts.kubeconfig.empty() ? byok::kube::load_default_config()
                                         : byok::kube::load_kubeconfig(opts.kubeconfig);

@@ -13,6 +13,8 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <climits>
+#include <condition_variable>
+#include <thread>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -49,6 +51,7 @@ struct Connection {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   bool reused = false;
+  SteadyClock::time_point idle_since{};
 
   beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
   // Runs one asynchronous operation to its end on this thread; its error, if any.
@@ -75,11 +78,12 @@ struct Connection {
     auto& s = tcp().socket();
     if (!s.is_open()) return false;
     s.non_blocking(true, ec);
+    if (ec) return false;
     char byte;
-    std::size_t n = s.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
-    s.non_blocking(false, ec);
-    (void)n;
-    return ec == asio::error::would_block;
+    s.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    beast::error_code restored;
+    s.non_blocking(false, restored);
+    return ec == asio::error::would_block && !restored;
   }
 };
 
@@ -87,6 +91,21 @@ bool is_ip_literal(const std::string& host) {
   beast::error_code ec;
   asio::ip::make_address(host, ec);
   return !ec;
+}
+
+// RFC 9110's token: what a method or a header name may be made of.
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s)
+    if (!(std::isalnum(c) ||
+          std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos))
+      return false;
+  return true;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 std::string unbracketed(const std::string& host) {
@@ -111,10 +130,25 @@ class AsioTransport final : public HttpTransport {
     }
   }
 
+  // Boost throws where a limit of its own is crossed (a field longer than 65535 bytes, a
+  // socket that cannot be made): an error like any other failed exchange, never an exception.
   Result<HttpResponse> send(const HttpRequest& request) override {
+    try {
+      return send_checked(request);
+    } catch (const std::exception& e) {
+      return make_error(ErrorKind::Internal,
+                        request.method + " " + request.url.substr(0, 200) + ": " + e.what());
+    }
+  }
+
+ private:
+  Result<HttpResponse> send_checked(const HttpRequest& request) {
+    if (!is_token(request.method))
+      return make_error(ErrorKind::InvalidArgument,
+                        "not an HTTP method: \"" + request.method.substr(0, 40) + "\"");
     auto parts = parse_url(request.url);
     if (!parts) return parts.error().context(request.method + " " + request.url);
-    const std::string origin = parts->scheme + "://" + parts->authority();
+    const std::string origin = parts->scheme + "://" + lower(parts->authority());
     const std::string what = request.method + " " + origin + parts->path;
     if (options_.url_guard)
       if (auto allowed = options_.url_guard(*parts); !allowed) return allowed.error().context(what);
@@ -134,11 +168,15 @@ class AsioTransport final : public HttpTransport {
       // A value is a tenant's credential, organisation or a token server's answer: a line break
       // in it would start a header (or a request) of the tenant's making, a NUL would cut it.
       if ((name + value).find_first_of(std::string("\r\n\0", 3)) != std::string::npos ||
-          name.empty() || name.find_first_of(" \t:") != std::string::npos)
+          !is_token(name))
         return make_error(ErrorKind::InvalidArgument,
                           what + ": header " + name +
                               " carries a line break or a NUL byte (a "
                               "credential with a trailing newline? store it without one)");
+      if (name.size() + value.size() > options_.max_header_bytes)
+        return make_error(ErrorKind::InvalidArgument,
+                          what + ": header " + name + " is longer than " +
+                              std::to_string(options_.max_header_bytes) + " bytes");
       if (iequals(name, "host")) {
         if (value != parts->authority())
           return make_error(ErrorKind::InvalidArgument,
@@ -166,16 +204,28 @@ class AsioTransport final : public HttpTransport {
         if (!made) return made.error();
         conn = std::move(*made);
       }
-      bool retry = false;
+      Retry retry = Retry::No;
       auto result = exchange(conn, req, request.method == "HEAD", what, deadline, retry);
-      if (!result && retry && attempt == 0) continue;
+      // Again on a new connection only when the old one cannot have delivered the request: it
+      // failed while being sent, or (for a method that may be repeated) no byte came back.
+      const bool idempotent = request.method == "GET" || request.method == "HEAD" ||
+                              request.method == "PUT" || request.method == "DELETE" ||
+                              request.method == "OPTIONS";
+      if (!result && attempt == 0 &&
+          (retry == Retry::NotSent || (retry == Retry::NoAnswer && idempotent)))
+        continue;
       if (result && conn) checkin(origin, std::move(conn));
       return result;
     }
   }
 
- private:
+  enum class Retry { No, NotSent, NoAnswer };
   static constexpr std::size_t kIdlePerOrigin = 4;
+  static constexpr std::size_t kIdleInAll = 16;
+  static constexpr int kInterimAnswersAtMost = 4;
+  // A KMS's load balancer closes idle connections after about a minute; libcurl drops its own
+  // after 118 s.
+  static constexpr std::chrono::seconds kIdleAtMost{60};
 
   std::chrono::milliseconds wait() const {
     return options_.timeout.count() > 0 ? options_.timeout : std::chrono::seconds(30);
@@ -185,7 +235,7 @@ class AsioTransport final : public HttpTransport {
     c.tcp().expires_at(std::min(SteadyClock::now() + wait(), deadline));
   }
   Error timed_out(const std::string& what, SteadyClock::time_point deadline,
-                  const char* doing) const {
+                  const std::string& doing) const {
     if (SteadyClock::now() >= deadline)
       return make_error(ErrorKind::DeadlineExceeded,
                         what + ": no whole answer within " +
@@ -195,23 +245,61 @@ class AsioTransport final : public HttpTransport {
                                                   std::to_string(wait().count()) + " ms");
   }
 
+  // getaddrinfo cannot be interrupted: it runs on a thread of its own, and the request waits
+  // for it no longer than for a connection (a name server that never answers holds that thread
+  // until the system resolver's own timeout, not a worker). An IP literal needs no thread.
+  Result<tcp::resolver::results_type> resolve(const std::string& host, const std::string& port,
+                                              const std::string& what,
+                                              SteadyClock::time_point deadline) {
+    struct Lookup {
+      std::mutex mu;
+      std::condition_variable done_cv;
+      bool done = false;
+      tcp::resolver::results_type results;
+      beast::error_code ec;
+    };
+    auto run = [](const std::string& h, const std::string& p, Lookup& out) {
+      asio::io_context io;
+      tcp::resolver resolver(io);
+      beast::error_code ec;
+      auto results = resolver.resolve(h, p, ec);
+      std::lock_guard lock(out.mu);
+      out.results = std::move(results);
+      out.ec = ec;
+      out.done = true;
+      out.done_cv.notify_all();
+    };
+    auto lookup = std::make_shared<Lookup>();
+    if (is_ip_literal(host)) {
+      run(host, port, *lookup);
+    } else {
+      std::thread([lookup, host, port, run] { run(host, port, *lookup); }).detach();
+      std::unique_lock lock(lookup->mu);
+      if (!lookup->done_cv.wait_until(lock, std::min(SteadyClock::now() + wait(), deadline),
+                                      [&] { return lookup->done; }))
+        return timed_out(what, deadline, "resolving host name " + host);
+    }
+    std::lock_guard lock(lookup->mu);
+    if (lookup->ec)
+      return make_error(ErrorKind::Unavailable,
+                        what + ": cannot resolve host name " + host + ": " + lookup->ec.message());
+    return lookup->results;
+  }
+
   Result<std::unique_ptr<Connection>> connect(const UrlParts& url, const std::string& what,
                                               SteadyClock::time_point deadline) {
     auto c = std::make_unique<Connection>();
     const std::string host = unbracketed(url.host);
     const std::string port = url.port.empty() ? (url.scheme == "https" ? "443" : "80") : url.port;
+    auto endpoints = resolve(host, port, what, deadline);
+    if (!endpoints) return endpoints.error();
     beast::error_code ec;
-    tcp::resolver resolver(c->io);
-    auto endpoints = resolver.resolve(host, port, ec);
-    if (ec)
-      return make_error(ErrorKind::Unavailable,
-                        what + ": cannot resolve host name " + host + ": " + ec.message());
     if (url.scheme == "https")
       c->tls.emplace(c->io, tls_);
     else
       c->plain.emplace(c->io);
     arm(*c, deadline);
-    ec = c->run([&](auto handler) { c->tcp().async_connect(endpoints, std::move(handler)); });
+    ec = c->run([&](auto handler) { c->tcp().async_connect(*endpoints, std::move(handler)); });
     if (ec == beast::error::timeout) return timed_out(what, deadline, "connecting");
     if (ec)
       return make_error(ErrorKind::Unavailable,
@@ -224,7 +312,8 @@ class AsioTransport final : public HttpTransport {
       // IP address in its subjectAltName.
       int named = is_ip_literal(host)
                       ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str())
-                      : SSL_set1_host(ssl, host.c_str()) &&
+                      : (SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS), 1) &&
+                            SSL_set1_host(ssl, host.c_str()) &&
                             SSL_set_tlsext_host_name(ssl, const_cast<char*>(host.c_str()));
       if (named != 1)
         return make_error(ErrorKind::InvalidArgument,
@@ -248,59 +337,73 @@ class AsioTransport final : public HttpTransport {
   Result<HttpResponse> exchange(std::unique_ptr<Connection>& c,
                                 const http::request<http::string_body>& req, bool head,
                                 const std::string& what, SteadyClock::time_point deadline,
-                                bool& retry) {
+                                Retry& retry) {
     arm(*c, deadline);
     beast::error_code ec = c->with_stream([&](auto& stream) {
       return c->run([&](auto handler) { http::async_write(stream, req, std::move(handler)); });
     });
     if (ec) {
-      retry = c->reused && ec != beast::error::timeout;
+      if (c->reused && ec != beast::error::timeout) retry = Retry::NotSent;
       Error e = ec == beast::error::timeout
                     ? timed_out(what, deadline, "sending")
                     : make_error(ErrorKind::Unavailable, what + ": sending: " + ec.message());
       c.reset();
       return e;
     }
-    beast::flat_buffer buffer;
+    auto too_large = [&](const std::string& part, std::size_t cap) {
+      return make_error(ErrorKind::Internal, what + ": the answer's " + part + " larger than " +
+                                                 std::to_string(cap) +
+                                                 " bytes (KmsResponseTooLarge); not read");
+    };
+    // The read buffer holds what the parser has not taken yet: a header section, a chunk's
+    // size line with its extensions, the trailers. Its own cap bounds those (Beast would
+    // otherwise grow it for as long as a chunk line or the trailers go on).
+    const std::size_t buffer_cap = options_.max_header_bytes + 64 * 1024;
+    beast::flat_buffer buffer(buffer_cap);
     std::size_t header_bytes = 0;
-    // Interim (1xx) answers are read past; only the final answer's headers are kept. Their
-    // headers count towards the same cap.
+    bool got_any = false;
+    // Interim (1xx) answers are read past, a few at most; only the final answer's headers are
+    // kept, and all of their header sections count towards one cap.
     for (int interim = 0;; ++interim) {
+      if (interim > kInterimAnswersAtMost || header_bytes >= options_.max_header_bytes) {
+        c.reset();
+        return interim > kInterimAnswersAtMost
+                   ? make_error(ErrorKind::Unavailable, what + ": more than " +
+                                                            std::to_string(kInterimAnswersAtMost) +
+                                                            " interim (1xx) answers")
+                   : too_large("headers are", options_.max_header_bytes);
+      }
       http::response_parser<http::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
-          options_.max_header_bytes - std::min(header_bytes, options_.max_header_bytes),
-          UINT32_MAX)));
+      parser.header_limit(static_cast<std::uint32_t>(
+          std::min<std::size_t>(options_.max_header_bytes - header_bytes, UINT32_MAX)));
       parser.body_limit(options_.max_response_bytes);
       if (head) parser.skip(true);
-      bool got_any = buffer.size() > 0;
+      got_any = got_any || buffer.size() > 0;
       while (!parser.is_done()) {
         arm(*c, deadline);
-        std::size_t before = buffer.size();
         ec = c->with_stream([&](auto& stream) {
           return c->run([&](auto handler) {
             http::async_read_some(stream, buffer, parser, std::move(handler));
           });
         });
-        got_any = got_any || buffer.size() != before || parser.got_some();
+        got_any = got_any || buffer.size() > 0 || parser.got_some();
         if (ec) break;
       }
       if (ec) {
-        retry = c->reused && !got_any && ec != beast::error::timeout;
+        if (c->reused && !got_any && ec != beast::error::timeout) retry = Retry::NoAnswer;
         c.reset();
-        if (ec == http::error::body_limit)
-          return make_error(ErrorKind::Internal, what + ": the answer is larger than " +
-                                                     std::to_string(options_.max_response_bytes) +
-                                                     " bytes (KmsResponseTooLarge); not read");
+        if (ec == http::error::body_limit) return too_large("body is", options_.max_response_bytes);
         if (ec == http::error::header_limit)
-          return make_error(ErrorKind::Internal, what + ": the answer's headers are larger than " +
-                                                     std::to_string(options_.max_header_bytes) +
-                                                     " bytes (KmsResponseTooLarge); not read");
+          return too_large("headers are", options_.max_header_bytes);
+        if (ec == http::error::buffer_overflow)
+          return too_large("chunk line or trailers are", buffer_cap);
         if (ec == beast::error::timeout) return timed_out(what, deadline, "reading the answer");
         return make_error(ErrorKind::Unavailable, what + ": reading the answer: " + ec.message());
       }
       auto& res = parser.get();
       const int status = static_cast<int>(res.result_int());
-      if (status >= 100 && status < 200 && status != 101 && interim < 8) {
+      if (status >= 100 && status < 200 && status != 101) {
+        header_bytes += res.reason().size() + 16;  // "HTTP/1.1 100 " and the line ends
         for (const auto& field : res)
           header_bytes += field.name_string().size() + field.value().size() + 4;
         continue;
@@ -317,26 +420,35 @@ class AsioTransport final : public HttpTransport {
   }
 
   std::unique_ptr<Connection> checkout(const std::string& origin) {
-    for (;;) {
-      std::unique_ptr<Connection> c;
-      {
-        std::lock_guard lock(mu_);
-        auto it = idle_.find(origin);
-        if (it == idle_.end() || it->second.empty()) return nullptr;
-        c = std::move(it->second.back());
+    std::vector<std::unique_ptr<Connection>> stale;  // closed outside the lock
+    std::unique_ptr<Connection> found;
+    {
+      std::lock_guard lock(mu_);
+      auto it = idle_.find(origin);
+      const auto oldest = SteadyClock::now() - kIdleAtMost;
+      while (it != idle_.end() && !it->second.empty() && !found) {
+        auto c = std::move(it->second.back());
         it->second.pop_back();
+        --idle_count_;
+        if (c->idle_since >= oldest && c->idle_and_open())
+          found = std::move(c);
+        else
+          stale.push_back(std::move(c));
       }
-      if (c->idle_and_open()) {
-        c->reused = true;
-        return c;
-      }
+      if (it != idle_.end() && it->second.empty()) idle_.erase(it);
     }
+    if (found) found->reused = true;
+    return found;
   }
   void checkin(const std::string& origin, std::unique_ptr<Connection> c) {
     c->tcp().expires_never();
+    c->idle_since = SteadyClock::now();
     std::lock_guard lock(mu_);
     auto& list = idle_[origin];
-    if (list.size() < kIdlePerOrigin) list.push_back(std::move(c));
+    if (list.size() < kIdlePerOrigin && idle_count_ < kIdleInAll) {
+      list.push_back(std::move(c));
+      ++idle_count_;
+    }
   }
 
   HttpTransportOptions options_;
@@ -344,6 +456,7 @@ class AsioTransport final : public HttpTransport {
   std::string extra_ca_error_;
   std::mutex mu_;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+  std::size_t idle_count_ = 0;
 };
 
 }  // namespace
@@ -365,6 +478,16 @@ std::string UrlParts::authority() const {
 }
 
 Result<UrlParts> parse_url(std::string_view url) {
+  // Spaces, control bytes and anything beyond ASCII go percent-encoded or not at all: a line
+  // break in a path would end the request line and start a request of the URL's writer (a
+  // tenant's endpoint, a mount path).
+  for (unsigned char c : url)
+    if (c <= 0x20 || c >= 0x7f)
+      return make_error(
+          ErrorKind::InvalidArgument,
+          "URL carries a space, a control byte or a byte beyond ASCII (percent-encode "
+          "it): " +
+              std::string(url.substr(0, 200)));
   UrlParts p;
   auto sep = url.find("://");
   if (sep == std::string_view::npos || sep == 0)

@@ -73,7 +73,7 @@ struct HttpTransportOptions {
   // The answer's status line and headers together (a peer sending one endless header).
   std::size_t max_header_bytes = 64 * 1024;
   // The whole request, answer included: a peer that drips a byte at a time cannot hold a worker
-  // longer than this (error kind Unavailable, "KmsRequestTimeout").
+  // longer than this (error kind DeadlineExceeded, "KmsRequestTimeout").
   std::chrono::milliseconds total_timeout{std::chrono::seconds(60)};
 };
 

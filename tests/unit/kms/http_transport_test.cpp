@@ -6,6 +6,17 @@
 using namespace byok;
 using namespace byok::kms;
 using byok::testing::RawServer;
+using byok::testing::ScriptServer;
+
+namespace {
+const std::string kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+std::size_t occurrences(const std::string& hay, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+}  // namespace
 
 TEST_CASE("parse_url splits an absolute URL and drops default ports from the authority",
           "[kms][http]") {
@@ -143,4 +154,119 @@ TEST_CASE("an answer's status, headers and body come back as sent", "[kms][http]
   CHECK(r->header("retry-after") == "3");
   CHECK(r->header("X-Amzn-ErrorType") == "ThrottlingException");
   CHECK(r->body == "{\"a\":1}");
+}
+
+// What a tenant writes into an endpoint or a mount path ends up in the request line: a line
+// break there would start a request of the tenant's making, with the real headers after it.
+TEST_CASE("a URL with a line break, a space or a NUL is refused before any connection",
+          "[kms][http][limits]") {
+  for (const std::string tail :
+       {std::string("/v1/x HTTP/1.1\r\nX-Injected: 1\r\n\r\nDELETE /v1/victim"),
+        std::string("/v1/x?a=1 HTTP/1.1\r\nX-Injected: 1\r\nX-Pad: "), std::string("/v1/a b"),
+        std::string("/v1/a\0b", 7), std::string("/v1/\xc3\xa9")}) {
+    ScriptServer server({{kOk}});
+    auto r = make_http_transport()->send({"GET", server.base() + tail, {}, ""});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::InvalidArgument);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(server.connections == 0);
+  }
+  auto bad_method =
+      make_http_transport()->send({"GET /x HTTP/1.1\r\nX: y", "http://127.0.0.1:1/", {}, ""});
+  REQUIRE_FALSE(bad_method.ok());
+  CHECK(bad_method.error().kind == ErrorKind::InvalidArgument);
+}
+
+TEST_CASE("a chunk's size line and the trailers are held to a cap, not buffered whole",
+          "[kms][http][limits]") {
+  {
+    RawServer server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" +
+                     std::string(48 * 1024 * 1024, 'e') + "\r\nz\r\n0\r\n\r\n");
+    auto r = make_http_transport()->send({"GET", server.url(), {}, ""});
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("KmsResponseTooLarge"));
+  }
+  {
+    std::string trailers;
+    for (int i = 0; i < 4000; ++i)
+      trailers += "X-T" + std::to_string(i) + ": " + std::string(8000, 't') + "\r\n";
+    RawServer server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n" +
+                     trailers + "\r\n");
+    auto r = make_http_transport()->send({"GET", server.url(), {}, ""});
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("KmsResponseTooLarge"));
+  }
+}
+
+TEST_CASE("a field longer than the transport allows is an error, not an exception",
+          "[kms][http][limits]") {
+  Result<HttpResponse> r = make_error(ErrorKind::Internal, "not sent");
+  CHECK_NOTHROW(r = make_http_transport()->send(
+                    {"GET", "http://127.0.0.1:1/", {{"X-Token", std::string(70000, 't')}}, ""}));
+  CHECK_FALSE(r.ok());
+  RawServer server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\nX-T: " +
+                   std::string(70000, 't') + "\r\n\r\n");
+  CHECK_NOTHROW(r = make_http_transport()->send({"GET", server.url(), {}, ""}));
+  CHECK_FALSE(r.ok());
+}
+
+TEST_CASE("interim answers count towards the header cap, and a few at most are read past",
+          "[kms][http][limits]") {
+  {
+    std::string interim;
+    for (int i = 0; i < 3; ++i) interim += "HTTP/1.1 100 " + std::string(30000, 'r') + "\r\n\r\n";
+    RawServer server(interim + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    auto r = make_http_transport()->send({"GET", server.url(), {}, ""});
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("KmsResponseTooLarge"));
+  }
+  {
+    std::string interim;
+    for (int i = 0; i < 9; ++i) interim += "HTTP/1.1 100 Continue\r\n\r\n";
+    RawServer server(interim + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    auto r = make_http_transport()->send({"GET", server.url(), {}, ""});
+    REQUIRE_FALSE(r.ok());
+  }
+  {
+    RawServer server("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    auto r = make_http_transport()->send({"GET", server.url(), {}, ""});
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+    CHECK(r->body == "ok");
+  }
+}
+
+TEST_CASE("a kept-alive connection serves the next request to the same origin", "[kms][http]") {
+  ScriptServer server({{kOk, kOk, kOk}});
+  auto t = make_http_transport();
+  for (const char* path : {"/v1/a", "/v1/b", "/v1/c"}) {
+    auto r = t->send({"GET", server.base() + path, {}, ""});
+    REQUIRE(r.ok());
+    CHECK(r->body == "ok");
+  }
+  CHECK(server.connections == 1);
+}
+
+// A pooled connection the peer closes after reading the request may have carried it out: a POST
+// (an import, a key's creation) is not sent again, a GET is.
+TEST_CASE("a request lost on a pooled connection is sent again only when it may be repeated",
+          "[kms][http]") {
+  {
+    ScriptServer server({{kOk, ""}, {kOk}});
+    auto t = make_http_transport();
+    REQUIRE(t->send({"POST", server.base() + "/v1/a", {}, "{}"}).ok());
+    auto second = t->send({"POST", server.base() + "/v1/b", {}, "{}"});
+    CHECK_FALSE(second.ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(occurrences(server.got(), "POST /v1/b") == 1);
+  }
+  {
+    ScriptServer server({{kOk, ""}, {kOk}});
+    auto t = make_http_transport();
+    REQUIRE(t->send({"GET", server.base() + "/v1/a", {}, ""}).ok());
+    auto second = t->send({"GET", server.base() + "/v1/b", {}, ""});
+    REQUIRE(second.ok());
+    CHECK(second->body == "ok");
+    CHECK(server.connections == 2);
+  }
 }
