@@ -18,6 +18,20 @@
 
 namespace byok::testing {
 
+// A listening socket on 127.0.0.1 at a port the kernel picks (written to `port`).
+inline int listen_on_loopback(int& port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  port = ntohs(addr.sin_port);
+  REQUIRE(::listen(fd, 16) == 0);
+  return fd;
+}
+
 // A one-shot HTTP server on 127.0.0.1 that answers the first request with `response` (raw
 // bytes) and closes; `connections` counts who came. With a `drip` interval it then sends one more
 // byte per interval until the client goes away (a slow-drip peer); `stop` ends that early.
@@ -29,15 +43,7 @@ struct RawServer {
   std::thread thread;
 
   explicit RawServer(std::string response, std::chrono::milliseconds drip = {}) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
-    REQUIRE(::listen(fd, 4) == 0);
+    fd = listen_on_loopback(port);
     thread = std::thread([this, drip, response = std::move(response)] {
       int c = ::accept(fd, nullptr, nullptr);
       if (c < 0) return;
@@ -80,15 +86,7 @@ struct ScriptServer {
   std::vector<std::thread> handlers;
 
   explicit ScriptServer(std::vector<std::vector<std::string>> script) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
-    REQUIRE(::listen(fd, 16) == 0);
+    fd = listen_on_loopback(port);
     thread = std::thread([this, script = std::move(script)] {
       for (const auto& answers : script) {
         int c = ::accept(fd, nullptr, nullptr);
