@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -167,16 +168,21 @@ class AsioTransport final : public HttpTransport {
     for (const auto& [name, value] : request.headers) {
       // A value is a tenant's credential, organisation or a token server's answer: a line break
       // in it would start a header (or a request) of the tenant's making, a NUL would cut it.
-      if ((name + value).find_first_of(std::string("\r\n\0", 3)) != std::string::npos ||
-          !is_token(name))
+      const bool control = std::any_of(value.begin(), value.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return (c < 0x20 && c != '\t') || c == 0x7f;
+      });
+      if (control || !is_token(name))
         return make_error(ErrorKind::InvalidArgument,
-                          what + ": header " + name +
-                              " carries a line break or a NUL byte (a "
+                          what + ": header " + name.substr(0, 80) +
+                              " carries a line break, a NUL or another control byte (a "
                               "credential with a trailing newline? store it without one)");
-      if (name.size() + value.size() > options_.max_header_bytes)
-        return make_error(ErrorKind::InvalidArgument,
-                          what + ": header " + name + " is longer than " +
-                              std::to_string(options_.max_header_bytes) + " bytes");
+      // Beast holds a field to 65535 bytes with its name; the header cap bounds it too.
+      if (name.size() + value.size() > std::min<std::size_t>(options_.max_header_bytes, 65000))
+        return make_error(
+            ErrorKind::InvalidArgument,
+            what + ": header " + name + " is longer than " +
+                std::to_string(std::min<std::size_t>(options_.max_header_bytes, 65000)) + " bytes");
       if (iequals(name, "host")) {
         if (value != parts->authority())
           return make_error(ErrorKind::InvalidArgument,
@@ -207,12 +213,12 @@ class AsioTransport final : public HttpTransport {
       Retry retry = Retry::No;
       auto result = exchange(conn, req, request.method == "HEAD", what, deadline, retry);
       // Again on a new connection only when the old one cannot have delivered the request: it
-      // failed while being sent, or (for a method that may be repeated) no byte came back.
-      const bool idempotent = request.method == "GET" || request.method == "HEAD" ||
-                              request.method == "PUT" || request.method == "DELETE" ||
-                              request.method == "OPTIONS";
+      // failed while being sent, or no byte came back to a read. A PUT or DELETE is not sent
+      // twice either: Key Vault makes a new key version for every PUT of an import, and the
+      // clients decide themselves what they repeat.
+      const bool read_only = request.method == "GET" || request.method == "HEAD";
       if (!result && attempt == 0 &&
-          (retry == Retry::NotSent || (retry == Retry::NoAnswer && idempotent)))
+          (retry == Retry::NotSent || (retry == Retry::NoAnswer && read_only)))
         continue;
       if (result && conn) checkin(origin, std::move(conn));
       return result;
@@ -223,6 +229,7 @@ class AsioTransport final : public HttpTransport {
   static constexpr std::size_t kIdlePerOrigin = 4;
   static constexpr std::size_t kIdleInAll = 16;
   static constexpr int kInterimAnswersAtMost = 4;
+  static constexpr int kLookupsInFlightAtMost = 32;
   // A KMS's load balancer closes idle connections after about a minute; libcurl drops its own
   // after 118 s.
   static constexpr std::chrono::seconds kIdleAtMost{60};
@@ -259,10 +266,15 @@ class AsioTransport final : public HttpTransport {
       beast::error_code ec;
     };
     auto run = [](const std::string& h, const std::string& p, Lookup& out) {
-      asio::io_context io;
-      tcp::resolver resolver(io);
       beast::error_code ec;
-      auto results = resolver.resolve(h, p, ec);
+      tcp::resolver::results_type results;
+      try {
+        asio::io_context io;
+        tcp::resolver resolver(io);
+        results = resolver.resolve(h, p, ec);
+      } catch (const std::exception&) {
+        ec = asio::error::no_memory;
+      }
       std::lock_guard lock(out.mu);
       out.results = std::move(results);
       out.ec = ec;
@@ -273,7 +285,23 @@ class AsioTransport final : public HttpTransport {
     if (is_ip_literal(host)) {
       run(host, port, *lookup);
     } else {
-      std::thread([lookup, host, port, run] { run(host, port, *lookup); }).detach();
+      // Lookups a name server left hanging keep their threads: a few at most, process-wide.
+      static std::atomic<int> in_flight{0};
+      if (in_flight.fetch_add(1) >= kLookupsInFlightAtMost) {
+        in_flight.fetch_sub(1);
+        return make_error(ErrorKind::Unavailable,
+                          what + ": " + std::to_string(kLookupsInFlightAtMost) +
+                              " host name lookups are already waiting for their name servers");
+      }
+      try {
+        std::thread([lookup, host, port, run] {
+          run(host, port, *lookup);
+          in_flight.fetch_sub(1);
+        }).detach();
+      } catch (const std::exception&) {
+        in_flight.fetch_sub(1);
+        return make_error(ErrorKind::Unavailable, what + ": cannot start a host name lookup");
+      }
       std::unique_lock lock(lookup->mu);
       if (!lookup->done_cv.wait_until(lock, std::min(SteadyClock::now() + wait(), deadline),
                                       [&] { return lookup->done; }))
@@ -443,9 +471,26 @@ class AsioTransport final : public HttpTransport {
   void checkin(const std::string& origin, std::unique_ptr<Connection> c) {
     c->tcp().expires_never();
     c->idle_since = SteadyClock::now();
+    std::vector<std::unique_ptr<Connection>> expired;  // closed outside the lock
     std::lock_guard lock(mu_);
+    // Connections to origins nobody asks for again go once they are too old to reuse.
+    const auto oldest = c->idle_since - kIdleAtMost;
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      auto& list = it->second;
+      for (auto at = list.begin(); at != list.end();) {
+        if ((*at)->idle_since < oldest) {
+          expired.push_back(std::move(*at));
+          at = list.erase(at);
+          --idle_count_;
+        } else {
+          ++at;
+        }
+      }
+      it = list.empty() ? idle_.erase(it) : std::next(it);
+    }
+    if (idle_count_ >= kIdleInAll) return;
     auto& list = idle_[origin];
-    if (list.size() < kIdlePerOrigin && idle_count_ < kIdleInAll) {
+    if (list.size() < kIdlePerOrigin) {
       list.push_back(std::move(c));
       ++idle_count_;
     }
@@ -517,6 +562,19 @@ Result<UrlParts> parse_url(std::string_view url) {
   for (char c : p.port)
     if (!std::isdigit(static_cast<unsigned char>(c)))
       return make_error(ErrorKind::InvalidArgument, "bad port in URL: " + std::string(url));
+  // A host name is letters, digits, '-', '_' and dots (an escape such as "\\." would be read by
+  // the resolver, after an allow-list pattern matched the text); an IPv6 literal is hex digits,
+  // colons and dots in brackets.
+  if (p.host.empty() || p.host == "[]")
+    return make_error(ErrorKind::InvalidArgument, "URL has no usable host: " + std::string(url));
+  const bool v6 = p.host.front() == '[';
+  for (char ch : v6 ? std::string_view(p.host).substr(1, p.host.size() - 2) : p.host) {
+    auto c = static_cast<unsigned char>(ch);
+    bool ok = std::isalnum(c) || c == '.' || (v6 ? c == ':' : (c == '-' || c == '_'));
+    if (!ok)
+      return make_error(ErrorKind::InvalidArgument,
+                        "URL host has a character a host name cannot have: " + std::string(url));
+  }
   if (auto hash = rest.find('#'); hash != std::string_view::npos) rest = rest.substr(0, hash);
   auto q = rest.find('?');
   p.path = std::string(rest.substr(0, q));

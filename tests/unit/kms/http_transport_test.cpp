@@ -64,7 +64,7 @@ TEST_CASE(
     auto r = t->send({"GET", "http://127.0.0.1:1/", {{"Authorization", value}}, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind == ErrorKind::InvalidArgument);
-    CHECK(r.error().message.find("header Authorization carries a line break or a NUL") !=
+    CHECK(r.error().message.find("header Authorization carries a line break, a NUL") !=
           std::string::npos);
   }
 }
@@ -171,6 +171,16 @@ TEST_CASE("a URL with a line break, a space or a NUL is refused before any conne
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK(server.connections == 0);
   }
+  for (const char* url :
+       {"http://x\\.vault.azure.net/", "http://:80/", "http://[]/", "http://a%2eb/"}) {
+    auto r = make_http_transport()->send({"GET", url, {}, ""});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().kind == ErrorKind::InvalidArgument);
+  }
+  auto vt = make_http_transport()->send(
+      {"GET", "http://127.0.0.1:1/", {{"Authorization", std::string("Bearer a\x0b") + "b"}}, ""});
+  REQUIRE_FALSE(vt.ok());
+  CHECK(vt.error().kind == ErrorKind::InvalidArgument);
   auto bad_method =
       make_http_transport()->send({"GET /x HTTP/1.1\r\nX: y", "http://127.0.0.1:1/", {}, ""});
   REQUIRE_FALSE(bad_method.ok());
@@ -248,7 +258,7 @@ TEST_CASE("a kept-alive connection serves the next request to the same origin", 
 }
 
 // A pooled connection the peer closes after reading the request may have carried it out: a POST
-// (an import, a key's creation) is not sent again, a GET is.
+// or PUT (an import, a key's creation) is not sent again, a GET is.
 TEST_CASE("a request lost on a pooled connection is sent again only when it may be repeated",
           "[kms][http]") {
   {
@@ -259,6 +269,14 @@ TEST_CASE("a request lost on a pooled connection is sent again only when it may 
     CHECK_FALSE(second.ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK(occurrences(server.got(), "POST /v1/b") == 1);
+  }
+  {
+    ScriptServer server({{kOk, ""}, {kOk}});
+    auto t = make_http_transport();
+    REQUIRE(t->send({"PUT", server.base() + "/keys/a", {}, "{}"}).ok());
+    CHECK_FALSE(t->send({"PUT", server.base() + "/keys/b", {}, "{}"}).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(occurrences(server.got(), "PUT /keys/b") == 1);
   }
   {
     ScriptServer server({{kOk, ""}, {kOk}});
