@@ -20,6 +20,8 @@
 #include <mutex>
 #include <optional>
 
+#include "common/text.h"
+
 namespace byok::kms {
 namespace {
 
@@ -104,11 +106,6 @@ bool is_token(std::string_view s) {
   return true;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string unbracketed(const std::string& host) {
   return host.size() > 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
 }
@@ -149,7 +146,7 @@ class AsioTransport final : public HttpTransport {
                         "not an HTTP method: \"" + request.method.substr(0, 40) + "\"");
     auto parts = parse_url(request.url);
     if (!parts) return parts.error().context(request.method + " " + request.url);
-    const std::string origin = parts->scheme + "://" + lower(parts->authority());
+    const std::string origin = parts->scheme + "://" + ascii_lower(parts->authority());
     const std::string what = request.method + " " + origin + parts->path;
     if (options_.url_guard)
       if (auto allowed = options_.url_guard(*parts); !allowed) return allowed.error().context(what);
